@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -418,7 +419,7 @@ describe('committed artifact', () => {
     const json: unknown = JSON.parse(
       readFileSync(fileURLToPath(new URL('../../fixtures/evm/artifacts/RailsToken.json', import.meta.url)), 'utf8'),
     );
-    const sourceHash = createHash('sha256').update(source, 'utf8').digest('hex');
+    const sourceHash = createHash('sha256').update(source.replace(/\r\n/g, '\n'), 'utf8').digest('hex');
     expect(json).toMatchObject({ contractName: 'RailsToken', sourceHash, bytecode: railsTokenArtifact.bytecode });
     expect(railsTokenArtifact.sourceHash).toBe(sourceHash);
     expect(json).toHaveProperty('abi', railsTokenAbi);
@@ -434,5 +435,31 @@ describe('startAnvil lifecycle', () => {
     await expect(ask()).rejects.toThrow();
     expect(() => process.kill(anvil.pid, 0)).toThrow(); // no such process
     await anvil.stop(); // idempotent
+  });
+
+  it('anvil dies with the process that started it (normal exit and SIGTERM)', async () => {
+    const anvilModule = fileURLToPath(new URL('../../fixtures/evm/anvil.ts', import.meta.url));
+    // Starts anvil, prints its URL, then either ends without stop() or idles until signalled.
+    const runChild = (mode: 'end' | 'sigterm'): Promise<string> =>
+      new Promise((resolveUrl, reject) => {
+        const code =
+          `import { startAnvil } from ${JSON.stringify(anvilModule)};\n` +
+          `const anvil = await startAnvil(); console.log(anvil.rpcUrl);\n` +
+          (mode === 'sigterm' ? 'setInterval(() => {}, 1000);\n' : '');
+        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (mode === 'sigterm' && out.includes('\n')) child.kill('SIGTERM');
+        });
+        child.once('error', reject);
+        child.once('exit', () => (out.startsWith('http') ? resolveUrl(out.trim()) : reject(new Error(`child said: ${out}`))));
+      });
+    const urls = await Promise.all([runChild('end'), runChild('sigterm')]);
+    for (const url of urls) {
+      await expect(rpc(url, 'eth_chainId')).rejects.toThrow();
+    }
   });
 });
