@@ -1,0 +1,168 @@
+import { NoAcceptableOfferError, BudgetExceededError, type OfferRejection } from '../core/errors';
+import { negotiate, type Candidate, type Preference } from '../core/negotiate';
+import type { SpendingPolicy } from '../core/policy';
+import type { ClientRail, Wallet } from '../core/rail';
+import { RECEIPT_EXTENSION_KEY, SignedReceiptSchema } from '../core/receipt/receipt';
+import { verifyReceipt } from '../core/receipt/verifyReceipt';
+import { decodePaymentResponseHeader, encodePaymentSignatureHeader, headerNames } from '../protocol/headers';
+import type { SettleResponse } from '../protocol/schemas';
+import { normalizeNetwork } from '../protocol/caip';
+import { decodeV1PaymentResponseHeader, encodeV1PaymentHeader } from '../protocol/v1';
+import { createBudgetLedger, type BudgetLedger, type Reservation } from './budgetLedger';
+import { createJwksCache, type JwksCache } from './jwksCache';
+import { attachOutcome, type PaymentOutcome } from './paymentOutcome';
+import { readChallenge, type ReadChallenge } from './readChallenge';
+
+/** A Fetch-API compatible function. */
+export type FetchLike = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
+
+/** Options of {@link payingFetch}. */
+export type PayingFetchOptions = {
+  /** Client rails this client can pay with. */
+  adapters: ClientRail[];
+  /** Wallets, matched to rails by `kind`. */
+  wallets: Wallet[];
+  /** Spending policy (allow/deny lists, per-request caps, budgets). */
+  policy?: SpendingPolicy;
+  /** Budget ledger; defaults to one built from `policy.budgets`. Share one across clients to share budgets. */
+  ledger?: BudgetLedger;
+  /** Client's rail preference; default: the server's order. */
+  prefer?: Preference;
+  /** Verify receipts against the issuer's published JWKS (default true). */
+  verifyReceipts?: boolean;
+  /** Clock, for tests. */
+  now?: () => number;
+};
+
+/**
+ * Wraps `fetch` so that a 402 is paid and retried once. On a 402 it negotiates a rail from the challenge
+ * under the policy, reserves the amount in the budget, pays, retries, and returns the response with its
+ * payment outcome (see `receiptOf`). Never patches `globalThis.fetch`. Throws NoAcceptableOfferError when
+ * nothing may be paid (nothing is paid then).
+ *
+ * @example
+ * const pay = payingFetch(fetch, { adapters: [evmExact()], wallets: [evmWallet(account)], policy });
+ * const res = await pay('https://api.example.com/report');
+ */
+export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): FetchLike {
+  const policy = options.policy ?? {};
+  const ledger = options.ledger ?? createBudgetLedger(policy.budgets ?? []);
+  const now = options.now ?? Date.now;
+  const jwks: JwksCache = createJwksCache(fetchImpl);
+
+  return async (input, init) => {
+    const request = new Request(input, init);
+    const body = request.body === null ? undefined : new Uint8Array(await request.arrayBuffer());
+    const send = (headers?: Record<string, string>) => {
+      const h = new Headers(request.headers);
+      for (const [k, v] of Object.entries(headers ?? {})) h.set(k, v);
+      return fetchImpl(request.url, { method: request.method, headers: h, body, redirect: request.redirect, signal: request.signal });
+    };
+    const first = await send();
+    if (first.status !== 402) return first;
+    const challenge = await readChallenge(first);
+    if (!challenge) return first;
+    const started = now();
+    const origin = new URL(request.url).origin;
+    const { candidates, rejections } = negotiate({
+      offers: challenge.offers,
+      rails: options.adapters,
+      wallets: options.wallets,
+      policy,
+      origin,
+      ...(options.prefer ? { prefer: options.prefer } : {}),
+    });
+    const { candidate, reservation } = reserveFirst(candidates, rejections, ledger, origin, now(), request.url);
+    await first.body?.cancel();
+
+    let paid = false;
+    try {
+      const resource = challenge.version === 2 ? challenge.paymentRequired.resource : { url: challenge.resourceUrl };
+      const payload = await candidate.rail.createPayment(candidate.offer, candidate.wallet, { resource, x402Version: challenge.version, now: now() });
+      paid = candidate.rail.paysOnCreate === true;
+      const response = await send(paymentHeaders(challenge, candidate, payload, resource));
+      const settleResponse = readSettleResponse(response, challenge.version);
+      // A clear refusal (402, 400) means no money moved unless the rail pays on create.
+      if (!paid && (response.status === 402 || response.status === 400) && !settleResponse?.success) reservation.release();
+      else reservation.commit();
+      const outcome: PaymentOutcome = {
+        rail: candidate.rail.id,
+        offer: candidate.offer,
+        x402Version: challenge.version,
+        elapsedMs: now() - started,
+        ...(settleResponse ? { settleResponse } : {}),
+      };
+      if (settleResponse && options.verifyReceipts !== false) await attachReceipt(outcome, settleResponse, jwks, origin);
+      attachOutcome(response, outcome);
+      return response;
+    } catch (error) {
+      if (paid) reservation.commit();
+      else reservation.release();
+      throw error;
+    }
+  };
+}
+
+function reserveFirst(
+  candidates: Candidate[],
+  rejections: OfferRejection[],
+  ledger: BudgetLedger,
+  origin: string,
+  now: number,
+  url: string,
+): { candidate: Candidate; reservation: Reservation } {
+  const all = [...rejections];
+  for (const candidate of candidates) {
+    try {
+      const reservation = ledger.reserve({ origin, network: candidate.offer.network, asset: candidate.offer.asset, amount: BigInt(candidate.offer.amount), now });
+      return { candidate, reservation };
+    } catch (error) {
+      if (!(error instanceof BudgetExceededError)) throw error;
+      const o = candidate.offer;
+      all.push({ index: candidate.index, scheme: o.scheme, network: o.network, asset: o.asset, amount: o.amount, reason: 'budget_exceeded', message: error.message });
+    }
+  }
+  throw new NoAcceptableOfferError(all.sort((a, b) => a.index - b.index), url);
+}
+
+function paymentHeaders(challenge: ReadChallenge, candidate: Candidate, payload: Record<string, unknown>, resource: { url: string }): Record<string, string> {
+  if (challenge.version === 1) {
+    const v1Offer = challenge.v1Offers[challenge.offers.indexOf(candidate.offer)];
+    if (v1Offer) return { [headerNames.v1Payment]: encodeV1PaymentHeader(v1Offer, payload) };
+  }
+  return {
+    [headerNames.paymentSignature]: encodePaymentSignatureHeader({
+      x402Version: 2,
+      resource: { url: resource.url },
+      accepted: candidate.offer,
+      payload,
+    }),
+  };
+}
+
+function readSettleResponse(response: Response, version: 1 | 2): SettleResponse | undefined {
+  try {
+    const v2 = response.headers.get(headerNames.paymentResponse);
+    if (v2 !== null) return decodePaymentResponseHeader(v2);
+    const v1 = response.headers.get(headerNames.v1PaymentResponse);
+    if (v1 !== null && version === 1) {
+      const r = decodeV1PaymentResponseHeader(v1);
+      return { success: r.success, transaction: r.transaction, network: normalizeNetwork(r.network) ?? `x402v1:${r.network}`, ...(r.payer ? { payer: r.payer } : {}) };
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+async function attachReceipt(outcome: PaymentOutcome, settle: SettleResponse, jwks: JwksCache, origin: string): Promise<void> {
+  const signed = settle.extensions?.[RECEIPT_EXTENSION_KEY];
+  if (signed === undefined) return;
+  try {
+    const keys = await jwks.get(origin);
+    outcome.receipt = await verifyReceipt(signed, keys);
+    outcome.signedReceipt = SignedReceiptSchema.parse(signed);
+  } catch (error) {
+    outcome.receiptError = error instanceof Error ? error : new Error(String(error));
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * One error base class with stable, never-renamed codes. Every public failure of x402-rails is an
+ * `X402RailsError`: `code` for machines, `message` that says what to do, `details` with typed context,
+ * `cause` for the chain, and `status`, the HTTP status a server should answer with.
+ */
+
+/** Stable error codes. Codes are never renamed or reused; new ones are only added. */
+export const errorCodes = {
+  // wire / protocol (400)
+  HEADER_TOO_LARGE: 'PROTOCOL__HEADER__TOO_LARGE',
+  HEADER_BAD_BASE64: 'PROTOCOL__HEADER__BAD_BASE64',
+  HEADER_BAD_JSON: 'PROTOCOL__HEADER__BAD_JSON',
+  HEADER_TOO_DEEP: 'PROTOCOL__HEADER__TOO_DEEP',
+  HEADER_SCHEMA: 'PROTOCOL__HEADER__SCHEMA_MISMATCH',
+  UNSUPPORTED_VERSION: 'PROTOCOL__VERSION__UNSUPPORTED',
+  INVALID_CAIP: 'PROTOCOL__CAIP__INVALID',
+  INVALID_AMOUNT: 'PROTOCOL__AMOUNT__INVALID',
+  BODY_TOO_LARGE: 'PROTOCOL__BODY__TOO_LARGE',
+  // payment rejected (402)
+  PAYMENT_INVALID: 'PAYMENT__INVALID',
+  // client-side negotiation and policy
+  NO_ACCEPTABLE_OFFER: 'CLIENT__NEGOTIATION__NO_ACCEPTABLE_OFFER',
+  BUDGET_EXCEEDED: 'CLIENT__BUDGET__EXCEEDED',
+  PAYMENT_REFUSED_BY_SERVER: 'CLIENT__PAYMENT__REFUSED_BY_SERVER',
+  NOT_A_CHALLENGE: 'CLIENT__RESPONSE__NOT_A_CHALLENGE',
+  // receipts
+  RECEIPT_INVALID: 'RECEIPT__INVALID',
+  RECEIPT_MISSING: 'RECEIPT__MISSING',
+  // infrastructure (502/503)
+  RAIL_UNAVAILABLE: 'INFRA__RAIL__UNAVAILABLE',
+  SETTLEMENT_PENDING: 'INFRA__SETTLEMENT__PENDING',
+  // configuration / programming errors
+  CONFIG_INVALID: 'CONFIG__INVALID',
+} as const;
+
+/** A stable error code. */
+export type ErrorCode = (typeof errorCodes)[keyof typeof errorCodes];
+
+/** Options shared by every x402-rails error. */
+export type X402RailsErrorOptions = {
+  /** Typed, non-secret context for machines and logs. */
+  details?: Record<string, unknown>;
+  /** The underlying error. */
+  cause?: unknown;
+  /** HTTP status a server should answer with when this error ends a request. */
+  status?: number;
+};
+
+/**
+ * Base class of every error x402-rails throws on purpose.
+ *
+ * @example
+ * try { await pay(url) } catch (e) { if (e instanceof X402RailsError && e.code === errorCodes.BUDGET_EXCEEDED) … }
+ */
+export class X402RailsError extends Error {
+  override name = 'X402RailsError';
+  /** Stable machine-readable code. */
+  readonly code: ErrorCode;
+  /** Typed context (never secrets). */
+  readonly details: Record<string, unknown>;
+  /** HTTP status to answer with when this error ends a request. */
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options: X402RailsErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details ?? {};
+    this.status = options.status ?? 500;
+  }
+}
+
+/** Malformed input from the other side of the wire: answer 400. */
+export class MalformedInputError extends X402RailsError {
+  override name = 'MalformedInputError';
+  constructor(code: ErrorCode, message: string, options: Omit<X402RailsErrorOptions, 'status'> = {}) {
+    super(code, message, { ...options, status: 400 });
+  }
+}
+
+/** A payment that is well-formed but not acceptable (wrong amount, bad signature, replayed…): answer 402. */
+export class PaymentInvalidError extends X402RailsError {
+  override name = 'PaymentInvalidError';
+  /** Machine-readable reason, e.g. `amount_mismatch`. */
+  readonly reason: string;
+  constructor(reason: string, message: string, options: Omit<X402RailsErrorOptions, 'status'> = {}) {
+    super(errorCodes.PAYMENT_INVALID, message, { ...options, status: 402, details: { reason, ...options.details } });
+    this.reason = reason;
+  }
+}
+
+/** A chain, RPC or node is unreachable or failing: answer 502 (bad upstream answer) or 503 (unreachable). */
+export class RailUnavailableError extends X402RailsError {
+  override name = 'RailUnavailableError';
+  constructor(message: string, options: X402RailsErrorOptions & { rail?: string } = {}) {
+    super(errorCodes.RAIL_UNAVAILABLE, message, {
+      ...options,
+      status: options.status ?? 503,
+      details: { rail: options.rail, ...options.details },
+    });
+  }
+}
+
+/** Settlement was broadcast but its outcome is not known yet; `reference` identifies it for reconciliation. */
+export class SettlementPendingError extends X402RailsError {
+  override name = 'SettlementPendingError';
+  readonly reference: string;
+  constructor(reference: string, message: string, options: Omit<X402RailsErrorOptions, 'status'> = {}) {
+    super(errorCodes.SETTLEMENT_PENDING, message, { ...options, status: 503, details: { reference, ...options.details } });
+    this.reference = reference;
+  }
+}
+
+/** Why one offer of a 402 challenge was not taken. */
+export type OfferRejection = {
+  /** Index in the server's accepts list. */
+  index: number;
+  scheme: string;
+  network: string;
+  asset: string;
+  amount: string;
+  /** Machine-readable reason, e.g. `no_adapter`, `network_denied`, `over_request_cap`. */
+  reason: string;
+  /** What to change to accept it. */
+  message: string;
+};
+
+/** The client could not take any offer of a challenge; nothing was paid. `rejections` says why, per offer. */
+export class NoAcceptableOfferError extends X402RailsError {
+  override name = 'NoAcceptableOfferError';
+  readonly rejections: OfferRejection[];
+  constructor(rejections: OfferRejection[], url: string) {
+    const lines = rejections.map((r) => `  #${r.index} ${r.scheme} ${r.network} ${r.amount} ${r.asset}: ${r.reason} (${r.message})`);
+    super(
+      errorCodes.NO_ACCEPTABLE_OFFER,
+      `No payment offer from ${url} is acceptable; nothing was paid. Offers:\n${lines.join('\n') || '  (the server offered none)'}`,
+      { status: 402, details: { url, rejections } },
+    );
+    this.rejections = rejections;
+  }
+}
+
+/** A spending budget would be exceeded; nothing was paid. */
+export class BudgetExceededError extends X402RailsError {
+  override name = 'BudgetExceededError';
+  constructor(message: string, details: { budget: string; limit: string; spent: string; requested: string; asset: string }) {
+    super(errorCodes.BUDGET_EXCEEDED, message, { status: 402, details });
+  }
+}
+
+/** The library was configured wrongly (a programming error on the caller's side). */
+export class ConfigurationError extends X402RailsError {
+  override name = 'ConfigurationError';
+  constructor(message: string, options: Omit<X402RailsErrorOptions, 'status'> = {}) {
+    super(errorCodes.CONFIG_INVALID, message, { ...options, status: 500 });
+  }
+}
+
+/** A receipt is missing, malformed, or its signature does not verify. */
+export class ReceiptInvalidError extends X402RailsError {
+  override name = 'ReceiptInvalidError';
+  constructor(message: string, options: Omit<X402RailsErrorOptions, 'status'> = {}) {
+    super(errorCodes.RECEIPT_INVALID, message, { ...options, status: 502 });
+  }
+}
+
+/** True for any error x402-rails threw on purpose. */
+export function isX402RailsError(error: unknown): error is X402RailsError {
+  return error instanceof X402RailsError;
+}

@@ -1,0 +1,153 @@
+import type { PaymentRequirements, ResourceInfo } from '../protocol/schemas';
+
+/**
+ * The rail adapter contract. A rail is data plus functions: the server half quotes, verifies and settles;
+ * the client half creates payments. `verify` has no side effects on any ledger; `settle` is idempotent per
+ * payment. Both answer bad payments with typed results carrying a reason code and throw only for bugs and
+ * infrastructure faults (as `RailUnavailableError` / `SettlementPendingError`).
+ */
+
+/** The HTTP request a payment pays for. Receipts bind to it. */
+export type RequestBinding = {
+  /** Upper-case HTTP method. */
+  method: string;
+  /** Absolute URL as the server saw it. */
+  url: string;
+  /** base64url SHA-256 of the request body bytes (of the empty string when there is none). */
+  bodyHash: string;
+};
+
+/** A price a route asks on one rail, before the rail fills in rail-specific fields. */
+export type PriceOffer = {
+  /** Id of the server rail that takes this offer, e.g. `evm-eip3009`. */
+  rail: string;
+  /** Atomic units of `asset`. */
+  amount: bigint | string;
+  /** Asset (token address, mint, `msat`); the rail's default when omitted. */
+  asset?: string;
+  /** Who is paid; the rail's default when omitted. */
+  payTo?: string;
+  /** Seconds the client has to complete the payment. */
+  maxTimeoutSeconds?: number;
+  /** Rail-specific extra fields to merge into `extra`. */
+  extra?: Record<string, unknown>;
+};
+
+/** Context for {@link ServerRail.quote}. */
+export type QuoteContext = { request: RequestBinding; resource: ResourceInfo; now: number };
+/** Context for {@link ServerRail.verify} and {@link ServerRail.settle}. */
+export type PaymentContext = { request: RequestBinding; now: number; paymentId: string };
+
+/** The payment object of a PaymentPayload (`payload` field): rail-specific, parsed by the rail. */
+export type RailPayload = Record<string, unknown>;
+
+/** Outcome of verification. `reason` is a stable snake_case code. */
+export type VerifyResult =
+  | { isValid: true; payer: string; amount: string }
+  | { isValid: false; reason: string; message: string; payer?: string };
+
+/** Outcome of settlement. */
+export type SettleResult =
+  | {
+      status: 'settled';
+      /** Settlement reference: tx hash, signature, payment hash. */
+      reference: string;
+      payer: string;
+      amount: string;
+      /** Proof the rail has one of (Lightning preimage). */
+      proof?: string;
+    }
+  | { status: 'failed'; reason: string; message: string; reference?: string }
+  | { status: 'pending'; reference: string; message: string };
+
+/** The server half of a rail. */
+export interface ServerRail {
+  /** Stable adapter id, e.g. `evm-eip3009`. */
+  readonly id: string;
+  /** True when this rail can verify and settle payments against `req`. */
+  supports(req: PaymentRequirements): boolean;
+  /** Fills asset, payTo, timeouts and rail extras for an offer. */
+  quote(offer: PriceOffer, ctx: QuoteContext): Promise<PaymentRequirements>;
+  /**
+   * A stable id of the payment, unique per chain-level payment (EVM: token+from+nonce, Solana: the payer's
+   * signature, Lightning: the payment hash). Replay and idempotency are keyed by it. Throws a
+   * `PaymentInvalidError` when the payload is malformed.
+   */
+  paymentId(payload: RailPayload, req: PaymentRequirements): string;
+  /** Checks a payment without moving money. */
+  verify(payload: RailPayload, req: PaymentRequirements, ctx: PaymentContext): Promise<VerifyResult>;
+  /** Moves the money; idempotent per payment id. */
+  settle(payload: RailPayload, req: PaymentRequirements, ctx: PaymentContext): Promise<SettleResult>;
+}
+
+/** A wallet a client rail pays from. `kind` matches {@link ClientRail.walletKind}. */
+export interface Wallet {
+  readonly kind: string;
+}
+
+/** Context a client rail gets when it creates a payment. */
+export type CreatePaymentContext = { resource: ResourceInfo; x402Version: 1 | 2; now: number };
+
+/** The client half of a rail. */
+export interface ClientRail {
+  /** Stable adapter id, e.g. `evm-eip3009`. */
+  readonly id: string;
+  /** Kind of wallet this rail pays from, e.g. `evm`. */
+  readonly walletKind: string;
+  /**
+   * True when `createPayment` itself moves money (Lightning pays the invoice to learn the preimage), so a
+   * refusal of the retry does not release the budget hold.
+   */
+  readonly paysOnCreate?: boolean;
+  /** True when this rail can pay `req`. */
+  supports(req: PaymentRequirements): boolean;
+  /** Builds (and, for rails that pay first, makes) the payment; returns the PaymentPayload `payload`. */
+  createPayment(req: PaymentRequirements, wallet: Wallet, ctx: CreatePaymentContext): Promise<RailPayload>;
+}
+
+/** An adapter offering both halves. */
+export type RailAdapter = ServerRail & ClientRail;
+
+/** True when `value` has the server half of the rail contract. */
+export function isServerRail(value: unknown): value is ServerRail {
+  return hasFunctions(value, ['supports', 'quote', 'paymentId', 'verify', 'settle']);
+}
+
+/** True when `value` has the client half of the rail contract. */
+export function isClientRail(value: unknown): value is ClientRail {
+  return hasFunctions(value, ['supports', 'createPayment']) && typeof (value as { walletKind?: unknown }).walletKind === 'string';
+}
+
+function hasFunctions(value: unknown, names: string[]): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return typeof record.id === 'string' && names.every((n) => typeof record[n] === 'function');
+}
+
+/**
+ * Declares a rail (identity function that checks the shape and keeps the literal types).
+ *
+ * @example
+ * export const myRail = defineServerRail({ id: 'stellar-exact', supports, quote, paymentId, verify, settle });
+ */
+export function defineServerRail<T extends ServerRail>(rail: T): T {
+  return rail;
+}
+
+/** Declares the client half of a rail. */
+export function defineClientRail<T extends ClientRail>(rail: T): T {
+  return rail;
+}
+
+/**
+ * Optional power of a server rail: extra headers on the 402 for clients of another protocol (the Lightning
+ * rail adds `WWW-Authenticate: L402 …` so plain L402 clients are served).
+ */
+export interface ChallengeHeadersRail extends ServerRail {
+  challengeHeaders(req: PaymentRequirements): Record<string, string>;
+}
+
+/** True when the rail adds headers of its own to a 402. */
+export function hasChallengeHeaders(rail: ServerRail): rail is ChallengeHeadersRail {
+  return typeof (rail as Partial<ChallengeHeadersRail>).challengeHeaders === 'function';
+}

@@ -1,0 +1,3 @@
+export * from './receipt';
+export * from './signer';
+export * from './verifyReceipt';

@@ -1,0 +1,60 @@
+import { CompactSign, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { ConfigurationError } from '../errors';
+import { canonicalJson, sha256Base64Url } from '../canonical';
+import type { Receipt, SignedReceipt } from './receipt';
+
+/** A JSON Web Key Set, as published at the issuer's well-known path. */
+export type ReceiptJwks = { keys: JWK[] };
+
+/** Signs receipts; holds the private key, publishes the public one. */
+export type ReceiptSigner = {
+  /** Key id, carried in every signature's protected header. */
+  readonly kid: string;
+  /** Signs a receipt (detached compact JWS over its canonical JSON). */
+  sign(receipt: Receipt): Promise<SignedReceipt>;
+  /** The public JWKS to publish. */
+  jwks(): ReceiptJwks;
+};
+
+/** Parameters of {@link createReceiptSigner}. */
+export type CreateReceiptSignerParameters = {
+  /** An Ed25519 private JWK (`kty: OKP`, `crv: Ed25519`, with `d`). Omit to generate an ephemeral key. */
+  privateJwk?: JWK;
+};
+
+const JWS_TYPE = 'x402-receipt+jws';
+
+/**
+ * Creates the receipt signer of a server (EdDSA / Ed25519 via `jose`). Persist `privateJwk` to keep
+ * receipts verifiable across restarts.
+ *
+ * @example
+ * const signer = await createReceiptSigner({ privateJwk: JSON.parse(process.env.RECEIPT_KEY!) });
+ */
+export async function createReceiptSigner(parameters: CreateReceiptSignerParameters = {}): Promise<ReceiptSigner> {
+  const privateJwk = parameters.privateJwk ?? (await generateReceiptKey());
+  if (privateJwk.kty !== 'OKP' || privateJwk.crv !== 'Ed25519' || typeof privateJwk.d !== 'string' || typeof privateJwk.x !== 'string') {
+    throw new ConfigurationError('The receipt key must be an Ed25519 private JWK (kty "OKP", crv "Ed25519", with "d" and "x").');
+  }
+  const key = await importJWK({ ...privateJwk, alg: 'EdDSA' }, 'EdDSA');
+  const publicJwk: JWK = { kty: 'OKP', crv: 'Ed25519', x: privateJwk.x, alg: 'EdDSA', use: 'sig' };
+  const kid = privateJwk.kid ?? sha256Base64Url(canonicalJson({ crv: 'Ed25519', kty: 'OKP', x: privateJwk.x })).slice(0, 16);
+  publicJwk.kid = kid;
+  return {
+    kid,
+    async sign(receipt) {
+      const jws = await new CompactSign(new TextEncoder().encode(canonicalJson(receipt)))
+        .setProtectedHeader({ alg: 'EdDSA', kid, typ: JWS_TYPE })
+        .sign(key);
+      const [header, , signature] = jws.split('.');
+      return { ...receipt, signature: `${header}..${signature}` };
+    },
+    jwks: () => ({ keys: [publicJwk] }),
+  };
+}
+
+/** Generates a fresh Ed25519 private JWK for {@link createReceiptSigner}. Keep it secret. */
+export async function generateReceiptKey(): Promise<JWK> {
+  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  return exportJWK(privateKey);
+}

@@ -1,0 +1,66 @@
+import { RailUnavailableError } from '../core/errors';
+import { hasChallengeHeaders, type RequestBinding, type ServerRail } from '../core/rail';
+import { encodePaymentRequiredHeader, headerNames } from '../protocol/headers';
+import type { PaymentRequired, PaymentRequirements } from '../protocol/schemas';
+import { sealOffers } from './challenge';
+import type { PaymentFlowDeps } from './processPayment';
+import { jsonResponse } from './responses';
+import type { CompiledRoute } from './routes';
+
+/** A 402 challenge: the response plus what it offered. */
+export type Challenge = { challengeId: string; paymentRequired: PaymentRequired; response: Response };
+
+/**
+ * Quotes every offer of the route on its rail (in the server's preference order), seals them with a
+ * challenge token, and answers 402 with PAYMENT-REQUIRED. An offer whose rail cannot quote right now
+ * (its node is down) is left out; when none can be quoted the answer is 503.
+ */
+export async function buildChallenge(
+  route: CompiledRoute,
+  binding: RequestBinding,
+  deps: PaymentFlowDeps,
+  rejection?: { reason: string; message: string },
+): Promise<Challenge> {
+  const now = deps.now();
+  const resource = { url: binding.url, description: route.config.description, mimeType: route.config.mimeType };
+  const quoted = await Promise.allSettled(
+    route.config.accepts.map((offer) => {
+      const rail = deps.railsById.get(offer.rail);
+      if (!rail) throw new RailUnavailableError(`Rail ${offer.rail} is not configured.`);
+      return rail.quote(offer, { request: binding, resource, now }).then((req) => ({ rail, req }));
+    }),
+  );
+  const quotedRails: ServerRail[] = [];
+  const offers: PaymentRequirements[] = [];
+  const failures: unknown[] = [];
+  for (const q of quoted) {
+    if (q.status === 'fulfilled') {
+      quotedRails.push(q.value.rail);
+      offers.push(q.value.req);
+    } else failures.push(q.reason);
+  }
+  if (offers.length === 0) {
+    throw new RailUnavailableError('No rail of this route can quote a price right now; try again shortly.', { cause: failures[0] });
+  }
+  const sealed = sealOffers(deps.secret, offers, binding, now);
+  const paymentRequired: PaymentRequired = {
+    x402Version: 2,
+    ...(rejection ? { error: rejection.reason } : {}),
+    resource: stripUndefined(resource),
+    accepts: sealed.offers,
+    ...(rejection ? { extensions: { 'x402-rails/rejection': rejection } } : {}),
+  };
+  const headers: Record<string, string> = {
+    [headerNames.paymentRequired]: encodePaymentRequiredHeader(paymentRequired),
+    'Cache-Control': 'no-store',
+  };
+  sealed.offers.forEach((offer, i) => {
+    const rail = quotedRails[i];
+    if (rail && hasChallengeHeaders(rail)) Object.assign(headers, rail.challengeHeaders(offer));
+  });
+  return { challengeId: sealed.challengeId, paymentRequired, response: jsonResponse(402, paymentRequired, headers) };
+}
+
+function stripUndefined<T extends Record<string, unknown>>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,85 @@
+import type { NextFunction, Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from 'express';
+import { RECEIPT_JWKS_PATH } from '../core/receipt/receipt';
+import { paywall, type Paywall, type PaywallOptions } from './paywall';
+import { isPaywall, requireOptions } from './hono';
+import type { RoutesConfig } from './routes';
+
+/**
+ * Express middleware over the Fetch-API paywall. The downstream handler's answer is buffered so that
+ * settlement happens before anything is sent, and only when the handler answered below 400.
+ *
+ * @example app.use(express.json(), expressPaywall(routes, { rails, signer }));
+ */
+export function expressPaywall(routes: RoutesConfig | Paywall, options?: PaywallOptions): RequestHandler {
+  const pw = isPaywall(routes) ? routes : paywall(routes, requireOptions(options));
+  return (req, res, next) => {
+    if (req.method === 'GET' && req.path === RECEIPT_JWKS_PATH) {
+      res.json(pw.jwks());
+      return;
+    }
+    pw.handle(toFetchRequest(req), () => captureDownstream(res, next))
+      .then((response) => sendFetchResponse(res, response))
+      .catch(next);
+  };
+}
+
+function toFetchRequest(req: ExpressRequest): Request {
+  const url = `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`;
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (Array.isArray(v)) v.forEach((x) => headers.append(k, x));
+    else if (v !== undefined) headers.set(k, v);
+  }
+  const method = req.method.toUpperCase();
+  const body: unknown = req.body;
+  let payload: string | Uint8Array<ArrayBuffer> | undefined;
+  if (method !== 'GET' && method !== 'HEAD' && body !== undefined) {
+    payload = Buffer.isBuffer(body) ? Uint8Array.from(body) : typeof body === 'string' ? body : JSON.stringify(body);
+  }
+  return new Request(url, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
+}
+
+type Writer = { write: ExpressResponse['write']; end: ExpressResponse['end']; writeHead: ExpressResponse['writeHead'] };
+
+/** Runs the rest of the Express chain with the response writes captured into a Fetch Response. */
+function captureDownstream(res: ExpressResponse, next: NextFunction): Promise<Response> {
+  return new Promise((resolve) => {
+    const original: Writer = { write: res.write, end: res.end, writeHead: res.writeHead };
+    const chunks: Buffer[] = [];
+    const push = (chunk: unknown, encoding?: unknown) => {
+      if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk), typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
+    };
+    res.writeHead = function writeHead(this: ExpressResponse, status: number) {
+      res.statusCode = status;
+      return res;
+    } as ExpressResponse['writeHead'];
+    res.write = function write(chunk: unknown, encoding?: unknown) {
+      push(chunk, encoding);
+      return true;
+    } as ExpressResponse['write'];
+    res.end = function end(chunk?: unknown, encoding?: unknown) {
+      push(chunk, encoding);
+      Object.assign(res, original);
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(res.getHeaders())) {
+        if (Array.isArray(v)) v.forEach((x) => headers.append(k, x));
+        else if (v !== undefined) headers.set(k, String(v));
+      }
+      const status = res.statusCode;
+      const nullBody = status === 204 || status === 304;
+      resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, headers }));
+      return res;
+    } as ExpressResponse['end'];
+    next();
+  });
+}
+
+async function sendFetchResponse(res: ExpressResponse, response: Response): Promise<void> {
+  res.status(response.status);
+  response.headers.forEach((value, key) => {
+    if (key !== 'content-length') res.setHeader(key, value);
+  });
+  const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
+  res.end(body);
+}

@@ -1,0 +1,36 @@
+import type { MiddlewareHandler } from 'hono';
+import { RECEIPT_JWKS_PATH } from '../core/receipt/receipt';
+import { paywall, type Paywall, type PaywallOptions } from './paywall';
+import type { RoutesConfig } from './routes';
+
+/**
+ * Hono middleware over the Fetch-API paywall. Serves the receipt JWKS at its well-known path.
+ *
+ * @example
+ * app.use(honoPaywall({ 'GET /report': { accepts: [{ rail: 'evm-eip3009', amount: 10_000n }] } }, { rails, signer }));
+ */
+export function honoPaywall(routes: RoutesConfig | Paywall, options?: PaywallOptions): MiddlewareHandler {
+  const pw = isPaywall(routes) ? routes : paywall(routes, requireOptions(options));
+  return async (c, next) => {
+    if (c.req.method === 'GET' && c.req.path === RECEIPT_JWKS_PATH) return c.json(pw.jwks());
+    const response = await pw.handle(c.req.raw, async () => {
+      await next();
+      return c.res;
+    });
+    c.res = response;
+    return response;
+  };
+}
+
+/** True for an already-built paywall. */
+export function isPaywall(value: RoutesConfig | Paywall): value is Paywall {
+  return typeof (value as Paywall).handle === 'function' && typeof (value as Paywall).wrap === 'function';
+}
+
+/** Returns options or throws a configuration error. */
+export function requireOptions(options: PaywallOptions | undefined): PaywallOptions {
+  if (!options) throw new TypeError('paywall options (rails, signer) are required when routes are given');
+  return options;
+}
+
+export { paywall };

@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { ConfigurationError, X402RailsError } from '../core/errors';
+import type { ServerRail } from '../core/rail';
+import { RECEIPT_JWKS_PATH, type SignedReceipt } from '../core/receipt/receipt';
+import type { ReceiptSigner } from '../core/receipt/signer';
+import { createMemoryPaymentStore } from '../stores/memoryPaymentStore';
+import type { PaymentStore } from '../stores/paymentStore';
+import { headerNames } from '../protocol/headers';
+import { compileRoutes, matchRoute, type RoutesConfig } from './routes';
+import { buildChallenge } from './buildChallenge';
+import { processPayment, type PaymentFlowDeps } from './processPayment';
+import { errorResponse, jsonResponse } from './responses';
+import { readBinding } from './readBinding';
+
+/** Options of {@link paywall}. */
+export type PaywallOptions = {
+  /** Server rails, each with its own id. Routes name them in their offers. */
+  rails: ServerRail[];
+  /** Signs receipts; its JWKS is served at {@link RECEIPT_JWKS_PATH}. */
+  signer: ReceiptSigner;
+  /** Replay / idempotency / receipt store (default: memory). */
+  store?: PaymentStore;
+  /** HMAC secret for challenge tokens, ≥ 32 bytes. Share it between instances behind one load balancer. */
+  challengeSecret?: Uint8Array;
+  /** Receipt issuer (default: the request's origin). */
+  issuer?: string;
+  /** Largest request body hashed for a paid route, in bytes (default 1 MiB). Larger → 413. */
+  maxBodyBytes?: number;
+  /** How long a claim on a payment lasts while it settles, ms (default 120 s). */
+  settleLeaseMs?: number;
+  /** Observes the flow (challenge, verified, settled, rejected). Receives no secrets. */
+  onEvent?: (event: PaywallEvent) => void;
+  /** Clock, for tests. */
+  now?: () => number;
+};
+
+/** What {@link PaywallOptions.onEvent} observes. */
+export type PaywallEvent =
+  | { type: 'challenge'; route: string; challengeId: string }
+  | { type: 'rejected'; route: string; reason: string; status: number }
+  | { type: 'settled'; route: string; receipt: SignedReceipt }
+  | { type: 'replayed'; route: string; paymentId: string };
+
+/** A request handler in Fetch-API form. */
+export type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+/** A paywall: Fetch-API core every binding (Hono, Express, node:http) sits on. */
+export type Paywall = {
+  /** Runs `handler` behind the paywall when the request hits a paid route; passes others straight through. */
+  handle(request: Request, handler: FetchHandler): Promise<Response>;
+  /** `handle` bound to `handler`, plus the JWKS at its well-known path. */
+  wrap(handler: FetchHandler): FetchHandler;
+  /** The receipt-signing JWKS this server publishes. */
+  jwks(): ReturnType<ReceiptSigner['jwks']>;
+  /** The store in use. */
+  store: PaymentStore;
+};
+
+/**
+ * Creates a paywall over `routes`. Unpaid requests get a 402 with an x402 v2 challenge listing every offer;
+ * paid requests are decoded, matched against the offer this server made, verified, handled, settled only
+ * when the handler answered below 400, and answered with a signed receipt in PAYMENT-RESPONSE.
+ *
+ * @example
+ * const pw = paywall({ 'GET /report': { accepts: [{ rail: 'evm-eip3009', amount: 10_000n }] } }, { rails: [evm], signer });
+ * serve({ fetch: pw.wrap(() => new Response('the report')) });
+ */
+export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall {
+  const compiled = compileRoutes(routes);
+  const railsById = new Map<string, ServerRail>();
+  for (const rail of options.rails) {
+    if (railsById.has(rail.id)) throw new ConfigurationError(`Two rails share the id "${rail.id}".`);
+    railsById.set(rail.id, rail);
+  }
+  for (const route of compiled) {
+    for (const offer of route.config.accepts) {
+      if (!railsById.has(offer.rail)) {
+        throw new ConfigurationError(`Route "${route.key}" offers rail "${offer.rail}", which is not among the rails given to paywall().`);
+      }
+    }
+  }
+  const secret = options.challengeSecret ?? randomBytes(32);
+  if (secret.length < 32) throw new ConfigurationError('challengeSecret must be at least 32 bytes.');
+  const store = options.store ?? createMemoryPaymentStore();
+  const now = options.now ?? Date.now;
+  const deps: PaymentFlowDeps = {
+    railsById,
+    secret,
+    store,
+    signer: options.signer,
+    issuer: options.issuer,
+    settleLeaseMs: options.settleLeaseMs ?? 120_000,
+    emit: options.onEvent ?? (() => undefined),
+    now,
+  };
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+
+  async function handle(request: Request, handler: FetchHandler): Promise<Response> {
+    const url = new URL(request.url);
+    const route = matchRoute(compiled, request.method, url.pathname);
+    if (!route) return handler(request);
+    try {
+      const { binding, request: replayable } = await readBinding(request, maxBodyBytes);
+      const header = request.headers.get(headerNames.paymentSignature);
+      if (header === null) {
+        const challenge = await buildChallenge(route, binding, deps);
+        deps.emit({ type: 'challenge', route: route.key, challengeId: challenge.challengeId });
+        return challenge.response;
+      }
+      return await processPayment({ header, route, binding, request: replayable, handler }, deps);
+    } catch (error) {
+      if (error instanceof X402RailsError) {
+        deps.emit({ type: 'rejected', route: route.key, reason: error.code, status: error.status });
+        return errorResponse(error);
+      }
+      throw error;
+    }
+  }
+
+  return {
+    handle,
+    wrap(handler) {
+      return (request) => {
+        if (request.method === 'GET' && new URL(request.url).pathname === RECEIPT_JWKS_PATH) {
+          return jsonResponse(200, options.signer.jwks(), { 'Cache-Control': 'public, max-age=300' });
+        }
+        return handle(request, handler);
+      };
+    },
+    jwks: () => options.signer.jwks(),
+    store,
+  };
+}

@@ -1,0 +1,161 @@
+import { hashCanonical } from '../core/canonical';
+import { PaymentInvalidError, SettlementPendingError } from '../core/errors';
+import type { RailPayload, RequestBinding, ServerRail } from '../core/rail';
+import type { ReceiptSigner } from '../core/receipt/signer';
+import { decodePaymentSignatureHeader } from '../protocol/headers';
+import type { PaymentRequirements } from '../protocol/schemas';
+import type { PaymentRecord, PaymentStore } from '../stores/paymentStore';
+import { buildChallenge } from './buildChallenge';
+import { openChallenge } from './challenge';
+import { issueReceipt, withReceipt } from './issueReceipt';
+import type { FetchHandler, PaywallEvent } from './paywall';
+import { errorResponse } from './responses';
+import type { CompiledRoute } from './routes';
+
+/** What the payment flow needs from the paywall. */
+export type PaymentFlowDeps = {
+  railsById: Map<string, ServerRail>;
+  secret: Uint8Array;
+  store: PaymentStore;
+  signer: ReceiptSigner;
+  issuer: string | undefined;
+  settleLeaseMs: number;
+  emit: (event: PaywallEvent) => void;
+  now: () => number;
+};
+
+/** One paid request on its way through the flow. */
+export type PaidRequest = {
+  header: string;
+  route: CompiledRoute;
+  binding: RequestBinding;
+  request: Request;
+  handler: FetchHandler;
+};
+
+/** A payment decoded, matched to our offer, and keyed. */
+type MatchedPayment = { rail: ServerRail; accepted: PaymentRequirements; payload: RailPayload; paymentId: string; challengeId: string };
+
+const WAIT_STEP_MS = 20;
+
+/**
+ * The paid path: decode → match the echoed offer → claim the payment id → verify → handler → settle only
+ * when the handler answered below 400 → receipt. A payment settles at most once; a retry of the same paid
+ * request gets the stored receipt; the same payment for another request is refused.
+ */
+export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): Promise<Response> {
+  const payment = decodePaymentSignatureHeader(paid.header);
+  const matched = matchPayment(paid, payment.accepted, payment.payload, deps);
+  if ('reason' in matched) return reject(paid, deps, matched.reason, matched.message);
+
+  const requestKey = hashCanonical(paid.binding);
+  const claim = await deps.store.claim(matched.paymentId, requestKey, deps.settleLeaseMs);
+  if (!claim.claimed) return answerExisting(paid, deps, matched, requestKey, claim.record);
+
+  let settling = false;
+  try {
+    const ctx = { request: paid.binding, now: deps.now(), paymentId: matched.paymentId };
+    const verification = await matched.rail.verify(matched.payload, matched.accepted, ctx);
+    if (!verification.isValid) {
+      await deps.store.release(matched.paymentId);
+      return reject(paid, deps, verification.reason, verification.message);
+    }
+    const response = await paid.handler(paid.request);
+    if (response.status >= 400) {
+      await deps.store.release(matched.paymentId);
+      return response;
+    }
+    settling = true;
+    const settlement = await matched.rail.settle(matched.payload, matched.accepted, ctx);
+    if (settlement.status === 'settled') {
+      const receipt = await issueReceipt({
+        signer: deps.signer,
+        issuer: deps.issuer ?? new URL(paid.binding.url).origin,
+        railId: matched.rail.id,
+        accepted: matched.accepted,
+        settlement,
+        binding: paid.binding,
+        challengeId: matched.challengeId,
+        now: deps.now(),
+      });
+      await deps.store.settle(matched.paymentId, receipt);
+      deps.emit({ type: 'settled', route: paid.route.key, receipt });
+      return withReceipt(response, receipt);
+    }
+    await response.body?.cancel();
+    if (settlement.status === 'pending') {
+      await deps.store.markPending(matched.paymentId, matched.rail.id, settlement.reference);
+      throw new SettlementPendingError(settlement.reference, `${settlement.message} Retry the same request with the same payment to get the receipt.`);
+    }
+    await deps.store.release(matched.paymentId);
+    return reject(paid, deps, settlement.reason, settlement.message);
+  } catch (error) {
+    if (error instanceof SettlementPendingError) {
+      if (!settling) throw error;
+      await deps.store.markPending(matched.paymentId, matched.rail.id, error.reference);
+      throw error;
+    }
+    // Adapters throw only when nothing was broadcast, so the claim can be freed.
+    await deps.store.release(matched.paymentId);
+    throw error;
+  }
+}
+
+function matchPayment(
+  paid: PaidRequest,
+  accepted: PaymentRequirements,
+  payload: RailPayload,
+  deps: PaymentFlowDeps,
+): MatchedPayment | { reason: string; message: string } {
+  const opened = openChallenge(deps.secret, accepted, paid.binding, deps.now());
+  if (!opened.ok) return opened;
+  const rail = paid.route.config.accepts.map((o) => deps.railsById.get(o.rail)).find((r) => r?.supports(accepted));
+  if (!rail) return { reason: 'unsupported_offer', message: 'No rail of this route takes the echoed offer.' };
+  try {
+    const id = rail.paymentId(payload, accepted);
+    return { rail, accepted, payload, paymentId: `${rail.id}:${id}`, challengeId: opened.challengeId };
+  } catch (error) {
+    if (error instanceof PaymentInvalidError) return { reason: error.reason, message: error.message };
+    throw error;
+  }
+}
+
+async function answerExisting(
+  paid: PaidRequest,
+  deps: PaymentFlowDeps,
+  matched: MatchedPayment,
+  requestKey: string,
+  record: PaymentRecord,
+): Promise<Response> {
+  let current: PaymentRecord | undefined = record;
+  const deadline = deps.now() + deps.settleLeaseMs;
+  while (current?.state === 'in_flight' && deps.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
+    current = await deps.store.get(matched.paymentId);
+  }
+  if (current === undefined) {
+    // The first attempt failed and released the claim: this payment was not taken; run the flow afresh.
+    return processPayment(paid, deps);
+  }
+  if (current.requestKey !== requestKey) {
+    return reject(paid, deps, 'payment_already_used', 'This payment was already used for another request. Pay a fresh challenge.');
+  }
+  if (current.state === 'settled') {
+    deps.emit({ type: 'replayed', route: paid.route.key, paymentId: matched.paymentId });
+    const response = await paid.handler(paid.request);
+    return response.status >= 400 ? response : withReceipt(response, current.receipt);
+  }
+  if (current.state === 'pending') {
+    throw new SettlementPendingError(current.reference, 'The settlement of this payment is still being confirmed. Retry the same request later.');
+  }
+  return reject(paid, deps, 'payment_in_progress', 'This payment is still being settled by another request. Retry shortly.');
+}
+
+async function reject(paid: PaidRequest, deps: PaymentFlowDeps, reason: string, message: string): Promise<Response> {
+  deps.emit({ type: 'rejected', route: paid.route.key, reason, status: 402 });
+  try {
+    return (await buildChallenge(paid.route, paid.binding, deps, { reason, message })).response;
+  } catch {
+    return errorResponse(new PaymentInvalidError(reason, message));
+  }
+}

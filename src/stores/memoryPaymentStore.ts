@@ -1,0 +1,38 @@
+import type { ClaimResult, PaymentRecord, PaymentStore } from './paymentStore';
+
+/**
+ * In-memory {@link PaymentStore} for tests and single-process servers that may forget on restart.
+ *
+ * @example paywall({ routes, rails, store: createMemoryPaymentStore() })
+ */
+export function createMemoryPaymentStore(options: { now?: () => number } = {}): PaymentStore {
+  const now = options.now ?? Date.now;
+  const records = new Map<string, PaymentRecord>();
+  return {
+    async claim(paymentId, requestKey, leaseMs): Promise<ClaimResult> {
+      const current = records.get(paymentId);
+      if (current && !(current.state === 'in_flight' && current.leaseUntil <= now())) return { claimed: false, record: current };
+      records.set(paymentId, { state: 'in_flight', requestKey, leaseUntil: now() + leaseMs });
+      return { claimed: true };
+    },
+    async settle(paymentId, receipt) {
+      const requestKey = records.get(paymentId)?.requestKey ?? '';
+      records.set(paymentId, { state: 'settled', requestKey, receipt });
+    },
+    async markPending(paymentId, rail, reference) {
+      const requestKey = records.get(paymentId)?.requestKey ?? '';
+      records.set(paymentId, { state: 'pending', requestKey, rail, reference, updatedAt: now() });
+    },
+    async release(paymentId) {
+      if (records.get(paymentId)?.state === 'in_flight') records.delete(paymentId);
+    },
+    async get(paymentId) {
+      return records.get(paymentId);
+    },
+    async listPending() {
+      const out: Array<{ paymentId: string; record: Extract<PaymentRecord, { state: 'pending' }> }> = [];
+      for (const [paymentId, record] of records) if (record.state === 'pending') out.push({ paymentId, record });
+      return out;
+    },
+  };
+}

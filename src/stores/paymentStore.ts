@@ -1,0 +1,35 @@
+import type { SignedReceipt } from '../core/receipt/receipt';
+
+/**
+ * Replay, idempotency and receipt storage, behind one small async interface with an atomic claim.
+ * A payment id moves `in_flight` → `settled` (receipt stored) or back to free (released on failure),
+ * or to `pending` when a broadcast's outcome is unknown (reconciled later, never paid twice).
+ */
+
+/** What the store knows of one payment. */
+export type PaymentRecord =
+  | { state: 'in_flight'; requestKey: string; leaseUntil: number }
+  | { state: 'pending'; requestKey: string; reference: string; rail: string; updatedAt: number }
+  | { state: 'settled'; requestKey: string; receipt: SignedReceipt };
+
+/** Result of {@link PaymentStore.claim}. */
+export type ClaimResult = { claimed: true } | { claimed: false; record: PaymentRecord };
+
+/** The store every paywall uses. Implementations: memory (tests), SQLite (embedded default), Redis. */
+export interface PaymentStore {
+  /**
+   * Atomically claims `paymentId` for settlement for `leaseMs`. Exactly one concurrent caller wins;
+   * the others get the current record. An expired `in_flight` lease may be claimed again.
+   */
+  claim(paymentId: string, requestKey: string, leaseMs: number): Promise<ClaimResult>;
+  /** Stores the receipt of a settled payment (terminal). */
+  settle(paymentId: string, receipt: SignedReceipt): Promise<void>;
+  /** Records a broadcast whose outcome is unknown, for reconciliation. */
+  markPending(paymentId: string, rail: string, reference: string): Promise<void>;
+  /** Frees a claim after a failure that moved no money. */
+  release(paymentId: string): Promise<void>;
+  /** Reads a record. */
+  get(paymentId: string): Promise<PaymentRecord | undefined>;
+  /** Lists pending payments for reconciliation. */
+  listPending(): Promise<Array<{ paymentId: string; record: Extract<PaymentRecord, { state: 'pending' }> }>>;
+}
