@@ -119,6 +119,13 @@ describe('Solana devnet through an unmodified web3.js Connection', () => {
     expect((await connection.getTokenAccountBalance(payeeAta)).value).toMatchObject({ amount: '0', decimals: 6 });
     const mintInfo = await connection.getAccountInfo(devnet.mint2022);
     expect(mintInfo?.owner.equals(TOKEN_2022_PROGRAM_ID)).toBe(true);
+    const [payerAta, missing] = await connection.getMultipleAccountsInfo([
+      getAssociatedTokenAddressSync(devnet.mint, keypairs.payer.publicKey),
+      Keypair.generate().publicKey,
+    ]);
+    expect(payerAta?.data.length).toBe(165);
+    expect(missing).toBeNull();
+    expect(await connection.getMinimumBalanceForRentExemption(165)).toBeGreaterThan(0);
     expect((await connection.getVersion())['solana-core']).toBeTypeOf('string');
     expect((await connection.getEpochInfo()).absoluteSlot).toBe(await connection.getSlot());
   });
@@ -194,6 +201,28 @@ describe('Solana devnet through an unmodified web3.js Connection', () => {
     expect(devnet.tokenBalance(keypairs.poor.publicKey)).toBe(0n);
     expect(await connection.getBalance(keypairs.feePayer.publicKey)).toBe(feePayerSol);
     expect((await connection.getSignatureStatus(bs58Signature(built.tx), { searchTransactionHistory: true })).value).toBeNull();
+  });
+
+  it('lands a failing transfer sent with skipPreflight as a failed transaction, as a cluster does', async () => {
+    const { connection, keypairs } = devnet;
+    const built = await buildTransfer({ from: keypairs.poor, to: keypairs.payee.publicKey, amount: 1n });
+    const signature = await connection.sendRawTransaction(built.tx.serialize(), { skipPreflight: true });
+    const confirmation = await connection.confirmTransaction({ signature, blockhash: built.blockhash, lastValidBlockHeight: built.lastValidBlockHeight });
+    expect(confirmation.value.err).toEqual({ InstructionError: [2, { Custom: 1 }] });
+    const landed = await connection.getTransaction(signature, { maxSupportedTransactionVersion: 0 });
+    expect(landed?.meta?.err).toEqual({ InstructionError: [2, { Custom: 1 }] });
+    expect(landed?.meta?.logMessages?.join('\n')).toMatch(/insufficient funds/i);
+    expect(devnet.tokenBalance(keypairs.poor.publicKey)).toBe(0n);
+  });
+
+  it('rejects a tampered signature as a signature verification failure', async () => {
+    const { connection, keypairs } = devnet;
+    const built = await buildTransfer({ from: keypairs.payer, to: keypairs.payee.publicKey, amount: 1n });
+    const raw = built.tx.serialize();
+    raw[1 + 64 + 5] ^= 0xff; // inside the payer's (second) signature
+    const before = devnet.tokenBalance(keypairs.payee.publicKey);
+    await expect(connection.sendRawTransaction(raw)).rejects.toThrow(/signature verification failure/);
+    expect(devnet.tokenBalance(keypairs.payee.publicKey)).toBe(before);
   });
 
   it('rejects an expired blockhash with "Blockhash not found"', async () => {
@@ -292,8 +321,21 @@ describe('Solana devnet through an unmodified web3.js Connection', () => {
   it('stop() frees the port', async () => {
     const other = await startSolanaDevnet({ slotIntervalMs: 0 });
     const port = Number(new URL(other.rpcUrl).port);
+    // No wsEndpoint: web3.js looks for PubSub on port + 1, where the devnet listens.
     const connection = new Connection(other.rpcUrl, 'confirmed');
-    expect(await connection.getSlot()).toBeGreaterThan(0);
+    const tx = new Transaction().add(
+      createTransferCheckedInstruction(
+        getAssociatedTokenAddressSync(other.mint, other.keypairs.payer.publicKey),
+        other.mint,
+        getAssociatedTokenAddressSync(other.mint, other.keypairs.payee.publicKey),
+        other.keypairs.payer.publicKey,
+        5n,
+        other.decimals,
+      ),
+    );
+    tx.feePayer = other.keypairs.feePayer.publicKey;
+    await sendAndConfirmTransaction(connection, tx, [other.keypairs.feePayer, other.keypairs.payer]);
+    expect(other.tokenBalance(other.keypairs.payee.publicKey)).toBe(5n);
     await other.stop();
     for (const candidate of [port, port + 1]) {
       await new Promise<void>((resolve, reject) => {
