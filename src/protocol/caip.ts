@@ -70,7 +70,8 @@ export function caipAssetId(network: CaipNetwork, assetNamespace: string, assetR
 /** Maps a v1 short name (or an already CAIP-2 id) to CAIP-2; undefined when unknown. */
 export function normalizeNetwork(value: string): CaipNetwork | undefined {
   if (isCaipNetwork(value)) return value;
-  return v1NetworkNames[value];
+  // Own keys only: "constructor" or "__proto__" from a hostile 402 body must not resolve to Object's members.
+  return Object.hasOwn(v1NetworkNames, value) ? v1NetworkNames[value] : undefined;
 }
 
 /** True for an atomic amount: a non-negative decimal integer string without sign, fraction or leading zeros. */
