@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { CompactSign, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import { ConfigurationError } from '../errors';
 import { canonicalJson, sha256Base64Url } from '../canonical';
@@ -36,7 +37,7 @@ export async function createReceiptSigner(parameters: CreateReceiptSignerParamet
   if (privateJwk.kty !== 'OKP' || privateJwk.crv !== 'Ed25519' || typeof privateJwk.d !== 'string' || typeof privateJwk.x !== 'string') {
     throw new ConfigurationError('The receipt key must be an Ed25519 private JWK (kty "OKP", crv "Ed25519", with "d" and "x").');
   }
-  const key = await importJWK({ ...privateJwk, alg: 'EdDSA' }, 'EdDSA');
+  const key = await importReceiptKey(privateJwk, privateJwk.d, privateJwk.x);
   const publicJwk: JWK = { kty: 'OKP', crv: 'Ed25519', x: privateJwk.x, alg: 'EdDSA', use: 'sig' };
   const kid = privateJwk.kid ?? sha256Base64Url(canonicalJson({ crv: 'Ed25519', kty: 'OKP', x: privateJwk.x })).slice(0, 16);
   publicJwk.kid = kid;
@@ -51,6 +52,24 @@ export async function createReceiptSigner(parameters: CreateReceiptSignerParamet
     },
     jwks: () => ({ keys: [publicJwk] }),
   };
+}
+
+/**
+ * Imports the private key, refusing (as ConfigurationError, never echoing key material) a `d` that is not an
+ * Ed25519 private key and an `x` that is not its public key: a mismatched `x` would publish a JWKS under which
+ * none of this signer's receipts verify.
+ */
+async function importReceiptKey(privateJwk: JWK, d: string, x: string): Promise<Awaited<ReturnType<typeof importJWK>>> {
+  let derivedX: unknown;
+  try {
+    derivedX = createPublicKey(createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d, x }, format: 'jwk' })).export({ format: 'jwk' }).x;
+  } catch {
+    throw new ConfigurationError('The receipt key is not a valid Ed25519 private JWK ("d" is not a 32-byte base64url key).');
+  }
+  if (derivedX !== x) {
+    throw new ConfigurationError('The receipt key\'s "x" is not the public key of its "d"; export the JWK again from the private key.');
+  }
+  return importJWK({ ...privateJwk, alg: 'EdDSA' }, 'EdDSA');
 }
 
 /** Generates a fresh Ed25519 private JWK for {@link createReceiptSigner}. Keep it secret. */
