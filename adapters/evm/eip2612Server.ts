@@ -1,0 +1,121 @@
+import { getAddress, parseSignature, recoverTypedDataAddress, type Address } from 'viem';
+import { PaymentInvalidError, defineServerRail, evmNetwork, type PriceOffer, type ServerRail, type VerifyResult } from '../../src/index';
+import { exactTokenAbi, permitTypes } from './abi';
+import { createSubmitQueue, read, submitAndWait, type EvmSettler } from './chain';
+import { Eip2612PayloadSchema, type Eip2612Payload } from './payloads';
+import { domainOf, sameAddress, transferMethodOf } from './requirements';
+import { baseRequirements, checkCommon, type EvmTokenConfig } from './serverCommon';
+
+/** Parameters of {@link evmEip2612Server}. */
+export type EvmEip2612ServerParameters = EvmSettler & {
+  chainId: number;
+  /** The token (must implement EIP-2612) and its EIP-712 domain. */
+  token: EvmTokenConfig;
+  /** Default payee when an offer names none. */
+  payTo: Address;
+};
+
+const ID = 'evm-eip2612';
+
+/**
+ * Server rail for EVM `exact` offers paid with an EIP-2612 `permit` (an x402-rails extension, marked by
+ * `extra.assetTransferMethod = "eip2612"`). The payer permits the server's gas account (`extra.spender`)
+ * to spend exactly `amount`; settle submits `permit` and then `transferFrom(owner, payTo, amount)`.
+ * The payer trusts the spender to pull the funds only to `payTo`.
+ *
+ * @example evmEip2612Server({ chainId, publicClient, walletClient, token, payTo })
+ */
+export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
+  const network = evmNetwork(p.chainId);
+  const spender = getAddress(p.walletClient.account.address);
+  const queue = createSubmitQueue();
+  const parse = (payload: Record<string, unknown>): Eip2612Payload => {
+    const parsed = Eip2612PayloadSchema.safeParse(payload);
+    if (!parsed.success) throw new PaymentInvalidError('invalid_payload', `The EIP-2612 payload is malformed: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`);
+    return parsed.data;
+  };
+
+  return defineServerRail({
+    id: ID,
+    supports: (req) => req.scheme === 'exact' && req.network === network && sameAddress(req.asset, p.token.address) && transferMethodOf(req) === 'eip2612',
+    async quote(offer: PriceOffer) {
+      return baseRequirements(network, p.token, p.payTo, offer, { assetTransferMethod: 'eip2612', spender });
+    },
+    paymentId(payload) {
+      const { permit } = parse(payload);
+      return `${p.chainId}:${p.token.address.toLowerCase()}:permit:${permit.owner.toLowerCase()}:${permit.nonce}`;
+    },
+    async verify(payload, req, ctx): Promise<VerifyResult> {
+      const { permit: m, signature } = parse(payload);
+      const invalid = (reason: string, message: string): VerifyResult => ({ isValid: false, reason, message, payer: m.owner });
+      const common = checkCommon(req, network, p.token, { to: req.payTo, value: m.value });
+      if (common) return invalid(common.reason, common.message);
+      if (!sameAddress(m.spender, spender)) return invalid('spender_mismatch', `The permit must name this server's spender ${spender}.`);
+      const now = BigInt(Math.floor(ctx.now / 1000));
+      if (BigInt(m.deadline) < now + 6n) return invalid('expired', 'The permit deadline has passed or is too close; sign a new one.');
+      const domain = domainOf(req);
+      if (!domain) return invalid('invalid_requirements', 'The offer lacks its EIP-712 domain.');
+      let signer: Address;
+      try {
+        signer = await recoverTypedDataAddress({
+          domain,
+          types: permitTypes,
+          primaryType: 'Permit',
+          message: { ...m, value: BigInt(m.value), nonce: BigInt(m.nonce), deadline: BigInt(m.deadline) },
+          signature,
+        });
+      } catch {
+        return invalid('invalid_signature', 'The signature cannot be recovered.');
+      }
+      if (!sameAddress(signer, m.owner)) return invalid('invalid_signature', 'The permit was not signed by its owner over this token domain.');
+      const [nonce, balance] = await read(ID, 'permit nonce and balance', () =>
+        Promise.all([
+          p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'nonces', args: [m.owner] }),
+          p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'balanceOf', args: [m.owner] }),
+        ]),
+      );
+      if (nonce !== BigInt(m.nonce)) return invalid('nonce_used', `The permit nonce ${m.nonce} is not the owner's current nonce ${nonce}.`);
+      if (balance < BigInt(m.value)) return invalid('insufficient_funds', `The payer holds ${balance}, less than ${m.value}.`);
+      return { isValid: true, payer: getAddress(m.owner), amount: m.value };
+    },
+    async settle(payload, req) {
+      const { permit: m, signature } = parse(payload);
+      const value = BigInt(m.value);
+      const [nonce, allowance] = await read(ID, 'permit state', () =>
+        Promise.all([
+          p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'nonces', args: [m.owner] }),
+          p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'allowance', args: [m.owner, spender] }),
+        ]),
+      );
+      // Idempotent: a permit already submitted by an earlier attempt leaves the allowance to use.
+      const permitDone = nonce > BigInt(m.nonce) && allowance >= value;
+      if (!permitDone) {
+        if (nonce !== BigInt(m.nonce)) return { status: 'failed', reason: 'nonce_used', message: 'The permit nonce was already used.' };
+        const { v, r, s, yParity } = parseSignature(signature);
+        const permitted = await submitAndWait(ID, p, queue, async () => {
+          const { request } = await p.publicClient.simulateContract({
+            address: p.token.address,
+            abi: exactTokenAbi,
+            functionName: 'permit',
+            args: [m.owner, spender, value, BigInt(m.deadline), Number(v ?? BigInt(yParity + 27)), r, s],
+            account: p.walletClient.account,
+          });
+          return p.walletClient.writeContract(request);
+        });
+        if (permitted.status !== 'mined') return permitted;
+      }
+      const moved = await submitAndWait(ID, p, queue, async () => {
+        const { request } = await p.publicClient.simulateContract({
+          address: p.token.address,
+          abi: exactTokenAbi,
+          functionName: 'transferFrom',
+          args: [m.owner, getAddress(req.payTo), value],
+          account: p.walletClient.account,
+        });
+        return p.walletClient.writeContract(request);
+      });
+      if (moved.status !== 'mined') return moved;
+      return { status: 'settled', reference: moved.hash, payer: getAddress(m.owner), amount: req.amount };
+    },
+  });
+}

@@ -1,0 +1,121 @@
+import { getAddress, parseSignature, recoverTypedDataAddress, type Address } from 'viem';
+import {
+  PaymentInvalidError,
+  defineServerRail,
+  evmNetwork,
+  type PriceOffer,
+  type ServerRail,
+  type VerifyResult,
+} from '../../src/index';
+import { exactTokenAbi, transferWithAuthorizationTypes } from './abi';
+import { createSubmitQueue, read, submitAndWait, type EvmSettler } from './chain';
+import { Eip3009PayloadSchema, type Eip3009Payload } from './payloads';
+import { domainOf, sameAddress, transferMethodOf } from './requirements';
+import { baseRequirements, checkCommon, type EvmTokenConfig } from './serverCommon';
+
+/** Parameters of {@link evmEip3009Server}. */
+export type EvmEip3009ServerParameters = EvmSettler & {
+  /** Chain id the token lives on. */
+  chainId: number;
+  /** The token (must implement EIP-3009) and its EIP-712 domain. */
+  token: EvmTokenConfig;
+  /** Default payee when an offer names none. */
+  payTo: Address;
+};
+
+const ID = 'evm-eip3009';
+
+/**
+ * Server rail for x402 `exact` on EVM with EIP-3009, wire-identical to the official scheme.
+ * verify: offline signature recovery, payee/amount/window checks, then on-chain nonce and balance reads
+ * (no state change). settle: `transferWithAuthorization` from the gas account; idempotent — a payment whose
+ * nonce was already used by our own earlier settlement is answered with that transaction.
+ *
+ * @example evmEip3009Server({ chainId, publicClient, walletClient, token, payTo })
+ */
+export function evmEip3009Server(p: EvmEip3009ServerParameters): ServerRail {
+  const network = evmNetwork(p.chainId);
+  const queue = createSubmitQueue();
+  const parse = (payload: Record<string, unknown>): Eip3009Payload => {
+    const parsed = Eip3009PayloadSchema.safeParse(payload);
+    if (!parsed.success) throw new PaymentInvalidError('invalid_payload', `The EIP-3009 payload is malformed: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`);
+    return parsed.data;
+  };
+
+  return defineServerRail({
+    id: ID,
+    supports: (req) => req.scheme === 'exact' && req.network === network && sameAddress(req.asset, p.token.address) && transferMethodOf(req) === 'eip3009',
+    async quote(offer: PriceOffer) {
+      return baseRequirements(network, p.token, p.payTo, offer, {});
+    },
+    paymentId(payload) {
+      const { authorization } = parse(payload);
+      return `${p.chainId}:${p.token.address.toLowerCase()}:${authorization.from.toLowerCase()}:${authorization.nonce.toLowerCase()}`;
+    },
+    async verify(payload, req, ctx): Promise<VerifyResult> {
+      const { authorization: a, signature } = parse(payload);
+      const invalid = (reason: string, message: string): VerifyResult => ({ isValid: false, reason, message, payer: a.from });
+      const common = checkCommon(req, network, p.token, { to: a.to, value: a.value });
+      if (common) return invalid(common.reason, common.message);
+      const now = BigInt(Math.floor(ctx.now / 1000));
+      if (BigInt(a.validBefore) < now + 6n) return invalid('expired', 'The authorization expires too soon or has expired; sign a new one.');
+      if (BigInt(a.validAfter) > now) return invalid('not_yet_valid', 'The authorization is not valid yet.');
+      const domain = domainOf(req);
+      if (!domain) return invalid('invalid_requirements', 'The offer lacks its EIP-712 domain.');
+      let signer: Address;
+      try {
+        signer = await recoverTypedDataAddress({
+          domain,
+          types: transferWithAuthorizationTypes,
+          primaryType: 'TransferWithAuthorization',
+          message: { ...a, value: BigInt(a.value), validAfter: BigInt(a.validAfter), validBefore: BigInt(a.validBefore) },
+          signature,
+        });
+      } catch {
+        return invalid('invalid_signature', 'The signature cannot be recovered.');
+      }
+      if (!sameAddress(signer, a.from)) return invalid('invalid_signature', 'The signature was not made by `from` over this authorization and token domain.');
+      const [used, balance] = await read(ID, 'nonce and balance', () =>
+        Promise.all([
+          p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'authorizationState', args: [a.from, a.nonce] }),
+          p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'balanceOf', args: [a.from] }),
+        ]),
+      );
+      if (used) return invalid('nonce_used', 'This authorization nonce was already used or canceled.');
+      if (balance < BigInt(a.value)) return invalid('insufficient_funds', `The payer holds ${balance}, less than ${a.value}.`);
+      return { isValid: true, payer: getAddress(a.from), amount: a.value };
+    },
+    async settle(payload, req) {
+      const { authorization: a, signature } = parse(payload);
+      const earlier = await findEarlierSettlement(p, a);
+      if (earlier === 'canceled') return { status: 'failed', reason: 'nonce_used', message: 'The authorization nonce was canceled or used elsewhere.' };
+      if (earlier) return { status: 'settled', reference: earlier, payer: getAddress(a.from), amount: a.value };
+      const { v, r, s, yParity } = parseSignature(signature);
+      const args = [a.from, a.to, BigInt(a.value), BigInt(a.validAfter), BigInt(a.validBefore), a.nonce, Number(v ?? BigInt(yParity + 27)), r, s] as const;
+      const outcome = await submitAndWait(ID, p, queue, async () => {
+        const { request } = await p.publicClient.simulateContract({
+          address: p.token.address,
+          abi: exactTokenAbi,
+          functionName: 'transferWithAuthorization',
+          args,
+          account: p.walletClient.account,
+        });
+        return p.walletClient.writeContract(request);
+      });
+      if (outcome.status !== 'mined') return outcome;
+      return { status: 'settled', reference: outcome.hash, payer: getAddress(a.from), amount: req.amount };
+    },
+  });
+}
+
+/** When the nonce is already used, the transaction that used it (our own earlier settlement of this same payment). */
+async function findEarlierSettlement(p: EvmEip3009ServerParameters, a: Eip3009Payload['authorization']): Promise<`0x${string}` | 'canceled' | undefined> {
+  const used = await read(ID, 'the authorization state', () =>
+    p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'authorizationState', args: [a.from, a.nonce] }),
+  );
+  if (!used) return undefined;
+  const logs = await read(ID, 'authorization logs', () =>
+    p.publicClient.getContractEvents({ address: p.token.address, abi: exactTokenAbi, eventName: 'AuthorizationUsed', args: { authorizer: a.from, nonce: a.nonce }, fromBlock: 0n }),
+  );
+  return logs[0]?.transactionHash ?? 'canceled';
+}
