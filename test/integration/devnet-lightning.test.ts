@@ -178,6 +178,45 @@ describe('Lightning devnet (LND-protocol stand-in) through ln-service', () => {
     expect(balances()).toEqual(before);
   });
 
+  it('the same invoice paid twice at once settles once and moves the balance once', async () => {
+    const invoice = await createInvoice({ lnd: devnet.nodes.bob.lnd, tokens: 777 });
+    const before = balances();
+    const results = await Promise.allSettled([
+      pay({ lnd: devnet.nodes.alice.lnd, request: invoice.request }),
+      pay({ lnd: devnet.nodes.alice.lnd, request: invoice.request }),
+      pay({ lnd: devnet.nodes.carol.lnd, request: invoice.request }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(before.bob + 777_000n).toBe(devnet.channelBalance('bob'));
+    expect(before.alice + before.carol - 777_000n).toBe(devnet.channelBalance('alice') + devnet.channelBalance('carol'));
+    expect((await getInvoice({ lnd: devnet.nodes.bob.lnd, id: invoice.id })).received_mtokens).toBe('777000');
+  });
+
+  it('a malformed or foreign-network payment request is refused by DecodePayReq and SendPaymentV2', async () => {
+    const mainnet = bolt11.sign(
+      bolt11.encode({ satoshis: 10, tags: [{ tagName: 'payment_hash', data: randomBytes(32).toString('hex') }, { tagName: 'payment_secret', data: randomBytes(32).toString('hex') }] }),
+      randomBytes(32),
+    ).paymentRequest;
+    expect(mainnet?.startsWith('lnbc1')).toBe(true);
+    expect(await rejection(decodePaymentRequest({ lnd: devnet.nodes.alice.lnd, request: mainnet ?? '' }))).toMatchObject([
+      503,
+      'UnexpectedDecodePaymentRequestError',
+      { err: { details: "invoice not for current active network 'regtest'" } },
+    ]);
+    expect(await rejection(decodePaymentRequest({ lnd: devnet.nodes.alice.lnd, request: 'lnbcrt1garbage' }))).toMatchObject([
+      503,
+      'UnexpectedDecodePaymentRequestError',
+      { err: { code: 2 } },
+    ]);
+    const before = balances();
+    expect(await rejection(pay({ lnd: devnet.nodes.alice.lnd, request: mainnet ?? '' }))).toMatchObject([
+      503,
+      'UnexpectedPaymentError',
+      { err: { details: "invoice not for current active network 'regtest'" } },
+    ]);
+    expect(balances()).toEqual(before);
+  });
+
   it('an expired invoice is refused, nothing moves', async () => {
     const invoice = await createInvoice({ lnd: devnet.nodes.bob.lnd, tokens: 100, expires_at: new Date(Date.now() + 1_000).toISOString() });
     await new Promise((r) => setTimeout(r, Date.parse(invoice.created_at) + 2_100 - Date.now()));
