@@ -151,3 +151,44 @@ export interface ChallengeHeadersRail extends ServerRail {
 export function hasChallengeHeaders(rail: ServerRail): rail is ChallengeHeadersRail {
   return typeof (rail as Partial<ChallengeHeadersRail>).challengeHeaders === 'function';
 }
+
+/** What a rail reads out of an `Authorization` header: the offer it pays and the rail payload. */
+export type AuthorizationPayment =
+  | { accepted: PaymentRequirements; payload: RailPayload; challengeId: string }
+  | { reason: string; message: string };
+
+/**
+ * Optional power of a server rail: it accepts payments presented in an `Authorization` header of its own
+ * scheme (Lightning: `Authorization: L402 <macaroon>:<preimage>`), for clients that speak no x402. The
+ * rail's own credential (the macaroon) stands in for the x402 challenge token, so the rail must check that
+ * it issued it for this request's route and method.
+ */
+export interface AuthorizationRail extends ServerRail {
+  /** Scheme names it reads, case-insensitive (e.g. `['L402', 'LSAT']`). */
+  readonly authorizationSchemes: readonly string[];
+  /**
+   * Parses the header into the offer and payload; a rejection for a credential that is well-formed but not
+   * valid here. Throws MalformedInputError for a malformed header.
+   */
+  readAuthorization(header: string, ctx: { request: RequestBinding; now: number }): Promise<AuthorizationPayment>;
+}
+
+/** True when the rail accepts payments in an `Authorization` header. */
+export function hasAuthorizationScheme(rail: ServerRail): rail is AuthorizationRail {
+  const r = rail as Partial<AuthorizationRail>;
+  return Array.isArray(r.authorizationSchemes) && typeof r.readAuthorization === 'function';
+}
+
+/**
+ * Optional power: a settled payment of this rail may be presented again for other requests its credential
+ * still covers (L402 tokens are reusable within their caveats). The paywall then re-runs `verify` (which
+ * checks the caveats) and serves the request with the original receipt instead of refusing the reuse.
+ */
+export interface ReusablePaymentRail extends ServerRail {
+  readonly reusablePayments: true;
+}
+
+/** True when settled payments of this rail may be reused within their credential's limits. */
+export function allowsReuse(rail: ServerRail): rail is ReusablePaymentRail {
+  return (rail as Partial<ReusablePaymentRail>).reusablePayments === true;
+}

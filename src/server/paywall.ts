@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigurationError, X402RailsError } from '../core/errors';
-import type { ServerRail } from '../core/rail';
+import { hasAuthorizationScheme, type ServerRail } from '../core/rail';
 import { RECEIPT_JWKS_PATH, type SignedReceipt } from '../core/receipt/receipt';
 import type { ReceiptSigner } from '../core/receipt/signer';
 import { createMemoryPaymentStore } from '../stores/memoryPaymentStore';
 import type { PaymentStore } from '../stores/paymentStore';
 import { headerNames } from '../protocol/headers';
-import { compileRoutes, matchRoute, type RoutesConfig } from './routes';
+import { compileRoutes, matchRoute, type CompiledRoute, type RoutesConfig } from './routes';
 import { buildChallenge } from './buildChallenge';
-import { processPayment, type PaymentFlowDeps } from './processPayment';
+import { processPayment, type PaymentFlowDeps, type PaymentSource } from './processPayment';
 import { errorResponse, jsonResponse } from './responses';
 import { readBinding } from './readBinding';
 
@@ -101,13 +101,13 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
     if (!route) return handler(request);
     try {
       const { binding, request: replayable } = await readBinding(request, maxBodyBytes);
-      const header = request.headers.get(headerNames.paymentSignature);
-      if (header === null) {
+      const source = paymentSourceOf(request, route, railsById);
+      if (source === undefined) {
         const challenge = await buildChallenge(route, binding, deps);
         deps.emit({ type: 'challenge', route: route.key, challengeId: challenge.challengeId });
         return challenge.response;
       }
-      return await processPayment({ header, route, binding, request: replayable, handler }, deps);
+      return await processPayment({ source, route, binding, request: replayable, handler }, deps);
     } catch (error) {
       if (error instanceof X402RailsError) {
         deps.emit({ type: 'rejected', route: route.key, reason: error.code, status: error.status });
@@ -130,4 +130,20 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
     jwks: () => options.signer.jwks(),
     store,
   };
+}
+
+/** The payment a request presents: PAYMENT-SIGNATURE first, else an Authorization scheme a route's rail reads. */
+function paymentSourceOf(request: Request, route: CompiledRoute, railsById: Map<string, ServerRail>): PaymentSource | undefined {
+  const header = request.headers.get(headerNames.paymentSignature);
+  if (header !== null) return { kind: 'x402', header };
+  const authorization = request.headers.get(headerNames.authorization);
+  if (authorization === null) return undefined;
+  const scheme = authorization.trim().split(/\s+/, 1)[0]?.toLowerCase() ?? '';
+  for (const offer of route.config.accepts) {
+    const rail = railsById.get(offer.rail);
+    if (rail && hasAuthorizationScheme(rail) && rail.authorizationSchemes.some((s) => s.toLowerCase() === scheme)) {
+      return { kind: 'authorization', header: authorization, rail };
+    }
+  }
+  return undefined;
 }

@@ -1,6 +1,7 @@
 import { hashCanonical } from '../core/canonical';
 import { PaymentInvalidError, SettlementPendingError } from '../core/errors';
-import type { RailPayload, RequestBinding, ServerRail } from '../core/rail';
+import { allowsReuse, type AuthorizationRail, type RailPayload, type RequestBinding, type ServerRail } from '../core/rail';
+import type { SignedReceipt } from '../core/receipt/receipt';
 import type { ReceiptSigner } from '../core/receipt/signer';
 import { decodePaymentSignatureHeader } from '../protocol/headers';
 import type { PaymentRequirements } from '../protocol/schemas';
@@ -24,9 +25,12 @@ export type PaymentFlowDeps = {
   now: () => number;
 };
 
+/** Where the payment came from: an x402 PAYMENT-SIGNATURE, or a rail's own Authorization scheme (L402). */
+export type PaymentSource = { kind: 'x402'; header: string } | { kind: 'authorization'; header: string; rail: AuthorizationRail };
+
 /** One paid request on its way through the flow. */
 export type PaidRequest = {
-  header: string;
+  source: PaymentSource;
   route: CompiledRoute;
   binding: RequestBinding;
   request: Request;
@@ -44,8 +48,7 @@ const WAIT_STEP_MS = 20;
  * request gets the stored receipt; the same payment for another request is refused.
  */
 export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): Promise<Response> {
-  const payment = decodePaymentSignatureHeader(paid.header);
-  const matched = matchPayment(paid, payment.accepted, payment.payload, deps);
+  const matched = await decodeAndMatch(paid, deps);
   if ('reason' in matched) return reject(paid, deps, matched.reason, matched.message);
 
   const requestKey = hashCanonical(paid.binding);
@@ -101,19 +104,26 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
   }
 }
 
-function matchPayment(
-  paid: PaidRequest,
-  accepted: PaymentRequirements,
-  payload: RailPayload,
-  deps: PaymentFlowDeps,
-): MatchedPayment | { reason: string; message: string } {
-  const opened = openChallenge(deps.secret, accepted, paid.binding, deps.now());
+type Rejection = { reason: string; message: string };
+
+async function decodeAndMatch(paid: PaidRequest, deps: PaymentFlowDeps): Promise<MatchedPayment | Rejection> {
+  if (paid.source.kind === 'authorization') {
+    const rail = paid.source.rail;
+    const read = await rail.readAuthorization(paid.source.header, { request: paid.binding, now: deps.now() });
+    if ('reason' in read) return read;
+    return keyPayment(rail, read.accepted, read.payload, read.challengeId);
+  }
+  const payment = decodePaymentSignatureHeader(paid.source.header);
+  const opened = openChallenge(deps.secret, payment.accepted, paid.binding, deps.now());
   if (!opened.ok) return opened;
-  const rail = paid.route.config.accepts.map((o) => deps.railsById.get(o.rail)).find((r) => r?.supports(accepted));
+  const rail = paid.route.config.accepts.map((o) => deps.railsById.get(o.rail)).find((r) => r?.supports(payment.accepted));
   if (!rail) return { reason: 'unsupported_offer', message: 'No rail of this route takes the echoed offer.' };
+  return keyPayment(rail, payment.accepted, payment.payload, opened.challengeId);
+}
+
+function keyPayment(rail: ServerRail, accepted: PaymentRequirements, payload: RailPayload, challengeId: string): MatchedPayment | Rejection {
   try {
-    const id = rail.paymentId(payload, accepted);
-    return { rail, accepted, payload, paymentId: `${rail.id}:${id}`, challengeId: opened.challengeId };
+    return { rail, accepted, payload, paymentId: `${rail.id}:${rail.paymentId(payload, accepted)}`, challengeId };
   } catch (error) {
     if (error instanceof PaymentInvalidError) return { reason: error.reason, message: error.message };
     throw error;
@@ -138,6 +148,7 @@ async function answerExisting(
     return processPayment(paid, deps);
   }
   if (current.requestKey !== requestKey) {
+    if (current.state === 'settled' && allowsReuse(matched.rail)) return serveReuse(paid, deps, matched, current.receipt);
     return reject(paid, deps, 'payment_already_used', 'This payment was already used for another request. Pay a fresh challenge.');
   }
   if (current.state === 'settled') {
@@ -149,6 +160,15 @@ async function answerExisting(
     throw new SettlementPendingError(current.reference, 'The settlement of this payment is still being confirmed. Retry the same request later.');
   }
   return reject(paid, deps, 'payment_in_progress', 'This payment is still being settled by another request. Retry shortly.');
+}
+
+/** A reusable credential (L402) presented again: re-check it (caveats, expiry) and serve with the original receipt. */
+async function serveReuse(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, receipt: SignedReceipt): Promise<Response> {
+  const verification = await matched.rail.verify(matched.payload, matched.accepted, { request: paid.binding, now: deps.now(), paymentId: matched.paymentId });
+  if (!verification.isValid) return reject(paid, deps, verification.reason, verification.message);
+  deps.emit({ type: 'replayed', route: paid.route.key, paymentId: matched.paymentId });
+  const response = await paid.handler(paid.request);
+  return response.status >= 400 ? response : withReceipt(response, receipt);
 }
 
 async function reject(paid: PaidRequest, deps: PaymentFlowDeps, reason: string, message: string): Promise<Response> {
