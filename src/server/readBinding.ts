@@ -22,7 +22,9 @@ export async function readBinding(request: Request, maxBodyBytes: number): Promi
     if (done) break;
     size += value.byteLength;
     if (size > maxBodyBytes) {
-      await reader.cancel();
+      // Cancelling one branch of a tee settles only once both are cancelled: cancel both, await neither.
+      reader.cancel().catch(() => undefined);
+      request.body?.cancel().catch(() => undefined);
       throw bodyTooLarge(maxBodyBytes);
     }
     chunks.push(value);
