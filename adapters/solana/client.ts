@@ -1,0 +1,66 @@
+import { ConfigurationError, PaymentInvalidError, RailUnavailableError, defineClientRail, type ClientRail, type PaymentRequirements, type Wallet } from '../../src/index';
+import { buildExactTransaction } from './buildExactTransaction';
+import { SOLANA_RAIL_ID, SOLANA_WALLET_KIND } from './constants';
+import { publicKeyOrUndefined, readMintInfo } from './mintInfo';
+import { encodePaymentTransaction } from './payload';
+import { isSolanaNetwork, memoFits, memoOf } from './requirements';
+import { isSolanaWallet, type SolanaWallet } from './wallet';
+
+function walletOf(wallet: Wallet): SolanaWallet {
+  if (!isSolanaWallet(wallet)) throw new ConfigurationError('The Solana rail needs a wallet made by solanaWallet().');
+  return wallet;
+}
+
+function keysOf(req: PaymentRequirements) {
+  const feePayer = publicKeyOrUndefined(req.extra.feePayer);
+  const mint = publicKeyOrUndefined(req.asset);
+  const payTo = publicKeyOrUndefined(req.payTo);
+  if (!feePayer || !mint || !payTo) {
+    throw new PaymentInvalidError('invalid_requirements', 'A Solana exact offer needs base58 keys in asset (mint), payTo and extra.feePayer.');
+  }
+  return { feePayer, mint, payTo };
+}
+
+/**
+ * Client rail for x402 `exact` on Solana, wire-identical to the official SVM client: reads the mint
+ * (Token or Token-2022, decimals) and a recent blockhash through the wallet's connection, builds a v0
+ * transaction `[SetComputeUnitLimit(20 000), SetComputeUnitPrice(1 µlamport), TransferChecked, Memo]`
+ * with the server's `extra.feePayer` as fee payer, signs it as transfer authority only and answers
+ * `{ transaction: <base64> }`. The memo is `extra.memo`, or a random nonce.
+ *
+ * @example payingFetch(fetch, { adapters: [solanaExactClient()], wallets: [solanaWallet(keypair, { connection })] })
+ */
+export function solanaExactClient(): ClientRail {
+  return defineClientRail({
+    id: SOLANA_RAIL_ID,
+    walletKind: SOLANA_WALLET_KIND,
+    supports: (req) => req.scheme === 'exact' && isSolanaNetwork(req.network) && typeof req.extra.feePayer === 'string',
+    async createPayment(req, w) {
+      const wallet = walletOf(w);
+      const { feePayer, mint, payTo } = keysOf(req);
+      if (feePayer.equals(wallet.publicKey)) throw new PaymentInvalidError('invalid_requirements', 'The offer names this wallet as fee payer; refusing to pay.');
+      const memo = memoOf(req);
+      if (memo !== undefined && !memoFits(memo)) throw new PaymentInvalidError('invalid_requirements', 'extra.memo is longer than a payment memo may be.');
+      const info = await readMintInfo(wallet.connection, mint);
+      let recentBlockhash: string;
+      try {
+        ({ blockhash: recentBlockhash } = await wallet.connection.getLatestBlockhash());
+      } catch (cause) {
+        throw new RailUnavailableError('The Solana RPC did not give a recent blockhash. Try again shortly.', { cause, rail: SOLANA_RAIL_ID });
+      }
+      const tx = buildExactTransaction({
+        payer: wallet.publicKey,
+        feePayer,
+        mint,
+        tokenProgram: info.programId,
+        decimals: info.decimals,
+        payTo,
+        amount: BigInt(req.amount),
+        recentBlockhash,
+        ...(memo === undefined ? {} : { memo }),
+      });
+      tx.sign([wallet.keypair]);
+      return encodePaymentTransaction(tx);
+    },
+  });
+}

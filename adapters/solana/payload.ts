@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+import { VersionedTransaction } from '@solana/web3.js';
+import { z } from 'zod';
+import { PaymentInvalidError, type RailPayload } from '../../src/index';
+import { base58Encode } from './base58';
+import { MAX_TRANSACTION_BASE64 } from './constants';
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** x402 `exact` SVM payload, identical to the official scheme: a base64 partially signed transaction. */
+export const SolanaExactPayloadSchema = z.object({
+  transaction: z.string().min(4).max(MAX_TRANSACTION_BASE64).regex(BASE64, 'must be standard base64 with padding'),
+});
+
+export type SolanaExactPayload = z.infer<typeof SolanaExactPayloadSchema>;
+
+/**
+ * Parses a payload and deserializes its transaction (legacy or v0). Throws
+ * `PaymentInvalidError('invalid_payload')` when either step fails.
+ *
+ * @example const tx = decodePaymentTransaction(paymentPayload.payload);
+ */
+export function decodePaymentTransaction(payload: RailPayload): VersionedTransaction {
+  const parsed = SolanaExactPayloadSchema.safeParse(payload);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new PaymentInvalidError('invalid_payload', `The Solana payload is malformed: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+  }
+  try {
+    const bytes = Buffer.from(parsed.data.transaction, 'base64');
+    const tx = VersionedTransaction.deserialize(bytes);
+    if (tx.signatures.length !== tx.message.header.numRequiredSignatures) throw new Error('signature count');
+    return tx;
+  } catch (cause) {
+    throw new PaymentInvalidError('invalid_payload', 'The Solana payload does not hold a serialized transaction.', { cause });
+  }
+}
+
+/** Encodes a transaction as the payload's base64. */
+export function encodePaymentTransaction(tx: VersionedTransaction): SolanaExactPayload {
+  return { transaction: Buffer.from(tx.serialize()).toString('base64') };
+}
+
+/**
+ * The payment id of a transaction: base58 of the first signature after the fee payer's (the transfer
+ * authority's). A transaction without such a signature (a single signer, or an empty slot) is keyed by
+ * `msg:` + the SHA-256 of its message, so distinct payloads never share an id.
+ *
+ * @example paymentIdOf(tx); // '4Rj…' — the authority's signature
+ */
+export function paymentIdOf(tx: VersionedTransaction): string {
+  const signature = tx.signatures[1];
+  if (signature !== undefined && signature.some((b) => b !== 0)) return base58Encode(signature);
+  return `msg:${base58Encode(createHash('sha256').update(tx.message.serialize()).digest())}`;
+}

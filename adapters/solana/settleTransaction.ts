@@ -1,0 +1,114 @@
+import { SendTransactionError, VersionedTransaction, type Connection, type Keypair, type SignatureStatus } from '@solana/web3.js';
+import { RailUnavailableError } from '../../src/index';
+import { base58Encode } from './base58';
+import { SOLANA_RAIL_ID } from './constants';
+import { classifyTransactionError } from './simulatePayment';
+
+/** Parameters of {@link settleTransaction}. */
+export type SettleTransactionParameters = {
+  connection: Connection;
+  /** Co-signs as fee payer. */
+  feePayer: Keypair;
+  /** How long to wait for confirmation before answering `pending` (default 30 s). */
+  confirmTimeoutMs?: number;
+  /** Delay between status polls (default 100 ms). */
+  pollIntervalMs?: number;
+};
+
+/** Outcome of {@link settleTransaction}; `signature` is the transaction id (the fee payer's signature). */
+export type SettleTransactionResult =
+  | { status: 'landed'; signature: string }
+  | { status: 'failed'; reason: string; message: string; signature?: string }
+  | { status: 'pending'; signature: string; message: string };
+
+/** Settlements under way in this process, by transaction signature: a second call joins the first. */
+const inFlight = new Map<string, Promise<SettleTransactionResult>>();
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Co-signs a verified payment transaction as fee payer, sends it and confirms it by polling
+ * `getSignatureStatuses` (no WebSocket). Deduplicates itself: concurrent calls for the same transaction
+ * share one settlement, and a transaction that already landed is answered with its signature without being
+ * sent again (a cluster would report success for the duplicate). Outcomes: `landed`; `failed` when the node
+ * refused it (nothing paid) or it landed with an error; `pending` when it may have been broadcast but was
+ * not confirmed in time. Throws `RailUnavailableError` only when the RPC failed before anything was sent.
+ *
+ * @example const r = await settleTransaction(tx, { connection, feePayer }); if (r.status === 'landed') r.signature;
+ */
+export function settleTransaction(tx: VersionedTransaction, p: SettleTransactionParameters): Promise<SettleTransactionResult> {
+  const signed = VersionedTransaction.deserialize(tx.serialize());
+  signed.sign([p.feePayer]);
+  const first = signed.signatures[0];
+  if (first === undefined) throw new RailUnavailableError('The transaction has no fee payer signature slot.', { rail: SOLANA_RAIL_ID });
+  const signature = base58Encode(first);
+  const running = inFlight.get(signature);
+  if (running) return running;
+  const settling = run(signed, signature, p).finally(() => inFlight.delete(signature));
+  inFlight.set(signature, settling);
+  return settling;
+}
+
+async function statusOf(connection: Connection, signature: string): Promise<SignatureStatus | null> {
+  const { value } = await connection.getSignatureStatuses([signature], { searchTransactionHistory: true });
+  return value[0] ?? null;
+}
+
+function outcomeOf(status: SignatureStatus, signature: string): SettleTransactionResult | undefined {
+  if (status.err !== null) {
+    return { status: 'failed', reason: 'settlement_failed', message: `Transaction ${signature} landed with an error (${JSON.stringify(status.err)}); nothing was paid.`, signature };
+  }
+  if (status.confirmationStatus === 'confirmed' || status.confirmationStatus === 'finalized') return { status: 'landed', signature };
+  return undefined;
+}
+
+async function run(signed: VersionedTransaction, signature: string, p: SettleTransactionParameters): Promise<SettleTransactionResult> {
+  const { connection } = p;
+  let earlier: SignatureStatus | null;
+  try {
+    earlier = await statusOf(connection, signature);
+  } catch (cause) {
+    throw new RailUnavailableError('The Solana RPC failed before the settlement was sent; nothing was paid. Try again shortly.', { cause, rail: SOLANA_RAIL_ID });
+  }
+  if (earlier) {
+    const known = outcomeOf(earlier, signature);
+    if (known) return known;
+  } else {
+    const refused = await send(connection, signed, signature);
+    if (refused) return refused;
+  }
+  return confirm(connection, signature, p);
+}
+
+/** Sends; answers a definitive refusal, or undefined when the transaction was (or may have been) broadcast. */
+async function send(connection: Connection, signed: VersionedTransaction, signature: string): Promise<SettleTransactionResult | undefined> {
+  try {
+    await connection.sendRawTransaction(signed.serialize(), { skipPreflight: false, preflightCommitment: 'confirmed', maxRetries: 5 });
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof SendTransactionError)) return undefined; // transport fault: it may have gone out; confirm decides
+    // A race with another process that already landed it: the node answers AlreadyProcessed.
+    const landed = await statusOf(connection, signature).catch(() => null);
+    if (landed) return outcomeOf(landed, signature);
+    const text = error.transactionError.message;
+    const known = /Blockhash not found/i.test(text)
+      ? classifyTransactionError('BlockhashNotFound')
+      : /Instruction 2: custom program error: 0x1$/i.test(text)
+        ? classifyTransactionError({ InstructionError: [2, { Custom: 1 }] })
+        : undefined;
+    if (known) return { status: 'failed', reason: known.reason, message: known.message };
+    return { status: 'failed', reason: 'settlement_rejected', message: `The node refused the settlement transaction (${text}); nothing was paid.` };
+  }
+}
+
+async function confirm(connection: Connection, signature: string, p: SettleTransactionParameters): Promise<SettleTransactionResult> {
+  const deadline = Date.now() + (p.confirmTimeoutMs ?? 30_000);
+  for (let attempt = 0; ; attempt += 1) {
+    if (attempt > 0) await sleep(p.pollIntervalMs ?? 100);
+    const status = await statusOf(connection, signature).catch(() => null);
+    const outcome = status ? outcomeOf(status, signature) : undefined;
+    if (outcome) return outcome;
+    if (Date.now() >= deadline) break;
+  }
+  return { status: 'pending', signature, message: `Settlement ${signature} was sent but not confirmed in time.` };
+}
