@@ -3,6 +3,7 @@ import {
   PaymentInvalidError,
   defineServerRail,
   evmNetwork,
+  type PaymentRequirements,
   type PriceOffer,
   type ServerRail,
   type VerifyResult,
@@ -53,28 +54,11 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): ServerRail {
       return `${p.chainId}:${p.token.address.toLowerCase()}:${authorization.from.toLowerCase()}:${authorization.nonce.toLowerCase()}`;
     },
     async verify(payload, req, ctx): Promise<VerifyResult> {
-      const { authorization: a, signature } = parse(payload);
+      const parsed = parse(payload);
+      const a = parsed.authorization;
+      const offline = await verifyEip3009Signature(parsed, req, { network, token: p.token, now: ctx.now });
+      if (!offline.isValid) return offline;
       const invalid = (reason: string, message: string): VerifyResult => ({ isValid: false, reason, message, payer: a.from });
-      const common = checkCommon(req, network, p.token, { to: a.to, value: a.value });
-      if (common) return invalid(common.reason, common.message);
-      const now = BigInt(Math.floor(ctx.now / 1000));
-      if (BigInt(a.validBefore) < now + 6n) return invalid('expired', 'The authorization expires too soon or has expired; sign a new one.');
-      if (BigInt(a.validAfter) > now) return invalid('not_yet_valid', 'The authorization is not valid yet.');
-      const domain = domainOf(req);
-      if (!domain) return invalid('invalid_requirements', 'The offer lacks its EIP-712 domain.');
-      let signer: Address;
-      try {
-        signer = await recoverTypedDataAddress({
-          domain,
-          types: transferWithAuthorizationTypes,
-          primaryType: 'TransferWithAuthorization',
-          message: { ...a, value: BigInt(a.value), validAfter: BigInt(a.validAfter), validBefore: BigInt(a.validBefore) },
-          signature,
-        });
-      } catch {
-        return invalid('invalid_signature', 'The signature cannot be recovered.');
-      }
-      if (!sameAddress(signer, a.from)) return invalid('invalid_signature', 'The signature was not made by `from` over this authorization and token domain.');
       const [used, balance] = await read(ID, 'nonce and balance', () =>
         Promise.all([
           p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'authorizationState', args: [a.from, a.nonce] }),
@@ -106,6 +90,39 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): ServerRail {
       return { status: 'settled', reference: outcome.hash, payer: getAddress(a.from), amount: req.amount };
     },
   });
+}
+
+/**
+ * The offline half of EIP-3009 verification (no RPC): payee, amount, network and token, validity window
+ * with a 6-second margin, and EIP-712 signature recovery to `from`.
+ */
+export async function verifyEip3009Signature(
+  { authorization: a, signature }: Eip3009Payload,
+  req: PaymentRequirements,
+  p: { network: string; token: EvmTokenConfig; now: number },
+): Promise<VerifyResult> {
+  const invalid = (reason: string, message: string): VerifyResult => ({ isValid: false, reason, message, payer: a.from });
+  const common = checkCommon(req, p.network, p.token, { to: a.to, value: a.value });
+  if (common) return invalid(common.reason, common.message);
+  const now = BigInt(Math.floor(p.now / 1000));
+  if (BigInt(a.validBefore) < now + 6n) return invalid('expired', 'The authorization expires too soon or has expired; sign a new one.');
+  if (BigInt(a.validAfter) > now) return invalid('not_yet_valid', 'The authorization is not valid yet.');
+  const domain = domainOf(req);
+  if (!domain) return invalid('invalid_requirements', 'The offer lacks its EIP-712 domain.');
+  let signer: Address;
+  try {
+    signer = await recoverTypedDataAddress({
+      domain,
+      types: transferWithAuthorizationTypes,
+      primaryType: 'TransferWithAuthorization',
+      message: { ...a, value: BigInt(a.value), validAfter: BigInt(a.validAfter), validBefore: BigInt(a.validBefore) },
+      signature,
+    });
+  } catch {
+    return invalid('invalid_signature', 'The signature cannot be recovered.');
+  }
+  if (!sameAddress(signer, a.from)) return invalid('invalid_signature', 'The signature was not made by `from` over this authorization and token domain.');
+  return { isValid: true, payer: getAddress(a.from), amount: a.value };
 }
 
 /** When the nonce is already used, the transaction that used it (our own earlier settlement of this same payment). */
