@@ -30,12 +30,29 @@ export function compileRoutes(routes: RoutesConfig): CompiledRoute[] {
     const source = path
       .split('/')
       .map((segment) => (segment === '*' ? '.*' : segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-      .join('/');
-    return { key, method: m[1], pattern: new RegExp(`^${source}$`), config };
+      .join('/')
+      .replace(/\/$/, '');
+    return { key, method: m[1], pattern: new RegExp(`^${source}/?$`, 'i'), config };
   });
 }
 
-/** The first route matching a method and path. */
+/**
+ * The first route matching a method and path. Matching is as loose as the frameworks' own routing, so no
+ * spelling reaches a paid handler unpaid: HEAD runs GET handlers, Express ignores case and a trailing slash,
+ * Hono decodes percent-escapes.
+ */
 export function matchRoute(routes: CompiledRoute[], method: string, pathname: string): CompiledRoute | undefined {
-  return routes.find((r) => (r.method === undefined || r.method === method) && r.pattern.test(pathname));
+  const upper = method.toUpperCase();
+  const decoded = decodePath(pathname);
+  return routes.find(
+    (r) => (r.method === undefined || r.method === upper || (upper === 'HEAD' && r.method === 'GET')) && (r.pattern.test(pathname) || r.pattern.test(decoded)),
+  );
+}
+
+function decodePath(pathname: string): string {
+  try {
+    return decodeURI(pathname);
+  } catch {
+    return pathname;
+  }
 }

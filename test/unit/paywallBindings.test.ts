@@ -77,6 +77,17 @@ describe('Hono binding', () => {
     expect(await free.text()).toBe('free');
   });
 
+  it('no spelling of a paid path reaches the Hono handler unpaid (percent-escapes, case, trailing slash, HEAD)', async () => {
+    const { app } = await honoApp();
+    for (const path of ['/paid', '/p%61id', '/%70aid', '/PAID', '/paid/']) {
+      const res = await app.request(`http://hono.test${path}`);
+      expect(res.status, path).not.toBe(200);
+      expect(await res.text(), path).not.toContain('hono content');
+    }
+    const head = await app.request('http://hono.test/paid', { method: 'HEAD' });
+    expect(head.status).toBe(402);
+  });
+
   it('serves the JWKS and completes a paid GET and POST with verified receipts', async () => {
     const { app, fetchImpl, rail, alice, ledger, signer } = await honoApp();
     const jwks = await app.request(`http://hono.test${RECEIPT_JWKS_PATH}`);
@@ -142,6 +153,17 @@ describe('Express binding (real socket)', () => {
     const free = await fetch(`${url}/free`);
     expect(free.status).toBe(200);
     expect(await free.text()).toBe('free');
+  });
+
+  it('no spelling of a paid path reaches the Express handler unpaid (case, trailing slash, HEAD)', async () => {
+    const { url } = await expressApp();
+    for (const path of ['/paid', '/paid/', '/PAID', '/Paid/', '/p%61id']) {
+      const res = await fetch(`${url}${path}`);
+      expect(res.status, path).not.toBe(200);
+      expect(await res.text(), path).not.toContain('express content');
+    }
+    const head = await fetch(`${url}/paid`, { method: 'HEAD' });
+    expect(head.status).toBe(402);
   });
 
   it('completes a paid GET and POST with verified receipts (JWKS fetched over the socket)', async () => {
