@@ -8,6 +8,8 @@ export type EvmSettler = {
   walletClient: WalletClient<Transport, Chain | undefined, Account>;
   /** How long to wait for a settlement's receipt before answering `pending` (default 30 s). */
   confirmTimeoutMs?: number;
+  /** How often to poll for the receipt (default 250 ms; a devnet that mines at once can use a few ms). */
+  pollingIntervalMs?: number;
 };
 
 /** Runs a chain read; RPC failures become RailUnavailableError (503). */
@@ -57,7 +59,7 @@ export async function submitAndWait(
     throw new RailUnavailableError('The EVM RPC did not take the settlement transaction; nothing was paid. Try again shortly.', { cause, rail });
   }
   try {
-    const receipt = await settler.publicClient.waitForTransactionReceipt({ hash, timeout: settler.confirmTimeoutMs ?? 30_000, pollingInterval: 50 });
+    const receipt = await settler.publicClient.waitForTransactionReceipt({ hash, timeout: settler.confirmTimeoutMs ?? 30_000, pollingInterval: settler.pollingIntervalMs ?? 250 });
     if (receipt.status !== 'success') return { status: 'failed', reason: 'settlement_reverted', message: 'The settlement transaction reverted; nothing was paid.', reference: hash };
     return { status: 'mined', hash };
   } catch {

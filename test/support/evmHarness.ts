@@ -18,7 +18,7 @@ export const evmRoutes: RoutesConfig = {
 
 /** A paywall over the devnet's token with both EVM rails, served in-process. */
 export async function evmPaywall(devnet: EvmDevnet, options: Partial<PaywallOptions> = {}): Promise<{ pw: Paywall; fetch: FetchLike }> {
-  const settler = { publicClient: devnet.publicClient, walletClient: devnet.walletClientFor('facilitator'), confirmTimeoutMs: 10_000 };
+  const settler = { publicClient: devnet.publicClient, walletClient: devnet.walletClientFor('facilitator'), confirmTimeoutMs: 10_000, pollingIntervalMs: 5 };
   const common = { ...settler, chainId: devnet.chainId, token: devnet.token, payTo: devnet.accounts.payee.address };
   const pw = paywall(evmRoutes, {
     rails: [evmEip3009Server(common), evmEip2612Server(common)],
