@@ -10,6 +10,9 @@ import {
   type PaymentRequirementsV1,
 } from '../../src/protocol/v1';
 import { readChallenge } from '../../src/client/readChallenge';
+import { payingFetch } from '../../src/client/payingFetch';
+import { receiptOf } from '../../src/client/paymentOutcome';
+import { createFakeLedger, fakeRail } from './support/fakeRail';
 
 const usdcBaseSepolia = '0x036CbD53842c5426634e7929541eC2318f3dCF7e';
 const payTo = '0x209693Bc6afc0C5328bA36FaF03C514EF312287C';
@@ -152,5 +155,39 @@ describe('x402 v1 read side', () => {
     expect(await readChallenge(new Response('pay me', { status: 402, headers: { 'content-type': 'text/plain' } }))).toBeUndefined();
     expect(await readChallenge(new Response('{"x402Version":3}', { status: 402, headers: { 'content-type': 'application/json' } }))).toBeUndefined();
     expect(await readChallenge(new Response('{not json', { status: 402, headers: { 'content-type': 'application/json' } }))).toBeUndefined();
+  });
+});
+
+describe('payingFetch against a v1 server', () => {
+  it('pays a v1 402 with X-PAYMENT built from the v1 offer and reads X-PAYMENT-RESPONSE', async () => {
+    const ledger = createFakeLedger();
+    const alice = ledger.open('alice', 100n);
+    const rail = fakeRail({ ledger, network: 'eip155:84532' });
+    const seen: unknown[] = [];
+    const offer = { ...v1Body.accepts[0], maxAmountRequired: '7', payTo: 'merchant', asset: 'FAKE' };
+    const body = { x402Version: 1, error: 'X-PAYMENT header is required', accepts: [v1Body.accepts[1], offer] };
+    const server = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
+      const request = new Request(input, init);
+      const header = request.headers.get('X-PAYMENT');
+      if (header === null) return Response.json(body, { status: 402 });
+      const decoded = decodeBase64Json(header);
+      seen.push(decoded);
+      const response = encodeBase64Json({ success: true, transaction: '0xfeed', network: 'base-sepolia', payer: 'alice' });
+      return new Response('v1 content', { status: 200, headers: { 'X-PAYMENT-RESPONSE': response } });
+    };
+    const res = await payingFetch(server, { adapters: [rail], wallets: [alice] })('https://api.example.com/weather');
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('v1 content');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toEqual({
+      x402Version: 1,
+      scheme: 'exact',
+      network: 'base-sepolia',
+      payload: { from: 'alice', nonce: expect.stringMatching(/^[0-9a-f]{32}$/), sig: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    });
+    const outcome = receiptOf(res);
+    expect(outcome).toMatchObject({ x402Version: 1, rail: 'fake-exact', offer: { network: 'eip155:84532', amount: '7' } });
+    expect(outcome?.settleResponse).toEqual({ success: true, transaction: '0xfeed', network: 'eip155:84532', payer: 'alice' });
+    expect(outcome?.receipt).toBeUndefined();
   });
 });
