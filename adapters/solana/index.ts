@@ -13,7 +13,7 @@ export { buildExactTransaction, type BuildExactTransactionParameters } from './b
 export { inspectExactTransaction, instructionsOf, type ExactExpectations, type ExactTransfer, type InspectionResult } from './inspectTransaction';
 export { checkSignerSignature, type SignatureCheck } from './verifySignature';
 export { simulatePayment, blockhashIsValid, classifyTransactionError, type SimulationVerdict } from './simulatePayment';
-export { settleTransaction, type SettleTransactionParameters, type SettleTransactionResult } from './settleTransaction';
+export { settleTransaction, coSign, hasLanded, type SettleTransactionParameters, type SettleTransactionResult } from './settleTransaction';
 export { SolanaExactPayloadSchema, decodePaymentTransaction, encodePaymentTransaction, paymentIdOf, type SolanaExactPayload } from './payload';
 export { readMintInfo, createMintCache, type MintInfo } from './mintInfo';
 export { solanaNetworkOf, isSolanaNetwork, memoOf } from './requirements';

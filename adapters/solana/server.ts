@@ -21,7 +21,7 @@ import { inspectExactTransaction, type ExactTransfer } from './inspectTransactio
 import { createMintCache, publicKeyOrUndefined } from './mintInfo';
 import { decodePaymentTransaction, paymentIdOf } from './payload';
 import { isSolanaNetwork, memoFits, memoOf } from './requirements';
-import { settleTransaction } from './settleTransaction';
+import { coSign, hasLanded, settleTransaction } from './settleTransaction';
 import { blockhashIsValid, simulatePayment } from './simulatePayment';
 import { checkSignerSignature } from './verifySignature';
 import type { VersionedTransaction } from '@solana/web3.js';
@@ -65,7 +65,7 @@ function keyOrThrow(value: PublicKey | string, what: string): PublicKey {
  * verify (no state change): decode; strict layout `[limit, price, TransferChecked, Memo?]`; fee payer ours
  * and neither transfer party nor in any instruction; compute price/limit under the caps; program matches the
  * mint's owner; mint, destination ATA, amount, decimals and memo match; the payer's Ed25519 signature;
- * blockhash still valid; simulation (signature checks off) passes. settle: co-signs as fee payer, sends,
+ * not already on chain; blockhash still valid; simulation (signature checks off) passes. settle: co-signs as fee payer, sends,
  * confirms by polling; deduplicated per transaction (see `settleTransaction`). The payment id is the payer's
  * signature; the receipt reference is the transaction signature.
  *
@@ -161,7 +161,14 @@ export function solanaExactServer(p: SolanaExactServerParameters): ServerRail {
       const inspected = await inspect(tx, req);
       if (!('transfer' in inspected)) return { isValid: false, ...inspected };
       const payer = inspected.transfer.authority.toBase58();
-      const [fresh, simulation] = await Promise.all([blockhashIsValid(p.connection, tx.message.recentBlockhash), simulatePayment(p.connection, tx)]);
+      const { signature } = coSign(tx, p.feePayer);
+      const [landed, fresh, simulation] = await Promise.all([
+        hasLanded(p.connection, signature),
+        blockhashIsValid(p.connection, tx.message.recentBlockhash),
+        simulatePayment(p.connection, tx),
+      ]);
+      // A cluster would report success for the duplicate: a payment already on chain is never served anew.
+      if (landed) return { isValid: false, reason: 'already_settled', message: `This payment already landed as ${signature}; pay a fresh challenge.`, payer };
       if (!fresh) return { isValid: false, reason: 'blockhash_expired', message: "The transaction's recent blockhash has expired; pay a fresh challenge.", payer };
       if (!simulation.ok) return { isValid: false, reason: simulation.reason, message: simulation.message, payer };
       return { isValid: true, payer, amount: inspected.transfer.amount.toString() };

@@ -37,16 +37,40 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * @example const r = await settleTransaction(tx, { connection, feePayer }); if (r.status === 'landed') r.signature;
  */
 export function settleTransaction(tx: VersionedTransaction, p: SettleTransactionParameters): Promise<SettleTransactionResult> {
-  const signed = VersionedTransaction.deserialize(tx.serialize());
-  signed.sign([p.feePayer]);
-  const first = signed.signatures[0];
-  if (first === undefined) throw new RailUnavailableError('The transaction has no fee payer signature slot.', { rail: SOLANA_RAIL_ID });
-  const signature = base58Encode(first);
+  const { signed, signature } = coSign(tx, p.feePayer);
   const running = inFlight.get(signature);
   if (running) return running;
   const settling = run(signed, signature, p).finally(() => inFlight.delete(signature));
   inFlight.set(signature, settling);
   return settling;
+}
+
+/**
+ * A copy of `tx` co-signed by the fee payer, and its transaction signature (the id a cluster knows it by;
+ * Ed25519 is deterministic, so the same payment always gets the same id).
+ *
+ * @example const { signature } = coSign(tx, feePayer);
+ */
+export function coSign(tx: VersionedTransaction, feePayer: Keypair): { signed: VersionedTransaction; signature: string } {
+  const signed = VersionedTransaction.deserialize(tx.serialize());
+  signed.sign([feePayer]);
+  const first = signed.signatures[0];
+  if (first === undefined) throw new RailUnavailableError('The transaction has no fee payer signature slot.', { rail: SOLANA_RAIL_ID });
+  return { signed, signature: base58Encode(first) };
+}
+
+/**
+ * True when a transaction with this signature already landed (successfully or not). RPC failures become
+ * `RailUnavailableError`.
+ *
+ * @example if (await hasLanded(connection, signature)) …
+ */
+export async function hasLanded(connection: Connection, signature: string): Promise<boolean> {
+  try {
+    return (await statusOf(connection, signature)) !== null;
+  } catch (cause) {
+    throw new RailUnavailableError('The Solana RPC failed while looking the transaction up. Try again shortly.', { cause, rail: SOLANA_RAIL_ID });
+  }
 }
 
 async function statusOf(connection: Connection, signature: string): Promise<SignatureStatus | null> {

@@ -228,7 +228,25 @@ describe('Solana rail on the litesvm devnet', () => {
     });
     const again = await other.settle(payload, offer, ctx);
     expect(again).toEqual(results[0]);
+    // …but verify refuses to accept it as a new payment.
+    expect(await other.verify(payload, offer, ctx)).toMatchObject({ isValid: false, reason: 'already_settled' });
     expect(before.payer - devnet.tokenBalance(devnet.keypairs.payer.publicKey)).toBe(SOL_PRICE);
+  });
+
+  it('never serves a landed payment again, even after the paywall lost its store', async () => {
+    const challengeSecret = crypto.getRandomValues(new Uint8Array(32));
+    const first = await solanaPaywall(devnet, { challengeSecret });
+    const offerRes = await first.fetch(`${BASE}/paid/sol`);
+    const offer = decodePaymentRequiredHeader(offerRes.headers.get('PAYMENT-REQUIRED') ?? '').accepts[0];
+    if (!offer) throw new Error('no offer');
+    const header = encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload: await clientPayload(offer) });
+    expect((await first.fetch(`${BASE}/paid/sol`, { headers: { 'PAYMENT-SIGNATURE': header } })).status).toBe(200);
+    const before = await balances();
+    const restarted = await solanaPaywall(devnet, { challengeSecret }); // same secret, fresh memory store
+    const replay = await restarted.fetch(`${BASE}/paid/sol`, { headers: { 'PAYMENT-SIGNATURE': header } });
+    expect(replay.status).toBe(402);
+    expect(reasonOf(replay)).toBe('already_settled');
+    expect(await balances()).toEqual(before);
   });
 
   it('verify has no side effects', async () => {
