@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { payingFetch, type FetchLike, type PayingFetchOptions } from '../../src/client/payingFetch';
 import { receiptOf } from '../../src/client/paymentOutcome';
-import { NoAcceptableOfferError, errorCodes } from '../../src/core/errors';
+import { NoAcceptableOfferError, RailUnavailableError, errorCodes } from '../../src/core/errors';
 import { RECEIPT_EXTENSION_KEY, RECEIPT_JWKS_PATH, SignedReceiptSchema, type SignedReceipt } from '../../src/core/receipt/receipt';
 import { createReceiptSigner } from '../../src/core/receipt/signer';
 import { verifyReceipt } from '../../src/core/receipt/verifyReceipt';
-import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader } from '../../src/protocol/headers';
+import { decodePaymentRequiredHeader, decodePaymentResponseHeader, decodePaymentSignatureHeader, encodePaymentSignatureHeader } from '../../src/protocol/headers';
 import type { PaymentRequired, PaymentRequirements } from '../../src/protocol/schemas';
 import { paywall, type PaywallEvent } from '../../src/server/paywall';
 import type { RoutesConfig } from '../../src/server/routes';
@@ -25,13 +25,31 @@ const routes: RoutesConfig = {
 
 type Setup = Awaited<ReturnType<typeof setup>>;
 
+type Injected = { settle?: 'throw' | 'pending' | 'failed'; verify?: 'throw' };
+
 async function setup(options: { maxBodyBytes?: number; settleDelayMs?: number } = {}) {
   const ledger = createFakeLedger();
   const alice = ledger.open('alice', 1_000n);
   const broke = ledger.open('broke', 0n);
   const calls = { quote: 0, verify: 0, settle: 0 };
   const state = { failQuoteA: false, failQuoteB: false, clockOffset: 0, handlerStatus: 200, handlerCalls: 0 };
-  const rail = fakeRail({ ledger, calls, payTo: 'merchant', failQuote: () => state.failQuoteA, settleDelayMs: options.settleDelayMs ?? 0 });
+  const inject: Injected = {};
+  const rail = fakeRail({
+    ledger,
+    calls,
+    payTo: 'merchant',
+    failQuote: () => state.failQuoteA,
+    settleDelayMs: options.settleDelayMs ?? 0,
+    beforeVerify: () => {
+      if (inject.verify === 'throw') throw new RailUnavailableError('fake node unreachable', { rail: 'fake-exact' });
+    },
+    beforeSettle: () => {
+      if (inject.settle === 'throw') throw new RailUnavailableError('fake node unreachable', { rail: 'fake-exact' });
+      if (inject.settle === 'pending') return { status: 'pending', reference: 'fake-tx-pending', message: 'Broadcast, not confirmed yet.' };
+      if (inject.settle === 'failed') return { status: 'failed', reason: 'nonce_already_used_on_chain', message: 'The chain refused it.' };
+      return undefined;
+    },
+  });
   const railB = fakeRail({ ledger, id: 'fake-b', network: 'fakenet:2', failQuote: () => state.failQuoteB });
   const signer = await createReceiptSigner();
   const events: PaywallEvent[] = [];
@@ -49,7 +67,7 @@ async function setup(options: { maxBodyBytes?: number; settleDelayMs?: number } 
   });
   const fetchImpl: FetchLike = async (input, init) => app(new Request(input, init));
   const client = (extra: Partial<PayingFetchOptions> = {}) => payingFetch(fetchImpl, { adapters: [rail], wallets: [alice], ...extra });
-  return { ledger, alice, broke, calls, state, rail, railB, signer, events, pw, app, fetchImpl, client };
+  return { ledger, alice, broke, calls, state, inject, rail, railB, signer, events, pw, app, fetchImpl, client };
 }
 
 async function challenge(s: Setup, path: string, init?: RequestInit): Promise<PaymentRequired> {
@@ -314,6 +332,67 @@ describe('paywall with a fake rail', () => {
     }
     expect(ok).toBeGreaterThanOrEqual(1);
     expect(ids.size).toBe(1);
+  });
+
+  it('a rail outage during settle answers 503, moves no money and frees the payment for a retry', async () => {
+    const s = await setup();
+    const offer = first((await challenge(s, '/single')).accepts);
+    const header = await payHeader(s, offer);
+    s.inject.settle = 'throw';
+    const down = await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } }));
+    expect(down.status).toBe(503);
+    expect(down.headers.get('retry-after')).not.toBeNull();
+    expect(await down.json()).toMatchObject({ code: errorCodes.RAIL_UNAVAILABLE });
+    expect(s.ledger.transfers).toEqual([]);
+    const nonce = decodePaymentSignatureHeader(header).payload.nonce;
+    expect(typeof nonce).toBe('string');
+    expect(await s.pw.store.get(`fake-exact:alice:${String(nonce)}`)).toBeUndefined(); // the claim was released
+    s.inject.settle = undefined;
+    const ok = await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } }));
+    expect(ok.status).toBe(200);
+    expect(s.ledger.transfers).toHaveLength(1);
+  });
+
+  it('a rail outage during verify answers 503 without running the handler', async () => {
+    const s = await setup();
+    const offer = first((await challenge(s, '/single')).accepts);
+    const header = await payHeader(s, offer);
+    s.inject.verify = 'throw';
+    const down = await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } }));
+    expect(down.status).toBe(503);
+    expect(s.state.handlerCalls).toBe(0);
+    s.inject.verify = undefined;
+    expect((await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } }))).status).toBe(200);
+  });
+
+  it('a pending settlement answers 503 settlement_pending, is recorded, and is never settled a second time', async () => {
+    const s = await setup();
+    const offer = first((await challenge(s, '/single')).accepts);
+    const header = await payHeader(s, offer);
+    s.inject.settle = 'pending';
+    const pending = await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } }));
+    expect(pending.status).toBe(503);
+    expect(await pending.json()).toMatchObject({ code: errorCodes.SETTLEMENT_PENDING, reason: 'settlement_pending', details: { reference: 'fake-tx-pending' } });
+    expect(await s.pw.store.listPending()).toEqual([
+      { paymentId: expect.stringMatching(/^fake-exact:alice:/), record: expect.objectContaining({ state: 'pending', reference: 'fake-tx-pending', rail: 'fake-exact' }) },
+    ]);
+    s.inject.settle = undefined;
+    const retry = await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } }));
+    expect(retry.status).toBe(503);
+    expect(s.calls.settle).toBe(1);
+    expect(s.ledger.transfers).toEqual([]);
+  });
+
+  it('a settlement the rail refuses answers 402 with its reason and frees the claim', async () => {
+    const s = await setup();
+    const offer = first((await challenge(s, '/single')).accepts);
+    const header = await payHeader(s, offer);
+    s.inject.settle = 'failed';
+    const refused = await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } }));
+    expect((await rejectionOf(refused)).error).toBe('nonce_already_used_on_chain');
+    expect(refused.headers.get('PAYMENT-RESPONSE')).toBeNull();
+    expect(s.ledger.transfers).toEqual([]);
+    expect(await s.pw.store.listPending()).toEqual([]);
   });
 
   it('surfaces the rail verification reason as PaymentRequired.error', async () => {

@@ -58,6 +58,10 @@ export type FakeRailOptions = {
   calls?: { quote: number; verify: number; settle: number };
   /** Delay settle by this many ms (to widen race windows). */
   settleDelayMs?: number;
+  /** Failure injection: runs before settle moves money; may throw or return a result to answer instead. */
+  beforeSettle?: () => SettleResult | undefined;
+  /** Failure injection: runs before verify; may throw. */
+  beforeVerify?: () => void;
 };
 
 type FakePayload = { from: string; nonce: string; sig: string };
@@ -128,6 +132,7 @@ export function fakeRail(options: FakeRailOptions): RailAdapter {
     },
     async verify(payload, req) {
       calls.verify++;
+      options.beforeVerify?.();
       return check(parsePayload(payload), req);
     },
     async settle(payload, req): Promise<SettleResult> {
@@ -135,6 +140,8 @@ export function fakeRail(options: FakeRailOptions): RailAdapter {
       const p = parsePayload(payload);
       const paymentId = `${p.from}:${p.nonce}`;
       if (options.settleDelayMs) await new Promise((resolve) => setTimeout(resolve, options.settleDelayMs));
+      const injected = options.beforeSettle?.();
+      if (injected) return injected;
       const done = settledByPayment.get(paymentId);
       if (done) return { status: 'settled', reference: done, payer: p.from, amount: req.amount };
       const verdict = check(p, req);
