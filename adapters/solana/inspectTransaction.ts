@@ -1,5 +1,6 @@
 import { PublicKey, TransactionInstruction, type VersionedTransaction } from '@solana/web3.js';
-import { decodeTransferCheckedInstruction, getAssociatedTokenAddressSync } from '@solana/spl-token';
+import { decodeTransferCheckedInstruction } from '@solana/spl-token';
+import { associatedTokenAddress } from './associatedTokenAddress';
 import { COMPUTE_BUDGET_PROGRAM_ID, MAX_MEMO_BYTES, MEMO_PROGRAM_ID, TOKEN_PROGRAM_IDS } from './constants';
 
 /** What an `exact` payment must match, from the offer and the server's configuration. */
@@ -128,7 +129,7 @@ export function inspectExactTransaction(tx: VersionedTransaction, want: ExactExp
     if (memo === undefined) return fail('unexpected_instruction', `Instruction 3 may only be a Memo (no accounts, at most ${MAX_MEMO_BYTES} bytes of UTF-8).`, authority);
   }
 
-  const feePayerAta = getAssociatedTokenAddressSync(mint.pubkey, want.feePayer, true, programId);
+  const feePayerAta = associatedTokenAddress(mint.pubkey, want.feePayer, programId);
   if (authority.equals(want.feePayer) || source.pubkey.equals(want.feePayer) || source.pubkey.equals(feePayerAta)) {
     return fail('fee_payer_is_transfer_party', "The fee payer may not be the transfer's authority or source.", authority);
   }
@@ -145,7 +146,7 @@ export function inspectExactTransaction(tx: VersionedTransaction, want: ExactExp
     return fail('compute_price_too_high', `The compute-unit price ${computeUnitPrice} µlamports is above ${want.maxComputeUnitPrice}.`, authority);
   }
   if (!mint.pubkey.equals(want.asset)) return fail('asset_mismatch', `The transfer moves mint ${mint.pubkey.toBase58()}, the offer asks for ${want.asset.toBase58()}.`, authority);
-  const expectedDestination = getAssociatedTokenAddressSync(want.asset, want.payTo, true, programId);
+  const expectedDestination = associatedTokenAddress(want.asset, want.payTo, programId);
   if (!destination.pubkey.equals(expectedDestination)) {
     return fail('payee_mismatch', `The transfer must credit ${expectedDestination.toBase58()}, the associated token account of payTo.`, authority);
   }

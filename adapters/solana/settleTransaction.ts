@@ -2,6 +2,7 @@ import { SendTransactionError, VersionedTransaction, type Connection, type Keypa
 import { RailUnavailableError } from '../../src/index';
 import { base58Encode } from './base58';
 import { SOLANA_RAIL_ID } from './constants';
+import { ed25519Sign } from './ed25519';
 import { classifyTransactionError } from './simulatePayment';
 
 /** Parameters of {@link settleTransaction}. */
@@ -52,11 +53,10 @@ export function settleTransaction(tx: VersionedTransaction, p: SettleTransaction
  * @example const { signature } = coSign(tx, feePayer);
  */
 export function coSign(tx: VersionedTransaction, feePayer: Keypair): { signed: VersionedTransaction; signature: string } {
-  const signed = VersionedTransaction.deserialize(tx.serialize());
-  signed.sign([feePayer]);
-  const first = signed.signatures[0];
-  if (first === undefined) throw new RailUnavailableError('The transaction has no fee payer signature slot.', { rail: SOLANA_RAIL_ID });
-  return { signed, signature: base58Encode(first) };
+  const signed = new VersionedTransaction(tx.message, tx.signatures.map((s) => Uint8Array.from(s)));
+  const signature = ed25519Sign(feePayer, tx.message.serialize());
+  signed.addSignature(feePayer.publicKey, signature);
+  return { signed, signature: base58Encode(signature) };
 }
 
 /**

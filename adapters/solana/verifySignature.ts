@@ -1,13 +1,12 @@
-import { createPublicKey, verify } from 'node:crypto';
 import type { PublicKey, VersionedTransaction } from '@solana/web3.js';
+import { ed25519Verify } from './ed25519';
 
 /** Outcome of {@link checkSignerSignature}. */
 export type SignatureCheck = 'valid' | 'missing' | 'invalid';
 
 /**
- * Checks the signature a transaction holds for `signer` (one of its required signers) over its message,
- * with Ed25519 from `node:crypto`. An all-zero slot (a partially signed transaction's empty place) is
- * `missing`.
+ * Checks the signature a transaction holds for `signer` (one of its required signers) over its message.
+ * An all-zero slot (a partially signed transaction's empty place) is `missing`.
  *
  * @example checkSignerSignature(tx, payer); // 'valid'
  */
@@ -16,10 +15,5 @@ export function checkSignerSignature(tx: VersionedTransaction, signer: PublicKey
   const index = message.staticAccountKeys.slice(0, message.header.numRequiredSignatures).findIndex((k) => k.equals(signer));
   const signature = index === -1 ? undefined : tx.signatures[index];
   if (signature === undefined || signature.every((b) => b === 0)) return 'missing';
-  try {
-    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(signer.toBytes()).toString('base64url') }, format: 'jwk' });
-    return verify(null, message.serialize(), key, signature) ? 'valid' : 'invalid';
-  } catch {
-    return 'invalid';
-  }
+  return ed25519Verify(signer, message.serialize(), signature) ? 'valid' : 'invalid';
 }

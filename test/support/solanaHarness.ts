@@ -1,10 +1,10 @@
-import { createPrivateKey, sign } from 'node:crypto';
 import { Connection, PublicKey, SystemProgram, TransactionInstruction, TransactionMessage, VersionedTransaction, type Keypair } from '@solana/web3.js';
 import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { createReceiptSigner, paywall, type FetchLike, type Paywall, type PaywallOptions, type PriceOffer, type RoutesConfig, type ServerRail } from '../../src/index';
 import { evmEip3009Server, evmWallet, type EvmWallet } from '../../adapters/evm/index';
 import { buildExactTransaction, solanaExactServer, solanaWallet, type BuildExactTransactionParameters, type SolanaWallet } from '../../adapters/solana/index';
+import { ed25519Sign } from '../../adapters/solana/ed25519';
 import type { EvmDevnet } from '../../fixtures/evm/index';
 import type { SolanaDevnet, SolanaWalletName } from '../../fixtures/solana/index';
 
@@ -136,18 +136,4 @@ function stripExtras(o: HandMadeOptions): Partial<BuildExactTransactionParameter
 /** A lamport transfer from `from` — an instruction no exact payment may carry. */
 export function lamportTransfer(from: PublicKey, to: PublicKey): TransactionInstruction {
   return SystemProgram.transfer({ fromPubkey: from, toPubkey: to, lamports: 1 });
-}
-
-/** Ed25519 signature of `message` by `keypair` (node:crypto). */
-export function ed25519Sign(keypair: Keypair, message: Uint8Array): Uint8Array {
-  const key = createPrivateKey({
-    key: {
-      kty: 'OKP',
-      crv: 'Ed25519',
-      d: Buffer.from(keypair.secretKey.slice(0, 32)).toString('base64url'),
-      x: Buffer.from(keypair.publicKey.toBytes()).toString('base64url'),
-    },
-    format: 'jwk',
-  });
-  return sign(null, message, key);
 }
