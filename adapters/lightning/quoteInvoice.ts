@@ -36,7 +36,8 @@ export async function quoteInvoice(
       lnd: config.lnd,
       mtokens: amount.toString(),
       description_hash: requestDescriptionHash(ctx.request),
-      expires_at: new Date(ctx.now + maxTimeoutSeconds * 1000).toISOString(),
+      // The node's clock, not the paywall's: the invoice expires on the node.
+      expires_at: new Date(Date.now() + maxTimeoutSeconds * 1000).toISOString(),
     });
   } catch (error) {
     throw new RailUnavailableError('The Lightning node could not create an invoice; try again shortly.', {
