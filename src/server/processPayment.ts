@@ -147,8 +147,10 @@ async function answerExisting(
     // The first attempt failed and released the claim: this payment was not taken; run the flow afresh.
     return processPayment(paid, deps);
   }
+  // A reusable credential (L402) is re-checked on every use, the identical request included: its caveats
+  // (expiry) may have lapsed since it was settled.
+  if (current.state === 'settled' && allowsReuse(matched.rail)) return serveReuse(paid, deps, matched, current.receipt);
   if (current.requestKey !== requestKey) {
-    if (current.state === 'settled' && allowsReuse(matched.rail)) return serveReuse(paid, deps, matched, current.receipt);
     return reject(paid, deps, 'payment_already_used', 'This payment was already used for another request. Pay a fresh challenge.');
   }
   if (current.state === 'settled') {
