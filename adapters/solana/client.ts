@@ -1,10 +1,22 @@
 import { ConfigurationError, PaymentInvalidError, RailUnavailableError, defineClientRail, type ClientRail, type PaymentRequirements, type Wallet } from '../../src/index';
 import { buildExactTransaction } from './buildExactTransaction';
 import { SOLANA_RAIL_ID, SOLANA_WALLET_KIND } from './constants';
-import { publicKeyOrUndefined, readMintInfo } from './mintInfo';
+import type { Connection } from '@solana/web3.js';
+import { createMintCache, publicKeyOrUndefined } from './mintInfo';
 import { encodePaymentTransaction } from './payload';
 import { isSolanaNetwork, memoFits, memoOf } from './requirements';
 import { isSolanaWallet, type SolanaWallet } from './wallet';
+
+/** Mint facts per connection: a mint's program and decimals never change. */
+const mintCaches = new WeakMap<Connection, ReturnType<typeof createMintCache>>();
+function mintCacheOf(connection: Connection): ReturnType<typeof createMintCache> {
+  let cache = mintCaches.get(connection);
+  if (!cache) {
+    cache = createMintCache(connection);
+    mintCaches.set(connection, cache);
+  }
+  return cache;
+}
 
 function walletOf(wallet: Wallet): SolanaWallet {
   if (!isSolanaWallet(wallet)) throw new ConfigurationError('The Solana rail needs a wallet made by solanaWallet().');
@@ -41,7 +53,7 @@ export function solanaExactClient(): ClientRail {
       if (feePayer.equals(wallet.publicKey)) throw new PaymentInvalidError('invalid_requirements', 'The offer names this wallet as fee payer; refusing to pay.');
       const memo = memoOf(req);
       if (memo !== undefined && !memoFits(memo)) throw new PaymentInvalidError('invalid_requirements', 'extra.memo is longer than a payment memo may be.');
-      const info = await readMintInfo(wallet.connection, mint);
+      const info = await mintCacheOf(wallet.connection).get(mint);
       let recentBlockhash: string;
       try {
         ({ blockhash: recentBlockhash } = await wallet.connection.getLatestBlockhash());

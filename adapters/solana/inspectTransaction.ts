@@ -41,7 +41,12 @@ const fail = (reason: string, message: string, payer?: PublicKey): InspectionRes
   ...(payer ? { payer: payer.toBase58() } : {}),
 });
 
-/** The instructions of a message with their accounts resolved (static keys only). */
+/**
+ * The instructions of a transaction with their accounts resolved (static keys only; lookup tables are refused
+ * earlier).
+ *
+ * @example instructionsOf(tx)[2].programId; // the token program
+ */
 export function instructionsOf(tx: VersionedTransaction): TransactionInstruction[] {
   const { message } = tx;
   const keys = message.staticAccountKeys;

@@ -65,7 +65,11 @@ export function createMintCache(connection: Connection): { get(mint: PublicKey):
   };
 }
 
-/** Parses a base58 public key; undefined when it is not one. */
+/**
+ * Parses a base58 public key; undefined when it is not one.
+ *
+ * @example publicKeyOrUndefined(req.extra.feePayer)
+ */
 export function publicKeyOrUndefined(value: unknown): PublicKey | undefined {
   if (typeof value !== 'string' || value.length < 32 || value.length > 44) return undefined;
   try {

@@ -7,7 +7,11 @@ import { MAX_TRANSACTION_BASE64 } from './constants';
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** x402 `exact` SVM payload, identical to the official scheme: a base64 partially signed transaction. */
+/**
+ * x402 `exact` SVM payload, identical to the official scheme: a base64 partially signed transaction.
+ *
+ * @example SolanaExactPayloadSchema.parse({ transaction: 'AQAAAA…' });
+ */
 export const SolanaExactPayloadSchema = z.object({
   transaction: z.string().min(4).max(MAX_TRANSACTION_BASE64).regex(BASE64, 'must be standard base64 with padding'),
 });
@@ -36,7 +40,11 @@ export function decodePaymentTransaction(payload: RailPayload): VersionedTransac
   }
 }
 
-/** Encodes a transaction as the payload's base64. */
+/**
+ * Encodes a transaction as the payload's base64.
+ *
+ * @example const payload = encodePaymentTransaction(tx); // { transaction: 'Ag…' }
+ */
 export function encodePaymentTransaction(tx: VersionedTransaction): SolanaExactPayload {
   return { transaction: Buffer.from(tx.serialize()).toString('base64') };
 }

@@ -16,18 +16,30 @@ export async function solanaNetworkOf(connection: Connection): Promise<CaipNetwo
   }
 }
 
-/** True for a Solana CAIP-2 network id. */
+/**
+ * True for a Solana CAIP-2 network id.
+ *
+ * @example isSolanaNetwork('solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp'); // true
+ */
 export function isSolanaNetwork(network: string): boolean {
   return /^solana:[1-9A-HJ-NP-Za-km-z]{1,32}$/.test(network);
 }
 
-/** The memo an offer asks for (`extra.memo`), when it asks for one. */
+/**
+ * The memo an offer asks for (`extra.memo`), when it asks for one.
+ *
+ * @example memoOf({ ...offer, extra: { feePayer, memo: 'order-42' } }); // 'order-42'
+ */
 export function memoOf(req: PaymentRequirements): string | undefined {
   const memo = req.extra.memo;
   return typeof memo === 'string' && memo.length > 0 ? memo : undefined;
 }
 
-/** True when a memo fits the Memo instruction limit we accept. */
+/**
+ * True when a memo fits the Memo instruction limit we accept.
+ *
+ * @example memoFits('order-42'); // true
+ */
 export function memoFits(memo: string): boolean {
   return Buffer.byteLength(memo, 'utf8') <= MAX_MEMO_BYTES;
 }

@@ -249,6 +249,47 @@ describe('Solana rail on the litesvm devnet', () => {
     expect(await balances()).toEqual(before);
   });
 
+  describe('failure injection on the settling RPC', () => {
+    /** A connection whose transport fails on demand, after the node has handled the call or before. */
+    function flakyConnection(fail: (method: string, sent: boolean) => 'drop_reply' | 'refuse' | undefined): Connection {
+      let sent = false;
+      const flaky: typeof fetch = async (input, init) => {
+        const method = String((JSON.parse(String(init?.body ?? '{}')) as { method?: unknown }).method);
+        const mode = fail(method, sent);
+        if (mode === 'refuse') throw new TypeError('fetch failed (injected)');
+        const res = await fetch(input, init);
+        if (method === 'sendTransaction') sent = true;
+        if (mode === 'drop_reply') throw new TypeError('socket hang up (injected)');
+        return res;
+      };
+      return new Connection(devnet.rpcUrl, { commitment: 'confirmed', fetch: flaky });
+    }
+    const railOn = (connection: Connection) =>
+      solanaExactServer({ connection, network: devnet.network, feePayer: devnet.keypairs.feePayer, mints: [devnet.mint], payTo: devnet.keypairs.payee.publicKey, confirmTimeoutMs: 300, pollIntervalMs: 20 });
+    const ctx = { request: { method: 'GET', url: `${BASE}/paid/sol`, bodyHash: '' }, now: Date.now(), paymentId: 'x' };
+
+    it('settles when the reply to sendTransaction is lost after the node took it', async () => {
+      const offer = await challenge('/paid/sol');
+      const payload = await clientPayload(offer);
+      const before = devnet.tokenBalance(devnet.keypairs.payer.publicKey);
+      const result = await railOn(flakyConnection((m) => (m === 'sendTransaction' ? 'drop_reply' : undefined))).settle(payload, offer, ctx);
+      expect(result.status).toBe('settled');
+      expect(before - devnet.tokenBalance(devnet.keypairs.payer.publicKey)).toBe(SOL_PRICE);
+    });
+
+    it('answers pending with the signature when confirmation cannot be read, and settles once on a later call', async () => {
+      const offer = await challenge('/paid/sol');
+      const payload = await clientPayload(offer);
+      const before = devnet.tokenBalance(devnet.keypairs.payer.publicKey);
+      const blind = railOn(flakyConnection((m, sent) => (m === 'getSignatureStatuses' && sent ? 'refuse' : undefined)));
+      const first = await blind.settle(payload, offer, ctx);
+      expect(first.status).toBe('pending');
+      const later = await rail.settle(payload, offer, ctx);
+      expect(later).toMatchObject({ status: 'settled', reference: first.status === 'pending' ? first.reference : '' });
+      expect(before - devnet.tokenBalance(devnet.keypairs.payer.publicKey)).toBe(SOL_PRICE);
+    });
+  });
+
   it('verify has no side effects', async () => {
     const offer = await challenge('/paid/sol');
     const payload = await clientPayload(offer);
