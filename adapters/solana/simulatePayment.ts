@@ -1,4 +1,5 @@
 import { SolanaJSONRPCError, type Connection, type TransactionError, type VersionedTransaction } from '@solana/web3.js';
+import { z } from 'zod';
 import { RailUnavailableError } from '../../src/index';
 import { SOLANA_RAIL_ID } from './constants';
 
@@ -6,6 +7,11 @@ import { SOLANA_RAIL_ID } from './constants';
 const TRANSFER_INDEX = 2;
 /** `TokenError::InsufficientFunds` in both the Token and the Token-2022 program. */
 const TOKEN_INSUFFICIENT_FUNDS = 1;
+
+/** `{ InstructionError: [index, inner] }`, as RPC reports an instruction's failure. */
+const InstructionErrorSchema = z.object({ InstructionError: z.tuple([z.number(), z.unknown()]) });
+/** `{ Custom: code }`, a program's own error code. */
+const CustomErrorSchema = z.object({ Custom: z.number() });
 
 /** What a simulation says about a payment. */
 export type SimulationVerdict = { ok: true } | { ok: false; reason: 'insufficient_funds' | 'blockhash_expired' | 'simulation_failed'; message: string };
@@ -22,9 +28,10 @@ export function classifyTransactionError(err: TransactionError | string | object
   if (err === 'InsufficientFundsForFee' || err === 'AccountNotFound') {
     throw new RailUnavailableError('The server’s Solana fee payer cannot pay the transaction fee; nothing was paid. Fund the fee payer.', { rail: SOLANA_RAIL_ID });
   }
-  if (typeof err === 'object' && 'InstructionError' in err) {
-    const [index, inner] = (err as { InstructionError: [number, unknown] }).InstructionError;
-    if (index === TRANSFER_INDEX && typeof inner === 'object' && inner !== null && (inner as { Custom?: unknown }).Custom === TOKEN_INSUFFICIENT_FUNDS) {
+  const instructionError = InstructionErrorSchema.safeParse(err);
+  if (instructionError.success) {
+    const [index, inner] = instructionError.data.InstructionError;
+    if (index === TRANSFER_INDEX && CustomErrorSchema.safeParse(inner).data?.Custom === TOKEN_INSUFFICIENT_FUNDS) {
       return { ok: false, reason: 'insufficient_funds', message: 'The payer’s token account holds less than the amount.' };
     }
   }
