@@ -5,7 +5,7 @@ import { x402Client } from '@x402/fetch';
 import { x402Facilitator } from '@x402/core/facilitator';
 import { x402ResourceServer, type FacilitatorClient } from '@x402/core/server';
 import { paymentMiddleware } from '@x402/hono';
-import { toFacilitatorEvmSigner } from '@x402/evm';
+import { toFacilitatorEvmSigner, type FacilitatorEvmSigner } from '@x402/evm';
 import { ExactEvmScheme as ExactEvmClientScheme } from '@x402/evm/exact/client';
 import { ExactEvmScheme as ExactEvmServerScheme } from '@x402/evm/exact/server';
 import { ExactEvmScheme as ExactEvmFacilitatorScheme } from '@x402/evm/exact/facilitator';
@@ -34,10 +34,10 @@ export function officialEvmClient(devnet: EvmDevnet, name: EvmDevnetAccountName,
   return client;
 }
 
-/** The official exact-EVM facilitator in-process, settling from the devnet's `facilitator` account. */
-export function officialEvmFacilitator(devnet: EvmDevnet): { facilitator: x402Facilitator; client: FacilitatorClient } {
+/** The official facilitator signer (`toFacilitatorEvmSigner`) over a viem wallet of the devnet's `facilitator` account. */
+export function officialFacilitatorSigner(devnet: EvmDevnet): FacilitatorEvmSigner {
   const wallet = devnet.walletClientFor('facilitator').extend(publicActions);
-  const signer = toFacilitatorEvmSigner({
+  return toFacilitatorEvmSigner({
     address: wallet.account.address,
     readContract: (args) => wallet.readContract(args as Parameters<typeof wallet.readContract>[0]),
     verifyTypedData: (args) => wallet.verifyTypedData(args as Parameters<typeof wallet.verifyTypedData>[0]),
@@ -46,6 +46,11 @@ export function officialEvmFacilitator(devnet: EvmDevnet): { facilitator: x402Fa
     waitForTransactionReceipt: (args) => wallet.waitForTransactionReceipt({ ...args, pollingInterval: 20 }),
     getCode: (args) => wallet.getCode(args),
   });
+}
+
+/** The official exact-EVM facilitator in-process, settling from the devnet's `facilitator` account. */
+export function officialEvmFacilitator(devnet: EvmDevnet): { facilitator: x402Facilitator; client: FacilitatorClient } {
+  const signer = officialFacilitatorSigner(devnet);
   const facilitator = new x402Facilitator().register(devnet.network, new ExactEvmFacilitatorScheme(signer));
   const client: FacilitatorClient = {
     verify: (payload, requirements) => facilitator.verify(payload, requirements),
