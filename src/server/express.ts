@@ -1,5 +1,7 @@
 import type { NextFunction, Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from 'express';
 import { RECEIPT_JWKS_PATH } from '../core/receipt/receipt';
+import { X402RailsError, errorCodes } from '../core/errors';
+import { errorResponse } from './responses';
 import { paywall, type Paywall, type PaywallOptions } from './paywall';
 import { isPaywall, requireOptions } from './hono';
 import type { RoutesConfig } from './routes';
@@ -17,10 +19,32 @@ export function expressPaywall(routes: RoutesConfig | Paywall, options?: Paywall
       res.json(pw.jwks());
       return;
     }
-    pw.handle(toFetchRequest(req), () => captureDownstream(res, next))
+    bufferUnparsedBody(req)
+      .then(() => pw.handle(toFetchRequest(req), () => captureDownstream(res, next)))
       .then((response) => sendFetchResponse(res, response))
-      .catch(next);
+      .catch((error: unknown) => (error instanceof X402RailsError ? sendFetchResponse(res, errorResponse(error)) : next(error)));
   };
+}
+
+/** Largest raw body buffered when no body parser ran before the paywall. */
+const MAX_RAW_BODY_BYTES = 1024 * 1024;
+
+/**
+ * When no body parser ran, the paywall reads the raw body itself (so the receipt binds the real bytes) and
+ * leaves it in `req.body` as a Buffer, as `express.raw()` would.
+ */
+async function bufferUnparsedBody(req: ExpressRequest): Promise<void> {
+  const method = req.method.toUpperCase();
+  if (method === 'GET' || method === 'HEAD' || req.body !== undefined || req.readableEnded) return;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buffer.length;
+    if (size > MAX_RAW_BODY_BYTES) throw new X402RailsError(errorCodes.BODY_TOO_LARGE, `The request body is larger than ${MAX_RAW_BODY_BYTES} bytes.`, { status: 413 });
+    chunks.push(buffer);
+  }
+  req.body = Buffer.concat(chunks);
 }
 
 function toFetchRequest(req: ExpressRequest): Request {

@@ -124,16 +124,16 @@ describe('Hono binding', () => {
 });
 
 describe('Express binding (real socket)', () => {
-  async function expressApp() {
+  async function expressApp(options: { bodyParser?: boolean } = {}) {
     const s = await setup();
     const app = express();
-    app.use(express.text({ type: '*/*' }));
+    if (options.bodyParser !== false) app.use(express.text({ type: '*/*' }));
     app.use(expressPaywall(routes, { rails: [s.rail], signer: s.signer }));
     app.get('/paid', (_req, res) => {
       res.json({ secret: 'express content' });
     });
     app.post('/paid-post', (req, res) => {
-      res.json({ echoed: req.body });
+      res.json({ echoed: Buffer.isBuffer(req.body) ? req.body.toString('utf8') : req.body });
     });
     app.get('/free', (_req, res) => {
       res.send('free');
@@ -185,6 +185,26 @@ describe('Express binding (real socket)', () => {
     expect(receiptOf(post)?.receipt?.request).toEqual({ method: 'POST', url: `${url}/paid-post`, bodyHash: sha256(body) });
     expect(ledger.transfers).toHaveLength(2);
     expect(ledger.balanceOf('alice')).toBe(50n);
+  });
+
+  it('without a body parser, binds the raw body bytes, so one payment cannot buy POSTs with other bodies', async () => {
+    const { url, rail, alice, ledger } = await expressApp({ bodyParser: false });
+    let sent = '';
+    const recording: FetchLike = async (input, init) => {
+      sent = new Headers(init?.headers).get('PAYMENT-SIGNATURE') ?? sent;
+      return fetch(input, init);
+    };
+    const pay = payingFetch(recording, { adapters: [rail], wallets: [alice] });
+    const first = await pay(`${url}/paid-post`, { method: 'POST', body: 'first body' });
+    expect(first.status).toBe(200);
+    expect(await first.json()).toEqual({ echoed: 'first body' });
+    const outcome = receiptOf(first);
+    expect(outcome?.receipt?.request.bodyHash).toBe(sha256('first body'));
+    // Replaying the same payment with another body is another request: refused, not served.
+    const replay = await fetch(`${url}/paid-post`, { method: 'POST', body: 'second body', headers: { 'PAYMENT-SIGNATURE': sent } });
+    expect(replay.status).toBe(402);
+    expect(decodePaymentRequiredHeader(replay.headers.get('PAYMENT-REQUIRED') ?? '').error).toBe('payment_already_used');
+    expect(ledger.transfers).toHaveLength(1);
   });
 });
 
