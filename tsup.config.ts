@@ -13,6 +13,8 @@ export default defineConfig({
     express: 'src/server/express.ts',
     node: 'src/server/node.ts',
     evm: 'adapters/evm/index.ts',
+    solana: 'adapters/solana/index.ts',
+    lightning: 'adapters/lightning/index.ts',
     devnet: 'fixtures/index.ts',
   },
   format: ['esm', 'cjs'],
