@@ -33,6 +33,11 @@ export type FacilitatorOptions = {
   maxBodyBytes?: number;
   /** How long one settlement may hold its claim, ms (default 120 s). */
   settleLeaseMs?: number;
+  /**
+   * How long a repeated `/settle` of a pending settlement waits for its transaction to land before answering
+   * `settlement_pending` again, ms (default 5 s; the official resource server retries once, at once).
+   */
+  reconcileWaitMs?: number;
   /** Signs the receipts the store keeps (default: an ephemeral key). */
   signer?: ReceiptSigner;
   /** Issuer written into stored receipts (default `x402-rails-facilitator`). */
@@ -89,6 +94,7 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
     signer: () => (signer ??= createReceiptSigner()),
     issuer: options.issuer ?? 'x402-rails-facilitator',
     leaseMs: options.settleLeaseMs ?? 120_000,
+    reconcileWaitMs: options.reconcileWaitMs ?? 5_000,
     now,
     lock: keyedLock(),
   };

@@ -17,19 +17,23 @@ export type SettleDeps = {
   /** How long a claim lasts while a settlement runs, ms. */
   leaseMs: number;
   now: () => number;
+  /** How long a repeat of a pending settlement waits for it to land before answering pending again, ms. */
+  reconcileWaitMs: number;
   /** Serializes reconciliations of one payment within this process. */
   lock: <T>(key: string, task: () => Promise<T>) => Promise<T>;
 };
 
 const WAIT_STEP_MS = 20;
+const RECONCILE_STEP_MS = 250;
 
 /**
  * `POST /settle`, idempotent per payment (the rail's payment id): the first request claims the payment,
  * verifies and settles it; a repeat (or a concurrent duplicate, which waits for the first) gets the same
  * SettleResponse and never pays twice. A broadcast not confirmed in time answers
  * `{ success: false, errorReason: 'settlement_pending', transaction }` and is recorded; a repeat then
- * reconciles: while the payment still verifies as unspent nothing is re-sent and the answer stays pending
- * with the same transaction; once it is spent the rail's idempotent settle finds the earlier transaction.
+ * reconciles: it waits up to `reconcileWaitMs` for the payment to stop verifying as unspent (the broadcast
+ * landed), then lets the rail's idempotent settle find the earlier transaction; while it still verifies as
+ * unspent nothing is re-sent and the answer stays pending with the same transaction.
  * Bad payments are answers (`success: false` + reason); rail outages throw `RailUnavailableError`.
  *
  * @example
@@ -88,7 +92,13 @@ function reconcile(deps: SettleDeps, m: MatchedPayment): Promise<SettleResponse 
     const current = await deps.store.get(m.paymentId);
     if (current?.state === 'settled') return successOf(current.receipt);
     if (current?.state !== 'pending') return undefined; // changed meanwhile: the caller claims afresh
-    const verification = await m.rail.verify(m.payload, m.requirements, { ...m.ctx, now: deps.now() });
+    const verify = () => m.rail.verify(m.payload, m.requirements, { ...m.ctx, now: deps.now() });
+    const waitUntil = deps.now() + deps.reconcileWaitMs;
+    let verification = await verify();
+    while (verification.isValid && deps.now() < waitUntil) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(RECONCILE_STEP_MS, deps.reconcileWaitMs)));
+      verification = await verify();
+    }
     // Still spendable: the earlier broadcast has not landed. Sending it again could only waste gas or race it.
     if (verification.isValid) return pending(m.requirements.network, current.reference, 'The settlement transaction is broadcast but not confirmed yet. Repeat this request later.');
     const settlement = await m.rail.settle(m.payload, m.requirements, { ...m.ctx, now: deps.now() });
