@@ -327,3 +327,48 @@ describe('facilitator: ambiguous settlement (automine off)', () => {
     expect(before.payer - (await balances()).payer).toBe(PRICE);
   });
 });
+
+describe('remoteRail: mapping facilitator answers (scripted facilitator)', () => {
+  const req = () => requirementsFor(devnet);
+  const ctx = { request: { method: 'GET', url: 'http://shop.test/report', bodyHash: '' }, now: Date.now(), paymentId: 'evm-eip3009:x' };
+  const railAnswering = (answer: () => Response | Promise<Response>, calls: string[] = []) =>
+    remoteRail({
+      id: 'evm-eip3009',
+      url: 'http://facilitator.test/',
+      apiKey: FACILITATOR_KEY,
+      supports: () => true,
+      quote: async () => req(),
+      paymentId: () => 'x',
+      settleRetries: 1,
+      fetch: async (input, init) => {
+        calls.push(`${init.method} ${input} ${new Headers(init.headers).get('Authorization') === `Bearer ${FACILITATOR_KEY}` ? 'auth' : 'noauth'}`);
+        return answer();
+      },
+    });
+
+  it('maps VerifyResponse and SettleResponse (also a 4xx carrying one) to rail results', async () => {
+    const calls: string[] = [];
+    const ok = railAnswering(() => Response.json({ isValid: true, payer: '0xabc' }), calls);
+    await expect(ok.verify({}, req(), ctx)).resolves.toEqual({ isValid: true, payer: '0xabc', amount: PRICE.toString() });
+    expect(calls).toEqual(['POST http://facilitator.test/verify auth']);
+    const refused = railAnswering(() => Response.json({ isValid: false, invalidReason: 'invalid_exact_evm_signature' }, { status: 400 }));
+    await expect(refused.verify({}, req(), ctx)).resolves.toMatchObject({ isValid: false, reason: 'invalid_exact_evm_signature' });
+    const settled = railAnswering(() => Response.json({ success: true, transaction: '0x01', network: devnet.network, payer: '0xabc' }));
+    await expect(settled.settle({}, req(), ctx)).resolves.toEqual({ status: 'settled', reference: '0x01', payer: '0xabc', amount: PRICE.toString() });
+    const pending = railAnswering(() => Response.json({ success: false, errorReason: 'settlement_pending', transaction: '0x02', network: devnet.network }));
+    await expect(pending.settle({}, req(), ctx)).resolves.toMatchObject({ status: 'pending', reference: '0x02' });
+    const failed = railAnswering(() => Response.json({ success: false, errorReason: 'nonce_used', transaction: '', network: devnet.network }));
+    await expect(failed.settle({}, req(), ctx)).resolves.toMatchObject({ status: 'failed', reason: 'nonce_used' });
+  });
+
+  it('maps outages: 5xx → 503, garbage → 502, and an ambiguous /settle (gateway 504) retried then pending', async () => {
+    await expect(railAnswering(() => new Response('oops', { status: 500 })).verify({}, req(), ctx)).rejects.toMatchObject({ name: 'RailUnavailableError', status: 503 });
+    await expect(railAnswering(() => new Response('<html>', { status: 200 })).verify({}, req(), ctx)).rejects.toMatchObject({ name: 'RailUnavailableError', status: 502 });
+    const calls: string[] = [];
+    const gateway = railAnswering(() => new Response('gateway timeout', { status: 504 }), calls);
+    await expect(gateway.settle({}, req(), ctx)).rejects.toMatchObject({ name: 'SettlementPendingError', reference: 'facilitator:evm-eip3009:x' });
+    expect(calls).toHaveLength(2);
+    const down = railAnswering(() => new Response('unavailable', { status: 503 }));
+    await expect(down.settle({}, req(), ctx)).rejects.toMatchObject({ name: 'RailUnavailableError' });
+  });
+});
