@@ -101,4 +101,24 @@ describe('official @x402/fetch client → our paywall (EVM, EIP-3009, anvil)', (
     expect(officialDecodePaymentRequired(replay.headers.get('PAYMENT-REQUIRED') ?? '').error).toBe('challenge_invalid');
     expect(await balances()).toEqual(before);
   });
+
+  it('pays a POST route offering EIP-3009 first and EIP-2612 second (it takes the first), with the body bound', async () => {
+    const before = await balances();
+    const pay = wrapFetchWithPayment(fetch, officialEvmClient(devnet, 'payer', { maxAmountPerPayment: PRICE.toString() }));
+    const res = await pay(`${server.url}/paid/both`, { method: 'POST', body: 'hello' });
+    expect(res.status).toBe(200);
+    const settle = decodePaymentResponseHeader(res.headers.get('PAYMENT-RESPONSE') ?? '');
+    const receipt = await verifyReceipt(settle.extensions?.[RECEIPT_EXTENSION_KEY], pw.jwks());
+    expect(receipt.rail).toBe('evm-eip3009');
+    expect(before.payer - (await balances()).payer).toBe(PRICE);
+  });
+
+  it('cannot pay an EIP-2612-only offer (our extension: it signs EIP-3009 instead); we refuse with invalid_payload and nothing moves', async () => {
+    const before = await balances();
+    const pay = wrapFetchWithPayment(fetch, officialEvmClient(devnet, 'payer', { maxAmountPerPayment: PRICE.toString() }));
+    const res = await pay(`${server.url}/paid/2612`);
+    expect(res.status).toBe(402);
+    expect(officialDecodePaymentRequired(res.headers.get('PAYMENT-REQUIRED') ?? '').error).toBe('invalid_payload');
+    expect(await balances()).toEqual(before);
+  });
 });

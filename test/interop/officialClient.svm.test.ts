@@ -48,4 +48,24 @@ describe('official @x402/fetch client → our paywall (Solana exact, litesvm dev
     await expect(pay(`${server.url}/paid/sol`)).rejects.toThrow(/spendControls/);
     expect(balances()).toEqual(before);
   });
+
+  it('pays a Token-2022 mint and a route with a seller memo', async () => {
+    const signer = await officialSvmClient(devnet, devnet.keypairs.payer, SOL_PRICE.toString());
+    signer.setSpendControls({
+      allowedAssets: [
+        { network: devnet.network, asset: devnet.mint.toBase58(), maxAmountPerPayment: SOL_PRICE.toString() },
+        { network: devnet.network, asset: devnet.mint2022.toBase58(), maxAmountPerPayment: SOL_PRICE.toString() },
+      ],
+    });
+    const pay = wrapFetchWithPayment(fetch, signer);
+    const before2022 = devnet.tokenBalance(devnet.keypairs.payee.publicKey, devnet.mint2022);
+    expect((await pay(`${server.url}/paid/sol2022`)).status).toBe(200);
+    expect(devnet.tokenBalance(devnet.keypairs.payee.publicKey, devnet.mint2022) - before2022).toBe(SOL_PRICE);
+    const before = balances();
+    const memo = await pay(`${server.url}/paid/memo`);
+    expect(memo.status).toBe(200);
+    const settle = decodePaymentResponseHeader(memo.headers.get('PAYMENT-RESPONSE') ?? '');
+    expect(devnet.ledger.history.get(settle.transaction)?.logs.join('\n')).toContain('order-42');
+    expect(balances().payee - before.payee).toBe(SOL_PRICE);
+  });
 });
