@@ -16,11 +16,15 @@ export function createMemoryPaymentStore(options: { now?: () => number } = {}): 
       return { claimed: true };
     },
     async settle(paymentId, receipt) {
-      const requestKey = records.get(paymentId)?.requestKey ?? '';
+      const current = records.get(paymentId);
+      if (current?.state === 'settled') return;
+      const requestKey = current?.requestKey ?? '';
       records.set(paymentId, { state: 'settled', requestKey, receipt });
     },
     async markPending(paymentId, rail, reference) {
-      const requestKey = records.get(paymentId)?.requestKey ?? '';
+      const current = records.get(paymentId);
+      if (current?.state === 'settled') return;
+      const requestKey = current?.requestKey ?? '';
       records.set(paymentId, { state: 'pending', requestKey, rail, reference, updatedAt: now() });
     },
     async release(paymentId) {

@@ -22,11 +22,14 @@ export interface PaymentStore {
    * the others get the current record. An expired `in_flight` lease may be claimed again.
    */
   claim(paymentId: string, requestKey: string, leaseMs: number): Promise<ClaimResult>;
-  /** Stores the receipt of a settled payment (terminal). */
+  /**
+   * Stores the receipt of a settled payment (terminal). The first receipt stays: settling a payment that is
+   * already settled changes nothing, so a receipt once served never changes.
+   */
   settle(paymentId: string, receipt: SignedReceipt): Promise<void>;
-  /** Records a broadcast whose outcome is unknown, for reconciliation. */
+  /** Records a broadcast whose outcome is unknown, for reconciliation. A settled payment stays settled. */
   markPending(paymentId: string, rail: string, reference: string): Promise<void>;
-  /** Frees a claim after a failure that moved no money. */
+  /** Frees a claim after a failure that moved no money. Only an `in_flight` record is freed. */
   release(paymentId: string): Promise<void>;
   /** Reads a record. */
   get(paymentId: string): Promise<PaymentRecord | undefined>;

@@ -1,0 +1,155 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { ClaimResult, PaymentRecord, PaymentStore } from './paymentStore';
+import { redisScript, runRedisScript } from './redisScript';
+import { StoreCorruptError } from './storeErrors';
+import { parseStoredReceipt } from './storedReceipt';
+
+/** Options of {@link createRedisPaymentStore}. */
+export type RedisPaymentStoreParameters = {
+  /** A connected ioredis client (`new Redis(url)`); the store never closes it. */
+  redis: Redis;
+  /**
+   * Prefix of every key (default `x402:`). The claim and transition scripts touch a record and the pending
+   * set together: on Redis Cluster use a hash tag, e.g. `{x402}:`, so they live in one slot.
+   */
+  keyPrefix?: string;
+  /**
+   * How long an abandoned claim (a process died holding it) stays in Redis after its lease ran out, so a late
+   * settle still finds its request key (default one hour). An expired lease can be claimed again at once.
+   */
+  abandonedClaimTtlMs?: number;
+  /** Clock, for tests (default `Date.now`); all instances sharing one Redis need roughly the same time. */
+  now?: () => number;
+};
+
+/** Record layout in Redis: JSON, with the receipt as its own JSON text (parsed by the receipt schema). */
+const StoredSchema = z.discriminatedUnion('state', [
+  z.object({ state: z.literal('in_flight'), requestKey: z.string(), leaseUntil: z.number() }),
+  z.object({ state: z.literal('pending'), requestKey: z.string(), rail: z.string(), reference: z.string(), updatedAt: z.number() }),
+  z.object({ state: z.literal('settled'), requestKey: z.string(), receipt: z.string() }),
+]);
+
+/** Takes over an expired in-flight lease (or a key that vanished meanwhile). 1 = claimed, else the current value. */
+const TAKE_OVER = redisScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, rec = pcall(cjson.decode, cur)
+  if not (ok and type(rec) == 'table' and rec.state == 'in_flight' and tonumber(rec.leaseUntil) ~= nil
+          and tonumber(rec.leaseUntil) <= tonumber(ARGV[2])) then
+    return cur
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1`);
+
+/** Reads the request key of the current record, or stops (0) when it is settled (terminal). */
+const READ_REQUEST_KEY = `
+local cur = redis.call('GET', KEYS[1])
+local rk = ''
+if cur then
+  local ok, rec = pcall(cjson.decode, cur)
+  if ok and type(rec) == 'table' then
+    if rec.state == 'settled' then return 0 end
+    if type(rec.requestKey) == 'string' then rk = rec.requestKey end
+  end
+end`;
+
+/** Settles: stores the receipt (first one wins), persists the key, leaves the pending set. */
+const SETTLE = redisScript(`${READ_REQUEST_KEY}
+redis.call('SET', KEYS[1], cjson.encode({ state = 'settled', requestKey = rk, receipt = ARGV[1] }))
+redis.call('SREM', KEYS[2], ARGV[2])
+return 1`);
+
+/** Marks a broadcast of unknown outcome as pending (unless settled), persists it, joins the pending set. */
+const MARK_PENDING = redisScript(`${READ_REQUEST_KEY}
+redis.call('SET', KEYS[1], cjson.encode({ state = 'pending', requestKey = rk, rail = ARGV[1], reference = ARGV[2], updatedAt = tonumber(ARGV[3]) }))
+redis.call('SADD', KEYS[2], ARGV[4])
+return 1`);
+
+/** Frees an in-flight claim only. */
+const RELEASE = redisScript(`
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+local ok, rec = pcall(cjson.decode, cur)
+if ok and type(rec) == 'table' and rec.state == 'in_flight' then return redis.call('DEL', KEYS[1]) end
+return 0`);
+
+/**
+ * Redis {@link PaymentStore} (ioredis) for servers on several machines. A claim is `SET key value NX PX`
+ * (one round trip when the payment is new); when the key exists, a Lua script takes over an expired lease
+ * atomically or returns the current record. Settle, markPending and release are Lua scripts too, so every
+ * transition is atomic across all clients. Pending payments are also kept in a set for `listPending`.
+ *
+ * @example
+ * import { Redis } from 'ioredis';
+ * const store = createRedisPaymentStore({ redis: new Redis(process.env.REDIS_URL!) });
+ * const app = paywall({ routes, rails, store });
+ */
+export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters): PaymentStore {
+  const { redis } = parameters;
+  const now = parameters.now ?? Date.now;
+  const prefix = parameters.keyPrefix ?? 'x402:';
+  const abandonedTtl = parameters.abandonedClaimTtlMs ?? 3_600_000;
+  const recordKey = (paymentId: string) => `${prefix}payment:${paymentId}`;
+  const pendingKey = `${prefix}pending`;
+
+  async function claim(paymentId: string, requestKey: string, leaseMs: number): Promise<ClaimResult> {
+    const key = recordKey(paymentId);
+    const at = now();
+    const value = JSON.stringify({ state: 'in_flight', requestKey, leaseUntil: at + leaseMs });
+    const ttl = Math.max(1, Math.ceil(leaseMs + abandonedTtl));
+    if ((await redis.set(key, value, 'PX', ttl, 'NX')) === 'OK') return { claimed: true };
+    const reply = await runRedisScript(redis, TAKE_OVER, [key], [value, at, ttl]);
+    if (reply === 1) return { claimed: true };
+    if (typeof reply !== 'string') throw new StoreCorruptError('redis', paymentId, 'the claim script gave an unexpected reply');
+    return { claimed: false, record: decode(paymentId, reply) };
+  }
+
+  return {
+    claim,
+    async settle(paymentId, receipt) {
+      await runRedisScript(redis, SETTLE, [recordKey(paymentId), pendingKey], [JSON.stringify(receipt), paymentId]);
+    },
+    async markPending(paymentId, rail, reference) {
+      await runRedisScript(redis, MARK_PENDING, [recordKey(paymentId), pendingKey], [rail, reference, now(), paymentId]);
+    },
+    async release(paymentId) {
+      await runRedisScript(redis, RELEASE, [recordKey(paymentId)], []);
+    },
+    async get(paymentId) {
+      const value = await redis.get(recordKey(paymentId));
+      return value === null ? undefined : decode(paymentId, value);
+    },
+    async listPending() {
+      const ids = (await redis.smembers(pendingKey)).sort();
+      const out: Array<{ paymentId: string; record: Extract<PaymentRecord, { state: 'pending' }> }> = [];
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500);
+        const values = await redis.mget(chunk.map(recordKey));
+        chunk.forEach((paymentId, j) => {
+          const value = values[j];
+          if (value === null || value === undefined) return;
+          const record = decode(paymentId, value);
+          if (record.state === 'pending') out.push({ paymentId, record });
+        });
+      }
+      return out.sort((a, b) => a.record.updatedAt - b.record.updatedAt);
+    },
+  };
+}
+
+/** Parses a stored value; anything unexpected is a {@link StoreCorruptError}. */
+function decode(paymentId: string, value: string): PaymentRecord {
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch (cause) {
+    throw new StoreCorruptError('redis', paymentId, 'the record is not valid JSON', { cause });
+  }
+  const parsed = StoredSchema.safeParse(json);
+  if (!parsed.success) throw new StoreCorruptError('redis', paymentId, 'the record does not match the store layout', { cause: parsed.error });
+  const stored = parsed.data;
+  if (stored.state !== 'settled') return stored;
+  return { state: 'settled', requestKey: stored.requestKey, receipt: parseStoredReceipt('redis', paymentId, stored.receipt) };
+}

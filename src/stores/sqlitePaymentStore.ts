@@ -1,0 +1,155 @@
+import type Database from 'better-sqlite3';
+import { z } from 'zod';
+import { openSqlite, tableName, type SqliteSource } from './openSqlite';
+import type { ClaimResult, PaymentRecord, PaymentStore } from './paymentStore';
+import { StoreCorruptError } from './storeErrors';
+import { parseStoredReceipt } from './storedReceipt';
+
+/** Options of {@link createSqlitePaymentStore}: a file `path` (created if missing) or an open `database`. */
+export type SqlitePaymentStoreParameters = SqliteSource & {
+  /** Prefix of the table name, to share one file between several stores (default `x402_`). */
+  tablePrefix?: string;
+  /** Clock, for tests (default `Date.now`). */
+  now?: () => number;
+};
+
+/** A {@link PaymentStore} in a SQLite file. */
+export type SqlitePaymentStore = PaymentStore & {
+  /** The database in use. */
+  readonly database: Database.Database;
+  /** Closes the database if the store opened it (a `database` passed in is left open). */
+  close(): void;
+};
+
+const RowSchema = z.object({
+  payment_id: z.string(),
+  state: z.enum(['in_flight', 'pending', 'settled']),
+  request_key: z.string(),
+  lease_until: z.number().nullable(),
+  receipt: z.string().nullable(),
+  rail: z.string().nullable(),
+  reference: z.string().nullable(),
+  updated_at: z.number(),
+});
+
+const IdSchema = RowSchema.pick({ payment_id: true });
+
+/**
+ * SQLite {@link PaymentStore} on better-sqlite3: the embedded default that survives restarts, and is safe to
+ * share between several processes on one machine (WAL, busy timeout). A claim is one
+ * `INSERT … ON CONFLICT DO UPDATE … WHERE state = 'in_flight' AND lease_until <= now RETURNING` inside an
+ * IMMEDIATE transaction, so exactly one claimer wins, across connections and processes. Receipts are stored
+ * as JSON and parsed back with the receipt schema; a corrupt row is a {@link StoreCorruptError}.
+ *
+ * @example
+ * const store = createSqlitePaymentStore({ path: './data/x402.sqlite' });
+ * const app = paywall({ routes, rails, store });
+ * process.on('SIGTERM', () => store.close());
+ */
+export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameters): SqlitePaymentStore {
+  const now = parameters.now ?? Date.now;
+  const { db, owned } = openSqlite(parameters);
+  const t = tableName(parameters.tablePrefix ?? 'x402_', 'payments');
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS ${t} (
+      payment_id  TEXT PRIMARY KEY NOT NULL,
+      state       TEXT NOT NULL,
+      request_key TEXT NOT NULL,
+      lease_until INTEGER,
+      receipt     TEXT,
+      rail        TEXT,
+      reference   TEXT,
+      updated_at  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS ${t}_pending ON ${t} (updated_at) WHERE state = 'pending';
+  `);
+
+  const claimStmt = db.prepare(`
+    INSERT INTO ${t} (payment_id, state, request_key, lease_until, receipt, rail, reference, updated_at)
+    VALUES (@id, 'in_flight', @requestKey, @leaseUntil, NULL, NULL, NULL, @now)
+    ON CONFLICT (payment_id) DO UPDATE SET
+      state = 'in_flight', request_key = excluded.request_key, lease_until = excluded.lease_until,
+      receipt = NULL, rail = NULL, reference = NULL, updated_at = excluded.updated_at
+    WHERE ${t}.state = 'in_flight' AND ${t}.lease_until <= @now
+    RETURNING payment_id`);
+  const getStmt = db.prepare(`SELECT * FROM ${t} WHERE payment_id = ?`);
+  // Settled is terminal: the first receipt stays (a receipt once served never changes).
+  const settleStmt = db.prepare(`
+    INSERT INTO ${t} (payment_id, state, request_key, lease_until, receipt, rail, reference, updated_at)
+    VALUES (@id, 'settled', '', NULL, @receipt, @rail, @reference, @now)
+    ON CONFLICT (payment_id) DO UPDATE SET
+      state = 'settled', lease_until = NULL, receipt = excluded.receipt, rail = excluded.rail,
+      reference = excluded.reference, updated_at = excluded.updated_at
+    WHERE ${t}.state <> 'settled'`);
+  const pendingStmt = db.prepare(`
+    INSERT INTO ${t} (payment_id, state, request_key, lease_until, receipt, rail, reference, updated_at)
+    VALUES (@id, 'pending', '', NULL, NULL, @rail, @reference, @now)
+    ON CONFLICT (payment_id) DO UPDATE SET
+      state = 'pending', lease_until = NULL, rail = excluded.rail, reference = excluded.reference, updated_at = excluded.updated_at
+    WHERE ${t}.state <> 'settled'`);
+  const releaseStmt = db.prepare(`DELETE FROM ${t} WHERE payment_id = ? AND state = 'in_flight'`);
+  const listPendingStmt = db.prepare(`SELECT * FROM ${t} WHERE state = 'pending' ORDER BY updated_at`);
+
+  const claimTx = db.transaction((id: string, requestKey: string, leaseMs: number): ClaimResult => {
+    const at = now();
+    if (claimStmt.get({ id, requestKey, leaseUntil: at + leaseMs, now: at }) !== undefined) return { claimed: true };
+    const record = read(id);
+    // Cannot be missing: the row that blocked the insert is still there inside this write transaction.
+    if (record === undefined) throw new StoreCorruptError('sqlite', id, 'the claim conflicted with a row that does not exist');
+    return { claimed: false, record };
+  });
+
+  function read(id: string): PaymentRecord | undefined {
+    const raw = getStmt.get(id);
+    return raw === undefined ? undefined : toRecord(id, raw);
+  }
+
+  return {
+    database: db,
+    async claim(paymentId, requestKey, leaseMs) {
+      return claimTx.immediate(paymentId, requestKey, leaseMs);
+    },
+    async settle(paymentId, receipt) {
+      settleStmt.run({ id: paymentId, receipt: JSON.stringify(receipt), rail: receipt.rail, reference: receipt.reference, now: now() });
+    },
+    async markPending(paymentId, rail, reference) {
+      pendingStmt.run({ id: paymentId, rail, reference, now: now() });
+    },
+    async release(paymentId) {
+      releaseStmt.run(paymentId);
+    },
+    async get(paymentId) {
+      return read(paymentId);
+    },
+    async listPending() {
+      const out: Array<{ paymentId: string; record: Extract<PaymentRecord, { state: 'pending' }> }> = [];
+      for (const raw of listPendingStmt.all()) {
+        const id = IdSchema.safeParse(raw);
+        const paymentId = id.success ? id.data.payment_id : '(unknown)';
+        const record = toRecord(paymentId, raw);
+        if (record.state === 'pending') out.push({ paymentId, record });
+      }
+      return out;
+    },
+    close() {
+      if (owned && db.open) db.close();
+    },
+  };
+}
+
+/** Parses one row into a record; anything unexpected is a {@link StoreCorruptError}. */
+function toRecord(paymentId: string, raw: unknown): PaymentRecord {
+  const parsed = RowSchema.safeParse(raw);
+  if (!parsed.success) throw new StoreCorruptError('sqlite', paymentId, 'the row does not match the table layout', { cause: parsed.error });
+  const row = parsed.data;
+  switch (row.state) {
+    case 'in_flight':
+      if (row.lease_until === null) throw new StoreCorruptError('sqlite', paymentId, 'an in-flight claim has no lease');
+      return { state: 'in_flight', requestKey: row.request_key, leaseUntil: row.lease_until };
+    case 'pending':
+      if (row.rail === null || row.reference === null) throw new StoreCorruptError('sqlite', paymentId, 'a pending payment has no rail or reference');
+      return { state: 'pending', requestKey: row.request_key, rail: row.rail, reference: row.reference, updatedAt: row.updated_at };
+    case 'settled':
+      return { state: 'settled', requestKey: row.request_key, receipt: parseStoredReceipt('sqlite', paymentId, row.receipt) };
+  }
+}
