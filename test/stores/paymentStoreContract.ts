@@ -1,0 +1,199 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SignedReceipt } from '../../src/core/receipt/receipt';
+import type { PaymentStore } from '../../src/stores/paymentStore';
+import { StoreCorruptError } from '../../src/stores/storeErrors';
+
+/** How a stored record may be damaged on disk / in Redis. */
+export type Corruption = 'receipt-not-json' | 'receipt-off-schema' | 'unknown-state';
+
+/** One store under test, with what the contract needs around it. */
+export type StoreUnderTest = {
+  store: PaymentStore;
+  /** A second connection / client to the same data, for cross-connection races. */
+  peer?: PaymentStore;
+  /** Damages the stored record of a settled payment (stores that serialize only). */
+  corrupt?: (paymentId: string, how: Corruption) => Promise<void> | void;
+  close(): Promise<void> | void;
+};
+
+/** A receipt that passes the receipt schema. */
+export function sampleReceipt(overrides: Partial<SignedReceipt> = {}): SignedReceipt {
+  return {
+    v: 1,
+    id: 'rcpt_1',
+    issuer: 'https://api.example.com',
+    rail: 'evm-eip3009',
+    scheme: 'exact',
+    network: 'eip155:31337',
+    asset: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
+    amount: '1000',
+    payer: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+    payee: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC',
+    reference: '0xabc123',
+    request: { method: 'GET', url: 'https://api.example.com/weather', bodyHash: '' },
+    requirementsHash: 'req-hash',
+    challenge: 'ch_1',
+    status: 'settled',
+    issuedAt: '2025-01-01T00:00:00.000Z',
+    settledAt: '2025-01-01T00:00:01.000Z',
+    signature: 'eyJhbGciOiJFZERTQSJ9..c2ln',
+    ...overrides,
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+let counter = 0;
+const freshId = (label: string) => `evm-eip3009:${label}:${process.pid}:${Date.now()}:${counter++}`;
+
+/**
+ * The shared contract every {@link PaymentStore} must pass: memory, SQLite, Redis, and any new one.
+ *
+ * @example describePaymentStoreContract('sqlite', () => ({ store: createSqlitePaymentStore({ path }), close: … }))
+ */
+export function describePaymentStoreContract(name: string, makeStore: () => Promise<StoreUnderTest> | StoreUnderTest): void {
+  describe(`PaymentStore contract: ${name}`, () => {
+    let sut: StoreUnderTest;
+    let store: PaymentStore;
+    beforeEach(async () => {
+      sut = await makeStore();
+      store = sut.store;
+    });
+    afterEach(async () => {
+      await sut.close();
+    });
+
+    it('claim → settle → get round trip keeps the request key and the receipt', async () => {
+      const id = freshId('roundtrip');
+      expect(await store.get(id)).toBeUndefined();
+      expect(await store.claim(id, 'req-1', 10_000)).toEqual({ claimed: true });
+      const inFlight = await store.get(id);
+      expect(inFlight).toMatchObject({ state: 'in_flight', requestKey: 'req-1' });
+      const receipt = sampleReceipt();
+      await store.settle(id, receipt);
+      expect(await store.get(id)).toEqual({ state: 'settled', requestKey: 'req-1', receipt });
+    });
+
+    it('a second claim does not win and returns the current record', async () => {
+      const id = freshId('second');
+      const before = Date.now();
+      await store.claim(id, 'req-1', 10_000);
+      const second = await store.claim(id, 'req-2', 10_000);
+      expect(second.claimed).toBe(false);
+      if (second.claimed) return;
+      expect(second.record).toMatchObject({ state: 'in_flight', requestKey: 'req-1' });
+      if (second.record.state === 'in_flight') expect(second.record.leaseUntil).toBeGreaterThanOrEqual(before + 10_000);
+    });
+
+    it('an expired lease can be claimed again; an unexpired one cannot', async () => {
+      const expired = freshId('expired');
+      const live = freshId('live');
+      await store.claim(expired, 'req-old', 20);
+      await store.claim(live, 'req-old', 10_000);
+      await sleep(60);
+      expect(await store.claim(expired, 'req-new', 10_000)).toEqual({ claimed: true });
+      expect(await store.get(expired)).toMatchObject({ state: 'in_flight', requestKey: 'req-new' });
+      expect((await store.claim(live, 'req-new', 10_000)).claimed).toBe(false);
+      // the take-over holds a fresh lease
+      expect((await store.claim(expired, 'req-third', 10_000)).claimed).toBe(false);
+    });
+
+    it('release frees only an in-flight claim', async () => {
+      const id = freshId('release');
+      await store.claim(id, 'req-1', 10_000);
+      await store.release(id);
+      expect(await store.get(id)).toBeUndefined();
+      expect(await store.claim(id, 'req-1', 10_000)).toEqual({ claimed: true });
+
+      await store.markPending(id, 'evm-eip3009', '0xpending');
+      await store.release(id);
+      expect(await store.get(id)).toMatchObject({ state: 'pending', reference: '0xpending' });
+
+      await store.settle(id, sampleReceipt());
+      await store.release(id);
+      expect(await store.get(id)).toMatchObject({ state: 'settled' });
+      await store.release(freshId('never-claimed')); // a no-op, not an error
+    });
+
+    it('markPending records rail and reference; listPending lists exactly the pending ones', async () => {
+      const a = freshId('pending-a');
+      const b = freshId('pending-b');
+      const c = freshId('pending-c');
+      for (const id of [a, b, c]) await store.claim(id, `req-${id}`, 10_000);
+      await store.markPending(a, 'evm-eip3009', '0xaaa');
+      await store.markPending(b, 'solana-spl', 'sigbbb');
+      const listed = (await store.listPending()).filter((p) => [a, b, c].includes(p.paymentId));
+      expect(listed.map((p) => p.paymentId).sort()).toEqual([a, b].sort());
+      const first = listed.find((p) => p.paymentId === a);
+      expect(first?.record).toMatchObject({ state: 'pending', requestKey: `req-${a}`, rail: 'evm-eip3009', reference: '0xaaa' });
+      expect(typeof first?.record.updatedAt).toBe('number');
+      expect(await store.claim(a, `req-${a}`, 10_000)).toMatchObject({ claimed: false, record: { state: 'pending' } });
+
+      await store.settle(a, sampleReceipt({ reference: '0xaaa' }));
+      const after = (await store.listPending()).filter((p) => [a, b, c].includes(p.paymentId));
+      expect(after.map((p) => p.paymentId)).toEqual([b]);
+      expect(await store.get(a)).toMatchObject({ state: 'settled', requestKey: `req-${a}` });
+    });
+
+    it('settled is terminal: later claims see it, markPending and a second settle change nothing', async () => {
+      const id = freshId('terminal');
+      await store.claim(id, 'req-1', 1);
+      const first = sampleReceipt({ id: 'rcpt_first' });
+      await store.settle(id, first);
+      await sleep(10); // the lease of the claim has run out: the claim must still not win
+      const again = await store.claim(id, 'req-1', 10_000);
+      expect(again).toEqual({ claimed: false, record: { state: 'settled', requestKey: 'req-1', receipt: first } });
+      await store.markPending(id, 'evm-eip3009', '0xlate');
+      await store.settle(id, sampleReceipt({ id: 'rcpt_second' }));
+      expect(await store.get(id)).toEqual({ state: 'settled', requestKey: 'req-1', receipt: first });
+      expect((await store.listPending()).some((p) => p.paymentId === id)).toBe(false);
+    });
+
+    it('200 concurrent claims of one payment: exactly one winner', async () => {
+      const id = freshId('race');
+      const results = await Promise.all(Array.from({ length: 200 }, (_, i) => store.claim(id, `req-${i}`, 10_000)));
+      const winners = results.filter((r) => r.claimed);
+      expect(winners).toHaveLength(1);
+      const winner = results.findIndex((r) => r.claimed);
+      for (const r of results) if (!r.claimed) expect(r.record).toMatchObject({ state: 'in_flight', requestKey: `req-${winner}` });
+    });
+
+    it('200 concurrent take-overs of one expired lease: exactly one winner', async () => {
+      const id = freshId('race-expired');
+      await store.claim(id, 'req-dead', 1);
+      await sleep(20);
+      const results = await Promise.all(Array.from({ length: 200 }, (_, i) => store.claim(id, `req-${i}`, 10_000)));
+      expect(results.filter((r) => r.claimed)).toHaveLength(1);
+    });
+
+    it('200 concurrent claims over two connections: exactly one winner', async (ctx) => {
+      const peer = sut.peer;
+      if (!peer) return ctx.skip();
+      const id = freshId('race-peer');
+      const results = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? store : peer).claim(id, `req-${i}`, 10_000)));
+      expect(results.filter((r) => r.claimed)).toHaveLength(1);
+      expect(await peer.get(id)).toEqual(await store.get(id));
+    });
+
+    for (const how of ['receipt-not-json', 'receipt-off-schema', 'unknown-state'] as const) {
+      it(`a corrupt record (${how}) is a StoreCorruptError, never a crash`, async (ctx) => {
+        const corrupt = sut.corrupt;
+        if (!corrupt) return ctx.skip();
+        const id = freshId(`corrupt-${how}`);
+        await store.claim(id, 'req-1', 10_000);
+        await store.settle(id, sampleReceipt());
+        await corrupt(id, how);
+        const error = await store.get(id).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(StoreCorruptError);
+        if (error instanceof StoreCorruptError) {
+          expect(error.paymentId).toBe(id);
+          expect(error.code).toBe('RECEIPT__INVALID');
+          expect(error.status).toBe(500);
+        }
+        await expect(store.claim(id, 'req-1', 10_000)).rejects.toBeInstanceOf(StoreCorruptError);
+      });
+    }
+  });
+}

@@ -1,0 +1,105 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigurationError } from '../../src/core/errors';
+import { defaultPaymentStore } from '../../src/stores/defaultPaymentStore';
+import { createSqlitePaymentStore } from '../../src/stores/sqlitePaymentStore';
+import { StoreCorruptError } from '../../src/stores/storeErrors';
+import { describePaymentStoreContract, sampleReceipt, type Corruption } from './paymentStoreContract';
+import { raceInProcesses } from './support/forkWorkers';
+
+const dir = mkdtempSync(join(tmpdir(), 'x402-sqlite-store-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const freshPath = () => join(dir, `store-${files++}.sqlite`);
+
+const damage: Record<Corruption, string> = {
+  'receipt-not-json': `UPDATE x402_payments SET receipt = '{"v":1,' WHERE payment_id = ?`,
+  'receipt-off-schema': `UPDATE x402_payments SET receipt = '{"v":2,"amount":1.5}' WHERE payment_id = ?`,
+  'unknown-state': `UPDATE x402_payments SET state = 'refunded' WHERE payment_id = ?`,
+};
+
+describePaymentStoreContract('sqlite (temp file, two connections)', () => {
+  const path = freshPath();
+  const store = createSqlitePaymentStore({ path });
+  const peer = createSqlitePaymentStore({ path });
+  return {
+    store,
+    peer,
+    corrupt: (paymentId, how) => {
+      store.database.prepare(damage[how]).run(paymentId);
+    },
+    close: () => {
+      store.close();
+      peer.close();
+    },
+  };
+});
+
+describe('SQLite payment store', () => {
+  it('two processes sharing one file: 2 × 200 concurrent claims of one payment → exactly one winner', async () => {
+    const path = freshPath();
+    createSqlitePaymentStore({ path }).close(); // create the schema before the race
+    for (let round = 0; round < 3; round++) {
+      const reports = await raceInProcesses<{ wins: number }>(2, ['claim', path, `evm-eip3009:proc-race-${round}`, '200']);
+      expect(reports.reduce((sum, r) => sum + r.wins, 0)).toBe(1);
+    }
+  });
+
+  it('survives a restart: settled and pending records are read back from the file', async () => {
+    const path = freshPath();
+    const first = createSqlitePaymentStore({ path });
+    await first.claim('p1', 'req-1', 10_000);
+    await first.settle('p1', sampleReceipt());
+    await first.claim('p2', 'req-2', 10_000);
+    await first.markPending('p2', 'solana-spl', 'sig2');
+    first.close();
+    const second = createSqlitePaymentStore({ path });
+    expect(await second.get('p1')).toEqual({ state: 'settled', requestKey: 'req-1', receipt: sampleReceipt() });
+    expect(await second.listPending()).toEqual([{ paymentId: 'p2', record: expect.objectContaining({ state: 'pending', rail: 'solana-spl', reference: 'sig2' }) }]);
+    second.close();
+  });
+
+  it('uses WAL and a busy timeout; a table prefix keeps stores apart in one file', async () => {
+    const path = freshPath();
+    const a = createSqlitePaymentStore({ path, tablePrefix: 'a_' });
+    const b = createSqlitePaymentStore({ path, tablePrefix: 'b_' });
+    expect(a.database.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(a.database.pragma('busy_timeout', { simple: true })).toBe(5000);
+    await a.claim('same', 'req-a', 10_000);
+    expect(await b.claim('same', 'req-b', 10_000)).toEqual({ claimed: true });
+    a.close();
+    b.close();
+    expect(() => createSqlitePaymentStore({ path, tablePrefix: 'x; DROP TABLE y; --' })).toThrow(ConfigurationError);
+  });
+
+  it('leaves a database passed in open on close()', async () => {
+    const database = new Database(freshPath());
+    const store = createSqlitePaymentStore({ database });
+    await store.claim('p', 'r', 1_000);
+    store.close();
+    expect(database.open).toBe(true);
+    database.close();
+  });
+
+  it('a corrupt pending row fails listPending with a typed error', async () => {
+    const store = createSqlitePaymentStore({ path: freshPath() });
+    await store.claim('p', 'r', 1_000);
+    await store.markPending('p', 'evm-eip3009', '0x1');
+    store.database.prepare(`UPDATE x402_payments SET reference = NULL WHERE payment_id = 'p'`).run();
+    await expect(store.listPending()).rejects.toBeInstanceOf(StoreCorruptError);
+    store.close();
+  });
+
+  it('defaultPaymentStore is the SQLite store in the file given', async () => {
+    const path = freshPath();
+    const store = defaultPaymentStore({ path });
+    await store.claim('p', 'r', 1_000);
+    store.close();
+    const reopened = createSqlitePaymentStore({ path });
+    expect(await reopened.get('p')).toMatchObject({ state: 'in_flight', requestKey: 'r' });
+    reopened.close();
+  });
+});
