@@ -1,0 +1,93 @@
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRedisPaymentStore } from '../../src/stores/redisPaymentStore';
+import { StoreCorruptError } from '../../src/stores/storeErrors';
+import { redisServerBinary, startRedisServer, type RedisServer } from '../support/redisServer';
+import { describePaymentStoreContract, sampleReceipt, type Corruption } from './paymentStoreContract';
+
+const binary = redisServerBinary();
+
+if (!binary) {
+  describe('Redis payment store', () => {
+    it.skip('SKIPPED: redis-server is not installed (apt-get install redis-server, or set REDIS_SERVER_BIN)', () => {});
+  });
+} else {
+  const server: RedisServer = await startRedisServer(binary);
+  const clients: Redis[] = [];
+  const connect = () => {
+    const client = new Redis(server.url, { lazyConnect: false, maxRetriesPerRequest: 2 });
+    clients.push(client);
+    return client;
+  };
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
+    await server.stop();
+  });
+  let prefixes = 0;
+
+  describePaymentStoreContract('redis (two ioredis clients)', () => {
+    const keyPrefix = `test${prefixes++}:`;
+    const a = connect();
+    const b = connect();
+    const damage: Record<Corruption, (value: string) => string> = {
+      'receipt-not-json': (v) => JSON.stringify({ ...JSON.parse(v), receipt: '{"v":1,' }),
+      'receipt-off-schema': (v) => JSON.stringify({ ...JSON.parse(v), receipt: '{"v":2,"amount":1.5}' }),
+      'unknown-state': (v) => JSON.stringify({ ...JSON.parse(v), state: 'refunded' }),
+    };
+    return {
+      store: createRedisPaymentStore({ redis: a, keyPrefix }),
+      peer: createRedisPaymentStore({ redis: b, keyPrefix }),
+      corrupt: async (paymentId, how) => {
+        const key = `${keyPrefix}payment:${paymentId}`;
+        const value = await a.get(key);
+        if (value === null) throw new Error('nothing to corrupt');
+        await a.set(key, damage[how](value));
+      },
+      close: () => {},
+    };
+  });
+
+  describe('Redis payment store', () => {
+    it('a fresh claim is one SET NX PX whose TTL outlives the lease; settle and pending persist', async () => {
+      const redis = connect();
+      const store = createRedisPaymentStore({ redis, keyPrefix: 'ttl:', abandonedClaimTtlMs: 60_000 });
+      await store.claim('p', 'r', 5_000);
+      const ttl = await redis.pttl('ttl:payment:p');
+      expect(ttl).toBeGreaterThan(60_000);
+      expect(ttl).toBeLessThanOrEqual(65_000);
+      await store.markPending('p', 'evm-eip3009', '0x1');
+      expect(await redis.pttl('ttl:payment:p')).toBe(-1);
+      expect(await redis.smembers('ttl:pending')).toEqual(['p']);
+      await store.settle('p', sampleReceipt());
+      expect(await redis.pttl('ttl:payment:p')).toBe(-1);
+      expect(await redis.smembers('ttl:pending')).toEqual([]);
+    });
+
+    it('reloads its scripts after SCRIPT FLUSH (a restarted or failed-over server)', async () => {
+      const redis = connect();
+      const store = createRedisPaymentStore({ redis, keyPrefix: 'flush:' });
+      await store.claim('p', 'r', 1);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      await redis.script('FLUSH');
+      expect(await store.claim('p', 'r2', 10_000)).toEqual({ claimed: true });
+      await redis.script('FLUSH');
+      await store.settle('p', sampleReceipt());
+      expect(await store.get('p')).toMatchObject({ state: 'settled', requestKey: 'r2' });
+    });
+
+    it('a value that is not JSON is a StoreCorruptError', async () => {
+      const redis = connect();
+      const store = createRedisPaymentStore({ redis, keyPrefix: 'junk:' });
+      await redis.set('junk:payment:p', 'not json');
+      await expect(store.get('p')).rejects.toBeInstanceOf(StoreCorruptError);
+      await expect(store.claim('p', 'r', 1_000)).rejects.toBeInstanceOf(StoreCorruptError);
+    });
+
+    it('several clients racing on many payments: exactly one winner each', async () => {
+      const stores = Array.from({ length: 4 }, () => createRedisPaymentStore({ redis: connect(), keyPrefix: 'many:' }));
+      const ids = Array.from({ length: 50 }, (_, i) => `p${i}`);
+      const results = await Promise.all(ids.flatMap((id) => stores.flatMap((s) => [s.claim(id, 'r', 10_000), s.claim(id, 'r', 10_000)])));
+      expect(results.filter((r) => r.claimed)).toHaveLength(ids.length);
+    });
+  });
+}
