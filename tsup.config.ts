@@ -15,6 +15,7 @@ export default defineConfig({
     evm: 'adapters/evm/index.ts',
     solana: 'adapters/solana/index.ts',
     lightning: 'adapters/lightning/index.ts',
+    facilitator: 'src/facilitator/index.ts',
     devnet: 'fixtures/index.ts',
   },
   format: ['esm', 'cjs'],

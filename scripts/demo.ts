@@ -1,62 +1,63 @@
 /**
- * The x402-rails demo: devnets up, one paid server, a client paying on each rail, receipts printed and
- * verified against the server's published JWKS. Exits non-zero when any step fails.
+ * The x402-rails demo: every devnet up, one paid server taking four rails, six clients paying (or refused),
+ * a table of receipts verified against the server's published JWKS. Exits non-zero when any step fails.
  */
-import { privateKeyToAccount } from 'viem/accounts';
-import type { Hex } from 'viem';
-import { payingFetch, receiptOf, type ClientRail, type Wallet } from '../src/index';
-import { evmEip2612Client, evmEip3009Client, evmWallet } from '../adapters/evm/index';
+import { NoAcceptableOfferError, payingFetch, receiptOf } from '../src/index';
+import { demoClients } from '../fixtures/demo/demoClients';
 import { startDemo } from '../fixtures/demo/demoServer';
 
-type Row = { client: string; rail: string; network: string; amount: string; payer: string; reference: string; verified: string; ms: number };
+type Row = { client: string; rail: string; network: string; amount: string; payer: string; reference: string; signature: string; ms: number };
 
 async function main(): Promise<number> {
   const t0 = performance.now();
-  process.stdout.write('Starting devnets and the paid server… ');
+  process.stdout.write('Starting the EVM, Solana and Lightning devnets and the paid server… ');
   const demo = await startDemo();
-  console.log(`up in ${Math.round(performance.now() - t0)} ms at ${demo.url}`);
+  const t = demo.devnets.timings;
+  console.log(`up in ${Math.round(performance.now() - t0)} ms (evm ${t.evmMs} ms, solana ${t.solanaMs} ms, lightning ${t.lightningMs} ms)`);
+  console.log(`GET ${demo.reportUrl} accepts, in order: ${demo.accepts.map((a) => `${a.rail} ${a.amount}`).join(', ')}\n`);
   const rows: Row[] = [];
   let failed = 0;
   try {
-    const evmPayer = evmWallet(privateKeyToAccount(demo.evm.accounts.payer.privateKey as Hex), { publicClient: demo.evm.publicClient });
-    const clients: Array<{ name: string; adapters: ClientRail[]; wallets: Wallet[] }> = [
-      { name: 'EVM EIP-3009 client', adapters: [evmEip3009Client()], wallets: [evmPayer] },
-      { name: 'EVM EIP-2612 client', adapters: [evmEip2612Client()], wallets: [evmPayer] },
-    ];
-    for (const c of clients) {
-      const pay = payingFetch(fetch, { adapters: c.adapters, wallets: c.wallets });
+    for (const client of demoClients(demo)) {
+      const pay = payingFetch(fetch, client.options);
       const started = performance.now();
       try {
         const res = await pay(demo.reportUrl);
         const outcome = receiptOf(res);
         const r = outcome?.receipt;
+        if (client.expectRefusal) throw new Error(`expected a refusal, got HTTP ${res.status}`);
         if (res.status !== 200 || !r) throw new Error(`HTTP ${res.status}, receipt ${r ? 'present' : 'missing'}`);
+        if (outcome.receiptError) failed++;
         rows.push({
-          client: c.name,
+          client: client.name,
           rail: r.rail,
-          network: r.network,
-          amount: `${r.amount} ${short(r.asset)}`,
-          payer: short(r.payer),
-          reference: short(r.reference),
-          verified: outcome.receiptError ? `NO (${outcome.receiptError.message})` : 'yes',
+          network: short(r.network, 24),
+          amount: `${r.amount} ${short(r.asset, 14)}`,
+          payer: short(r.payer || '(node)', 14),
+          reference: short(r.reference, 14),
+          signature: outcome.receiptError ? 'INVALID' : 'verified',
           ms: Math.round(performance.now() - started),
         });
-        if (outcome.receiptError) failed++;
       } catch (error) {
+        if (client.expectRefusal && error instanceof NoAcceptableOfferError) {
+          const reasons = [...new Set(error.rejections.map((x) => x.reason))].join(', ');
+          rows.push({ client: client.name, rail: '(refused before paying)', network: '', amount: '', payer: '', reference: reasons, signature: '', ms: Math.round(performance.now() - started) });
+          continue;
+        }
         failed++;
-        console.error(`✗ ${c.name}: ${error instanceof Error ? error.message : String(error)}`);
+        console.error(`✗ ${client.name}: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
   } finally {
     await demo.stop();
   }
   console.table(rows);
-  console.log(failed === 0 ? `All ${rows.length} payments settled; every receipt verified against the server's JWKS.` : `${failed} step(s) failed.`);
+  console.log(failed === 0 ? 'Every payment settled and every receipt verified against the server\'s JWKS; the spent budget was refused before paying.' : `${failed} step(s) failed.`);
   return failed === 0 ? 0 : 1;
 }
 
-function short(value: string): string {
-  return value.length > 20 ? `${value.slice(0, 10)}…${value.slice(-6)}` : value;
+function short(value: string, max: number): string {
+  return value.length > max ? `${value.slice(0, max - 7)}…${value.slice(-6)}` : value;
 }
 
 main().then(

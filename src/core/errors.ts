@@ -29,6 +29,8 @@ export const errorCodes = {
   // infrastructure (502/503)
   RAIL_UNAVAILABLE: 'INFRA__RAIL__UNAVAILABLE',
   SETTLEMENT_PENDING: 'INFRA__SETTLEMENT__PENDING',
+  // facilitator service
+  FACILITATOR_AUTH_REQUIRED: 'FACILITATOR__AUTH__REQUIRED',
   // configuration / programming errors
   CONFIG_INVALID: 'CONFIG__INVALID',
 } as const;

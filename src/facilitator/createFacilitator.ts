@@ -105,7 +105,7 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
     if (authorized && !authorized(c.req.header('Authorization'))) {
       emit({ type: 'unauthorized', path: c.req.path });
       return c.json(
-        { error: 'Unauthorized', code: 'FACILITATOR__AUTH__REQUIRED', message: 'Send the facilitator API key as "Authorization: Bearer <key>".' },
+        { error: 'Unauthorized', code: errorCodes.FACILITATOR_AUTH_REQUIRED, message: 'Send the facilitator API key as "Authorization: Bearer <key>".' },
         401,
         { 'WWW-Authenticate': 'Bearer realm="x402-facilitator"', 'Cache-Control': 'no-store' },
       );

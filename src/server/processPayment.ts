@@ -1,6 +1,6 @@
 import { hashCanonical } from '../core/canonical';
 import { PaymentInvalidError, SettlementPendingError } from '../core/errors';
-import { allowsReuse, type AuthorizationRail, type RailPayload, type RequestBinding, type ServerRail } from '../core/rail';
+import { allowsReuse, type AuthorizationRail, type RailPayload, type RequestBinding, type ServerRail, type SettleResult } from '../core/rail';
 import type { SignedReceipt } from '../core/receipt/receipt';
 import type { ReceiptSigner } from '../core/receipt/signer';
 import { decodePaymentSignatureHeader } from '../protocol/headers';
@@ -71,16 +71,7 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
     settling = true;
     const settlement = await matched.rail.settle(matched.payload, matched.accepted, ctx);
     if (settlement.status === 'settled') {
-      const receipt = await issueReceipt({
-        signer: deps.signer,
-        issuer: deps.issuer ?? new URL(paid.binding.url).origin,
-        railId: matched.rail.id,
-        accepted: matched.accepted,
-        settlement,
-        binding: paid.binding,
-        challengeId: matched.challengeId,
-        now: deps.now(),
-      });
+      const receipt = await receiptFor(paid, deps, matched, settlement);
       await deps.store.settle(matched.paymentId, receipt);
       deps.emit({ type: 'settled', route: paid.route.key, receipt });
       return withReceipt(response, receipt);
@@ -158,10 +149,41 @@ async function answerExisting(
     const response = await paid.handler(paid.request);
     return response.status >= 400 ? response : withReceipt(response, current.receipt);
   }
-  if (current.state === 'pending') {
-    throw new SettlementPendingError(current.reference, 'The settlement of this payment is still being confirmed. Retry the same request later.');
-  }
+  if (current.state === 'pending') return reconcilePending(paid, deps, matched);
   return reject(paid, deps, 'payment_in_progress', 'This payment is still being settled by another request. Retry shortly.');
+}
+
+/** Signs the receipt of a settled payment for this request. */
+function receiptFor(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, settlement: Extract<SettleResult, { status: 'settled' }>): Promise<SignedReceipt> {
+  return issueReceipt({
+    signer: deps.signer,
+    issuer: deps.issuer ?? new URL(paid.binding.url).origin,
+    railId: matched.rail.id,
+    accepted: matched.accepted,
+    settlement,
+    binding: paid.binding,
+    challengeId: matched.challengeId,
+    now: deps.now(),
+  });
+}
+
+/**
+ * A retry of a payment whose settlement was left pending: ask the rail again (settle is idempotent per
+ * payment, so it finds the earlier broadcast instead of paying twice) and answer with the receipt once it
+ * has landed.
+ */
+async function reconcilePending(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment): Promise<Response> {
+  const ctx = { request: paid.binding, now: deps.now(), paymentId: matched.paymentId };
+  const settlement = await matched.rail.settle(matched.payload, matched.accepted, ctx);
+  if (settlement.status === 'pending') {
+    throw new SettlementPendingError(settlement.reference, 'The settlement of this payment is still being confirmed. Retry the same request later.');
+  }
+  if (settlement.status === 'failed') return reject(paid, deps, settlement.reason, settlement.message);
+  const receipt = await receiptFor(paid, deps, matched, settlement);
+  await deps.store.settle(matched.paymentId, receipt);
+  deps.emit({ type: 'settled', route: paid.route.key, receipt });
+  const response = await paid.handler(paid.request);
+  return response.status >= 400 ? response : withReceipt(response, receipt);
 }
 
 /** A reusable credential (L402) presented again: re-check it (caveats, expiry) and serve with the original receipt. */

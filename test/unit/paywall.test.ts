@@ -365,7 +365,7 @@ describe('paywall with a fake rail', () => {
     expect((await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } }))).status).toBe(200);
   });
 
-  it('a pending settlement answers 503 settlement_pending, is recorded, and is never settled a second time', async () => {
+  it('a pending settlement answers 503 settlement_pending, is recorded, and a retry reconciles it through the idempotent settle, paying once', async () => {
     const s = await setup();
     const offer = first((await challenge(s, '/single')).accepts);
     const header = await payHeader(s, offer);
@@ -376,11 +376,22 @@ describe('paywall with a fake rail', () => {
     expect(await s.pw.store.listPending()).toEqual([
       { paymentId: expect.stringMatching(/^fake-exact:alice:/), record: expect.objectContaining({ state: 'pending', reference: 'fake-tx-pending', rail: 'fake-exact' }) },
     ]);
+    // Still unconfirmed on the next retry: still pending, the same reference.
+    const still = await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } }));
+    expect(still.status).toBe(503);
+    expect(await still.json()).toMatchObject({ details: { reference: 'fake-tx-pending' } });
+    expect(s.ledger.transfers).toEqual([]);
+    // Confirmed: the retry gets the receipt; the money moved once.
     s.inject.settle = undefined;
     const retry = await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } }));
-    expect(retry.status).toBe(503);
-    expect(s.calls.settle).toBe(1);
-    expect(s.ledger.transfers).toEqual([]);
+    expect(retry.status).toBe(200);
+    expect(s.ledger.transfers).toHaveLength(1);
+    const again = await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } }));
+    expect(again.status).toBe(200);
+    expect(again.headers.get('PAYMENT-RESPONSE')).toBe(retry.headers.get('PAYMENT-RESPONSE'));
+    expect(s.calls.settle).toBe(3);
+    expect(s.ledger.transfers).toHaveLength(1);
+    expect(await s.pw.store.listPending()).toEqual([]);
   });
 
   it('a settlement the rail refuses answers 402 with its reason and frees the claim', async () => {
