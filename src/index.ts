@@ -23,3 +23,4 @@ export { payingFetch, type PayingFetchOptions, type FetchLike } from './client/p
 export { receiptOf, type PaymentOutcome } from './client/paymentOutcome';
 export { readChallenge, type ReadChallenge } from './client/readChallenge';
 export { createBudgetLedger, type Budget, type BudgetLedger, type Reservation, type SpendRequest } from './client/budgetLedger';
+export type { PaywallExtension, ExtensionRequestContext, ExtensionBeforeContext, ExtensionPaidContext } from './server/extensions';

@@ -8,6 +8,7 @@ import type { PaymentStore } from '../stores/paymentStore';
 import { headerNames } from '../protocol/headers';
 import { compileRoutes, matchRoute, type CompiledRoute, type RoutesConfig } from './routes';
 import { buildChallenge } from './buildChallenge';
+import type { PaywallExtension } from './extensions';
 import { processPayment, type PaymentFlowDeps, type PaymentSource } from './processPayment';
 import { errorResponse, jsonResponse } from './responses';
 import { readBinding } from './readBinding';
@@ -30,6 +31,8 @@ export type PaywallOptions = {
   settleLeaseMs?: number;
   /** Observes the flow (challenge, verified, settled, rejected). Receives no secrets. */
   onEvent?: (event: PaywallEvent) => void;
+  /** Features layered on the payment flow (capabilities, metering, risk controls), run in order. */
+  extensions?: PaywallExtension[];
   /** Clock, for tests. */
   now?: () => number;
 };
@@ -92,6 +95,7 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
     settleLeaseMs: options.settleLeaseMs ?? 120_000,
     emit: options.onEvent ?? (() => undefined),
     now,
+    extensions: options.extensions ?? [],
   };
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
 
@@ -101,6 +105,10 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
     if (!route) return handler(request);
     try {
       const { binding, request: replayable } = await readBinding(request, maxBodyBytes);
+      for (const extension of deps.extensions) {
+        const answered = await extension.beforePayment?.({ request: replayable, route, binding, now: now(), serve: async () => handler(replayable) });
+        if (answered) return answered;
+      }
       const source = paymentSourceOf(request, route, railsById);
       if (source === undefined) {
         const challenge = await buildChallenge(route, binding, deps);

@@ -12,6 +12,7 @@ import { issueReceipt, withReceipt } from './issueReceipt';
 import type { FetchHandler, PaywallEvent } from './paywall';
 import { errorResponse } from './responses';
 import type { CompiledRoute } from './routes';
+import type { PaywallExtension } from './extensions';
 
 /** What the payment flow needs from the paywall. */
 export type PaymentFlowDeps = {
@@ -23,6 +24,7 @@ export type PaymentFlowDeps = {
   settleLeaseMs: number;
   emit: (event: PaywallEvent) => void;
   now: () => number;
+  extensions: readonly PaywallExtension[];
 };
 
 /** Where the payment came from: an x402 PAYMENT-SIGNATURE, or a rail's own Authorization scheme (L402). */
@@ -74,7 +76,7 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
       const receipt = await receiptFor(paid, deps, matched, settlement);
       await deps.store.settle(matched.paymentId, receipt);
       deps.emit({ type: 'settled', route: paid.route.key, receipt });
-      return withReceipt(response, receipt);
+      return deliver(paid, deps, response, receipt, false);
     }
     await response.body?.cancel();
     if (settlement.status === 'pending') {
@@ -147,7 +149,7 @@ async function answerExisting(
   if (current.state === 'settled') {
     deps.emit({ type: 'replayed', route: paid.route.key, paymentId: matched.paymentId });
     const response = await paid.handler(paid.request);
-    return response.status >= 400 ? response : withReceipt(response, current.receipt);
+    return response.status >= 400 ? response : deliver(paid, deps, response, current.receipt, true);
   }
   if (current.state === 'pending') return reconcilePending(paid, deps, matched);
   return reject(paid, deps, 'payment_in_progress', 'This payment is still being settled by another request. Retry shortly.');
@@ -183,7 +185,7 @@ async function reconcilePending(paid: PaidRequest, deps: PaymentFlowDeps, matche
   await deps.store.settle(matched.paymentId, receipt);
   deps.emit({ type: 'settled', route: paid.route.key, receipt });
   const response = await paid.handler(paid.request);
-  return response.status >= 400 ? response : withReceipt(response, receipt);
+  return response.status >= 400 ? response : deliver(paid, deps, response, receipt, false);
 }
 
 /** A reusable credential (L402) presented again: re-check it (caveats, expiry) and serve with the original receipt. */
@@ -192,7 +194,16 @@ async function serveReuse(paid: PaidRequest, deps: PaymentFlowDeps, matched: Mat
   if (!verification.isValid) return reject(paid, deps, verification.reason, verification.message);
   deps.emit({ type: 'replayed', route: paid.route.key, paymentId: matched.paymentId });
   const response = await paid.handler(paid.request);
-  return response.status >= 400 ? response : withReceipt(response, receipt);
+  return response.status >= 400 ? response : deliver(paid, deps, response, receipt, true);
+}
+
+/** Attaches the receipt, then lets each extension decorate the paid response. */
+async function deliver(paid: PaidRequest, deps: PaymentFlowDeps, response: Response, receipt: SignedReceipt, replayed: boolean): Promise<Response> {
+  let out = withReceipt(response, receipt);
+  for (const extension of deps.extensions) {
+    if (extension.afterPaid) out = await extension.afterPaid({ request: paid.request, route: paid.route, binding: paid.binding, now: deps.now(), response: out, receipt, replayed });
+  }
+  return out;
 }
 
 async function reject(paid: PaidRequest, deps: PaymentFlowDeps, reason: string, message: string): Promise<Response> {
