@@ -104,4 +104,19 @@ describe('our payingFetch → official @x402/hono server + official facilitator 
     const spend = { origin: 'http://official.test', network: devnet.network, asset: devnet.token.address, amount: OFFICIAL_PRICE, now: Date.now() };
     expect(() => ledger.reserve(spend).release()).not.toThrow();
   });
+
+  it('reads the official server’s failed settlement (PAYMENT-RESPONSE success:false) and releases the budget reservation', async () => {
+    const { client: real } = officialEvmFacilitator(devnet);
+    const failing = { ...real, settle: async () => ({ success: false, errorReason: 'unexpected_settle_error', transaction: '', network: devnet.network }) };
+    const failingApp = officialEvmHonoApp(devnet, failing);
+    const before = await balances();
+    const ledger = createBudgetLedger([{ asset: devnet.token.address, limit: OFFICIAL_PRICE, window: 'hour' }]);
+    const pay = payingFetch(async (input, init) => failingApp.request(new Request(input, init)), { adapters: evmClients(), wallets: [walletFor(devnet, 'payer')], ledger });
+    const res = await pay('http://official.test/weather');
+    expect(res.status).toBe(402);
+    expect(receiptOf(res)?.settleResponse).toMatchObject({ success: false, errorReason: 'unexpected_settle_error', transaction: '' });
+    expect(await balances()).toEqual(before);
+    const spend = { origin: 'http://official.test', network: devnet.network, asset: devnet.token.address, amount: OFFICIAL_PRICE, now: Date.now() };
+    expect(() => ledger.reserve(spend).release()).not.toThrow();
+  });
 });
