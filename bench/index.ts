@@ -1,21 +1,49 @@
 /**
  * `npm run bench`: every rail side by side. Figures are ratios against a baseline measured in the same
- * run, never absolute pass/fail thresholds.
+ * run, never absolute pass/fail thresholds. Prints a console table and the same rows as markdown.
+ *
+ * Baselines: the devnet start against the EVM devnet alone; 402 challenges against a bare route of the same
+ * Hono app; offline verifications against SHA-256 of 1 KiB (rail-independent CPU work, so the rails compare
+ * with each other); paid requests against the unpaid-402 rate of the same route.
  */
+import { benchCrossRail } from './crossRail.bench';
+import { devnetStartRows, evmDevnetAloneMs } from './devnets.bench';
 import { benchEvm } from './evm.bench';
-import type { BenchRow } from './measure';
+import { benchLightning } from './lightning.bench';
+import { markdownTable, millis, rate, type BenchRow } from './measure';
+import { startBench, type BenchContext } from './setup';
+import { benchSolana } from './solana.bench';
 
-const suites: Array<[string, () => Promise<BenchRow[]>]> = [['evm', benchEvm]];
+const suites: Array<[string, (ctx: BenchContext) => Promise<BenchRow[]>]> = [
+  ['cross-rail challenges', benchCrossRail],
+  ['evm', benchEvm],
+  ['solana', benchSolana],
+  ['lightning', benchLightning],
+];
+
+/** Runs `run`, printing its name and how long it took. */
+async function step<T>(name: string, run: () => Promise<T>): Promise<T> {
+  process.stdout.write(`bench ${name}… `);
+  const t = performance.now();
+  const value = await run();
+  console.log(millis(performance.now() - t));
+  return value;
+}
 
 async function main(): Promise<void> {
-  const rows: BenchRow[] = [];
-  for (const [name, run] of suites) {
-    process.stdout.write(`bench ${name}… `);
-    const t = performance.now();
-    rows.push(...(await run()));
-    console.log(`${Math.round(performance.now() - t)} ms`);
+  const started = performance.now();
+  const evmAloneMs = await step('devnet start: EVM alone (best of 2)', () => evmDevnetAloneMs());
+  const ctx = await step('devnet start: all three + app + baselines', () => startBench());
+  const rows: BenchRow[] = [...devnetStartRows(ctx.devnets.timings, evmAloneMs)];
+  try {
+    for (const [name, run] of suites) rows.push(...(await step(name, () => run(ctx))));
+  } finally {
+    await ctx.stop();
   }
+  const { bareRoutePerSecond, sha256PerSecond } = ctx.baselines;
+  console.log(`\nbaselines: bare Hono route ${rate(bareRoutePerSecond)}, sha256(1 KiB) ${rate(sha256PerSecond)}; whole run ${millis(performance.now() - started)}\n`);
   console.table(rows);
+  console.log(`\n${markdownTable(rows)}`);
 }
 
 main().then(
