@@ -1,8 +1,12 @@
 import { Hono } from 'hono';
 import { getAddress, isAddressEqual, parseSignature, verifyTypedData, type Address, type Hex } from 'viem';
-import { PaymentPayloadV1Schema, PaymentRequiredV1Schema } from '@x402/core/schemas';
+import { PaymentPayloadV1Schema, PaymentRequiredV1Schema, PaymentRequirementsV1Schema } from '@x402/core/schemas';
+import { createKeyPairSignerFromBytes } from '@solana/kit';
+import { toFacilitatorSvmSigner } from '@x402/svm';
+import { ExactSvmSchemeV1 } from '@x402/svm/exact/v1/facilitator';
 import { exactTokenAbi, transferWithAuthorizationTypes } from '../../../adapters/evm/index';
 import type { EvmDevnet } from '../../../fixtures/evm/index';
+import type { SolanaDevnet } from '../../../fixtures/solana/index';
 
 /**
  * A minimal x402 version 1 server written from the v1 spec, independent of our code and of the v2 SDK:
@@ -77,6 +81,54 @@ export function v1App(devnet: EvmDevnet, log: V1ServerLog): Hono {
     log.settled.push(transaction);
     c.header('X-PAYMENT-RESPONSE', b64({ success: true, transaction, network: V1_NETWORK, payer: message.from }));
     return c.json({ report: 'v1 paid content' });
+  });
+  return app;
+}
+
+/** Price of `GET /v1/sol-report`, atomic units of the devnet mint. */
+export const V1_SOL_PRICE = 15_000n;
+
+/**
+ * The same v1 HTTP transport for Solana (`network: "solana-devnet"`), verifying and settling with the
+ * official v1 exact SVM facilitator scheme (`@x402/svm/exact/v1/facilitator`) on our litesvm devnet, which
+ * must run under Solana devnet's genesis hash for the name to resolve.
+ */
+export async function v1SolanaApp(devnet: SolanaDevnet, log: V1ServerLog): Promise<Hono> {
+  const signer = toFacilitatorSvmSigner(await createKeyPairSignerFromBytes(devnet.keypairs.feePayer.secretKey), { defaultRpcUrl: devnet.rpcUrl });
+  const facilitator = new ExactSvmSchemeV1(signer);
+  const app = new Hono();
+  app.get('/v1/sol-report', async (c) => {
+    const requirements = PaymentRequirementsV1Schema.parse({
+      scheme: 'exact',
+      network: 'solana-devnet',
+      maxAmountRequired: V1_SOL_PRICE.toString(),
+      resource: c.req.url,
+      description: 'A v1 Solana report',
+      mimeType: 'application/json',
+      payTo: devnet.keypairs.payee.publicKey.toBase58(),
+      maxTimeoutSeconds: 60,
+      asset: devnet.mint.toBase58(),
+      extra: { feePayer: devnet.keypairs.feePayer.publicKey.toBase58() },
+    });
+    const paymentRequired = (error: string) => c.json(PaymentRequiredV1Schema.parse({ x402Version: 1, error, accepts: [requirements] }), 402);
+    if (c.req.header('PAYMENT-SIGNATURE') !== undefined) log.v2HeadersSeen += 1;
+    const header = c.req.header('X-PAYMENT');
+    if (header === undefined) return paymentRequired('X-PAYMENT header is required');
+    log.paymentHeaders.push(header);
+    const decoded = PaymentPayloadV1Schema.safeParse(JSON.parse(Buffer.from(header, 'base64').toString('utf8')));
+    if (!decoded.success) return paymentRequired('invalid_payload');
+    // The v1 facilitator scheme is typed with the v2 shapes but reads the v1 ones (network name, maxAmountRequired).
+    type V1Payload = Parameters<ExactSvmSchemeV1['verify']>[0];
+    type V1Requirements = Parameters<ExactSvmSchemeV1['verify']>[1];
+    const payment = decoded.data as unknown as V1Payload;
+    const required = requirements as unknown as V1Requirements;
+    const verified = await facilitator.verify(payment, required);
+    if (!verified.isValid) return paymentRequired(verified.invalidReason ?? 'invalid');
+    const settled = await facilitator.settle(payment, required);
+    if (!settled.success) return paymentRequired(settled.errorReason ?? 'settle_failed');
+    log.settled.push(settled.transaction as Hex);
+    c.header('X-PAYMENT-RESPONSE', b64({ success: true, transaction: settled.transaction, network: settled.network, payer: settled.payer }));
+    return c.json({ report: 'v1 paid on Solana' });
   });
   return app;
 }
