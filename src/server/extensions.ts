@@ -5,8 +5,15 @@ import type { CompiledRoute } from './routes';
 /** What a paywall extension sees of a request on a paid route. */
 export type ExtensionRequestContext = { request: Request; route: CompiledRoute; binding: RequestBinding; now: number };
 
-/** Before payment, an extension may also serve the request itself (the route's handler). */
-export type ExtensionBeforeContext = ExtensionRequestContext & { serve(): Promise<Response> };
+/**
+ * Before payment, an extension may also serve the request itself (the route's handler), or answer the
+ * route's normal 402 challenge (fresh offers, `error` + `x402-rails/rejection` extension set when a
+ * rejection is given) so that it can refuse a credential and still let the client pay.
+ */
+export type ExtensionBeforeContext = ExtensionRequestContext & {
+  serve(): Promise<Response>;
+  challenge(rejection?: { reason: string; message: string }): Promise<Response>;
+};
 
 /** What an extension sees once a request has been paid and served. */
 export type ExtensionPaidContext = ExtensionRequestContext & { response: Response; receipt: SignedReceipt; replayed: boolean };

@@ -105,16 +105,17 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
     if (!route) return handler(request);
     try {
       const { binding, request: replayable } = await readBinding(request, maxBodyBytes);
+      const challenge = async (rejection?: { reason: string; message: string }) => {
+        const built = await buildChallenge(route, binding, deps, rejection);
+        deps.emit({ type: 'challenge', route: route.key, challengeId: built.challengeId });
+        return built.response;
+      };
       for (const extension of deps.extensions) {
-        const answered = await extension.beforePayment?.({ request: replayable, route, binding, now: now(), serve: async () => handler(replayable) });
+        const answered = await extension.beforePayment?.({ request: replayable, route, binding, now: now(), serve: async () => handler(replayable), challenge });
         if (answered) return answered;
       }
       const source = paymentSourceOf(request, route, railsById);
-      if (source === undefined) {
-        const challenge = await buildChallenge(route, binding, deps);
-        deps.emit({ type: 'challenge', route: route.key, challengeId: challenge.challengeId });
-        return challenge.response;
-      }
+      if (source === undefined) return await challenge();
       return await processPayment({ source, route, binding, request: replayable, handler }, deps);
     } catch (error) {
       if (error instanceof X402RailsError) {
