@@ -33,6 +33,12 @@ export const errorCodes = {
   FACILITATOR_AUTH_REQUIRED: 'FACILITATOR__AUTH__REQUIRED',
   // configuration / programming errors
   CONFIG_INVALID: 'CONFIG__INVALID',
+  // capability credentials
+  CAPABILITY_MALFORMED: 'CAPABILITY__TOKEN__MALFORMED',
+  CAPABILITY_RATE_LIMITED: 'CAPABILITY__RATE__LIMITED',
+  // risk controls
+  RISK_SCREENING_UNAVAILABLE: 'RISK__SCREENING__UNAVAILABLE',
+  RISK_BREAKER_OPEN: 'RISK__BREAKER__OPEN',
 } as const;
 
 /** A stable error code. */
