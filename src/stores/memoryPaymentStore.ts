@@ -17,9 +17,10 @@ export function createMemoryPaymentStore(options: { now?: () => number } = {}): 
     },
     async settle(paymentId, receipt) {
       const current = records.get(paymentId);
-      if (current?.state === 'settled') return;
+      if (current?.state === 'settled') return current.receipt;
       const requestKey = current?.requestKey ?? '';
       records.set(paymentId, { state: 'settled', requestKey, receipt });
+      return receipt;
     },
     async markPending(paymentId, rail, reference) {
       const current = records.get(paymentId);

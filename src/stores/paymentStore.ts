@@ -23,10 +23,11 @@ export interface PaymentStore {
    */
   claim(paymentId: string, requestKey: string, leaseMs: number): Promise<ClaimResult>;
   /**
-   * Stores the receipt of a settled payment (terminal). The first receipt stays: settling a payment that is
-   * already settled changes nothing, so a receipt once served never changes.
+   * Stores the receipt of a settled payment (terminal) and returns the receipt the store now holds. The first
+   * receipt stays: settling a payment that is already settled changes nothing and returns the earlier receipt,
+   * so two racing settlers can both answer with the one receipt on record.
    */
-  settle(paymentId: string, receipt: SignedReceipt): Promise<void>;
+  settle(paymentId: string, receipt: SignedReceipt): Promise<SignedReceipt>;
   /** Records a broadcast whose outcome is unknown, for reconciliation. A settled payment stays settled. */
   markPending(paymentId: string, rail: string, reference: string): Promise<void>;
   /** Frees a claim after a failure that moved no money. Only an `in_flight` record is freed. */

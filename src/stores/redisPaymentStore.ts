@@ -43,19 +43,19 @@ end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 return 1`);
 
-/** Reads the request key of the current record, or stops (0) when it is settled (terminal). */
+/** Reads the request key of the current record, or stops with the record when it is settled (terminal). */
 const READ_REQUEST_KEY = `
 local cur = redis.call('GET', KEYS[1])
 local rk = ''
 if cur then
   local ok, rec = pcall(cjson.decode, cur)
   if ok and type(rec) == 'table' then
-    if rec.state == 'settled' then return 0 end
+    if rec.state == 'settled' then return cur end
     if type(rec.requestKey) == 'string' then rk = rec.requestKey end
   end
 end`;
 
-/** Settles: stores the receipt (first one wins), persists the key, leaves the pending set. */
+/** Settles: stores the receipt (first one wins: an earlier settled record is returned), persists the key, leaves the pending set. */
 const SETTLE = redisScript(`${READ_REQUEST_KEY}
 redis.call('SET', KEYS[1], cjson.encode({ state = 'settled', requestKey = rk, receipt = ARGV[1] }))
 redis.call('SREM', KEYS[2], ARGV[2])
@@ -109,7 +109,11 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
   return {
     claim,
     async settle(paymentId, receipt) {
-      await runRedisScript(redis, SETTLE, [recordKey(paymentId), pendingKey], [JSON.stringify(receipt), paymentId]);
+      const reply = await runRedisScript(redis, SETTLE, [recordKey(paymentId), pendingKey], [JSON.stringify(receipt), paymentId]);
+      if (reply === 1) return receipt;
+      const stored = typeof reply === 'string' ? decode(paymentId, reply) : undefined;
+      if (stored?.state !== 'settled') throw new StoreCorruptError('redis', paymentId, 'the settle script gave an unexpected reply');
+      return stored.receipt;
     },
     async markPending(paymentId, rail, reference) {
       await runRedisScript(redis, MARK_PENDING, [recordKey(paymentId), pendingKey], [rail, reference, now(), paymentId]);

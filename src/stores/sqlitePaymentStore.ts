@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { openSqlite, tableName, type SqliteSource } from './openSqlite';
+import type { SignedReceipt } from '../core/receipt/receipt';
 import type { ClaimResult, PaymentRecord, PaymentStore } from './paymentStore';
 import { StoreCorruptError } from './storeErrors';
 import { parseStoredReceipt } from './storedReceipt';
@@ -99,6 +100,13 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
     return { claimed: false, record };
   });
 
+  const settleTx = db.transaction((id: string, receipt: SignedReceipt): SignedReceipt => {
+    settleStmt.run({ id, receipt: JSON.stringify(receipt), rail: receipt.rail, reference: receipt.reference, now: now() });
+    const stored = read(id);
+    if (stored?.state !== 'settled') throw new StoreCorruptError('sqlite', id, 'the payment is not settled right after settling it');
+    return stored.receipt;
+  });
+
   function read(id: string): PaymentRecord | undefined {
     const raw = getStmt.get(id);
     return raw === undefined ? undefined : toRecord(id, raw);
@@ -110,7 +118,7 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
       return claimTx.immediate(paymentId, requestKey, leaseMs);
     },
     async settle(paymentId, receipt) {
-      settleStmt.run({ id: paymentId, receipt: JSON.stringify(receipt), rail: receipt.rail, reference: receipt.reference, now: now() });
+      return settleTx.immediate(paymentId, receipt);
     },
     async markPending(paymentId, rail, reference) {
       pendingStmt.run({ id: paymentId, rail, reference, now: now() });

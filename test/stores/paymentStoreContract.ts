@@ -69,7 +69,7 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       const inFlight = await store.get(id);
       expect(inFlight).toMatchObject({ state: 'in_flight', requestKey: 'req-1' });
       const receipt = sampleReceipt();
-      await store.settle(id, receipt);
+      expect(await store.settle(id, receipt)).toEqual(receipt);
       expect(await store.get(id)).toEqual({ state: 'settled', requestKey: 'req-1', receipt });
     });
 
@@ -143,9 +143,21 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       const again = await store.claim(id, 'req-1', 10_000);
       expect(again).toEqual({ claimed: false, record: { state: 'settled', requestKey: 'req-1', receipt: first } });
       await store.markPending(id, 'evm-eip3009', '0xlate');
-      await store.settle(id, sampleReceipt({ id: 'rcpt_second' }));
+      expect(await store.settle(id, sampleReceipt({ id: 'rcpt_second' }))).toEqual(first);
       expect(await store.get(id)).toEqual({ state: 'settled', requestKey: 'req-1', receipt: first });
       expect((await store.listPending()).some((p) => p.paymentId === id)).toBe(false);
+    });
+
+    it('racing settlers of one payment all get the one receipt on record', async () => {
+      const id = freshId('settle-race');
+      await store.claim(id, 'req-1', 10_000);
+      const other = sut.peer ?? store;
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).settle(id, sampleReceipt({ id: `rcpt_${i}` }))),
+      );
+      const stored = await store.get(id);
+      expect(stored?.state).toBe('settled');
+      if (stored?.state === 'settled') for (const r of results) expect(r).toEqual(stored.receipt);
     });
 
     it('200 concurrent claims of one payment: exactly one winner', async () => {
