@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
-import { getAddress, isAddressEqual, parseSignature, verifyTypedData, type Address, type Hex } from 'viem';
+import { z } from 'zod';
+import { getAddress, isAddress, isAddressEqual, parseSignature, verifyTypedData, type Address, type Hex } from 'viem';
 import { PaymentPayloadV1Schema, PaymentRequiredV1Schema, PaymentRequirementsV1Schema } from '@x402/core/schemas';
 import { createKeyPairSignerFromBytes } from '@solana/kit';
 import { toFacilitatorSvmSigner } from '@x402/svm';
@@ -25,7 +26,13 @@ export const V1_PRICE = 30_000n;
 /** What the v1 server saw, for assertions. */
 export type V1ServerLog = { paymentHeaders: string[]; v2HeadersSeen: number; settled: Hex[] };
 
-type Authorization = { from: Address; to: Address; value: string; validAfter: string; validBefore: string; nonce: Hex };
+const hex = (v: string): v is Hex => /^0x[0-9a-fA-F]*$/.test(v);
+const address = z.string().refine((v): v is Address => isAddress(v), 'address');
+/** The v1 `exact` EVM payload, as the v1 spec writes it. */
+const ExactEvmPayloadV1 = z.object({
+  signature: z.string().refine(hex, 'hex'),
+  authorization: z.object({ from: address, to: address, value: z.string(), validAfter: z.string(), validBefore: z.string(), nonce: z.string().refine(hex, 'hex') }),
+});
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64');
 
@@ -56,8 +63,9 @@ export function v1App(devnet: EvmDevnet, log: V1ServerLog): Hono {
     if (!decoded.success) return paymentRequired('invalid_payload');
     const payment = decoded.data;
     if (payment.scheme !== requirements.scheme || payment.network !== requirements.network) return paymentRequired('invalid_scheme_or_network');
-    const a = payment.payload.authorization as Authorization;
-    const signature = payment.payload.signature as Hex;
+    const exact = ExactEvmPayloadV1.safeParse(payment.payload);
+    if (!exact.success) return paymentRequired('invalid_exact_evm_payload');
+    const { authorization: a, signature } = exact.data;
     const now = BigInt(Math.floor(Date.now() / 1000));
     if (!isAddressEqual(a.to, requirements.payTo)) return paymentRequired('invalid_exact_evm_payload_recipient_mismatch');
     if (a.value !== requirements.maxAmountRequired) return paymentRequired('invalid_exact_evm_payload_authorization_value');
