@@ -49,6 +49,7 @@ export async function submitAndWait(
   settler: EvmSettler,
   queue: ReturnType<typeof createSubmitQueue>,
   send: () => Promise<Hash>,
+  onBroadcast?: (reference: string) => Promise<void>,
 ): Promise<{ status: 'mined'; hash: Hash } | Extract<SettleResult, { status: 'failed' | 'pending' }>> {
   let hash: Hash;
   try {
@@ -58,6 +59,8 @@ export async function submitAndWait(
     if (reason) return { status: 'failed', reason: 'settlement_reverted', message: `The token refused the transfer (${reason}); nothing was paid.` };
     throw new RailUnavailableError('The EVM RPC did not take the settlement transaction; nothing was paid. Try again shortly.', { cause, rail });
   }
+  // Record the intent before waiting; a failing record must not lose the settlement itself.
+  await onBroadcast?.(hash).catch(() => undefined);
   try {
     const receipt = await settler.publicClient.waitForTransactionReceipt({ hash, timeout: settler.confirmTimeoutMs ?? 30_000, pollingInterval: settler.pollingIntervalMs ?? 250 });
     if (receipt.status !== 'success') return { status: 'failed', reason: 'settlement_reverted', message: 'The settlement transaction reverted; nothing was paid.', reference: hash };

@@ -1,19 +1,13 @@
 import { getAddress, parseSignature, recoverTypedDataAddress, type Address } from 'viem';
-import { PaymentInvalidError, defineServerRail, evmNetwork, type PriceOffer, type ServerRail, type VerifyResult } from '../../src/index';
+import { defineServerRail, evmNetwork, type PriceOffer, type ServerRail, type VerifyResult } from '../../src/index';
 import { exactTokenAbi, permitTypes } from './abi';
-import { createSubmitQueue, read, submitAndWait, type EvmSettler } from './chain';
+import { createSubmitQueue, read, submitAndWait } from './chain';
 import { Eip2612PayloadSchema, type Eip2612Payload } from './payloads';
 import { domainOf, sameAddress, transferMethodOf } from './requirements';
-import { baseRequirements, checkCommon, type EvmTokenConfig } from './serverCommon';
+import { baseRequirements, checkCommon, parsePayload, type EvmServerParameters } from './serverCommon';
 
 /** Parameters of {@link evmEip2612Server}. */
-export type EvmEip2612ServerParameters = EvmSettler & {
-  chainId: number;
-  /** The token (must implement EIP-2612) and its EIP-712 domain. */
-  token: EvmTokenConfig;
-  /** Default payee when an offer names none. */
-  payTo: Address;
-};
+export type EvmEip2612ServerParameters = EvmServerParameters;
 
 const ID = 'evm-eip2612';
 
@@ -29,11 +23,7 @@ export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
   const network = evmNetwork(p.chainId);
   const spender = getAddress(p.walletClient.account.address);
   const queue = createSubmitQueue();
-  const parse = (payload: Record<string, unknown>): Eip2612Payload => {
-    const parsed = Eip2612PayloadSchema.safeParse(payload);
-    if (!parsed.success) throw new PaymentInvalidError('invalid_payload', `The EIP-2612 payload is malformed: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`);
-    return parsed.data;
-  };
+  const parse = (payload: Record<string, unknown>): Eip2612Payload => parsePayload(Eip2612PayloadSchema, payload, 'EIP-2612');
 
   return defineServerRail({
     id: ID,
@@ -78,7 +68,7 @@ export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
       if (balance < BigInt(m.value)) return invalid('insufficient_funds', `The payer holds ${balance}, less than ${m.value}.`);
       return { isValid: true, payer: getAddress(m.owner), amount: m.value };
     },
-    async settle(payload, req) {
+    async settle(payload, req, ctx) {
       const { permit: m, signature } = parse(payload);
       const value = BigInt(m.value);
       const [nonce, allowance] = await read(ID, 'permit state', () =>
@@ -101,7 +91,7 @@ export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
             account: p.walletClient.account,
           });
           return p.walletClient.writeContract(request);
-        });
+        }, ctx.onBroadcast);
         if (permitted.status !== 'mined') return permitted;
       }
       const moved = await submitAndWait(ID, p, queue, async () => {
@@ -113,7 +103,7 @@ export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
           account: p.walletClient.account,
         });
         return p.walletClient.writeContract(request);
-      });
+      }, ctx.onBroadcast);
       if (moved.status !== 'mined') return moved;
       return { status: 'settled', reference: moved.hash, payer: getAddress(m.owner), amount: req.amount };
     },

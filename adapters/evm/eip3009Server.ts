@@ -1,28 +1,20 @@
 import { getAddress, parseSignature, recoverTypedDataAddress, type Address } from 'viem';
 import {
-  PaymentInvalidError,
   defineServerRail,
   evmNetwork,
   type PaymentRequirements,
   type PriceOffer,
-  type ServerRail,
+  type FindSettlementRail,
   type VerifyResult,
 } from '../../src/index';
 import { exactTokenAbi, transferWithAuthorizationTypes } from './abi';
-import { createSubmitQueue, read, submitAndWait, type EvmSettler } from './chain';
+import { createSubmitQueue, read, submitAndWait } from './chain';
 import { Eip3009PayloadSchema, type Eip3009Payload } from './payloads';
 import { domainOf, sameAddress, transferMethodOf } from './requirements';
-import { baseRequirements, checkCommon, type EvmTokenConfig } from './serverCommon';
+import { baseRequirements, checkCommon, parsePayload, type EvmServerParameters, type EvmTokenConfig } from './serverCommon';
 
 /** Parameters of {@link evmEip3009Server}. */
-export type EvmEip3009ServerParameters = EvmSettler & {
-  /** Chain id the token lives on. */
-  chainId: number;
-  /** The token (must implement EIP-3009) and its EIP-712 domain. */
-  token: EvmTokenConfig;
-  /** Default payee when an offer names none. */
-  payTo: Address;
-};
+export type EvmEip3009ServerParameters = EvmServerParameters;
 
 const ID = 'evm-eip3009';
 
@@ -34,14 +26,10 @@ const ID = 'evm-eip3009';
  *
  * @example evmEip3009Server({ chainId, publicClient, walletClient, token, payTo })
  */
-export function evmEip3009Server(p: EvmEip3009ServerParameters): ServerRail {
+export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementRail {
   const network = evmNetwork(p.chainId);
   const queue = createSubmitQueue();
-  const parse = (payload: Record<string, unknown>): Eip3009Payload => {
-    const parsed = Eip3009PayloadSchema.safeParse(payload);
-    if (!parsed.success) throw new PaymentInvalidError('invalid_payload', `The EIP-3009 payload is malformed: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`);
-    return parsed.data;
-  };
+  const parse = (payload: Record<string, unknown>): Eip3009Payload => parsePayload(Eip3009PayloadSchema, payload, 'EIP-3009');
 
   return defineServerRail({
     id: ID,
@@ -69,7 +57,12 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): ServerRail {
       if (balance < BigInt(a.value)) return invalid('insufficient_funds', `The payer holds ${balance}, less than ${a.value}.`);
       return { isValid: true, payer: getAddress(a.from), amount: a.value };
     },
-    async settle(payload, req) {
+    async findSettlement(payload) {
+      const { authorization: a } = parse(payload);
+      const earlier = await findEarlierSettlement(p, a);
+      return earlier && earlier !== 'canceled' ? { reference: earlier, payer: getAddress(a.from), amount: a.value } : undefined;
+    },
+    async settle(payload, req, ctx) {
       const { authorization: a, signature } = parse(payload);
       const earlier = await findEarlierSettlement(p, a);
       if (earlier === 'canceled') return { status: 'failed', reason: 'nonce_used', message: 'The authorization nonce was canceled or used elsewhere.' };
@@ -85,7 +78,7 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): ServerRail {
           account: p.walletClient.account,
         });
         return p.walletClient.writeContract(request);
-      });
+      }, ctx.onBroadcast);
       if (outcome.status !== 'mined') return outcome;
       return { status: 'settled', reference: outcome.hash, payer: getAddress(a.from), amount: req.amount };
     },

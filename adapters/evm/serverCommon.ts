@@ -1,6 +1,28 @@
 import { getAddress, type Address } from 'viem';
-import type { CaipNetwork, PaymentRequirements, PriceOffer } from '../../src/index';
+import type { z } from 'zod';
+import { PaymentInvalidError, type CaipNetwork, type PaymentRequirements, type PriceOffer } from '../../src/index';
+import type { EvmSettler } from './chain';
 import { sameAddress } from './requirements';
+
+/** Parameters shared by both EVM server rails. */
+export type EvmServerParameters = EvmSettler & {
+  /** Chain id the token lives on. */
+  chainId: number;
+  /** The token and its EIP-712 domain. */
+  token: EvmTokenConfig;
+  /** Default payee when an offer names none. */
+  payTo: Address;
+};
+
+/** Parses a rail payload with `schema`; a malformed one is a `PaymentInvalidError('invalid_payload')`. */
+export function parsePayload<S extends z.ZodType>(schema: S, payload: Record<string, unknown>, label: string): z.output<S> {
+  const parsed = schema.safeParse(payload);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new PaymentInvalidError('invalid_payload', `The ${label} payload is malformed: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+  }
+  return parsed.data;
+}
 
 /** A token the server takes, with its EIP-712 domain. */
 export type EvmTokenConfig = { address: Address; name: string; version: string; decimals?: number };

@@ -7,7 +7,7 @@ import {
   type PaymentRequirements,
   type PriceOffer,
   type RailPayload,
-  type ServerRail,
+  type FindSettlementRail,
   type SettleResult,
   type VerifyResult,
 } from '../../src/index';
@@ -21,7 +21,7 @@ import { inspectExactTransaction, type ExactTransfer } from './inspectTransactio
 import { createMintCache, publicKeyOrUndefined } from './mintInfo';
 import { decodePaymentTransaction, paymentIdOf } from './payload';
 import { isSolanaNetwork, memoFits, memoOf } from './requirements';
-import { coSign, hasLanded, settleTransaction } from './settleTransaction';
+import { coSign, hasLanded, settledStatus, settleTransaction } from './settleTransaction';
 import { blockhashIsValid, simulatePayment } from './simulatePayment';
 import { checkSignerSignature } from './verifySignature';
 import type { VersionedTransaction } from '@solana/web3.js';
@@ -73,7 +73,7 @@ function keyOrThrow(value: PublicKey | string, what: string): PublicKey {
  * const rail = solanaExactServer({ connection, network: await solanaNetworkOf(connection), feePayer, mints: [usdc], payTo });
  * paywall({ 'GET /report': { accepts: [{ rail: 'solana-spl', amount: 10_000n }] } }, { rails: [rail], signer });
  */
-export function solanaExactServer(p: SolanaExactServerParameters): ServerRail {
+export function solanaExactServer(p: SolanaExactServerParameters): FindSettlementRail {
   if (!isSolanaNetwork(p.network)) throw new ConfigurationError(`"${p.network}" is not a Solana CAIP-2 network id (solana:<genesis hash prefix>).`);
   const mintList = (Array.isArray(p.mints) ? p.mints : [p.mints]).map((m: PublicKey | string) => keyOrThrow(m, 'Every mint'));
   const firstMint = mintList[0];
@@ -173,7 +173,17 @@ export function solanaExactServer(p: SolanaExactServerParameters): ServerRail {
       if (!simulation.ok) return { isValid: false, reason: simulation.reason, message: simulation.message, payer };
       return { isValid: true, payer, amount: inspected.transfer.amount.toString() };
     },
-    async settle(payload, req): Promise<SettleResult> {
+    async findSettlement(payload, req) {
+      const tx = decode(payload);
+      if ('reason' in tx) return undefined;
+      const inspected = await inspect(tx, req);
+      if (!('transfer' in inspected)) return undefined;
+      const { signature } = coSign(tx, p.feePayer);
+      const status = await settledStatus(p.connection, signature);
+      if (status !== 'landed') return undefined;
+      return { reference: signature, payer: inspected.transfer.authority.toBase58(), amount: inspected.transfer.amount.toString() };
+    },
+    async settle(payload, req, ctx): Promise<SettleResult> {
       const tx = decode(payload);
       if ('reason' in tx) return { status: 'failed', ...tx };
       // Static checks again (cheap, no RPC but the cached mint): settle may be called without verify.
@@ -184,6 +194,7 @@ export function solanaExactServer(p: SolanaExactServerParameters): ServerRail {
         feePayer: p.feePayer,
         ...(p.confirmTimeoutMs === undefined ? {} : { confirmTimeoutMs: p.confirmTimeoutMs }),
         ...(p.pollIntervalMs === undefined ? {} : { pollIntervalMs: p.pollIntervalMs }),
+        ...(ctx.onBroadcast ? { onBroadcast: ctx.onBroadcast } : {}),
       });
       if (outcome.status === 'landed') {
         return { status: 'settled', reference: outcome.signature, payer: inspected.transfer.authority.toBase58(), amount: inspected.transfer.amount.toString() };

@@ -14,6 +14,8 @@ export type SettleTransactionParameters = {
   confirmTimeoutMs?: number;
   /** Delay between status polls (default 100 ms). */
   pollIntervalMs?: number;
+  /** Called with the transaction signature just before it is sent, so the intent is on record. */
+  onBroadcast?: (signature: string) => Promise<void>;
 };
 
 /** Outcome of {@link settleTransaction}; `signature` is the transaction id (the fee payer's signature). */
@@ -73,6 +75,21 @@ export async function hasLanded(connection: Connection, signature: string): Prom
   }
 }
 
+/**
+ * Whether a transaction landed successfully (`landed`), landed with an error (`failed`), or is unknown.
+ * RPC failures become `RailUnavailableError`.
+ */
+export async function settledStatus(connection: Connection, signature: string): Promise<'landed' | 'failed' | 'unknown'> {
+  let status: SignatureStatus | null;
+  try {
+    status = await statusOf(connection, signature);
+  } catch (cause) {
+    throw new RailUnavailableError('The Solana RPC failed while looking the transaction up. Try again shortly.', { cause, rail: SOLANA_RAIL_ID });
+  }
+  if (!status) return 'unknown';
+  return status.err === null ? 'landed' : 'failed';
+}
+
 async function statusOf(connection: Connection, signature: string): Promise<SignatureStatus | null> {
   const { value } = await connection.getSignatureStatuses([signature], { searchTransactionHistory: true });
   return value[0] ?? null;
@@ -98,6 +115,7 @@ async function run(signed: VersionedTransaction, signature: string, p: SettleTra
     const known = outcomeOf(earlier, signature);
     if (known) return known;
   } else {
+    await p.onBroadcast?.(signature).catch(() => undefined);
     const refused = await send(connection, signed, signature);
     if (refused) return refused;
   }

@@ -36,7 +36,16 @@ export type PriceOffer = {
 /** Context for {@link ServerRail.quote}. */
 export type QuoteContext = { request: RequestBinding; resource: ResourceInfo; now: number };
 /** Context for {@link ServerRail.verify} and {@link ServerRail.settle}. */
-export type PaymentContext = { request: RequestBinding; now: number; paymentId: string };
+export type PaymentContext = {
+  request: RequestBinding;
+  now: number;
+  paymentId: string;
+  /**
+   * Settle calls this with the settlement reference (tx hash, signature) the moment it is broadcast, before
+   * waiting for confirmation, so the intent is on record should the process die before it answers.
+   */
+  onBroadcast?: (reference: string) => Promise<void>;
+};
 
 /** The payment object of a PaymentPayload (`payload` field): rail-specific, parsed by the rail. */
 export type RailPayload = Record<string, unknown>;
@@ -191,4 +200,22 @@ export interface ReusablePaymentRail extends ServerRail {
 /** True when settled payments of this rail may be reused within their credential's limits. */
 export function allowsReuse(rail: ServerRail): rail is ReusablePaymentRail {
   return (rail as Partial<ReusablePaymentRail>).reusablePayments === true;
+}
+
+/** A payment found already settled on the chain or node. */
+export type FoundSettlement = { reference: string; payer: string; amount: string };
+
+/**
+ * Optional power: look up whether this exact payment already landed (EVM: the authorization's nonce was used
+ * by a transfer; Solana: the transaction signature has a successful status), without moving money. The
+ * paywall asks only when it takes over a claim of an earlier attempt that died mid-settlement, so a payment
+ * that landed gets its receipt instead of being refused as spent.
+ */
+export interface FindSettlementRail extends ServerRail {
+  findSettlement(payload: RailPayload, req: PaymentRequirements): Promise<FoundSettlement | undefined>;
+}
+
+/** True when the rail can look up an earlier settlement of a payment. */
+export function canFindSettlement(rail: ServerRail): rail is FindSettlementRail {
+  return typeof (rail as Partial<FindSettlementRail>).findSettlement === 'function';
 }
