@@ -6,6 +6,7 @@
  * Hono app; offline verifications against SHA-256 of 1 KiB (rail-independent CPU work, so the rails compare
  * with each other); paid requests against the unpaid-402 rate of the same route.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { benchCrossRail } from './crossRail.bench';
 import { devnetStartRows, evmDevnetAloneMs } from './devnets.bench';
 import { benchEvm } from './evm.bench';
@@ -30,8 +31,14 @@ async function step<T>(name: string, run: () => Promise<T>): Promise<T> {
   return value;
 }
 
+/** Cores and 1-minute load average: the figures are only comparable on a machine that was not busy. */
+function machine(): string {
+  return `${availableParallelism()} cores, load average ${(loadavg()[0] ?? 0).toFixed(1)}`;
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
+  const before = machine();
   const evmAloneMs = await step('devnet start: EVM alone (best of 2)', () => evmDevnetAloneMs());
   const ctx = await step('devnet start: all three + app + baselines', () => startBench());
   const rows: BenchRow[] = [...devnetStartRows(ctx.devnets.timings, evmAloneMs)];
@@ -41,9 +48,10 @@ async function main(): Promise<void> {
     await ctx.stop();
   }
   const { bareRoutePerSecond, sha256PerSecond } = ctx.baselines;
-  console.log(`\nbaselines: bare Hono route ${rate(bareRoutePerSecond)}, sha256(1 KiB) ${rate(sha256PerSecond)}; whole run ${millis(performance.now() - started)}\n`);
+  const summary = `baselines: bare Hono route ${rate(bareRoutePerSecond)}, sha256(1 KiB) ${rate(sha256PerSecond)}; whole run ${millis(performance.now() - started)}; ${before} at start, ${machine()} at end`;
+  console.log(`\n${summary}\n`);
   console.table(rows);
-  console.log(`\n${markdownTable(rows)}`);
+  console.log(`\n${markdownTable(rows)}\n\n${summary}`);
 }
 
 main().then(

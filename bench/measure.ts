@@ -9,6 +9,8 @@ export type ThroughputOptions = {
   concurrency?: number;
   /** Sequential calls before the clock starts (default 50). */
   warmup?: number;
+  /** Also keep warming up (sequentially) until this many milliseconds have passed (default 0). */
+  warmupMs?: number;
 };
 
 /**
@@ -19,7 +21,8 @@ export type ThroughputOptions = {
  */
 export async function throughput(fn: (worker: number) => Promise<unknown>, options: ThroughputOptions = {}): Promise<number> {
   const ms = options.ms ?? 1500;
-  for (let i = 0; i < (options.warmup ?? 50); i++) await fn(0);
+  const warmUntil = performance.now() + (options.warmupMs ?? 0);
+  for (let i = 0; i < (options.warmup ?? 50) || performance.now() < warmUntil; i++) await fn(0);
   let count = 0;
   const end = performance.now() + ms;
   const started = performance.now();

@@ -82,7 +82,7 @@ export type BenchContext = {
   baselines: Baselines;
   /** The x402 offers of a route's 402 challenge. */
   offersOf(path: BenchPath): Promise<PaymentRequirements[]>;
-  /** Unpaid requests/s to a route (every answer must be a 402). */
+  /** Unpaid requests/s to a route (every answer must be a 402), after 300 ms of warm-up. */
   unpaidPerSecond(path: BenchPath, ms?: number): Promise<number>;
   /** A function that makes one paid request through `payingFetch` and throws unless it was served and settled. */
   paidRequest(path: BenchPath, options: PayingFetchOptions): () => Promise<void>;
@@ -147,11 +147,12 @@ export async function startBench(): Promise<BenchContext> {
       throughput(async () => {
         const res = await fetch(url(path));
         if (res.status !== 402) throw new Error(`${path}: expected 402, got ${res.status}`);
-      }, { ms });
+      }, { ms, warmup: 5, warmupMs: 300 });
+    // The first measurement of the run: a longer warm-up, so the JIT is not measured instead of the route.
     const bareRoutePerSecond = await throughput(async () => {
       const res = await fetch(url(benchPaths.free));
       if (res.status !== 200) throw new Error(`/free: expected 200, got ${res.status}`);
-    });
+    }, { warmupMs: 700 });
     const sha256PerSecond = await sha256Baseline();
 
     return {

@@ -9,5 +9,5 @@ export { createSqlitePaymentStore, type SqlitePaymentStore, type SqlitePaymentSt
 export { createRedisPaymentStore, type RedisPaymentStoreParameters } from './redisPaymentStore';
 export { createSqliteBudgetLedger, type SqliteBudgetLedger, type SqliteBudgetLedgerOptions } from './sqliteBudgetLedger';
 export { defaultPaymentStore, type DefaultPaymentStoreParameters } from './defaultPaymentStore';
-export { StoreCorruptError } from './storeErrors';
+export { StoreCorruptError, StoreUnavailableError } from './storeErrors';
 export { SQLITE_BUSY_TIMEOUT_MS, type SqliteSource } from './openSqlite';

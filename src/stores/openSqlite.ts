@@ -17,10 +17,11 @@ export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
  *
  * @example const { db, owned } = openSqlite({ path: './x402.sqlite' })
  */
-export function openSqlite(source: SqliteSource): OpenedSqlite {
-  const db = source.database ?? new Database(source.path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+export function openSqlite(source: SqliteSource, busyTimeoutMs = SQLITE_BUSY_TIMEOUT_MS): OpenedSqlite {
+  if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new ConfigurationError(`busyTimeoutMs must be a non-negative integer, got ${busyTimeoutMs}.`);
+  const db = source.database ?? new Database(source.path, { timeout: busyTimeoutMs });
   if (!db.open) throw new ConfigurationError('The SQLite database given to the store is closed. Pass an open better-sqlite3 Database or a path.');
-  db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
   if (db.name !== ':memory:' && db.name !== '') db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   return { db, owned: source.database === undefined };

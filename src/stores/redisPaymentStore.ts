@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { ClaimResult, PaymentRecord, PaymentStore } from './paymentStore';
 import { redisScript, runRedisScript } from './redisScript';
-import { StoreCorruptError } from './storeErrors';
+import { guardStore, StoreCorruptError } from './storeErrors';
 import { parseStoredReceipt } from './storedReceipt';
 
 /** Options of {@link createRedisPaymentStore}. */
@@ -94,7 +94,7 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
   const recordKey = (paymentId: string) => `${prefix}payment:${paymentId}`;
   const pendingKey = `${prefix}pending`;
 
-  async function claim(paymentId: string, requestKey: string, leaseMs: number): Promise<ClaimResult> {
+  async function claimOnce(paymentId: string, requestKey: string, leaseMs: number): Promise<ClaimResult> {
     const key = recordKey(paymentId);
     const at = now();
     const value = JSON.stringify({ state: 'in_flight', requestKey, leaseUntil: at + leaseMs });
@@ -107,25 +107,28 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
   }
 
   return {
-    claim,
-    async settle(paymentId, receipt) {
+    claim: (paymentId, requestKey, leaseMs) => guardStore('redis', 'claim', () => claimOnce(paymentId, requestKey, leaseMs)),
+    settle: (paymentId, receipt) => guardStore('redis', 'settle', async () => {
       const reply = await runRedisScript(redis, SETTLE, [recordKey(paymentId), pendingKey], [JSON.stringify(receipt), paymentId]);
       if (reply === 1) return receipt;
       const stored = typeof reply === 'string' ? decode(paymentId, reply) : undefined;
       if (stored?.state !== 'settled') throw new StoreCorruptError('redis', paymentId, 'the settle script gave an unexpected reply');
       return stored.receipt;
-    },
-    async markPending(paymentId, rail, reference) {
-      await runRedisScript(redis, MARK_PENDING, [recordKey(paymentId), pendingKey], [rail, reference, now(), paymentId]);
-    },
-    async release(paymentId) {
-      await runRedisScript(redis, RELEASE, [recordKey(paymentId)], []);
-    },
-    async get(paymentId) {
-      const value = await redis.get(recordKey(paymentId));
-      return value === null ? undefined : decode(paymentId, value);
-    },
-    async listPending() {
+    }),
+    markPending: (paymentId, rail, reference) =>
+      guardStore('redis', 'markPending', async () => {
+        await runRedisScript(redis, MARK_PENDING, [recordKey(paymentId), pendingKey], [rail, reference, now(), paymentId]);
+      }),
+    release: (paymentId) =>
+      guardStore('redis', 'release', async () => {
+        await runRedisScript(redis, RELEASE, [recordKey(paymentId)], []);
+      }),
+    get: (paymentId) =>
+      guardStore('redis', 'get', async () => {
+        const value = await redis.get(recordKey(paymentId));
+        return value === null ? undefined : decode(paymentId, value);
+      }),
+    listPending: () => guardStore('redis', 'listPending', async () => {
       const ids = (await redis.smembers(pendingKey)).sort();
       const out: Array<{ paymentId: string; record: Extract<PaymentRecord, { state: 'pending' }> }> = [];
       for (let i = 0; i < ids.length; i += 500) {
@@ -139,7 +142,7 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
         });
       }
       return out.sort((a, b) => a.record.updatedAt - b.record.updatedAt);
-    },
+    }),
   };
 }
 

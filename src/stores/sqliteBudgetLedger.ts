@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import type { Budget, BudgetLedger, Reservation, SpendRequest } from '../client/budgetLedger';
-import { BudgetExceededError, ConfigurationError } from '../core/errors';
+import { BudgetExceededError, ConfigurationError, X402RailsError } from '../core/errors';
+import { StoreUnavailableError } from './storeErrors';
 import { openSqlite, tableName } from './openSqlite';
 
 /** Options of {@link createSqliteBudgetLedger}. */
@@ -123,7 +124,14 @@ export function createSqliteBudgetLedger(path: string | Database.Database, budge
     database: db,
     reserve(spend): Reservation {
       if (spend.amount < 0n) throw new ConfigurationError(`Cannot reserve a negative amount (${spend.amount}).`);
-      const id = reserveTx.immediate(spend);
+      let id: number | bigint;
+      try {
+        id = reserveTx.immediate(spend);
+      } catch (error) {
+        // Over budget stays BudgetExceededError; a locked or broken file must not look like "no budget left".
+        if (error instanceof X402RailsError) throw error;
+        throw new StoreUnavailableError('sqlite budget', 'reserve', error);
+      }
       let settled = false;
       return {
         amount: spend.amount,

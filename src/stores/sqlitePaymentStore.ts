@@ -3,13 +3,15 @@ import { z } from 'zod';
 import { openSqlite, tableName, type SqliteSource } from './openSqlite';
 import type { SignedReceipt } from '../core/receipt/receipt';
 import type { ClaimResult, PaymentRecord, PaymentStore } from './paymentStore';
-import { StoreCorruptError } from './storeErrors';
+import { guardStore, StoreCorruptError } from './storeErrors';
 import { parseStoredReceipt } from './storedReceipt';
 
 /** Options of {@link createSqlitePaymentStore}: a file `path` (created if missing) or an open `database`. */
 export type SqlitePaymentStoreParameters = SqliteSource & {
   /** Prefix of the table name, to share one file between several stores (default `x402_`). */
   tablePrefix?: string;
+  /** How long a write waits for another connection's lock before failing with StoreUnavailableError (default 5 s). */
+  busyTimeoutMs?: number;
   /** Clock, for tests (default `Date.now`). */
   now?: () => number;
 };
@@ -49,7 +51,7 @@ const IdSchema = RowSchema.pick({ payment_id: true });
  */
 export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameters): SqlitePaymentStore {
   const now = parameters.now ?? Date.now;
-  const { db, owned } = openSqlite(parameters);
+  const { db, owned } = openSqlite(parameters, parameters.busyTimeoutMs);
   const t = tableName(parameters.tablePrefix ?? 'x402_', 'payments');
   db.exec(`
     CREATE TABLE IF NOT EXISTS ${t} (
@@ -114,35 +116,33 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
 
   return {
     database: db,
-    async claim(paymentId, requestKey, leaseMs) {
-      return claimTx.immediate(paymentId, requestKey, leaseMs);
-    },
-    async settle(paymentId, receipt) {
-      return settleTx.immediate(paymentId, receipt);
-    },
-    async markPending(paymentId, rail, reference) {
-      pendingStmt.run({ id: paymentId, rail, reference, now: now() });
-    },
-    async release(paymentId) {
-      releaseStmt.run(paymentId);
-    },
-    async get(paymentId) {
-      return read(paymentId);
-    },
-    async listPending() {
-      const out: Array<{ paymentId: string; record: Extract<PaymentRecord, { state: 'pending' }> }> = [];
-      for (const raw of listPendingStmt.all()) {
-        const id = IdSchema.safeParse(raw);
-        const paymentId = id.success ? id.data.payment_id : '(unknown)';
-        const record = toRecord(paymentId, raw);
-        if (record.state === 'pending') out.push({ paymentId, record });
-      }
-      return out;
-    },
+    claim: (paymentId, requestKey, leaseMs) => guardStore('sqlite', 'claim', () => claimTx.immediate(paymentId, requestKey, leaseMs)),
+    settle: (paymentId, receipt) => guardStore('sqlite', 'settle', () => settleTx.immediate(paymentId, receipt)),
+    markPending: (paymentId, rail, reference) =>
+      guardStore('sqlite', 'markPending', () => {
+        pendingStmt.run({ id: paymentId, rail, reference, now: now() });
+      }),
+    release: (paymentId) =>
+      guardStore('sqlite', 'release', () => {
+        releaseStmt.run(paymentId);
+      }),
+    get: (paymentId) => guardStore('sqlite', 'get', () => read(paymentId)),
+    listPending: () => guardStore('sqlite', 'listPending', listPending),
     close() {
       if (owned && db.open) db.close();
     },
   };
+
+  function listPending(): Array<{ paymentId: string; record: Extract<PaymentRecord, { state: 'pending' }> }> {
+    const out: Array<{ paymentId: string; record: Extract<PaymentRecord, { state: 'pending' }> }> = [];
+    for (const raw of listPendingStmt.all()) {
+      const id = IdSchema.safeParse(raw);
+      const paymentId = id.success ? id.data.payment_id : '(unknown)';
+      const record = toRecord(paymentId, raw);
+      if (record.state === 'pending') out.push({ paymentId, record });
+    }
+    return out;
+  }
 }
 
 /** Parses one row into a record; anything unexpected is a {@link StoreCorruptError}. */

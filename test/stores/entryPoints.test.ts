@@ -48,6 +48,7 @@ describe('store entry points', () => {
       [
         "SQLITE_BUSY_TIMEOUT_MS",
         "StoreCorruptError",
+        "StoreUnavailableError",
         "createMemoryPaymentStore",
         "createRedisPaymentStore",
         "createSqliteBudgetLedger",

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedisPaymentStore } from '../../src/stores/redisPaymentStore';
-import { StoreCorruptError } from '../../src/stores/storeErrors';
+import { StoreCorruptError, StoreUnavailableError } from '../../src/stores/storeErrors';
 import { redisServerBinary, startRedisServer, type RedisServer } from '../support/redisServer';
 import { describePaymentStoreContract, sampleReceipt, type Corruption } from './paymentStoreContract';
 
@@ -81,6 +81,21 @@ if (!binary) {
       await redis.set('junk:payment:p', 'not json');
       await expect(store.get('p')).rejects.toBeInstanceOf(StoreCorruptError);
       await expect(store.claim('p', 'r', 1_000)).rejects.toBeInstanceOf(StoreCorruptError);
+    });
+
+    it('Redis unreachable is a StoreUnavailableError (503), not a crash', async () => {
+      const own = await startRedisServer(binary);
+      const redis = new Redis(own.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+      redis.on('error', () => {});
+      const store = createRedisPaymentStore({ redis, keyPrefix: 'down:' });
+      expect(await store.claim('p', 'r', 1_000)).toEqual({ claimed: true });
+      await own.stop();
+      for (const attempt of [() => store.claim('q', 'r', 1_000), () => store.get('p'), () => store.settle('p', sampleReceipt())]) {
+        const error = await attempt().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(StoreUnavailableError);
+        expect(error instanceof StoreUnavailableError && error.status).toBe(503);
+      }
+      redis.disconnect();
     });
 
     it('several clients racing on many payments: exactly one winner each', async () => {

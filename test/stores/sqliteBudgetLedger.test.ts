@@ -179,3 +179,20 @@ describe('SQLite budget ledger', () => {
     );
   });
 });
+
+describe('SQLite budget ledger: a locked file', () => {
+  it('is a StoreUnavailableError, never mistaken for an exhausted budget', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const { StoreUnavailableError } = await import('../../src/stores/storeErrors');
+    const path = freshPath();
+    const ledger = createSqliteBudgetLedger(path, [{ asset: 'msat', limit: 100n, window: 'total' }]);
+    ledger.database.pragma('busy_timeout = 50');
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    expect(() => ledger.reserve(spend(1n, T0))).toThrow(StoreUnavailableError);
+    other.exec('ROLLBACK');
+    ledger.reserve(spend(1n, T0)).commit();
+    other.close();
+    ledger.close();
+  });
+});

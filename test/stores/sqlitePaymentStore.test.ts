@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../src/core/errors';
 import { defaultPaymentStore } from '../../src/stores/defaultPaymentStore';
 import { createSqlitePaymentStore } from '../../src/stores/sqlitePaymentStore';
-import { StoreCorruptError } from '../../src/stores/storeErrors';
+import { StoreCorruptError, StoreUnavailableError } from '../../src/stores/storeErrors';
 import { describePaymentStoreContract, sampleReceipt, type Corruption } from './paymentStoreContract';
 import { raceInProcesses } from './support/forkWorkers';
 
@@ -101,5 +101,21 @@ describe('SQLite payment store', () => {
     const reopened = createSqlitePaymentStore({ path });
     expect(await reopened.get('p')).toMatchObject({ state: 'in_flight', requestKey: 'r' });
     reopened.close();
+  });
+});
+
+describe('SQLite payment store: a locked file', () => {
+  it('a write lock held past the busy timeout is a StoreUnavailableError (503), not a crash', async () => {
+    const path = freshPath();
+    const store = createSqlitePaymentStore({ path, busyTimeoutMs: 50 });
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    const error = await store.claim('p', 'r', 1_000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(error instanceof StoreUnavailableError && error.status).toBe(503);
+    other.exec('ROLLBACK');
+    expect(await store.claim('p', 'r', 1_000)).toEqual({ claimed: true });
+    other.close();
+    store.close();
   });
 });
