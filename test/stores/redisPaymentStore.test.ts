@@ -85,8 +85,9 @@ if (!binary) {
 
     it('Redis unreachable is a StoreUnavailableError (503), not a crash', async () => {
       const own = await startRedisServer(binary);
-      const redis = new Redis(own.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+      const redis = new Redis(own.url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
       redis.on('error', () => {});
+      await redis.connect();
       const store = createRedisPaymentStore({ redis, keyPrefix: 'down:' });
       expect(await store.claim('p', 'r', 1_000)).toEqual({ claimed: true });
       await own.stop();
