@@ -39,6 +39,9 @@ export const errorCodes = {
   // risk controls
   RISK_SCREENING_UNAVAILABLE: 'RISK__SCREENING__UNAVAILABLE',
   RISK_BREAKER_OPEN: 'RISK__BREAKER__OPEN',
+  // command-line tool (x402-rails bin)
+  CLI_USAGE: 'CLI__USAGE__INVALID',
+  CLI_FAILED: 'CLI__COMMAND__FAILED',
 } as const;
 
 /** A stable error code. */
