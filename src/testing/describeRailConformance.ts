@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { formatConformanceReport, openRailConformance, summarize, type ConformanceResult, type ConformanceSession } from './runRailConformance';
+import { conformanceScenarios, type ConformanceScenarioId } from './scenarios';
+import type { RailConformanceSetupFn } from './setup';
+
+/** Options of {@link describeRailConformance}. */
+export type DescribeRailConformanceOptions = {
+  /** Timeout of the setup (devnet start), ms (default 120 s). */
+  setupTimeoutMs?: number;
+  /** Timeout of each scenario, ms (default 60 s). */
+  scenarioTimeoutMs?: number;
+  /** Print the report table after the suite (default true). */
+  printReport?: boolean;
+  /** Run only these scenarios. */
+  only?: readonly ConformanceScenarioId[];
+};
+
+/**
+ * Registers the conformance kit as a vitest suite: the setup runs in `beforeAll`, each scenario is one test
+ * (skipped ones are reported as skipped with the setup's reason), the teardown runs in `afterAll`, and the
+ * report table is printed at the end.
+ *
+ * @example
+ * describeRailConformance('my rail', async () => ({
+ *   server, client, wallet, secondWallet, offer: { amount: 1_000n },
+ *   balances: async () => ({ payer: await balanceOf(alice), payee: await balanceOf(shop) }),
+ *   variants: { payTo: mallory, asset: otherToken },
+ *   teardown: () => devnet.stop(),
+ * }));
+ */
+export function describeRailConformance(name: string, setup: RailConformanceSetupFn, options: DescribeRailConformanceOptions = {}): void {
+  describe(`rail conformance: ${name}`, () => {
+    let session: ConformanceSession | undefined;
+    const results: ConformanceResult[] = [];
+    let started = 0;
+    beforeAll(async () => {
+      started = performance.now();
+      session = await openRailConformance(setup);
+    }, options.setupTimeoutMs ?? 120_000);
+    afterAll(async () => {
+      await session?.close();
+      if (session && options.printReport !== false) console.info(formatConformanceReport(summarize(session.setup.server.id, results, { setupMs: session.setupMs, durationMs: Math.round(performance.now() - started) })));
+    });
+    for (const id of options.only ?? conformanceScenarios) {
+      it(id, async (context) => {
+        if (!session) throw new Error('The conformance setup did not complete.');
+        const result = await session.run(id);
+        results.push(result);
+        if (result.status === 'skipped') context.skip(`${id} skipped: ${result.skipReason ?? ''}`);
+        if (result.error) throw result.error;
+      }, options.scenarioTimeoutMs ?? 60_000);
+    }
+  });
+}
