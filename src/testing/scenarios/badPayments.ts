@@ -3,7 +3,7 @@ import type { PaymentRequirements } from '../../protocol/schemas';
 import { headerNames } from '../../protocol/headers';
 import { check, ConformanceFailure } from '../conformanceFailure';
 import { PAID_PATH, type ConformanceContext } from '../conformanceContext';
-import { expectRefused, expectUnmoved } from '../expectations';
+import { drain, expectRefused, expectUnmoved } from '../expectations';
 import type { ConformanceScenarioId } from '../scenarios';
 import type { BadPaymentHook } from '../setup';
 import { tamperPayload } from '../tamperPayload';
@@ -22,6 +22,12 @@ async function refuses(ctx: ConformanceContext, scenario: ConformanceScenarioId,
   const payload = await make(offer);
   before ??= await ctx.balances();
   const res = await ctx.send(PAID_PATH, body, offer, payload);
+  if (res.status === 200) {
+    await drain(res);
+    throw new ConformanceFailure(
+      `${scenario}: the rail served the bad payment. If its payload does not carry what the kit altered in the offer (so the payment is in fact good), give the scenario's hook a payment that is truly bad in this respect.`,
+    );
+  }
   const reason = await expectRefused(res, ctx.setup, scenario);
   expectUnmoved(before, await ctx.balances());
   check(ctx.settled.length === settledBefore, 'A refused payment must not settle.');
