@@ -13,6 +13,7 @@
  * A field is `type byte ‖ uvarint length ‖ bytes`; EOS is the single byte `0x00`.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { MalformedInputError, errorCodes } from '../core/errors';
 
 /** One caveat. First-party caveats carry only `identifier` (usually a `condition=value` string in UTF-8). */
 export type MacaroonCaveat = {
@@ -68,18 +69,18 @@ const KEY_GENERATOR = Buffer.from('macaroons-key-generator', 'utf8');
 
 /** Machine-readable reasons a serialized macaroon is refused. Never renamed. */
 export const macaroonFormatErrorCodes = {
-  EMPTY: 'MACAROON__FORMAT__EMPTY',
-  TOO_LARGE: 'MACAROON__FORMAT__TOO_LARGE',
-  UNSUPPORTED_VERSION: 'MACAROON__FORMAT__UNSUPPORTED_VERSION',
-  TRUNCATED: 'MACAROON__FORMAT__TRUNCATED',
-  BAD_VARINT: 'MACAROON__FORMAT__BAD_VARINT',
-  UNKNOWN_FIELD: 'MACAROON__FORMAT__UNKNOWN_FIELD',
-  UNEXPECTED_FIELD: 'MACAROON__FORMAT__UNEXPECTED_FIELD',
-  TOO_MANY_CAVEATS: 'MACAROON__FORMAT__TOO_MANY_CAVEATS',
-  BAD_SIGNATURE_LENGTH: 'MACAROON__FORMAT__BAD_SIGNATURE_LENGTH',
-  BAD_UTF8: 'MACAROON__FORMAT__BAD_UTF8',
-  TRAILING_DATA: 'MACAROON__FORMAT__TRAILING_DATA',
-  BAD_ENCODING: 'MACAROON__FORMAT__BAD_ENCODING',
+  EMPTY: errorCodes.MACAROON_EMPTY,
+  TOO_LARGE: errorCodes.MACAROON_TOO_LARGE,
+  UNSUPPORTED_VERSION: errorCodes.MACAROON_UNSUPPORTED_VERSION,
+  TRUNCATED: errorCodes.MACAROON_TRUNCATED,
+  BAD_VARINT: errorCodes.MACAROON_BAD_VARINT,
+  UNKNOWN_FIELD: errorCodes.MACAROON_UNKNOWN_FIELD,
+  UNEXPECTED_FIELD: errorCodes.MACAROON_UNEXPECTED_FIELD,
+  TOO_MANY_CAVEATS: errorCodes.MACAROON_TOO_MANY_CAVEATS,
+  BAD_SIGNATURE_LENGTH: errorCodes.MACAROON_BAD_SIGNATURE_LENGTH,
+  BAD_UTF8: errorCodes.MACAROON_BAD_UTF8,
+  TRAILING_DATA: errorCodes.MACAROON_TRAILING_DATA,
+  BAD_ENCODING: errorCodes.MACAROON_BAD_ENCODING,
 } as const;
 
 /** A {@link macaroonFormatErrorCodes} value. */
@@ -87,21 +88,18 @@ export type MacaroonFormatErrorCode = (typeof macaroonFormatErrorCodes)[keyof ty
 
 /**
  * A serialized macaroon is malformed, oversized or not V2. Safe to show: it never includes key material.
- * A server answering a request with it should use `status` (400).
+ * A {@link MalformedInputError} (so an X402RailsError, `status` 400) whose `code` names the reason.
  *
  * @example
  * try { parseMacaroonV2(bytes) } catch (e) { if (e instanceof MacaroonFormatError) console.log(e.code) }
  */
-export class MacaroonFormatError extends Error {
+export class MacaroonFormatError extends MalformedInputError {
   override name = 'MacaroonFormatError';
   /** Stable machine-readable reason. */
-  readonly code: MacaroonFormatErrorCode;
-  /** HTTP status to answer with when this ends a request. */
-  readonly status = 400;
+  declare readonly code: MacaroonFormatErrorCode;
 
   constructor(code: MacaroonFormatErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options?.cause === undefined ? {} : { cause: options.cause });
   }
 }
 
