@@ -39,7 +39,7 @@ export function describeRailConformance(name: string, setup: RailConformanceSetu
     }, options.setupTimeoutMs ?? 120_000);
     afterAll(async () => {
       await session?.close();
-      if (session && options.printReport !== false) console.info(formatConformanceReport(summarize(session.setup.server.id, results, { setupMs: session.setupMs, durationMs: Math.round(performance.now() - started) })));
+      if (session && options.printReport !== false) console.info(formatConformanceReport(summarize(`${session.setup.server.id} (${name})`, results, { setupMs: session.setupMs, durationMs: Math.round(performance.now() - started) })));
     });
     for (const id of options.only ?? conformanceScenarios) {
       it(id, async (context) => {
