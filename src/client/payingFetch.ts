@@ -9,9 +9,11 @@ import type { SettleResponse } from '../protocol/schemas';
 import { normalizeNetwork } from '../protocol/caip';
 import { decodeV1PaymentResponseHeader, encodeV1PaymentHeader } from '../protocol/v1';
 import { createBudgetLedger, type BudgetLedger, type Reservation } from './budgetLedger';
+import { createCapabilityWallet, type CapabilityWallet } from './capabilityWallet';
 import { createJwksCache, type JwksCache } from './jwksCache';
 import { attachOutcome, type PaymentOutcome } from './paymentOutcome';
 import { readChallenge, type ReadChallenge } from './readChallenge';
+import { resendPayment, type ResendPolicy } from './resendPayment';
 
 /** A Fetch-API compatible function. */
 export type FetchLike = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
@@ -30,6 +32,16 @@ export type PayingFetchOptions = {
   prefer?: Preference;
   /** Verify receipts against the issuer's published JWKS (default true). */
   verifyReceipts?: boolean;
+  /**
+   * Capability credentials (`X402-Capability`) bought with a payment are kept and presented before paying
+   * again (default: a wallet of this client's own); `false` never presents one.
+   */
+  capabilities?: CapabilityWallet | false;
+  /**
+   * Re-send the same payment when its answer is lost (network error) or pending (503): the server settles it
+   * once and answers the retry with the receipt. Default 4 sends with backoff from 500 ms; `false` sends once.
+   */
+  resend?: ResendPolicy | false;
   /** Clock, for tests. */
   now?: () => number;
 };
@@ -49,6 +61,7 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
   const ledger = options.ledger ?? createBudgetLedger(policy.budgets ?? []);
   const now = options.now ?? Date.now;
   const jwks: JwksCache = createJwksCache(fetchImpl);
+  const capabilities = options.capabilities === false ? undefined : (options.capabilities ?? createCapabilityWallet());
 
   return async (input, init) => {
     const request = new Request(input, init);
@@ -58,7 +71,7 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
       for (const [k, v] of Object.entries(headers ?? {})) h.set(k, v);
       return fetchImpl(request.url, { method: request.method, headers: h, body, redirect: request.redirect, signal: request.signal });
     };
-    const first = await send();
+    const first = capabilities ? await capabilities.send(request.url, request.method, send, now()) : await send();
     if (first.status !== 402) return first;
     const challenge = await readChallenge(first);
     if (!challenge) return first;
@@ -75,15 +88,24 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
     const { candidate, reservation } = reserveFirst(candidates, rejections, ledger, origin, now(), request.url);
     await first.body?.cancel();
 
+    // Money may have moved once the payment left this process: from then on a lost answer keeps the budget spent.
     let paid = false;
     try {
       const resource = challenge.version === 2 ? challenge.paymentRequired.resource : { url: challenge.resourceUrl };
       const payload = await candidate.rail.createPayment(candidate.offer, candidate.wallet, { resource, x402Version: challenge.version, now: now() });
       paid = candidate.rail.paysOnCreate === true;
-      const response = await send(paymentHeaders(challenge, candidate, payload, resource));
+      const headers = paymentHeaders(challenge, candidate, payload, resource);
+      const response = await resendPayment(
+        () => {
+          paid = true;
+          return send(headers);
+        },
+        options.resend,
+        request.signal,
+      );
       const settleResponse = readSettleResponse(response, challenge.version);
       // A clear refusal (402, 400) means no money moved unless the rail pays on create.
-      if (!paid && (response.status === 402 || response.status === 400) && !settleResponse?.success) reservation.release();
+      if (candidate.rail.paysOnCreate !== true && (response.status === 402 || response.status === 400) && !settleResponse?.success) reservation.release();
       else reservation.commit();
       const outcome: PaymentOutcome = {
         rail: candidate.rail.id,
@@ -94,6 +116,7 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
       };
       if (settleResponse && options.verifyReceipts !== false) await attachReceipt(outcome, settleResponse, jwks, origin);
       attachOutcome(response, outcome);
+      capabilities?.keep(request.url, response);
       return response;
     } catch (error) {
       if (paid) reservation.commit();

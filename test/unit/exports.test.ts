@@ -41,6 +41,7 @@ describe('entry point exports', () => {
         "allowsReuse",
         "bitcoinNetworks",
         "caipAssetId",
+        "canFindSettlement",
         "canonicalJson",
         "createBudgetLedger",
         "createMemoryPaymentStore",
