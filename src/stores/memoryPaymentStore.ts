@@ -13,7 +13,7 @@ export function createMemoryPaymentStore(options: { now?: () => number } = {}): 
       const current = records.get(paymentId);
       if (current && !(current.state === 'in_flight' && current.leaseUntil <= now())) return { claimed: false, record: current };
       records.set(paymentId, { state: 'in_flight', requestKey, leaseUntil: now() + leaseMs });
-      return { claimed: true };
+      return current ? { claimed: true, takeover: true } : { claimed: true };
     },
     async settle(paymentId, receipt) {
       const current = records.get(paymentId);
@@ -22,11 +22,12 @@ export function createMemoryPaymentStore(options: { now?: () => number } = {}): 
       records.set(paymentId, { state: 'settled', requestKey, receipt });
       return receipt;
     },
-    async markPending(paymentId, rail, reference) {
+    async markPending(paymentId, rail, reference, intent) {
       const current = records.get(paymentId);
       if (current?.state === 'settled') return;
       const requestKey = current?.requestKey ?? '';
-      records.set(paymentId, { state: 'pending', requestKey, rail, reference, updatedAt: now() });
+      const kept = intent ?? (current?.state === 'pending' ? current.intent : undefined);
+      records.set(paymentId, { state: 'pending', requestKey, rail, reference, updatedAt: now(), ...(kept !== undefined ? { intent: kept } : {}) });
     },
     async release(paymentId) {
       if (records.get(paymentId)?.state === 'in_flight') records.delete(paymentId);

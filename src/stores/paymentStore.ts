@@ -9,11 +9,15 @@ import type { SignedReceipt } from '../core/receipt/receipt';
 /** What the store knows of one payment. */
 export type PaymentRecord =
   | { state: 'in_flight'; requestKey: string; leaseUntil: number }
-  | { state: 'pending'; requestKey: string; reference: string; rail: string; updatedAt: number }
+  | { state: 'pending'; requestKey: string; reference: string; rail: string; updatedAt: number; intent?: string }
   | { state: 'settled'; requestKey: string; receipt: SignedReceipt };
 
-/** Result of {@link PaymentStore.claim}. */
-export type ClaimResult = { claimed: true } | { claimed: false; record: PaymentRecord };
+/**
+ * Result of {@link PaymentStore.claim}. `takeover` says the claim replaced an expired `in_flight` lease: an
+ * earlier attempt died holding it, perhaps after broadcasting, so the claimer must look for an earlier
+ * settlement before paying.
+ */
+export type ClaimResult = { claimed: true; takeover?: true } | { claimed: false; record: PaymentRecord };
 
 /** The store every paywall uses. Implementations: memory (tests), SQLite (embedded default), Redis. */
 export interface PaymentStore {
@@ -28,8 +32,12 @@ export interface PaymentStore {
    * so two racing settlers can both answer with the one receipt on record.
    */
   settle(paymentId: string, receipt: SignedReceipt): Promise<SignedReceipt>;
-  /** Records a broadcast whose outcome is unknown, for reconciliation. A settled payment stays settled. */
-  markPending(paymentId: string, rail: string, reference: string): Promise<void>;
+  /**
+   * Records a broadcast whose outcome is unknown, for reconciliation. A settled payment stays settled.
+   * `intent` is the paywall's opaque settlement intent (what it needs to settle and sign the receipt after a
+   * restart); a later call without one keeps the intent on record.
+   */
+  markPending(paymentId: string, rail: string, reference: string, intent?: string): Promise<void>;
   /** Frees a claim after a failure that moved no money. Only an `in_flight` record is freed. */
   release(paymentId: string): Promise<void>;
   /** Reads a record. */

@@ -26,7 +26,7 @@ export type RedisPaymentStoreParameters = {
 /** Record layout in Redis: JSON, with the receipt as its own JSON text (parsed by the receipt schema). */
 const StoredSchema = z.discriminatedUnion('state', [
   z.object({ state: z.literal('in_flight'), requestKey: z.string(), leaseUntil: z.number() }),
-  z.object({ state: z.literal('pending'), requestKey: z.string(), rail: z.string(), reference: z.string(), updatedAt: z.number() }),
+  z.object({ state: z.literal('pending'), requestKey: z.string(), rail: z.string(), reference: z.string(), updatedAt: z.number(), intent: z.string().optional() }),
   z.object({ state: z.literal('settled'), requestKey: z.string(), receipt: z.string() }),
 ]);
 
@@ -47,11 +47,13 @@ return 1`);
 const READ_REQUEST_KEY = `
 local cur = redis.call('GET', KEYS[1])
 local rk = ''
+local intent = nil
 if cur then
   local ok, rec = pcall(cjson.decode, cur)
   if ok and type(rec) == 'table' then
     if rec.state == 'settled' then return cur end
     if type(rec.requestKey) == 'string' then rk = rec.requestKey end
+    if rec.state == 'pending' and type(rec.intent) == 'string' then intent = rec.intent end
   end
 end`;
 
@@ -61,9 +63,10 @@ redis.call('SET', KEYS[1], cjson.encode({ state = 'settled', requestKey = rk, re
 redis.call('SREM', KEYS[2], ARGV[2])
 return 1`);
 
-/** Marks a broadcast of unknown outcome as pending (unless settled), persists it, joins the pending set. */
+/** Marks a broadcast of unknown outcome as pending (unless settled), keeps the intent on record, joins the pending set. */
 const MARK_PENDING = redisScript(`${READ_REQUEST_KEY}
-redis.call('SET', KEYS[1], cjson.encode({ state = 'pending', requestKey = rk, rail = ARGV[1], reference = ARGV[2], updatedAt = tonumber(ARGV[3]) }))
+if ARGV[5] ~= '' then intent = ARGV[5] end
+redis.call('SET', KEYS[1], cjson.encode({ state = 'pending', requestKey = rk, rail = ARGV[1], reference = ARGV[2], updatedAt = tonumber(ARGV[3]), intent = intent }))
 redis.call('SADD', KEYS[2], ARGV[4])
 return 1`);
 
@@ -101,7 +104,7 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
     const ttl = Math.max(1, Math.ceil(leaseMs + abandonedTtl));
     if ((await redis.set(key, value, 'PX', ttl, 'NX')) === 'OK') return { claimed: true };
     const reply = await runRedisScript(redis, TAKE_OVER, [key], [value, at, ttl]);
-    if (reply === 1) return { claimed: true };
+    if (reply === 1) return { claimed: true, takeover: true };
     if (typeof reply !== 'string') throw new StoreCorruptError('redis', paymentId, 'the claim script gave an unexpected reply');
     return { claimed: false, record: decode(paymentId, reply) };
   }
@@ -115,9 +118,9 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
       if (stored?.state !== 'settled') throw new StoreCorruptError('redis', paymentId, 'the settle script gave an unexpected reply');
       return stored.receipt;
     }),
-    markPending: (paymentId, rail, reference) =>
+    markPending: (paymentId, rail, reference, intent) =>
       guardStore('redis', 'markPending', async () => {
-        await runRedisScript(redis, MARK_PENDING, [recordKey(paymentId), pendingKey], [rail, reference, now(), paymentId]);
+        await runRedisScript(redis, MARK_PENDING, [recordKey(paymentId), pendingKey], [rail, reference, now(), paymentId, intent ?? '']);
       }),
     release: (paymentId) =>
       guardStore('redis', 'release', async () => {

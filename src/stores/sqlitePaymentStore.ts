@@ -32,6 +32,7 @@ const RowSchema = z.object({
   receipt: z.string().nullable(),
   rail: z.string().nullable(),
   reference: z.string().nullable(),
+  intent: z.string().nullable().optional(),
   updated_at: z.number(),
 });
 
@@ -62,10 +63,13 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
       receipt     TEXT,
       rail        TEXT,
       reference   TEXT,
+      intent      TEXT,
       updated_at  INTEGER NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS ${t}_pending ON ${t} (updated_at) WHERE state = 'pending';
   `);
+  // Files written before settlement intents were kept lack the column.
+  if (!db.prepare(`SELECT 1 FROM pragma_table_info('${t}') WHERE name = 'intent'`).get()) db.exec(`ALTER TABLE ${t} ADD COLUMN intent TEXT`);
 
   const claimStmt = db.prepare(`
     INSERT INTO ${t} (payment_id, state, request_key, lease_until, receipt, rail, reference, updated_at)
@@ -76,6 +80,7 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
     WHERE ${t}.state = 'in_flight' AND ${t}.lease_until <= @now
     RETURNING payment_id`);
   const getStmt = db.prepare(`SELECT * FROM ${t} WHERE payment_id = ?`);
+  const existsStmt = db.prepare(`SELECT 1 FROM ${t} WHERE payment_id = ?`);
   // Settled is terminal: the first receipt stays (a receipt once served never changes).
   const settleStmt = db.prepare(`
     INSERT INTO ${t} (payment_id, state, request_key, lease_until, receipt, rail, reference, updated_at)
@@ -85,17 +90,19 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
       reference = excluded.reference, updated_at = excluded.updated_at
     WHERE ${t}.state <> 'settled'`);
   const pendingStmt = db.prepare(`
-    INSERT INTO ${t} (payment_id, state, request_key, lease_until, receipt, rail, reference, updated_at)
-    VALUES (@id, 'pending', '', NULL, NULL, @rail, @reference, @now)
+    INSERT INTO ${t} (payment_id, state, request_key, lease_until, receipt, rail, reference, intent, updated_at)
+    VALUES (@id, 'pending', '', NULL, NULL, @rail, @reference, @intent, @now)
     ON CONFLICT (payment_id) DO UPDATE SET
-      state = 'pending', lease_until = NULL, rail = excluded.rail, reference = excluded.reference, updated_at = excluded.updated_at
+      state = 'pending', lease_until = NULL, rail = excluded.rail, reference = excluded.reference,
+      intent = COALESCE(excluded.intent, ${t}.intent), updated_at = excluded.updated_at
     WHERE ${t}.state <> 'settled'`);
   const releaseStmt = db.prepare(`DELETE FROM ${t} WHERE payment_id = ? AND state = 'in_flight'`);
   const listPendingStmt = db.prepare(`SELECT * FROM ${t} WHERE state = 'pending' ORDER BY updated_at`);
 
   const claimTx = db.transaction((id: string, requestKey: string, leaseMs: number): ClaimResult => {
     const at = now();
-    if (claimStmt.get({ id, requestKey, leaseUntil: at + leaseMs, now: at }) !== undefined) return { claimed: true };
+    const existed = existsStmt.get(id) !== undefined;
+    if (claimStmt.get({ id, requestKey, leaseUntil: at + leaseMs, now: at }) !== undefined) return existed ? { claimed: true, takeover: true } : { claimed: true };
     const record = read(id);
     // Cannot be missing: the row that blocked the insert is still there inside this write transaction.
     if (record === undefined) throw new StoreCorruptError('sqlite', id, 'the claim conflicted with a row that does not exist');
@@ -118,9 +125,9 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
     database: db,
     claim: (paymentId, requestKey, leaseMs) => guardStore('sqlite', 'claim', () => claimTx.immediate(paymentId, requestKey, leaseMs)),
     settle: (paymentId, receipt) => guardStore('sqlite', 'settle', () => settleTx.immediate(paymentId, receipt)),
-    markPending: (paymentId, rail, reference) =>
+    markPending: (paymentId, rail, reference, intent) =>
       guardStore('sqlite', 'markPending', () => {
-        pendingStmt.run({ id: paymentId, rail, reference, now: now() });
+        pendingStmt.run({ id: paymentId, rail, reference, intent: intent ?? null, now: now() });
       }),
     release: (paymentId) =>
       guardStore('sqlite', 'release', () => {
@@ -156,7 +163,14 @@ function toRecord(paymentId: string, raw: unknown): PaymentRecord {
       return { state: 'in_flight', requestKey: row.request_key, leaseUntil: row.lease_until };
     case 'pending':
       if (row.rail === null || row.reference === null) throw new StoreCorruptError('sqlite', paymentId, 'a pending payment has no rail or reference');
-      return { state: 'pending', requestKey: row.request_key, rail: row.rail, reference: row.reference, updatedAt: row.updated_at };
+      return {
+        state: 'pending',
+        requestKey: row.request_key,
+        rail: row.rail,
+        reference: row.reference,
+        updatedAt: row.updated_at,
+        ...(typeof row.intent === 'string' ? { intent: row.intent } : {}),
+      };
     case 'settled':
       return { state: 'settled', requestKey: row.request_key, receipt: parseStoredReceipt('sqlite', paymentId, row.receipt) };
   }

@@ -90,7 +90,8 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       await store.claim(expired, 'req-old', 20);
       await store.claim(live, 'req-old', 10_000);
       await sleep(60);
-      expect(await store.claim(expired, 'req-new', 10_000)).toEqual({ claimed: true });
+      // a take-over is flagged, so the claimer looks for a settlement of the attempt that died
+      expect(await store.claim(expired, 'req-new', 10_000)).toEqual({ claimed: true, takeover: true });
       expect(await store.get(expired)).toMatchObject({ state: 'in_flight', requestKey: 'req-new' });
       expect((await store.claim(live, 'req-new', 10_000)).claimed).toBe(false);
       // the take-over holds a fresh lease
@@ -112,6 +113,22 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       await store.release(id);
       expect(await store.get(id)).toMatchObject({ state: 'settled' });
       await store.release(freshId('never-claimed')); // a no-op, not an error
+    });
+
+    it('markPending keeps the settlement intent; a later mark without one keeps it, settling drops it', async () => {
+      const id = freshId('intent');
+      await store.claim(id, 'req-intent', 10_000);
+      const intent = JSON.stringify({ route: 'GET /x', payload: { a: 1 } });
+      await store.markPending(id, 'evm-eip3009', '0xbroadcast', intent);
+      expect(await store.get(id)).toMatchObject({ state: 'pending', requestKey: 'req-intent', reference: '0xbroadcast', intent });
+      await store.markPending(id, 'evm-eip3009', '0xbroadcast');
+      const listed = (await store.listPending()).find((p) => p.paymentId === id);
+      expect(listed?.record.intent).toBe(intent);
+      await store.settle(id, sampleReceipt({ reference: '0xbroadcast' }));
+      expect(await store.get(id)).not.toHaveProperty('intent');
+      const plain = freshId('no-intent');
+      await store.markPending(plain, 'solana-spl', 'sig');
+      expect(await store.get(plain)).not.toHaveProperty('intent');
     });
 
     it('markPending records rail and reference; listPending lists exactly the pending ones', async () => {

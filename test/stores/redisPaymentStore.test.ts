@@ -69,7 +69,7 @@ if (!binary) {
       await store.claim('p', 'r', 1);
       await new Promise((resolve) => setTimeout(resolve, 10));
       await redis.script('FLUSH');
-      expect(await store.claim('p', 'r2', 10_000)).toEqual({ claimed: true });
+      expect(await store.claim('p', 'r2', 10_000)).toEqual({ claimed: true, takeover: true });
       await redis.script('FLUSH');
       await store.settle('p', sampleReceipt());
       expect(await store.get('p')).toMatchObject({ state: 'settled', requestKey: 'r2' });
