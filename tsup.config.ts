@@ -17,6 +17,7 @@ export default defineConfig({
     lightning: 'adapters/lightning/index.ts',
     facilitator: 'src/facilitator/index.ts',
     devnet: 'fixtures/index.ts',
+    testing: 'src/testing/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

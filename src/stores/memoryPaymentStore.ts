@@ -29,8 +29,8 @@ export function createMemoryPaymentStore(options: { now?: () => number } = {}): 
       const kept = intent ?? (current?.state === 'pending' ? current.intent : undefined);
       records.set(paymentId, { state: 'pending', requestKey, rail, reference, updatedAt: now(), ...(kept !== undefined ? { intent: kept } : {}) });
     },
-    async release(paymentId) {
-      if (records.get(paymentId)?.state === 'in_flight') records.delete(paymentId);
+    async release(paymentId, state = 'in_flight') {
+      if (records.get(paymentId)?.state === state) records.delete(paymentId);
     },
     async get(paymentId) {
       return records.get(paymentId);

@@ -38,8 +38,11 @@ export interface PaymentStore {
    * restart); a later call without one keeps the intent on record.
    */
   markPending(paymentId: string, rail: string, reference: string, intent?: string): Promise<void>;
-  /** Frees a claim after a failure that moved no money. Only an `in_flight` record is freed. */
-  release(paymentId: string): Promise<void>;
+  /**
+   * Frees a payment after a failure that moved no money: only a record in `state` (default `in_flight`) is
+   * freed. `pending` frees a broadcast that reconciliation found failed (reverted, dropped, expired).
+   */
+  release(paymentId: string, state?: 'in_flight' | 'pending'): Promise<void>;
   /** Reads a record. */
   get(paymentId: string): Promise<PaymentRecord | undefined>;
   /** Lists pending payments for reconciliation. */

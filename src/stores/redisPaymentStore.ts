@@ -70,12 +70,15 @@ redis.call('SET', KEYS[1], cjson.encode({ state = 'pending', requestKey = rk, ra
 redis.call('SADD', KEYS[2], ARGV[4])
 return 1`);
 
-/** Frees an in-flight claim only. */
+/** Frees a record in the given state only (in_flight, or pending: then it also leaves the pending set). */
 const RELEASE = redisScript(`
 local cur = redis.call('GET', KEYS[1])
 if not cur then return 0 end
 local ok, rec = pcall(cjson.decode, cur)
-if ok and type(rec) == 'table' and rec.state == 'in_flight' then return redis.call('DEL', KEYS[1]) end
+if ok and type(rec) == 'table' and rec.state == ARGV[1] then
+  redis.call('SREM', KEYS[2], ARGV[2])
+  return redis.call('DEL', KEYS[1])
+end
 return 0`);
 
 /**
@@ -122,9 +125,9 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
       guardStore('redis', 'markPending', async () => {
         await runRedisScript(redis, MARK_PENDING, [recordKey(paymentId), pendingKey], [rail, reference, now(), paymentId, intent ?? '']);
       }),
-    release: (paymentId) =>
+    release: (paymentId, state = 'in_flight') =>
       guardStore('redis', 'release', async () => {
-        await runRedisScript(redis, RELEASE, [recordKey(paymentId)], []);
+        await runRedisScript(redis, RELEASE, [recordKey(paymentId), pendingKey], [state, paymentId]);
       }),
     get: (paymentId) =>
       guardStore('redis', 'get', async () => {

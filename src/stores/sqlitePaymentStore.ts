@@ -96,7 +96,7 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
       state = 'pending', lease_until = NULL, rail = excluded.rail, reference = excluded.reference,
       intent = COALESCE(excluded.intent, ${t}.intent), updated_at = excluded.updated_at
     WHERE ${t}.state <> 'settled'`);
-  const releaseStmt = db.prepare(`DELETE FROM ${t} WHERE payment_id = ? AND state = 'in_flight'`);
+  const releaseStmt = db.prepare(`DELETE FROM ${t} WHERE payment_id = ? AND state = ?`);
   const listPendingStmt = db.prepare(`SELECT * FROM ${t} WHERE state = 'pending' ORDER BY updated_at`);
 
   const claimTx = db.transaction((id: string, requestKey: string, leaseMs: number): ClaimResult => {
@@ -129,9 +129,9 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
       guardStore('sqlite', 'markPending', () => {
         pendingStmt.run({ id: paymentId, rail, reference, intent: intent ?? null, now: now() });
       }),
-    release: (paymentId) =>
+    release: (paymentId, state = 'in_flight') =>
       guardStore('sqlite', 'release', () => {
-        releaseStmt.run(paymentId);
+        releaseStmt.run(paymentId, state);
       }),
     get: (paymentId) => guardStore('sqlite', 'get', () => read(paymentId)),
     listPending: () => guardStore('sqlite', 'listPending', listPending),

@@ -108,6 +108,12 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       await store.markPending(id, 'evm-eip3009', '0xpending');
       await store.release(id);
       expect(await store.get(id)).toMatchObject({ state: 'pending', reference: '0xpending' });
+      // a broadcast found failed is freed explicitly, and leaves the pending list
+      await store.release(id, 'pending');
+      expect(await store.get(id)).toBeUndefined();
+      expect((await store.listPending()).some((p) => p.paymentId === id)).toBe(false);
+      await store.claim(id, 'req-1', 10_000);
+      await store.markPending(id, 'evm-eip3009', '0xpending');
 
       await store.settle(id, sampleReceipt());
       await store.release(id);
