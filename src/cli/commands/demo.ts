@@ -1,0 +1,119 @@
+import { RECEIPT_JWKS_PATH } from '../../core/receipt/receipt';
+import { parseCommandArgs, expectPositionals, parsePort } from '../args';
+import type { Command } from '../command';
+import { describeDevnets, exportLines, formatDevnets, payerWalletEnv, type DevnetsDescription } from '../describeDevnets';
+import { UsageError } from '../errors';
+import { elapsed, print, printJson, progress, table } from '../output';
+import type { WalletSettings } from '../walletConfig';
+import { shutdownLatch } from '../waitForShutdown';
+
+const help = `Usage: x402-rails demo [--serve [--port <n>] [--json]]
+
+Without --serve: runs the three-rail demo (same as \`npm run demo\`): starts every devnet and a paid server,
+six clients pay it (or are refused), prints a table of receipts, exits non-zero if any step failed.
+
+With --serve: keeps the devnets and the demo's paid server running until Ctrl-C, and prints its URL, the
+price on every rail, the funded wallet keys of every rail and a curl line that shows the 402, so any x402
+or L402 client (curl included) can be pointed at it.
+
+Options:
+  --serve      keep the paid server and the devnets running
+  --port <n>   port of the paid server (with --serve; default: a free port)
+  --json       with --serve: print one JSON document on stdout
+  -h, --help   show this help`;
+
+/** How each rail's price reads to a human. */
+const priceUnits: Record<string, string> = {
+  'evm-eip3009': 'atomic rUSD (6 decimals), EIP-3009 transferWithAuthorization',
+  'evm-eip2612': 'atomic rUSD (6 decimals), EIP-2612 permit',
+  'solana-spl': 'atomic SPL token (6 decimals)',
+  'lightning-l402': 'msat, BOLT11 invoice + L402 macaroon',
+};
+
+/** What `demo --serve --json` prints. */
+export type DemoServeDescription = {
+  url: string;
+  reportUrl: string;
+  jwksUrl: string;
+  prices: Array<{ rail: string; amount: string; unit: string }>;
+  curl: string;
+  /** Wallet settings of `x402-rails pay` for the devnets' payers, by variable name. */
+  walletEnv: WalletSettings;
+  devnets: DevnetsDescription;
+};
+
+/** `demo`: the three-rail demo, or with `--serve` its paid server kept running for other clients. */
+export const demo: Command = {
+  name: 'demo',
+  summary: 'run the three-rail demo, or keep its paid server running (--serve)',
+  help,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs('demo', argv, { serve: { type: 'boolean' }, port: { type: 'string' } });
+    if (values.help) {
+      print(help);
+      return 0;
+    }
+    expectPositionals('demo', positionals, []);
+    if (!values.serve) {
+      if (values.port !== undefined) throw new UsageError('--port needs --serve.', 'demo');
+      if (values.json) throw new UsageError('--json needs --serve (the demo run prints a table).', 'demo');
+      const { runDemo } = await import('../../../fixtures/demo/runDemo');
+      return runDemo();
+    }
+    const port = values.port === undefined ? undefined : parsePort('demo', values.port);
+    return serve(port, values.json === true);
+  },
+};
+
+async function serve(port: number | undefined, json: boolean): Promise<number> {
+  const latch = shutdownLatch();
+  try {
+    progress('Starting the EVM, Solana and Lightning devnets and the paid demo server…');
+    const started = performance.now();
+    const { startDemo } = await import('../../../fixtures/demo/demoServer');
+    const running = await startDemo(port === undefined ? {} : { port });
+    try {
+      progress(`Up in ${elapsed(started)} ms.`);
+      const devnets = describeDevnets(running.devnets);
+      const description: DemoServeDescription = {
+        url: running.url,
+        reportUrl: running.reportUrl,
+        jwksUrl: `${running.url}${RECEIPT_JWKS_PATH}`,
+        prices: running.accepts.map((a) => ({ rail: a.rail, amount: BigInt(a.amount).toString(), unit: priceUnits[a.rail] ?? 'atomic units' })),
+        curl: `curl -i ${running.reportUrl}`,
+        walletEnv: payerWalletEnv(devnets),
+        devnets,
+      };
+      if (json) printJson(description);
+      else print(formatServe(description));
+      if (!latch.requested) progress('Serving. Press Ctrl-C to stop.');
+      const signal = await latch.wait();
+      progress(`${signal}: stopping the server and the devnets…`);
+    } finally {
+      await running.stop();
+    }
+    progress('Stopped.');
+    return 0;
+  } finally {
+    latch.dispose();
+  }
+}
+
+function formatServe(d: DemoServeDescription): string {
+  return [
+    `Paid demo server: ${d.url}`,
+    `  GET ${d.reportUrl} accepts, in the server's order:`,
+    table(d.prices.map((p) => [p.rail, `${p.amount} ${p.unit}`]), '    '),
+    `  Receipts are signed; the issuer's JWKS: ${d.jwksUrl}`,
+    '',
+    'See the 402 (PAYMENT-REQUIRED for x402, WWW-Authenticate: L402 for Lightning):',
+    `  ${d.curl}`,
+    '',
+    'Pay it with this CLI (payer wallets of every rail):',
+    ...exportLines(d.walletEnv).map((line) => `  ${line}`),
+    `  x402-rails pay ${d.reportUrl}`,
+    '',
+    formatDevnets(d.devnets),
+    '',
+  ].join('\n');
+}

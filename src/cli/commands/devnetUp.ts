@@ -1,0 +1,58 @@
+import { parseCommandArgs, expectPositionals } from '../args';
+import type { Command } from '../command';
+import { describeDevnets, exportLines, formatDevnets, payerWalletEnv } from '../describeDevnets';
+import { elapsed, print, printJson, progress } from '../output';
+import { shutdownLatch } from '../waitForShutdown';
+
+const help = `Usage: x402-rails devnet up [--json]
+
+Starts every rail's local devnet on free ports and keeps them running until Ctrl-C:
+  EVM        anvil with the rUSD EIP-3009/EIP-2612 token, funded anvil dev accounts
+  Solana     litesvm behind a JSON-RPC front, an SPL and a Token-2022 mint, funded keypairs
+  Lightning  an LND-protocol stand-in (alice, bob, carol) with open channels
+
+Prints every endpoint and every funded key. The keys are public development keys: never send real funds to them.
+
+Options:
+  --json      print one JSON document on stdout (progress stays on stderr)
+  -h, --help  show this help`;
+
+/** `devnet up`: start all devnets, print endpoints and keys, stop cleanly on SIGINT/SIGTERM. */
+export const devnetUp: Command = {
+  name: 'devnet up',
+  summary: 'start the EVM, Solana and Lightning devnets and print endpoints and funded keys',
+  help,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs('devnet up', argv, {});
+    if (values.help) {
+      print(help);
+      return 0;
+    }
+    expectPositionals('devnet up', positionals, []);
+    const latch = shutdownLatch();
+    try {
+      progress('Starting the EVM, Solana and Lightning devnets…');
+      const started = performance.now();
+      const { startDevnets } = await import('../../../fixtures/startDevnets');
+      const devnets = await startDevnets({ evm: true, solana: true, lightning: true });
+      try {
+        const t = devnets.timings;
+        const readyMs = elapsed(started);
+        progress(`Devnets up in ${readyMs} ms (loading ${readyMs - t.totalMs} ms; in parallel: evm ${t.evmMs} ms, solana ${t.solanaMs} ms, lightning ${t.lightningMs} ms).`);
+        const description = describeDevnets(devnets);
+        const walletEnv = payerWalletEnv(description);
+        if (values.json) printJson({ ...description, walletEnv, timings: { ...t, readyMs } });
+        else print(`${formatDevnets(description)}\n\nPay with these wallets (x402-rails pay <url>):\n${exportLines(walletEnv).join('\n')}\n`);
+        if (!latch.requested) progress('Running. Press Ctrl-C to stop.');
+        const signal = await latch.wait();
+        progress(`${signal}: stopping the devnets…`);
+      } finally {
+        await devnets.stop();
+      }
+      progress('Stopped.');
+      return 0;
+    } finally {
+      latch.dispose();
+    }
+  },
+};

@@ -1,0 +1,73 @@
+import { expectPositionals, parseCommandArgs, parsePort } from '../args';
+import type { Command } from '../command';
+import { CliError } from '../errors';
+import { facilitatorRailsFromEnv } from '../facilitatorRails';
+import { print, printJson, progress } from '../output';
+import { shutdownLatch } from '../waitForShutdown';
+
+const help = `Usage: x402-rails facilitator [--port <n>] [--host <addr>] [--json]
+
+Runs the x402 v2 facilitator service (POST /verify, POST /settle, GET /supported) over the EVM rails
+(EIP-3009 and EIP-2612), usable by the official HTTPFacilitatorClient and by remoteRail. Stops on Ctrl-C.
+
+Environment:
+  X402_EVM_RPC_URL          EVM JSON-RPC endpoint
+  X402_EVM_PRIVATE_KEY      gas account that submits settlements (0x + 64 hex)
+  X402_EVM_TOKEN_ADDRESS    the EIP-3009/EIP-2612 token
+  X402_EVM_TOKEN_NAME       its EIP-712 domain name    (default: read from the token's eip712Domain())
+  X402_EVM_TOKEN_VERSION    its EIP-712 domain version (default: read from the token's eip712Domain())
+  X402_EVM_CHAIN_ID         chain id (default: read from the RPC)
+  X402_FACILITATOR_KEYS     comma-separated bearer API keys, each ≥ 16 characters (unset: open facilitator)
+
+Options:
+  --port <n>     port to listen on (default 4021; 0 picks a free port)
+  --host <addr>  interface to bind (default 127.0.0.1)
+  --json         print {"url": …, "rails": […]} on stdout once listening
+  -h, --help     show this help`;
+
+/** `facilitator`: run the facilitator service with rails from the environment. */
+export const facilitator: Command = {
+  name: 'facilitator',
+  summary: 'run the x402 facilitator service (/verify /settle /supported) with rails from the environment',
+  help,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs('facilitator', argv, { port: { type: 'string' }, host: { type: 'string' } });
+    if (values.help) {
+      print(help);
+      return 0;
+    }
+    expectPositionals('facilitator', positionals, []);
+    const port = values.port === undefined ? 4021 : parsePort('facilitator', values.port);
+    const apiKeys = (process.env['X402_FACILITATOR_KEYS'] ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
+    if (apiKeys.some((k) => k.length < 16)) throw new CliError('Every key in X402_FACILITATOR_KEYS must be at least 16 characters long.');
+    const latch = shutdownLatch();
+    try {
+      const { rails, signers, describe } = await facilitatorRailsFromEnv(process.env);
+      const { startFacilitator } = await import('../../facilitator/index');
+      const started = await startFacilitator({
+        rails,
+        signers,
+        ...(apiKeys.length > 0 ? { apiKeys } : {}),
+        port,
+        ...(values.host !== undefined ? { hostname: values.host } : {}),
+        onEvent: (e) => {
+          if (e.type === 'settled') progress(`settle ${e.network}: ${e.success ? 'ok' : `failed (${e.reason ?? 'unknown'})`} ${e.transaction}`);
+          else if (e.type === 'error') progress(`${e.path}: ${e.status} ${e.code}`);
+        },
+      });
+      try {
+        if (values.json) printJson({ url: started.url, rails: rails.map((r) => r.id), auth: apiKeys.length > 0 });
+        else print(`Facilitator listening on ${started.url}\n${describe.map((d) => `  ${d}`).join('\n')}`);
+        if (apiKeys.length === 0) progress('Warning: X402_FACILITATOR_KEYS is unset — anyone who can reach this port may settle through your gas account.');
+        progress('Press Ctrl-C to stop.');
+        const signal = await latch.wait();
+        progress(`${signal}: stopping…`);
+      } finally {
+        await started.close();
+      }
+      return 0;
+    } finally {
+      latch.dispose();
+    }
+  },
+};

@@ -1,0 +1,77 @@
+import type { ServerRail } from '../index';
+import { CliError } from './errors';
+
+/** Settings of the facilitator's EVM rails, named as the environment variables. */
+export type FacilitatorEnv = {
+  X402_EVM_RPC_URL?: string;
+  /** Gas account that submits settlements. */
+  X402_EVM_PRIVATE_KEY?: string;
+  X402_EVM_TOKEN_ADDRESS?: string;
+  /** EIP-712 domain name/version of the token; read from the token (EIP-5267 `eip712Domain`) when unset. */
+  X402_EVM_TOKEN_NAME?: string;
+  X402_EVM_TOKEN_VERSION?: string;
+  /** Chain id; read from the RPC when unset. */
+  X402_EVM_CHAIN_ID?: string;
+};
+
+/** The facilitator's rails and the signer addresses it publishes in `/supported`. */
+export type FacilitatorRails = { rails: ServerRail[]; signers: Record<string, string[]>; describe: string[] };
+
+/**
+ * Builds the facilitator's EVM rails (EIP-3009 and EIP-2612 over one token) from the environment, reading the
+ * chain id and the token's EIP-712 domain from the chain when not given. Key material never reaches messages.
+ *
+ * @example const { rails } = await facilitatorRailsFromEnv(process.env);
+ */
+export async function facilitatorRailsFromEnv(env: FacilitatorEnv): Promise<FacilitatorRails> {
+  const rpcUrl = env.X402_EVM_RPC_URL;
+  const key = env.X402_EVM_PRIVATE_KEY?.trim();
+  const token = env.X402_EVM_TOKEN_ADDRESS?.trim();
+  const missing = [['X402_EVM_RPC_URL', rpcUrl], ['X402_EVM_PRIVATE_KEY', key], ['X402_EVM_TOKEN_ADDRESS', token]].filter(([, v]) => !v).map(([n]) => n);
+  if (missing.length > 0) throw new CliError(`The facilitator needs an EVM rail: set ${missing.join(', ')} (and optionally X402_EVM_TOKEN_NAME, X402_EVM_TOKEN_VERSION, X402_EVM_CHAIN_ID).`);
+  const hexKey = key!.startsWith('0x') ? key! : `0x${key!}`;
+  if (!/^0x[0-9a-fA-F]{64}$/.test(hexKey)) throw new CliError('X402_EVM_PRIVATE_KEY is not a private key: expected 32 bytes of hex (0x + 64 hex digits).');
+  if (!/^0x[0-9a-fA-F]{40}$/.test(token!)) throw new CliError('X402_EVM_TOKEN_ADDRESS is not an address (0x + 40 hex digits).');
+  if (!/^https?:\/\//i.test(rpcUrl!)) throw new CliError('X402_EVM_RPC_URL must be an http(s) URL.');
+
+  const [viem, { privateKeyToAccount }, { getEip712Domain }, evm] = await Promise.all([import('viem'), import('viem/accounts'), import('viem/actions'), import('../../adapters/evm/index')]);
+  const probe = viem.createPublicClient({ transport: viem.http(rpcUrl) });
+  let chainId: number;
+  if (env.X402_EVM_CHAIN_ID !== undefined && env.X402_EVM_CHAIN_ID !== '') {
+    if (!/^\d{1,12}$/.test(env.X402_EVM_CHAIN_ID)) throw new CliError('X402_EVM_CHAIN_ID is not a chain id.');
+    chainId = Number(env.X402_EVM_CHAIN_ID);
+  } else {
+    try {
+      chainId = await probe.getChainId();
+    } catch {
+      throw new CliError(`The EVM RPC at ${rpcUrl} does not answer eth_chainId; is the node running?`);
+    }
+  }
+  let name = env.X402_EVM_TOKEN_NAME;
+  let version = env.X402_EVM_TOKEN_VERSION;
+  if (name === undefined || version === undefined) {
+    try {
+      const { domain } = await getEip712Domain(probe, { address: token as `0x${string}` });
+      name ??= domain.name;
+      version ??= domain.version;
+    } catch {
+      throw new CliError('Could not read the token\'s EIP-712 domain (eip712Domain()); set X402_EVM_TOKEN_NAME and X402_EVM_TOKEN_VERSION.');
+    }
+  }
+  const chain = viem.defineChain({ id: chainId, name: `eip155:${chainId}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl!] } } });
+  const account = privateKeyToAccount(hexKey as `0x${string}`);
+  const publicClient = viem.createPublicClient({ chain, transport: viem.http(rpcUrl) });
+  const walletClient = viem.createWalletClient({ account, chain, transport: viem.http(rpcUrl) });
+  const common = {
+    publicClient,
+    walletClient,
+    chainId,
+    token: { address: viem.getAddress(token!), name: name!, version: version! },
+    payTo: account.address,
+  };
+  return {
+    rails: [evm.evmEip3009Server(common), evm.evmEip2612Server(common)],
+    signers: { 'eip155:*': [account.address] },
+    describe: [`evm-eip3009, evm-eip2612 on eip155:${chainId}: token ${common.token.address} ("${name}" v${version}), gas account ${account.address}`],
+  };
+}
