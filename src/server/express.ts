@@ -1,7 +1,8 @@
 import type { NextFunction, Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from 'express';
 import { RECEIPT_JWKS_PATH } from '../core/receipt/receipt';
-import { X402RailsError, errorCodes } from '../core/errors';
+import { X402RailsError } from '../core/errors';
 import { errorResponse } from './responses';
+import { bodyTooLarge } from './readBinding';
 import { paywall, type Paywall, type PaywallOptions } from './paywall';
 import { isPaywall, requireOptions } from './hono';
 import type { RoutesConfig } from './routes';
@@ -36,12 +37,14 @@ const MAX_RAW_BODY_BYTES = 1024 * 1024;
 async function bufferUnparsedBody(req: ExpressRequest): Promise<void> {
   const method = req.method.toUpperCase();
   if (method === 'GET' || method === 'HEAD' || req.body !== undefined || req.readableEnded) return;
+  // A declared length over the limit is refused before a byte of the body is read.
+  if (Number(req.headers['content-length'] ?? '0') > MAX_RAW_BODY_BYTES) throw bodyTooLarge(MAX_RAW_BODY_BYTES);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
     size += buffer.length;
-    if (size > MAX_RAW_BODY_BYTES) throw new X402RailsError(errorCodes.BODY_TOO_LARGE, `The request body is larger than ${MAX_RAW_BODY_BYTES} bytes.`, { status: 413 });
+    if (size > MAX_RAW_BODY_BYTES) throw bodyTooLarge(MAX_RAW_BODY_BYTES);
     chunks.push(buffer);
   }
   req.body = Buffer.concat(chunks);

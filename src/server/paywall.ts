@@ -12,6 +12,8 @@ import type { PaywallExtension } from './extensions';
 import { processPayment, type PaymentFlowDeps, type PaymentSource } from './processPayment';
 import { errorResponse, jsonResponse } from './responses';
 import { readBinding } from './readBinding';
+import { reconcilePayments, type ReconcileReport } from './reconcilePayments';
+import { refuseOversizedPaymentHeader } from './paymentHeaderLimits';
 
 /** Options of {@link paywall}. */
 export type PaywallOptions = {
@@ -57,6 +59,11 @@ export type Paywall = {
   jwks(): ReturnType<ReceiptSigner['jwks']>;
   /** The store in use. */
   store: PaymentStore;
+  /**
+   * Settles the payments left pending in the store by a crash or a slow confirmation (see
+   * {@link reconcilePayments}). Call it at startup, before serving.
+   */
+  reconcile(): Promise<ReconcileReport>;
 };
 
 /**
@@ -96,6 +103,7 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
     emit: options.onEvent ?? (() => undefined),
     now,
     extensions: options.extensions ?? [],
+    settling: new Set(),
   };
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
 
@@ -104,6 +112,9 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
     const route = matchRoute(compiled, request.method, url.pathname);
     if (!route) return handler(request);
     try {
+      // Headers first: an oversized payment header is refused before the body is read or hashed.
+      const source = paymentSourceOf(request, route, railsById);
+      if (source) refuseOversizedPaymentHeader(source);
       const { binding, request: replayable } = await readBinding(request, maxBodyBytes);
       const challenge = async (rejection?: { reason: string; message: string }) => {
         const built = await buildChallenge(route, binding, deps, rejection);
@@ -114,7 +125,6 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
         const answered = await extension.beforePayment?.({ request: replayable, route, binding, now: now(), serve: async () => handler(replayable), challenge });
         if (answered) return answered;
       }
-      const source = paymentSourceOf(request, route, railsById);
       if (source === undefined) return await challenge();
       return await processPayment({ source, route, binding, request: replayable, handler }, deps);
     } catch (error) {
@@ -138,6 +148,7 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
     },
     jwks: () => options.signer.jwks(),
     store,
+    reconcile: () => reconcilePayments(deps),
   };
 }
 

@@ -36,6 +36,7 @@ export async function readBinding(request: Request, maxBodyBytes: number): Promi
 /** Hash of an empty body. */
 export const EMPTY_BODY_HASH = sha256Base64Url('');
 
-function bodyTooLarge(limit: number): X402RailsError {
+/** The 413 answer to a request body over `limit` bytes. */
+export function bodyTooLarge(limit: number): X402RailsError {
   return new X402RailsError(errorCodes.BODY_TOO_LARGE, `The request body is larger than ${limit} bytes.`, { status: 413, details: { limit } });
 }
