@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { ConfigurationError } from '../core/errors';
 import { formatConformanceReport, openRailConformance, summarize, type ConformanceResult, type ConformanceSession } from './runRailConformance';
 import { conformanceScenarios, type ConformanceScenarioId } from './scenarios';
 import type { RailConformanceSetupFn } from './setup';
@@ -18,17 +18,20 @@ export type DescribeRailConformanceOptions = {
 /**
  * Registers the conformance kit as a vitest suite: the setup runs in `beforeAll`, each scenario is one test
  * (skipped ones are reported as skipped with the setup's reason), the teardown runs in `afterAll`, and the
- * report table is printed at the end.
+ * report table is printed at the end. vitest (an optional peer) is loaded only here, so the rest of
+ * `x402-rails/testing` works without it: `await` the call at the top level of the test file, while vitest
+ * collects it (a file whose only suite is not awaited fails with "No test suite found").
  *
  * @example
- * describeRailConformance('my rail', async () => ({
+ * await describeRailConformance('my rail', async () => ({
  *   server, client, wallet, secondWallet, offer: { amount: 1_000n },
  *   balances: async () => ({ payer: await balanceOf(alice), payee: await balanceOf(shop) }),
  *   variants: { payTo: mallory, asset: otherToken },
  *   teardown: () => devnet.stop(),
  * }));
  */
-export function describeRailConformance(name: string, setup: RailConformanceSetupFn, options: DescribeRailConformanceOptions = {}): void {
+export async function describeRailConformance(name: string, setup: RailConformanceSetupFn, options: DescribeRailConformanceOptions = {}): Promise<void> {
+  const { afterAll, beforeAll, describe, it } = await loadVitest();
   describe(`rail conformance: ${name}`, () => {
     let session: ConformanceSession | undefined;
     const results: ConformanceResult[] = [];
@@ -51,4 +54,12 @@ export function describeRailConformance(name: string, setup: RailConformanceSetu
       }, options.scenarioTimeoutMs ?? 60_000);
     }
   });
+}
+
+async function loadVitest(): Promise<typeof import('vitest')> {
+  try {
+    return await import('vitest');
+  } catch (cause) {
+    throw new ConfigurationError('describeRailConformance runs under vitest: install vitest, or call runRailConformance from your own test runner.', { cause });
+  }
 }

@@ -61,7 +61,7 @@ const methods: EvmMethod[] = [
 ];
 
 for (const method of methods) {
-  describeRailConformance(`EVM ${method.name} on anvil`, async (): Promise<RailConformanceSetup> => {
+  await describeRailConformance(`EVM ${method.name} on anvil`, async (): Promise<RailConformanceSetup> => {
     const devnets = await startDevnets({ evm: true, solana: false, lightning: false });
     const devnet = devnets.evm;
     const { payer, payer2, payee } = devnet.accounts;

@@ -5,7 +5,7 @@
 import { describeRailConformance } from '../../src/testing/index';
 import { createFakeLedger, fakeRail } from '../unit/support/fakeRail';
 
-describeRailConformance('fake-exact (in-memory)', () => {
+await describeRailConformance('fake-exact (in-memory)', () => {
   const ledger = createFakeLedger();
   const rail = fakeRail({ ledger, payTo: 'merchant' });
   const wallet = ledger.open('alice', 1_000_000n);

@@ -34,7 +34,7 @@ async function checkInvoiceSettled(bob: AuthenticatedLnd, receipt: Receipt): Pro
   if (!invoice.is_confirmed || invoice.received_mtokens !== receipt.amount) throw new Error(`Invoice ${receipt.reference} is not settled for ${receipt.amount} msat.`);
 }
 
-describeRailConformance('Lightning L402 on the LND-protocol devnet', async (): Promise<RailConformanceSetup> => {
+await describeRailConformance('Lightning L402 on the LND-protocol devnet', async (): Promise<RailConformanceSetup> => {
   const devnets = await startDevnets({ evm: false, solana: false, lightning: true });
   const devnet = devnets.lightning;
   const { alice, bob, carol } = devnet.nodes;

@@ -29,7 +29,7 @@ for (const [label, pick] of [
   ['SPL Token', (d: SolanaDevnet) => ({ mint: d.mint, other: d.mint2022 })],
   ['Token-2022', (d: SolanaDevnet) => ({ mint: d.mint2022, other: d.mint })],
 ] as const) {
-  describeRailConformance(`Solana exact (${label}) on litesvm`, async (): Promise<RailConformanceSetup> => {
+  await describeRailConformance(`Solana exact (${label}) on litesvm`, async (): Promise<RailConformanceSetup> => {
     const devnets = await startDevnets({ evm: false, solana: true, lightning: false });
     const devnet = devnets.solana;
     const { mint, other }: { mint: PublicKey; other: PublicKey } = pick(devnet);
