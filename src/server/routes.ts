@@ -23,17 +23,27 @@ export type CompiledRoute = { key: string; method: string | undefined; pattern: 
 /** Compiles route keys to matchers; throws ConfigurationError on a malformed key or an empty accept list. */
 export function compileRoutes(routes: RoutesConfig): CompiledRoute[] {
   return Object.entries(routes).map(([key, config]) => {
-    const m = /^(?:([A-Z]+)\s+)?(\/\S*)$/.exec(key.trim());
-    if (!m) throw new ConfigurationError(`Route key "${key}" must look like "GET /path" or "/path".`);
     if (config.accepts.length === 0) throw new ConfigurationError(`Route "${key}" accepts nothing; list at least one offer.`);
-    const path = m[2] ?? '/';
-    const source = path
-      .split('/')
-      .map((segment) => (segment === '*' ? '.*' : segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-      .join('/')
-      .replace(/\/$/, '');
-    return { key, method: m[1], pattern: new RegExp(`^${source}/?$`, 'i'), config };
+    return { ...compileRouteKey(key), config };
   });
+}
+
+/**
+ * Compiles one route key (`"GET /weather/:city"`, `"/files/*"`) to its method and path matcher; throws
+ * ConfigurationError when malformed. Clients use it too, to match a capability's scope to a request.
+ *
+ * @example compileRouteKey('GET /weather/:city').pattern.test('/weather/paris') // true
+ */
+export function compileRouteKey(key: string): { key: string; method: string | undefined; pattern: RegExp } {
+  const m = /^(?:([A-Z]+)\s+)?(\/\S*)$/.exec(key.trim());
+  if (!m) throw new ConfigurationError(`Route key "${key}" must look like "GET /path" or "/path".`);
+  const path = m[2] ?? '/';
+  const source = path
+    .split('/')
+    .map((segment) => (segment === '*' ? '.*' : segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/')
+    .replace(/\/$/, '');
+  return { key, method: m[1], pattern: new RegExp(`^${source}/?$`, 'i') };
 }
 
 /**
@@ -41,7 +51,7 @@ export function compileRoutes(routes: RoutesConfig): CompiledRoute[] {
  * spelling reaches a paid handler unpaid: HEAD runs GET handlers, Express ignores case and a trailing slash,
  * Hono decodes percent-escapes.
  */
-export function matchRoute(routes: CompiledRoute[], method: string, pathname: string): CompiledRoute | undefined {
+export function matchRoute<R extends Omit<CompiledRoute, 'config'>>(routes: R[], method: string, pathname: string): R | undefined {
   const upper = method.toUpperCase();
   const decoded = decodePath(pathname);
   return routes.find(
