@@ -18,6 +18,7 @@ export * from './stores/memoryPaymentStore';
 export { paywall, type Paywall, type PaywallOptions, type PaywallEvent, type FetchHandler } from './server/paywall';
 export type { RouteConfig, RoutesConfig } from './server/routes';
 export { CHALLENGE_FIELD } from './server/challenge';
+export type { ReconcileReport } from './server/reconcilePayments';
 export { settleResponseOf } from './server/issueReceipt';
 export { payingFetch, type PayingFetchOptions, type FetchLike } from './client/payingFetch';
 export { receiptOf, type PaymentOutcome } from './client/paymentOutcome';

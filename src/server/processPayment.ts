@@ -1,6 +1,15 @@
 import { hashCanonical } from '../core/canonical';
 import { PaymentInvalidError, SettlementPendingError } from '../core/errors';
-import { allowsReuse, type AuthorizationRail, type RailPayload, type RequestBinding, type ServerRail, type SettleResult } from '../core/rail';
+import {
+  allowsReuse,
+  canFindSettlement,
+  type AuthorizationRail,
+  type PaymentContext,
+  type RailPayload,
+  type RequestBinding,
+  type ServerRail,
+  type SettleResult,
+} from '../core/rail';
 import type { SignedReceipt } from '../core/receipt/receipt';
 import type { ReceiptSigner } from '../core/receipt/signer';
 import { decodePaymentSignatureHeader } from '../protocol/headers';
@@ -13,6 +22,7 @@ import type { FetchHandler, PaywallEvent } from './paywall';
 import { errorResponse } from './responses';
 import type { CompiledRoute } from './routes';
 import type { PaywallExtension } from './extensions';
+import { encodeSettlementIntent } from './settlementIntent';
 
 /** What the payment flow needs from the paywall. */
 export type PaymentFlowDeps = {
@@ -25,7 +35,11 @@ export type PaymentFlowDeps = {
   emit: (event: PaywallEvent) => void;
   now: () => number;
   extensions: readonly PaywallExtension[];
+  /** Payment ids this process is settling right now (a retry waits for them instead of settling again). */
+  settling: Set<string>;
 };
+
+export type SettledResult = Extract<SettleResult, { status: 'settled' }>;
 
 /** Where the payment came from: an x402 PAYMENT-SIGNATURE, or a rail's own Authorization scheme (L402). */
 export type PaymentSource = { kind: 'x402'; header: string } | { kind: 'authorization'; header: string; rail: AuthorizationRail };
@@ -48,6 +62,11 @@ const WAIT_STEP_MS = 20;
  * The paid path: decode → match the echoed offer → claim the payment id → verify → handler → settle only
  * when the handler answered below 400 → receipt. A payment settles at most once; a retry of the same paid
  * request gets the stored receipt; the same payment for another request is refused.
+ *
+ * Crash safety: the moment a rail broadcasts, the settlement intent (payload, offer, request binding) is
+ * written to the store as `pending`, before confirmation; a restarted server settles it with
+ * {@link reconcilePayments} or on the client's retry. A claim taken over from an attempt that died before its
+ * intent was written first asks the rail whether the payment already landed (`findSettlement`).
  */
 export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): Promise<Response> {
   const matched = await decodeAndMatch(paid, deps);
@@ -58,8 +77,26 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
   if (!claim.claimed) return answerExisting(paid, deps, matched, requestKey, claim.record);
 
   let settling = false;
+  let intent: string | undefined;
   try {
-    const ctx = { request: paid.binding, now: deps.now(), paymentId: matched.paymentId };
+    if (claim.takeover && canFindSettlement(matched.rail)) {
+      const found = await matched.rail.findSettlement(matched.payload, matched.accepted);
+      if (found) return await serveSettled(paid, deps, matched, { status: 'settled', ...found });
+    }
+    intent = encodeSettlementIntent({
+      route: paid.route.key,
+      rail: matched.rail.id,
+      accepted: matched.accepted,
+      payload: matched.payload,
+      binding: paid.binding,
+      challengeId: matched.challengeId,
+    });
+    const ctx: PaymentContext = {
+      request: paid.binding,
+      now: deps.now(),
+      paymentId: matched.paymentId,
+      onBroadcast: (reference) => deps.store.markPending(matched.paymentId, matched.rail.id, reference, intent),
+    };
     const verification = await matched.rail.verify(matched.payload, matched.accepted, ctx);
     if (!verification.isValid) {
       await deps.store.release(matched.paymentId);
@@ -71,29 +108,34 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
       return response;
     }
     settling = true;
+    deps.settling.add(matched.paymentId);
     const settlement = await matched.rail.settle(matched.payload, matched.accepted, ctx);
     if (settlement.status === 'settled') {
-      const receipt = await receiptFor(paid, deps, matched, settlement);
-      await deps.store.settle(matched.paymentId, receipt);
+      const receipt = await deps.store.settle(matched.paymentId, await receiptFor(deps, matched, paid.binding, settlement));
       deps.emit({ type: 'settled', route: paid.route.key, receipt });
       return deliver(paid, deps, response, receipt, false);
     }
     await response.body?.cancel();
     if (settlement.status === 'pending') {
-      await deps.store.markPending(matched.paymentId, matched.rail.id, settlement.reference);
+      await deps.store.markPending(matched.paymentId, matched.rail.id, settlement.reference, intent);
       throw new SettlementPendingError(settlement.reference, `${settlement.message} Retry the same request with the same payment to get the receipt.`);
     }
+    // A failed settlement moved no money, whether or not it was broadcast: free the payment either way.
     await deps.store.release(matched.paymentId);
+    await deps.store.release(matched.paymentId, 'pending');
     return reject(paid, deps, settlement.reason, settlement.message);
   } catch (error) {
     if (error instanceof SettlementPendingError) {
       if (!settling) throw error;
-      await deps.store.markPending(matched.paymentId, matched.rail.id, error.reference);
+      await deps.store.markPending(matched.paymentId, matched.rail.id, error.reference, intent);
       throw error;
     }
-    // Adapters throw only when nothing was broadcast, so the claim can be freed.
+    // Adapters throw only when nothing was broadcast, so the claim can be freed (a broadcast already on
+    // record as pending stays for reconciliation).
     await deps.store.release(matched.paymentId);
     throw error;
+  } finally {
+    deps.settling.delete(matched.paymentId);
   }
 }
 
@@ -132,7 +174,9 @@ async function answerExisting(
 ): Promise<Response> {
   let current: PaymentRecord | undefined = record;
   const deadline = deps.now() + deps.settleLeaseMs;
-  while (current?.state === 'in_flight' && deps.now() < deadline) {
+  // Wait while another attempt holds the claim, or while this process is still confirming the broadcast.
+  const busy = (r: PaymentRecord | undefined) => r?.state === 'in_flight' || (r?.state === 'pending' && deps.settling.has(matched.paymentId));
+  while (busy(current) && deps.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
     current = await deps.store.get(matched.paymentId);
   }
@@ -151,22 +195,35 @@ async function answerExisting(
     const response = await paid.handler(paid.request);
     return response.status >= 400 ? response : deliver(paid, deps, response, current.receipt, true);
   }
-  if (current.state === 'pending') return reconcilePending(paid, deps, matched);
+  if (current.state === 'pending' && !deps.settling.has(matched.paymentId)) return reconcilePending(paid, deps, matched);
   return reject(paid, deps, 'payment_in_progress', 'This payment is still being settled by another request. Retry shortly.');
 }
 
-/** Signs the receipt of a settled payment for this request. */
-function receiptFor(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, settlement: Extract<SettleResult, { status: 'settled' }>): Promise<SignedReceipt> {
+/** Signs the receipt of a settled payment for the request it was made for. */
+export function receiptFor(
+  deps: PaymentFlowDeps,
+  matched: Pick<MatchedPayment, 'rail' | 'accepted' | 'challengeId'>,
+  binding: RequestBinding,
+  settlement: SettledResult,
+): Promise<SignedReceipt> {
   return issueReceipt({
     signer: deps.signer,
-    issuer: deps.issuer ?? new URL(paid.binding.url).origin,
+    issuer: deps.issuer ?? new URL(binding.url).origin,
     railId: matched.rail.id,
     accepted: matched.accepted,
     settlement,
-    binding: paid.binding,
+    binding,
     challengeId: matched.challengeId,
     now: deps.now(),
   });
+}
+
+/** Records a payment found settled, serves the request and answers with the receipt on record. */
+async function serveSettled(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, settlement: SettledResult): Promise<Response> {
+  const receipt = await deps.store.settle(matched.paymentId, await receiptFor(deps, matched, paid.binding, settlement));
+  deps.emit({ type: 'settled', route: paid.route.key, receipt });
+  const response = await paid.handler(paid.request);
+  return response.status >= 400 ? response : deliver(paid, deps, response, receipt, false);
 }
 
 /**
@@ -180,12 +237,11 @@ async function reconcilePending(paid: PaidRequest, deps: PaymentFlowDeps, matche
   if (settlement.status === 'pending') {
     throw new SettlementPendingError(settlement.reference, 'The settlement of this payment is still being confirmed. Retry the same request later.');
   }
-  if (settlement.status === 'failed') return reject(paid, deps, settlement.reason, settlement.message);
-  const receipt = await receiptFor(paid, deps, matched, settlement);
-  await deps.store.settle(matched.paymentId, receipt);
-  deps.emit({ type: 'settled', route: paid.route.key, receipt });
-  const response = await paid.handler(paid.request);
-  return response.status >= 400 ? response : deliver(paid, deps, response, receipt, false);
+  if (settlement.status === 'failed') {
+    await deps.store.release(matched.paymentId, 'pending');
+    return reject(paid, deps, settlement.reason, settlement.message);
+  }
+  return serveSettled(paid, deps, matched, settlement);
 }
 
 /** A reusable credential (L402) presented again: re-check it (caveats, expiry) and serve with the original receipt. */

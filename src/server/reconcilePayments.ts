@@ -1,0 +1,57 @@
+import { X402RailsError } from '../core/errors';
+import type { PaymentFlowDeps } from './processPayment';
+import { receiptFor } from './processPayment';
+import { decodeSettlementIntent } from './settlementIntent';
+
+/** What {@link reconcilePayments} did, by payment id. */
+export type ReconcileReport = {
+  /** Landed: the receipt is now on record; the client's retry gets it. */
+  settled: string[];
+  /** Found failed (reverted, dropped, expired): freed, no money moved. */
+  failed: string[];
+  /** Still unconfirmed, or the rail could not be reached: left pending for the next pass. */
+  pending: Array<{ paymentId: string; reason: string }>;
+  /** No usable intent on record (written by an older version) or its rail is not configured: left for the client's retry. */
+  skipped: Array<{ paymentId: string; reason: string }>;
+};
+
+/**
+ * Settles every payment left `pending` in the store (a process died, or confirmation timed out) from the
+ * intent written at broadcast: asks the rail again (settle is idempotent per payment: it finds the earlier
+ * broadcast, it never pays twice), signs and stores the receipt of those that landed and frees those that
+ * failed. Run it at startup and, on a busy server, now and then.
+ *
+ * @example
+ * const pw = paywall(routes, { rails, signer, store: createSqlitePaymentStore({ path }) });
+ * const report = await pw.reconcile(); // before serving
+ */
+export async function reconcilePayments(deps: PaymentFlowDeps): Promise<ReconcileReport> {
+  const report: ReconcileReport = { settled: [], failed: [], pending: [], skipped: [] };
+  for (const { paymentId, record } of await deps.store.listPending()) {
+    if (deps.settling.has(paymentId)) continue;
+    const intent = decodeSettlementIntent(record.intent);
+    const rail = deps.railsById.get(record.rail);
+    if (!intent || !rail) {
+      report.skipped.push({ paymentId, reason: intent ? `rail "${record.rail}" is not configured` : 'no settlement intent on record' });
+      continue;
+    }
+    let settlement;
+    try {
+      settlement = await rail.settle(intent.payload, intent.accepted, { request: intent.binding, now: deps.now(), paymentId });
+    } catch (error) {
+      if (!(error instanceof X402RailsError)) throw error;
+      report.pending.push({ paymentId, reason: error.message });
+      continue;
+    }
+    if (settlement.status === 'pending') report.pending.push({ paymentId, reason: settlement.message });
+    else if (settlement.status === 'failed') {
+      await deps.store.release(paymentId, 'pending');
+      report.failed.push(paymentId);
+    } else {
+      const receipt = await deps.store.settle(paymentId, await receiptFor(deps, { rail, accepted: intent.accepted, challengeId: intent.challengeId }, intent.binding, settlement));
+      deps.emit({ type: 'settled', route: intent.route, receipt });
+      report.settled.push(paymentId);
+    }
+  }
+  return report;
+}
