@@ -1,0 +1,119 @@
+/**
+ * Two real server processes share one store (a SQLite file; a Redis server) and settle on one anvil with the
+ * real EVM EIP-3009 rail. 200 concurrent requests replay ONE valid payment, spread over both processes:
+ * exactly one on-chain settlement (the token moved once), exactly one receipt, and every other answer is that
+ * same receipt or a 402 with a `payment_*` reason — never a 5xx.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RECEIPT_EXTENSION_KEY, SignedReceiptSchema, type SignedReceipt } from '../../src/core/receipt/receipt';
+import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader } from '../../src/protocol/headers';
+import { evmEip3009Client, exactTokenAbi } from '../../adapters/evm/index';
+import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
+import { redisServerBinary, startRedisServer } from '../support/redisServer';
+import { LOAD_HOST, LOAD_PRICE, balances, payerWallet, twoServerConfigs } from './support/loadFixture';
+import type { LoadServerConfig } from './support/server';
+import { getPinned, startServerProcesses, type RawAnswer } from './support/serverProcesses';
+
+const REPLAYS = 200;
+
+let evm: EvmDevnet;
+beforeAll(async () => {
+  evm = await startEvmDevnet();
+});
+afterAll(async () => {
+  await evm?.stop();
+});
+
+/** The signed receipt of a paid answer. */
+function receiptOfAnswer(answer: RawAnswer): SignedReceipt {
+  const settle = decodePaymentResponseHeader(answer.headers['payment-response'] ?? '');
+  return SignedReceiptSchema.parse(settle.extensions?.[RECEIPT_EXTENSION_KEY]);
+}
+
+/** Runs the replay storm against two processes on `store`; returns what was seen, for the report line. */
+async function replayStorm(store: LoadServerConfig['store']): Promise<string> {
+  const servers = await startServerProcesses(await twoServerConfigs(evm, store));
+  try {
+    const [a, b] = servers;
+    if (!a || !b) throw new Error('two servers');
+    const unpaid = await getPinned(a.url, '/paid', LOAD_HOST);
+    expect(unpaid.status).toBe(402);
+    const [offer] = decodePaymentRequiredHeader(unpaid.headers['payment-required'] ?? '').accepts;
+    if (!offer) throw new Error('no offer');
+    const payload = await evmEip3009Client().createPayment(offer, payerWallet(evm), { resource: { url: `http://${LOAD_HOST}/paid` }, x402Version: 2, now: Date.now() });
+    const header = encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload });
+    const before = await balances(evm);
+
+    const answers = await Promise.all(
+      Array.from({ length: REPLAYS }, (_, i) => getPinned((i % 2 === 0 ? a : b).url, '/paid', LOAD_HOST, { 'PAYMENT-SIGNATURE': header })),
+    );
+
+    const receiptIds = new Set<string>();
+    const references = new Set<string>();
+    const seen: Record<string, number> = {};
+    for (const answer of answers) {
+      let label = String(answer.status);
+      if (answer.status === 200) {
+        const receipt = receiptOfAnswer(answer);
+        receiptIds.add(receipt.id);
+        references.add(receipt.reference);
+      } else {
+        expect(answer.status, answer.body).toBe(402);
+        const reason = decodePaymentRequiredHeader(answer.headers['payment-required'] ?? '').error ?? '';
+        expect(reason).toMatch(/^payment_/);
+        label += `:${reason}`;
+      }
+      seen[label] = (seen[label] ?? 0) + 1;
+    }
+    // one receipt, one settlement reference, and the token moved once
+    expect(receiptIds.size).toBe(1);
+    expect(references.size).toBe(1);
+    const after = await balances(evm);
+    expect(before.payer - after.payer).toBe(LOAD_PRICE);
+    expect(after.payee - before.payee).toBe(LOAD_PRICE);
+    const authorization = payload.authorization as { nonce: `0x${string}` };
+    const used = await evm.publicClient.getContractEvents({
+      address: evm.token.address,
+      abi: exactTokenAbi,
+      eventName: 'AuthorizationUsed',
+      args: { authorizer: evm.accounts.payer.address, nonce: authorization.nonce },
+      fromBlock: 0n,
+    });
+    expect(used.map((log) => log.transactionHash)).toEqual([...references]);
+    // both processes answered, and each still answers a late retry with that receipt
+    const stats = await Promise.all(servers.map((s) => s.stats()));
+    for (const s of stats) expect(s.paymentHeaders).toBe(REPLAYS / 2);
+    for (const server of servers) {
+      const again = await getPinned(server.url, '/paid', LOAD_HOST, { 'PAYMENT-SIGNATURE': header });
+      expect(again.status).toBe(200);
+      expect(receiptIds.has(receiptOfAnswer(again).id)).toBe(true);
+    }
+    return JSON.stringify(seen);
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
+describe(`two server processes, one store, ${REPLAYS} concurrent replays of one EIP-3009 payment`, () => {
+  it('SQLite file: one settlement on anvil, one receipt, everyone else gets it or a payment_* 402', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'x402-load-'));
+    try {
+      console.log(`sqlite replay answers: ${await replayStorm({ kind: 'sqlite', path: join(dir, 'store.sqlite') })}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  const binary = redisServerBinary();
+  it.skipIf(!binary)(`Redis: the same${binary ? '' : ' (SKIPPED: redis-server is not installed; apt-get install redis-server or set REDIS_SERVER_BIN)'}`, async () => {
+    const redis = await startRedisServer(binary);
+    try {
+      console.log(`redis replay answers: ${await replayStorm({ kind: 'redis', url: redis.url, keyPrefix: 'load:' })}`);
+    } finally {
+      await redis.stop();
+    }
+  }, 90_000);
+});
