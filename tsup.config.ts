@@ -24,6 +24,7 @@ export default defineConfig([{
     facilitator: 'src/facilitator/index.ts',
     devnet: 'fixtures/index.ts',
     testing: 'src/testing/index.ts',
+    capabilities: 'src/capabilities/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -129,6 +129,7 @@ describe('entry point exports', () => {
     ['x402-rails/lightning (adapters/lightning/index.ts)', () => import('../../adapters/lightning/index')],
     ['x402-rails/facilitator (src/facilitator/index.ts)', () => import('../../src/facilitator/index')],
     ['x402-rails/devnet (fixtures/index.ts)', () => import('../../fixtures/index')],
+    ['x402-rails/capabilities (src/capabilities/index.ts)', () => import('../../src/capabilities/index')],
     ['x402-rails/testing (src/testing/index.ts)', () => import('../../src/testing/index')],
   ];
   for (const [name, load] of fileSnapshots) {
