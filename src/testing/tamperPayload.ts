@@ -9,7 +9,7 @@ const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
  * transaction, a token) to another character of the same alphabet (hex, base58, base64), a third of the way
  * in, so the value still parses but no longer carries what was signed. Returns a deep copy.
  *
- * @example tamperPayload({ sig: 'ab12', from: 'x' }) // → { sig: 'ab02', from: 'x' }
+ * @example tamperPayload({ sig: 'ab12', from: 'x' }) // → { sig: 'a012', from: 'x' }
  */
 export function tamperPayload(payload: RailPayload): RailPayload {
   const copy = structuredClone(payload);

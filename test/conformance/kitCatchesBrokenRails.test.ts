@@ -92,6 +92,15 @@ describe('conformance kit against broken rails', () => {
     await expect(runRailConformance(() => unknown)).rejects.toThrow(/unknown scenario/);
   });
 
+  it('fails wrongPayee and wrongAsset that have no variant, hook or skip, saying what to give', async () => {
+    const setup = brokenSetup((r) => r, { variants: {} });
+    const report = await runRailConformance(() => setup, { only: ['wrongPayee', 'wrongAsset'] });
+    expect(report.results.map((r) => r.error?.message)).toEqual([
+      'wrongPayee needs variants.payTo (another payee of this rail), hooks.payToOther, or skip.wrongPayee with a reason.',
+      'wrongAsset needs variants.asset (another asset of this rail), hooks.payOtherAsset, or skip.wrongAsset with a reason.',
+    ]);
+  });
+
   it('holds a pinned reason code: another code fails the scenario', async () => {
     const setup = brokenSetup((r) => r, { expectReasons: { wrongAmount: 'amount_mismatch' } });
     const report = await runRailConformance(() => setup, { only: ['wrongAmount'] });

@@ -56,22 +56,22 @@ export const wrongAmount: Scenario = (ctx) => {
   return refuses(ctx, 'wrongAmount', altered(ctx, ctx.setup.hooks?.payWrongAmount, (o) => ({ ...o, amount }), ''));
 };
 
-export const wrongPayee: Scenario = (ctx) => {
-  const payTo = ctx.setup.variants?.payTo;
-  const alter = payTo === undefined ? undefined : (o: PaymentRequirements) => ({ ...o, payTo });
-  return refuses(ctx, 'wrongPayee', altered(ctx, ctx.setup.hooks?.payToOther, alter, 'wrongPayee needs variants.payTo (another payee of this rail), hooks.payToOther, or skip.wrongPayee with a reason.'));
-};
+/** A payment for the offer with `field` set to the setup's variant (which has no default: another payee, another asset). */
+function paysOtherVariant(ctx: ConformanceContext, scenario: 'wrongPayee' | 'wrongAsset', field: 'payTo' | 'asset', hook: BadPaymentHook | undefined): Promise<{ reason: string }> {
+  const value = ctx.setup.variants?.[field];
+  const alter = value === undefined ? undefined : (o: PaymentRequirements) => ({ ...o, [field]: value });
+  const hookName = scenario === 'wrongPayee' ? 'payToOther' : 'payOtherAsset';
+  return refuses(ctx, scenario, altered(ctx, hook, alter, `${scenario} needs variants.${field} (another ${field === 'payTo' ? 'payee' : 'asset'} of this rail), hooks.${hookName}, or skip.${scenario} with a reason.`));
+}
+
+export const wrongPayee: Scenario = (ctx) => paysOtherVariant(ctx, 'wrongPayee', 'payTo', ctx.setup.hooks?.payToOther);
 
 export const wrongNetwork: Scenario = (ctx) => {
   const network = ctx.setup.variants?.network;
   return refuses(ctx, 'wrongNetwork', altered(ctx, ctx.setup.hooks?.payOnOtherNetwork, (o) => ({ ...o, network: network ?? otherNetworkOf(o.network) }), ''));
 };
 
-export const wrongAsset: Scenario = (ctx) => {
-  const asset = ctx.setup.variants?.asset;
-  const alter = asset === undefined ? undefined : (o: PaymentRequirements) => ({ ...o, asset });
-  return refuses(ctx, 'wrongAsset', altered(ctx, ctx.setup.hooks?.payOtherAsset, alter, 'wrongAsset needs variants.asset (another asset of this rail), hooks.payOtherAsset, or skip.wrongAsset with a reason.'));
-};
+export const wrongAsset: Scenario = (ctx) => paysOtherVariant(ctx, 'wrongAsset', 'asset', ctx.setup.hooks?.payOtherAsset);
 
 export const expired: Scenario = (ctx) => {
   const hook = ctx.setup.hooks?.payExpired;
