@@ -62,6 +62,11 @@ export type FakeRailOptions = {
   beforeSettle?: () => SettleResult | undefined;
   /** Failure injection: runs before verify; may throw. */
   beforeVerify?: () => void;
+  /**
+   * Record each transfer in `ledger.transfers` and remember settled payments (default true). `false` keeps the
+   * rail's memory flat for long runs (the memory benchmark); settle is then idempotent only through the store.
+   */
+  keepHistory?: boolean;
 };
 
 type FakePayload = { from: string; nonce: string; sig: string };
@@ -93,6 +98,8 @@ export function fakeRail(options: FakeRailOptions): RailAdapter {
   const id = options.id ?? 'fake-exact';
   const network = options.network ?? FAKE_NETWORK;
   const settledByPayment = new Map<string, string>();
+  const keepHistory = options.keepHistory ?? true;
+  let transfers = 0;
   const calls = options.calls ?? { quote: 0, verify: 0, settle: 0 };
 
   const check = (p: FakePayload, req: PaymentRequirements): VerifyResult => {
@@ -147,11 +154,13 @@ export function fakeRail(options: FakeRailOptions): RailAdapter {
       const verdict = check(p, req);
       if (!verdict.isValid) return { status: 'failed', reason: verdict.reason, message: verdict.message };
       const amount = BigInt(req.amount);
-      const reference = `fake-tx-${ledger.transfers.length + 1}`;
+      const reference = `fake-tx-${++transfers}`;
       ledger.balances.set(p.from, ledger.balanceOf(p.from) - amount);
       ledger.balances.set(req.payTo, ledger.balanceOf(req.payTo) + amount);
-      ledger.transfers.push({ paymentId, from: p.from, to: req.payTo, amount, reference });
-      settledByPayment.set(paymentId, reference);
+      if (keepHistory) {
+        ledger.transfers.push({ paymentId, from: p.from, to: req.payTo, amount, reference });
+        settledByPayment.set(paymentId, reference);
+      }
       return { status: 'settled', reference, payer: p.from, amount: req.amount };
     },
     async createPayment(req, wallet) {
