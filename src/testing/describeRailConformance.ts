@@ -42,7 +42,7 @@ export async function describeRailConformance(name: string, setup: RailConforman
     }, options.setupTimeoutMs ?? 120_000);
     afterAll(async () => {
       await session?.close();
-      if (session && options.printReport !== false) console.info(formatConformanceReport(summarize(`${session.setup.server.id} (${name})`, results, { setupMs: session.setupMs, durationMs: Math.round(performance.now() - started) })));
+      if (session && options.printReport !== false) console.info(formatConformanceReport(summarize(name === session.setup.server.id ? name : `${session.setup.server.id} (${name})`, results, { setupMs: session.setupMs, durationMs: Math.round(performance.now() - started) })));
     });
     for (const id of options.only ?? conformanceScenarios) {
       it(id, async (context) => {
