@@ -1,4 +1,6 @@
-import { readChallenge, type FetchLike, type SpendingPolicy } from '../index';
+import type { FetchLike } from '../client/payingFetch';
+import { readChallenge } from '../client/readChallenge';
+import type { SpendingPolicy } from '../core/policy';
 import { parseAtomicAmount } from './args';
 
 /** A `--max` flag: a cap for every asset, or for one asset (`<asset>=<n>` or `<network>/<asset>=<n>`). */
@@ -34,7 +36,7 @@ export function applyMaxFlags(policy: SpendingPolicy, flags: MaxFlag[], fetchImp
   return async (input, init) => {
     const response = await fetchImpl(input, init);
     if (response.status !== 402) return response;
-    const challenge = await readChallenge(response.clone()).catch(() => undefined);
+    const challenge = await readChallenge(response).catch(() => undefined);
     for (const offer of challenge?.offers ?? []) {
       const key = `${offer.network}/${offer.asset}`;
       const own = Object.keys(caps).some((k) => k.toLowerCase() === key.toLowerCase() || k.toLowerCase() === offer.asset.toLowerCase());

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ReceiptJwks } from '../index';
+import type { ReceiptJwks } from '../core/receipt';
 import { CliError } from './errors';
 import { parseJsonText, readJsonInput } from './readJsonInput';
 

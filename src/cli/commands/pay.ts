@@ -1,5 +1,9 @@
 import { writeFile } from 'node:fs/promises';
-import { NoAcceptableOfferError, payingFetch, receiptOf, decodePaymentSignatureHeader, headerNames, type FetchLike, type PaymentOutcome, type SpendingPolicy } from '../../index';
+import { payingFetch, type FetchLike } from '../../client/payingFetch';
+import { receiptOf, type PaymentOutcome } from '../../client/paymentOutcome';
+import { NoAcceptableOfferError } from '../../core/errors';
+import type { SpendingPolicy } from '../../core/policy';
+import { decodePaymentSignatureHeader, headerNames } from '../../protocol/headers';
 import { expectPositionals, parseCommandArgs } from '../args';
 import type { Command } from '../command';
 import { CliError, UsageError } from '../errors';

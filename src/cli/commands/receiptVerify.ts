@@ -1,4 +1,5 @@
-import { RECEIPT_EXTENSION_KEY, RECEIPT_JWKS_PATH, ReceiptInvalidError, verifyReceipt, type Receipt, type VerifyReceiptOptions } from '../../index';
+import { ReceiptInvalidError } from '../../core/errors';
+import { RECEIPT_EXTENSION_KEY, RECEIPT_JWKS_PATH, verifyReceipt, type Receipt, type VerifyReceiptOptions } from '../../core/receipt';
 import { expectPositionals, parseCommandArgs } from '../args';
 import type { Command } from '../command';
 import { CliError, UsageError } from '../errors';
