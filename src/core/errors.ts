@@ -124,6 +124,19 @@ export class RailUnavailableError extends X402RailsError {
   }
 }
 
+/**
+ * A verified payment the server cannot take right now (payer screening unreachable, the rail's circuit
+ * breaker open): 503 with Retry-After; nothing was served or settled, the same payment may be sent again later.
+ */
+export class PaymentDeferredError extends X402RailsError {
+  override name = 'PaymentDeferredError';
+  readonly reason: string;
+  constructor(reason: string, message: string, code: ErrorCode = errorCodes.RISK_BREAKER_OPEN) {
+    super(code, message, { status: 503, details: { reason } });
+    this.reason = reason;
+  }
+}
+
 /** Settlement was broadcast but its outcome is not known yet; `reference` identifies it for reconciliation. */
 export class SettlementPendingError extends X402RailsError {
   override name = 'SettlementPendingError';

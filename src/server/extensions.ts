@@ -1,4 +1,6 @@
-import type { RequestBinding } from '../core/rail';
+import type { ErrorCode } from '../core/errors';
+import type { RailPayload, RequestBinding } from '../core/rail';
+import type { PaymentRequirements } from '../protocol/schemas';
 import type { SignedReceipt } from '../core/receipt/receipt';
 import type { CompiledRoute } from './routes';
 
@@ -18,9 +20,44 @@ export type ExtensionBeforeContext = ExtensionRequestContext & {
 /** What an extension sees once a request has been paid and served. */
 export type ExtensionPaidContext = ExtensionRequestContext & { response: Response; receipt: SignedReceipt; replayed: boolean };
 
+/** A payment verified and about to be served and settled: who pays what, on which rail, for which request. */
+export type ExtensionVerifiedContext = ExtensionRequestContext & {
+  paymentId: string;
+  rail: string;
+  accepted: PaymentRequirements;
+  payload: RailPayload;
+  payer: string;
+  /** Atomic units of `accepted.asset`. */
+  amount: string;
+};
+
+/**
+ * An extension's refusal of a verified payment; nothing is served or settled. 402 (default) answers the
+ * route's challenge with `reason` (another payer may pay); 503 is an infrastructure refusal (Retry-After).
+ */
+export type PaymentRefusal = { reason: string; message: string; status?: 402 | 503; code?: ErrorCode };
+
+/** How the settlement of a verified, served payment ended. */
+export type SettlementOutcome = {
+  paymentId: string;
+  route: string;
+  rail: string;
+  payer: string;
+  amount: string;
+  accepted: PaymentRequirements;
+  binding: RequestBinding;
+  /**
+   * `settled` with its receipt; `failed` (the rail refused, no money moved); `pending` (broadcast, confirmation
+   * not seen); `error` (the rail or its node could not be reached; nothing was broadcast).
+   */
+  outcome: 'settled' | 'failed' | 'pending' | 'error';
+  receipt?: SignedReceipt;
+  reason?: string;
+};
+
 /**
  * A paywall extension: a seam for features layered on the payment flow (capability credentials bought with
- * one payment, metering, risk controls) without touching the rails.
+ * one payment, metering, risk controls) without touching the rails. Every hook is optional.
  *
  * - `beforePayment` runs on every request to a paid route before any payment is looked at; answering a
  *   Response ends the request there (e.g. a valid capability token serves the request without payment,
@@ -32,4 +69,11 @@ export type PaywallExtension = {
   readonly name: string;
   beforePayment?(ctx: ExtensionBeforeContext): Promise<Response | undefined>;
   afterPaid?(ctx: ExtensionPaidContext): Promise<Response>;
+  /**
+   * Runs once a payment verified, before the handler and any settlement: answering a refusal stops it there
+   * (risk controls: payer screening, caps, an open circuit breaker), and the claim on the payment is freed.
+   */
+  afterVerify?(ctx: ExtensionVerifiedContext): Promise<PaymentRefusal | undefined>;
+  /** Observes how each settlement this paywall started ended (risk caps, circuit breaker, audit log). */
+  onSettlement?(outcome: SettlementOutcome): Promise<void>;
 };

@@ -1,5 +1,5 @@
 import { hashCanonical } from '../core/canonical';
-import { PaymentInvalidError, SettlementPendingError } from '../core/errors';
+import { PaymentInvalidError, PaymentDeferredError, SettlementPendingError } from '../core/errors';
 import {
   allowsReuse,
   canFindSettlement,
@@ -21,7 +21,7 @@ import { issueReceipt, withReceipt } from './issueReceipt';
 import type { FetchHandler, PaywallEvent } from './paywall';
 import { errorResponse } from './responses';
 import type { CompiledRoute } from './routes';
-import type { PaywallExtension } from './extensions';
+import type { PaymentRefusal, PaywallExtension, SettlementOutcome } from './extensions';
 import { encodeSettlementIntent } from './settlementIntent';
 
 /** What the payment flow needs from the paywall. */
@@ -78,6 +78,7 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
 
   let settling = false;
   let intent: string | undefined;
+  let verified: Verified = { payer: '', amount: matched.accepted.amount };
   try {
     if (claim.takeover && canFindSettlement(matched.rail)) {
       const found = await matched.rail.findSettlement(matched.payload, matched.accepted);
@@ -102,6 +103,13 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
       await deps.store.release(matched.paymentId);
       return reject(paid, deps, verification.reason, verification.message);
     }
+    verified = { payer: verification.payer, amount: verification.amount };
+    const refusal = await admitVerified(paid, deps, matched, verified);
+    if (refusal) {
+      await deps.store.release(matched.paymentId);
+      if (refusal.status === 503) throw new PaymentDeferredError(refusal.reason, refusal.message, refusal.code);
+      return reject(paid, deps, refusal.reason, refusal.message);
+    }
     const response = await paid.handler(paid.request);
     if (response.status >= 400) {
       await deps.store.release(matched.paymentId);
@@ -113,23 +121,28 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
     if (settlement.status === 'settled') {
       const receipt = await deps.store.settle(matched.paymentId, await receiptFor(deps, matched, paid.binding, settlement));
       deps.emit({ type: 'settled', route: paid.route.key, receipt });
+      await notifySettlement(paid, deps, matched, verified, { outcome: 'settled', receipt });
       return deliver(paid, deps, response, receipt, false);
     }
     await response.body?.cancel();
     if (settlement.status === 'pending') {
       await deps.store.markPending(matched.paymentId, matched.rail.id, settlement.reference, intent);
+      await notifySettlement(paid, deps, matched, verified, { outcome: 'pending', reason: settlement.message });
       throw new SettlementPendingError(settlement.reference, `${settlement.message} Retry the same request with the same payment to get the receipt.`);
     }
     // A failed settlement moved no money, whether or not it was broadcast: free the payment either way.
     await deps.store.release(matched.paymentId);
     await deps.store.release(matched.paymentId, 'pending');
+    await notifySettlement(paid, deps, matched, verified, { outcome: 'failed', reason: settlement.reason });
     return reject(paid, deps, settlement.reason, settlement.message);
   } catch (error) {
     if (error instanceof SettlementPendingError) {
       if (!settling) throw error;
       await deps.store.markPending(matched.paymentId, matched.rail.id, error.reference, intent);
+      await notifySettlement(paid, deps, matched, verified, { outcome: 'pending', reason: error.message });
       throw error;
     }
+    if (settling) await notifySettlement(paid, deps, matched, verified, { outcome: 'error', reason: error instanceof Error ? error.message : String(error) });
     // Adapters throw only when nothing was broadcast, so the claim can be freed (a broadcast already on
     // record as pending stays for reconciliation).
     await deps.store.release(matched.paymentId);
@@ -260,6 +273,48 @@ async function deliver(paid: PaidRequest, deps: PaymentFlowDeps, response: Respo
     if (extension.afterPaid) out = await extension.afterPaid({ request: paid.request, route: paid.route, binding: paid.binding, now: deps.now(), response: out, receipt, replayed });
   }
   return out;
+}
+
+type Verified = { payer: string; amount: string };
+
+/** Asks each extension whether a verified payment may go on; the first refusal wins. */
+async function admitVerified(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, verified: Verified): Promise<PaymentRefusal | undefined> {
+  for (const extension of deps.extensions) {
+    if (!extension.afterVerify) continue;
+    const refusal = await extension.afterVerify({
+      request: paid.request,
+      route: paid.route,
+      binding: paid.binding,
+      now: deps.now(),
+      paymentId: matched.paymentId,
+      rail: matched.rail.id,
+      accepted: matched.accepted,
+      payload: matched.payload,
+      ...verified,
+    });
+    if (refusal) return refusal;
+  }
+  return undefined;
+}
+
+/** Tells each extension how a settlement ended; an observer's failure never changes the payment's answer. */
+async function notifySettlement(
+  paid: PaidRequest,
+  deps: PaymentFlowDeps,
+  matched: MatchedPayment,
+  verified: Verified,
+  result: Pick<SettlementOutcome, 'outcome' | 'receipt' | 'reason'>,
+): Promise<void> {
+  const outcome: SettlementOutcome = {
+    paymentId: matched.paymentId,
+    route: paid.route.key,
+    rail: matched.rail.id,
+    accepted: matched.accepted,
+    binding: paid.binding,
+    ...verified,
+    ...result,
+  };
+  for (const extension of deps.extensions) await extension.onSettlement?.(outcome).catch(() => undefined);
 }
 
 async function reject(paid: PaidRequest, deps: PaymentFlowDeps, reason: string, message: string): Promise<Response> {
