@@ -2,6 +2,7 @@ import type { ErrorCode } from '../core/errors';
 import type { RailPayload, RequestBinding } from '../core/rail';
 import type { PaymentRequirements } from '../protocol/schemas';
 import type { SignedReceipt } from '../core/receipt/receipt';
+import type { PaywallEvent } from './paywall';
 import type { CompiledRoute } from './routes';
 
 /** What a paywall extension sees of a request on a paid route. */
@@ -76,4 +77,6 @@ export type PaywallExtension = {
   afterVerify?(ctx: ExtensionVerifiedContext): Promise<PaymentRefusal | undefined>;
   /** Observes how each settlement this paywall started ended (risk caps, circuit breaker, audit log). */
   onSettlement?(outcome: SettlementOutcome): Promise<void>;
+  /** Observes the paywall's events (challenges issued, payments rejected or replayed); must not throw. */
+  observe?(event: PaywallEvent): void;
 };

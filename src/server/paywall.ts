@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { hashCanonical } from '../core/canonical';
 import { ConfigurationError, X402RailsError } from '../core/errors';
 import { hasAuthorizationScheme, type ServerRail } from '../core/rail';
 import { RECEIPT_JWKS_PATH, type SignedReceipt } from '../core/receipt/receipt';
@@ -41,7 +42,7 @@ export type PaywallOptions = {
 
 /** What {@link PaywallOptions.onEvent} observes. */
 export type PaywallEvent =
-  | { type: 'challenge'; route: string; challengeId: string }
+  | { type: 'challenge'; route: string; challengeId: string; requestHash?: string }
   | { type: 'rejected'; route: string; reason: string; status: number }
   | { type: 'settled'; route: string; receipt: SignedReceipt }
   | { type: 'replayed'; route: string; paymentId: string };
@@ -100,7 +101,7 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
     signer: options.signer,
     issuer: options.issuer,
     settleLeaseMs: options.settleLeaseMs ?? 120_000,
-    emit: options.onEvent ?? (() => undefined),
+    emit: fanOut(options.onEvent, options.extensions ?? []),
     now,
     extensions: options.extensions ?? [],
     settling: new Set(),
@@ -118,7 +119,7 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
       const { binding, request: replayable } = await readBinding(request, maxBodyBytes);
       const challenge = async (rejection?: { reason: string; message: string }) => {
         const built = await buildChallenge(route, binding, deps, rejection);
-        deps.emit({ type: 'challenge', route: route.key, challengeId: built.challengeId });
+        deps.emit({ type: 'challenge', route: route.key, challengeId: built.challengeId, requestHash: hashCanonical(binding) });
         return built.response;
       };
       for (const extension of deps.extensions) {
@@ -149,6 +150,20 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
     jwks: () => options.signer.jwks(),
     store,
     reconcile: () => reconcilePayments(deps),
+  };
+}
+
+/** One event sink for the user's observer and every extension's; an observer that throws is ignored. */
+function fanOut(onEvent: ((event: PaywallEvent) => void) | undefined, extensions: readonly PaywallExtension[]): (event: PaywallEvent) => void {
+  const sinks = [onEvent, ...extensions.map((e) => e.observe?.bind(e))].filter((f): f is (event: PaywallEvent) => void => f !== undefined);
+  return (event) => {
+    for (const sink of sinks) {
+      try {
+        sink(event);
+      } catch {
+        // observing must never change the answer
+      }
+    }
   };
 }
 
