@@ -27,8 +27,9 @@ import {
   parseMacaroonV2,
   serializeMacaroonV2,
 } from '../../src/protocol/macaroon';
-import { PaymentPayloadSchema, PaymentRequiredSchema, SettleResponseSchema, type PaymentRequirements } from '../../src/protocol/schemas';
-import { decodeV1PaymentResponseHeader } from '../../src/protocol/v1';
+import { PaymentPayloadSchema, PaymentRequiredSchema, SettleResponseSchema } from '../../src/protocol/schemas';
+import { SettleResponseV1Schema, decodeV1PaymentResponseHeader } from '../../src/protocol/v1';
+import { sampleOffer } from '../support/wireSamples';
 import { asWireHeader, mutatedBase64Json, mutatedL402Authorization, randomHeader } from './support/mutations';
 
 /** Runs per property; 11 properties below → about 11,000 decoded values. */
@@ -45,15 +46,7 @@ function typedOrValue<T>(decode: () => T): T | undefined {
   }
 }
 
-const offer: PaymentRequirements = {
-  scheme: 'exact',
-  network: 'eip155:84532',
-  amount: '10000',
-  asset: '0x036CbD53842c5426634e7929541eC2318f3dCF7e',
-  payTo: '0x209693Bc6afc0C5328bA36FaF03C514EF312287C',
-  maxTimeoutSeconds: 60,
-  extra: { name: 'USDC', version: '2' },
-};
+const offer = sampleOffer;
 const validSignature = encodePaymentSignatureHeader({
   x402Version: 2,
   resource: { url: 'https://api.example/report' },
@@ -77,41 +70,17 @@ const invoice = `lnbcrt210n1${'q'.repeat(40)}`;
 const around = (valid: string) => fc.oneof(randomHeader, mutatedBase64Json(valid));
 
 describe('fuzz: x402 header decoders return a schema-valid value or throw a typed 400', () => {
-  it('PAYMENT-SIGNATURE', () => {
+  const decoders: Array<[string, string, (header: string) => unknown, (value: unknown) => boolean]> = [
+    ['PAYMENT-SIGNATURE', validSignature, decodePaymentSignatureHeader, (v) => PaymentPayloadSchema.safeParse(v).success],
+    ['PAYMENT-REQUIRED', validRequired, decodePaymentRequiredHeader, (v) => PaymentRequiredSchema.safeParse(v).success],
+    ['PAYMENT-RESPONSE', validResponse, decodePaymentResponseHeader, (v) => SettleResponseSchema.safeParse(v).success],
+    ['X-PAYMENT-RESPONSE (v1)', validV1Response, decodeV1PaymentResponseHeader, (v) => SettleResponseV1Schema.safeParse(v).success],
+  ];
+  it.each(decoders)('%s', (_name, valid, decode, isValid) => {
     fc.assert(
-      fc.property(around(validSignature), (header) => {
-        const value = typedOrValue(() => decodePaymentSignatureHeader(header));
-        if (value !== undefined) expect(PaymentPayloadSchema.safeParse(value).success).toBe(true);
-      }),
-      { numRuns: RUNS },
-    );
-  });
-
-  it('PAYMENT-REQUIRED', () => {
-    fc.assert(
-      fc.property(around(validRequired), (header) => {
-        const value = typedOrValue(() => decodePaymentRequiredHeader(header));
-        if (value !== undefined) expect(PaymentRequiredSchema.safeParse(value).success).toBe(true);
-      }),
-      { numRuns: RUNS },
-    );
-  });
-
-  it('PAYMENT-RESPONSE', () => {
-    fc.assert(
-      fc.property(around(validResponse), (header) => {
-        const value = typedOrValue(() => decodePaymentResponseHeader(header));
-        if (value !== undefined) expect(SettleResponseSchema.safeParse(value).success).toBe(true);
-      }),
-      { numRuns: RUNS },
-    );
-  });
-
-  it('X-PAYMENT-RESPONSE (v1)', () => {
-    fc.assert(
-      fc.property(around(validV1Response), (header) => {
-        const value = typedOrValue(() => decodeV1PaymentResponseHeader(header));
-        if (value !== undefined) expect(typeof value.success).toBe('boolean');
+      fc.property(around(valid), (header) => {
+        const value = typedOrValue(() => decode(header));
+        if (value !== undefined) expect(isValid(value)).toBe(true);
       }),
       { numRuns: RUNS },
     );

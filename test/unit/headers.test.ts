@@ -12,16 +12,9 @@ import {
   headerNames,
 } from '../../src/protocol/headers';
 import { PaymentPayloadSchema, type PaymentPayload, type PaymentRequired, type PaymentRequirements, type SettleResponse } from '../../src/protocol/schemas';
+import { sampleOffer } from '../support/wireSamples';
 
-const offer: PaymentRequirements = {
-  scheme: 'exact',
-  network: 'eip155:84532',
-  amount: '10000',
-  asset: '0x036CbD53842c5426634e7929541eC2318f3dCF7e',
-  payTo: '0x209693Bc6afc0C5328bA36FaF03C514EF312287C',
-  maxTimeoutSeconds: 60,
-  extra: { name: 'USDC', version: '2' },
-};
+const offer: PaymentRequirements = sampleOffer;
 
 const paymentRequired: PaymentRequired = {
   x402Version: 2,
