@@ -2,6 +2,7 @@
  * Keeps a long-running command (devnets, demo server, facilitator) alive until Ctrl-C (SIGINT) or SIGTERM,
  * then runs its cleanup once. A second signal while cleaning up exits at once.
  */
+import { progress } from './output';
 
 /** A shutdown latch installed before a long start, so a Ctrl-C during the start is not lost. */
 export type ShutdownLatch = {
@@ -55,4 +56,31 @@ export function shutdownLatch(): ShutdownLatch {
       process.off('SIGTERM', onSignal);
     },
   };
+}
+
+/**
+ * Runs a long-lived service until SIGINT/SIGTERM: installs the latch first (a Ctrl-C during a slow start is
+ * kept), starts it, lets `announce` print what is running, waits for a signal, stops it, and resolves 0.
+ * If the start fails, the error propagates and nothing is left running (`start` cleans up after itself).
+ *
+ * @example
+ * return runUntilSignal('the devnets', () => startDevnets(), (devnets) => printJson(describeDevnets(devnets)));
+ */
+export async function runUntilSignal<T extends { stop(): Promise<void> }>(what: string, start: () => Promise<T>, announce: (running: T) => void): Promise<number> {
+  const latch = shutdownLatch();
+  try {
+    const running = await start();
+    try {
+      announce(running);
+      if (!latch.requested) progress('Running. Press Ctrl-C to stop.');
+      const signal = await latch.wait();
+      progress(`${signal}: stopping ${what}…`);
+    } finally {
+      await running.stop();
+    }
+    progress('Stopped.');
+    return 0;
+  } finally {
+    latch.dispose();
+  }
 }

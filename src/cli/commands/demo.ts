@@ -1,11 +1,12 @@
 import { RECEIPT_JWKS_PATH } from '../../core/receipt/receipt';
-import { parseCommandArgs, expectPositionals, parsePort } from '../args';
-import type { Command } from '../command';
+import type { Demo } from '../../../fixtures/demo/demoServer';
+import { expectPositionals, parsePort } from '../args';
+import { defineCommand } from '../command';
 import { describeDevnets, exportLines, formatDevnets, payerWalletEnv, type DevnetsDescription } from '../describeDevnets';
 import { UsageError } from '../errors';
 import { elapsed, print, printJson, progress, table } from '../output';
 import type { WalletSettings } from '../walletConfig';
-import { shutdownLatch } from '../waitForShutdown';
+import { runUntilSignal } from '../waitForShutdown';
 
 const help = `Usage: x402-rails demo [--serve [--port <n>] [--json]]
 
@@ -43,16 +44,12 @@ export type DemoServeDescription = {
 };
 
 /** `demo`: the three-rail demo, or with `--serve` its paid server kept running for other clients. */
-export const demo: Command = {
+export const demo = defineCommand({
   name: 'demo',
   summary: 'run the three-rail demo, or keep its paid server running (--serve)',
   help,
-  async run(argv) {
-    const { values, positionals } = parseCommandArgs('demo', argv, { serve: { type: 'boolean' }, port: { type: 'string' } });
-    if (values.help) {
-      print(help);
-      return 0;
-    }
+  options: { serve: { type: 'boolean' }, port: { type: 'string' } },
+  async run({ values, positionals }) {
     expectPositionals('demo', positionals, []);
     if (!values.serve) {
       if (values.port !== undefined) throw new UsageError('--port needs --serve.', 'demo');
@@ -61,42 +58,32 @@ export const demo: Command = {
       return runDemo();
     }
     const port = values.port === undefined ? undefined : parsePort('demo', values.port);
-    return serve(port, values.json === true);
-  },
-};
-
-async function serve(port: number | undefined, json: boolean): Promise<number> {
-  const latch = shutdownLatch();
-  try {
     progress('Starting the EVM, Solana and Lightning devnets and the paid demo server…');
     const started = performance.now();
-    const { startDemo } = await import('../../../fixtures/demo/demoServer');
-    const running = await startDemo(port === undefined ? {} : { port });
-    try {
+    const start = async () => {
+      const { startDemo } = await import('../../../fixtures/demo/demoServer');
+      return startDemo(port === undefined ? {} : { port });
+    };
+    return runUntilSignal('the server and the devnets', start, (running) => {
       progress(`Up in ${elapsed(started)} ms.`);
-      const devnets = describeDevnets(running.devnets);
-      const description: DemoServeDescription = {
-        url: running.url,
-        reportUrl: running.reportUrl,
-        jwksUrl: `${running.url}${RECEIPT_JWKS_PATH}`,
-        prices: running.accepts.map((a) => ({ rail: a.rail, amount: BigInt(a.amount).toString(), unit: priceUnits[a.rail] ?? 'atomic units' })),
-        curl: `curl -i ${running.reportUrl}`,
-        walletEnv: payerWalletEnv(devnets),
-        devnets,
-      };
-      if (json) printJson(description);
+      const description = describeDemo(running);
+      if (values.json) printJson(description);
       else print(formatServe(description));
-      if (!latch.requested) progress('Serving. Press Ctrl-C to stop.');
-      const signal = await latch.wait();
-      progress(`${signal}: stopping the server and the devnets…`);
-    } finally {
-      await running.stop();
-    }
-    progress('Stopped.');
-    return 0;
-  } finally {
-    latch.dispose();
-  }
+    });
+  },
+});
+
+function describeDemo(running: Demo): DemoServeDescription {
+  const devnets = describeDevnets(running.devnets);
+  return {
+    url: running.url,
+    reportUrl: running.reportUrl,
+    jwksUrl: `${running.url}${RECEIPT_JWKS_PATH}`,
+    prices: running.accepts.map((a) => ({ rail: a.rail, amount: BigInt(a.amount).toString(), unit: priceUnits[a.rail] ?? 'atomic units' })),
+    curl: `curl -i ${running.reportUrl}`,
+    walletEnv: payerWalletEnv(devnets),
+    devnets,
+  };
 }
 
 function formatServe(d: DemoServeDescription): string {

@@ -1,8 +1,8 @@
-import { parseCommandArgs, expectPositionals } from '../args';
-import type { Command } from '../command';
+import { expectPositionals } from '../args';
+import { defineCommand } from '../command';
 import { describeDevnets, exportLines, formatDevnets, payerWalletEnv } from '../describeDevnets';
 import { elapsed, print, printJson, progress } from '../output';
-import { shutdownLatch } from '../waitForShutdown';
+import { runUntilSignal } from '../waitForShutdown';
 
 const help = `Usage: x402-rails devnet up [--json]
 
@@ -18,41 +18,27 @@ Options:
   -h, --help  show this help`;
 
 /** `devnet up`: start all devnets, print endpoints and keys, stop cleanly on SIGINT/SIGTERM. */
-export const devnetUp: Command = {
+export const devnetUp = defineCommand({
   name: 'devnet up',
   summary: 'start the EVM, Solana and Lightning devnets and print endpoints and funded keys',
   help,
-  async run(argv) {
-    const { values, positionals } = parseCommandArgs('devnet up', argv, {});
-    if (values.help) {
-      print(help);
-      return 0;
-    }
+  options: {},
+  async run({ values, positionals }) {
     expectPositionals('devnet up', positionals, []);
-    const latch = shutdownLatch();
-    try {
-      progress('Starting the EVM, Solana and Lightning devnets…');
-      const started = performance.now();
+    progress('Starting the EVM, Solana and Lightning devnets…');
+    const started = performance.now();
+    const start = async () => {
       const { startDevnets } = await import('../../../fixtures/startDevnets');
-      const devnets = await startDevnets({ evm: true, solana: true, lightning: true });
-      try {
-        const t = devnets.timings;
-        const readyMs = elapsed(started);
-        progress(`Devnets up in ${readyMs} ms (loading ${readyMs - t.totalMs} ms; in parallel: evm ${t.evmMs} ms, solana ${t.solanaMs} ms, lightning ${t.lightningMs} ms).`);
-        const description = describeDevnets(devnets);
-        const walletEnv = payerWalletEnv(description);
-        if (values.json) printJson({ ...description, walletEnv, timings: { ...t, readyMs } });
-        else print(`${formatDevnets(description)}\n\nPay with these wallets (x402-rails pay <url>):\n${exportLines(walletEnv).join('\n')}\n`);
-        if (!latch.requested) progress('Running. Press Ctrl-C to stop.');
-        const signal = await latch.wait();
-        progress(`${signal}: stopping the devnets…`);
-      } finally {
-        await devnets.stop();
-      }
-      progress('Stopped.');
-      return 0;
-    } finally {
-      latch.dispose();
-    }
+      return startDevnets({ evm: true, solana: true, lightning: true });
+    };
+    return runUntilSignal('the devnets', start, (devnets) => {
+      const t = devnets.timings;
+      const readyMs = elapsed(started);
+      progress(`Devnets up in ${readyMs} ms (loading ${readyMs - t.totalMs} ms; in parallel: evm ${t.evmMs} ms, solana ${t.solanaMs} ms, lightning ${t.lightningMs} ms).`);
+      const description = describeDevnets(devnets);
+      const walletEnv = payerWalletEnv(description);
+      if (values.json) printJson({ ...description, walletEnv, timings: { ...t, readyMs } });
+      else print(`${formatDevnets(description)}\n\nPay with these wallets (x402-rails pay <url>):\n${exportLines(walletEnv).join('\n')}\n`);
+    });
   },
-};
+});

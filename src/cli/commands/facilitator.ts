@@ -1,9 +1,9 @@
-import { expectPositionals, parseCommandArgs, parsePort } from '../args';
-import type { Command } from '../command';
+import { expectPositionals, parsePort } from '../args';
+import { defineCommand } from '../command';
 import { CliError } from '../errors';
 import { facilitatorRailsFromEnv } from '../facilitatorRails';
 import { print, printJson, progress } from '../output';
-import { shutdownLatch } from '../waitForShutdown';
+import { runUntilSignal } from '../waitForShutdown';
 
 const help = `Usage: x402-rails facilitator [--port <n>] [--host <addr>] [--json]
 
@@ -26,23 +26,18 @@ Options:
   -h, --help     show this help`;
 
 /** `facilitator`: run the facilitator service with rails from the environment. */
-export const facilitator: Command = {
+export const facilitator = defineCommand({
   name: 'facilitator',
   summary: 'run the x402 facilitator service (/verify /settle /supported) with rails from the environment',
   help,
-  async run(argv) {
-    const { values, positionals } = parseCommandArgs('facilitator', argv, { port: { type: 'string' }, host: { type: 'string' } });
-    if (values.help) {
-      print(help);
-      return 0;
-    }
+  options: { port: { type: 'string' }, host: { type: 'string' } },
+  async run({ values, positionals }) {
     expectPositionals('facilitator', positionals, []);
     const port = values.port === undefined ? 4021 : parsePort('facilitator', values.port);
     const apiKeys = (process.env['X402_FACILITATOR_KEYS'] ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
     if (apiKeys.some((k) => k.length < 16)) throw new CliError('Every key in X402_FACILITATOR_KEYS must be at least 16 characters long.');
-    const latch = shutdownLatch();
-    try {
-      const { rails, signers, describe } = await facilitatorRailsFromEnv(process.env);
+    const { rails, signers, describe } = await facilitatorRailsFromEnv(process.env);
+    const start = async () => {
       const { startFacilitator } = await import('../../facilitator/index');
       const started = await startFacilitator({
         rails,
@@ -55,19 +50,12 @@ export const facilitator: Command = {
           else if (e.type === 'error') progress(`${e.path}: ${e.status} ${e.code}`);
         },
       });
-      try {
-        if (values.json) printJson({ url: started.url, rails: rails.map((r) => r.id), auth: apiKeys.length > 0 });
-        else print(`Facilitator listening on ${started.url}\n${describe.map((d) => `  ${d}`).join('\n')}`);
-        if (apiKeys.length === 0) progress('Warning: X402_FACILITATOR_KEYS is unset — anyone who can reach this port may settle through your gas account.');
-        progress('Press Ctrl-C to stop.');
-        const signal = await latch.wait();
-        progress(`${signal}: stopping…`);
-      } finally {
-        await started.close();
-      }
-      return 0;
-    } finally {
-      latch.dispose();
-    }
+      return { url: started.url, stop: () => started.close() };
+    };
+    return runUntilSignal('the facilitator', start, ({ url }) => {
+      if (values.json) printJson({ url, rails: rails.map((r) => r.id), auth: apiKeys.length > 0 });
+      else print(`Facilitator listening on ${url}\n${describe.map((d) => `  ${d}`).join('\n')}`);
+      if (apiKeys.length === 0) progress('Warning: X402_FACILITATOR_KEYS is unset — anyone who can reach this port may settle through your gas account.');
+    });
   },
-};
+});

@@ -4,8 +4,8 @@ import { receiptOf, type PaymentOutcome } from '../../client/paymentOutcome';
 import { NoAcceptableOfferError } from '../../core/errors';
 import type { SpendingPolicy } from '../../core/policy';
 import { decodePaymentSignatureHeader, headerNames } from '../../protocol/headers';
-import { expectPositionals, parseCommandArgs } from '../args';
-import type { Command } from '../command';
+import { expectPositionals } from '../args';
+import { defineCommand } from '../command';
 import { CliError, UsageError } from '../errors';
 import { loadWallets } from '../loadWallets';
 import { applyMaxFlags, parseMaxFlag } from '../maxPerRequest';
@@ -61,24 +61,20 @@ export type PayResult = {
 };
 
 /** `pay <url>`: pay a 402-protected URL with configured wallets, print the body and the receipt. */
-export const pay: Command = {
+export const pay = defineCommand({
   name: 'pay',
   summary: 'pay a 402-protected URL (x402 or L402) and print the body and the verified receipt',
   help,
-  async run(argv) {
-    const { values, positionals } = parseCommandArgs('pay', argv, {
-      max: { type: 'string', multiple: true },
-      prefer: { type: 'string', multiple: true },
-      method: { type: 'string', short: 'X' },
-      header: { type: 'string', short: 'H', multiple: true },
-      data: { type: 'string', short: 'd' },
-      config: { type: 'string' },
-      'receipt-out': { type: 'string' },
-    });
-    if (values.help) {
-      print(help);
-      return 0;
-    }
+  options: {
+    max: { type: 'string', multiple: true },
+    prefer: { type: 'string', multiple: true },
+    method: { type: 'string', short: 'X' },
+    header: { type: 'string', short: 'H', multiple: true },
+    data: { type: 'string', short: 'd' },
+    config: { type: 'string' },
+    'receipt-out': { type: 'string' },
+  },
+  async run({ values, positionals }) {
     const [url = ''] = expectPositionals('pay', positionals, ['url']);
     let target: URL;
     try {
@@ -117,7 +113,7 @@ export const pay: Command = {
       loaded.close();
     }
   },
-};
+});
 
 /** Logs the 402 and the paid retry to stderr (progress on the long step: settlement). */
 function announce(fetchImpl: FetchLike): FetchLike {

@@ -1,7 +1,7 @@
 import { ReceiptInvalidError } from '../../core/errors';
 import { RECEIPT_EXTENSION_KEY, RECEIPT_JWKS_PATH, verifyReceipt, type Receipt, type VerifyReceiptOptions } from '../../core/receipt';
-import { expectPositionals, parseCommandArgs } from '../args';
-import type { Command } from '../command';
+import { expectPositionals } from '../args';
+import { defineCommand } from '../command';
 import { CliError, UsageError } from '../errors';
 import { print, printJson, table } from '../output';
 import { readJwks } from '../readJwks';
@@ -25,21 +25,12 @@ Options:
   -h, --help          show this help`;
 
 /** `receipt verify`: verify a receipt offline against a JWKS. */
-export const receiptVerify: Command = {
+export const receiptVerify = defineCommand({
   name: 'receipt verify',
-  summary: 'verify a signed receipt offline against the issuer\'s JWKS',
+  summary: "verify a signed receipt offline against the issuer's JWKS",
   help,
-  async run(argv) {
-    const { values, positionals } = parseCommandArgs('receipt verify', argv, {
-      jwks: { type: 'string' },
-      issuer: { type: 'string' },
-      url: { type: 'string' },
-      method: { type: 'string' },
-    });
-    if (values.help) {
-      print(help);
-      return 0;
-    }
+  options: { jwks: { type: 'string' }, issuer: { type: 'string' }, url: { type: 'string' }, method: { type: 'string' } },
+  async run({ values, positionals }) {
     const [source = ''] = expectPositionals('receipt verify', positionals, ['receipt.json|-']);
     if (values.jwks === undefined) throw new UsageError('Missing --jwks <url|file>: the issuer\'s public keys are needed to verify.', 'receipt verify');
     const signed = extractReceipt(await readJsonInput(source, 'receipt'), source);
@@ -63,7 +54,7 @@ export const receiptVerify: Command = {
     else print(`✓ Valid receipt, signed by a key of the JWKS.\n${formatReceipt(receipt)}`);
     return 0;
   },
-};
+});
 
 /** The signed receipt inside what was given: itself, `pay --json` output, or a SettleResponse. */
 function extractReceipt(json: unknown, source: string): unknown {
