@@ -7,6 +7,7 @@
  * with each other); paid requests against the unpaid-402 rate of the same route.
  */
 import { availableParallelism, loadavg } from 'node:os';
+import { benchCapabilities } from './capabilities.bench';
 import { benchCrossRail } from './crossRail.bench';
 import { devnetStartRows, evmDevnetAloneMs } from './devnets.bench';
 import { benchEvm } from './evm.bench';
@@ -20,6 +21,7 @@ const suites: Array<[string, (ctx: BenchContext) => Promise<BenchRow[]>]> = [
   ['evm', benchEvm],
   ['solana', benchSolana],
   ['lightning', benchLightning],
+  ['capabilities', benchCapabilities],
 ];
 
 /** Runs `run`, printing its name and how long it took. */

@@ -65,6 +65,8 @@ export function capabilities(options: CapabilitiesOptions): Capabilities {
   const grants = new Map<string, ResolvedGrant>();
   for (const [key, grant] of Object.entries(options.grants)) grants.set(key, resolveGrant(key, grant));
 
+  const issuedHere = (iss: string, url: string) => iss === (options.issuer ?? requestOrigin(url));
+
   async function refuse(ctx: ExtensionBeforeContext, reason: CapabilityRefusal, message: string): Promise<Response> {
     const challenge = await ctx.challenge({ reason, message });
     return withExposedHeaders(challenge, { [capabilityHeaders.error]: reason });
@@ -77,8 +79,7 @@ export function capabilities(options: CapabilitiesOptions): Capabilities {
     const read = await format.read(presented.token);
     if (!read.ok) return read.reason === 'malformed' ? malformed(read.message) : refuse(ctx, read.reason, read.message);
     const claims = read.claims;
-    const issuer = options.issuer ?? new URL(ctx.binding.url).origin;
-    if (claims.iss !== issuer) return refuse(ctx, 'capability_wrong_issuer', `This capability was issued by ${claims.iss}.`);
+    if (!issuedHere(claims.iss, ctx.binding.url)) return refuse(ctx, 'capability_wrong_issuer', `This capability was issued by ${claims.iss}.`);
     if (claims.exp * 1000 <= ctx.now) return refuse(ctx, 'capability_expired', 'This capability has expired; pay again.');
     if (!inScope(claims, ctx)) return refuse(ctx, 'capability_wrong_scope', `This capability does not cover ${ctx.binding.method} ${ctx.route.key}.`);
     if (options.admit) {
@@ -121,7 +122,7 @@ export function capabilities(options: CapabilitiesOptions): Capabilities {
     const claims: CapabilityClaims = {
       v: 1,
       jti: randomBytes(16).toString('base64url'),
-      iss: options.issuer ?? new URL(ctx.binding.url).origin,
+      iss: options.issuer ?? requestOrigin(ctx.binding.url),
       sub: ctx.receipt.payer,
       scope: {
         routes: grant.scope.routes ?? [ctx.route.key],
@@ -162,6 +163,12 @@ const messages: Record<'capability_unknown' | 'capability_exhausted' | 'capabili
   capability_revoked: 'This capability was revoked; pay again.',
   capability_expired: 'This capability has expired; pay again.',
 };
+
+/** The request URL is normalized (`Request.url`), so its origin is its prefix up to the path. */
+function requestOrigin(url: string): string {
+  const slash = url.indexOf('/', url.indexOf('//') + 2);
+  return slash < 0 ? url : url.slice(0, slash);
+}
 
 function inScope(claims: CapabilityClaims, ctx: ExtensionBeforeContext): boolean {
   if (!claims.scope.routes.includes(ctx.route.key)) return false;

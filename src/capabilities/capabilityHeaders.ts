@@ -15,16 +15,27 @@ export const CAPABILITY_MAX_LENGTH = 16 * 1024;
 
 /**
  * Returns `response` with `headers` set and listed in `Access-Control-Expose-Headers` (so browser clients
- * can read them). The response is rebuilt, since a handler's response may have immutable headers.
+ * can read them). Headers are set in place when the response allows it (the hot path of a capability call);
+ * a response with immutable headers (e.g. from `fetch` or `Response.redirect`) is rebuilt around its body.
  */
 export function withExposedHeaders(response: Response, headers: Record<string, string>): Response {
-  const out = new Headers(response.headers);
-  for (const [name, value] of Object.entries(headers)) out.set(name, value);
-  const exposed = (out.get('Access-Control-Expose-Headers') ?? '')
-    .split(',')
-    .map((h) => h.trim())
-    .filter((h) => h !== '');
-  for (const name of Object.keys(headers)) if (!exposed.some((h) => h.toLowerCase() === name.toLowerCase())) exposed.push(name);
-  out.set('Access-Control-Expose-Headers', exposed.join(', '));
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers: out });
+  try {
+    expose(response.headers, headers);
+    return response;
+  } catch {
+    const out = new Headers(response.headers);
+    expose(out, headers);
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers: out });
+  }
+}
+
+function expose(target: Headers, headers: Record<string, string>): void {
+  const exposed = target.get('Access-Control-Expose-Headers') ?? '';
+  const listed = new Set(exposed.split(',').map((h) => h.trim().toLowerCase()));
+  const missing: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    target.set(name, value);
+    if (!listed.has(name.toLowerCase())) missing.push(name);
+  }
+  if (missing.length > 0) target.set('Access-Control-Expose-Headers', exposed === '' ? missing.join(', ') : `${exposed}, ${missing.join(', ')}`);
 }

@@ -25,9 +25,12 @@ export function capabilityTokenByRail(parameters: CapabilityTokenByRailParameter
     recognizes: (token) => formatOf(token) !== undefined,
     issue: (claims) => (parameters.rails[claims.rail] ?? parameters.default).issue(claims),
     async read(token) {
-      const format = formatOf(token);
-      if (format === undefined) return { ok: false, reason: 'malformed', message: `The capability is none of the formats ${formats.map((f) => f.format).join(', ')}.` };
-      return format.read(token);
+      // Each format answers `malformed` for a token that is not its own (after a cheap cache lookup).
+      for (const format of formats) {
+        const read = await format.read(token);
+        if (read.ok || read.reason !== 'malformed') return read;
+      }
+      return { ok: false, reason: 'malformed', message: `The capability is none of the formats ${formats.map((f) => f.format).join(', ')}.` };
     },
   };
 }

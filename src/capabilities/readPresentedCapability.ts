@@ -17,7 +17,7 @@ export function readPresentedCapability(request: Request, format: CapabilityToke
   if (explicit !== null) {
     const token = explicit.trim();
     if (token.length === 0 || token.length > CAPABILITY_MAX_LENGTH) return { kind: 'malformed', message: `${capabilityHeaders.capability} is empty or too long.` };
-    if (!format.recognizes(token)) return { kind: 'malformed', message: `${capabilityHeaders.capability} does not hold a ${format.format} capability.` };
+    // The format's read answers `malformed` for a token that is none of its own.
     return { kind: 'token', token };
   }
   if (!acceptBearer) return { kind: 'none' };

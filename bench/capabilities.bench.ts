@@ -1,0 +1,145 @@
+/**
+ * Capability credentials: calls/s authorized by a capability (bought with one EIP-3009 payment settled on
+ * anvil) through a Hono app, against the bare unpaid route of the same app in the same run. Target of
+ * issue 9: ≥ 20,000 capability-authorized requests/s on 2 cores (reported, never asserted).
+ *
+ * Standalone: `npx tsx bench/capabilities.bench.ts` (starts the EVM devnet alone).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Hono } from 'hono';
+import type { Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { evmEip3009Client, evmEip3009Server, evmWallet } from '../adapters/evm/index';
+import { startEvmDevnet, type EvmDevnet } from '../fixtures/evm/index';
+import { capabilities, createMemoryCapabilityStore, createSqliteCapabilityStore, jwsCapabilityToken, type CapabilityStore } from '../src/capabilities/index';
+import { createReceiptSigner, payingFetch, receiptOf, type FetchLike } from '../src/index';
+import { honoPaywall } from '../src/server/hono';
+import { markdownTable, rate, ratio, throughput, type BenchRow } from './measure';
+import type { BenchContext } from './setup';
+
+const ORIGIN = 'http://caps.bench';
+const CONCURRENCY = 16;
+const ROUNDS = 7;
+const ROUND_MS = 400;
+
+/** A Hono app with one paid route whose payment buys a capability, and a bare route; backed by `store`. */
+async function capabilityApp(evm: EvmDevnet, store: CapabilityStore): Promise<FetchLike> {
+  const rail = evmEip3009Server({
+    publicClient: evm.publicClient,
+    walletClient: evm.walletClientFor('facilitator'),
+    pollingIntervalMs: 5,
+    chainId: evm.chainId,
+    token: evm.token,
+    payTo: evm.accounts.payee.address,
+  });
+  const caps = capabilities({ token: await jwsCapabilityToken(), store, grants: { 'GET /api/:id': { calls: 100_000_000, ttlSeconds: 3600 } } });
+  const app = new Hono();
+  app.use(honoPaywall({ 'GET /api/:id': { accepts: [{ rail: 'evm-eip3009', amount: 10_000n }] } }, { rails: [rail], signer: await createReceiptSigner(), extensions: [caps] }));
+  app.get('/api/:id', (c) => c.json({ ok: true, id: c.req.param('id') }));
+  app.get('/free/:id', (c) => c.json({ ok: true, id: c.req.param('id') }));
+  return async (input, init) => app.fetch(new Request(input, init));
+}
+
+/** Buys a capability with one real payment and returns it. */
+async function buyCapability(evm: EvmDevnet, fetch: FetchLike, payer: 'payer' | 'payer2'): Promise<string> {
+  const wallet = evmWallet(privateKeyToAccount(evm.accounts[payer].privateKey as Hex), { publicClient: evm.publicClient });
+  const res = await payingFetch(fetch, { adapters: [evmEip3009Client()], wallets: [wallet], verifyReceipts: false, capabilities: false })(`${ORIGIN}/api/0`);
+  const token = res.headers.get('X402-Capability');
+  if (res.status !== 200 || !receiptOf(res)?.settleResponse?.success || token === null) throw new Error(`buying a capability failed: ${res.status}`);
+  return token;
+}
+
+/** Requests/s of `path` for `ms`, `CONCURRENCY` in flight, each answer checked. */
+function perSecond(fetch: FetchLike, path: string, headers: Record<string, string>, ms: number): Promise<number> {
+  let i = 0;
+  return throughput(
+    async () => {
+      const res = await fetch(`${ORIGIN}${path.replace(':n', String(i++ % 1000))}`, { headers });
+      if (res.status !== 200) throw new Error(`${path}: expected 200, got ${res.status} ${res.headers.get('X402-Capability-Error') ?? ''}`);
+      await res.arrayBuffer();
+    },
+    { ms, concurrency: CONCURRENCY, warmup: 200 },
+  );
+}
+
+/** CPU time (all threads, so GC included) per sequential request of `path`, in µs: unaffected by other processes' load. */
+async function cpuMicrosPerRequest(fetch: FetchLike, path: string, headers: Record<string, string>, n: number): Promise<number> {
+  const start = process.cpuUsage();
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(`${ORIGIN}${path.replace(':n', String(i % 1000))}`, { headers });
+    if (res.status !== 200) throw new Error(`${path}: expected 200, got ${res.status}`);
+    await res.arrayBuffer();
+  }
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / n;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+
+/** Medians of `measure` for the bare route and the capability route, in alternating rounds (a load change hits both alike). */
+async function paired(measure: (path: string, headers: Record<string, string>) => Promise<number>, token: string): Promise<{ bare: number; authorized: number }> {
+  const bare: number[] = [];
+  const authorized: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    bare.push(await measure('/free/:n', {}));
+    authorized.push(await measure('/api/:n', { 'X402-Capability': token }));
+  }
+  return { bare: median(bare), authorized: median(authorized) };
+}
+
+/** Capability rows on an EVM devnet: memory and SQLite stores, each against the bare route of its own app. */
+export async function capabilityRows(evm: EvmDevnet): Promise<BenchRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'x402-caps-bench-'));
+  const sqlite = createSqliteCapabilityStore({ path: join(dir, 'caps.sqlite') });
+  const rows: BenchRow[] = [];
+  try {
+    for (const [what, store, payer] of [
+      ['memory store', createMemoryCapabilityStore(), 'payer'],
+      ['SQLite store (WAL file)', sqlite, 'payer2'],
+    ] as const) {
+      const fetch = await capabilityApp(evm, store);
+      const token = await buyCapability(evm, fetch, payer);
+      await perSecond(fetch, '/api/:n', { 'X402-Capability': token }, 500);
+      const wall = await paired((path, headers) => perSecond(fetch, path, headers, ROUND_MS), token);
+      const cpu = await paired((path, headers) => cpuMicrosPerRequest(fetch, path, headers, 3000), token);
+      rows.push(
+        {
+          rail: 'capabilities',
+          metric: `capability-authorized calls, wall clock (JWS, ${what}, Hono in-process, ${CONCURRENCY} in flight, median of ${ROUNDS})`,
+          value: rate(wall.authorized),
+          baseline: `${rate(wall.bare)} bare route (same app, alternating rounds)`,
+          ratio: ratio(wall.authorized, wall.bare),
+        },
+        {
+          rail: 'capabilities',
+          metric: `capability-authorized calls per CPU-second (${what}; CPU time of all threads per call, load-independent)`,
+          value: `${rate(1e6 / cpu.authorized)} (${cpu.authorized.toFixed(1)} µs/call)`,
+          baseline: `${rate(1e6 / cpu.bare)} bare route (${cpu.bare.toFixed(1)} µs/call)`,
+          ratio: ratio(cpu.bare, cpu.authorized),
+        },
+      );
+    }
+  } finally {
+    sqlite.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+/** The capability suite of `npm run bench`. */
+export function benchCapabilities(ctx: BenchContext): Promise<BenchRow[]> {
+  return capabilityRows(ctx.devnets.evm);
+}
+
+if (process.argv[1]?.endsWith('capabilities.bench.ts')) {
+  const evm = await startEvmDevnet();
+  try {
+    const rows = await capabilityRows(evm);
+    console.table(rows);
+    console.log(`\n${markdownTable(rows)}`);
+  } finally {
+    await evm.stop();
+  }
+}
