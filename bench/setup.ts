@@ -20,14 +20,15 @@ import {
   type RoutesConfig,
 } from '../src/index';
 import { honoPaywall } from '../src/server/hono';
-import { evmEip2612Server, evmEip3009Server, evmWallet, type EvmWallet } from '../adapters/evm/index';
-import { solanaExactServer, solanaWallet, type SolanaWallet } from '../adapters/solana/index';
-import { lightningServer, lightningWallet, type LightningWallet } from '../adapters/lightning/index';
-import { startDevnets, type Devnets } from '../fixtures/startDevnets';
+import { evmWallet, type EvmWallet } from '../adapters/evm/index';
+import { solanaWallet, type SolanaWallet } from '../adapters/solana/index';
+import { lightningWallet, type LightningWallet } from '../adapters/lightning/index';
+import { startDevnets } from '../fixtures/startDevnets';
+import { devnetServerRails, type AllDevnets } from '../fixtures/demo/devnetRails';
 import { sha256Baseline, throughput } from './measure';
 
 /** All three devnets. */
-export type AllDevnets = Devnets<{ evm: true; solana: true; lightning: true }>;
+export type { AllDevnets };
 
 /** Prices, in each rail's atomic units: 0.01 rUSD, 0.01 SPL token, 21 sat. */
 export const benchPrices = { evm: 10_000n, solana: 10_000n, lightning: 21_000n } as const;
@@ -91,28 +92,7 @@ export type BenchContext = {
 
 /** Builds the all-rails Hono app over running devnets. */
 async function benchApp(devnets: AllDevnets, lightningRootKey: Uint8Array): Promise<Hono> {
-  const { evm, solana, lightning } = devnets;
-  const settler = {
-    publicClient: evm.publicClient,
-    walletClient: evm.walletClientFor('facilitator'),
-    pollingIntervalMs: 5,
-    chainId: evm.chainId,
-    token: evm.token,
-    payTo: evm.accounts.payee.address,
-  };
-  const rails = [
-    evmEip3009Server(settler),
-    evmEip2612Server(settler),
-    solanaExactServer({
-      connection: new Connection(solana.rpcUrl, { commitment: 'confirmed' }),
-      network: solana.network,
-      feePayer: solana.keypairs.feePayer,
-      mints: [solana.mint],
-      payTo: solana.keypairs.payee.publicKey,
-      pollIntervalMs: 20,
-    }),
-    lightningServer({ lnd: lightning.nodes.bob.lnd, rootKey: lightningRootKey, network: lightning.network }),
-  ];
+  const rails = Object.values(devnetServerRails(devnets, { lightningRootKey }));
   const routes: RoutesConfig = {
     [`GET ${benchPaths.all}`]: { accepts: [offers.evm3009, offers.evm2612, offers.solana, offers.lightning] },
     [`GET ${benchPaths.evmSolana}`]: { accepts: [offers.evm3009, offers.evm2612, offers.solana] },

@@ -3,17 +3,11 @@
  * devnets, a memory store, and counters on every call that could move money (each rail's `settle`, the
  * store's `settle` and `markPending`), so a test can prove that nothing was settled.
  */
-import { randomBytes } from 'node:crypto';
-import { Connection } from '@solana/web3.js';
 import { createReceiptSigner, paywall, type PaymentStore, type RoutesConfig, type ServerRail } from '../../../src/index';
 import { createMemoryPaymentStore } from '../../../src/stores/memoryPaymentStore';
-import { evmEip3009Server } from '../../../adapters/evm/index';
-import { solanaExactServer } from '../../../adapters/solana/index';
-import { lightningServer } from '../../../adapters/lightning/index';
-import type { Devnets } from '../../../fixtures/startDevnets';
+import { devnetServerRails, type AllDevnets } from '../../../fixtures/demo/devnetRails';
 
-/** Every devnet. */
-export type AllDevnets = Devnets<{ evm: true; solana: true; lightning: true }>;
+export type { AllDevnets };
 
 /** Paths of the fuzzed paywall. */
 export const fuzzPaths = {
@@ -33,7 +27,6 @@ export type FuzzPaywall = { handler: (request: Request) => Promise<Response>; st
 
 /** Builds the paywall over running devnets. */
 export async function fuzzPaywall(devnets: AllDevnets): Promise<FuzzPaywall> {
-  const { evm, solana, lightning } = devnets;
   const calls: MoneyCalls = { railSettle: 0, storeSettle: 0, storeMarkPending: 0, claimed: new Set() };
   const counted = <R extends ServerRail>(rail: R): R => ({
     ...rail,
@@ -42,29 +35,8 @@ export async function fuzzPaywall(devnets: AllDevnets): Promise<FuzzPaywall> {
       return rail.settle(...args);
     },
   });
-  const rails: ServerRail[] = [
-    counted(
-      evmEip3009Server({
-        publicClient: evm.publicClient,
-        walletClient: evm.walletClientFor('facilitator'),
-        pollingIntervalMs: 5,
-        chainId: evm.chainId,
-        token: evm.token,
-        payTo: evm.accounts.payee.address,
-      }),
-    ),
-    counted(
-      solanaExactServer({
-        connection: new Connection(solana.rpcUrl, { commitment: 'confirmed' }),
-        network: solana.network,
-        feePayer: solana.keypairs.feePayer,
-        mints: [solana.mint],
-        payTo: solana.keypairs.payee.publicKey,
-        pollIntervalMs: 20,
-      }),
-    ),
-    counted(lightningServer({ lnd: lightning.nodes.bob.lnd, rootKey: new Uint8Array(randomBytes(32)), network: lightning.network })),
-  ];
+  const { evm3009, solana, lightning } = devnetServerRails(devnets);
+  const rails: ServerRail[] = [counted(evm3009), counted(solana), counted(lightning)];
   const memory = createMemoryPaymentStore();
   const store: PaymentStore = {
     ...memory,
@@ -81,13 +53,13 @@ export async function fuzzPaywall(devnets: AllDevnets): Promise<FuzzPaywall> {
       return memory.markPending(paymentId, rail, reference);
     },
   };
-  const evm3009 = { rail: 'evm-eip3009', amount: 10_000n };
+  const evmOffer = { rail: 'evm-eip3009', amount: 10_000n };
   const sol = { rail: 'solana-spl', amount: 10_000n };
   const ln = { rail: 'lightning-l402', amount: 21_000n };
   const routes: RoutesConfig = {
-    [`GET ${fuzzPaths.chain}`]: { accepts: [evm3009, sol] },
+    [`GET ${fuzzPaths.chain}`]: { accepts: [evmOffer, sol] },
     [`GET ${fuzzPaths.lightning}`]: { accepts: [ln] },
-    [`POST ${fuzzPaths.all}`]: { accepts: [evm3009, sol, ln] },
+    [`POST ${fuzzPaths.all}`]: { accepts: [evmOffer, sol, ln] },
   };
   const pw = paywall(routes, { rails, signer: await createReceiptSigner(), store });
   const wrapped = pw.wrap(async (request) => Response.json({ served: new URL(request.url).pathname }));
