@@ -5,6 +5,9 @@
  * Baselines: the devnet start against the EVM devnet alone; 402 challenges against a bare route of the same
  * Hono app; offline verifications against SHA-256 of 1 KiB (rail-independent CPU work, so the rails compare
  * with each other); paid requests against the unpaid-402 rate of the same route.
+ *
+ * `npm run bench -- memory` (or `BENCH_ONLY=memory`) runs only the memory benchmark (100,000 paid requests with
+ * the SQLite store), which needs no devnet; the full run does it first, before any devnet shares the process.
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { benchCapabilities } from './capabilities.bench';
@@ -12,6 +15,7 @@ import { benchCrossRail } from './crossRail.bench';
 import { devnetStartRows, evmDevnetAloneMs } from './devnets.bench';
 import { benchEvm } from './evm.bench';
 import { benchLightning } from './lightning.bench';
+import { benchMemory } from './memory.bench';
 import { markdownTable, millis, rate, type BenchRow } from './measure';
 import { startBench, type BenchContext } from './setup';
 import { benchSolana } from './solana.bench';
@@ -38,9 +42,21 @@ function machine(): string {
   return `${availableParallelism()} cores, load average ${(loadavg()[0] ?? 0).toFixed(1)}`;
 }
 
+/** Prints the rows as a console table and as markdown, with the summary line. */
+function report(rows: BenchRow[], summary: string): void {
+  console.log(`\n${summary}\n`);
+  console.table(rows);
+  console.log(`\n${markdownTable(rows)}\n\n${summary}`);
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const before = machine();
+  const memoryRows = await step('memory: paid requests with the SQLite store', () => benchMemory());
+  if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'memory') {
+    report(memoryRows, `whole run ${millis(performance.now() - started)}; ${before} at start, ${machine()} at end`);
+    return;
+  }
   const evmAloneMs = await step('devnet start: EVM alone (best of 2)', () => evmDevnetAloneMs());
   const ctx = await step('devnet start: all three + app + baselines', () => startBench());
   const rows: BenchRow[] = [...devnetStartRows(ctx.devnets.timings, evmAloneMs)];
@@ -50,10 +66,8 @@ async function main(): Promise<void> {
     await ctx.stop();
   }
   const { bareRoutePerSecond, sha256PerSecond } = ctx.baselines;
-  const summary = `baselines: bare Hono route ${rate(bareRoutePerSecond)}, sha256(1 KiB) ${rate(sha256PerSecond)}; whole run ${millis(performance.now() - started)}; ${before} at start, ${machine()} at end`;
-  console.log(`\n${summary}\n`);
-  console.table(rows);
-  console.log(`\n${markdownTable(rows)}\n\n${summary}`);
+  rows.push(...memoryRows);
+  report(rows, `baselines: bare Hono route ${rate(bareRoutePerSecond)}, sha256(1 KiB) ${rate(sha256PerSecond)}; whole run ${millis(performance.now() - started)}; ${before} at start, ${machine()} at end`);
 }
 
 main().then(
