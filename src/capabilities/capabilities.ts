@@ -5,7 +5,7 @@ import { errorResponse } from '../server/responses';
 import type { CapabilityClaims } from './capabilityClaims';
 import { resolveGrant, type CapabilityGrant, type ResolvedGrant } from './capabilityGrant';
 import { capabilityHeaders, withExposedHeaders } from './capabilityHeaders';
-import type { CapabilityStore } from './capabilityStore';
+import type { CapabilityStore, CapabilityUse } from './capabilityStore';
 import type { CapabilityRefusal, CapabilityToken } from './capabilityToken';
 import { createMemoryCapabilityStore } from './memoryCapabilityStore';
 import { readPresentedCapability } from './readPresentedCapability';
@@ -30,6 +30,11 @@ export type CapabilitiesOptions = {
    * capability cannot keep using it.
    */
   admit?: (claims: CapabilityClaims) => Promise<true | AdmitRefusal>;
+  /**
+   * Observes store or signing failures that were absorbed: issuing after a settled payment (the paid
+   * response goes out without a capability) and giving back a use the handler failed. Receives no token.
+   */
+  onError?: (error: unknown, during: 'issue' | 'restore') => void;
 };
 
 /** The capability extension: plug it into `paywall({ extensions: [ext] })`. */
@@ -96,17 +101,26 @@ export function capabilities(options: CapabilitiesOptions): Capabilities {
     try {
       response = await ctx.serve();
     } catch (error) {
-      await store.restore(claims.jti, use);
+      await giveBack(claims.jti, use);
       throw error;
     }
     if (response.status >= 400) {
-      await store.restore(claims.jti, use);
+      await giveBack(claims.jti, use);
       return response;
     }
     const headers: Record<string, string> = {};
     if (taken.remainingCalls !== undefined) headers[capabilityHeaders.remaining] = String(taken.remainingCalls);
     if (taken.remainingAmount !== undefined) headers[capabilityHeaders.remainingAmount] = taken.remainingAmount.toString();
     return withExposedHeaders(response, headers);
+  }
+
+  /** Best effort: a store failure here must not replace the handler's answer. */
+  async function giveBack(jti: string, use: CapabilityUse): Promise<void> {
+    try {
+      await store.restore(jti, use);
+    } catch (error) {
+      options.onError?.(error, 'restore');
+    }
   }
 
   function costOf(routeKey: string): { amount?: bigint } {
@@ -136,16 +150,23 @@ export function capabilities(options: CapabilitiesOptions): Capabilities {
       receipt: ctx.receipt.id,
       rail: ctx.receipt.rail,
     };
-    await store.register({
-      jti: claims.jti,
-      expiresAt: claims.exp * 1000,
-      ...(grant.calls !== undefined ? { calls: grant.calls } : {}),
-      ...(grant.amountCap !== undefined ? { amount: grant.amountCap } : {}),
-      ...(grant.costPerCall !== undefined ? { costPerCall: grant.costPerCall } : {}),
-      ...(grant.rateLimit !== undefined ? { rateLimit: grant.rateLimit } : {}),
-    });
-    const token = await format.issue(claims);
-    return withExposedHeaders(ctx.response, { [capabilityHeaders.capability]: token });
+    // The payment has settled: a failure to issue leaves the paid response as it is (no capability) rather
+    // than turning it into an error the client already paid for.
+    try {
+      await store.register({
+        jti: claims.jti,
+        expiresAt: claims.exp * 1000,
+        ...(grant.calls !== undefined ? { calls: grant.calls } : {}),
+        ...(grant.amountCap !== undefined ? { amount: grant.amountCap } : {}),
+        ...(grant.costPerCall !== undefined ? { costPerCall: grant.costPerCall } : {}),
+        ...(grant.rateLimit !== undefined ? { rateLimit: grant.rateLimit } : {}),
+      });
+      const token = await format.issue(claims);
+      return withExposedHeaders(ctx.response, { [capabilityHeaders.capability]: token });
+    } catch (error) {
+      options.onError?.(error, 'issue');
+      return ctx.response;
+    }
   }
 
   return {

@@ -3,7 +3,11 @@
  * settlement buys many calls; every refusal (exhausted, expired, revoked, wrong scope, forged, altered,
  * malformed, rate limited) answers the right status, and the client pays again when it must.
  */
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { createMemoryCapabilityStore } from '../../src/capabilities/memoryCapabilityStore';
+import { createSqliteCapabilityStore } from '../../src/capabilities/sqliteCapabilityStore';
+import { receiptOf } from '../../src/client/paymentOutcome';
 import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from '../../src/protocol/headers';
 import { errorCodes } from '../../src/core/errors';
 import { jwsCapabilityToken } from '../../src/capabilities/jwsCapabilityToken';
@@ -226,5 +230,31 @@ describe('capabilities: pay once, call many', () => {
     expect(res.headers.get('PAYMENT-RESPONSE')).not.toBeNull();
     expect(s.ledger.transfers).toHaveLength(2);
     expect((await s.present('/api/1', token)).headers.get('X402-Capability-Remaining')).toBe('9');
+  });
+});
+
+describe('capabilities: store failures', () => {
+  it('a store that cannot be reached on use answers 503 (nothing decided), never a crash', async () => {
+    const database = new Database(':memory:');
+    const s = await capabilitySetup({ store: createSqliteCapabilityStore({ database }) });
+    const token = await s.buy();
+    database.close();
+    const res = await s.present('/api/1', token);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('Retry-After')).not.toBeNull();
+  });
+
+  it('a store failing to register after settlement: the paid response still goes out with its receipt, without a capability', async () => {
+    const failures: string[] = [];
+    const broken = createMemoryCapabilityStore();
+    broken.register = async () => {
+      throw new Error('disk full');
+    };
+    const s = await capabilitySetup({ store: broken, onError: (_e, during) => failures.push(during) });
+    const res = await s.client({ capabilities: false })(`${ORIGIN}/api/1`);
+    expect(res.status).toBe(200);
+    expect(receiptOf(res)?.settleResponse?.success).toBe(true);
+    expect(res.headers.get('X402-Capability')).toBeNull();
+    expect(failures).toEqual(['issue']);
   });
 });
