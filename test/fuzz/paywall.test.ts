@@ -18,13 +18,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePaymentRequiredHeader, encodePaymentSignatureHeader, type PaymentRequirements } from '../../src/index';
 import { evmEip3009Client, evmWallet } from '../../adapters/evm/index';
 import { solanaExactClient, solanaWallet } from '../../adapters/solana/index';
+import { serveFetch } from '../../src/server/node';
 import { startDevnets } from '../../fixtures/startDevnets';
+import { requestHead, statusOfHead } from '../support/rawHttp';
 import { fuzzPaths, fuzzPaywall, type AllDevnets, type FuzzPaywall } from './support/fuzzPaywall';
 import { asWireHeader, mutatedBase64Json, mutatedL402Authorization, randomHeader } from './support/mutations';
 
 const ORIGIN = 'http://fuzz.test';
-/** Headers per property; the five properties send 10,000 in all. */
-const RUNS = { randomX402: 3000, evm: 2500, solana: 1500, l402: 2000, lightningX402: 1000 } as const;
+/** Headers per property: 10,000 in-process through the Fetch-API paywall, and some more over a real socket. */
+const RUNS = { randomX402: 3300, evm: 3000, solana: 1500, l402: 1500, lightningX402: 700, socket: 300 } as const;
 
 let devnets: AllDevnets;
 let app: FuzzPaywall;
@@ -132,6 +134,27 @@ describe('fuzz: the paywall with real rails refuses 10,000 hostile payment heade
       fc.asyncProperty(mutatedBase64Json(valid), async (header) => void (await refused(fuzzPaths.lightning, { 'PAYMENT-SIGNATURE': header }))),
       { numRuns: RUNS.lightningX402 },
     );
+  });
+
+  it(`${RUNS.socket} raw header bytes over a real socket (node:http binding): node or the paywall refuse them cleanly`, async () => {
+    const server = await serveFetch(app.handler);
+    try {
+      const raw = fc.oneof(
+        randomHeader,
+        fc.uint8Array({ minLength: 1, maxLength: 200 }).map((bytes) => Buffer.from(bytes).toString('latin1').replace(/[\r\n]/g, '').trim()),
+      );
+      await fc.assert(
+        fc.asyncProperty(raw, fc.constantFrom('PAYMENT-SIGNATURE', 'Authorization'), fc.constantFrom(fuzzPaths.chain, fuzzPaths.lightning), async (value, name, path) => {
+          const status = await statusOfHead(server.url, requestHead('GET', path, { [name]: value }, 'fuzz.test'));
+          const label = `${status}:socket`;
+          tally.set(label, (tally.get(label) ?? 0) + 1);
+          expect([400, 402, 413, 431]).toContain(status);
+        }),
+        { numRuns: RUNS.socket },
+      );
+    } finally {
+      await server.close();
+    }
   });
 
   it('settled nothing: no settle call, no receipt or pending mark in the store, no claim left, no token moved', async () => {

@@ -3,7 +3,6 @@
  * paywall and by each binding (Hono in-process; node:http and Express over a real socket, where the client
  * declares a huge body and never sends it, so only an early answer can arrive).
  */
-import { connect } from 'node:net';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -19,6 +18,7 @@ import { serveFetch } from '../../src/server/node';
 import { paywall, type Paywall } from '../../src/server/paywall';
 import type { RoutesConfig } from '../../src/server/routes';
 import { createFakeLedger, fakeRail } from './support/fakeRail';
+import { requestHead, statusOfHead } from '../support/rawHttp';
 
 const routes: RoutesConfig = {
   'POST /paid': { accepts: [{ rail: 'fake-exact', amount: 25n }] },
@@ -58,41 +58,6 @@ const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (closers.length > 0) await closers.pop()?.();
 });
-
-/**
- * Sends a raw HTTP/1.1 request head (no body, whatever Content-Length says) and returns the status code of the
- * answer. A server that waits for the body never answers: the socket is given up after 5 s and that is a failure.
- */
-function statusOfHead(url: string, head: string): Promise<number> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname);
-    let reply = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error('the server did not answer without the body: it waits to read it'));
-    }, 5_000);
-    socket.on('connect', () => socket.write(head));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString('latin1');
-      const match = /^HTTP\/1\.1 (\d{3})/.exec(reply);
-      if (match) {
-        clearTimeout(timer);
-        socket.destroy();
-        resolve(Number(match[1]));
-      }
-    });
-    socket.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
-}
-
-const head = (path: string, headers: Record<string, string | number>) =>
-  `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${Object.entries(headers)
-    .map(([k, v]) => `${k}: ${v}\r\n`)
-    .join('')}\r\n`;
 
 describe('the paywall refuses oversized payment headers before reading the body', () => {
   it('PAYMENT-SIGNATURE over its bound → 400 PROTOCOL__HEADER__TOO_LARGE, body untouched', async () => {
@@ -147,8 +112,8 @@ describe('bindings on a real socket answer a huge declared body without waiting 
     const pw = await oversizePaywall();
     const server = await serveFetch(pw.wrap(() => new Response('served')));
     closers.push(server.close);
-    expect(await statusOfHead(server.url, head('/paid', { 'Content-Length': TEN_MIB }))).toBe(413);
-    expect(await statusOfHead(server.url, head('/paid', { 'Content-Length': 10, 'PAYMENT-SIGNATURE': 'A'.repeat(20_000) }))).toBe(431);
+    expect(await statusOfHead(server.url, requestHead('POST', '/paid', { 'Content-Length': TEN_MIB }))).toBe(413);
+    expect(await statusOfHead(server.url, requestHead('POST', '/paid', { 'Content-Length': 10, 'PAYMENT-SIGNATURE': 'A'.repeat(20_000) }))).toBe(431);
   });
 
   it('Express without a body parser: 413 for a 10 MiB Content-Length on a paid route, before reading', async () => {
@@ -165,6 +130,6 @@ describe('bindings on a real socket answer a huge declared body without waiting 
         }),
     );
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    expect(await statusOfHead(url, head('/paid', { 'Content-Length': TEN_MIB }))).toBe(413);
+    expect(await statusOfHead(url, requestHead('POST', '/paid', { 'Content-Length': TEN_MIB }))).toBe(413);
   });
 });
