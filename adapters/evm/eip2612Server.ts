@@ -1,4 +1,4 @@
-import { getAddress, parseSignature, recoverTypedDataAddress, type Address } from 'viem';
+import { encodeFunctionData, getAddress, parseSignature, recoverTypedDataAddress, type Address } from 'viem';
 import { defineServerRail, evmNetwork, type PriceOffer, type ServerRail, type VerifyResult } from '../../src/index';
 import { exactTokenAbi, permitTypes } from './abi';
 import { createSubmitQueue, read, submitAndWait } from './chain';
@@ -90,7 +90,7 @@ export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
             args: [m.owner, spender, value, BigInt(m.deadline), Number(v ?? BigInt(yParity + 27)), r, s],
             account: p.walletClient.account,
           });
-          return p.walletClient.writeContract(request);
+          return { to: request.address, data: encodeFunctionData(request) };
         }, ctx.onBroadcast);
         if (permitted.status !== 'mined') return permitted;
       }
@@ -102,7 +102,7 @@ export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
           args: [m.owner, getAddress(req.payTo), value],
           account: p.walletClient.account,
         });
-        return p.walletClient.writeContract(request);
+        return { to: request.address, data: encodeFunctionData(request) };
       }, ctx.onBroadcast);
       if (moved.status !== 'mined') return moved;
       return { status: 'settled', reference: moved.hash, payer: getAddress(m.owner), amount: req.amount };

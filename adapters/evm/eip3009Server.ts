@@ -1,4 +1,4 @@
-import { getAddress, parseSignature, recoverTypedDataAddress, type Address } from 'viem';
+import { encodeFunctionData, getAddress, parseSignature, recoverTypedDataAddress, type Address } from 'viem';
 import {
   defineServerRail,
   evmNetwork,
@@ -77,7 +77,7 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementR
           args,
           account: p.walletClient.account,
         });
-        return p.walletClient.writeContract(request);
+        return { to: request.address, data: encodeFunctionData(request) };
       }, ctx.onBroadcast);
       if (outcome.status !== 'mined') return outcome;
       return { status: 'settled', reference: outcome.hash, payer: getAddress(a.from), amount: req.amount };
