@@ -3,7 +3,7 @@
  * anvil) through a Hono app, against the bare unpaid route of the same app in the same run. Target of
  * issue 9: ≥ 20,000 capability-authorized requests/s on 2 cores (reported, never asserted).
  *
- * Standalone: `npx tsx bench/capabilities.bench.ts` (starts the EVM devnet alone).
+ * Standalone: `npx tsx bench/capabilities.bench.ts` (starts the devnets, runs this suite only).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,8 +11,10 @@ import { join } from 'node:path';
 import { Hono } from 'hono';
 import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { evmEip3009Client, evmEip3009Server, evmWallet } from '../adapters/evm/index';
-import { startEvmDevnet, type EvmDevnet } from '../fixtures/evm/index';
+import { evmEip3009Client, evmWallet } from '../adapters/evm/index';
+import { devnetServerRails, type AllDevnets } from '../fixtures/demo/devnetRails';
+import type { EvmDevnet } from '../fixtures/evm/index';
+import { startDevnets } from '../fixtures/startDevnets';
 import { capabilities, createMemoryCapabilityStore, createSqliteCapabilityStore, jwsCapabilityToken, type CapabilityStore } from '../src/capabilities/index';
 import { createReceiptSigner, payingFetch, receiptOf, type FetchLike } from '../src/index';
 import { honoPaywall } from '../src/server/hono';
@@ -25,15 +27,8 @@ const ROUNDS = 7;
 const ROUND_MS = 400;
 
 /** A Hono app with one paid route whose payment buys a capability, and a bare route; backed by `store`. */
-async function capabilityApp(evm: EvmDevnet, store: CapabilityStore): Promise<FetchLike> {
-  const rail = evmEip3009Server({
-    publicClient: evm.publicClient,
-    walletClient: evm.walletClientFor('facilitator'),
-    pollingIntervalMs: 5,
-    chainId: evm.chainId,
-    token: evm.token,
-    payTo: evm.accounts.payee.address,
-  });
+async function capabilityApp(devnets: AllDevnets, store: CapabilityStore): Promise<FetchLike> {
+  const rail = devnetServerRails(devnets).evm3009;
   const caps = capabilities({ token: await jwsCapabilityToken(), store, grants: { 'GET /api/:id': { calls: 100_000_000, ttlSeconds: 3600 } } });
   const app = new Hono();
   app.use(honoPaywall({ 'GET /api/:id': { accepts: [{ rail: 'evm-eip3009', amount: 10_000n }] } }, { rails: [rail], signer: await createReceiptSigner(), extensions: [caps] }));
@@ -90,7 +85,7 @@ async function paired(measure: (path: string, headers: Record<string, string>) =
 }
 
 /** Capability rows on an EVM devnet: memory and SQLite stores, each against the bare route of its own app. */
-export async function capabilityRows(evm: EvmDevnet): Promise<BenchRow[]> {
+export async function capabilityRows(devnets: AllDevnets): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'x402-caps-bench-'));
   const sqlite = createSqliteCapabilityStore({ path: join(dir, 'caps.sqlite') });
   const rows: BenchRow[] = [];
@@ -99,8 +94,8 @@ export async function capabilityRows(evm: EvmDevnet): Promise<BenchRow[]> {
       ['memory store', createMemoryCapabilityStore(), 'payer'],
       ['SQLite store (WAL file)', sqlite, 'payer2'],
     ] as const) {
-      const fetch = await capabilityApp(evm, store);
-      const token = await buyCapability(evm, fetch, payer);
+      const fetch = await capabilityApp(devnets, store);
+      const token = await buyCapability(devnets.evm, fetch, payer);
       await perSecond(fetch, '/api/:n', { 'X402-Capability': token }, 500);
       const wall = await paired((path, headers) => perSecond(fetch, path, headers, ROUND_MS), token);
       const cpu = await paired((path, headers) => cpuMicrosPerRequest(fetch, path, headers, 3000), token);
@@ -130,16 +125,16 @@ export async function capabilityRows(evm: EvmDevnet): Promise<BenchRow[]> {
 
 /** The capability suite of `npm run bench`. */
 export function benchCapabilities(ctx: BenchContext): Promise<BenchRow[]> {
-  return capabilityRows(ctx.devnets.evm);
+  return capabilityRows(ctx.devnets);
 }
 
 if (process.argv[1]?.endsWith('capabilities.bench.ts')) {
-  const evm = await startEvmDevnet();
+  const devnets = await startDevnets({ evm: true, solana: true, lightning: true });
   try {
-    const rows = await capabilityRows(evm);
+    const rows = await capabilityRows(devnets);
     console.table(rows);
     console.log(`\n${markdownTable(rows)}`);
   } finally {
-    await evm.stop();
+    await devnets.stop();
   }
 }

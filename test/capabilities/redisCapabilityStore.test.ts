@@ -1,28 +1,15 @@
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedisCapabilityStore } from '../../src/capabilities/redisCapabilityStore';
 import { StoreUnavailableError } from '../../src/stores/storeErrors';
-import { redisServerBinary, startRedisServer, type RedisServer } from '../support/redisServer';
+import { redisForTests } from '../support/redisForTests';
+import { startRedisServer } from '../support/redisServer';
 import { describeCapabilityStoreContract } from './capabilityStoreContract';
 
-const binary = redisServerBinary();
+const harness = await redisForTests('Redis capability store');
 
-if (!binary) {
-  describe('Redis capability store', () => {
-    it.skip('SKIPPED: redis-server is not installed (apt-get install redis-server, or set REDIS_SERVER_BIN)', () => {});
-  });
-} else {
-  const server: RedisServer = await startRedisServer(binary);
-  const clients: Redis[] = [];
-  const connect = () => {
-    const client = new Redis(server.url, { lazyConnect: false, maxRetriesPerRequest: 2 });
-    clients.push(client);
-    return client;
-  };
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
-    await server.stop();
-  });
+if (harness) {
+  const { binary, connect } = harness;
   let prefixes = 0;
 
   describeCapabilityStoreContract('redis (two ioredis clients)', () => {

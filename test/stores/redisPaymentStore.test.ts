@@ -1,28 +1,15 @@
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedisPaymentStore } from '../../src/stores/redisPaymentStore';
 import { StoreCorruptError, StoreUnavailableError } from '../../src/stores/storeErrors';
-import { redisServerBinary, startRedisServer, type RedisServer } from '../support/redisServer';
+import { redisForTests } from '../support/redisForTests';
+import { startRedisServer } from '../support/redisServer';
 import { describePaymentStoreContract, sampleReceipt, type Corruption } from './paymentStoreContract';
 
-const binary = redisServerBinary();
+const harness = await redisForTests('Redis payment store');
 
-if (!binary) {
-  describe('Redis payment store', () => {
-    it.skip('SKIPPED: redis-server is not installed (apt-get install redis-server, or set REDIS_SERVER_BIN)', () => {});
-  });
-} else {
-  const server: RedisServer = await startRedisServer(binary);
-  const clients: Redis[] = [];
-  const connect = () => {
-    const client = new Redis(server.url, { lazyConnect: false, maxRetriesPerRequest: 2 });
-    clients.push(client);
-    return client;
-  };
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
-    await server.stop();
-  });
+if (harness) {
+  const { binary, connect } = harness;
   let prefixes = 0;
 
   describePaymentStoreContract('redis (two ioredis clients)', () => {
