@@ -25,6 +25,8 @@ export default defineConfig([{
     devnet: 'fixtures/index.ts',
     testing: 'src/testing/index.ts',
     capabilities: 'src/capabilities/index.ts',
+    stores: 'src/stores/index.ts',
+    risk: 'src/risk/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -49,9 +49,10 @@ export type SettlementOutcome = {
   binding: RequestBinding;
   /**
    * `settled` with its receipt; `failed` (the rail refused, no money moved); `pending` (broadcast, confirmation
-   * not seen); `error` (the rail or its node could not be reached; nothing was broadcast).
+   * not seen); `error` (the rail or its node could not be reached; nothing was broadcast); `abandoned` (never
+   * settled: the handler failed, or an extension refused the payment after it verified).
    */
-  outcome: 'settled' | 'failed' | 'pending' | 'error';
+  outcome: 'settled' | 'failed' | 'pending' | 'error' | 'abandoned';
   receipt?: SignedReceipt;
   reason?: string;
 };

@@ -79,6 +79,7 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
   let settling = false;
   let intent: string | undefined;
   let verified: Verified = { payer: '', amount: matched.accepted.amount };
+  let admitted = false;
   try {
     if (claim.takeover && canFindSettlement(matched.rail)) {
       const found = await matched.rail.findSettlement(matched.payload, matched.accepted);
@@ -105,14 +106,17 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
     }
     verified = { payer: verification.payer, amount: verification.amount };
     const refusal = await admitVerified(paid, deps, matched, verified);
+    admitted = true;
     if (refusal) {
       await deps.store.release(matched.paymentId);
+      await notifySettlement(paid, deps, matched, verified, { outcome: 'abandoned', reason: refusal.reason });
       if (refusal.status === 503) throw new PaymentDeferredError(refusal.reason, refusal.message, refusal.code);
       return reject(paid, deps, refusal.reason, refusal.message);
     }
     const response = await paid.handler(paid.request);
     if (response.status >= 400) {
       await deps.store.release(matched.paymentId);
+      await notifySettlement(paid, deps, matched, verified, { outcome: 'abandoned', reason: `handler answered ${response.status}` });
       return response;
     }
     settling = true;
@@ -142,7 +146,9 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
       await notifySettlement(paid, deps, matched, verified, { outcome: 'pending', reason: error.message });
       throw error;
     }
-    if (settling) await notifySettlement(paid, deps, matched, verified, { outcome: 'error', reason: error instanceof Error ? error.message : String(error) });
+    const reason = error instanceof Error ? error.message : String(error);
+    if (settling) await notifySettlement(paid, deps, matched, verified, { outcome: 'error', reason });
+    else if (admitted) await notifySettlement(paid, deps, matched, verified, { outcome: 'abandoned', reason });
     // Adapters throw only when nothing was broadcast, so the claim can be freed (a broadcast already on
     // record as pending stays for reconciliation).
     await deps.store.release(matched.paymentId);

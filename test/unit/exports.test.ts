@@ -20,6 +20,7 @@ describe('entry point exports', () => {
         "MalformedInputError",
         "NetworkSchema",
         "NoAcceptableOfferError",
+        "PaymentDeferredError",
         "PaymentInvalidError",
         "PaymentPayloadSchema",
         "PaymentRequiredSchema",
@@ -131,6 +132,7 @@ describe('entry point exports', () => {
     ['x402-rails/devnet (fixtures/index.ts)', () => import('../../fixtures/index')],
     ['x402-rails/capabilities (src/capabilities/index.ts)', () => import('../../src/capabilities/index')],
     ['x402-rails/testing (src/testing/index.ts)', () => import('../../src/testing/index')],
+    ['x402-rails/risk (src/risk/index.ts)', () => import('../../src/risk/index')],
   ];
   for (const [name, load] of fileSnapshots) {
     it(name, async () => {

@@ -1,0 +1,111 @@
+import type { PaywallEvent } from '../server/paywall';
+import type { ExtensionVerifiedContext, PaymentRefusal, PaywallExtension, SettlementOutcome } from '../server/extensions';
+import { hashCanonical } from '../core/canonical';
+import { errorCodes } from '../core/errors';
+import type { AuditLog, AuditRecord } from './auditLog';
+import { circuitBreakers, type BreakerState, type CircuitBreakerOptions } from './circuitBreaker';
+import { payerScreening, type PayerScreeningOptions } from './payerScreening';
+import { spendingCaps, type SpendingCapsOptions } from './spendingCaps';
+
+/** Options of {@link riskControls}. */
+export type RiskControlsOptions = PayerScreeningOptions & {
+  /** Per-transaction, per-payer daily and global daily caps per asset. */
+  caps?: SpendingCapsOptions;
+  /** Per-rail circuit breakers (on by default: 5 consecutive failures, 30 s). `false` turns them off. */
+  breaker?: CircuitBreakerOptions | false;
+  /** Where challenges, payments, refusals, settlements (and refunds) are recorded with their evidence. */
+  audit?: AuditLog;
+  /** Told when an audit append fails (the payment is not held up by its audit). Gets no payload. */
+  onAuditError?: (error: unknown) => void;
+  /** Clock (default `Date.now`). */
+  now?: () => number;
+};
+
+/** The risk extension, with its state for a status page. */
+export type RiskControls = PaywallExtension & {
+  /** Every rail's circuit breaker. */
+  breakers(): BreakerState[];
+  /** Today's total of a payer (or everyone) in an asset, committed and reserved. */
+  spentToday(asset: string, network: string, payer?: string): bigint;
+};
+
+/**
+ * Server risk controls as one paywall extension. For every verified payment, before the handler runs and
+ * before anything settles: deny/allow lists and the screening hook (402 `payer_denied`; a failing hook is 503,
+ * fail closed), caps per transaction, per payer per day and globally per day (402 `over_…_cap`, reserved
+ * atomically and given back when the settlement fails), and the rail's circuit breaker (503 `breaker_open`
+ * after repeated settlement failures, then one trial). With `audit`, every challenge, payment, refusal and
+ * settlement is appended with its evidence (request hash, payload, receipt).
+ *
+ * @example
+ * const risk = riskControls({ denyPayers: sanctioned, caps: { perPayerDaily: [{ asset: usdc, max: 100_000_000n }] }, audit: createSqliteAuditLog({ path }) });
+ * const pw = paywall(routes, { rails, signer, extensions: [risk] });
+ */
+export function riskControls(options: RiskControlsOptions = {}): RiskControls {
+  const now = options.now ?? Date.now;
+  const screen = payerScreening(options);
+  const caps = spendingCaps(options.caps ?? {});
+  const breakers = options.breaker === false ? undefined : circuitBreakers(options.breaker);
+  const refusedHere = new Set<string>();
+  const audit = (record: Omit<AuditRecord, 'at'>) => {
+    options.audit?.append({ ...record, at: now() }).catch((error: unknown) => options.onAuditError?.(error));
+  };
+
+  async function admit(ctx: ExtensionVerifiedContext): Promise<PaymentRefusal | undefined> {
+    const screened = await screen(ctx);
+    if (screened) return screened;
+    const capped = caps.reserve({ paymentId: ctx.paymentId, payer: ctx.payer, network: ctx.accepted.network, asset: ctx.accepted.asset, amount: BigInt(ctx.amount), now: now() });
+    if (capped) return capped;
+    if (breakers && !breakers.admit(ctx.rail, now())) {
+      caps.release(ctx.paymentId);
+      return {
+        reason: 'breaker_open',
+        message: `Settlement on ${ctx.rail} is paused after repeated failures; nothing was charged. Retry later or pay on another rail.`,
+        status: 503,
+        code: errorCodes.RISK_BREAKER_OPEN,
+      };
+    }
+    return undefined;
+  }
+
+  return {
+    name: 'risk-controls',
+    async afterVerify(ctx) {
+      const refusal = await admit(ctx);
+      const common = { route: ctx.route.key, paymentId: ctx.paymentId, rail: ctx.rail, network: ctx.accepted.network, asset: ctx.accepted.asset, payer: ctx.payer, amount: ctx.amount, requestHash: hashCanonical(ctx.binding) };
+      if (refusal) refusedHere.add(ctx.paymentId);
+      if (refusal) audit({ kind: 'refused', ...common, reason: refusal.reason, evidence: { payload: ctx.payload } });
+      else audit({ kind: 'payment', ...common, evidence: { payload: ctx.payload } });
+      return refusal;
+    },
+    async onSettlement(o: SettlementOutcome) {
+      // Our own refusal is on record as such, and took no reservation and no trial: nothing to give back.
+      if (refusedHere.delete(o.paymentId) && o.outcome === 'abandoned') return;
+      if (o.outcome === 'settled' || o.outcome === 'pending') caps.commit(o.paymentId);
+      else caps.release(o.paymentId);
+      if (o.outcome === 'settled') breakers?.succeeded(o.rail);
+      else if (o.outcome === 'failed' || o.outcome === 'abandoned') breakers?.abandon(o.rail);
+      else breakers?.failed(o.rail, now());
+      audit({
+        kind: 'settlement',
+        route: o.route,
+        paymentId: o.paymentId,
+        rail: o.rail,
+        network: o.accepted.network,
+        asset: o.accepted.asset,
+        payer: o.payer,
+        amount: o.amount,
+        requestHash: hashCanonical(o.binding),
+        outcome: o.outcome,
+        ...(o.reason !== undefined ? { reason: o.reason } : {}),
+        ...(o.receipt ? { evidence: { receipt: o.receipt } } : {}),
+      });
+    },
+    observe(event: PaywallEvent) {
+      if (event.type === 'challenge') audit({ kind: 'challenge', route: event.route, ...(event.requestHash ? { requestHash: event.requestHash } : {}), evidence: { challengeId: event.challengeId } });
+      else if (event.type === 'rejected') audit({ kind: 'rejected', route: event.route, reason: event.reason, evidence: { status: event.status } });
+    },
+    breakers: () => breakers?.states(now()) ?? [],
+    spentToday: (asset, network, payer) => caps.spentToday(asset, network, now(), payer),
+  };
+}

@@ -1,0 +1,64 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createMemoryAuditLog, createSqliteAuditLog, verifyAuditChain, type AuditLog, type AuditRecord } from '../../src/risk/index';
+
+const dir = mkdtempSync(join(tmpdir(), 'x402-audit-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const DAY = 86_400_000;
+const T0 = 1_700_000_000_000;
+
+const record = (at: number, extra: Partial<AuditRecord> = {}): AuditRecord => ({ kind: 'payment', at, route: 'GET /paid', paymentId: `p${at}`, payer: '0xabc', amount: '1000', evidence: { payload: { sig: 'x', n: 1 } }, ...extra });
+
+const logs: Array<[string, (clock: () => number) => AuditLog]> = [
+  ['memory', (now) => createMemoryAuditLog({ retentionMs: 30 * DAY, now })],
+  ['sqlite', (now) => createSqliteAuditLog({ path: join(dir, `${Math.random()}.sqlite`), retentionMs: 30 * DAY, now })],
+];
+
+describe.each(logs)('%s audit log', (_name, make) => {
+  it('appends in order, chains every entry, filters, and reads back exactly what was written', async () => {
+    const log = make(() => T0);
+    for (let i = 0; i < 5; i++) await log.append(record(T0 + i, i === 3 ? { kind: 'settlement', outcome: 'settled', reason: undefined } : {}));
+    const all = await log.list();
+    expect(all.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(all[0]?.prevHash).toBe('genesis');
+    expect(verifyAuditChain(all)).toEqual({ ok: true, entries: 5 });
+    expect(await log.list({ kind: 'settlement' })).toMatchObject([{ seq: 4, outcome: 'settled' }]);
+    expect(await log.list({ paymentId: `p${T0 + 1}` })).toHaveLength(1);
+    expect(await log.list({ since: T0 + 3, limit: 1 })).toMatchObject([{ seq: 4 }]);
+    expect(all[0]).toMatchObject({ evidence: { payload: { sig: 'x', n: 1 } } });
+  });
+
+  it('prunes only what is past the retention; what is left still verifies as a chain', async () => {
+    let clock = T0;
+    const log = make(() => clock);
+    await log.append(record(T0));
+    await log.append(record(T0 + 10 * DAY));
+    await log.append(record(T0 + 40 * DAY));
+    clock = T0 + 45 * DAY;
+    expect(await log.prune()).toBe(2);
+    const left = await log.list();
+    expect(left.map((e) => e.seq)).toEqual([3]);
+    expect(verifyAuditChain(left).ok).toBe(true);
+    expect(await log.prune()).toBe(0);
+  });
+});
+
+describe('sqlite audit log', () => {
+  it('refuses to update an entry, and two connections on one file keep one chain', async () => {
+    const path = join(dir, 'shared.sqlite');
+    const a = createSqliteAuditLog({ path });
+    const b = createSqliteAuditLog({ path });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).append(record(T0 + i))));
+    const all = await a.list();
+    expect(all.map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(verifyAuditChain(all).ok).toBe(true);
+    const raw = new Database(path);
+    expect(() => raw.prepare(`UPDATE x402_audit SET body = '{}' WHERE seq = 1`).run()).toThrow(/append-only/);
+    raw.close();
+    a.close();
+    b.close();
+  });
+});
