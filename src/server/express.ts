@@ -1,6 +1,6 @@
 import type { NextFunction, Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from 'express';
 import { RECEIPT_JWKS_PATH } from '../core/receipt/receipt';
-import { X402RailsError } from '../core/errors';
+import { MalformedInputError, X402RailsError, errorCodes } from '../core/errors';
 import { errorResponse } from './responses';
 import { bodyTooLarge } from './readBinding';
 import { paywall, type Paywall, type PaywallOptions } from './paywall';
@@ -20,11 +20,38 @@ export function expressPaywall(routes: RoutesConfig | Paywall, options?: Paywall
       res.json(pw.jwks());
       return;
     }
+    const url = routedUrlOf(req);
+    if (url === undefined) {
+      void sendFetchResponse(res, errorResponse(new MalformedInputError(errorCodes.HEADER_SCHEMA, 'The request target or Host header is not a valid URL.')));
+      return;
+    }
+    // Free routes pass straight on: their bodies are neither read nor bounded here.
+    if (!pw.covers(req.method, url.pathname)) {
+      next();
+      return;
+    }
     bufferUnparsedBody(req)
-      .then(() => pw.handle(toFetchRequest(req), () => captureDownstream(res, next)))
+      .then(() => pw.handle(toFetchRequest(req, url), () => captureDownstream(res, next)))
       .then((response) => sendFetchResponse(res, response))
       .catch((error: unknown) => (error instanceof X402RailsError ? sendFetchResponse(res, errorResponse(error)) : next(error)));
   };
+}
+
+/**
+ * The URL of a request as Express routes it: the path Express matches (`baseUrl + path`, which for an
+ * absolute-form target such as `GET http://other/paid` is `/paid`), the query, and the Host. The paywall must
+ * see the very path the router will serve, or a paid handler could be reached unpaid.
+ */
+function routedUrlOf(req: ExpressRequest): URL | undefined {
+  try {
+    const url = new URL(`${req.protocol}://${req.get('host') ?? 'localhost'}`);
+    url.pathname = `${req.baseUrl}${req.path}`;
+    const query = req.originalUrl.indexOf('?');
+    if (query >= 0) url.search = req.originalUrl.slice(query);
+    return url;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Largest raw body buffered when no body parser ran before the paywall. */
@@ -50,8 +77,7 @@ async function bufferUnparsedBody(req: ExpressRequest): Promise<void> {
   req.body = Buffer.concat(chunks);
 }
 
-function toFetchRequest(req: ExpressRequest): Request {
-  const url = `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`;
+function toFetchRequest(req: ExpressRequest, url: URL): Request {
   const headers = new Headers();
   for (const [k, v] of Object.entries(req.headers)) {
     if (Array.isArray(v)) v.forEach((x) => headers.append(k, x));

@@ -58,6 +58,8 @@ export type Paywall = {
   wrap(handler: FetchHandler): FetchHandler;
   /** The receipt-signing JWKS this server publishes. */
   jwks(): ReturnType<ReceiptSigner['jwks']>;
+  /** True when a request with this method and URL path hits a paid route (bindings skip the others untouched). */
+  covers(method: string, pathname: string): boolean;
   /** The store in use. */
   store: PaymentStore;
   /**
@@ -148,6 +150,7 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
       };
     },
     jwks: () => options.signer.jwks(),
+    covers: (method, pathname) => matchRoute(compiled, method, pathname) !== undefined,
     store,
     reconcile: () => reconcilePayments(deps),
   };
