@@ -1,6 +1,7 @@
 import { getInvoice, type AuthenticatedLnd, type GetInvoiceResult } from 'ln-service';
 import { RailUnavailableError } from '../../src/index';
 import { lndFailureOf } from './lndErrors';
+import { DEFAULT_NODE_TIMEOUT_MS, withinNodeTimeout } from './nodeTimeout';
 
 /** The state of one of our invoices as the node reports it. */
 export type InvoiceState =
@@ -17,14 +18,15 @@ const GRPC_NOT_FOUND = 5;
 
 /**
  * Looks an invoice up on our node (ln-service `getInvoice`, lnd `LookupInvoice`). Settled invoices are
- * final, so callers may cache them. Throws RailUnavailableError when the node cannot answer.
+ * final, so callers may cache them. Throws RailUnavailableError when the node cannot answer, or does not
+ * within `timeoutMs`.
  *
  * @example const s = await readInvoiceState(lnd, paymentHash, Date.now());
  */
-export async function readInvoiceState(lnd: AuthenticatedLnd, paymentHash: string, now: number): Promise<InvoiceState> {
+export async function readInvoiceState(lnd: AuthenticatedLnd, paymentHash: string, now: number, timeoutMs = DEFAULT_NODE_TIMEOUT_MS): Promise<InvoiceState> {
   let invoice: GetInvoiceResult;
   try {
-    invoice = await getInvoice({ lnd, id: paymentHash });
+    invoice = await withinNodeTimeout(getInvoice({ lnd, id: paymentHash }), timeoutMs, 'LookupInvoice');
   } catch (error) {
     const failure = lndFailureOf(error);
     if (failure.grpcCode === GRPC_NOT_FOUND) return { state: 'unknown' };

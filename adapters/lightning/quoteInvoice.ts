@@ -3,6 +3,7 @@ import { createInvoice, type AuthenticatedLnd } from 'ln-service';
 import { ConfigurationError, RailUnavailableError, type PaymentRequirements, type PriceOffer, type QuoteContext } from '../../src/index';
 import { LIGHTNING_RAIL_ID } from './invoiceState';
 import { lndFailureOf } from './lndErrors';
+import { DEFAULT_NODE_TIMEOUT_MS, withinNodeTimeout } from './nodeTimeout';
 import type { LightningServerConfig } from './serverParameters';
 import { mintL402Macaroon } from './token';
 
@@ -32,13 +33,17 @@ export async function quoteInvoice(
   const payTo = await nodeKey();
   let invoice: { id: string; request: string };
   try {
-    invoice = await createInvoice({
-      lnd: config.lnd,
-      mtokens: amount.toString(),
-      description_hash: requestDescriptionHash(ctx.request),
-      // The node's clock, not the paywall's: the invoice expires on the node.
-      expires_at: new Date(Date.now() + maxTimeoutSeconds * 1000).toISOString(),
-    });
+    invoice = await withinNodeTimeout(
+      createInvoice({
+        lnd: config.lnd,
+        mtokens: amount.toString(),
+        description_hash: requestDescriptionHash(ctx.request),
+        // The node's clock, not the paywall's: the invoice expires on the node.
+        expires_at: new Date(Date.now() + maxTimeoutSeconds * 1000).toISOString(),
+      }),
+      config.rpcTimeoutMs,
+      'AddInvoice',
+    );
   } catch (error) {
     throw new RailUnavailableError('The Lightning node could not create an invoice; try again shortly.', {
       rail: LIGHTNING_RAIL_ID,
@@ -66,11 +71,14 @@ export async function quoteInvoice(
   };
 }
 
-/** A cached lookup of the node's public key (ln-service `getWalletInfo`); a failure is retried on the next call. */
-export function nodeKeyOf(lnd: AuthenticatedLnd, getKey: (lnd: AuthenticatedLnd) => Promise<string>): () => Promise<string> {
+/**
+ * A cached lookup of the node's public key (ln-service `getWalletInfo`); a failure (or no answer within
+ * `timeoutMs`) is retried on the next call.
+ */
+export function nodeKeyOf(lnd: AuthenticatedLnd, getKey: (lnd: AuthenticatedLnd) => Promise<string>, timeoutMs = DEFAULT_NODE_TIMEOUT_MS): () => Promise<string> {
   let cached: Promise<string> | undefined;
   return () => {
-    cached ??= getKey(lnd).catch((error: unknown) => {
+    cached ??= withinNodeTimeout(getKey(lnd), timeoutMs, 'GetInfo').catch((error: unknown) => {
       cached = undefined;
       throw new RailUnavailableError('The Lightning node did not answer GetInfo; try again shortly.', {
         rail: LIGHTNING_RAIL_ID,

@@ -48,7 +48,7 @@ function decodeMacaroon(text: string): Macaroon | undefined {
  * the full amount; settle confirms the invoice (the money moved when the client paid) and is idempotent.
  * Reason codes: `invalid_payload`, `invalid_macaroon`, `caveat_failed`, `macaroon_expired`,
  * `invalid_preimage`, `invoice_unpaid`, `invoice_underpaid`, `invoice_expired`, `invoice_unknown`,
- * `network_mismatch`. A node that cannot answer → RailUnavailableError.
+ * `network_mismatch`. A node that cannot answer, or not within `rpcTimeoutMs` → RailUnavailableError (503).
  *
  * @example
  * const ln = lightningServer({ lnd, rootKey: randomBytes(32) });
@@ -56,13 +56,13 @@ function decodeMacaroon(text: string): Macaroon | undefined {
  */
 export function lightningServer(parameters: LightningServerParameters): LightningServerRail {
   const config = lightningServerConfig(parameters);
-  const nodeKey = nodeKeyOf(config.lnd, async (lnd) => (await getWalletInfo({ lnd })).public_key);
+  const nodeKey = nodeKeyOf(config.lnd, async (lnd) => (await getWalletInfo({ lnd })).public_key, config.rpcTimeoutMs);
   const settled = new Map<string, bigint>();
 
   async function invoiceState(paymentHash: string, now: number): Promise<InvoiceState> {
     const known = settled.get(paymentHash);
     if (known !== undefined) return { state: 'settled', receivedMsat: known };
-    const state = await readInvoiceState(config.lnd, paymentHash, now);
+    const state = await readInvoiceState(config.lnd, paymentHash, now, config.rpcTimeoutMs);
     if (state.state === 'settled') {
       if (settled.size >= SETTLED_CACHE_SIZE) settled.delete(settled.keys().next().value ?? '');
       settled.set(paymentHash, state.receivedMsat);

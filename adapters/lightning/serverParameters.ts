@@ -1,5 +1,6 @@
 import type { AuthenticatedLnd } from 'ln-service';
 import { ConfigurationError, bitcoinNetworks, isCaipNetwork, type CaipNetwork } from '../../src/index';
+import { DEFAULT_NODE_TIMEOUT_MS } from './nodeTimeout';
 
 /** Parameters of {@link lightningServer}. */
 export type LightningServerParameters = {
@@ -17,6 +18,8 @@ export type LightningServerParameters = {
   tokenLifetimeSeconds?: number;
   /** Also send an `LSAT` challenge in the same WWW-Authenticate header, for legacy clients (default false). */
   legacyLsatChallenge?: boolean;
+  /** How long one call to the node may take before the paywall answers 503 (default 10,000 ms). */
+  rpcTimeoutMs?: number;
 };
 
 /** {@link LightningServerParameters} with defaults applied. */
@@ -32,6 +35,8 @@ export function lightningServerConfig(p: LightningServerParameters): LightningSe
   const tokenLifetimeSeconds = p.tokenLifetimeSeconds ?? 3600;
   if (!Number.isInteger(invoiceExpirySeconds) || invoiceExpirySeconds < 1) throw new ConfigurationError('lightningServer: invoiceExpirySeconds must be a positive integer.');
   if (!Number.isInteger(tokenLifetimeSeconds) || tokenLifetimeSeconds < 1) throw new ConfigurationError('lightningServer: tokenLifetimeSeconds must be a positive integer.');
+  const rpcTimeoutMs = p.rpcTimeoutMs ?? DEFAULT_NODE_TIMEOUT_MS;
+  if (!Number.isInteger(rpcTimeoutMs) || rpcTimeoutMs < 1) throw new ConfigurationError('lightningServer: rpcTimeoutMs must be a positive integer.');
   const network = p.network ?? bitcoinNetworks.regtest;
   if (!isCaipNetwork(network) || !network.startsWith('bip122:')) throw new ConfigurationError(`lightningServer: network must be a CAIP-2 bip122 id, got "${network}".`);
   return {
@@ -42,5 +47,6 @@ export function lightningServerConfig(p: LightningServerParameters): LightningSe
     invoiceExpirySeconds,
     tokenLifetimeSeconds,
     legacyLsatChallenge: p.legacyLsatChallenge ?? false,
+    rpcTimeoutMs,
   };
 }
