@@ -5,6 +5,8 @@ import { AtomicAmountSchema } from '../protocol/schemas';
  * What a capability credential says: who bought it (`sub`, the payer), what it covers (`scope`), how much
  * of it there is (`calls`, `amountCap`), how fast it may be used (`rateLimit`), until when (`exp`), and the
  * payment that bought it (`receipt`, `rail`). Times are seconds since the epoch, as in JWTs.
+ *
+ * @example const claims = CapabilityClaimsSchema.parse(JSON.parse(payload));
  */
 export const CapabilityClaimsSchema = z.object({
   /** Format version. */

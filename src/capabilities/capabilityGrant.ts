@@ -35,7 +35,11 @@ export type ResolvedGrant = {
 
 const DEFAULT_TTL_SECONDS = 24 * 60 * 60;
 
-/** Validates a grant of route `key`; throws ConfigurationError naming what is wrong. */
+/**
+ * Validates a grant of route `key`; throws ConfigurationError naming what is wrong.
+ *
+ * @example resolveGrant('GET /a', { calls: 100 }) // { calls: 100, ttlSeconds: 86400, … }
+ */
 export function resolveGrant(key: string, grant: CapabilityGrant): ResolvedGrant {
   const where = `Capability grant of "${key}"`;
   if (grant.calls === undefined && grant.ttlSeconds === undefined && grant.amountCap === undefined) {

@@ -1,4 +1,8 @@
-/** Headers of capability credentials (names are case-insensitive on the wire). */
+/**
+ * Headers of capability credentials (names are case-insensitive on the wire).
+ *
+ * @example fetch(url, { headers: { [capabilityHeaders.capability]: token } })
+ */
 export const capabilityHeaders = {
   /** Response: the capability a paid call bought. Request: the capability presented (or `Authorization: Bearer`). */
   capability: 'X402-Capability',
@@ -17,6 +21,8 @@ export const CAPABILITY_MAX_LENGTH = 16 * 1024;
  * Returns `response` with `headers` set and listed in `Access-Control-Expose-Headers` (so browser clients
  * can read them). Headers are set in place when the response allows it (the hot path of a capability call);
  * a response with immutable headers (e.g. from `fetch` or `Response.redirect`) is rebuilt around its body.
+ *
+ * @example return withExposedHeaders(response, { 'X402-Capability-Remaining': '9' });
  */
 export function withExposedHeaders(response: Response, headers: Record<string, string>): Response {
   try {

@@ -8,7 +8,11 @@ export type CapabilityState = CapabilityRecord & {
   refilledAt: number;
 };
 
-/** A freshly registered capability's state: a full bucket. */
+/**
+ * A freshly registered capability's state: a full bucket.
+ *
+ * @example entries.set(record.jti, initialCapabilityState(record));
+ */
 export function initialCapabilityState(record: CapabilityRecord): CapabilityState {
   return { ...record, tokens: record.rateLimit === undefined ? 0 : Math.max(1, record.rateLimit), refilledAt: 0 };
 }
@@ -47,7 +51,11 @@ export function consumeCapability(state: CapabilityState | undefined, revoked: b
   };
 }
 
-/** Gives back one use that was not served: a call, and its amount when metered. Pure. */
+/**
+ * Gives back one use that was not served: a call, and its amount when metered. Pure.
+ *
+ * @example entries.set(jti, restoreCapability(state, { now }));
+ */
 export function restoreCapability(state: CapabilityState, use: CapabilityUse): CapabilityState {
   const amount = use.amount ?? state.costPerCall;
   return {
@@ -57,7 +65,11 @@ export function restoreCapability(state: CapabilityState, use: CapabilityUse): C
   };
 }
 
-/** The record part of a state (what `get` answers). */
+/**
+ * The record part of a state (what `get` answers).
+ *
+ * @example return { ...recordOf(state), revoked: false };
+ */
 export function recordOf(state: CapabilityState): CapabilityRecord {
   const { tokens: _tokens, refilledAt: _refilledAt, ...record } = state;
   return record;

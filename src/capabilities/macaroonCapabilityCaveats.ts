@@ -9,7 +9,11 @@ const IDENTIFIER_PREFIX = 'v1:';
 const NARROWING = new Set(['exp', 'routes', 'methods']);
 const ONCE = new Set(['iss', 'sub', 'calls', 'amount_cap', 'rate_limit', 'iat', 'receipt', 'rail']);
 
-/** The macaroon identifier of a capability: its `jti`, versioned. */
+/**
+ * The macaroon identifier of a capability: its `jti`, versioned.
+ *
+ * @example capabilityMacaroonIdentifier('abc123') // 'v1:abc123'
+ */
 export function capabilityMacaroonIdentifier(jti: string): string {
   return `${IDENTIFIER_PREFIX}${jti}`;
 }

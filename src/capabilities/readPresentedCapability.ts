@@ -9,6 +9,8 @@ export type PresentedCapability = { kind: 'token'; token: string } | { kind: 'ma
  * Reads the capability a request presents: `X402-Capability: <token>` first, else `Authorization: Bearer
  * <token>` when the token is of our format (a Bearer token of the application's own auth is left alone).
  * A request that also carries a payment (PAYMENT-SIGNATURE, X-PAYMENT) presents none: it pays.
+ *
+ * @example const presented = readPresentedCapability(request, format, true); // { kind: 'token', token }
  */
 export function readPresentedCapability(request: Request, format: CapabilityToken, acceptBearer: boolean): PresentedCapability {
   const headers = request.headers;
