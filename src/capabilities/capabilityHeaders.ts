@@ -36,12 +36,14 @@ export function withExposedHeaders(response: Response, headers: Record<string, s
 }
 
 function expose(target: Headers, headers: Record<string, string>): void {
-  const exposed = target.get('Access-Control-Expose-Headers') ?? '';
-  const listed = new Set(exposed.split(',').map((h) => h.trim().toLowerCase()));
-  const missing: string[] = [];
-  for (const [name, value] of Object.entries(headers)) {
-    target.set(name, value);
-    if (!listed.has(name.toLowerCase())) missing.push(name);
+  const names = Object.keys(headers);
+  for (const name of names) target.set(name, headers[name] ?? '');
+  const exposed = target.get('Access-Control-Expose-Headers');
+  if (exposed === null || exposed === '') {
+    target.set('Access-Control-Expose-Headers', names.join(', '));
+    return;
   }
-  if (missing.length > 0) target.set('Access-Control-Expose-Headers', exposed === '' ? missing.join(', ') : `${exposed}, ${missing.join(', ')}`);
+  const listed = new Set(exposed.split(',').map((h) => h.trim().toLowerCase()));
+  const missing = names.filter((name) => !listed.has(name.toLowerCase()));
+  if (missing.length > 0) target.set('Access-Control-Expose-Headers', `${exposed}, ${missing.join(', ')}`);
 }
