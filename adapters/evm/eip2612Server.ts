@@ -3,6 +3,7 @@ import { defineServerRail, evmNetwork, type PriceOffer, type ServerRail, type Ve
 import { exactTokenAbi, permitTypes } from './abi';
 import { createSubmitQueue, read, submitAndWait } from './chain';
 import { Eip2612PayloadSchema, type Eip2612Payload } from './payloads';
+import { transferState } from './transferState';
 import { domainOf, sameAddress, transferMethodOf } from './requirements';
 import { baseRequirements, checkCommon, parsePayload, type EvmServerParameters } from './serverCommon';
 
@@ -71,6 +72,13 @@ export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
     async settle(payload, req, ctx) {
       const { permit: m, signature } = parse(payload);
       const value = BigInt(m.value);
+      // Reconciling: the transfer on record may already have landed (its permit nonce and allowance are spent
+      // then, so nothing else could tell), or still be in flight.
+      if (ctx.reference !== undefined) {
+        const state = await transferState(ID, p, ctx.reference, { token: p.token.address, from: m.owner, to: getAddress(req.payTo), value });
+        if (state === 'landed') return { status: 'settled', reference: ctx.reference, payer: getAddress(m.owner), amount: req.amount };
+        if (state === 'in_flight') return { status: 'pending', reference: ctx.reference, message: `Settlement ${ctx.reference} is not mined yet.` };
+      }
       const [nonce, allowance] = await read(ID, 'permit state', () =>
         Promise.all([
           p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'nonces', args: [m.owner] }),

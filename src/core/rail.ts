@@ -45,6 +45,11 @@ export type PaymentContext = {
    * waiting for confirmation, so the intent is on record should the process die before it answers.
    */
   onBroadcast?: (reference: string) => Promise<void>;
+  /**
+   * When settling a payment left pending (a retry, or reconciliation after a restart): the reference of the
+   * last broadcast on record, so a rail can look that transaction up before doing anything else.
+   */
+  reference?: string;
 };
 
 /** The payment object of a PaymentPayload (`payload` field): rail-specific, parsed by the rail. */

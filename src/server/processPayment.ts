@@ -214,7 +214,7 @@ async function answerExisting(
     const response = await paid.handler(paid.request);
     return response.status >= 400 ? response : deliver(paid, deps, response, current.receipt, true);
   }
-  if (current.state === 'pending' && !deps.settling.has(matched.paymentId)) return reconcilePending(paid, deps, matched);
+  if (current.state === 'pending' && !deps.settling.has(matched.paymentId)) return reconcilePending(paid, deps, matched, current.reference);
   return reject(paid, deps, 'payment_in_progress', 'This payment is still being settled by another request. Retry shortly.');
 }
 
@@ -250,8 +250,8 @@ async function serveSettled(paid: PaidRequest, deps: PaymentFlowDeps, matched: M
  * payment, so it finds the earlier broadcast instead of paying twice) and answer with the receipt once it
  * has landed.
  */
-async function reconcilePending(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment): Promise<Response> {
-  const ctx = { request: paid.binding, now: deps.now(), paymentId: matched.paymentId };
+async function reconcilePending(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, reference: string): Promise<Response> {
+  const ctx = { request: paid.binding, now: deps.now(), paymentId: matched.paymentId, reference };
   const settlement = await matched.rail.settle(matched.payload, matched.accepted, ctx);
   if (settlement.status === 'pending') {
     throw new SettlementPendingError(settlement.reference, 'The settlement of this payment is still being confirmed. Retry the same request later.');

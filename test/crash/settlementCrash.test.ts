@@ -24,7 +24,7 @@ import {
 } from '../../src/index';
 import { generateReceiptKey } from '../../src/core/receipt/signer';
 import { createSqlitePaymentStore } from '../../src/stores/sqlitePaymentStore';
-import { evmEip3009Client, evmWallet } from '../../adapters/evm/index';
+import { evmEip2612Client, evmEip3009Client, evmWallet } from '../../adapters/evm/index';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
 import { evmProcessConfig } from '../support/evmProcessRail';
 import type { CrashServerConfig, CrashServerMessage } from './support/crashServer';
@@ -78,8 +78,9 @@ async function balances(): Promise<{ payer: bigint; payee: bigint }> {
   return { payer, payee };
 }
 
-async function configFor(name: string, hangAt: CrashServerConfig['hangAt'], settleLeaseMs: number): Promise<CrashServerConfig> {
+async function configFor(name: string, hangAt: CrashServerConfig['hangAt'], settleLeaseMs: number, extra: Partial<CrashServerConfig> = {}): Promise<CrashServerConfig> {
   return {
+    ...extra,
     sqlitePath: join(dir, `${name}.sqlite`),
     evm: evmProcessConfig(evm),
     challengeSecret: randomBytes(32).toString('hex'),
@@ -95,26 +96,29 @@ function payer() {
   return evmWallet(privateKeyToAccount(evm.accounts.payer.privateKey as Hex), { publicClient: evm.publicClient });
 }
 
-function client() {
+function client(method: 'evm-eip3009' | 'evm-eip2612' = 'evm-eip3009') {
   const wallet = payer();
   // Re-sends for up to ~15 s: long enough for the test to restart the server and for a dead claim to expire.
-  return payingFetch(fetch, { adapters: [evmEip3009Client()], wallets: [wallet], resend: { attempts: 12, delayMs: 300, maxDelayMs: 1_500 } });
+  const adapter = method === 'evm-eip2612' ? evmEip2612Client() : evmEip3009Client();
+  return payingFetch(fetch, { adapters: [adapter], wallets: [wallet], resend: { attempts: 12, delayMs: 300, maxDelayMs: 1_500 } });
 }
 
 /**
  * Pays `GET /paid` on a server that hangs at its first broadcast, kills it there, restarts it on the same port
  * and store, and returns what the client finally got.
  */
-async function payThroughCrash(hangAt: 'before-intent' | 'after-intent', settleLeaseMs: number) {
-  const config = await configFor(hangAt, hangAt, settleLeaseMs);
+async function payThroughCrash(hangAt: 'before-intent' | 'after-intent', settleLeaseMs: number, extra: Partial<CrashServerConfig> = {}) {
+  const config = await configFor(`${hangAt}-${extra.rail ?? 'evm-eip3009'}-${extra.hangAtBroadcast ?? 1}`, hangAt, settleLeaseMs, extra);
   const first = await startServer(config);
   const before = await balances();
-  const paying = client()(`${first.ready.url}/paid`);
+  const paying = client(extra.rail)(`${first.ready.url}/paid`);
   const reference = await first.broadcast;
   await kill(first.child);
-  // The transaction was broadcast (anvil mines it at once): the money moved while the server was dying.
+  // The transaction was broadcast (anvil mines it at once): the money moved while the server was dying
+  // (unless it was an EIP-2612 permit, which only allows the transfer).
   const moved = await balances();
-  expect(before.payer - moved.payer).toBe(PRICE);
+  const permitOnly = extra.rail === 'evm-eip2612' && (extra.hangAtBroadcast ?? 1) === 1;
+  expect(before.payer - moved.payer).toBe(permitOnly ? 0n : PRICE);
 
   const second = await startServer({ ...config, port: first.ready.port, hangAt: undefined });
   expect(second.ready.url).toBe(first.ready.url);
@@ -149,6 +153,22 @@ describe('crash between broadcast and reply (real process, SIGKILL)', () => {
     const outcome = receiptOf(response);
     expect(outcome?.receiptError).toBeUndefined();
     expect(outcome?.receipt).toMatchObject({ reference, amount: PRICE.toString(), status: 'settled' });
+    expect(before.payer - after.payer).toBe(PRICE);
+    expect(after.payee - before.payee).toBe(PRICE);
+  });
+
+  it.each([
+    ['the permit', 1],
+    ['the transfer', 2],
+  ])('EIP-2612, killed after %s was broadcast and on record: reconciled at restart, one receipt, charged once', async (_what, nth) => {
+    const { response, reference, before, after, report } = await payThroughCrash('after-intent', 60_000, { rail: 'evm-eip2612', hangAtBroadcast: nth });
+    expect(report.settled).toHaveLength(1);
+    expect(response.status).toBe(200);
+    const outcome = receiptOf(response);
+    expect(outcome?.receiptError).toBeUndefined();
+    expect(outcome?.receipt).toMatchObject({ rail: 'evm-eip2612', amount: PRICE.toString(), status: 'settled' });
+    // killed after the transfer: the receipt names the very transaction that was broadcast before the crash
+    if (nth === 2) expect(outcome?.receipt?.reference).toBe(reference);
     expect(before.payer - after.payer).toBe(PRICE);
     expect(after.payee - before.payee).toBe(PRICE);
   });

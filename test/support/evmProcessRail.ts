@@ -4,7 +4,7 @@
  */
 import { createPublicClient, createWalletClient, defineChain, http, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { evmEip3009Server } from '../../adapters/evm/index';
+import { evmEip2612Server, evmEip3009Server } from '../../adapters/evm/index';
 import type { EvmDevnet } from '../../fixtures/evm/index';
 import type { ServerRail } from '../../src/index';
 
@@ -22,8 +22,8 @@ export function evmProcessConfig(evm: EvmDevnet, gas: 'facilitator' | 'deployer'
   };
 }
 
-/** Builds the EIP-3009 rail (id `evm-eip3009`) from a process config. */
-export function evmProcessRail(config: EvmProcessConfig): ServerRail {
+/** Builds the EIP-3009 rail (id `evm-eip3009`, default) or the EIP-2612 one (`evm-eip2612`) from a process config. */
+export function evmProcessRail(config: EvmProcessConfig, method: 'evm-eip3009' | 'evm-eip2612' = 'evm-eip3009'): ServerRail {
   const chain = defineChain({
     id: config.chainId,
     name: 'test anvil',
@@ -33,5 +33,6 @@ export function evmProcessRail(config: EvmProcessConfig): ServerRail {
   const transport = http(config.rpcUrl);
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 20 });
   const walletClient = createWalletClient({ account: privateKeyToAccount(config.gasKey), chain, transport, pollingInterval: 20 });
-  return evmEip3009Server({ publicClient, walletClient, pollingIntervalMs: 5, confirmTimeoutMs: 20_000, chainId: config.chainId, token: config.token, payTo: config.payTo });
+  const parameters = { publicClient, walletClient, pollingIntervalMs: 5, confirmTimeoutMs: 20_000, chainId: config.chainId, token: config.token, payTo: config.payTo };
+  return method === 'evm-eip2612' ? evmEip2612Server(parameters) : evmEip3009Server(parameters);
 }

@@ -25,19 +25,25 @@ export type CrashServerConfig = {
   settleLeaseMs: number;
   /** Where the first settlement hangs, waiting to be killed. */
   hangAt?: 'before-intent' | 'after-intent';
+  /** At which broadcast of that settlement (EIP-2612 broadcasts a permit, then the transfer; default 1). */
+  hangAtBroadcast?: number;
+  /** The EVM method (default EIP-3009). */
+  rail?: 'evm-eip3009' | 'evm-eip2612';
 };
 
 /** Messages of the server process. */
 export type CrashServerMessage = { type: 'ready'; url: string; port: number; report: ReconcileReport } | { type: 'broadcast'; reference: string };
 
 /** Wraps a rail so that its settlement stops at the broadcast, before or after the paywall writes the intent. */
-function hangingAtBroadcast(rail: ServerRail, at: 'before-intent' | 'after-intent'): ServerRail {
+function hangingAtBroadcast(rail: ServerRail, at: 'before-intent' | 'after-intent', nth: number): ServerRail {
+  let broadcasts = 0;
   return {
     ...rail,
     settle: (payload, req, ctx) =>
       rail.settle(payload, req, {
         ...ctx,
         onBroadcast: async (reference) => {
+          if (++broadcasts < nth) return ctx.onBroadcast?.(reference);
           if (at === 'after-intent') await ctx.onBroadcast?.(reference);
           process.send?.({ type: 'broadcast', reference } satisfies CrashServerMessage);
           await new Promise(() => {}); // until the parent kills this process
@@ -48,12 +54,12 @@ function hangingAtBroadcast(rail: ServerRail, at: 'before-intent' | 'after-inten
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.env.X402_CRASH_SERVER ?? '') as CrashServerConfig;
-  const rail = evmProcessRail(config.evm);
+  const rail = evmProcessRail(config.evm, config.rail);
   const store = createSqlitePaymentStore({ path: config.sqlitePath });
   const pw = paywall(
     { 'GET /paid': { accepts: [{ rail: rail.id, amount: BigInt(config.price) }] } },
     {
-      rails: [config.hangAt ? hangingAtBroadcast(rail, config.hangAt) : rail],
+      rails: [config.hangAt ? hangingAtBroadcast(rail, config.hangAt, config.hangAtBroadcast ?? 1) : rail],
       store,
       signer: await createReceiptSigner({ privateJwk: config.receiptJwk }),
       challengeSecret: Buffer.from(config.challengeSecret, 'hex'),
