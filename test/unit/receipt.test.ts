@@ -3,7 +3,7 @@ import { CompactSign, importJWK, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/core/canonical';
 import { ConfigurationError, ReceiptInvalidError } from '../../src/core/errors';
-import { ReceiptSchema, type Receipt, type SignedReceipt } from '../../src/core/receipt/receipt';
+import { MeteringReceiptSchema, ReceiptSchema, type Receipt, type SignedReceipt } from '../../src/core/receipt/receipt';
 import { createReceiptSigner, generateReceiptKey } from '../../src/core/receipt/signer';
 import { verifyReceipt } from '../../src/core/receipt/verifyReceipt';
 
@@ -34,6 +34,17 @@ const receipt: Receipt = {
   status: 'settled',
   issuedAt: '2025-01-01T00:00:00.000Z',
   settledAt: '2025-01-01T00:00:01.000Z',
+  metering: {
+    session: 'c0ffee00-1d6e-4a52-9a0b-3b1f0c2d4e5f',
+    deposit: 'b5a3a7f4-1d6e-4a52-9a0b-3b1f0c2d4e50',
+    seq: 3,
+    authorized: '100000',
+    charged: '2500',
+    used: '7500',
+    remaining: '92500',
+    final: true,
+    refund: { amount: '92500', status: 'sent', reference: '0xcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd' },
+  },
 };
 
 async function rejection(promise: Promise<unknown>): Promise<ReceiptInvalidError> {
@@ -59,6 +70,12 @@ function altered(path: string, value: unknown): unknown {
       return value === 'settled' ? 'pending' : 'settled';
     case 'request.method':
       return 'GET';
+    case 'metering.seq':
+      return 4;
+    case 'metering.final':
+      return false;
+    case 'metering.refund.status':
+      return 'none';
     default:
       if (typeof value !== 'string') throw new Error(`no alteration for ${path}`);
       return value.length > 0 ? `${value.slice(0, -1)}${value.endsWith('0') ? '1' : '0'}` : 'x';
@@ -122,13 +139,13 @@ describe('receipt signing and verification', () => {
     expect(await verifyReceipt(signed, signer.jwks())).toEqual(minimal);
   });
 
-  it('rejects tampering with every field, nested request fields included', async () => {
+  it('rejects tampering with every field, nested request and metering fields included', async () => {
     const signer = await createReceiptSigner();
     const signed = await signer.sign(receipt);
     const jwks = signer.jwks();
     const paths = leafPaths(receipt);
     expect(paths).toEqual(expect.arrayContaining(['request.method', 'request.url', 'request.bodyHash', 'proof', 'settledAt', 'amount', 'payee']));
-    expect(paths).toHaveLength(Object.keys(ReceiptSchema.shape).length - 1 + 3);
+    expect(paths).toHaveLength(Object.keys(ReceiptSchema.shape).length - 2 + 3 + Object.keys(MeteringReceiptSchema.shape).length - 1 + 3);
     for (const path of paths) {
       const changed = altered(path, getPath(receipt, path));
       const tampered = withPath(signed, path, changed);

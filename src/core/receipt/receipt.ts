@@ -2,6 +2,37 @@ import { z } from 'zod';
 import { AtomicAmountSchema, NetworkSchema } from '../../protocol/schemas';
 
 /**
+ * The metering part of a receipt: one call's charge drawn from a prepaid deposit (incremental receipt), or the
+ * close of the session (`final`, with what was refunded). Amounts are atomic units of the deposit's asset.
+ */
+export const MeteringReceiptSchema = z.object({
+  /** Metering session id. */
+  session: z.string().min(1).max(128),
+  /** Id of the receipt of the deposit payment that authorized the session. */
+  deposit: z.string().min(1).max(128),
+  /** Order of this receipt in the session (1 = the deposit call). */
+  seq: z.number().int().nonnegative(),
+  /** The maximum the deposit authorized. */
+  authorized: AtomicAmountSchema,
+  /** Charged by this call (0 on the final receipt). */
+  charged: AtomicAmountSchema,
+  /** Running total charged in the session. */
+  used: AtomicAmountSchema,
+  /** authorized − used. */
+  remaining: AtomicAmountSchema,
+  /** True on the receipt that closes the session. */
+  final: z.boolean().optional(),
+  /** Final receipt: the refund of the unused balance. */
+  refund: z
+    .object({
+      amount: AtomicAmountSchema,
+      status: z.enum(['sent', 'none', 'awaiting_destination', 'unsupported', 'in_progress']),
+      reference: z.string().max(256).optional(),
+    })
+    .optional(),
+});
+
+/**
  * The one receipt format every rail ends in. A superset of x402's SettleResponse: it binds the payment
  * (rail, network, asset, amount, payer, payee, settlement reference, proof) to the request it paid for
  * (method, URL, body hash), the requirements matched (hash) and the challenge, and is signed by the issuer
@@ -40,7 +71,10 @@ export const ReceiptSchema = z.object({
   /** ISO-8601 times. */
   issuedAt: z.string().max(40),
   settledAt: z.string().max(40).optional(),
+  /** Metered usage (x402-rails/metering): this receipt draws on a prepaid deposit; see {@link MeteringReceiptSchema}. */
+  metering: MeteringReceiptSchema.optional(),
 });
+
 
 /** An unsigned receipt. */
 export type Receipt = z.infer<typeof ReceiptSchema>;
