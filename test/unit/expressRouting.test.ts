@@ -3,14 +3,13 @@
  * (an absolute-form `GET http://other/paid` is routed to `/paid` by Express), mounted paywalls see the full
  * path, and free routes pass untouched (their bodies are not read or bounded by the paywall).
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createReceiptSigner } from '../../src/core/receipt/signer';
 import { expressPaywall } from '../../src/server/express';
 import type { RoutesConfig } from '../../src/server/routes';
 import { requestHead, statusOfHead } from '../support/rawHttp';
+import { listenOnFreePort } from '../support/listen';
 import { createFakeLedger, fakeRail } from './support/fakeRail';
 
 const closers: Array<() => Promise<void>> = [];
@@ -19,16 +18,9 @@ afterEach(async () => {
 });
 
 async function listen(app: Express): Promise<string> {
-  const server = createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await listenOnFreePort(app);
+  closers.push(server.close);
+  return server.url;
 }
 
 async function paywallFor(routes: RoutesConfig) {

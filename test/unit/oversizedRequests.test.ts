@@ -3,8 +3,6 @@
  * paywall and by each binding (Hono in-process; node:http and Express over a real socket, where the client
  * declares a huge body and never sends it, so only an early answer can arrive).
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,6 +17,7 @@ import { paywall, type Paywall } from '../../src/server/paywall';
 import type { RoutesConfig } from '../../src/server/routes';
 import { createFakeLedger, fakeRail } from './support/fakeRail';
 import { requestHead, statusOfHead } from '../support/rawHttp';
+import { listenOnFreePort } from '../support/listen';
 
 const routes: RoutesConfig = {
   'POST /paid': { accepts: [{ rail: 'fake-exact', amount: 25n }] },
@@ -120,16 +119,8 @@ describe('bindings on a real socket answer a huge declared body without waiting 
     const app = express();
     app.use(expressPaywall(await oversizePaywall()));
     app.post('/paid', (_req, res) => res.send('served'));
-    const server = createServer(app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    closers.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    );
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { url, close } = await listenOnFreePort(app);
+    closers.push(close);
     expect(await statusOfHead(url, requestHead('POST', '/paid', { 'Content-Length': TEN_MIB }))).toBe(413);
   });
 });
