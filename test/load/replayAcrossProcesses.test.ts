@@ -2,7 +2,8 @@
  * Two real server processes share one store (a SQLite file; a Redis server) and settle on one anvil with the
  * real EVM EIP-3009 rail. 200 concurrent requests replay ONE valid payment, spread over both processes:
  * exactly one on-chain settlement (the token moved once), exactly one receipt, and every other answer is that
- * same receipt or a 402 with a `payment_*` reason — never a 5xx.
+ * same receipt or a 402 with a `payment_*` reason — never a 5xx. Every tenth copy is presented for another
+ * URL and is refused with a 402 reason.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,16 +48,23 @@ async function replayStorm(store: LoadServerConfig['store']): Promise<string> {
     const header = encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload });
     const before = await balances(evm);
 
+    // Every tenth copy is sent for another request (another URL): it must be refused, not served.
+    const elsewhere = (i: number) => i % 10 === 9;
     const answers = await Promise.all(
-      Array.from({ length: REPLAYS }, (_, i) => getPinned((i % 2 === 0 ? a : b).url, '/paid', LOAD_HOST, { 'PAYMENT-SIGNATURE': header })),
+      Array.from({ length: REPLAYS }, (_, i) => getPinned((i % 2 === 0 ? a : b).url, elsewhere(i) ? '/paid?elsewhere' : '/paid', LOAD_HOST, { 'PAYMENT-SIGNATURE': header })),
     );
 
     const receiptIds = new Set<string>();
     const references = new Set<string>();
     const seen: Record<string, number> = {};
-    for (const answer of answers) {
+    for (const [i, answer] of answers.entries()) {
       let label = String(answer.status);
-      if (answer.status === 200) {
+      if (elsewhere(i)) {
+        expect(answer.status, answer.body).toBe(402);
+        const reason = decodePaymentRequiredHeader(answer.headers['payment-required'] ?? '').error ?? '';
+        expect(reason).toMatch(/^(challenge|payment)_/);
+        label += `:elsewhere:${reason}`;
+      } else if (answer.status === 200) {
         const receipt = receiptOfAnswer(answer);
         receiptIds.add(receipt.id);
         references.add(receipt.reference);
