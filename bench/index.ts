@@ -7,7 +7,7 @@
  * with each other); paid requests against the unpaid-402 rate of the same route.
  *
  * `npm run bench -- memory` (or `BENCH_ONLY=memory`) runs only the memory benchmark (100,000 paid requests with
- * the SQLite store), which needs no devnet; the full run does it first, before any devnet shares the process.
+ * the SQLite store, in a process of its own), which needs no devnet; the full run does it first.
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { benchCapabilities } from './capabilities.bench';
@@ -15,7 +15,7 @@ import { benchCrossRail } from './crossRail.bench';
 import { devnetStartRows, evmDevnetAloneMs } from './devnets.bench';
 import { benchEvm } from './evm.bench';
 import { benchLightning } from './lightning.bench';
-import { benchMemory } from './memory.bench';
+import { benchMemoryInChild } from './memory.bench';
 import { markdownTable, millis, rate, type BenchRow } from './measure';
 import { startBench, type BenchContext } from './setup';
 import { benchSolana } from './solana.bench';
@@ -52,7 +52,7 @@ function report(rows: BenchRow[], summary: string): void {
 async function main(): Promise<void> {
   const started = performance.now();
   const before = machine();
-  const memoryRows = await step('memory: paid requests with the SQLite store', () => benchMemory());
+  const memoryRows = await step('memory: paid requests with the SQLite store (own process)', () => benchMemoryInChild());
   if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'memory') {
     report(memoryRows, `whole run ${millis(performance.now() - started)}; ${before} at start, ${machine()} at end`);
     return;

@@ -5,11 +5,15 @@
  * RSS and heap (after a full GC) at 0, 10k, 50k and 100k, the ratio RSS(100k) / RSS(10k) (flat ≈ 1), and the
  * time per paid request against the time of one unpaid 402 on the same route, measured in the same run.
  *
- * Run it alone with `npm run bench -- memory` (no devnets needed). `BENCH_MEMORY_REQUESTS` shortens it.
+ * `npm run bench` runs it in a child process of its own ({@link benchMemoryInChild}), so the RSS is that of a
+ * process holding only what a paid server needs, not the devnets or the other suites. Run it alone with
+ * `npm run bench -- memory` (no devnets needed). `BENCH_MEMORY_REQUESTS` shortens it.
  */
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createReceiptSigner, decodePaymentRequiredHeader, encodePaymentSignatureHeader, paywall, type PaymentRequirements } from '../src/index';
@@ -123,4 +127,22 @@ export async function benchMemory(options: { requests?: number } = {}): Promise<
     store.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Runs {@link benchMemory} in a fresh child process (bench/memoryProcess.ts under tsx) and returns its rows.
+ *
+ * @example rows.push(...(await benchMemoryInChild()))
+ */
+export function benchMemoryInChild(): Promise<BenchRow[]> {
+  const script = fileURLToPath(new URL('./memoryProcess.ts', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = fork(script, [], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let rows: BenchRow[] | undefined;
+    child.on('message', (message: BenchRow[]) => {
+      rows = message;
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => (rows ? resolve(rows) : reject(new Error(`the memory benchmark process exited with ${code}`))));
+  });
 }
