@@ -59,6 +59,9 @@ async function refused(path: string, headers: Record<string, string>, method = '
   const label = `${response.status}:${await reasonOf(response)}`;
   tally.set(label, (tally.get(label) ?? 0) + 1);
   if (![400, 402, 413, 431].includes(response.status)) throw new Error(`answered ${label} to ${JSON.stringify(headers).slice(0, 300)}`);
+  // A refusal always says why: a stable protocol code on a 400, a fresh challenge on a 402.
+  if (response.status === 400) expect(label).toMatch(/^400:(PROTOCOL|MACAROON)__/);
+  if (response.status === 402) expect(label).not.toBe('402:no-code');
   return label;
 }
 
