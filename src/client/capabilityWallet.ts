@@ -2,6 +2,7 @@ import { capabilityHeaders } from '../capabilities/capabilityHeaders';
 import type { CapabilityClaims } from '../capabilities/capabilityClaims';
 import { peekCapabilityClaims } from '../capabilities/peekCapabilityClaims';
 import { compileRouteKey, matchRoute } from '../server/routes';
+import { discardBody } from './discardBody';
 
 /** One capability a client holds. */
 export type HeldCapability = {
@@ -103,7 +104,7 @@ export function createCapabilityWallet(options: CapabilityWalletOptions = {}): C
         if (response.status === 429) return response;
         drop(entry.token);
         if (response.status !== 400) return response;
-        await response.body?.cancel();
+        discardBody(response);
         return send();
       }
       const remaining = Number(response.headers.get(capabilityHeaders.remaining) ?? Number.NaN);

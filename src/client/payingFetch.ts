@@ -14,6 +14,7 @@ import { createJwksCache, type JwksCache } from './jwksCache';
 import { attachOutcome, type PaymentOutcome } from './paymentOutcome';
 import { readChallenge, type ReadChallenge } from './readChallenge';
 import { resendPayment, type ResendPolicy } from './resendPayment';
+import { discardBody } from './discardBody';
 
 /** A Fetch-API compatible function. */
 export type FetchLike = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
@@ -86,7 +87,7 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
       ...(options.prefer ? { prefer: options.prefer } : {}),
     });
     const { candidate, reservation } = reserveFirst(candidates, rejections, ledger, origin, now(), request.url);
-    await first.body?.cancel();
+    discardBody(first);
 
     // Money may have moved once the payment left this process: from then on a lost answer keeps the budget spent.
     let paid = false;

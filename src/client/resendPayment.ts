@@ -1,3 +1,5 @@
+import { discardBody } from './discardBody';
+
 /**
  * How `payingFetch` re-sends a payment whose answer was lost (connection reset, server restarted) or left
  * pending (503 with Retry-After, e.g. `settlement_pending`). Re-sending the same signed payment is safe: the
@@ -38,7 +40,7 @@ export async function resendPayment(send: () => Promise<Response>, policy: Resen
     }
     if (response.status !== 503 || last) return response;
     const retryAfter = retryAfterMs(response.headers.get('Retry-After'));
-    await response.body?.cancel();
+    discardBody(response);
     await sleep(Math.min(retryAfter ?? wait, maxDelayMs), signal);
     wait *= 2;
   }

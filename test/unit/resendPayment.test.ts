@@ -56,3 +56,28 @@ describe('resendPayment', () => {
     expect(s.calls()).toBe(1);
   });
 });
+
+describe('payingFetch with a fetch wrapper that clones responses', () => {
+  it('pays without hanging on the 402 it lets go (an unread clone keeps that body locked)', async () => {
+    const { createReceiptSigner, paywall, payingFetch } = await import('../../src/index');
+    const { createFakeLedger, fakeRail } = await import('./support/fakeRail');
+    const ledger = createFakeLedger();
+    const rail = fakeRail({ ledger, payTo: 'merchant' });
+    const wallet = ledger.open('alice', 10_000n);
+    const pw = paywall({ 'GET /x': { accepts: [{ rail: 'fake-exact', amount: 100n }] } }, { rails: [rail], signer: await createReceiptSigner() });
+    const handler = pw.wrap(() => new Response('ok'));
+    const clones: Response[] = [];
+    const cloning = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
+      const response = await handler(new Request(input, init));
+      clones.push(response.clone());
+      return response;
+    };
+    const answer = await Promise.race([
+      payingFetch(cloning, { adapters: [rail], wallets: [wallet], verifyReceipts: false })('https://shop.test/x'),
+      new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 3_000)),
+    ]);
+    expect(answer).not.toBe('hung');
+    expect(answer !== 'hung' && answer.status).toBe(200);
+    expect(ledger.balanceOf('merchant')).toBe(100n);
+  });
+});
