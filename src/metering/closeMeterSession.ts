@@ -1,0 +1,97 @@
+import { MalformedInputError, X402RailsError, errorCodes } from '../core/errors';
+import type { RequestBinding } from '../core/rail';
+import type { SignedReceipt } from '../core/receipt/receipt';
+import type { ReceiptSigner } from '../core/receipt/signer';
+import type { MeteringRefunder } from './meteringRefunder';
+import type { MeteringStore } from './meteringStore';
+import { signMeteringReceipt } from './meteringReceipt';
+import type { MeterSession, RefundState, RefundStatus } from './meterSession';
+
+/** What closing needs from the metering extension. */
+export type CloseDeps = {
+  store: MeteringStore;
+  signer: ReceiptSigner;
+  refunds: Readonly<Record<string, MeteringRefunder>>;
+  /** How long a close waits for calls in flight (and for a concurrent close's refund), ms. */
+  waitMs: number;
+  now: () => number;
+  onError?: (error: unknown, during: 'refund') => void;
+};
+
+/** The answer to a close: the final receipt and the refund it states. */
+export type CloseOutcome = { session: string; receipt: SignedReceipt; refund: { status: RefundStatus; amount: string; reference?: string } };
+
+const SETTLED: ReadonlyArray<RefundStatus | undefined> = ['sent', 'none', 'unsupported'];
+const OPEN_TO_REFUND: ReadonlyArray<RefundStatus | undefined> = [undefined, 'awaiting_destination'];
+const STEP_MS = 20;
+
+/**
+ * Closes a session and refunds exactly its unused balance (`authorized − used`) once: the session stops taking
+ * calls, calls in flight finish and are charged, then one close wins the refund (compare-and-set to
+ * `in_progress`), pays it on the deposit's rail and records it with the final receipt. Closing again answers
+ * the recorded final receipt; nothing is paid twice. Undefined when the session is unknown.
+ *
+ * Throws X402RailsError 503 `METERING__CLOSE__PENDING` while calls are still in flight or a refund's outcome is
+ * unknown, and 400 `METERING__SESSION__MALFORMED` when the client's refund destination was refused (nothing sent).
+ */
+export async function closeMeterSession(id: string, binding: RequestBinding, destination: string | undefined, deps: CloseDeps): Promise<CloseOutcome | undefined> {
+  let session = await deps.store.close(id);
+  if (!session) return undefined;
+  const deadline = deps.now() + deps.waitMs;
+  while (session.reserved > 0n || session.refund?.status === 'in_progress') {
+    if (deps.now() >= deadline) throw pending(session.reserved > 0n ? 'Calls of this session are still being served.' : 'Its refund is being sent, or its outcome is unknown and awaits the operator.');
+    await new Promise((resolve) => setTimeout(resolve, STEP_MS));
+    session = (await deps.store.get(id)) ?? session;
+  }
+  if (SETTLED.includes(session.refund?.status) && session.finalReceipt) return outcome(session, session.finalReceipt);
+
+  const amount = session.authorized - session.used;
+  const refunder = deps.refunds[session.rail];
+  if (amount === 0n) return finish(session, binding, { status: 'none', amount }, OPEN_TO_REFUND, deps);
+  if (!refunder) return finish(session, binding, { status: 'unsupported', amount }, OPEN_TO_REFUND, deps);
+  if (refunder.needsDestination && destination === undefined) return finish(session, binding, { status: 'awaiting_destination', amount }, OPEN_TO_REFUND, deps);
+
+  const claimed = await deps.store.setRefund(id, OPEN_TO_REFUND, { status: 'in_progress', amount });
+  // Another close took the refund between our read and now: answer what it records.
+  if (!claimed.applied) return closeMeterSession(id, binding, destination, deps);
+
+  let result;
+  try {
+    result = await refunder.refund({ session: id, payer: session.payer, asset: session.asset, network: session.network, amount, ...(destination !== undefined ? { destination } : {}) });
+  } catch (error) {
+    deps.onError?.(error, 'refund');
+    throw pending('Its refund was attempted but its outcome is unknown; it is recorded in progress and will not be sent again automatically.');
+  }
+  if (result.status === 'refused') {
+    await deps.store.setRefund(id, ['in_progress'], refunder.needsDestination ? { status: 'awaiting_destination', amount } : undefined);
+    if (refunder.needsDestination) {
+      throw new MalformedInputError(errorCodes.METERING_MALFORMED, `The refund destination was refused (${result.reason}): ${result.message} Close again with an invoice for exactly ${amount}.`, {
+        details: { reason: result.reason, amount: amount.toString() },
+      });
+    }
+    throw pending(`Its refund was refused by the rail (${result.reason}); nothing was sent. Retry the close later.`);
+  }
+  return finish(session, binding, { status: 'sent', amount, reference: result.reference }, ['in_progress'], deps);
+}
+
+async function finish(
+  session: MeterSession,
+  binding: RequestBinding,
+  refund: RefundState,
+  expected: ReadonlyArray<RefundStatus | undefined>,
+  deps: CloseDeps,
+): Promise<CloseOutcome | undefined> {
+  const receipt = await signMeteringReceipt(deps.signer, session, binding, deps.now(), { seq: session.seq + 1, charged: 0n, used: session.used, final: true, refund });
+  const set = await deps.store.setRefund(session.id, expected, refund, receipt);
+  if (!set.applied) return closeMeterSession(session.id, binding, undefined, deps);
+  return outcome(session, receipt);
+}
+
+function outcome(session: MeterSession, receipt: SignedReceipt): CloseOutcome {
+  const refund = receipt.metering?.refund ?? { status: 'none' as const, amount: (session.authorized - session.used).toString() };
+  return { session: session.id, receipt, refund };
+}
+
+function pending(why: string): X402RailsError {
+  return new X402RailsError(errorCodes.METERING_CLOSE_PENDING, `The metering session cannot be closed yet. ${why} Retry the close shortly.`, { status: 503 });
+}

@@ -1,0 +1,233 @@
+import { MalformedInputError, X402RailsError, errorCodes } from '../core/errors';
+import type { ReceiptSigner } from '../core/receipt/signer';
+import type { CapabilityClaims } from '../capabilities/capabilityClaims';
+import { withExposedHeaders } from '../capabilities/capabilityHeaders';
+import type { CapabilityToken } from '../capabilities/capabilityToken';
+import type { ExtensionBeforeContext, ExtensionPaidContext, PaywallExtension } from '../server/extensions';
+import { errorResponse, jsonResponse } from '../server/responses';
+import { closeMeterSession, type CloseOutcome } from './closeMeterSession';
+import { resolveMeteredRoute, parseUsage, type MeteredRoute, type ResolvedMeteredRoute } from './meteredRoute';
+import { meteringHeaders, type MeteringRefusal } from './meteringHeaders';
+import { encodeMeteringReceipt, signMeteringReceipt } from './meteringReceipt';
+import type { MeteringRefunder } from './meteringRefunder';
+import type { MeteringStore } from './meteringStore';
+import { createMemoryMeteringStore } from './memoryMeteringStore';
+import type { MeterSession } from './meterSession';
+import { readPresentedSession } from './readPresentedSession';
+
+/** Options of {@link metering}. */
+export type MeteringOptions = {
+  /** Signs and reads session tokens (a capability token format, e.g. `jwsCapabilityToken`). */
+  token: CapabilityToken;
+  /** The paywall's receipt signer: incremental and final receipts verify with the same JWKS. */
+  signer: ReceiptSigner;
+  /** Metered routes by paywall route key; the route's price is the deposit (the most a session may use). */
+  routes: Record<string, MeteredRoute>;
+  /** Refunders by rail id (`evmRefunder`, `solanaRefunder`, `lightningRefunder`); a rail without one keeps the unused balance. */
+  refunds?: Record<string, MeteringRefunder>;
+  /** Sessions, balances and refunds (default: memory, one process). */
+  store?: MeteringStore;
+  /** How long a close waits for the session's calls in flight, ms (default 30 s). */
+  closeWaitMs?: number;
+  /** Observes failures absorbed after service (opening a session, recording usage) and refunds of unknown outcome. */
+  onError?: (error: unknown, during: 'open' | 'usage' | 'refund') => void;
+  /** Clock (default `Date.now`). */
+  now?: () => number;
+};
+
+/** The metering extension: plug it into `paywall({ extensions: [meter] })`. */
+export type Metering = PaywallExtension & {
+  /** Closes a session by id (operator side): final receipt and refund, as a client's close. */
+  close(sessionId: string, options?: { refundTo?: string }): Promise<CloseOutcome | undefined>;
+  readonly store: MeteringStore;
+};
+
+/**
+ * Metered usage: the route's price is a prepaid deposit (any rail), and each call draws what it used.
+ *
+ * - Deposit: a normal x402/L402 payment of the route's price, served as the session's first call. The response
+ *   carries `X402-Metering-Session: <token>` and an incremental receipt.
+ * - Calls: requests presenting the session are served without payment when its balance covers the route's
+ *   `maxUnitsPerCall × unitPrice` (reserved atomically before the handler runs). The handler reports its usage
+ *   in `X402-Usage: <units>` (stripped); the call is charged `min(units × unitPrice, reserved)` — a response
+ *   without a valid usage header is charged its reservation, one answered ≥ 400 nothing. Every call's response
+ *   carries `X402-Metering-Receipt`: a receipt signed like the deposit's (same JWKS) with the running total and
+ *   what remains, linked to the deposit's receipt. The total never exceeds the deposit, under any concurrency.
+ * - Refusals: a session whose balance no longer covers a call, expired, closed, unknown, forged or for another
+ *   route → the route's 402 with fresh offers and `X402-Metering-Error` (pay a new deposit); malformed → 400.
+ * - Close: a request with the session and `X402-Metering-Close` (the handler is not called) → 200 JSON
+ *   `{ session, receipt, refund }`: the final receipt and the refund of exactly `deposit − used`, sent once
+ *   by the rail's refunder (Lightning: to the invoice in `X402-Metering-Refund-To`; without one, the answer
+ *   says `awaiting_destination` and the amount to invoice).
+ *
+ * @example
+ * const meter = metering({ token: await jwsCapabilityToken(), signer, routes: { 'POST /llm': { maxUnitsPerCall: 2_000n, unitPrice: 5n } },
+ *   refunds: { 'evm-eip3009': evmRefunder({ publicClient, walletClient }) } });
+ * const pw = paywall({ 'POST /llm': { accepts: [{ rail: 'evm-eip3009', amount: 1_000_000n }] } }, { rails, signer, extensions: [meter] });
+ * // handler: return new Response(answer, { headers: { 'X402-Usage': String(tokensUsed) } });
+ */
+export function metering(options: MeteringOptions): Metering {
+  const store = options.store ?? createMemoryMeteringStore();
+  const now = options.now ?? Date.now;
+  const routes = new Map<string, ResolvedMeteredRoute>();
+  for (const [key, route] of Object.entries(options.routes)) routes.set(key, resolveMeteredRoute(key, route));
+  const closeDeps = { store, signer: options.signer, refunds: options.refunds ?? {}, waitMs: options.closeWaitMs ?? 30_000, now, ...(options.onError ? { onError: options.onError } : {}) };
+
+  async function refuse(ctx: ExtensionBeforeContext, reason: MeteringRefusal, message: string): Promise<Response> {
+    return withExposedHeaders(await ctx.challenge({ reason, message }), { [meteringHeaders.error]: reason });
+  }
+
+  async function beforePayment(ctx: ExtensionBeforeContext): Promise<Response | undefined> {
+    const route = routes.get(ctx.route.key);
+    if (!route) return undefined;
+    const presented = readPresentedSession(ctx.request);
+    if (presented.kind === 'none') return undefined;
+    if (presented.kind === 'malformed') return malformed(presented.message);
+    const read = await options.token.read(presented.token);
+    if (!read.ok) return read.reason === 'malformed' ? malformed(read.message) : refuse(ctx, 'metering_invalid', read.message);
+    const claims = read.claims;
+    if (claims.amountCap === undefined) return refuse(ctx, 'metering_invalid', 'This token is not a metering session.');
+    if (!claims.scope.routes.includes(ctx.route.key)) return refuse(ctx, 'metering_wrong_scope', `This session does not meter ${ctx.route.key}.`);
+    if (presented.close) {
+      const closed = await closeMeterSession(claims.jti, ctx.binding, presented.refundTo, closeDeps);
+      if (!closed) return refuse(ctx, 'metering_unknown', messages.metering_unknown);
+      return jsonResponse(200, closed, { 'Cache-Control': 'no-store', [meteringHeaders.receipt]: encodeMeteringReceipt(closed.receipt) });
+    }
+    const price = route.unitPrice(claims.rail);
+    if (price === undefined) return refuse(ctx, 'metering_invalid', `This route names no unit price on ${claims.rail}.`);
+    const reserve = route.maxUnitsPerCall * price;
+    const reserved = await store.reserve(claims.jti, reserve, ctx.now);
+    if (!reserved.ok) return refuse(ctx, reserved.reason, messages[reserved.reason]);
+    let response: Response;
+    try {
+      response = await ctx.serve();
+    } catch (error) {
+      await store.commit(claims.jti, reserve, 0n).catch((e: unknown) => options.onError?.(e, 'usage'));
+      throw error;
+    }
+    const charged = response.status >= 400 ? 0n : chargeOf(response, price, reserve);
+    try {
+      const committed = await store.commit(claims.jti, reserve, charged);
+      const session = await store.get(claims.jti);
+      if (!committed || !session) return stripUsage(response);
+      const receipt = await signMeteringReceipt(options.signer, session, ctx.binding, now(), { seq: committed.seq, charged: charged < reserve ? charged : reserve, used: committed.used });
+      return withExposedHeaders(stripUsage(response), { [meteringHeaders.receipt]: encodeMeteringReceipt(receipt) });
+    } catch (error) {
+      // Served already: the answer goes out; the reservation stays held (the client is never overcharged by it).
+      options.onError?.(error, 'usage');
+      return stripUsage(response);
+    }
+  }
+
+  async function afterPaid(ctx: ExtensionPaidContext): Promise<Response> {
+    const route = routes.get(ctx.route.key);
+    if (!route || ctx.receipt.status !== 'settled') return ctx.response;
+    try {
+      if (ctx.replayed) {
+        // The same payment again (a retried deposit call, or a reused L402 credential): hand the session back.
+        const existing = await store.get(ctx.receipt.id);
+        return existing ? withExposedHeaders(stripUsage(ctx.response), { [meteringHeaders.session]: existing.token }) : stripUsage(ctx.response);
+      }
+      const price = route.unitPrice(ctx.receipt.rail);
+      if (price === undefined) throw new X402RailsError(errorCodes.CONFIG_INVALID, `Metered route "${ctx.route.key}" names no unit price on ${ctx.receipt.rail}.`);
+      const authorized = BigInt(ctx.receipt.amount);
+      const cap = route.maxUnitsPerCall * price < authorized ? route.maxUnitsPerCall * price : authorized;
+      const charged = ctx.response.status >= 400 ? 0n : chargeOf(ctx.response, price, cap);
+      const iat = Math.floor(ctx.now / 1000);
+      const claims: CapabilityClaims = {
+        v: 1,
+        jti: ctx.receipt.id,
+        iss: ctx.receipt.issuer,
+        sub: ctx.receipt.payer,
+        scope: { routes: [ctx.route.key], methods: [ctx.route.method ?? ctx.binding.method.toUpperCase()] },
+        amountCap: ctx.receipt.amount,
+        iat,
+        exp: iat + route.ttlSeconds,
+        receipt: ctx.receipt.id,
+        rail: ctx.receipt.rail,
+      };
+      const token = await options.token.issue(claims);
+      const session = await store.open(sessionOf(ctx, token, authorized, charged, claims.exp * 1000));
+      const receipt = await signMeteringReceipt(options.signer, session, ctx.binding, now(), { seq: 1, charged, used: charged });
+      return withExposedHeaders(stripUsage(ctx.response), { [meteringHeaders.session]: session.token, [meteringHeaders.receipt]: encodeMeteringReceipt(receipt) });
+    } catch (error) {
+      // The deposit settled: its paid response (with its receipt) goes out even when the session could not open.
+      options.onError?.(error, 'open');
+      return stripUsage(ctx.response);
+    }
+  }
+
+  return {
+    name: 'metering',
+    store,
+    beforePayment,
+    afterPaid,
+    async close(sessionId, closeOptions = {}) {
+      const session = await store.get(sessionId);
+      if (!session) return undefined;
+      const binding = { method: 'DELETE', url: `${session.issuer}/.well-known/x402-rails/metering/${session.id}`, bodyHash: '' };
+      return closeMeterSession(sessionId, binding, closeOptions.refundTo, closeDeps);
+    },
+  };
+}
+
+const messages: Record<'metering_unknown' | 'metering_expired' | 'metering_closed' | 'metering_exhausted', string> = {
+  metering_unknown: 'This server does not know this metering session; pay a new deposit.',
+  metering_expired: 'This metering session has expired; close it for its refund and pay a new deposit.',
+  metering_closed: 'This metering session is closed; pay a new deposit.',
+  metering_exhausted: "This metering session's balance does not cover another call; close it for its refund and pay a new deposit.",
+};
+
+/** A new session from its deposit: the first call already charged. */
+function sessionOf(ctx: ExtensionPaidContext, token: string, authorized: bigint, charged: bigint, expiresAt: number): MeterSession {
+  const r = ctx.receipt;
+  return {
+    id: r.id,
+    route: ctx.route.key,
+    issuer: r.issuer,
+    rail: r.rail,
+    scheme: r.scheme,
+    network: r.network,
+    asset: r.asset,
+    payer: r.payer,
+    payee: r.payee,
+    depositReceipt: r.id,
+    depositReference: r.reference,
+    requirementsHash: r.requirementsHash,
+    challenge: r.challenge,
+    token,
+    authorized,
+    used: charged,
+    reserved: 0n,
+    seq: 1,
+    expiresAt,
+    closed: false,
+  };
+}
+
+/** What a served call costs: its reported units × price, at most `cap`; the whole cap without a valid report. */
+function chargeOf(response: Response, price: bigint, cap: bigint): bigint {
+  const units = parseUsage(response.headers.get(meteringHeaders.usage));
+  if (units === undefined) return cap;
+  const cost = units * price;
+  return cost < cap ? cost : cap;
+}
+
+/** Removes the handler's usage report before the response leaves. */
+function stripUsage(response: Response): Response {
+  if (!response.headers.has(meteringHeaders.usage)) return response;
+  try {
+    response.headers.delete(meteringHeaders.usage);
+    return response;
+  } catch {
+    const headers = new Headers(response.headers);
+    headers.delete(meteringHeaders.usage);
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  }
+}
+
+function malformed(message: string): Response {
+  const response = errorResponse(new MalformedInputError(errorCodes.METERING_MALFORMED, `${message} Send the session token exactly as received.`));
+  return withExposedHeaders(response, { [meteringHeaders.error]: 'metering_malformed', 'Cache-Control': 'no-store' });
+}
+

@@ -1,0 +1,176 @@
+/**
+ * Metered usage on the fake rail (real fake-money ledger): deposit → session, incremental receipts that verify
+ * with the server's JWKS, the metered total never above the deposit (30 concurrent calls racing at the end of
+ * the balance, memory and SQLite stores), close → final receipt + refund of exactly the unused amount, once.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { verifyReceipt, type SignedReceipt } from '../../src/core/receipt';
+import { decodeMeteringReceipt } from '../../src/metering/meteringReceipt';
+import { createSqliteMeteringStore } from '../../src/metering/sqliteMeteringStore';
+import { DEPOSIT, ORIGIN, depositReceiptOf, meteringSetup } from './support';
+
+const dir = mkdtempSync(join(tmpdir(), 'x402-metering-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const receiptIn = (res: Response): SignedReceipt => {
+  const receipt = decodeMeteringReceipt(res.headers.get('X402-Metering-Receipt'));
+  if (!receipt) throw new Error(`no metering receipt (status ${res.status})`);
+  return receipt;
+};
+
+async function deposit(s: Awaited<ReturnType<typeof meteringSetup>>, units = '10') {
+  const res = await s.pay(`${ORIGIN}/llm`, { method: 'POST', headers: { 'x-units': units } });
+  expect(res.status).toBe(200);
+  const session = res.headers.get('X402-Metering-Session');
+  if (session === null) throw new Error('no session');
+  return { res, session, depositReceipt: depositReceiptOf(res) };
+}
+
+describe('metered usage (fake rail)', () => {
+  it('the deposit opens a session; each call answers a signed incremental receipt linked to the deposit', async () => {
+    const s = await meteringSetup();
+    const { res, session, depositReceipt } = await deposit(s, '10');
+    expect(res.headers.get('X402-Usage')).toBeNull();
+    expect(s.ledger.balanceOf('merchant')).toBe(DEPOSIT);
+    const first = await verifyReceipt(receiptIn(res), s.pw.jwks());
+    expect(first.metering).toEqual({ session: depositReceipt?.id, deposit: depositReceipt?.id, seq: 1, authorized: '1000', charged: '20', used: '20', remaining: '980' });
+    expect(first.reference).toBe(depositReceipt?.reference);
+
+    const totals: Array<[string, string, string]> = [];
+    for (const units of ['5', '50', '0']) {
+      const call = await s.call(session, units);
+      expect(call.status).toBe(200);
+      expect(call.headers.get('X402-Usage')).toBeNull();
+      expect(call.headers.get('PAYMENT-RESPONSE')).toBeNull();
+      const r = await verifyReceipt(receiptIn(call), s.pw.jwks(), { request: { method: 'POST', url: `${ORIGIN}/llm` } });
+      expect(r.metering?.deposit).toBe(depositReceipt?.id);
+      expect(r.amount).toBe(r.metering?.charged);
+      totals.push([r.metering?.charged ?? '', r.metering?.used ?? '', r.metering?.remaining ?? '']);
+    }
+    expect(totals).toEqual([
+      ['10', '30', '970'],
+      ['100', '130', '870'],
+      ['0', '130', '870'],
+    ]);
+    // No money moved for the metered calls; a tampered receipt does not verify.
+    expect(s.ledger.balanceOf('merchant')).toBe(DEPOSIT);
+    const forged = { ...receiptIn(await s.call(session, '1')), metering: { ...first.metering, used: '0' } };
+    await expect(verifyReceipt(forged, s.pw.jwks())).rejects.toMatchObject({ code: 'RECEIPT__INVALID' });
+  });
+
+  it('charges at most the reservation: an over-report is capped, a missing report is charged in full, a failed call nothing', async () => {
+    const s = await meteringSetup();
+    const { session } = await deposit(s, '0');
+    expect(receiptIn(await s.call(session, '5000')).metering?.charged).toBe('200');
+    expect(receiptIn(await s.call(session, undefined)).metering?.charged).toBe('200');
+    expect(receiptIn(await s.call(session, 'lots')).metering?.charged).toBe('200');
+    const failed = await s.call(session, '10', { 'x-status': '500' });
+    expect(failed.status).toBe(500);
+    expect(receiptIn(failed).metering).toMatchObject({ charged: '0', used: '600' });
+  });
+
+  for (const storeKind of ['memory', 'sqlite'] as const) {
+    it(`30 concurrent calls racing at the end of the balance never pass the deposit (${storeKind} store)`, async () => {
+      const store = storeKind === 'sqlite' ? createSqliteMeteringStore({ path: join(dir, 'race.sqlite') }) : undefined;
+      const s = await meteringSetup(store ? { store } : {});
+      const { session } = await deposit(s, '75'); // 150 used, 850 left: four more calls of 200 reserved fit
+      const answers = await Promise.all(Array.from({ length: 30 }, () => s.call(session, '75')));
+      const served = answers.filter((r) => r.status === 200);
+      const refused = answers.filter((r) => r.status === 402);
+      expect(served).toHaveLength(4);
+      expect(refused).toHaveLength(26);
+      for (const r of refused) {
+        expect(r.headers.get('X402-Metering-Error')).toBe('metering_exhausted');
+        expect(r.headers.get('PAYMENT-REQUIRED')).not.toBeNull();
+      }
+      const receipts = served.map(receiptIn);
+      expect(receipts.map((r) => r.metering?.seq).sort()).toEqual([2, 3, 4, 5]);
+      expect(receipts.map((r) => r.metering?.used).sort()).toEqual(['300', '450', '600', '750']);
+      const closed = await s.call(session, undefined, { 'X402-Metering-Close': '1' });
+      const final = await verifyReceipt(receiptIn(closed), s.pw.jwks());
+      expect(final.metering).toMatchObject({ final: true, used: '750', remaining: '250', refund: { amount: '250', status: 'sent' } });
+      expect(s.ledger.balanceOf('merchant')).toBe(750n);
+      store?.closeDatabase();
+    });
+  }
+
+  it('close refunds exactly the unused amount once; closing again answers the same final receipt', async () => {
+    const s = await meteringSetup();
+    const { session } = await deposit(s, '30');
+    await s.call(session, '20');
+    const before = s.ledger.balanceOf('alice');
+    const [first, second] = await Promise.all([
+      s.call(session, undefined, { 'X402-Metering-Close': '1' }),
+      s.call(session, undefined, { 'X402-Metering-Close': '1' }),
+    ]);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const body = (await first.json()) as { refund: { amount: string; status: string; reference: string }; receipt: SignedReceipt };
+    expect(body.refund).toEqual({ amount: '900', status: 'sent', reference: 'refund-1' });
+    expect(((await second.json()) as { receipt: SignedReceipt }).receipt).toEqual(body.receipt);
+    expect(await verifyReceipt(body.receipt, s.pw.jwks())).toMatchObject({ amount: '100', metering: { final: true, charged: '0', used: '100', seq: 3 } });
+    const third = await s.call(session, undefined, { 'X402-Metering-Close': '1' });
+    expect(((await third.json()) as { receipt: SignedReceipt }).receipt).toEqual(body.receipt);
+    expect(s.refunds).toEqual([{ to: 'alice', amount: 900n }]);
+    expect(s.ledger.balanceOf('alice')).toBe(before + 900n);
+    expect(s.ledger.balanceOf('merchant')).toBe(100n);
+    const after = await s.call(session, '1');
+    expect(after.status).toBe(402);
+    expect(after.headers.get('X402-Metering-Error')).toBe('metering_closed');
+  });
+
+  it('a rail that needs the client to say where the refund goes: awaiting_destination, a wrong invoice refused, then paid once', async () => {
+    const s = await meteringSetup({ needsDestination: true });
+    const { session } = await deposit(s, '100');
+    const asked = await s.call(session, undefined, { 'X402-Metering-Close': '1' });
+    expect(((await asked.json()) as { refund: unknown }).refund).toEqual({ amount: '800', status: 'awaiting_destination' });
+    const wrong = await s.call(session, undefined, { 'X402-Metering-Close': '1', 'X402-Metering-Refund-To': 'invoice:1' });
+    expect(wrong.status).toBe(400);
+    expect(((await wrong.json()) as { code: string }).code).toBe('METERING__SESSION__MALFORMED');
+    const paid = await s.call(session, undefined, { 'X402-Metering-Close': '1', 'X402-Metering-Refund-To': 'invoice:800' });
+    expect(((await paid.json()) as { refund: unknown }).refund).toEqual({ amount: '800', status: 'sent', reference: 'refund-1' });
+    await s.call(session, undefined, { 'X402-Metering-Close': '1', 'X402-Metering-Refund-To': 'invoice:800' });
+    expect(s.refunds).toHaveLength(1);
+  });
+
+  it('refuses forged, altered, malformed and out-of-scope sessions', async () => {
+    const s = await meteringSetup();
+    const { session } = await deposit(s);
+    const parts = session.split('.');
+    const altered = `${parts[0]}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(parts[1] ?? '', 'base64url').toString()), amountCap: '999999' })).toString('base64url')}.${parts[2]}`;
+    const forged = await s.call(altered, '1');
+    expect(forged.status).toBe(402);
+    expect(forged.headers.get('X402-Metering-Error')).toBe('metering_invalid');
+    const garbage = await s.call('not-a-token', '1');
+    expect(garbage.status).toBe(400);
+    expect(((await garbage.json()) as { code: string }).code).toBe('METERING__SESSION__MALFORMED');
+    const other = await s.call(session, '1', {}, '/embed');
+    expect(other.status).toBe(402);
+    expect(other.headers.get('X402-Metering-Error')).toBe('metering_wrong_scope');
+  });
+
+  it('the client keeps the session, pays a new deposit when it runs out, and closes both for their refunds', async () => {
+    const s = await meteringSetup();
+    const client = s.client();
+    const call = (units: string) => client(`${ORIGIN}/llm`, { method: 'POST', headers: { 'x-units': units }, body: 'prompt' });
+    for (let i = 0; i < 5; i++) expect((await call('90')).status).toBe(200); // 5 × 180 = 900 of the first deposit
+    expect(s.ledger.balanceOf('merchant')).toBe(DEPOSIT);
+    const res = await call('90'); // 100 left < 200 reserved: a second deposit is paid by the paying fetch
+    expect(res.status).toBe(200);
+    expect(s.ledger.balanceOf('merchant')).toBe(2n * DEPOSIT);
+    const held = client.sessions(ORIGIN);
+    expect(held.map((h) => [h.retired, h.lastReceipt?.metering?.used])).toEqual([
+      [true, '900'],
+      [false, '180'],
+    ]);
+    const closed = await client.close(ORIGIN);
+    expect(closed.map((c) => c.refund)).toEqual([
+      { amount: '100', status: 'sent', reference: 'refund-1' },
+      { amount: '820', status: 'sent', reference: 'refund-2' },
+    ]);
+    expect(s.ledger.balanceOf('merchant')).toBe(900n + 180n);
+    expect(client.sessions(ORIGIN)).toEqual([]);
+  });
+});
