@@ -2,6 +2,9 @@ import {
   BaseError,
   ContractFunctionRevertedError,
   RpcRequestError,
+  MethodNotFoundRpcError,
+  MethodNotSupportedRpcError,
+  UnsupportedProviderMethodError,
   keccak256,
   type Account,
   type Address,
@@ -61,12 +64,12 @@ export type ContractCall = { to: Address; data: Hex };
  * revert, `pending` when the transaction was (or may have been) broadcast but not confirmed in time;
  * RailUnavailableError when nothing was broadcast.
  *
- * With a local gas account the transaction is signed here first, so its hash is known before it is sent: a
- * send whose answer is lost (timeout, reset, 5xx) is `pending` with that hash (and on record through
- * `onBroadcast`) rather than "nothing was paid" — the node may well have taken it. Only a refused
- * connection or the node's own refusal counts as not broadcast. (A node-held account signs on the node, so
- * a lost answer leaves no hash: it is RailUnavailableError, and the payment's retry finds a landed transfer
- * through the rail's own idempotence.)
+ * The transaction is signed first (by a local gas account, or by the node with `eth_signTransaction`), so
+ * its hash is known before it is sent: a send whose answer is lost (timeout, reset, 5xx) is `pending` with
+ * that hash (and on record through `onBroadcast`) rather than "nothing was paid" — the node may well have
+ * taken it. Only a refused connection or the node's own refusal counts as not broadcast. A node that cannot
+ * sign without sending gets `eth_sendTransaction`, whose lost answer leaves no hash: RailUnavailableError
+ * that says the outcome is unknown (use a local gas account there).
  */
 export async function submitAndWait(
   rail: string,
@@ -80,23 +83,26 @@ export async function submitAndWait(
   try {
     hash = await queue(async () => {
       const call = await prepare();
-      const signed = await signLocally(settler, call);
-      if (!signed) return settler.walletClient.sendTransaction({ ...call, account: settler.walletClient.account, chain: settler.walletClient.chain ?? null });
+      const signed = await signFirst(settler, call);
       try {
+        if (!signed) return await settler.walletClient.sendTransaction({ ...call, account: settler.walletClient.account, chain: settler.walletClient.chain ?? null });
         await settler.walletClient.sendRawTransaction({ serializedTransaction: signed.serialized });
+        return signed.hash;
       } catch (cause) {
-        if (notBroadcast(cause)) throw cause;
-        throw new AmbiguousSendError(signed.hash, cause);
+        if (notBroadcast(cause) || revertName(cause)) throw cause;
+        throw new AmbiguousSendError(signed?.hash, cause);
       }
-      return signed.hash;
     });
   } catch (cause) {
-    if (cause instanceof AmbiguousSendError) {
+    if (cause instanceof AmbiguousSendError && cause.hash !== undefined) {
       await record(cause.hash);
       return { status: 'pending', reference: cause.hash, message: `Settlement ${cause.hash} was sent but the node's answer was lost; it may have landed.` };
     }
     const reason = revertName(cause);
     if (reason) return { status: 'failed', reason: 'settlement_reverted', message: `The token refused the transfer (${reason}); nothing was paid.` };
+    if (cause instanceof AmbiguousSendError && cause.hash === undefined) {
+      throw new RailUnavailableError("The EVM node's answer to the settlement transaction was lost; it may have been paid. Use a local gas account so such a send stays pending.", { cause: cause.cause, rail, status: 502 });
+    }
     throw new RailUnavailableError('The EVM RPC did not take the settlement transaction; nothing was paid. Try again shortly.', { cause, rail });
   }
   // Record the intent before waiting; a failing record must not lose the settlement itself.
@@ -110,24 +116,39 @@ export async function submitAndWait(
   }
 }
 
-/** A send whose answer was lost: the transaction `hash` may have been broadcast. */
+/** A send whose answer was lost: the transaction (`hash`, when it was signed first) may have been broadcast. */
 class AmbiguousSendError extends Error {
   constructor(
-    readonly hash: Hash,
+    readonly hash: Hash | undefined,
     cause: unknown,
   ) {
-    super(`The answer to sending ${hash} was lost.`, { cause });
+    super(`The answer to sending ${hash ?? 'the settlement transaction'} was lost.`, { cause });
   }
 }
 
-/** The call signed by a local gas account and its hash; undefined for a node-held (JSON-RPC) account. */
-async function signLocally(settler: EvmSettler, call: ContractCall): Promise<{ serialized: Hex; hash: Hash } | undefined> {
+/**
+ * The call signed before it is sent, and its hash: by a local gas account, or by the node for an account it
+ * holds (`eth_signTransaction`). Undefined when the node cannot sign without sending.
+ */
+async function signFirst(settler: EvmSettler, call: ContractCall): Promise<{ serialized: Hex; hash: Hash } | undefined> {
   const { walletClient } = settler;
   const account = walletClient.account;
-  if (account.type !== 'local') return undefined;
-  const request = await walletClient.prepareTransactionRequest({ ...call, account, chain: walletClient.chain ?? null });
-  const serialized = await walletClient.signTransaction({ ...request, account, chain: walletClient.chain ?? null });
+  const chain = walletClient.chain ?? null;
+  const request = await walletClient.prepareTransactionRequest({ ...call, account, chain });
+  let serialized: Hex;
+  try {
+    serialized = await walletClient.signTransaction({ ...request, account, chain });
+  } catch (error) {
+    if (account.type !== 'local' && unsupportedMethod(error)) return undefined;
+    throw error;
+  }
   return { serialized, hash: keccak256(serialized) };
+}
+
+/** True when the node said it does not offer the method called. */
+function unsupportedMethod(error: unknown): boolean {
+  if (!(error instanceof BaseError)) return false;
+  return error.walk((e) => e instanceof MethodNotFoundRpcError || e instanceof MethodNotSupportedRpcError || e instanceof UnsupportedProviderMethodError) !== null;
 }
 
 /** True when a failed send certainly did not broadcast: the connection was refused, or the node itself refused it. */
