@@ -45,11 +45,15 @@ beforeEach(async () => {
   await proxy.set({ kind: 'pass' });
 });
 
-/** A paywall whose EIP-3009 rail reaches anvil only through the fault proxy, with short timeouts. */
-async function server(): Promise<{ pw: Paywall; fetch: FetchLike; runs: () => number }> {
+/**
+ * A paywall whose EIP-3009 rail reaches anvil only through the fault proxy, with short timeouts. The gas
+ * account signs locally, or (`nodeAccount`) is held by the node, which signs on `eth_sendTransaction`.
+ */
+async function server(gas: 'local' | 'nodeAccount' = 'local'): Promise<{ pw: Paywall; fetch: FetchLike; runs: () => number }> {
   const transport = http(proxy.url, { timeout: RPC_TIMEOUT_MS, retryCount: 0 });
   const publicClient = createPublicClient({ chain: evm.chain, transport, pollingInterval: 20 });
-  const walletClient = createWalletClient({ account: privateKeyToAccount(evm.accounts.facilitator.privateKey as Hex), chain: evm.chain, transport });
+  const account = gas === 'local' ? privateKeyToAccount(evm.accounts.facilitator.privateKey as Hex) : evm.accounts.facilitator.address;
+  const walletClient = createWalletClient({ account, chain: evm.chain, transport });
   const rail = evmEip3009Server({ publicClient, walletClient, chainId: evm.chainId, token: evm.token, payTo: evm.accounts.payee.address, confirmTimeoutMs: CONFIRM_TIMEOUT_MS, pollingIntervalMs: 20 });
   const pw = paywall({ 'GET /paid': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } }, { rails: [rail], signer: await createReceiptSigner() });
   const counted = countingHandler();
@@ -95,6 +99,24 @@ describe('EVM faults (EIP-3009 on anvil behind a fault proxy)', () => {
     const receipt = await expectReceipt(await payment.send(), pw);
     expect(receipt.reference).toBe(reference);
     expect(await expectReceipt(await payment.send(), pw)).toMatchObject({ id: receipt.id });
+    expect(await movedSince(before)).toBe(PRICE);
+  });
+
+  it('RPC times out after the node accepted the settlement, gas account held by the node (signed with eth_signTransaction first): 503 settlement_pending with the hash; the retry gets its receipt', async () => {
+    const { pw, fetch, runs } = await server('nodeAccount');
+    const payment = await prepare(fetch);
+    const before = await balances();
+    await proxy.set({ kind: 'hang-after-forward', methods: ['eth_sendTransaction', 'eth_sendRawTransaction'] });
+
+    const reference = await expectPending(await payment.send());
+    expect(proxy.forwarded('eth_signTransaction')).toBeGreaterThan(0);
+    expect(runs()).toBe(1);
+    expect(await movedSince(before)).toBe(PRICE);
+
+    await proxy.set({ kind: 'pass' });
+    const receipt = await expectReceipt(await payment.send(), pw);
+    expect(receipt.reference).toBe(reference);
+    expect((await reader.getTransactionReceipt({ hash: reference as Hex })).status).toBe('success');
     expect(await movedSince(before)).toBe(PRICE);
   });
 
