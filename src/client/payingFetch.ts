@@ -15,6 +15,7 @@ import { attachOutcome, type PaymentOutcome } from './paymentOutcome';
 import { readChallenge, type ReadChallenge } from './readChallenge';
 import { resendPayment, type ResendPolicy } from './resendPayment';
 import { discardBody } from './discardBody';
+import { receiptFromSettleResponse } from './settleResponseReceipt';
 
 /** A Fetch-API compatible function. */
 export type FetchLike = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
@@ -116,6 +117,11 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
         ...(settleResponse ? { settleResponse } : {}),
       };
       if (settleResponse && options.verifyReceipts !== false) await attachReceipt(outcome, settleResponse, jwks, origin);
+      if (settleResponse && settleResponse.extensions?.[RECEIPT_EXTENSION_KEY] === undefined) {
+        // A plain x402 server: the same receipt format, built from what it settled and what we sent.
+        const built = receiptFromSettleResponse({ rail: candidate.rail.id, offer: candidate.offer, settle: settleResponse, request: { method: request.method, url: request.url, body }, now: now() });
+        if (built) Object.assign(outcome, { receipt: built, receiptSource: 'settle-response' });
+      } else if (outcome.receipt) outcome.receiptSource = 'server';
       attachOutcome(response, outcome);
       capabilities?.keep(request.url, response);
       return response;

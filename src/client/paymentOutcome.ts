@@ -12,8 +12,14 @@ export type PaymentOutcome = {
   x402Version: 1 | 2;
   /** The server's settlement answer, when it sent one. */
   settleResponse?: SettleResponse;
-  /** The receipt, verified against the issuer's JWKS, when the server issued one. */
+  /**
+   * The receipt: verified against the issuer's JWKS when the server signed one (`receiptSource: 'server'`), or
+   * built by the client from a plain x402 server's SettleResponse (`'settle-response'`, unsigned; its
+   * `reference` is the on-chain proof).
+   */
   receipt?: Receipt;
+  /** Where `receipt` comes from. */
+  receiptSource?: 'server' | 'settle-response';
   /** The receipt as signed, for storage or forwarding. */
   signedReceipt?: SignedReceipt;
   /** Why a receipt that was sent did not verify. */

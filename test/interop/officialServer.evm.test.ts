@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hono } from 'hono';
 import { decodePaymentResponseHeader as officialDecodePaymentResponse } from '@x402/core/http';
-import { NoAcceptableOfferError, createBudgetLedger, payingFetch, receiptOf, type FetchLike } from '../../src/index';
+import { NoAcceptableOfferError, ReceiptSchema, createBudgetLedger, payingFetch, receiptOf, type FetchLike } from '../../src/index';
 import { serveFetch, type StartedServer } from '../../src/server/node';
 import { evmClients } from '../../adapters/evm/index';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
@@ -41,10 +41,21 @@ describe('our payingFetch → official @x402/hono server + official facilitator 
 
     const outcome = receiptOf(res);
     expect(outcome).toMatchObject({ rail: 'evm-eip3009', x402Version: 2, offer: { amount: OFFICIAL_PRICE.toString(), asset: devnet.token.address } });
-    // The official server sends no x402-rails receipt: the outcome holds its SettleResponse, decoded as the SDK decodes it.
-    expect(outcome?.receipt).toBeUndefined();
+    // The official server sends no x402-rails receipt: the outcome holds its SettleResponse, decoded as the SDK
+    // decodes it, and the same receipt format built from it (unsigned; the transaction is the proof).
     expect(outcome?.receiptError).toBeUndefined();
     const official = officialDecodePaymentResponse(res.headers.get('PAYMENT-RESPONSE') ?? '');
+    expect(outcome?.receiptSource).toBe('settle-response');
+    expect(ReceiptSchema.parse(outcome?.receipt)).toMatchObject({
+      rail: 'evm-eip3009',
+      network: devnet.network,
+      asset: devnet.token.address,
+      amount: OFFICIAL_PRICE.toString(),
+      reference: official.transaction,
+      request: { method: 'GET', url: 'http://official.test/weather' },
+      status: 'settled',
+    });
+    expect(outcome?.receipt?.payer.toLowerCase()).toBe(devnet.accounts.payer.address.toLowerCase());
     expect(outcome?.settleResponse).toMatchObject({ success: true, transaction: official.transaction, network: devnet.network });
     expect(outcome?.settleResponse?.payer?.toLowerCase()).toBe(devnet.accounts.payer.address.toLowerCase());
 

@@ -35,7 +35,8 @@ describe('our payingFetch → official @x402/hono server + official facilitator 
     const official = officialDecodePaymentResponse(res.headers.get('PAYMENT-RESPONSE') ?? '');
     expect(outcome).toMatchObject({ rail: 'solana-spl', x402Version: 2, offer: { amount: OFFICIAL_SOL_PRICE.toString(), asset: devnet.mint.toBase58() } });
     expect(outcome?.settleResponse).toMatchObject({ success: true, transaction: official.transaction, network: devnet.network, payer: devnet.keypairs.payer.publicKey.toBase58() });
-    expect(outcome?.receipt).toBeUndefined();
+    expect(outcome?.receiptSource).toBe('settle-response');
+    expect(outcome?.receipt).toMatchObject({ rail: 'solana-spl', reference: official.transaction, amount: OFFICIAL_SOL_PRICE.toString(), payer: devnet.keypairs.payer.publicKey.toBase58(), status: 'settled' });
     expect(devnet.ledger.history.get(official.transaction)).toBeTruthy();
     const after = balances();
     expect(before.payer - after.payer).toBe(OFFICIAL_SOL_PRICE);

@@ -55,6 +55,7 @@ describe('our payingFetch → a v1 server (EIP-3009 on anvil as base-sepolia)', 
     const outcome = receiptOf(res);
     expect(outcome).toMatchObject({ rail: 'evm-eip3009', x402Version: 1, offer: { network: `eip155:${V1_CHAIN_ID}`, amount: V1_PRICE.toString() } });
     expect(outcome?.settleResponse).toMatchObject({ success: true, transaction: log.settled[0], network: `eip155:${V1_CHAIN_ID}` });
+    expect(outcome).toMatchObject({ receiptSource: 'settle-response', receipt: { reference: log.settled[0], amount: V1_PRICE.toString(), network: `eip155:${V1_CHAIN_ID}`, status: 'settled' } });
     expect(outcome?.settleResponse?.payer?.toLowerCase()).toBe(devnet.accounts.payer.address.toLowerCase());
 
     const after = await balances();
