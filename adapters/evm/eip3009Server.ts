@@ -57,8 +57,13 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementR
       if (balance < BigInt(a.value)) return invalid('insufficient_funds', `The payer holds ${balance}, less than ${a.value}.`);
       return { isValid: true, payer: getAddress(a.from), amount: a.value };
     },
-    async findSettlement(payload) {
-      const { authorization: a } = parse(payload);
+    async findSettlement(payload, req) {
+      const parsed = parse(payload);
+      const a = parsed.authorization;
+      // Only a payment the payer signed for this offer may claim a transfer found on chain (the validity window
+      // is not checked: a payment that landed before it lapsed is still paid).
+      const signed = await verifyEip3009Signature(parsed, req, { network, token: p.token, now: null });
+      if (!signed.isValid) return undefined;
       const earlier = await findEarlierSettlement(p, a);
       return earlier && earlier !== 'canceled' ? { reference: earlier, payer: getAddress(a.from), amount: a.value } : undefined;
     },
@@ -87,19 +92,21 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementR
 
 /**
  * The offline half of EIP-3009 verification (no RPC): payee, amount, network and token, validity window
- * with a 6-second margin, and EIP-712 signature recovery to `from`.
+ * with a 6-second margin at `now` (`null`: not checked), and EIP-712 signature recovery to `from`.
  */
 export async function verifyEip3009Signature(
   { authorization: a, signature }: Eip3009Payload,
   req: PaymentRequirements,
-  p: { network: string; token: EvmTokenConfig; now: number },
+  p: { network: string; token: EvmTokenConfig; now: number | null },
 ): Promise<VerifyResult> {
   const invalid = (reason: string, message: string): VerifyResult => ({ isValid: false, reason, message, payer: a.from });
   const common = checkCommon(req, p.network, p.token, { to: a.to, value: a.value });
   if (common) return invalid(common.reason, common.message);
-  const now = BigInt(Math.floor(p.now / 1000));
-  if (BigInt(a.validBefore) < now + 6n) return invalid('expired', 'The authorization expires too soon or has expired; sign a new one.');
-  if (BigInt(a.validAfter) > now) return invalid('not_yet_valid', 'The authorization is not valid yet.');
+  if (p.now !== null) {
+    const now = BigInt(Math.floor(p.now / 1000));
+    if (BigInt(a.validBefore) < now + 6n) return invalid('expired', 'The authorization expires too soon or has expired; sign a new one.');
+    if (BigInt(a.validAfter) > now) return invalid('not_yet_valid', 'The authorization is not valid yet.');
+  }
   const domain = domainOf(req);
   if (!domain) return invalid('invalid_requirements', 'The offer lacks its EIP-712 domain.');
   let signer: Address;
