@@ -11,3 +11,4 @@ export { Eip3009PayloadSchema, Eip2612PayloadSchema, type Eip3009Payload, type E
 export { transferMethodOf, domainOf, type AssetTransferMethod } from './requirements';
 export type { EvmTokenConfig } from './serverCommon';
 export type { EvmSettler } from './chain';
+export { evmRefunder, type EvmRefunderParameters } from './evmRefunder';

@@ -26,3 +26,4 @@ export {
   type L402Credential,
   type L402Scheme,
 } from '../../src/protocol/l402';
+export { lightningRefunder, type LightningRefunderParameters } from './lightningRefunder';

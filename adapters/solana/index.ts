@@ -30,3 +30,4 @@ export {
   DEFAULT_MAX_TIMEOUT_SECONDS,
   MAX_MEMO_BYTES,
 } from './constants';
+export { solanaRefunder, type SolanaRefunderParameters } from './solanaRefunder';

@@ -18,6 +18,7 @@ describe('entry point exports', () => {
         "MAX_HEADER_BYTES",
         "MAX_JSON_DEPTH",
         "MalformedInputError",
+        "MeteringReceiptSchema",
         "NetworkSchema",
         "NoAcceptableOfferError",
         "PaymentDeferredError",
@@ -133,6 +134,7 @@ describe('entry point exports', () => {
     ['x402-rails/capabilities (src/capabilities/index.ts)', () => import('../../src/capabilities/index')],
     ['x402-rails/testing (src/testing/index.ts)', () => import('../../src/testing/index')],
     ['x402-rails/risk (src/risk/index.ts)', () => import('../../src/risk/index')],
+    ['x402-rails/metering (src/metering/index.ts)', () => import('../../src/metering/index')],
   ];
   for (const [name, load] of fileSnapshots) {
     it(name, async () => {
