@@ -27,6 +27,7 @@ export default defineConfig([{
     capabilities: 'src/capabilities/index.ts',
     stores: 'src/stores/index.ts',
     risk: 'src/risk/index.ts',
+    metering: 'src/metering/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
