@@ -1,4 +1,5 @@
-import { MalformedInputError, X402RailsError, errorCodes } from '../core/errors';
+import { MalformedInputError, PaymentInvalidError, X402RailsError, errorCodes } from '../core/errors';
+import type { RequestBinding } from '../core/rail';
 import type { ReceiptSigner } from '../core/receipt/signer';
 import type { CapabilityClaims } from '../capabilities/capabilityClaims';
 import { withExposedHeaders } from '../capabilities/capabilityHeaders';
@@ -105,12 +106,17 @@ export function metering(options: MeteringOptions): Metering {
       await store.commit(claims.jti, reserve, 0n).catch((e: unknown) => options.onError?.(e, 'usage'));
       throw error;
     }
+    return chargeCall(claims.jti, reserve, price, response, ctx.binding);
+  }
+
+  /** Charges a served call against its reservation and attaches its incremental receipt. */
+  async function chargeCall(id: string, reserve: bigint, price: bigint, response: Response, binding: RequestBinding): Promise<Response> {
     const charged = response.status >= 400 ? 0n : chargeOf(response, price, reserve);
     try {
-      const committed = await store.commit(claims.jti, reserve, charged);
-      const session = await store.get(claims.jti);
+      const committed = await store.commit(id, reserve, charged);
+      const session = await store.get(id);
       if (!committed || !session) return stripUsage(response);
-      const receipt = await signMeteringReceipt(options.signer, session, ctx.binding, now(), { seq: committed.seq, charged: charged < reserve ? charged : reserve, used: committed.used });
+      const receipt = await signMeteringReceipt(options.signer, session, binding, now(), { seq: committed.seq, charged, used: committed.used });
       return withExposedHeaders(stripUsage(response), { [meteringHeaders.receipt]: encodeMeteringReceipt(receipt) });
     } catch (error) {
       // Served already: the answer goes out; the reservation stays held (the client is never overcharged by it).
@@ -119,15 +125,35 @@ export function metering(options: MeteringOptions): Metering {
     }
   }
 
+  /**
+   * The deposit's payment presented again. For the very request it paid (a retry after a lost answer) the
+   * session is handed back and nothing is drawn; a reusable credential (L402) presented for another request is
+   * drawn from the session like a session call, and refused (402, the handler's answer dropped) when the
+   * session cannot cover it — so a deposit cannot be refunded and still spent through its credential.
+   */
+  async function replayedDeposit(ctx: ExtensionPaidContext, route: ResolvedMeteredRoute): Promise<Response> {
+    const existing = await store.get(ctx.receipt.id);
+    if (!existing) return stripUsage(ctx.response);
+    const paid = ctx.receipt.request;
+    if (paid.method === ctx.binding.method && paid.url === ctx.binding.url && paid.bodyHash === ctx.binding.bodyHash) {
+      return withExposedHeaders(stripUsage(ctx.response), { [meteringHeaders.session]: existing.token });
+    }
+    const price = route.unitPrice(existing.rail) ?? 0n;
+    const reserve = route.maxUnitsPerCall * price;
+    const reserved = await store.reserve(existing.id, reserve, ctx.now);
+    if (!reserved.ok) {
+      await ctx.response.body?.cancel();
+      const refusal = errorResponse(new PaymentInvalidError(reserved.reason, `${messages[reserved.reason]} (The deposit's credential draws on its metering session.)`));
+      return withExposedHeaders(refusal, { [meteringHeaders.error]: reserved.reason });
+    }
+    return withExposedHeaders(await chargeCall(existing.id, reserve, price, ctx.response, ctx.binding), { [meteringHeaders.session]: existing.token });
+  }
+
   async function afterPaid(ctx: ExtensionPaidContext): Promise<Response> {
     const route = routes.get(ctx.route.key);
     if (!route || ctx.receipt.status !== 'settled') return ctx.response;
     try {
-      if (ctx.replayed) {
-        // The same payment again (a retried deposit call, or a reused L402 credential): hand the session back.
-        const existing = await store.get(ctx.receipt.id);
-        return existing ? withExposedHeaders(stripUsage(ctx.response), { [meteringHeaders.session]: existing.token }) : stripUsage(ctx.response);
-      }
+      if (ctx.replayed) return await replayedDeposit(ctx, route);
       const price = route.unitPrice(ctx.receipt.rail);
       if (price === undefined) throw new X402RailsError(errorCodes.CONFIG_INVALID, `Metered route "${ctx.route.key}" names no unit price on ${ctx.receipt.rail}.`);
       const authorized = BigInt(ctx.receipt.amount);

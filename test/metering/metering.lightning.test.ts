@@ -5,7 +5,7 @@
  */
 import { createInvoice } from 'ln-service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lightningClient, lightningRefunder, lightningServer, lightningWallet } from '../../adapters/lightning/index';
+import { formatL402Authorization, lightningClient, lightningRefunder, lightningServer, lightningWallet, parseL402Challenge, payInvoice } from '../../adapters/lightning/index';
 import { startLightningDevnet, type LightningDevnet } from '../../fixtures/lightning/index';
 import { verifyReceipt } from '../../src/core/receipt';
 import { decodeMeteringReceipt } from '../../src/metering/meteringReceipt';
@@ -75,5 +75,31 @@ describe('metered usage on the Lightning devnet', () => {
     expect(bob - devnet.channelBalance('bob')).toBe(99_000n);
     const used = await server.fetch(`${ORIGIN}/llm`, { method: 'POST', headers: { 'X402-Metering-Session': session } });
     expect(used.headers.get('X402-Metering-Error')).toBe('metering_closed');
+  });
+
+  it('a reused L402 credential draws on its session, and is refused once the session is closed', async () => {
+    const challenge = parseL402Challenge((await server.fetch(`${ORIGIN}/llm`, { method: 'POST' })).headers.get('WWW-Authenticate') ?? '');
+    if (!challenge) throw new Error('no L402 challenge');
+    const { preimage } = await payInvoice({ lnd: devnet.nodes.alice.lnd, invoice: challenge.invoice, amountMsat: DEPOSIT, now: Date.now() });
+    const authorization = formatL402Authorization({ macaroons: [challenge.macaroon], preimage });
+    const send = (body: string, units: string) => server.fetch(`${ORIGIN}/llm`, { method: 'POST', headers: { Authorization: authorization, 'x-units': units }, body });
+    const first = await send('', '10');
+    expect(first.status).toBe(200);
+    const session = first.headers.get('X402-Metering-Session') ?? '';
+    const retried = await send('', '10'); // the same request again: a retry, nothing drawn
+    expect(retried.headers.get('X402-Metering-Session')).toBe(session);
+    expect(retried.headers.get('X402-Metering-Receipt')).toBeNull();
+    const reused = await send('another prompt', '20');
+    expect(reused.status).toBe(200);
+    expect(decodeMeteringReceipt(reused.headers.get('X402-Metering-Receipt'))?.metering).toMatchObject({ charged: '2000', used: '3000' });
+    const closed = await server.fetch(`${ORIGIN}/llm`, {
+      method: 'POST',
+      headers: { 'X402-Metering-Session': session, 'X402-Metering-Close': '1', 'X402-Metering-Refund-To': await invoiceFor(97_000n) },
+    });
+    expect(((await closed.json()) as { refund: { status: string } }).refund.status).toBe('sent');
+    const after = await send('a third prompt', '1');
+    expect(after.status).toBe(402);
+    expect(after.headers.get('X402-Metering-Error')).toBe('metering_closed');
+    expect(await after.text()).not.toContain('"ok"');
   });
 });
