@@ -22,6 +22,7 @@ import { createMintCache, publicKeyOrUndefined } from './mintInfo';
 import { decodePaymentTransaction, paymentIdOf } from './payload';
 import { isSolanaNetwork, memoFits, memoOf } from './requirements';
 import { coSign, hasLanded, settledStatus, settleTransaction } from './settleTransaction';
+import { DEFAULT_RPC_TIMEOUT_MS, withinRpcTimeout } from './rpcDeadline';
 import { blockhashIsValid, simulatePayment } from './simulatePayment';
 import { checkSignerSignature } from './verifySignature';
 import type { VersionedTransaction } from '@solana/web3.js';
@@ -49,6 +50,8 @@ export type SolanaExactServerParameters = {
   confirmTimeoutMs?: number;
   /** Delay between confirmation polls (default 100 ms). */
   pollIntervalMs?: number;
+  /** Longest wait for one RPC call before the paywall answers 503 (default 10,000 ms; a `Connection` sets none). */
+  rpcTimeoutMs?: number;
 };
 
 function keyOrThrow(value: PublicKey | string, what: string): PublicKey {
@@ -66,7 +69,8 @@ function keyOrThrow(value: PublicKey | string, what: string): PublicKey {
  * and neither transfer party nor in any instruction; compute price/limit under the caps; program matches the
  * mint's owner; mint, destination ATA, amount, decimals and memo match; the payer's Ed25519 signature;
  * not already on chain; blockhash still valid; simulation (signature checks off) passes. settle: co-signs as fee payer, sends,
- * confirms by polling; deduplicated per transaction (see `settleTransaction`). The payment id is the payer's
+ * confirms by polling; deduplicated per transaction (see `settleTransaction`). No RPC call is waited on longer
+ * than `rpcTimeoutMs`: verify answers 503, settle confirms a send left unanswered by polling. The payment id is the payer's
  * signature; the receipt reference is the transaction signature.
  *
  * @example
@@ -85,6 +89,7 @@ export function solanaExactServer(p: SolanaExactServerParameters): FindSettlemen
   const maxComputeUnitPrice = BigInt(p.maxComputeUnitPrice ?? DEFAULT_MAX_COMPUTE_UNIT_PRICE);
   const maxComputeUnitLimit = p.maxComputeUnitLimit ?? DEFAULT_MAX_COMPUTE_UNIT_LIMIT;
   const mints = createMintCache(p.connection);
+  const rpcTimeoutMs = p.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
 
   /** Checks of the offer itself (not the payment). */
   const offerProblem = (req: PaymentRequirements): { reason: string; message: string } | undefined => {
@@ -113,7 +118,7 @@ export function solanaExactServer(p: SolanaExactServerParameters): FindSettlemen
     if (!inspected.ok) return inspected;
     const { transfer } = inspected;
     const payer = transfer.authority.toBase58();
-    const mint = await mints.get(transfer.mint);
+    const mint = await withinRpcTimeout(mints.get(transfer.mint), rpcTimeoutMs, 'the mint account');
     if (!transfer.programId.equals(mint.programId)) {
       return { reason: 'token_program_mismatch', message: `Mint ${req.asset} belongs to ${mint.programId.toBase58()}, the transfer calls another token program.`, payer };
     }
@@ -162,11 +167,11 @@ export function solanaExactServer(p: SolanaExactServerParameters): FindSettlemen
       if (!('transfer' in inspected)) return { isValid: false, ...inspected };
       const payer = inspected.transfer.authority.toBase58();
       const { signature } = coSign(tx, p.feePayer);
-      const [landed, fresh, simulation] = await Promise.all([
-        hasLanded(p.connection, signature),
-        blockhashIsValid(p.connection, tx.message.recentBlockhash),
-        simulatePayment(p.connection, tx),
-      ]);
+      const [landed, fresh, simulation] = await withinRpcTimeout(
+        Promise.all([hasLanded(p.connection, signature), blockhashIsValid(p.connection, tx.message.recentBlockhash), simulatePayment(p.connection, tx)]),
+        rpcTimeoutMs,
+        'the payment checks',
+      );
       // A cluster would report success for the duplicate: a payment already on chain is never served anew.
       if (landed) return { isValid: false, reason: 'already_settled', message: `This payment already landed as ${signature}; pay a fresh challenge.`, payer };
       if (!fresh) return { isValid: false, reason: 'blockhash_expired', message: "The transaction's recent blockhash has expired; pay a fresh challenge.", payer };
@@ -179,7 +184,7 @@ export function solanaExactServer(p: SolanaExactServerParameters): FindSettlemen
       const inspected = await inspect(tx, req);
       if (!('transfer' in inspected)) return undefined;
       const { signature } = coSign(tx, p.feePayer);
-      const status = await settledStatus(p.connection, signature);
+      const status = await withinRpcTimeout(settledStatus(p.connection, signature), rpcTimeoutMs, 'the signature status');
       if (status !== 'landed') return undefined;
       return { reference: signature, payer: inspected.transfer.authority.toBase58(), amount: inspected.transfer.amount.toString() };
     },
@@ -194,6 +199,7 @@ export function solanaExactServer(p: SolanaExactServerParameters): FindSettlemen
         feePayer: p.feePayer,
         ...(p.confirmTimeoutMs === undefined ? {} : { confirmTimeoutMs: p.confirmTimeoutMs }),
         ...(p.pollIntervalMs === undefined ? {} : { pollIntervalMs: p.pollIntervalMs }),
+        rpcTimeoutMs,
         ...(ctx.onBroadcast ? { onBroadcast: ctx.onBroadcast } : {}),
       });
       if (outcome.status === 'landed') {

@@ -3,6 +3,7 @@ import { RailUnavailableError } from '../../src/index';
 import { base58Encode } from './base58';
 import { SOLANA_RAIL_ID } from './constants';
 import { ed25519Sign } from './ed25519';
+import { DEFAULT_RPC_TIMEOUT_MS, NO_ANSWER, answerWithin } from './rpcDeadline';
 import { classifyTransactionError } from './simulatePayment';
 
 /** Parameters of {@link settleTransaction}. */
@@ -14,6 +15,8 @@ export type SettleTransactionParameters = {
   confirmTimeoutMs?: number;
   /** Delay between status polls (default 100 ms). */
   pollIntervalMs?: number;
+  /** Longest wait for one RPC call (default 10 s); a send with no answer by then is confirmed by polling. */
+  rpcTimeoutMs?: number;
   /** Called with the transaction signature just before it is sent, so the intent is on record. */
   onBroadcast?: (signature: string) => Promise<void>;
 };
@@ -105,32 +108,37 @@ function outcomeOf(status: SignatureStatus, signature: string): SettleTransactio
 
 async function run(signed: VersionedTransaction, signature: string, p: SettleTransactionParameters): Promise<SettleTransactionResult> {
   const { connection } = p;
-  let earlier: SignatureStatus | null;
+  const rpcTimeoutMs = p.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
+  let earlier: SignatureStatus | null | typeof NO_ANSWER;
   try {
-    earlier = await statusOf(connection, signature);
+    earlier = await answerWithin(statusOf(connection, signature), rpcTimeoutMs);
   } catch (cause) {
     throw new RailUnavailableError('The Solana RPC failed before the settlement was sent; nothing was paid. Try again shortly.', { cause, rail: SOLANA_RAIL_ID });
   }
+  if (earlier === NO_ANSWER) throw new RailUnavailableError(`The Solana RPC did not answer within ${rpcTimeoutMs} ms before the settlement was sent; nothing was paid. Try again shortly.`, { rail: SOLANA_RAIL_ID });
   if (earlier) {
     const known = outcomeOf(earlier, signature);
     if (known) return known;
   } else {
     await p.onBroadcast?.(signature).catch(() => undefined);
-    const refused = await send(connection, signed, signature);
+    const refused = await send(connection, signed, signature, rpcTimeoutMs);
     if (refused) return refused;
   }
   return confirm(connection, signature, p);
 }
 
-/** Sends; answers a definitive refusal, or undefined when the transaction was (or may have been) broadcast. */
-async function send(connection: Connection, signed: VersionedTransaction, signature: string): Promise<SettleTransactionResult | undefined> {
+/**
+ * Sends; answers a definitive refusal, or undefined when the transaction was (or may have been) broadcast
+ * (sent, a transport fault, or no answer within `rpcTimeoutMs`: confirm decides).
+ */
+async function send(connection: Connection, signed: VersionedTransaction, signature: string, rpcTimeoutMs: number): Promise<SettleTransactionResult | undefined> {
   try {
-    await connection.sendRawTransaction(signed.serialize(), { skipPreflight: false, preflightCommitment: 'confirmed', maxRetries: 5 });
+    await answerWithin(connection.sendRawTransaction(signed.serialize(), { skipPreflight: false, preflightCommitment: 'confirmed', maxRetries: 5 }), rpcTimeoutMs);
     return undefined;
   } catch (error) {
     if (!(error instanceof SendTransactionError)) return undefined; // transport fault: it may have gone out; confirm decides
     // A race with another process that already landed it: the node answers AlreadyProcessed.
-    const landed = await statusOf(connection, signature).catch(() => null);
+    const landed = await answerWithin(statusOf(connection, signature), rpcTimeoutMs).then((status) => (status === NO_ANSWER ? null : status), () => null);
     if (landed) return outcomeOf(landed, signature);
     const text = error.transactionError.message;
     const known = /Blockhash not found/i.test(text)
@@ -145,9 +153,13 @@ async function send(connection: Connection, signed: VersionedTransaction, signat
 
 async function confirm(connection: Connection, signature: string, p: SettleTransactionParameters): Promise<SettleTransactionResult> {
   const deadline = Date.now() + (p.confirmTimeoutMs ?? 30_000);
+  const rpcTimeoutMs = p.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
   for (let attempt = 0; ; attempt += 1) {
     if (attempt > 0) await sleep(p.pollIntervalMs ?? 100);
-    const status = await statusOf(connection, signature).catch(() => null);
+    // A poll waits no longer than the confirmation may: a hung RPC still ends in `pending`.
+    const wait = Math.max(1, Math.min(rpcTimeoutMs, deadline - Date.now()));
+    const answer = await answerWithin(statusOf(connection, signature), wait).catch(() => null);
+    const status = answer === NO_ANSWER ? null : answer;
     const outcome = status ? outcomeOf(status, signature) : undefined;
     if (outcome) return outcome;
     if (Date.now() >= deadline) break;
