@@ -50,10 +50,15 @@ function proxiedConnection(): Connection {
   });
 }
 
-/** A paywall whose Solana rail reaches the devnet only through the fault proxy, with short timeouts. */
-async function server(): Promise<{ pw: Paywall; fetch: FetchLike; runs: () => number }> {
+/**
+ * A paywall whose Solana rail reaches the devnet only through the fault proxy, with short timeouts: the
+ * connection's own (`connection: 'timeout'`), or only the rail's (`'plain'`, a web3.js default connection
+ * that waits as long as the socket lets it).
+ */
+async function server(connection: 'timeout' | 'plain' = 'timeout'): Promise<{ pw: Paywall; fetch: FetchLike; runs: () => number }> {
   const rail = solanaExactServer({
-    connection: proxiedConnection(),
+    connection: connection === 'timeout' ? proxiedConnection() : new Connection(proxy.url, 'confirmed'),
+    rpcTimeoutMs: RPC_TIMEOUT_MS,
     network: devnet.network,
     feePayer: devnet.keypairs.feePayer,
     mints: [devnet.mint],
@@ -103,6 +108,25 @@ describe('Solana faults (SPL exact on the litesvm devnet behind a fault proxy)',
     await proxy.set({ kind: 'pass' });
     expect(await expectReceipt(await payment.send(), pw)).toMatchObject({ id: receipt.id });
     expect(movedSince(before)).toBe(PRICE);
+  });
+
+  it('RPC hangs and the connection has no timeout of its own: the rail bounds its waits (200 once the lost send is found landed; 503 when verify gets no answer)', async () => {
+    const { pw, fetch, runs } = await server('plain');
+    const payment = await prepare(fetch);
+    const before = balances();
+    await proxy.set({ kind: 'hang-after-forward', methods: ['sendTransaction'] });
+    const receipt = await expectReceipt(await payment.send(), pw);
+    expect(await landed(receipt.reference)).toBe(true);
+    expect(movedSince(before)).toBe(PRICE);
+
+    const next = await prepare(fetch);
+    await proxy.set({ kind: 'hang-after-forward' });
+    await expectUnavailable(await next.send());
+    expect(runs()).toBe(1);
+    expect(movedSince(before)).toBe(PRICE);
+    await proxy.set({ kind: 'pass' });
+    await expectReceipt(await next.send(), pw);
+    expect(movedSince(before)).toBe(2n * PRICE);
   });
 
   it('confirmation polls time out after the send: 503 settlement_pending with the signature; pw.reconcile() settles it once back, the retry gets that receipt', async () => {
