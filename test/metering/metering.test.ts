@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { jwsCapabilityToken } from '../../src/capabilities/jwsCapabilityToken';
 import { verifyReceipt, type SignedReceipt } from '../../src/core/receipt';
 import { decodeMeteringReceipt } from '../../src/metering/meteringReceipt';
 import { createSqliteMeteringStore } from '../../src/metering/sqliteMeteringStore';
@@ -172,5 +173,70 @@ describe('metered usage (fake rail)', () => {
     ]);
     expect(s.ledger.balanceOf('merchant')).toBe(900n + 180n);
     expect(client.sessions(ORIGIN)).toEqual([]);
+  });
+
+  it('two instances on one SQLite file share sessions: 30 calls split between them still never pass the deposit', async () => {
+    const path = join(dir, 'shared.sqlite');
+    const token = await jwsCapabilityToken();
+    const a = await meteringSetup({ store: createSqliteMeteringStore({ path }), token });
+    const b = await meteringSetup({ store: createSqliteMeteringStore({ path }), ledger: a.ledger, signer: a.signer, token });
+    const { session } = await deposit(a, '75');
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? a : b).call(session, '75')));
+    expect(answers.filter((r) => r.status === 200)).toHaveLength(4);
+    const closed = await b.call(session, undefined, { 'X402-Metering-Close': '1' });
+    expect(((await closed.json()) as { refund: unknown }).refund).toEqual({ amount: '250', status: 'sent', reference: 'refund-1' });
+    expect(a.refunds).toEqual([]);
+    expect(b.refunds).toEqual([{ to: 'alice', amount: 250n }]);
+  });
+
+  it('a close waits for the calls in flight and charges them before refunding', async () => {
+    const s = await meteringSetup();
+    const { session } = await deposit(s, '0');
+    const slow = s.call(session, '50', { 'x-delay-ms': '150' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const closing = s.call(session, undefined, { 'X402-Metering-Close': '1' });
+    const [served, closed] = await Promise.all([slow, closing]);
+    expect(served.status).toBe(200);
+    expect(receiptIn(served).metering).toMatchObject({ charged: '100', used: '100' });
+    expect(((await closed.json()) as { refund: unknown }).refund).toEqual({ amount: '900', status: 'sent', reference: 'refund-1' });
+  });
+
+  it('a close that cannot wait out the calls in flight answers 503 and refunds nothing until a later close', async () => {
+    const s = await meteringSetup({ closeWaitMs: 30 });
+    const { session } = await deposit(s, '0');
+    const slow = s.call(session, '50', { 'x-delay-ms': '200' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const early = await s.call(session, undefined, { 'X402-Metering-Close': '1' });
+    expect(early.status).toBe(503);
+    expect(((await early.json()) as { code: string }).code).toBe('METERING__CLOSE__PENDING');
+    expect(s.refunds).toEqual([]);
+    await slow;
+    const later = await s.call(session, undefined, { 'X402-Metering-Close': '1' });
+    expect(((await later.json()) as { refund: unknown }).refund).toEqual({ amount: '900', status: 'sent', reference: 'refund-1' });
+  });
+
+  it('an expired session is refused with a fresh challenge and can still be closed for its refund', async () => {
+    const s = await meteringSetup({ routes: { 'POST /llm': { maxUnitsPerCall: 100n, unitPrice: 2n, ttlSeconds: 60 } } });
+    const { session } = await deposit(s, '10');
+    s.clock.offsetMs = 61_000;
+    const expired = await s.call(session, '1');
+    expect(expired.status).toBe(402);
+    expect(expired.headers.get('X402-Metering-Error')).toBe('metering_expired');
+    expect(expired.headers.get('PAYMENT-REQUIRED')).not.toBeNull();
+    const closed = await s.call(session, undefined, { 'X402-Metering-Close': '1' });
+    expect(((await closed.json()) as { refund: unknown }).refund).toEqual({ amount: '980', status: 'sent', reference: 'refund-1' });
+  });
+
+  it('with the SQLite store a session survives a restart: the restarted server meters and refunds it', async () => {
+    const path = join(dir, 'restart.sqlite');
+    const token = await jwsCapabilityToken();
+    const first = createSqliteMeteringStore({ path });
+    const before = await meteringSetup({ store: first, token });
+    const { session } = await deposit(before, '100');
+    first.closeDatabase();
+    const after = await meteringSetup({ store: createSqliteMeteringStore({ path }), ledger: before.ledger, signer: before.signer, token });
+    expect(receiptIn(await after.call(session, '50')).metering).toMatchObject({ seq: 2, used: '300', remaining: '700' });
+    const closed = await after.call(session, undefined, { 'X402-Metering-Close': '1' });
+    expect(((await closed.json()) as { refund: unknown }).refund).toEqual({ amount: '700', status: 'sent', reference: 'refund-1' });
   });
 });

@@ -23,9 +23,11 @@ export const DEPOSIT = 1_000n;
 
 /**
  * A handler that reports the usage units the request asks for (`x-units`; none = no report) and answers
- * the status in `x-status` (default 200).
+ * the status in `x-status` (default 200), after `x-delay-ms`.
  */
 export async function usageHandler(request: Request): Promise<Response> {
+  const delay = Number(request.headers.get('x-delay-ms') ?? 0);
+  if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
   const units = request.headers.get('x-units');
   const status = Number(request.headers.get('x-status') ?? 200);
   return Response.json({ ok: status < 400, path: new URL(request.url).pathname }, { status, headers: units === null ? {} : { 'X402-Usage': units } });
@@ -36,10 +38,11 @@ export async function usageHandler(request: Request): Promise<Response> {
  * 100 units × 2 reserved per call) and `POST /embed` (same price, also metered), a refunder that moves fake money
  * back from the merchant, served in-process.
  */
-export async function meteringSetup(options: Partial<MeteringOptions> & { needsDestination?: boolean } = {}) {
-  const ledger = createFakeLedger();
-  const alice = ledger.open('alice', 100_000n);
-  ledger.open('merchant', 0n);
+export async function meteringSetup(options: Partial<MeteringOptions> & { needsDestination?: boolean; ledger?: ReturnType<typeof createFakeLedger> } = {}) {
+  const shared = options.ledger !== undefined;
+  const ledger = options.ledger ?? createFakeLedger();
+  const alice = shared ? { kind: 'fake' as const, address: 'alice', key: ledger.keys.get('alice') ?? Buffer.alloc(32) } : ledger.open('alice', 100_000n);
+  if (!shared) ledger.open('merchant', 0n);
   const rail = fakeRail({ ledger, payTo: 'merchant' });
   const refunds: Array<{ to: string; amount: bigint; destination?: string }> = [];
   const refunder: MeteringRefunder = {
@@ -52,8 +55,9 @@ export async function meteringSetup(options: Partial<MeteringOptions> & { needsD
       return { status: 'sent', reference: `refund-${refunds.length}` };
     },
   };
-  const signer = await createReceiptSigner();
-  const { needsDestination: _n, ...meteringOptions } = options;
+  const signer = options.signer ?? (await createReceiptSigner());
+  const clock = { offsetMs: 0, now: () => Date.now() + clock.offsetMs };
+  const { needsDestination: _n, ledger: _l, ...meteringOptions } = options;
   const meter = metering({
     token: await jwsCapabilityToken(),
     signer,
@@ -63,7 +67,7 @@ export async function meteringSetup(options: Partial<MeteringOptions> & { needsD
   });
   const pw = paywall(
     { 'POST /llm': { accepts: [{ rail: 'fake-exact', amount: DEPOSIT }] }, 'POST /embed': { accepts: [{ rail: 'fake-exact', amount: DEPOSIT }] } },
-    { rails: [rail], signer, extensions: [meter] },
+    { rails: [rail], signer, extensions: [meter], now: clock.now },
   );
   const app = pw.wrap(usageHandler);
   const fetch: FetchLike = async (input, init) => app(new Request(input, init));
@@ -72,5 +76,5 @@ export async function meteringSetup(options: Partial<MeteringOptions> & { needsD
   /** A call presenting `session` (no payment). */
   const call = (session: string, units: string | undefined, extra: Record<string, string> = {}, path = '/llm') =>
     fetch(`${ORIGIN}${path}`, { method: 'POST', headers: { 'X402-Metering-Session': session, ...(units === undefined ? {} : { 'x-units': units }), ...extra } });
-  return { ledger, rail, refunds, signer, meter, pw, fetch, pay, client, call };
+  return { ledger, rail, refunds, signer, meter, pw, fetch, pay, client, call, clock };
 }
