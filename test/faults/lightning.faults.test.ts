@@ -29,8 +29,13 @@ beforeAll(async () => {
   proxy = await startTcpFaultProxy(devnet.nodes.bob.socket);
   lnd = authenticatedLndGrpc({ socket: proxy.socket, cert: devnet.nodes.bob.cert, macaroon: devnet.nodes.bob.macaroon }).lnd;
 });
+/** Closes an ln-service client's gRPC channels. */
+function closeLnd(client: AuthenticatedLnd | undefined): void {
+  for (const service of Object.values(client ?? {})) if (typeof service === 'object' && service !== null && 'close' in service && typeof service.close === 'function') service.close();
+}
+
 afterAll(async () => {
-  for (const client of Object.values(lnd ?? {})) if (typeof client === 'object' && client !== null && 'close' in client && typeof client.close === 'function') client.close();
+  closeLnd(lnd);
   await proxy?.close();
   await devnet?.stop();
 });
@@ -38,9 +43,10 @@ beforeEach(async () => {
   await proxy.restore();
 });
 
-/** A paywall over bob's node, reached through the fault proxy. */
-async function server(): Promise<{ pw: Paywall; fetch: FetchLike; runs: () => number }> {
-  const rail = lightningServer({ lnd, rootKey: new Uint8Array(randomBytes(32)), network: devnet.network, rpcTimeoutMs: NODE_TIMEOUT_MS });
+/** A paywall over bob's node, reached through the fault proxy (or with another `lnd` client, and a given token key). */
+async function server(options: { lnd?: AuthenticatedLnd; rootKey?: Uint8Array } = {}): Promise<{ pw: Paywall; fetch: FetchLike; runs: () => number }> {
+  const rootKey = options.rootKey ?? new Uint8Array(randomBytes(32));
+  const rail = lightningServer({ lnd: options.lnd ?? lnd, rootKey, network: devnet.network, rpcTimeoutMs: NODE_TIMEOUT_MS });
   const pw = paywall({ 'GET /ln': { accepts: [{ rail: 'lightning-l402', amount: PRICE }] } }, { rails: [rail], signer: await createReceiptSigner() });
   const counted = countingHandler();
   const handler = pw.wrap(counted.handler);
@@ -133,6 +139,28 @@ describe('Lightning faults (L402 on the LND stand-in behind a TCP fault proxy)',
     const receipt = await expectReceipt(await untilBack(send), pw);
     expect(receipt.proof).toBe(preimage);
     expect(movedSince(before)).toBe(PRICE);
+  });
+
+  it('node answers every call with an error status (the gRPC side of a 5xx; here it refuses the credentials): 503 with no invoice, and 503 for a paid token, which a healthy node then serves', async () => {
+    const rootKey = new Uint8Array(randomBytes(32));
+    const healthy = await server({ rootKey });
+    // bob's socket, alice's macaroon: bob's node answers each call with lnd's macaroon failure (gRPC UNKNOWN)
+    const refusing = authenticatedLndGrpc({ socket: devnet.nodes.bob.socket, cert: devnet.nodes.bob.cert, macaroon: devnet.nodes.alice.macaroon }).lnd;
+    const failing = await server({ lnd: refusing, rootKey });
+    const unpaid = await failing.fetch(URL_PAID);
+    expect(unpaid.headers.get('WWW-Authenticate')).toBeNull();
+    await expectUnavailable(unpaid);
+
+    const challenge = parseL402Challenge((await healthy.fetch(URL_PAID)).headers.get('WWW-Authenticate') ?? '');
+    if (!challenge) throw new Error('no L402 challenge');
+    const before = balances();
+    const { preimage } = await payInvoice({ lnd: devnet.nodes.alice.lnd, invoice: challenge.invoice, amountMsat: PRICE, now: Date.now() });
+    const headers = { Authorization: formatL402Authorization({ macaroons: [challenge.macaroon], preimage }) };
+    await expectUnavailable(await failing.fetch(URL_PAID, { headers }));
+    expect(failing.runs()).toBe(0);
+    await expectReceipt(await healthy.fetch(URL_PAID, { headers }), healthy.pw);
+    expect(movedSince(before)).toBe(PRICE);
+    closeLnd(refusing);
   });
 
   it('node hung (calls never answered): 503 after the rail timeout, not a hung request; served once it answers again', async () => {
