@@ -12,6 +12,8 @@ export type { MeteringStore } from './meteringStore';
 export type { MeterSession, RefundState, RefundStatus, ReserveResult, CommitResult } from './meterSession';
 export { createMemoryMeteringStore } from './memoryMeteringStore';
 export { createSqliteMeteringStore, type SqliteMeteringStore, type SqliteMeteringStoreParameters } from './sqliteMeteringStore';
+export { createRedisMeteringStore, type RedisMeteringStoreParameters } from './redisMeteringStore';
+export { meteringStoreOver, type AtomicSessionUpdate, type SessionDecision } from './meteringStoreOver';
 export type { CloseOutcome } from './closeMeterSession';
 export { meteredFetch, type MeteredFetch, type MeteredFetchOptions, type HeldSession, type ClosedSession } from '../client/meteredFetch';
 export { MeteringReceiptSchema } from '../core/receipt/receipt';
