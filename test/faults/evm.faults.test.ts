@@ -11,7 +11,7 @@ import { createPublicClient, createTestClient, createWalletClient, http, type Ad
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createReceiptSigner, payingFetch, paywall, receiptOf, type FetchLike, type Paywall } from '../../src/index';
-import { evmEip3009Client, evmEip3009Server } from '../../adapters/evm/index';
+import { evmEip2612Client, evmEip2612Server, evmEip3009Client, evmEip3009Server } from '../../adapters/evm/index';
 import { exactTokenAbi } from '../../adapters/evm/abi';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
 import { startAnvil, type AnvilInstance } from '../../fixtures/evm/anvil';
@@ -54,8 +54,11 @@ async function server(gas: 'local' | 'nodeAccount' = 'local'): Promise<{ pw: Pay
   const publicClient = createPublicClient({ chain: evm.chain, transport, pollingInterval: 20 });
   const account = gas === 'local' ? privateKeyToAccount(evm.accounts.facilitator.privateKey as Hex) : evm.accounts.facilitator.address;
   const walletClient = createWalletClient({ account, chain: evm.chain, transport });
-  const rail = evmEip3009Server({ publicClient, walletClient, chainId: evm.chainId, token: evm.token, payTo: evm.accounts.payee.address, confirmTimeoutMs: CONFIRM_TIMEOUT_MS, pollingIntervalMs: 20 });
-  const pw = paywall({ 'GET /paid': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } }, { rails: [rail], signer: await createReceiptSigner() });
+  const settler = { publicClient, walletClient, chainId: evm.chainId, token: evm.token, payTo: evm.accounts.payee.address, confirmTimeoutMs: CONFIRM_TIMEOUT_MS, pollingIntervalMs: 20 };
+  const pw = paywall(
+    { 'GET /paid': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] }, 'GET /paid2612': { accepts: [{ rail: 'evm-eip2612', amount: PRICE }] } },
+    { rails: [evmEip3009Server(settler), evmEip2612Server(settler)], signer: await createReceiptSigner() },
+  );
   const counted = countingHandler();
   const handler = pw.wrap(counted.handler);
   return { pw, fetch: async (input, init) => handler(new Request(input, init)), runs: () => counted.runs };
@@ -117,6 +120,41 @@ describe('EVM faults (EIP-3009 on anvil behind a fault proxy)', () => {
     const receipt = await expectReceipt(await payment.send(), pw);
     expect(receipt.reference).toBe(reference);
     expect((await reader.getTransactionReceipt({ hash: reference as Hex })).status).toBe('success');
+    expect(await movedSince(before)).toBe(PRICE);
+  });
+
+  it('EIP-2612: RPC times out after the node accepted the transfer (the permit went through): 503 settlement_pending with its hash; the retry gets that receipt, paid once', async () => {
+    const { pw, fetch } = await server();
+    const payment = await preparePayment(fetch, 'http://faults.test/paid2612', evmEip2612Client(), walletFor(evm, 'payer'));
+    const before = await balances();
+    // the first send (permit) passes, the second (transferFrom) is taken by the node and its answer lost
+    await proxy.set({ kind: 'hang-after-forward', methods: ['eth_sendRawTransaction'], after: 'eth_sendRawTransaction' });
+
+    const reference = await expectPending(await payment.send());
+    expect(await movedSince(before)).toBe(PRICE);
+
+    await proxy.set({ kind: 'pass' });
+    const receipt = await expectReceipt(await payment.send(), pw);
+    expect(receipt.reference).toBe(reference);
+    expect(await movedSince(before)).toBe(PRICE);
+    expect((await pw.reconcile()).pending).toEqual([]);
+  });
+
+  it('EIP-2612: RPC times out after the node accepted the permit: 503 settlement_pending, nothing moved yet; the retry makes the one transfer', async () => {
+    const { pw, fetch } = await server();
+    const payment = await preparePayment(fetch, 'http://faults.test/paid2612', evmEip2612Client(), walletFor(evm, 'payer'));
+    const before = await balances();
+    await proxy.set({ kind: 'hang-after-forward', methods: ['eth_sendRawTransaction'] });
+
+    const permit = await expectPending(await payment.send());
+    expect((await reader.getTransactionReceipt({ hash: permit as Hex })).status).toBe('success');
+    expect(await movedSince(before)).toBe(0n);
+
+    await proxy.set({ kind: 'pass' });
+    const receipt = await expectReceipt(await payment.send(), pw);
+    expect(receipt.reference).not.toBe(permit);
+    expect(await movedSince(before)).toBe(PRICE);
+    expect(await expectReceipt(await payment.send(), pw)).toMatchObject({ id: receipt.id });
     expect(await movedSince(before)).toBe(PRICE);
   });
 
