@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { peekCapabilityClaims } from '../capabilities/peekCapabilityClaims';
+import { ReceiptInvalidError } from '../core/errors';
 import { SignedReceiptSchema, type SignedReceipt } from '../core/receipt/receipt';
+import { verifyReceipt } from '../core/receipt/verifyReceipt';
 import { meteringHeaders } from '../metering/meteringHeaders';
 import { decodeMeteringReceipt } from '../metering/meteringReceipt';
 import { compileRouteKey, matchRoute } from '../server/routes';
+import { createJwksCache } from './jwksCache';
 import type { FetchLike } from './payingFetch';
 
 /** A metering session a client holds. */
@@ -16,8 +19,10 @@ export type HeldSession = {
   /** Where and how the deposit was paid; a close is sent the same way. */
   url: string;
   method: string;
-  /** The latest receipt the server issued for it (running total, remaining). */
+  /** The latest receipt the server issued for it (running total, remaining), verified unless `verifyReceipts: false`. */
   lastReceipt?: SignedReceipt;
+  /** Why the latest receipt the server sent did not verify (it is then not taken as `lastReceipt`). */
+  receiptError?: Error;
   /** True once a newer session replaced it (it ran out) or it was closed. */
   retired: boolean;
   routes: Array<ReturnType<typeof compileRouteKey>>;
@@ -40,6 +45,11 @@ export type MeteredFetchOptions = {
   fetch: FetchLike;
   /** Creates the refund destination a rail needs from the client (Lightning: an invoice for exactly `amount` msat). */
   refundDestination?: (request: { rail: string; amount: bigint; session: string }) => Promise<string>;
+  /**
+   * Verify every metering receipt against the issuer's JWKS (fetched from its well-known path through `fetch`)
+   * and the request it answers; a final receipt that does not verify fails the close (default true).
+   */
+  verifyReceipts?: boolean;
 };
 
 /** A fetch that uses metering sessions, and closes them. */
@@ -66,12 +76,21 @@ export type MeteredFetch = FetchLike & {
  */
 export function meteredFetch(options: MeteredFetchOptions): MeteredFetch {
   const byOrigin = new Map<string, HeldSession[]>();
+  const verify = options.verifyReceipts ?? true;
+  const jwks = createJwksCache((url) => options.fetch(url));
+
+  /** The receipt verified against its issuer's JWKS (and the request, when given); throws ReceiptInvalidError. */
+  async function checked(receipt: SignedReceipt, origin: string, request?: { method: string; url: string }): Promise<SignedReceipt> {
+    if (!verify) return receipt;
+    await verifyReceipt(receipt, await jwks.get(origin), { ...(request ? { request } : {}), issuer: receipt.issuer });
+    return receipt;
+  }
 
   function current(url: URL, method: string): HeldSession | undefined {
     return byOrigin.get(url.origin)?.find((s) => !s.retired && matchRoute(s.routes, method, url.pathname) !== undefined);
   }
 
-  function keep(request: Request, response: Response, presented: HeldSession | undefined): void {
+  async function keep(request: Request, response: Response, presented: HeldSession | undefined): Promise<void> {
     const token = response.headers.get(meteringHeaders.session);
     const receipt = decodeMeteringReceipt(response.headers.get(meteringHeaders.receipt));
     const origin = new URL(request.url).origin;
@@ -90,9 +109,14 @@ export function meteredFetch(options: MeteredFetchOptions): MeteredFetch {
         byOrigin.set(origin, held);
       }
     }
-    const session = receipt?.metering?.session;
-    const target = held.find((s) => s.id === session);
-    if (target && receipt) target.lastReceipt = receipt;
+    const target = held.find((s) => s.id === receipt?.metering?.session);
+    if (!target || !receipt) return;
+    try {
+      target.lastReceipt = await checked(receipt, origin, { method: request.method, url: request.url });
+      delete target.receiptError;
+    } catch (error) {
+      target.receiptError = error instanceof Error ? error : new Error(String(error));
+    }
   }
 
   async function closeOne(session: HeldSession, refundTo?: string): Promise<ClosedSession> {
@@ -100,7 +124,12 @@ export function meteredFetch(options: MeteredFetchOptions): MeteredFetch {
     if (refundTo !== undefined) headers[meteringHeaders.refundTo] = refundTo;
     const response = await options.fetch(session.url, { method: session.method, headers });
     if (response.status !== 200) throw new Error(`Closing metering session ${session.id} answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
-    return ClosedSessionSchema.parse(await response.json());
+    const closed = ClosedSessionSchema.parse(await response.json());
+    await checked(closed.receipt, new URL(session.url).origin);
+    if (closed.receipt.metering?.session !== session.id || closed.receipt.metering.final !== true) {
+      throw new ReceiptInvalidError(`The close of metering session ${session.id} did not answer its final receipt.`);
+    }
+    return closed;
   }
 
   const fetch = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
@@ -109,7 +138,7 @@ export function meteredFetch(options: MeteredFetchOptions): MeteredFetch {
     const headers = new Headers(request.headers);
     if (presented) headers.set(meteringHeaders.session, presented.token);
     const response = await options.pay(new Request(request, { headers }));
-    keep(request, response, presented);
+    await keep(request, response, presented);
     return response;
   };
 

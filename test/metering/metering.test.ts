@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jwsCapabilityToken } from '../../src/capabilities/jwsCapabilityToken';
-import { verifyReceipt, type SignedReceipt } from '../../src/core/receipt';
+import { RECEIPT_JWKS_PATH, createReceiptSigner, verifyReceipt, type SignedReceipt } from '../../src/core/receipt';
+import { meteredFetch } from '../../src/client/meteredFetch';
 import { decodeMeteringReceipt } from '../../src/metering/meteringReceipt';
 import { createSqliteMeteringStore } from '../../src/metering/sqliteMeteringStore';
 import { DEPOSIT, ORIGIN, depositReceiptOf, meteringSetup } from './support';
@@ -162,6 +163,7 @@ describe('metered usage (fake rail)', () => {
     expect(res.status).toBe(200);
     expect(s.ledger.balanceOf('merchant')).toBe(2n * DEPOSIT);
     const held = client.sessions(ORIGIN);
+    expect(held.map((h) => h.receiptError)).toEqual([undefined, undefined]);
     expect(held.map((h) => [h.retired, h.lastReceipt?.metering?.used])).toEqual([
       [true, '900'],
       [false, '180'],
@@ -238,5 +240,18 @@ describe('metered usage (fake rail)', () => {
     expect(receiptIn(await after.call(session, '50')).metering).toMatchObject({ seq: 2, used: '300', remaining: '700' });
     const closed = await after.call(session, undefined, { 'X402-Metering-Close': '1' });
     expect(((await closed.json()) as { refund: unknown }).refund).toEqual({ amount: '700', status: 'sent', reference: 'refund-1' });
+  });
+
+  it('the client takes no receipt that fails its issuer JWKS, and refuses a close whose final receipt does not verify', async () => {
+    const s = await meteringSetup();
+    const other = await createReceiptSigner();
+    const wrongJwks: typeof s.fetch = async (input, init) =>
+      new URL(new Request(input, init).url).pathname === RECEIPT_JWKS_PATH ? Response.json(other.jwks()) : s.fetch(input, init);
+    const client = meteredFetch({ pay: s.pay, fetch: wrongJwks });
+    expect((await client(`${ORIGIN}/llm`, { method: 'POST', headers: { 'x-units': '1' } })).status).toBe(200);
+    const [held] = client.sessions(ORIGIN);
+    expect(held?.lastReceipt).toBeUndefined();
+    expect(held?.receiptError).toMatchObject({ code: 'RECEIPT__INVALID' });
+    await expect(client.close(ORIGIN)).rejects.toMatchObject({ code: 'RECEIPT__INVALID' });
   });
 });
