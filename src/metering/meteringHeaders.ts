@@ -1,4 +1,10 @@
-/** Headers of metered usage (names are case-insensitive on the wire). */
+/**
+ * Headers of metered usage (names are case-insensitive on the wire).
+ *
+ * @example
+ * new Response(answer, { headers: { [meteringHeaders.usage]: String(tokensUsed) } }); // in a metered handler
+ * fetch(url, { headers: { [meteringHeaders.session]: token, [meteringHeaders.close]: '1' } }); // close
+ */
 export const meteringHeaders = {
   /** Response to the deposit call: the session token. Request: the session presented. */
   session: 'X402-Metering-Session',
@@ -14,7 +20,11 @@ export const meteringHeaders = {
   error: 'X402-Metering-Error',
 } as const;
 
-/** Largest session token or refund destination read from a request, in characters. */
+/**
+ * Largest session token or refund destination read from a request, in characters; longer → 400.
+ *
+ * @example if (token.length > METERING_HEADER_MAX_LENGTH) throw new Error('too long');
+ */
 export const METERING_HEADER_MAX_LENGTH = 16 * 1024;
 
 /** Why a presented session was refused (`X402-Metering-Error`). */

@@ -53,7 +53,11 @@ export function signMeteringReceipt(signer: ReceiptSigner, session: MeterSession
   return signer.sign(receipt);
 }
 
-/** The `X402-Metering-Receipt` header value of a signed receipt (standard base64 of its JSON). */
+/**
+ * The `X402-Metering-Receipt` header value of a signed receipt (standard base64 of its JSON).
+ *
+ * @example headers.set(meteringHeaders.receipt, encodeMeteringReceipt(receipt));
+ */
 export function encodeMeteringReceipt(receipt: SignedReceipt): string {
   return encodeBase64Json(receipt);
 }
