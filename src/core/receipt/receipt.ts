@@ -4,6 +4,8 @@ import { AtomicAmountSchema, NetworkSchema } from '../../protocol/schemas';
 /**
  * The metering part of a receipt: one call's charge drawn from a prepaid deposit (incremental receipt), or the
  * close of the session (`final`, with what was refunded). Amounts are atomic units of the deposit's asset.
+ *
+ * @example (await verifyReceipt(signed, jwks)).metering // { session, deposit, seq: 3, charged: '120', used: '620', remaining: '380', … }
  */
 export const MeteringReceiptSchema = z.object({
   /** Metering session id. */
