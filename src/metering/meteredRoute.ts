@@ -3,7 +3,9 @@ import { ConfigurationError } from '../core/errors';
 /**
  * How a paid route is metered. The route's price (its offer in the paywall) is the deposit: the most the
  * client pre-authorizes. Each call reserves `maxUnitsPerCall × unitPrice` of the balance before it is served
- * and is charged what its handler reports (`X402-Usage: <units>`), never more than it reserved.
+ * and is charged what its handler reports (`X402-Usage: <units>`), never more than it reserved. The deposit
+ * should cover several reservations: a session whose balance is below one reservation serves no more calls
+ * (its rest is refunded on close).
  *
  * @example
  * { maxUnitsPerCall: 500n, unitPrice: { 'evm-eip3009': 10n, 'lightning-l402': 20n } } // tokens of an LLM call

@@ -13,7 +13,7 @@ import { encodeMeteringReceipt, signMeteringReceipt } from './meteringReceipt';
 import type { MeteringRefunder } from './meteringRefunder';
 import type { MeteringStore } from './meteringStore';
 import { createMemoryMeteringStore } from './memoryMeteringStore';
-import type { MeterSession } from './meterSession';
+import type { MeterSession, ReserveResult } from './meterSession';
 import { readPresentedSession } from './readPresentedSession';
 
 /** Options of {@link metering}. */
@@ -138,9 +138,10 @@ export function metering(options: MeteringOptions): Metering {
     if (paid.method === ctx.binding.method && paid.url === ctx.binding.url && paid.bodyHash === ctx.binding.bodyHash) {
       return withExposedHeaders(stripUsage(ctx.response), { [meteringHeaders.session]: existing.token });
     }
+    // A session exists only for a rail the route prices, so `price` is known; without it nothing is served.
     const price = route.unitPrice(existing.rail) ?? 0n;
     const reserve = route.maxUnitsPerCall * price;
-    const reserved = await store.reserve(existing.id, reserve, ctx.now);
+    const reserved: ReserveResult = price === 0n ? { ok: false, reason: 'metering_closed' } : await store.reserve(existing.id, reserve, ctx.now);
     if (!reserved.ok) {
       await ctx.response.body?.cancel();
       const refusal = errorResponse(new PaymentInvalidError(reserved.reason, `${messages[reserved.reason]} (The deposit's credential draws on its metering session.)`));
