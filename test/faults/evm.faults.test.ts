@@ -105,6 +105,20 @@ describe('EVM faults (EIP-3009 on anvil behind a fault proxy)', () => {
     expect(await movedSince(before)).toBe(PRICE);
   });
 
+  it('a real client (payingFetch) through a one-shot lost send answer: it re-sends the same payment on 503 settlement_pending and ends with the one receipt, charged once', async () => {
+    const { pw, fetch } = await server();
+    const before = await balances();
+    await proxy.set({ kind: 'hang-after-forward', methods: ['eth_sendRawTransaction'], times: 1 });
+    const client = payingFetch(fetch, { adapters: [evmEip3009Client()], wallets: [walletFor(evm, 'payer')], resend: { attempts: 3, delayMs: 50, maxDelayMs: 200 } });
+    const response = await client(URL_PAID);
+    const outcome = receiptOf(response);
+    expect(outcome?.receiptError).toBeUndefined();
+    const receipt = await expectReceipt(response, pw);
+    expect(proxy.forwarded('eth_sendRawTransaction')).toBeGreaterThan(0);
+    expect((await reader.getTransactionReceipt({ hash: receipt.reference as Hex })).status).toBe('success');
+    expect(await movedSince(before)).toBe(PRICE);
+  });
+
   it('RPC times out after the node accepted the settlement, gas account held by the node (signed with eth_signTransaction first): 503 settlement_pending with the hash; the retry gets its receipt', async () => {
     const { pw, fetch, runs } = await server('nodeAccount');
     const payment = await prepare(fetch);
@@ -171,7 +185,7 @@ describe('EVM faults (EIP-3009 on anvil behind a fault proxy)', () => {
     await proxy.set({ kind: 'refuse' });
     const whileDown = await pw.reconcile();
     expect(whileDown.settled).toEqual([]);
-    expect(whileDown.pending).toHaveLength(1);
+    expect(whileDown.pending, JSON.stringify(whileDown)).toHaveLength(1);
 
     await proxy.set({ kind: 'pass' });
     const report = await pw.reconcile();

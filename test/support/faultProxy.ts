@@ -20,8 +20,11 @@ export type FaultMode =
   | ({ kind: 'status-5xx'; status?: number } & FaultScope)
   | ({ kind: 'refuse' } & FaultScope);
 
-/** Which calls a fault hits: only these methods, and only once a call of `after` went through (default: all, at once). */
-export type FaultScope = { methods?: readonly string[]; after?: string };
+/**
+ * Which calls a fault hits: only these methods, only once a call of `after` went through, and only the first
+ * `times` of them (default: all, at once, for ever).
+ */
+export type FaultScope = { methods?: readonly string[]; after?: string; times?: number };
 
 /** A running {@link startFaultProxy}. */
 export type FaultProxy = {
@@ -65,6 +68,8 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
 
   /** Set when the current mode's `after` method has gone through. */
   let armed = false;
+  /** Calls the current mode has hit. */
+  let hits = 0;
 
   function applies(methods: readonly string[]): boolean {
     if (mode.kind === 'pass') return false;
@@ -73,7 +78,10 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       return false;
     }
     const filter = mode.methods;
-    return filter === undefined || methods.some((m) => filter.includes(m));
+    if (filter !== undefined && !methods.some((m) => filter.includes(m))) return false;
+    if (mode.times !== undefined && hits >= mode.times) return false;
+    hits += 1;
+    return true;
   }
 
   function handle(body: Buffer, req: IncomingMessage, res: ServerResponse): void {
@@ -117,6 +125,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       const wasClosed = !server.listening;
       mode = next;
       armed = false;
+      hits = 0;
       if (next.kind === 'refuse' && next.methods === undefined && next.after === undefined) {
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
