@@ -2,6 +2,7 @@ import { MalformedInputError, X402RailsError, errorCodes } from '../core/errors'
 import type { RequestBinding } from '../core/rail';
 import type { SignedReceipt } from '../core/receipt/receipt';
 import type { ReceiptSigner } from '../core/receipt/signer';
+import type { AuditLog } from '../risk/auditLog';
 import type { MeteringRefunder } from './meteringRefunder';
 import type { MeteringStore } from './meteringStore';
 import { signMeteringReceipt } from './meteringReceipt';
@@ -16,6 +17,8 @@ export type CloseDeps = {
   waitMs: number;
   now: () => number;
   onError?: (error: unknown, during: 'refund') => void;
+  /** Where each refund attempt is recorded (kind `refund`, the final receipt as evidence). */
+  audit?: AuditLog;
 };
 
 /** The answer to a close: the final receipt and the refund it states. */
@@ -60,9 +63,11 @@ export async function closeMeterSession(id: string, binding: RequestBinding, des
     result = await refunder.refund({ session: id, payer: session.payer, asset: session.asset, network: session.network, amount, ...(destination !== undefined ? { destination } : {}) });
   } catch (error) {
     deps.onError?.(error, 'refund');
+    await audit(deps, session, amount, 'unknown', error instanceof Error ? error.message : String(error));
     throw pending('Its refund was attempted but its outcome is unknown; it is recorded in progress and will not be sent again automatically.');
   }
   if (result.status === 'refused') {
+    await audit(deps, session, amount, 'refused', result.reason);
     await deps.store.setRefund(id, ['in_progress'], refunder.needsDestination ? { status: 'awaiting_destination', amount } : undefined);
     if (refunder.needsDestination) {
       throw new MalformedInputError(errorCodes.METERING_MALFORMED, `The refund destination was refused (${result.reason}): ${result.message} Close again with an invoice for exactly ${amount}.`, {
@@ -71,7 +76,52 @@ export async function closeMeterSession(id: string, binding: RequestBinding, des
     }
     throw pending(`Its refund was refused by the rail (${result.reason}); nothing was sent. Retry the close later.`);
   }
-  return finish(session, binding, { status: 'sent', amount, reference: result.reference }, ['in_progress'], deps);
+  const closed = await finish(session, binding, { status: 'sent', amount, reference: result.reference }, ['in_progress'], deps);
+  await audit(deps, session, amount, 'sent', undefined, { reference: result.reference, ...(closed ? { receipt: closed.receipt } : {}) });
+  return closed;
+}
+
+/** The request a close made by the operator (not by a client request) is bound to in its final receipt. */
+export function operatorBinding(session: MeterSession): RequestBinding {
+  return { method: 'DELETE', url: `${session.issuer}/.well-known/x402-rails/metering/${session.id}`, bodyHash: '' };
+}
+
+/** Appends a refund attempt to the audit log; a failing append never changes the close's answer. */
+async function audit(deps: CloseDeps, session: MeterSession, amount: bigint, outcome: 'sent' | 'refused' | 'unknown', reason?: string, evidence?: Record<string, unknown>): Promise<void> {
+  if (!deps.audit) return;
+  try {
+    await deps.audit.append({
+      kind: 'refund',
+      at: deps.now(),
+      route: session.route,
+      paymentId: session.depositReceipt,
+      rail: session.rail,
+      network: session.network,
+      asset: session.asset,
+      payer: session.payer,
+      amount: amount.toString(),
+      outcome,
+      ...(reason !== undefined ? { reason } : {}),
+      evidence: { session: session.id, ...evidence },
+    });
+  } catch (error) {
+    deps.onError?.(error, 'refund');
+  }
+}
+
+/**
+ * Settles by hand a refund left `in_progress` with an unknown outcome (the operator looked it up on the rail):
+ * `sent` records it with its reference and signs the final receipt; `not_sent` frees it, so the next close
+ * sends it. Answers the close outcome when it was recorded sent, undefined otherwise.
+ */
+export async function resolveRefund(id: string, resolution: { sent: string } | { notSent: true }, deps: CloseDeps): Promise<CloseOutcome | undefined> {
+  const session = await deps.store.get(id);
+  if (!session || session.refund?.status !== 'in_progress') return undefined;
+  if ('notSent' in resolution) {
+    await deps.store.setRefund(id, ['in_progress'], undefined);
+    return undefined;
+  }
+  return finish(session, operatorBinding(session), { status: 'sent', amount: session.refund.amount, reference: resolution.sent }, ['in_progress'], deps);
 }
 
 async function finish(

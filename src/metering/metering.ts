@@ -6,7 +6,8 @@ import { withExposedHeaders } from '../capabilities/capabilityHeaders';
 import type { CapabilityToken } from '../capabilities/capabilityToken';
 import type { ExtensionBeforeContext, ExtensionPaidContext, PaywallExtension } from '../server/extensions';
 import { errorResponse, jsonResponse } from '../server/responses';
-import { closeMeterSession, type CloseOutcome } from './closeMeterSession';
+import type { AuditLog } from '../risk/auditLog';
+import { closeMeterSession, operatorBinding, resolveRefund, type CloseDeps, type CloseOutcome } from './closeMeterSession';
 import { resolveMeteredRoute, parseUsage, type MeteredRoute, type ResolvedMeteredRoute } from './meteredRoute';
 import { meteringHeaders, type MeteringRefusal } from './meteringHeaders';
 import { encodeMeteringReceipt, signMeteringReceipt } from './meteringReceipt';
@@ -30,6 +31,8 @@ export type MeteringOptions = {
   store?: MeteringStore;
   /** How long a close waits for the session's calls in flight, ms (default 30 s). */
   closeWaitMs?: number;
+  /** Where refund attempts are recorded (kind `refund`, with the final receipt), e.g. the risk controls' audit log. */
+  audit?: AuditLog;
   /** Observes failures absorbed after service (opening a session, recording usage) and refunds of unknown outcome. */
   onError?: (error: unknown, during: 'open' | 'usage' | 'refund') => void;
   /** Clock (default `Date.now`). */
@@ -40,6 +43,12 @@ export type MeteringOptions = {
 export type Metering = PaywallExtension & {
   /** Closes a session by id (operator side): final receipt and refund, as a client's close. */
   close(sessionId: string, options?: { refundTo?: string }): Promise<CloseOutcome | undefined>;
+  /**
+   * Settles a refund whose outcome was unknown (left `in_progress`, never re-sent on its own) once the operator
+   * has looked it up on the rail: `{ sent: reference }` records it and signs the final receipt; `{ notSent: true }`
+   * frees it for the next close.
+   */
+  resolveRefund(sessionId: string, resolution: { sent: string } | { notSent: true }): Promise<CloseOutcome | undefined>;
   readonly store: MeteringStore;
 };
 
@@ -72,7 +81,15 @@ export function metering(options: MeteringOptions): Metering {
   const now = options.now ?? Date.now;
   const routes = new Map<string, ResolvedMeteredRoute>();
   for (const [key, route] of Object.entries(options.routes)) routes.set(key, resolveMeteredRoute(key, route));
-  const closeDeps = { store, signer: options.signer, refunds: options.refunds ?? {}, waitMs: options.closeWaitMs ?? 30_000, now, ...(options.onError ? { onError: options.onError } : {}) };
+  const closeDeps: CloseDeps = {
+    store,
+    signer: options.signer,
+    refunds: options.refunds ?? {},
+    waitMs: options.closeWaitMs ?? 30_000,
+    now,
+    ...(options.onError ? { onError: options.onError } : {}),
+    ...(options.audit ? { audit: options.audit } : {}),
+  };
 
   async function refuse(ctx: ExtensionBeforeContext, reason: MeteringRefusal, message: string): Promise<Response> {
     return withExposedHeaders(await ctx.challenge({ reason, message }), { [meteringHeaders.error]: reason });
@@ -192,9 +209,9 @@ export function metering(options: MeteringOptions): Metering {
     async close(sessionId, closeOptions = {}) {
       const session = await store.get(sessionId);
       if (!session) return undefined;
-      const binding = { method: 'DELETE', url: `${session.issuer}/.well-known/x402-rails/metering/${session.id}`, bodyHash: '' };
-      return closeMeterSession(sessionId, binding, closeOptions.refundTo, closeDeps);
+      return closeMeterSession(sessionId, operatorBinding(session), closeOptions.refundTo, closeDeps);
     },
+    resolveRefund: (sessionId, resolution) => resolveRefund(sessionId, resolution, closeDeps),
   };
 }
 

@@ -11,7 +11,9 @@ import { jwsCapabilityToken } from '../../src/capabilities/jwsCapabilityToken';
 import { RECEIPT_JWKS_PATH, createReceiptSigner, verifyReceipt, type SignedReceipt } from '../../src/core/receipt';
 import { meteredFetch } from '../../src/client/meteredFetch';
 import { decodeMeteringReceipt } from '../../src/metering/meteringReceipt';
+import type { MeteringRefunder } from '../../src/metering/meteringRefunder';
 import { createSqliteMeteringStore } from '../../src/metering/sqliteMeteringStore';
+import { createMemoryAuditLog } from '../../src/risk/memoryAuditLog';
 import { DEPOSIT, ORIGIN, depositReceiptOf, meteringSetup } from './support';
 
 const dir = mkdtempSync(join(tmpdir(), 'x402-metering-'));
@@ -253,5 +255,47 @@ describe('metered usage (fake rail)', () => {
     expect(held?.lastReceipt).toBeUndefined();
     expect(held?.receiptError).toMatchObject({ code: 'RECEIPT__INVALID' });
     await expect(client.close(ORIGIN)).rejects.toMatchObject({ code: 'RECEIPT__INVALID' });
+  });
+
+  it('a refund of unknown outcome stays in progress (503, never re-sent, audited) until the operator resolves it', async () => {
+    const audit = createMemoryAuditLog();
+    const errors: string[] = [];
+    let attempts = 0;
+    const flaky: MeteringRefunder = {
+      async refund() {
+        attempts++;
+        if (attempts === 1) throw new Error('the RPC answer was lost');
+        return { status: 'sent', reference: `tx-${attempts}` };
+      },
+    };
+    const s = await meteringSetup({ refunds: { 'fake-exact': flaky }, audit, closeWaitMs: 50, onError: (_e, during) => errors.push(during) });
+    const { session, depositReceipt } = await deposit(s, '100');
+    const close = () => s.call(session, undefined, { 'X402-Metering-Close': '1' });
+    const first = await close();
+    expect(first.status).toBe(503);
+    expect(((await first.json()) as { code: string }).code).toBe('METERING__CLOSE__PENDING');
+    expect((await close()).status).toBe(503);
+    expect(attempts).toBe(1);
+    expect(errors).toEqual(['refund']);
+    expect(await s.meter.resolveRefund(depositReceipt?.id ?? '', { notSent: true })).toBeUndefined();
+    const third = await close();
+    expect(((await third.json()) as { refund: unknown }).refund).toEqual({ amount: '800', status: 'sent', reference: 'tx-2' });
+    expect(attempts).toBe(2);
+    const entries = await audit.list({ kind: 'refund' });
+    expect(entries.map((e) => [e.outcome, e.amount, e.paymentId])).toEqual([
+      ['unknown', '800', depositReceipt?.id],
+      ['sent', '800', depositReceipt?.id],
+    ]);
+    expect(entries[1]?.evidence).toMatchObject({ session: depositReceipt?.id, reference: 'tx-2', receipt: { metering: { final: true } } });
+  });
+
+  it('the operator records by hand a refund it found sent: final receipt, and no second transfer', async () => {
+    const s = await meteringSetup({ refunds: { 'fake-exact': { refund: async () => Promise.reject(new Error('lost')) } }, closeWaitMs: 50 });
+    const { session, depositReceipt } = await deposit(s, '0');
+    expect((await s.call(session, undefined, { 'X402-Metering-Close': '1' })).status).toBe(503);
+    const resolved = await s.meter.resolveRefund(depositReceipt?.id ?? '', { sent: '0xfound' });
+    expect(resolved?.refund).toEqual({ amount: '1000', status: 'sent', reference: '0xfound' });
+    const again = await s.call(session, undefined, { 'X402-Metering-Close': '1' });
+    expect(((await again.json()) as { receipt: unknown }).receipt).toEqual(resolved?.receipt);
   });
 });
