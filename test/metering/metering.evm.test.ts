@@ -79,4 +79,19 @@ describe('metered usage on the EVM devnet', () => {
     expect(closed?.refund).toMatchObject({ status: 'sent', amount: String(DEPOSIT - used) });
     expect(await payer2()).toBe(start - used);
   });
+
+  it('two sessions closed at once: both ERC-20 refunds land (one gas account, one nonce each)', async () => {
+    const a = server.client({ adapters: [evmEip3009Client()], wallets: [walletFor(devnet, 'payer')] });
+    const b = server.client({ adapters: [evmEip3009Client()], wallets: [walletFor(devnet, 'payer2')] });
+    const start = await Promise.all([devnet.balanceOf(devnet.accounts.payer.address), devnet.balanceOf(devnet.accounts.payer2.address)]);
+    await a(`${ORIGIN}/llm`, { method: 'POST', headers: { 'x-units': '100' } });
+    await b(`${ORIGIN}/llm`, { method: 'POST', headers: { 'x-units': '200' } });
+    const [[closedA], [closedB]] = await Promise.all([a.close(ORIGIN), b.close(ORIGIN)]);
+    expect([closedA?.refund.amount, closedB?.refund.amount]).toEqual(['99000', '98000']);
+    expect(closedA?.refund.reference).not.toBe(closedB?.refund.reference);
+    expect(await Promise.all([devnet.balanceOf(devnet.accounts.payer.address), devnet.balanceOf(devnet.accounts.payer2.address)])).toEqual([
+      (start[0] ?? 0n) - 1_000n,
+      (start[1] ?? 0n) - 2_000n,
+    ]);
+  });
 });
