@@ -118,6 +118,9 @@ function captureDownstream(res: ExpressResponse, next: NextFunction): Promise<Re
       for (const [k, v] of Object.entries(res.getHeaders())) {
         if (Array.isArray(v)) v.forEach((x) => headers.append(k, x));
         else if (v !== undefined) headers.set(k, String(v));
+        // The captured Response now holds the header: an extension that drops it (e.g. metering's X402-Usage)
+        // must not find it still set on the socket's response.
+        res.removeHeader(k);
       }
       const status = res.statusCode;
       const nullBody = status === 204 || status === 304;
