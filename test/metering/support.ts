@@ -76,5 +76,5 @@ export async function meteringSetup(options: Partial<MeteringOptions> & { needsD
   /** A call presenting `session` (no payment). */
   const call = (session: string, units: string | undefined, extra: Record<string, string> = {}, path = '/llm') =>
     fetch(`${ORIGIN}${path}`, { method: 'POST', headers: { 'X402-Metering-Session': session, ...(units === undefined ? {} : { 'x-units': units }), ...extra } });
-  return { ledger, rail, refunds, signer, meter, pw, fetch, pay, client, call, clock };
+  return { ledger, alice, rail, refunds, signer, meter, pw, fetch, pay, client, call, clock };
 }
