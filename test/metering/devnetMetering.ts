@@ -1,3 +1,4 @@
+import type { CapabilityToken } from '../../src/capabilities/capabilityToken';
 import { jwsCapabilityToken } from '../../src/capabilities/jwsCapabilityToken';
 import { meteredFetch, type MeteredFetchOptions } from '../../src/client/meteredFetch';
 import { payingFetch, type FetchLike, type PayingFetchOptions } from '../../src/client/payingFetch';
@@ -22,12 +23,13 @@ export type DevnetMetering = {
 
 /**
  * `POST /llm` on one devnet rail: the deposit is `deposit` atomic units, a call reserves `maxUnitsPerCall`
- * units at `unitPrice`, the handler reports the `x-units` request header as its usage, refunds by `refunder`.
+ * units at `unitPrice`, the handler reports the `x-units` request header as its usage, refunds by `refunder`;
+ * session tokens in `token`'s format (default JWS).
  */
-export async function devnetMetering(p: { rail: ServerRail; deposit: bigint; maxUnitsPerCall: bigint; unitPrice: bigint; refunder: MeteringRefunder }): Promise<DevnetMetering> {
+export async function devnetMetering(p: { rail: ServerRail; deposit: bigint; maxUnitsPerCall: bigint; unitPrice: bigint; refunder: MeteringRefunder; token?: CapabilityToken }): Promise<DevnetMetering> {
   const signer = await createReceiptSigner();
   const meter = metering({
-    token: await jwsCapabilityToken(),
+    token: p.token ?? (await jwsCapabilityToken()),
     signer,
     routes: { 'POST /llm': { maxUnitsPerCall: p.maxUnitsPerCall, unitPrice: p.unitPrice } },
     refunds: { [p.rail.id]: p.refunder },

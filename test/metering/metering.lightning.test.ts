@@ -8,7 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatL402Authorization, lightningClient, lightningRefunder, lightningServer, lightningWallet, parseL402Challenge, payInvoice } from '../../adapters/lightning/index';
 import { startLightningDevnet, type LightningDevnet } from '../../fixtures/lightning/index';
 import { verifyReceipt } from '../../src/core/receipt';
+import { capabilityTokenByRail } from '../../src/capabilities/capabilityTokenByRail';
+import { jwsCapabilityToken } from '../../src/capabilities/jwsCapabilityToken';
+import { macaroonCapabilityToken } from '../../src/capabilities/macaroonCapabilityToken';
 import { decodeMeteringReceipt } from '../../src/metering/meteringReceipt';
+import { macaroonFromBase64 } from '../../src/protocol/macaroon';
 import { randomBytes } from 'node:crypto';
 import { ORIGIN, devnetMetering, type DevnetMetering } from './devnetMetering';
 
@@ -19,7 +23,9 @@ let server: DevnetMetering;
 beforeAll(async () => {
   devnet = await startLightningDevnet();
   const rail = lightningServer({ lnd: devnet.nodes.bob.lnd, network: devnet.network, rootKey: new Uint8Array(randomBytes(32)) });
-  server = await devnetMetering({ rail, deposit: DEPOSIT, maxUnitsPerCall: 100n, unitPrice: 100n, refunder: lightningRefunder({ lnd: devnet.nodes.bob.lnd }) });
+  // Sessions bought over Lightning are macaroons (the Lightning-native form of the capability token formats).
+  const token = capabilityTokenByRail({ default: await jwsCapabilityToken(), rails: { 'lightning-l402': macaroonCapabilityToken({ rootKey: randomBytes(32) }) } });
+  server = await devnetMetering({ rail, deposit: DEPOSIT, maxUnitsPerCall: 100n, unitPrice: 100n, refunder: lightningRefunder({ lnd: devnet.nodes.bob.lnd }), token });
 });
 afterAll(async () => {
   await devnet?.stop();
@@ -42,6 +48,9 @@ describe('metered usage on the Lightning devnet', () => {
       seen.push(`${receipt.metering?.used}/${receipt.metering?.remaining}`);
     }
     expect(seen).toEqual(['4000/96000', '14000/86000', '14500/85500']);
+    const [held] = client.sessions(ORIGIN);
+    expect(macaroonFromBase64(held?.token ?? '').location).toBe('x402-capability');
+    expect(held?.lastReceipt?.metering?.used).toBe('14500');
     expect(devnet.channelBalance('bob') - start.bob).toBe(DEPOSIT);
     const paid = start.alice - devnet.channelBalance('alice');
 
