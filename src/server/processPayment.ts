@@ -194,13 +194,15 @@ async function answerExisting(
   let current: PaymentRecord | undefined = record;
   const deadline = deps.now() + deps.settleLeaseMs;
   // Wait while another attempt holds the claim, or while this process is still confirming the broadcast.
-  const busy = (r: PaymentRecord | undefined) => r?.state === 'in_flight' || (r?.state === 'pending' && deps.settling.has(matched.paymentId));
+  const busy = (r: PaymentRecord | undefined) =>
+    (r?.state === 'in_flight' && r.leaseUntil > deps.now()) || (r?.state === 'pending' && deps.settling.has(matched.paymentId));
   while (busy(current) && deps.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
     current = await deps.store.get(matched.paymentId);
   }
-  if (current === undefined) {
-    // The first attempt failed and released the claim: this payment was not taken; run the flow afresh.
+  if (current === undefined || (current.state === 'in_flight' && current.leaseUntil <= deps.now())) {
+    // The first attempt failed and released the claim, or died holding it (its lease ran out): run the flow
+    // afresh; its claim takes the dead one over and first looks for a settlement that landed.
     return processPayment(paid, deps);
   }
   // A reusable credential (L402) is re-checked on every use, the identical request included: its caveats
