@@ -7,7 +7,7 @@
  */
 import { encodeFunctionData, parseSignature } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryPaymentStore, decodePaymentRequiredHeader, encodePaymentSignatureHeader, hashCanonical } from '../../src/index';
+import { createMemoryPaymentStore, decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader, hashCanonical } from '../../src/index';
 import { Eip3009PayloadSchema, evmEip3009Client, evmEip3009Server } from '../../adapters/evm/index';
 import { exactTokenAbi } from '../../adapters/evm/abi';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
@@ -55,5 +55,13 @@ describe('takeover of a dead claim (EIP-3009)', () => {
     expect(stranger.status).toBe(402);
     expect(stranger.headers.get('PAYMENT-RESPONSE')).toBeNull();
     await stranger.body?.cancel();
+
+    // The stranger's refusal does not free the payment as if it had never been taken: once that claim runs out
+    // too, the payer's own retry takes it over, finds the landed transfer, and gets its receipt.
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const retry = await fetch(url, { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, resource: { url }, accepted: offer, payload }) } });
+    expect(retry.status).toBe(200);
+    const settle = decodePaymentResponseHeader(retry.headers.get('PAYMENT-RESPONSE') ?? '');
+    expect(settle).toMatchObject({ success: true, transaction: hash });
   });
 });
