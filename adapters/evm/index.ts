@@ -12,3 +12,4 @@ export { transferMethodOf, domainOf, type AssetTransferMethod } from './requirem
 export type { EvmTokenConfig } from './serverCommon';
 export type { EvmSettler } from './chain';
 export { evmRefunder, type EvmRefunderParameters } from './evmRefunder';
+export { evmPermitAuthorizer, type EvmPermitAuthorizerParameters } from './evmPermitAuthorizer';

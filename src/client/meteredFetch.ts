@@ -29,12 +29,19 @@ export type HeldSession = {
 };
 
 /** The server's answer to a close. */
-export type ClosedSession = { session: string; receipt: SignedReceipt; refund: { status: string; amount: string; reference?: string } };
+export type ClosedSession = {
+  session: string;
+  receipt: SignedReceipt;
+  refund: { status: string; amount: string; reference?: string };
+  /** A session opened by an authorization (EIP-2612 permit): the one transfer of its total, `reference` its transaction. */
+  settlement?: { status: string; amount: string; reference?: string };
+};
 
 const ClosedSessionSchema = z.object({
   session: z.string(),
   receipt: SignedReceiptSchema,
   refund: z.object({ status: z.string(), amount: z.string(), reference: z.string().optional() }),
+  settlement: z.object({ status: z.string(), amount: z.string(), reference: z.string().optional() }).optional(),
 });
 
 /** Options of {@link meteredFetch}. */

@@ -2,17 +2,21 @@ import { MalformedInputError, X402RailsError, errorCodes } from '../core/errors'
 import type { RequestBinding } from '../core/rail';
 import type { SignedReceipt } from '../core/receipt/receipt';
 import type { ReceiptSigner } from '../core/receipt/signer';
-import type { AuditLog } from '../risk/auditLog';
+import type { AuditKind, AuditLog } from '../risk/auditLog';
+import type { MeteringAuthorizer } from './meteringAuthorizer';
 import type { MeteringRefunder } from './meteringRefunder';
 import type { MeteringStore } from './meteringStore';
 import { signMeteringReceipt } from './meteringReceipt';
 import type { MeterSession, RefundState, RefundStatus } from './meterSession';
+import { settleAuthorizedSession } from './settleAuthorizedSession';
 
 /** What closing needs from the metering extension. */
 export type CloseDeps = {
   store: MeteringStore;
   signer: ReceiptSigner;
   refunds: Readonly<Record<string, MeteringRefunder>>;
+  /** Authorizers by rail id: they settle the total of sessions opened by an authorization. */
+  authorizers?: Readonly<Record<string, MeteringAuthorizer>>;
   /** How long a close waits for calls in flight (and for a concurrent close's refund), ms. */
   waitMs: number;
   now: () => number;
@@ -22,10 +26,16 @@ export type CloseDeps = {
 };
 
 /** The answer to a close: the final receipt and the refund it states. */
-export type CloseOutcome = { session: string; receipt: SignedReceipt; refund: { status: RefundStatus; amount: string; reference?: string } };
+export type CloseOutcome = {
+  session: string;
+  receipt: SignedReceipt;
+  refund: { status: RefundStatus; amount: string; reference?: string };
+  /** Sessions opened by an authorization: the one transfer of the total (`reference` = its transaction). */
+  settlement?: { status: RefundStatus; amount: string; reference?: string };
+};
 
 const SETTLED: ReadonlyArray<RefundStatus | undefined> = ['sent', 'none', 'unsupported'];
-const OPEN_TO_REFUND: ReadonlyArray<RefundStatus | undefined> = [undefined, 'awaiting_destination'];
+export const OPEN_TO_REFUND: ReadonlyArray<RefundStatus | undefined> = [undefined, 'awaiting_destination'];
 const STEP_MS = 20;
 
 /**
@@ -47,6 +57,7 @@ export async function closeMeterSession(id: string, binding: RequestBinding, des
     session = (await deps.store.get(id)) ?? session;
   }
   if (SETTLED.includes(session.refund?.status) && session.finalReceipt) return outcome(session, session.finalReceipt);
+  if (session.authorization !== undefined) return settleAuthorizedSession(session, binding, deps);
 
   const amount = session.authorized - session.used;
   const refunder = deps.refunds[session.rail];
@@ -86,12 +97,20 @@ export function operatorBinding(session: MeterSession): RequestBinding {
   return { method: 'DELETE', url: `${session.issuer}/.well-known/x402-rails/metering/${session.id}`, bodyHash: '' };
 }
 
-/** Appends a refund attempt to the audit log; a failing append never changes the close's answer. */
-async function audit(deps: CloseDeps, session: MeterSession, amount: bigint, outcome: 'sent' | 'refused' | 'unknown', reason?: string, evidence?: Record<string, unknown>): Promise<void> {
+/** Appends a refund (or settlement) attempt to the audit log; a failing append never changes the close's answer. */
+export async function audit(
+  deps: CloseDeps,
+  session: MeterSession,
+  amount: bigint,
+  outcome: 'sent' | 'refused' | 'unknown',
+  reason?: string,
+  evidence?: Record<string, unknown>,
+  kind: AuditKind = 'refund',
+): Promise<void> {
   if (!deps.audit) return;
   try {
     await deps.audit.append({
-      kind: 'refund',
+      kind,
       at: deps.now(),
       route: session.route,
       paymentId: session.depositReceipt,
@@ -124,7 +143,8 @@ export async function resolveRefund(id: string, resolution: { sent: string } | {
   return finish(session, operatorBinding(session), { status: 'sent', amount: session.refund.amount, reference: resolution.sent }, ['in_progress'], deps);
 }
 
-async function finish(
+/** Signs the final receipt stating `refund` and records it when the refund state is still one of `expected`. */
+export async function finish(
   session: MeterSession,
   binding: RequestBinding,
   refund: RefundState,
@@ -138,10 +158,13 @@ async function finish(
 }
 
 function outcome(session: MeterSession, receipt: SignedReceipt): CloseOutcome {
+  const settlement = receipt.metering?.settlement;
+  if (settlement) return { session: session.id, receipt, refund: { status: 'none', amount: '0' }, settlement };
   const refund = receipt.metering?.refund ?? { status: 'none' as const, amount: (session.authorized - session.used).toString() };
   return { session: session.id, receipt, refund };
 }
 
-function pending(why: string): X402RailsError {
+/** The 503 a close answers while it cannot finish yet. */
+export function pending(why: string): X402RailsError {
   return new X402RailsError(errorCodes.METERING_CLOSE_PENDING, `The metering session cannot be closed yet. ${why} Retry the close shortly.`, { status: 503 });
 }

@@ -8,6 +8,8 @@ export type { MeteredRoute } from './meteredRoute';
 export { meteringHeaders, METERING_HEADER_MAX_LENGTH, type MeteringRefusal } from './meteringHeaders';
 export { signMeteringReceipt, encodeMeteringReceipt, decodeMeteringReceipt, type MeteringReceiptPart } from './meteringReceipt';
 export type { MeteringRefunder, RefundRequest, RefundResult } from './meteringRefunder';
+export type { MeteringAuthorizer, AuthorizationCheck, Authorized, AuthorizationRefused, SettleAuthorizedRequest } from './meteringAuthorizer';
+export { SETTLE_MARGIN_SECONDS } from './openAuthorizedSession';
 export type { MeteringStore } from './meteringStore';
 export type { MeterSession, RefundState, RefundStatus, ReserveResult, CommitResult } from './meterSession';
 export { createMemoryMeteringStore } from './memoryMeteringStore';

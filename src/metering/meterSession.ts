@@ -38,6 +38,11 @@ export type MeterSession = {
   seq: number;
   expiresAt: number;
   closed: boolean;
+  /**
+   * Set on a session opened by an authorization (`settle: 'authorize'`): the rail payload (JSON) the close settles
+   * the total from. Its `refund` state then tracks that settlement (`amount` = the total, `reference` its transaction).
+   */
+  authorization?: string;
   refund?: RefundState;
   finalReceipt?: SignedReceipt;
 };
@@ -108,6 +113,7 @@ const StoredSessionSchema = z.object({
   seq: z.number().int().nonnegative(),
   expiresAt: z.number(),
   closed: z.boolean(),
+  authorization: z.string().max(64 * 1024).optional(),
   refund: z.object({ status: z.enum(['none', 'unsupported', 'awaiting_destination', 'in_progress', 'sent']), amount: AMOUNT, reference: z.string().optional() }).optional(),
   finalReceipt: SignedReceiptSchema.optional(),
 });

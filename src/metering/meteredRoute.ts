@@ -18,6 +18,13 @@ export type MeteredRoute = {
   unitPrice?: bigint | Record<string, bigint>;
   /** Session lifetime in seconds (default 24 h); an expired session can still be closed (and refunded). */
   ttlSeconds?: number;
+  /**
+   * `deposit` (default): the price is paid up front and the unused part refunded on close. `authorize`: on a rail
+   * with an authorizer (`authorizers` of the metering options, e.g. `evm-eip2612`) the client only authorizes the
+   * price (an EIP-2612 permit), nothing moves at open, and the close settles the actual total in one transfer;
+   * payments on other rails stay deposits.
+   */
+  settle?: 'deposit' | 'authorize';
 };
 
 /** A metered route with defaults applied. */
@@ -26,6 +33,7 @@ export type ResolvedMeteredRoute = {
   /** Price of one unit on a rail, or undefined when the route names none for it. */
   unitPrice(rail: string): bigint | undefined;
   ttlSeconds: number;
+  settle: 'deposit' | 'authorize';
 };
 
 const DEFAULT_TTL_SECONDS = 24 * 60 * 60;
@@ -44,6 +52,7 @@ export function resolveMeteredRoute(key: string, route: MeteredRoute): ResolvedM
     maxUnitsPerCall: max,
     unitPrice: (rail) => (typeof prices === 'bigint' ? prices : prices[rail]),
     ttlSeconds: ttl,
+    settle: route.settle === 'authorize' ? 'authorize' : 'deposit',
   };
 }
 

@@ -8,12 +8,15 @@ import type { ExtensionBeforeContext, ExtensionPaidContext, PaywallExtension } f
 import { errorResponse, jsonResponse } from '../server/responses';
 import type { AuditLog } from '../risk/auditLog';
 import { closeMeterSession, operatorBinding, resolveRefund, type CloseDeps, type CloseOutcome } from './closeMeterSession';
+import { settleExpiredSessions } from './settleExpiredSessions';
 import { resolveMeteredRoute, parseUsage, type MeteredRoute, type ResolvedMeteredRoute } from './meteredRoute';
 import { meteringHeaders, type MeteringRefusal } from './meteringHeaders';
 import { encodeMeteringReceipt, signMeteringReceipt } from './meteringReceipt';
 import type { MeteringRefunder } from './meteringRefunder';
 import type { MeteringStore } from './meteringStore';
 import { createMemoryMeteringStore } from './memoryMeteringStore';
+import type { MeteringAuthorizer } from './meteringAuthorizer';
+import { authorizeSession } from './openAuthorizedSession';
 import type { MeterSession, ReserveResult } from './meterSession';
 import { readPresentedSession } from './readPresentedSession';
 
@@ -27,6 +30,8 @@ export type MeteringOptions = {
   routes: Record<string, MeteredRoute>;
   /** Refunders by rail id (`evmRefunder`, `solanaRefunder`, `lightningRefunder`); a rail without one keeps the unused balance. */
   refunds?: Record<string, MeteringRefunder>;
+  /** Authorizers by rail id for `settle: 'authorize'` routes (`evmPermitAuthorizer`): open without settling, settle the total on close. */
+  authorizers?: Record<string, MeteringAuthorizer>;
   /** Sessions, balances and refunds (default: memory, one process). */
   store?: MeteringStore;
   /** How long a close waits for the session's calls in flight, ms (default 30 s). */
@@ -49,6 +54,12 @@ export type Metering = PaywallExtension & {
    * frees it for the next close.
    */
   resolveRefund(sessionId: string, resolution: { sent: string } | { notSent: true }): Promise<CloseOutcome | undefined>;
+  /**
+   * Closes the expired authorized sessions (`settle: 'authorize'`) this process opened and settles their totals
+   * (run it periodically: an authorization must be settled before it lapses). Answers each close; one that cannot
+   * finish yet is reported through `onError` and retried on the next run.
+   */
+  settleExpired(): Promise<CloseOutcome[]>;
   readonly store: MeteringStore;
 };
 
@@ -80,11 +91,14 @@ export function metering(options: MeteringOptions): Metering {
   const store = options.store ?? createMemoryMeteringStore();
   const now = options.now ?? Date.now;
   const routes = new Map<string, ResolvedMeteredRoute>();
+  /** Authorized sessions opened by this process and not yet closed (what `settleExpired` looks at). */
+  const authorizedIds = new Set<string>();
   for (const [key, route] of Object.entries(options.routes)) routes.set(key, resolveMeteredRoute(key, route));
   const closeDeps: CloseDeps = {
     store,
     signer: options.signer,
     refunds: options.refunds ?? {},
+    authorizers: options.authorizers ?? {},
     waitMs: options.closeWaitMs ?? 30_000,
     now,
     ...(options.onError ? { onError: options.onError } : {}),
@@ -98,6 +112,14 @@ export function metering(options: MeteringOptions): Metering {
   async function beforePayment(ctx: ExtensionBeforeContext): Promise<Response | undefined> {
     const route = routes.get(ctx.route.key);
     if (!route) return undefined;
+    if (route.settle === 'authorize') {
+      const opened = await authorizeSession(ctx, route, { token: options.token, store, authorizers: options.authorizers ?? {} });
+      if (opened.kind === 'refused') return refuse(ctx, 'metering_unauthorized', `${opened.message} (${opened.reason}) Nothing was moved.`);
+      if (opened.kind === 'session') {
+        authorizedIds.add(opened.session.id);
+        return withExposedHeaders(await drawAndServe(ctx, route, opened.session.id, opened.session.rail), { [meteringHeaders.session]: opened.session.token });
+      }
+    }
     const presented = readPresentedSession(ctx.request);
     if (presented.kind === 'none') return undefined;
     if (presented.kind === 'malformed') return malformed(presented.message);
@@ -111,19 +133,24 @@ export function metering(options: MeteringOptions): Metering {
       if (!closed) return refuse(ctx, 'metering_unknown', messages.metering_unknown);
       return jsonResponse(200, closed, { 'Cache-Control': 'no-store', [meteringHeaders.receipt]: encodeMeteringReceipt(closed.receipt) });
     }
-    const price = route.unitPrice(claims.rail);
-    if (price === undefined) return refuse(ctx, 'metering_invalid', `This route names no unit price on ${claims.rail}.`);
+    return drawAndServe(ctx, route, claims.jti, claims.rail);
+  }
+
+  /** Serves a call of session `id` when its balance covers the call's reservation, and charges what it used. */
+  async function drawAndServe(ctx: ExtensionBeforeContext, route: ResolvedMeteredRoute, id: string, rail: string): Promise<Response> {
+    const price = route.unitPrice(rail);
+    if (price === undefined) return refuse(ctx, 'metering_invalid', `This route names no unit price on ${rail}.`);
     const reserve = route.maxUnitsPerCall * price;
-    const reserved = await store.reserve(claims.jti, reserve, ctx.now);
+    const reserved = await store.reserve(id, reserve, ctx.now);
     if (!reserved.ok) return refuse(ctx, reserved.reason, messages[reserved.reason]);
     let response: Response;
     try {
       response = await ctx.serve();
     } catch (error) {
-      await store.commit(claims.jti, reserve, 0n).catch((e: unknown) => options.onError?.(e, 'usage'));
+      await store.commit(id, reserve, 0n).catch((e: unknown) => options.onError?.(e, 'usage'));
       throw error;
     }
-    return chargeCall(claims.jti, reserve, price, response, ctx.binding);
+    return chargeCall(id, reserve, price, response, ctx.binding);
   }
 
   /** Charges a served call against its reservation and attaches its incremental receipt. */
@@ -212,6 +239,7 @@ export function metering(options: MeteringOptions): Metering {
       return closeMeterSession(sessionId, operatorBinding(session), closeOptions.refundTo, closeDeps);
     },
     resolveRefund: (sessionId, resolution) => resolveRefund(sessionId, resolution, closeDeps),
+    settleExpired: () => settleExpiredSessions(authorizedIds, closeDeps),
   };
 }
 

@@ -35,4 +35,6 @@ export type MeteringRefusal =
   | 'metering_unknown'
   | 'metering_expired'
   | 'metering_closed'
-  | 'metering_exhausted';
+  | 'metering_exhausted'
+  /** An authorization (`settle: 'authorize'` routes) refused at open: wrong spender, amount or signature, deadline too short, funds short, nonce used or pledged. */
+  | 'metering_unauthorized';

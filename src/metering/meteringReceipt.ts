@@ -18,6 +18,8 @@ export type MeteringReceiptPart = { seq: number; charged: bigint; used: bigint; 
  */
 export function signMeteringReceipt(signer: ReceiptSigner, session: MeterSession, binding: RequestBinding, now: number, part: MeteringReceiptPart): Promise<SignedReceipt> {
   const at = new Date(now).toISOString();
+  // An authorized session's final transfer is the settlement of its total (its transaction is the receipt's reference), not a refund.
+  const settles = session.authorization !== undefined;
   const receipt: Receipt = {
     v: 1,
     id: randomUUID(),
@@ -29,7 +31,7 @@ export function signMeteringReceipt(signer: ReceiptSigner, session: MeterSession
     amount: (part.final ? part.used : part.charged).toString(),
     payer: session.payer,
     payee: session.payee,
-    reference: session.depositReference,
+    reference: (settles ? part.refund?.reference : undefined) ?? session.depositReference,
     request: { method: binding.method, url: binding.url, bodyHash: binding.bodyHash },
     requirementsHash: session.requirementsHash,
     challenge: session.challenge,
@@ -46,7 +48,7 @@ export function signMeteringReceipt(signer: ReceiptSigner, session: MeterSession
       remaining: (session.authorized - part.used).toString(),
       ...(part.final ? { final: true } : {}),
       ...(part.refund
-        ? { refund: { amount: part.refund.amount.toString(), status: part.refund.status, ...(part.refund.reference !== undefined ? { reference: part.refund.reference } : {}) } }
+        ? { [settles ? 'settlement' : 'refund']: { amount: part.refund.amount.toString(), status: part.refund.status, ...(part.refund.reference !== undefined ? { reference: part.refund.reference } : {}) } }
         : {}),
     },
   };

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { AtomicAmountSchema, NetworkSchema } from '../../protocol/schemas';
 
+/** A transfer a final metering receipt states: a refund of the unused balance, or the settlement of the total. */
+const MeteringTransferSchema = z.object({
+  amount: AtomicAmountSchema,
+  status: z.enum(['sent', 'none', 'awaiting_destination', 'unsupported', 'in_progress']),
+  reference: z.string().max(256).optional(),
+});
+
 /**
  * The metering part of a receipt: one call's charge drawn from a prepaid deposit (incremental receipt), or the
  * close of the session (`final`, with what was refunded). Amounts are atomic units of the deposit's asset.
@@ -25,13 +32,9 @@ export const MeteringReceiptSchema = z.object({
   /** True on the receipt that closes the session. */
   final: z.boolean().optional(),
   /** Final receipt: the refund of the unused balance. */
-  refund: z
-    .object({
-      amount: AtomicAmountSchema,
-      status: z.enum(['sent', 'none', 'awaiting_destination', 'unsupported', 'in_progress']),
-      reference: z.string().max(256).optional(),
-    })
-    .optional(),
+  refund: MeteringTransferSchema.optional(),
+  /** Final receipt of an authorized session (`settle: 'authorize'`): the one transfer of the total (`reference` = its transaction). */
+  settlement: MeteringTransferSchema.optional(),
 });
 
 /**

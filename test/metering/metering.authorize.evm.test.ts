@@ -1,0 +1,220 @@
+/**
+ * "Authorize max, settle actual" on anvil (`settle: 'authorize'`): the client signs an EIP-2612 permit for the
+ * route's maximum to the server's gas account; nothing moves at open; calls draw down with signed incremental
+ * receipts; the close submits the permit and ONE transferFrom of the actual total (no refund), once. Permits for
+ * another spender, with a deadline too short or past, or from a payer short of funds are refused at open (402).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evmEip2612Client, evmEip2612Server, evmPermitAuthorizer, exactTokenAbi } from '../../adapters/evm/index';
+import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
+import { jwsCapabilityToken } from '../../src/capabilities/jwsCapabilityToken';
+import { meteredFetch } from '../../src/client/meteredFetch';
+import { payingFetch, type FetchLike } from '../../src/client/payingFetch';
+import { verifyReceipt } from '../../src/core/receipt';
+import { createReceiptSigner } from '../../src/core/receipt/signer';
+import { metering, type Metering } from '../../src/metering/metering';
+import { decodeMeteringReceipt } from '../../src/metering/meteringReceipt';
+import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from '../../src/protocol/headers';
+import { paywall, type Paywall } from '../../src/server/paywall';
+import { walletFor } from '../support/evmHarness';
+import { ORIGIN, usageHandler } from './support';
+
+const MAX = 100_000n; // 0.1 rUSD authorized per session
+const TTL = 3_600;
+let devnet: EvmDevnet;
+let pw: Paywall;
+let meter: Metering;
+let fetch: FetchLike;
+const clock = { offsetMs: 0, now: () => Date.now() + clock.offsetMs };
+
+beforeAll(async () => {
+  devnet = await startEvmDevnet();
+  const settler = { publicClient: devnet.publicClient, walletClient: devnet.walletClientFor('facilitator'), confirmTimeoutMs: 10_000, pollingIntervalMs: 5 };
+  const common = { ...settler, chainId: devnet.chainId, token: devnet.token, payTo: devnet.accounts.payee.address };
+  const signer = await createReceiptSigner();
+  const metered = { maxUnitsPerCall: 1_000n, unitPrice: 10n, settle: 'authorize', ttlSeconds: TTL } as const;
+  meter = metering({
+    token: await jwsCapabilityToken(),
+    signer,
+    routes: { 'POST /llm': metered, 'POST /short': metered },
+    authorizers: { 'evm-eip2612': evmPermitAuthorizer(common) },
+    closeWaitMs: 2_000,
+    now: clock.now,
+  });
+  pw = paywall(
+    {
+      'POST /llm': { accepts: [{ rail: 'evm-eip2612', amount: MAX, maxTimeoutSeconds: TTL + 900 }] },
+      // The default 300 s offer: its permits lapse long before a one-hour session could be settled.
+      'POST /short': { accepts: [{ rail: 'evm-eip2612', amount: MAX }] },
+    },
+    { rails: [evmEip2612Server(common)], signer, extensions: [meter], now: clock.now },
+  );
+  const app = pw.wrap(usageHandler);
+  fetch = async (input, init) => app(new Request(input, init));
+});
+afterAll(async () => {
+  await devnet?.stop();
+});
+
+type Payer = 'payer' | 'payer2' | 'poor';
+const clientOf = (name: Payer) => meteredFetch({ pay: payingFetch(fetch, { adapters: [evmEip2612Client()], wallets: [walletFor(devnet, name)], capabilities: false }), fetch });
+const llm = (client: FetchLike, units: string, path = '/llm') => client(`${ORIGIN}${path}`, { method: 'POST', headers: { 'x-units': units }, body: 'prompt' });
+const balance = (name: Payer | 'payee') => devnet.balanceOf(devnet.accounts[name].address);
+const read = (functionName: 'nonces' | 'allowance', name: Payer) =>
+  functionName === 'nonces'
+    ? devnet.publicClient.readContract({ address: devnet.token.address, abi: exactTokenAbi, functionName, args: [devnet.accounts[name].address] })
+    : devnet.publicClient.readContract({ address: devnet.token.address, abi: exactTokenAbi, functionName, args: [devnet.accounts[name].address, devnet.accounts.facilitator.address] });
+/** Token Transfer events in blocks after `head`. */
+const transfersSince = async (head: bigint) =>
+  (await devnet.publicClient.getContractEvents({ address: devnet.token.address, abi: exactTokenAbi, eventName: 'Transfer', fromBlock: head }))
+    .filter((e) => e.blockNumber > head)
+    .map((e) => ({
+    from: e.args.from,
+    to: e.args.to,
+    value: e.args.value,
+    hash: e.transactionHash,
+  }));
+/** The chain state a refused or zero session must leave untouched. */
+const chainState = async (name: Payer) => ({ payer: await balance(name), payee: await balance('payee'), nonce: await read('nonces', name), allowance: await read('allowance', name) });
+
+  /** A permit signed for the route's real offer, with `tweak` applied to what the client signs. */
+  async function craftedCall(name: Payer, tweak: (extra: Record<string, unknown>) => { extra?: Record<string, unknown>; maxTimeoutSeconds?: number }, path = '/llm') {
+    const challenge = await fetch(`${ORIGIN}${path}`, { method: 'POST', body: 'prompt' });
+    const required = decodePaymentRequiredHeader(challenge.headers.get('PAYMENT-REQUIRED') ?? '');
+    const accepted = required.accepts[0];
+    if (!accepted) throw new Error('no offer');
+    const signed = { ...accepted, ...tweak(accepted.extra) };
+    const payload = await evmEip2612Client().createPayment(signed, walletFor(devnet, name), { resource: required.resource, x402Version: 2, now: Date.now() });
+    const header = encodePaymentSignatureHeader({ x402Version: 2, resource: required.resource, accepted, payload });
+    return fetch(`${ORIGIN}${path}`, { method: 'POST', headers: { 'PAYMENT-SIGNATURE': header, 'x-units': '10' }, body: 'prompt' });
+  }
+
+describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devnet', () => {
+  it('opens on a permit for the maximum without moving a token, meters calls, settles exactly the total in ONE transfer on close, once', async () => {
+    const client = clientOf('payer');
+    const start = await chainState('payer');
+    const used: string[] = [];
+    for (const units of ['123', '1000', '7', '450']) {
+      const res = await llm(client, units);
+      expect(res.status).toBe(200);
+      const receipt = await verifyReceipt(decodeMeteringReceipt(res.headers.get('X402-Metering-Receipt')), pw.jwks());
+      used.push(`${receipt.metering?.seq}:${receipt.metering?.used}/${receipt.metering?.remaining}`);
+    }
+    expect(used).toEqual(['1:1230/98770', '2:11230/88770', '3:11300/88700', '4:15800/84200']);
+    // Opened and drawn down: no permit submitted, no token moved.
+    expect(await chainState('payer')).toEqual(start);
+
+    const fromBlock = await devnet.publicClient.getBlockNumber();
+    const [closed] = await client.close(ORIGIN);
+    expect(closed?.settlement).toMatchObject({ status: 'sent', amount: '15800' });
+    expect(closed?.refund).toEqual({ status: 'none', amount: '0' });
+    const final = await verifyReceipt(closed?.receipt, pw.jwks());
+    expect(final.metering).toMatchObject({ final: true, used: '15800', settlement: { status: 'sent', amount: '15800', reference: closed?.settlement?.reference } });
+    expect(final.metering?.refund).toBeUndefined();
+    expect(final.reference).toBe(closed?.settlement?.reference);
+    expect(final.amount).toBe('15800');
+    const transfers = await transfersSince(fromBlock);
+    expect(transfers).toEqual([{ from: devnet.accounts.payer.address, to: devnet.accounts.payee.address, value: 15_800n, hash: closed?.settlement?.reference }]);
+    const after = await chainState('payer');
+    expect(after).toMatchObject({ payer: start.payer - 15_800n, payee: start.payee + 15_800n, nonce: start.nonce + 1n, allowance: MAX - 15_800n });
+
+    // Closing again (operator side, and the client's close request again) answers the recorded close; nothing moves.
+    const again = await meter.close(closed?.session ?? '');
+    expect(again?.receipt).toEqual(closed?.receipt);
+    const session = await meter.store.get(closed?.session ?? '');
+    const replay = await fetch(`${ORIGIN}/llm`, { method: 'POST', headers: { 'X402-Metering-Session': session?.token ?? '', 'X402-Metering-Close': '1' } });
+    expect(replay.status).toBe(200);
+    expect(((await replay.json()) as { receipt: unknown }).receipt).toEqual(closed?.receipt);
+    expect(await transfersSince(fromBlock)).toHaveLength(1);
+    expect(await chainState('payer')).toEqual(after);
+  });
+
+  it('30 concurrent calls at the end of the authorization never pass the maximum; the settlement is the metered total', async () => {
+    const client = clientOf('payer2');
+    const start = await balance('payer2');
+    const first = await llm(client, '5500'); // capped at 1,000 units: 10,000
+    expect(first.status).toBe(200);
+    const session = first.headers.get('X402-Metering-Session') ?? '';
+    const call = (units: string) => fetch(`${ORIGIN}/llm`, { method: 'POST', headers: { 'X402-Metering-Session': session, 'x-units': units } });
+    for (let i = 0; i < 5; i++) expect((await call('1000')).status).toBe(200);
+    // 60,000 used, 40,000 left: four reservations of 10,000 fit, 26 are refused.
+    const answers = await Promise.all(Array.from({ length: 30 }, () => call('999')));
+    expect(answers.filter((r) => r.status === 200)).toHaveLength(4);
+    expect(answers.filter((r) => r.status === 402 && r.headers.get('X402-Metering-Error') === 'metering_exhausted')).toHaveLength(26);
+    expect(await balance('payer2')).toBe(start);
+    const [closed] = await client.close(ORIGIN);
+    const total = 60_000n + 4n * 9_990n;
+    expect(total).toBeLessThanOrEqual(MAX);
+    expect(closed?.settlement).toMatchObject({ status: 'sent', amount: String(total) });
+    expect(await balance('payer2')).toBe(start - total);
+  });
+
+  it('a total of 0 sends nothing (no permit, no transfer), and the unused permit nonce can open the next session', async () => {
+    const client = clientOf('payer');
+    const start = await chainState('payer');
+    const fromBlock = await devnet.publicClient.getBlockNumber();
+    expect((await llm(client, '0')).status).toBe(200);
+    const [closed] = await client.close(ORIGIN);
+    expect(closed?.settlement).toEqual({ status: 'none', amount: '0' });
+    expect((await verifyReceipt(closed?.receipt, pw.jwks())).metering).toMatchObject({ final: true, used: '0', settlement: { status: 'none', amount: '0' } });
+    expect(await transfersSince(fromBlock)).toEqual([]);
+    expect(await chainState('payer')).toEqual(start);
+
+    const next = clientOf('payer');
+    expect((await llm(next, '10')).status).toBe(200);
+    const [reopened] = next.sessions(ORIGIN);
+    expect(reopened?.id).toBe(`${closed?.session}:g1`);
+    const [settled] = await next.close(ORIGIN);
+    expect(settled?.settlement).toMatchObject({ status: 'sent', amount: '100' });
+    expect(await balance('payer')).toBe(start.payer - 100n);
+  });
+
+  describe('refused at open (402, metering_unauthorized), nothing moved, no session', () => {
+    const cases: Array<[string, Payer, () => Promise<Response>, string]> = [
+      ['a permit for another spender', 'payer', () => craftedCall('payer', (extra) => ({ extra: { ...extra, spender: devnet.accounts.payer2.address } })), 'spender_mismatch'],
+      ['an expired deadline', 'payer', () => craftedCall('payer', () => ({ maxTimeoutSeconds: -60 })), 'deadline_too_short'],
+      ['a deadline that ends before the session can be settled', 'payer', () => llm(clientOf('payer'), '10', '/short'), 'deadline_too_short'],
+      ['a payer without the balance', 'poor', () => llm(clientOf('poor'), '10'), 'insufficient_funds'],
+    ];
+    for (const [name, payer, send, reason] of cases) {
+      it(name, async () => {
+        const start = await chainState(payer);
+        const res = await send();
+        expect(res.status).toBe(402);
+        expect(res.headers.get('X402-Metering-Error')).toBe('metering_unauthorized');
+        expect(res.headers.get('X402-Metering-Session')).toBeNull();
+        const required = decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED') ?? '');
+        expect(required.error).toBe('metering_unauthorized');
+        expect(required.extensions?.['x402-rails/rejection']).toMatchObject({ message: expect.stringContaining(reason) });
+        expect(await chainState(payer)).toEqual(start);
+      });
+    }
+  });
+
+  it('meter.settleExpired() settles an expired session once; a second permit over a pledged nonce is refused meanwhile', async () => {
+    const client = clientOf('payer2');
+    const start = await balance('payer2');
+    expect((await llm(client, '42')).status).toBe(200);
+    // Another permit over the same (still unused) nonce while that session is open: refused, it could never settle both.
+    const pledged = await craftedCall('payer2', () => ({ maxTimeoutSeconds: TTL + 901 }));
+    expect(pledged.status).toBe(402);
+    expect(decodePaymentRequiredHeader(pledged.headers.get('PAYMENT-REQUIRED') ?? '').extensions?.['x402-rails/rejection']).toMatchObject({ message: expect.stringContaining('authorization_pledged') });
+    clock.offsetMs = (TTL + 1) * 1000;
+    try {
+      const settled = await meter.settleExpired();
+      expect(settled.map((s) => s.settlement)).toEqual([expect.objectContaining({ status: 'sent', amount: '420' })]);
+      expect(await meter.settleExpired()).toEqual([]);
+    } finally {
+      clock.offsetMs = 0;
+    }
+    expect(await balance('payer2')).toBe(start - 420n);
+    // The client's session is settled: its next call is refused and paid again with a new permit (the next nonce).
+    const renewed = await llm(client, '1');
+    expect(renewed.status).toBe(200);
+    expect(client.sessions(ORIGIN).map((s) => s.retired)).toEqual([true, false]);
+    const closes = await client.close(ORIGIN);
+    expect(closes.map((c) => c.settlement?.amount)).toEqual(['420', '10']);
+    expect(await balance('payer2')).toBe(start - 430n);
+
+  });
+});
