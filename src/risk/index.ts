@@ -5,6 +5,8 @@
 export { riskControls, type RiskControls, type RiskControlsOptions } from './riskControls';
 export { payerScreening, normalizePayer, type PayerScreeningOptions, type ScreenedPayer, type ScreeningResult } from './payerScreening';
 export { spendingCaps, type SpendingCaps, type SpendingCapsOptions, type AmountCap, type CappedPayment } from './spendingCaps';
+export { createMemoryCapCounter, type CapCounter, type CapLimit } from './capCounter';
+export { createSqliteCapCounter, type SqliteCapCounterOptions } from './sqliteCapCounter';
 export { circuitBreakers, type CircuitBreakers, type CircuitBreakerOptions, type BreakerState } from './circuitBreaker';
 export {
   verifyAuditChain,

@@ -5,12 +5,15 @@ import { errorCodes } from '../core/errors';
 import type { AuditLog, AuditRecord } from './auditLog';
 import { circuitBreakers, type BreakerState, type CircuitBreakerOptions } from './circuitBreaker';
 import { payerScreening, type PayerScreeningOptions } from './payerScreening';
+import type { CapCounter } from './capCounter';
 import { spendingCaps, type SpendingCapsOptions } from './spendingCaps';
 
 /** Options of {@link riskControls}. */
 export type RiskControlsOptions = PayerScreeningOptions & {
   /** Per-transaction, per-payer daily and global daily caps per asset. */
   caps?: SpendingCapsOptions;
+  /** Where cap totals live (default: this process's memory; `createSqliteCapCounter` to share them). */
+  capCounter?: CapCounter;
   /** Per-rail circuit breakers (on by default: 5 consecutive failures, 30 s). `false` turns them off. */
   breaker?: CircuitBreakerOptions | false;
   /** Where challenges, payments, refusals, settlements (and refunds) are recorded with their evidence. */
@@ -26,7 +29,7 @@ export type RiskControls = PaywallExtension & {
   /** Every rail's circuit breaker. */
   breakers(): BreakerState[];
   /** Today's total of a payer (or everyone) in an asset, committed and reserved. */
-  spentToday(asset: string, network: string, payer?: string): bigint;
+  spentToday(asset: string, network: string, payer?: string): Promise<bigint>;
 };
 
 /**
@@ -44,7 +47,7 @@ export type RiskControls = PaywallExtension & {
 export function riskControls(options: RiskControlsOptions = {}): RiskControls {
   const now = options.now ?? Date.now;
   const screen = payerScreening(options);
-  const caps = spendingCaps(options.caps ?? {});
+  const caps = spendingCaps(options.caps ?? {}, options.capCounter);
   const breakers = options.breaker === false ? undefined : circuitBreakers(options.breaker);
   const refusedHere = new Set<string>();
   const audit = (record: Omit<AuditRecord, 'at'>) => {
@@ -54,10 +57,10 @@ export function riskControls(options: RiskControlsOptions = {}): RiskControls {
   async function admit(ctx: ExtensionVerifiedContext): Promise<PaymentRefusal | undefined> {
     const screened = await screen(ctx);
     if (screened) return screened;
-    const capped = caps.reserve({ paymentId: ctx.paymentId, payer: ctx.payer, network: ctx.accepted.network, asset: ctx.accepted.asset, amount: BigInt(ctx.amount), now: now() });
+    const capped = await caps.reserve({ paymentId: ctx.paymentId, payer: ctx.payer, network: ctx.accepted.network, asset: ctx.accepted.asset, amount: BigInt(ctx.amount), now: now() });
     if (capped) return capped;
     if (breakers && !breakers.admit(ctx.rail, now())) {
-      caps.release(ctx.paymentId);
+      await caps.release(ctx.paymentId);
       return {
         reason: 'breaker_open',
         message: `Settlement on ${ctx.rail} is paused after repeated failures; nothing was charged. Retry later or pay on another rail.`,
@@ -81,8 +84,8 @@ export function riskControls(options: RiskControlsOptions = {}): RiskControls {
     async onSettlement(o: SettlementOutcome) {
       // Our own refusal is on record as such, and took no reservation and no trial: nothing to give back.
       if (refusedHere.delete(o.paymentId) && o.outcome === 'abandoned') return;
-      if (o.outcome === 'settled' || o.outcome === 'pending') caps.commit(o.paymentId);
-      else caps.release(o.paymentId);
+      if (o.outcome === 'settled' || o.outcome === 'pending') await caps.commit(o.paymentId);
+      else await caps.release(o.paymentId);
       if (o.outcome === 'settled') breakers?.succeeded(o.rail);
       else if (o.outcome === 'failed' || o.outcome === 'abandoned') breakers?.abandon(o.rail);
       else breakers?.failed(o.rail, now());

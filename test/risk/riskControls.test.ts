@@ -5,17 +5,21 @@
 import { describe, expect, it } from 'vitest';
 import { createReceiptSigner, paywall, payingFetch, receiptOf, RailUnavailableError, type SettleResult } from '../../src/index';
 import { createMemoryAuditLog, riskControls, verifyAuditChain, type RiskControlsOptions } from '../../src/risk/index';
-import { FAKE_ASSET, FAKE_NETWORK, createFakeLedger, fakeRail } from '../unit/support/fakeRail';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSqliteCapCounter } from '../../src/risk/index';
+import { FAKE_ASSET, FAKE_NETWORK, createFakeLedger, fakeRail, type FakeLedger } from '../unit/support/fakeRail';
 
 const PRICE = 1_000n;
 const ORIGIN = 'https://shop.test';
 
-async function setup(options: RiskControlsOptions = {}, faults: { settle?: () => SettleResult | undefined } = {}) {
-  const ledger = createFakeLedger();
+async function setup(options: RiskControlsOptions = {}, faults: { settle?: () => SettleResult | undefined } = {}, shared?: FakeLedger) {
+  const ledger = shared ?? createFakeLedger();
   const calls = { quote: 0, verify: 0, settle: 0 };
   const rail = fakeRail({ ledger, payTo: 'merchant', calls, ...(faults.settle ? { beforeSettle: faults.settle } : {}) });
-  const alice = ledger.open('alice', 1_000_000n);
-  const mallory = ledger.open('mallory', 1_000_000n);
+  const alice = shared ? { kind: 'fake' as const, address: 'alice', key: ledger.keys.get('alice') ?? Buffer.alloc(32) } : ledger.open('alice', 1_000_000n);
+  const mallory = shared ? { kind: 'fake' as const, address: 'mallory', key: ledger.keys.get('mallory') ?? Buffer.alloc(32) } : ledger.open('mallory', 1_000_000n);
   const audit = createMemoryAuditLog();
   const risk = riskControls({ audit, ...options });
   let served = 0;
@@ -88,7 +92,7 @@ describe('risk controls: caps', () => {
     const reasons = await Promise.all(answers.filter((r) => r.status !== 200).map(reasonOf));
     expect(new Set(reasons)).toEqual(new Set(['over_payer_daily_cap']));
     expect(s.ledger.balanceOf('alice')).toBe(1_000_000n - PRICE * 3n);
-    expect(s.risk.spentToday(FAKE_ASSET, FAKE_NETWORK, 'alice')).toBe(PRICE * 3n);
+    expect(await s.risk.spentToday(FAKE_ASSET, FAKE_NETWORK, 'alice')).toBe(PRICE * 3n);
     // mallory fills the global cap: 2 more, then refused
     const more = await Promise.all(Array.from({ length: 4 }, () => s.client(s.mallory)(`${ORIGIN}/paid`)));
     expect(more.filter((r) => r.status === 200)).toHaveLength(2);
@@ -103,10 +107,32 @@ describe('risk controls: caps', () => {
       { settle: () => (fail ? { status: 'failed', reason: 'insufficient_funds', message: 'no' } : undefined) },
     );
     expect((await s.client()(`${ORIGIN}/paid`)).status).toBe(402);
-    expect(s.risk.spentToday(FAKE_ASSET, FAKE_NETWORK, 'alice')).toBe(0n);
+    expect(await s.risk.spentToday(FAKE_ASSET, FAKE_NETWORK, 'alice')).toBe(0n);
     fail = false;
     expect((await s.client()(`${ORIGIN}/paid`)).status).toBe(200);
-    expect(s.risk.spentToday(FAKE_ASSET, FAKE_NETWORK, 'alice')).toBe(PRICE);
+    expect(await s.risk.spentToday(FAKE_ASSET, FAKE_NETWORK, 'alice')).toBe(PRICE);
+  });
+});
+
+describe('risk controls: caps shared through SQLite', () => {
+  it('two paywalls on one cap file never pass the caps together, even racing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'x402-caps-'));
+    try {
+      const ledger = createFakeLedger();
+      ledger.open('alice', 1_000_000n);
+      const path = join(dir, 'caps.sqlite');
+      const caps = { perPayerDaily: [{ asset: FAKE_ASSET, max: PRICE * 5n }] };
+      const counters = [createSqliteCapCounter({ path }), createSqliteCapCounter({ path })];
+      const [a, b] = await Promise.all(counters.map((capCounter) => setup({ caps, capCounter }, {}, ledger)));
+      if (!a || !b) throw new Error('two paywalls');
+      const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 ? a : b).client()(`${ORIGIN}/paid`)));
+      expect(answers.filter((r) => r.status === 200)).toHaveLength(5);
+      expect(ledger.balanceOf('alice')).toBe(1_000_000n - PRICE * 5n);
+      expect(await b.risk.spentToday(FAKE_ASSET, FAKE_NETWORK, 'alice')).toBe(PRICE * 5n);
+      for (const c of counters) c.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
