@@ -144,10 +144,26 @@ export function meteredFetch(options: MeteredFetchOptions): MeteredFetch {
     const presented = current(new URL(request.url), request.method);
     const headers = new Headers(request.headers);
     if (presented) headers.set(meteringHeaders.session, presented.token);
+    // Kept for one retry: a new authorization (EIP-2612 permit) over the nonce the presented session still holds is refused.
+    const again = presented ? request.clone() : undefined;
     const response = await options.pay(new Request(request, { headers }));
     await keep(request, response, presented);
+    if (presented && again && response.status === 402 && response.headers.get(meteringHeaders.error) === 'metering_pledged') {
+      // "Authorize max, settle actual": settle the spent session first (its permit nonce is then used), then authorize anew.
+      await response.body?.cancel();
+      await closeOne(presented);
+      forget(new URL(request.url).origin, presented);
+      const retried = await options.pay(again);
+      await keep(again, retried, undefined);
+      return retried;
+    }
     return response;
   };
+
+  function forget(origin: string, session: HeldSession): void {
+    session.retired = true;
+    byOrigin.set(origin, (byOrigin.get(origin) ?? []).filter((s) => s !== session));
+  }
 
   return Object.assign(fetch, {
     sessions: (origin: string) => byOrigin.get(origin) ?? [],
@@ -159,8 +175,7 @@ export function meteredFetch(options: MeteredFetchOptions): MeteredFetch {
           const destination = await options.refundDestination({ rail: session.rail, amount: BigInt(answer.refund.amount), session: session.id });
           answer = await closeOne(session, destination);
         }
-        session.retired = true;
-        byOrigin.set(origin, (byOrigin.get(origin) ?? []).filter((s) => s !== session));
+        forget(origin, session);
         closed.push(answer);
       }
       return closed;

@@ -114,10 +114,13 @@ export function metering(options: MeteringOptions): Metering {
     if (!route) return undefined;
     if (route.settle === 'authorize') {
       const opened = await authorizeSession(ctx, route, { token: options.token, store, authorizers: options.authorizers ?? {} });
-      if (opened.kind === 'refused') return refuse(ctx, 'metering_unauthorized', `${opened.message} (${opened.reason}) Nothing was moved.`);
+      if (opened.kind === 'refused') {
+        return refuse(ctx, opened.reason === 'authorization_pledged' ? 'metering_pledged' : 'metering_unauthorized', `${opened.message} (${opened.reason}) Nothing was moved.`);
+      }
       if (opened.kind === 'session') {
         authorizedIds.add(opened.session.id);
-        return withExposedHeaders(await drawAndServe(ctx, route, opened.session.id, opened.session.rail), { [meteringHeaders.session]: opened.session.token });
+        // The same permit again on a session that cannot serve: close it (settle) and authorize anew, like a pledged nonce.
+        return withExposedHeaders(await drawAndServe(ctx, route, opened.session.id, opened.session.rail, 'metering_pledged'), { [meteringHeaders.session]: opened.session.token });
       }
     }
     const presented = readPresentedSession(ctx.request);
@@ -137,12 +140,12 @@ export function metering(options: MeteringOptions): Metering {
   }
 
   /** Serves a call of session `id` when its balance covers the call's reservation, and charges what it used. */
-  async function drawAndServe(ctx: ExtensionBeforeContext, route: ResolvedMeteredRoute, id: string, rail: string): Promise<Response> {
+  async function drawAndServe(ctx: ExtensionBeforeContext, route: ResolvedMeteredRoute, id: string, rail: string, refusal?: MeteringRefusal): Promise<Response> {
     const price = route.unitPrice(rail);
     if (price === undefined) return refuse(ctx, 'metering_invalid', `This route names no unit price on ${rail}.`);
     const reserve = route.maxUnitsPerCall * price;
     const reserved = await store.reserve(id, reserve, ctx.now);
-    if (!reserved.ok) return refuse(ctx, reserved.reason, messages[reserved.reason]);
+    if (!reserved.ok) return refuse(ctx, refusal ?? reserved.reason, messages[reserved.reason]);
     let response: Response;
     try {
       response = await ctx.serve();

@@ -37,4 +37,6 @@ export type MeteringRefusal =
   | 'metering_closed'
   | 'metering_exhausted'
   /** An authorization (`settle: 'authorize'` routes) refused at open: wrong spender, amount or signature, deadline too short, funds short, nonce used or pledged. */
-  | 'metering_unauthorized';
+  | 'metering_unauthorized'
+  /** A new authorization over the same permit nonce while the session it backs is open: close that session, then authorize again. */
+  | 'metering_pledged';

@@ -149,6 +149,22 @@ describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devn
     expect(await balance('payer2')).toBe(start - total);
   });
 
+  it('a spent authorization is settled by the client before it authorizes again (the permit nonce it holds is pledged)', async () => {
+    const client = clientOf('payer');
+    const start = await balance('payer');
+    for (let i = 0; i < 10; i++) expect((await llm(client, '1000')).status).toBe(200); // 10 × 10,000: the whole 100,000
+    expect(await balance('payer')).toBe(start);
+    const renewed = await llm(client, '5'); // refused (spent) → a new permit over the same nonce → pledged → close, authorize anew
+    expect(renewed.status).toBe(200);
+    expect(await balance('payer')).toBe(start - MAX);
+    const [held] = client.sessions(ORIGIN);
+    expect(client.sessions(ORIGIN)).toHaveLength(1);
+    expect((await verifyReceipt(decodeMeteringReceipt(renewed.headers.get('X402-Metering-Receipt')), pw.jwks())).metering).toMatchObject({ session: held?.id, seq: 1, used: '50' });
+    const [closed] = await client.close(ORIGIN);
+    expect(closed?.settlement).toMatchObject({ status: 'sent', amount: '50' });
+    expect(await balance('payer')).toBe(start - MAX - 50n);
+  });
+
   it('a total of 0 sends nothing (no permit, no transfer), and the unused permit nonce can open the next session', async () => {
     const client = clientOf('payer');
     const start = await chainState('payer');
@@ -198,6 +214,7 @@ describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devn
     // Another permit over the same (still unused) nonce while that session is open: refused, it could never settle both.
     const pledged = await craftedCall('payer2', () => ({ maxTimeoutSeconds: TTL + 901 }));
     expect(pledged.status).toBe(402);
+    expect(pledged.headers.get('X402-Metering-Error')).toBe('metering_pledged');
     expect(decodePaymentRequiredHeader(pledged.headers.get('PAYMENT-REQUIRED') ?? '').extensions?.['x402-rails/rejection']).toMatchObject({ message: expect.stringContaining('authorization_pledged') });
     clock.offsetMs = (TTL + 1) * 1000;
     try {
