@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SignedReceiptSchema, type Receipt, type SignedReceipt } from '../core/receipt/receipt';
 import { NetworkSchema } from '../protocol/schemas';
 import type { MeteringRefusal } from './meteringHeaders';
+import { parseJsonAs } from '../core/parseJsonAs';
 
 /** Where the refund of a closed session stands (see the metering README section). */
 export type RefundStatus = 'none' | 'unsupported' | 'awaiting_destination' | 'in_progress' | 'sent';
@@ -132,15 +133,9 @@ export function sessionToJson(session: MeterSession): string {
 
 /** Parses a session stored by {@link sessionToJson}; undefined when it is not one. */
 export function sessionFromJson(text: string): MeterSession | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const parsed = StoredSessionSchema.safeParse(json);
-  if (!parsed.success) return undefined;
-  const { refund, finalReceipt, ...s } = parsed.data;
+  const stored = parseJsonAs(StoredSessionSchema, text);
+  if (!stored) return undefined;
+  const { refund, finalReceipt, ...s } = stored;
   return {
     ...s,
     authorized: BigInt(s.authorized),

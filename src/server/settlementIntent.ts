@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseJsonAs } from '../core/parseJsonAs';
 import type { RailPayload, RequestBinding } from '../core/rail';
 import { PaymentRequirementsSchema, type PaymentRequirements } from '../protocol/schemas';
 
@@ -43,15 +44,8 @@ export function encodeSettlementIntent(intent: SettlementIntent): string {
  * @example const intent = decodeSettlementIntent(record.intent);
  */
 export function decodeSettlementIntent(text: string | undefined): SettlementIntent | undefined {
-  if (text === undefined) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const parsed = IntentSchema.safeParse(json);
-  if (!parsed.success) return undefined;
-  const { v: _version, ...intent } = parsed.data;
+  const parsed = text === undefined ? undefined : parseJsonAs(IntentSchema, text);
+  if (!parsed) return undefined;
+  const { v: _version, ...intent } = parsed;
   return intent;
 }
