@@ -6,6 +6,7 @@ import { exactTokenAbi, permitTypes } from './abi';
 import { createSubmitQueue, read, submitAndWait, type ContractCall } from './chain';
 import { Eip2612PayloadSchema, type Eip2612Payload } from './payloads';
 import { sameAddress, transferMethodOf } from './requirements';
+import { transferState } from './transferState';
 import type { EvmServerParameters } from './serverCommon';
 
 /** Parameters of {@link evmPermitAuthorizer}: the gas account (the permit's spender) and where totals go. */
@@ -109,6 +110,11 @@ export function evmPermitAuthorizer(p: EvmPermitAuthorizerParameters): MeteringA
     supports: (req: PaymentRequirements) => req.scheme === 'exact' && req.network === network && sameAddress(req.asset, p.token.address) && transferMethodOf(req) === 'eip2612',
     verify,
     settle,
+    async lookup({ authorization, amount, reference }) {
+      const parsed = Eip2612PayloadSchema.safeParse(authorization);
+      if (!parsed.success) return 'unknown';
+      return transferState(RAIL, p, reference, { token: p.token.address, from: parsed.data.permit.owner, to: getAddress(p.payTo), value: amount });
+    },
   };
 }
 

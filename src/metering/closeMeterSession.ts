@@ -8,7 +8,7 @@ import type { MeteringRefunder } from './meteringRefunder';
 import type { MeteringStore } from './meteringStore';
 import { signMeteringReceipt } from './meteringReceipt';
 import type { MeterSession, RefundState, RefundStatus } from './meterSession';
-import { settleAuthorizedSession } from './settleAuthorizedSession';
+import { recoverSettlement, settleAuthorizedSession } from './settleAuthorizedSession';
 
 /** What closing needs from the metering extension. */
 export type CloseDeps = {
@@ -52,7 +52,12 @@ export async function closeMeterSession(id: string, binding: RequestBinding, des
   if (!session) return undefined;
   const deadline = deps.now() + deps.waitMs;
   while (session.reserved > 0n || session.refund?.status === 'in_progress') {
-    if (deps.now() >= deadline) throw pending(session.reserved > 0n ? 'Calls of this session are still being served.' : 'Its refund is being sent, or its outcome is unknown and awaits the operator.');
+    if (deps.now() >= deadline) {
+      // An authorized session's settlement on record may have landed (its sender died): record it instead of waiting on.
+      const recovered = session.reserved === 0n ? await recoverSettlement(session, binding, deps) : undefined;
+      if (recovered) return recovered;
+      throw pending(session.reserved > 0n ? 'Calls of this session are still being served.' : 'Its refund is being sent, or its outcome is unknown and awaits the operator.');
+    }
     await new Promise((resolve) => setTimeout(resolve, STEP_MS));
     session = (await deps.store.get(id)) ?? session;
   }

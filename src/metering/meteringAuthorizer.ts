@@ -43,4 +43,10 @@ export type MeteringAuthorizer = {
   supports(accepted: PaymentRequirements): boolean;
   verify(payload: Record<string, unknown>, check: AuthorizationCheck): Promise<Authorized | AuthorizationRefused>;
   settle(request: SettleAuthorizedRequest): Promise<RefundResult>;
+  /**
+   * What became of a settlement transaction on record (its reference was recorded at broadcast, its outcome was
+   * not: a crash, a lost confirmation). `landed` (exactly `amount` moved from the authorization's owner) lets a
+   * later close record it as sent; anything else leaves it to the operator.
+   */
+  lookup?(request: { authorization: Record<string, unknown>; amount: bigint; reference: string }): Promise<'landed' | 'in_flight' | 'unknown'>;
 };

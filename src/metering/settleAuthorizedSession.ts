@@ -44,6 +44,27 @@ export async function settleAuthorizedSession(session: MeterSession, binding: Re
   return closed;
 }
 
+/**
+ * A settlement left `in_progress` with its transaction on record (the process that sent it died, or its
+ * confirmation was lost): when the authorizer finds that exactly the total landed, the close is recorded with it
+ * (the final receipt names that transaction). Undefined otherwise (not an authorized session, no reference, not
+ * landed): the close stays pending.
+ */
+export async function recoverSettlement(session: MeterSession, binding: RequestBinding, deps: CloseDeps): Promise<CloseOutcome | undefined> {
+  const state = session.refund;
+  const authorizer = deps.authorizers?.[session.rail];
+  const authorization = parseAuthorization(session.authorization);
+  if (state?.status !== 'in_progress' || state.reference === undefined || !authorizer?.lookup || !authorization) return undefined;
+  const found = await authorizer.lookup({ authorization, amount: state.amount, reference: state.reference }).catch((error: unknown) => {
+    deps.onError?.(error, 'refund');
+    return 'unknown' as const;
+  });
+  if (found !== 'landed') return undefined;
+  const closed = await finish(session, binding, { status: 'sent', amount: state.amount, reference: state.reference }, ['in_progress'], deps);
+  await audit(deps, session, state.amount, 'sent', 'recovered', { reference: state.reference, ...(closed ? { receipt: closed.receipt } : {}) }, 'settlement');
+  return closed;
+}
+
 function parseAuthorization(text: string | undefined): Record<string, unknown> | undefined {
   if (text === undefined) return undefined;
   try {

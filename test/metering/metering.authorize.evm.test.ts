@@ -13,7 +13,9 @@ import { payingFetch, type FetchLike } from '../../src/client/payingFetch';
 import { verifyReceipt } from '../../src/core/receipt';
 import { createReceiptSigner } from '../../src/core/receipt/signer';
 import { metering, type Metering } from '../../src/metering/metering';
+import type { MeteringAuthorizer } from '../../src/metering/meteringAuthorizer';
 import { decodeMeteringReceipt } from '../../src/metering/meteringReceipt';
+import { X402RailsError } from '../../src/core/errors';
 import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from '../../src/protocol/headers';
 import { paywall, type Paywall } from '../../src/server/paywall';
 import { walletFor } from '../support/evmHarness';
@@ -25,6 +27,7 @@ let devnet: EvmDevnet;
 let pw: Paywall;
 let meter: Metering;
 let fetch: FetchLike;
+let authorizer: MeteringAuthorizer;
 const clock = { offsetMs: 0, now: () => Date.now() + clock.offsetMs };
 
 beforeAll(async () => {
@@ -32,13 +35,14 @@ beforeAll(async () => {
   const settler = { publicClient: devnet.publicClient, walletClient: devnet.walletClientFor('facilitator'), confirmTimeoutMs: 10_000, pollingIntervalMs: 5 };
   const common = { ...settler, chainId: devnet.chainId, token: devnet.token, payTo: devnet.accounts.payee.address };
   const signer = await createReceiptSigner();
+  authorizer = evmPermitAuthorizer(common);
   const metered = { maxUnitsPerCall: 1_000n, unitPrice: 10n, settle: 'authorize', ttlSeconds: TTL } as const;
   meter = metering({
     token: await jwsCapabilityToken(),
     signer,
     routes: { 'POST /llm': metered, 'POST /short': metered },
-    authorizers: { 'evm-eip2612': evmPermitAuthorizer(common) },
-    closeWaitMs: 2_000,
+    authorizers: { 'evm-eip2612': authorizer },
+    closeWaitMs: 300,
     now: clock.now,
   });
   pw = paywall(
@@ -163,6 +167,43 @@ describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devn
     const [closed] = await client.close(ORIGIN);
     expect(closed?.settlement).toMatchObject({ status: 'sent', amount: '50' });
     expect(await balance('payer')).toBe(start - MAX - 50n);
+  });
+
+  it('crash-aware: a settlement left in progress is recorded from its transaction on record if it landed, and never sent twice', async () => {
+    // Session A: the server "died" after broadcasting its transferFrom (recorded at broadcast), before recording it sent.
+    const client = clientOf('payer2');
+    const start = await balance('payer2');
+    expect((await llm(client, '77')).status).toBe(200);
+    const [held] = client.sessions(ORIGIN);
+    const id = held?.id ?? '';
+    const session = await meter.store.get(id);
+    await meter.store.close(id);
+    await meter.store.setRefund(id, [undefined], { status: 'in_progress', amount: 770n });
+    const onBroadcast = async (reference: string) => {
+      await meter.store.setRefund(id, ['in_progress'], { status: 'in_progress', amount: 770n, reference });
+    };
+    const sent = await authorizer.settle({ session: id, authorization: JSON.parse(session?.authorization ?? '{}') as Record<string, unknown>, amount: 770n, onBroadcast });
+    expect(sent.status).toBe('sent');
+    const head = await devnet.publicClient.getBlockNumber();
+    const [closed] = await client.close(ORIGIN); // waits closeWaitMs on the in-progress settlement, then finds it landed
+    expect(closed?.settlement).toEqual({ status: 'sent', amount: '770', reference: sent.status === 'sent' ? sent.reference : '' });
+    expect((await verifyReceipt(closed?.receipt, pw.jwks())).reference).toBe(closed?.settlement?.reference);
+    expect(await transfersSince(head)).toEqual([]);
+    expect(await balance('payer2')).toBe(start - 770n);
+
+    // Session B: claimed in progress but nothing on record (died before broadcast): 503 until the operator says it was not sent.
+    const other = clientOf('payer2');
+    expect((await llm(other, '3')).status).toBe(200);
+    const [heldB] = other.sessions(ORIGIN);
+    const idB = heldB?.id ?? '';
+    await meter.store.close(idB);
+    await meter.store.setRefund(idB, [undefined], { status: 'in_progress', amount: 30n });
+    await expect(meter.close(idB)).rejects.toSatisfy((e: unknown) => e instanceof X402RailsError && e.status === 503 && e.code === 'METERING__CLOSE__PENDING');
+    expect(await balance('payer2')).toBe(start - 770n);
+    await meter.resolveRefund(idB, { notSent: true });
+    const [closedB] = await other.close(ORIGIN);
+    expect(closedB?.settlement).toMatchObject({ status: 'sent', amount: '30' });
+    expect(await balance('payer2')).toBe(start - 800n);
   });
 
   it('a total of 0 sends nothing (no permit, no transfer), and the unused permit nonce can open the next session', async () => {
