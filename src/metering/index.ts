@@ -1,7 +1,8 @@
 /**
  * x402-rails/metering: metered usage. A route's price is a prepaid deposit (any rail); each call draws what it
  * used (reported by the handler), answers an incremental signed receipt (running total, remaining), and the
- * close refunds exactly the unused balance (EVM / Solana: a token transfer; Lightning: a client invoice).
+ * close refunds exactly the unused balance (EVM / Solana: a token transfer; Lightning: a client invoice). On EVM a
+ * route may instead take an authorization (`settle: 'authorize'`, an EIP-2612 permit) and settle only the total on close.
  */
 export { metering, type Metering, type MeteringOptions } from './metering';
 export type { MeteredRoute } from './meteredRoute';

@@ -80,6 +80,9 @@ export type Metering = PaywallExtension & {
  *   `{ session, receipt, refund }`: the final receipt and the refund of exactly `deposit − used`, sent once
  *   by the rail's refunder (Lightning: to the invoice in `X402-Metering-Refund-To`; without one, the answer
  *   says `awaiting_destination` and the amount to invoice).
+ * - Authorize (route `settle: 'authorize'`, a rail in `authorizers`): the payment is an authorization of the price
+ *   (an EIP-2612 permit) that opens the session without moving money; the close settles the total once
+ *   (`{ session, receipt, refund: none, settlement }`) — see `openAuthorizedSession` and `settleAuthorizedSession`.
  *
  * @example
  * const meter = metering({ token: await jwsCapabilityToken(), signer, routes: { 'POST /llm': { maxUnitsPerCall: 2_000n, unitPrice: 5n } },
