@@ -108,7 +108,7 @@ describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devn
     // Opened and drawn down: no permit submitted, no token moved.
     expect(await chainState('payer')).toEqual(start);
 
-    const fromBlock = await devnet.publicClient.getBlockNumber();
+    const fromBlock = await devnet.publicClient.getBlockNumber({ cacheTime: 0 });
     const [closed] = await client.close(ORIGIN);
     expect(closed?.settlement).toMatchObject({ status: 'sent', amount: '15800' });
     expect(closed?.refund).toEqual({ status: 'none', amount: '0' });
@@ -184,7 +184,7 @@ describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devn
     };
     const sent = await authorizer.settle({ session: id, authorization: JSON.parse(session?.authorization ?? '{}') as Record<string, unknown>, amount: 770n, onBroadcast });
     expect(sent.status).toBe('sent');
-    const head = await devnet.publicClient.getBlockNumber();
+    const head = await devnet.publicClient.getBlockNumber({ cacheTime: 0 });
     const [closed] = await client.close(ORIGIN); // waits closeWaitMs on the in-progress settlement, then finds it landed
     expect(closed?.settlement).toEqual({ status: 'sent', amount: '770', reference: sent.status === 'sent' ? sent.reference : '' });
     expect((await verifyReceipt(closed?.receipt, pw.jwks())).reference).toBe(closed?.settlement?.reference);
@@ -209,7 +209,7 @@ describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devn
   it('a total of 0 sends nothing (no permit, no transfer), and the unused permit nonce can open the next session', async () => {
     const client = clientOf('payer');
     const start = await chainState('payer');
-    const fromBlock = await devnet.publicClient.getBlockNumber();
+    const fromBlock = await devnet.publicClient.getBlockNumber({ cacheTime: 0 });
     expect((await llm(client, '0')).status).toBe(200);
     const [closed] = await client.close(ORIGIN);
     expect(closed?.settlement).toEqual({ status: 'none', amount: '0' });
