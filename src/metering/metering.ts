@@ -1,4 +1,4 @@
-import { MalformedInputError, PaymentInvalidError, X402RailsError, errorCodes } from '../core/errors';
+import { ConfigurationError, MalformedInputError, PaymentInvalidError, X402RailsError, errorCodes } from '../core/errors';
 import type { RequestBinding } from '../core/rail';
 import type { ReceiptSigner } from '../core/receipt/signer';
 import type { CapabilityClaims } from '../capabilities/capabilityClaims';
@@ -97,6 +97,10 @@ export function metering(options: MeteringOptions): Metering {
   /** Authorized sessions opened by this process and not yet closed (what `settleExpired` looks at). */
   const authorizedIds = new Set<string>();
   for (const [key, route] of Object.entries(options.routes)) routes.set(key, resolveMeteredRoute(key, route));
+  if ([...routes.values()].some((r) => r.settle === 'authorize') && Object.keys(options.authorizers ?? {}).length === 0) {
+    // Without one, the route's permit would silently be settled in full as a deposit.
+    throw new ConfigurationError("A metered route settles by 'authorize' but no authorizers are given (e.g. { 'evm-eip2612': evmPermitAuthorizer(…) }).");
+  }
   const closeDeps: CloseDeps = {
     store,
     signer: options.signer,

@@ -206,6 +206,23 @@ describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devn
     expect(await balance('payer2')).toBe(start - 800n);
   });
 
+  it('two closes at once settle once', async () => {
+    const client = clientOf('payer2');
+    const start = await balance('payer2');
+    expect((await llm(client, '12')).status).toBe(200);
+    const [held] = client.sessions(ORIGIN);
+    const head = await devnet.publicClient.getBlockNumber({ cacheTime: 0 });
+    const [byClient, byOperator] = await Promise.all([client.close(ORIGIN), meter.close(held?.id ?? '')]);
+    expect(byOperator?.settlement).toEqual(byClient[0]?.settlement);
+    expect((await transfersSince(head)).map((t) => t.value)).toEqual([120n]);
+    expect(await balance('payer2')).toBe(start - 120n);
+  });
+
+  it('a route that settles by authorize without any authorizer is a configuration error (no silent full settlement)', async () => {
+    const [token, signer] = await Promise.all([jwsCapabilityToken(), createReceiptSigner()]);
+    expect(() => metering({ token, signer, routes: { 'POST /llm': { maxUnitsPerCall: 1n, settle: 'authorize' } } })).toThrow(/no authorizers/);
+  });
+
   it('a total of 0 sends nothing (no permit, no transfer), and the unused permit nonce can open the next session', async () => {
     const client = clientOf('payer');
     const start = await chainState('payer');
