@@ -20,7 +20,7 @@ const RAIL = 'evm-eip2612';
  * (signature over the token's domain, spender, value, the owner's current nonce, balance ≥ value, deadline
  * beyond the session) and nothing moves; at close `settle` submits `permit` (skipped when an earlier attempt
  * already did) and then ONE `transferFrom(owner, payTo, total)`. The route offers the `evm-eip2612` rail (its
- * amount is the maximum) with a `maxTimeoutSeconds` beyond the session's lifetime (see `authorizeOffer`).
+ * amount is the maximum) with a `maxTimeoutSeconds` beyond the session's lifetime plus `SETTLE_MARGIN_SECONDS`.
  *
  * @example
  * const meter = metering({ token, signer, routes: { 'POST /llm': { maxUnitsPerCall: 1_000n, unitPrice: 10n, settle: 'authorize' } },

@@ -11,6 +11,8 @@ import type { MeterSession } from './meterSession';
  *
  * Throws X402RailsError 503 `METERING__CLOSE__PENDING` when the settlement was refused (nothing moved; the
  * close may be retried) or its outcome is unknown.
+ *
+ * @example const closed = await settleAuthorizedSession(session, binding, deps); // closed.settlement: { status: 'sent', amount: '15800', reference: '0x…' }
  */
 export async function settleAuthorizedSession(session: MeterSession, binding: RequestBinding, deps: CloseDeps): Promise<CloseOutcome | undefined> {
   const amount = session.used;
@@ -49,6 +51,8 @@ export async function settleAuthorizedSession(session: MeterSession, binding: Re
  * confirmation was lost): when the authorizer finds that exactly the total landed, the close is recorded with it
  * (the final receipt names that transaction). Undefined otherwise (not an authorized session, no reference, not
  * landed): the close stays pending.
+ *
+ * @example const recovered = await recoverSettlement(session, binding, deps); // undefined unless the transfer on record landed
  */
 export async function recoverSettlement(session: MeterSession, binding: RequestBinding, deps: CloseDeps): Promise<CloseOutcome | undefined> {
   const state = session.refund;
