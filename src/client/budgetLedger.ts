@@ -15,7 +15,10 @@ export type Budget = {
 };
 
 /** A held amount; commit it once paid, release it when the payment did not happen. */
-export type Reservation = { commit(): void; release(): void; readonly amount: bigint };
+export type Reservation = { commit(): void | Promise<void>; release(): void | Promise<void>; readonly amount: bigint };
+
+/** A reservation of an in-process or SQLite ledger: settled synchronously. */
+export type LocalReservation = { commit(): void; release(): void; readonly amount: bigint };
 
 /** What a reservation is for. */
 export type SpendRequest = { origin: string; network: string; asset: string; amount: bigint; now: number };
@@ -33,9 +36,16 @@ const WINDOW_MS = { hour: 3_600_000, day: 86_400_000, total: Number.POSITIVE_INF
  * const ledger = createBudgetLedger([{ asset: 'msat', limit: 1_000_000n, window: 'hour' }]);
  */
 export type BudgetLedger = {
-  /** Holds `amount` or throws BudgetExceededError naming the budget. */
-  reserve(spend: SpendRequest): Reservation;
+  /** Holds `amount` or throws (rejects with) BudgetExceededError naming the budget. */
+  reserve(spend: SpendRequest): Reservation | Promise<Reservation>;
   /** Spent plus held against a budget right now. */
+  used(budget: Budget, origin: string, now?: number): bigint | Promise<bigint>;
+  readonly budgets: readonly Budget[];
+};
+
+/** A {@link BudgetLedger} that answers synchronously (memory, SQLite). */
+export type LocalBudgetLedger = {
+  reserve(spend: SpendRequest): LocalReservation;
   used(budget: Budget, origin: string, now?: number): bigint;
   readonly budgets: readonly Budget[];
 };
@@ -47,7 +57,7 @@ export function assetMatches(reference: string, network: string, asset: string):
 }
 
 /** Creates a budget ledger. */
-export function createBudgetLedger(budgets: Budget[] = []): BudgetLedger {
+export function createBudgetLedger(budgets: Budget[] = []): LocalBudgetLedger {
   let entries: Entry[] = [];
   const applies = (b: Budget, e: { origin: string; network: string; asset: string }, origin: string) =>
     assetMatches(b.asset, e.network, e.asset) && (b.origin === undefined || b.origin === e.origin) && (!b.perOrigin || e.origin === origin);

@@ -87,7 +87,7 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
       origin,
       ...(options.prefer ? { prefer: options.prefer } : {}),
     });
-    const { candidate, reservation } = reserveFirst(candidates, rejections, ledger, origin, now(), request.url);
+    const { candidate, reservation } = await reserveFirst(candidates, rejections, ledger, origin, now(), request.url);
     discardBody(first);
 
     // Money may have moved once the payment left this process: from then on a lost answer keeps the budget spent.
@@ -107,8 +107,8 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
       );
       const settleResponse = readSettleResponse(response, challenge.version);
       // A clear refusal (402, 400) means no money moved unless the rail pays on create.
-      if (candidate.rail.paysOnCreate !== true && (response.status === 402 || response.status === 400) && !settleResponse?.success) reservation.release();
-      else reservation.commit();
+      if (candidate.rail.paysOnCreate !== true && (response.status === 402 || response.status === 400) && !settleResponse?.success) await reservation.release();
+      else await reservation.commit();
       const outcome: PaymentOutcome = {
         rail: candidate.rail.id,
         offer: candidate.offer,
@@ -126,25 +126,25 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
       capabilities?.keep(request.url, response);
       return response;
     } catch (error) {
-      if (paid) reservation.commit();
-      else reservation.release();
+      if (paid) await reservation.commit();
+      else await reservation.release();
       throw error;
     }
   };
 }
 
-function reserveFirst(
+async function reserveFirst(
   candidates: Candidate[],
   rejections: OfferRejection[],
   ledger: BudgetLedger,
   origin: string,
   now: number,
   url: string,
-): { candidate: Candidate; reservation: Reservation } {
+): Promise<{ candidate: Candidate; reservation: Reservation }> {
   const all = [...rejections];
   for (const candidate of candidates) {
     try {
-      const reservation = ledger.reserve({ origin, network: candidate.offer.network, asset: candidate.offer.asset, amount: BigInt(candidate.offer.amount), now });
+      const reservation = await ledger.reserve({ origin, network: candidate.offer.network, asset: candidate.offer.asset, amount: BigInt(candidate.offer.amount), now });
       return { candidate, reservation };
     } catch (error) {
       if (!(error instanceof BudgetExceededError)) throw error;

@@ -7,6 +7,7 @@ export * from './paymentStore';
 export * from './memoryPaymentStore';
 export { createSqlitePaymentStore, type SqlitePaymentStore, type SqlitePaymentStoreParameters } from './sqlitePaymentStore';
 export { createRedisPaymentStore, type RedisPaymentStoreParameters } from './redisPaymentStore';
+export { createRedisBudgetLedger, type RedisBudgetLedgerParameters } from './redisBudgetLedger';
 export { createSqliteBudgetLedger, type SqliteBudgetLedger, type SqliteBudgetLedgerOptions } from './sqliteBudgetLedger';
 export { defaultPaymentStore, type DefaultPaymentStoreParameters } from './defaultPaymentStore';
 export { StoreCorruptError, StoreUnavailableError } from './storeErrors';

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
-import type { Budget, BudgetLedger, Reservation, SpendRequest } from '../client/budgetLedger';
+import type { Budget, LocalBudgetLedger, LocalReservation, SpendRequest } from '../client/budgetLedger';
 import { BudgetExceededError, ConfigurationError, X402RailsError } from '../core/errors';
 import { StoreUnavailableError } from './storeErrors';
 import { openSqlite, tableName } from './openSqlite';
@@ -12,7 +12,7 @@ export type SqliteBudgetLedgerOptions = {
 };
 
 /** A {@link BudgetLedger} kept in a SQLite file. */
-export type SqliteBudgetLedger = BudgetLedger & {
+export type SqliteBudgetLedger = LocalBudgetLedger & {
   /** The database in use. */
   readonly database: Database.Database;
   /** Closes the database if the ledger opened it. */
@@ -122,7 +122,7 @@ export function createSqliteBudgetLedger(path: string | Database.Database, budge
     budgets,
     used,
     database: db,
-    reserve(spend): Reservation {
+    reserve(spend): LocalReservation {
       if (spend.amount < 0n) throw new ConfigurationError(`Cannot reserve a negative amount (${spend.amount}).`);
       let id: number | bigint;
       try {

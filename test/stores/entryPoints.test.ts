@@ -50,6 +50,7 @@ describe('store entry points', () => {
         "StoreCorruptError",
         "StoreUnavailableError",
         "createMemoryPaymentStore",
+        "createRedisBudgetLedger",
         "createRedisPaymentStore",
         "createSqliteBudgetLedger",
         "createSqlitePaymentStore",

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createBudgetLedger, type Budget, type BudgetLedger, type Reservation, type SpendRequest } from '../../src/client/budgetLedger';
+import { createBudgetLedger, type Budget, type LocalBudgetLedger, type LocalReservation, type SpendRequest } from '../../src/client/budgetLedger';
 import { BudgetExceededError } from '../../src/core/errors';
 import { createSqliteBudgetLedger } from '../../src/stores/sqliteBudgetLedger';
 import { raceInProcesses } from './support/forkWorkers';
@@ -21,7 +21,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 const freshPath = () => join(dir, `budget-${files++}.sqlite`);
 
-function tryReserve(ledger: BudgetLedger, request: SpendRequest): Reservation | BudgetExceededError {
+function tryReserve(ledger: LocalBudgetLedger, request: SpendRequest): LocalReservation | BudgetExceededError {
   try {
     return ledger.reserve(request);
   } catch (error) {
