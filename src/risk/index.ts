@@ -7,6 +7,7 @@ export { payerScreening, normalizePayer, type PayerScreeningOptions, type Screen
 export { spendingCaps, type SpendingCaps, type SpendingCapsOptions, type AmountCap, type CappedPayment } from './spendingCaps';
 export { createMemoryCapCounter, type CapCounter, type CapLimit } from './capCounter';
 export { createSqliteCapCounter, type SqliteCapCounterOptions } from './sqliteCapCounter';
+export { createRedisCapCounter, type RedisCapCounterParameters } from './redisCapCounter';
 export { circuitBreakers, type CircuitBreakers, type CircuitBreakerOptions, type BreakerState } from './circuitBreaker';
 export {
   verifyAuditChain,
