@@ -23,3 +23,4 @@ export {
 } from './auditLog';
 export { createMemoryAuditLog, type AuditLogOptions } from './memoryAuditLog';
 export { createSqliteAuditLog, type SqliteAuditLogOptions } from './sqliteAuditLog';
+export { createRedisAuditLog, type RedisAuditLogOptions } from './redisAuditLog';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMemoryAuditLog, createSqliteAuditLog, verifyAuditChain, type AuditLog, type AuditRecord } from '../../src/risk/index';
+import { createMemoryAuditLog, createRedisAuditLog, createSqliteAuditLog, verifyAuditChain, type AuditLog, type AuditRecord } from '../../src/risk/index';
+import { redisForTests } from '../support/redisForTests';
 
 const dir = mkdtempSync(join(tmpdir(), 'x402-audit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -12,9 +13,12 @@ const T0 = 1_700_000_000_000;
 
 const record = (at: number, extra: Partial<AuditRecord> = {}): AuditRecord => ({ kind: 'payment', at, route: 'GET /paid', paymentId: `p${at}`, payer: '0xabc', amount: '1000', evidence: { payload: { sig: 'x', n: 1 } }, ...extra });
 
+const redis = await redisForTests('Redis audit log');
+let redisLogs = 0;
 const logs: Array<[string, (clock: () => number) => AuditLog]> = [
   ['memory', (now) => createMemoryAuditLog({ retentionMs: 30 * DAY, now })],
   ['sqlite', (now) => createSqliteAuditLog({ path: join(dir, `${Math.random()}.sqlite`), retentionMs: 30 * DAY, now })],
+  ...(redis ? [['redis', (now: () => number) => createRedisAuditLog({ redis: redis.connect(), keyPrefix: `audit${redisLogs++}:`, retentionMs: 30 * DAY, now })] as [string, (clock: () => number) => AuditLog]] : []),
 ];
 
 describe.each(logs)('%s audit log', (_name, make) => {
@@ -62,3 +66,15 @@ describe('sqlite audit log', () => {
     b.close();
   });
 });
+
+if (redis) {
+  describe('redis audit log', () => {
+    it('writers on several connections keep one unbroken chain', async () => {
+      const writers = Array.from({ length: 4 }, () => createRedisAuditLog({ redis: redis.connect(), keyPrefix: 'shared-audit:' }));
+      await Promise.all(Array.from({ length: 40 }, (_, i) => (writers[i % 4] as AuditLog).append(record(T0 + i))));
+      const all = await writers[0]?.list();
+      expect(all?.map((e) => e.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      expect(verifyAuditChain(all ?? [])).toEqual({ ok: true, entries: 40 });
+    });
+  });
+}
