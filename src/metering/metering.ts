@@ -4,7 +4,7 @@ import type { ReceiptSigner } from '../core/receipt/signer';
 import type { CapabilityClaims } from '../capabilities/capabilityClaims';
 import { withExposedHeaders } from '../capabilities/capabilityHeaders';
 import type { CapabilityToken } from '../capabilities/capabilityToken';
-import type { ExtensionBeforeContext, ExtensionPaidContext, PaywallExtension } from '../server/extensions';
+import type { ExtensionBeforeContext, ExtensionPaidContext, ExtensionVerifiedContext, PaymentRefusal, PaywallExtension } from '../server/extensions';
 import { errorResponse, jsonResponse } from '../server/responses';
 import type { AuditLog } from '../risk/auditLog';
 import { closeMeterSession, operatorBinding, resolveRefund, type CloseDeps, type CloseOutcome } from './closeMeterSession';
@@ -38,6 +38,12 @@ export type MeteringOptions = {
   closeWaitMs?: number;
   /** Where refund attempts are recorded (kind `refund`, with the final receipt), e.g. the risk controls' audit log. */
   audit?: AuditLog;
+  /**
+   * Asked before an authorize-mode session opens (that payment never goes through the paywall's pipeline): pass
+   * the risk controls' check, `admit: (ctx) => risk.afterVerify(ctx)`, so screening, caps (on the maximum) and
+   * the breaker apply to it too.
+   */
+  admit?: (ctx: ExtensionVerifiedContext) => Promise<PaymentRefusal | undefined>;
   /** Observes failures absorbed after service (opening a session, recording usage) and refunds of unknown outcome. */
   onError?: (error: unknown, during: 'open' | 'usage' | 'refund') => void;
   /** Clock (default `Date.now`). */
@@ -120,7 +126,7 @@ export function metering(options: MeteringOptions): Metering {
     const route = routes.get(ctx.route.key);
     if (!route) return undefined;
     if (route.settle === 'authorize') {
-      const opened = await authorizeSession(ctx, route, { token: options.token, store, authorizers: options.authorizers ?? {} });
+      const opened = await authorizeSession(ctx, route, { token: options.token, store, authorizers: options.authorizers ?? {}, ...(options.admit ? { admit: options.admit } : {}) });
       if (opened.kind === 'refused') {
         return refuse(ctx, opened.reason === 'authorization_pledged' ? 'metering_pledged' : 'metering_unauthorized', `${opened.message} (${opened.reason}) Nothing was moved.`);
       }

@@ -2,7 +2,8 @@ import { hashCanonical } from '../core/canonical';
 import type { CapabilityClaims } from '../capabilities/capabilityClaims';
 import type { CapabilityToken } from '../capabilities/capabilityToken';
 import { decodePaymentSignatureHeader, headerNames } from '../protocol/headers';
-import type { ExtensionBeforeContext } from '../server/extensions';
+import { PaymentDeferredError } from '../core/errors';
+import type { ExtensionBeforeContext, ExtensionVerifiedContext, PaymentRefusal } from '../server/extensions';
 import type { PaymentRequirements } from '../protocol/schemas';
 import type { Authorized, MeteringAuthorizer } from './meteringAuthorizer';
 import type { MeteringStore } from './meteringStore';
@@ -13,7 +14,13 @@ import type { MeterSession } from './meterSession';
 export const SETTLE_MARGIN_SECONDS = 600;
 
 /** What opening a session from an authorization needs from the metering extension. */
-export type AuthorizeDeps = { token: CapabilityToken; store: MeteringStore; authorizers: Readonly<Record<string, MeteringAuthorizer>> };
+export type AuthorizeDeps = {
+  token: CapabilityToken;
+  store: MeteringStore;
+  authorizers: Readonly<Record<string, MeteringAuthorizer>>;
+  /** Asked before a new session opens on a verified authorization (e.g. the risk controls' `afterVerify`). */
+  admit?: (ctx: ExtensionVerifiedContext) => Promise<PaymentRefusal | undefined>;
+};
 
 /**
  * The request's payment taken as an authorization: `none` (no payment, or one no authorizer takes: the paywall
@@ -53,7 +60,13 @@ export async function authorizeSession(ctx: ExtensionBeforeContext, route: Resol
   // permit may come back): the next one opens under a numbered id after it. Any other session holding the id pledges it.
   for (let generation = 0; generation < MAX_GENERATIONS; generation++) {
     const id = generation === 0 ? verdict.id : `${verdict.id}:g${generation}`;
-    const existing = (await deps.store.get(id)) ?? (await deps.store.open(await sessionOf(ctx, route, deps, accepted, authorizer.rail, verdict, authorization, id)));
+    const found = await deps.store.get(id);
+    if (!found && deps.admit) {
+      const refusal = await deps.admit({ ...ctx, paymentId: id, rail: authorizer.rail, accepted, payload: payment.payload, payer: verdict.payer, amount: verdict.amount.toString() });
+      if (refusal?.status === 503) throw new PaymentDeferredError(refusal.reason, refusal.message, refusal.code);
+      if (refusal) return { kind: 'refused', reason: refusal.reason, message: refusal.message };
+    }
+    const existing = found ?? (await deps.store.open(await sessionOf(ctx, route, deps, accepted, authorizer.rail, verdict, authorization, id)));
     if (existing.finalReceipt && existing.refund?.status === 'none') continue;
     return existing.authorization === authorization ? { kind: 'session', session: existing } : pledged;
   }

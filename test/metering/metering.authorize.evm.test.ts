@@ -293,3 +293,35 @@ describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devn
 
   });
 });
+
+describe('authorize mode under the risk controls (metering admit)', () => {
+  it('a denied payer cannot open a session (nothing moves); an admitted payer opens one', async () => {
+    const { riskControls } = await import('../../src/risk/index');
+    const settler = { publicClient: devnet.publicClient, walletClient: devnet.walletClientFor('facilitator'), confirmTimeoutMs: 10_000, pollingIntervalMs: 5 };
+    const common = { ...settler, chainId: devnet.chainId, token: devnet.token, payTo: devnet.accounts.payee.address };
+    const risk = riskControls({ denyPayers: [devnet.accounts.payer2.address.toLowerCase()], breaker: false });
+    const signer = await createReceiptSigner();
+    const guarded = metering({
+      token: await jwsCapabilityToken(),
+      signer,
+      routes: { 'POST /llm': { maxUnitsPerCall: 1_000n, unitPrice: 10n, settle: 'authorize', ttlSeconds: TTL } },
+      authorizers: { 'evm-eip2612': evmPermitAuthorizer(common) },
+      admit: (ctx) => risk.afterVerify?.(ctx) ?? Promise.resolve(undefined),
+    });
+    const guardedPw = paywall({ 'POST /llm': { accepts: [{ rail: 'evm-eip2612', amount: MAX, maxTimeoutSeconds: TTL + 900 }] } }, { rails: [evmEip2612Server(common)], signer, extensions: [guarded] });
+    const app = guardedPw.wrap(usageHandler);
+    const guardedFetch: FetchLike = async (input, init) => app(new Request(input, init));
+    const client = (name: Payer) => meteredFetch({ pay: payingFetch(guardedFetch, { adapters: [evmEip2612Client()], wallets: [walletFor(devnet, name)], capabilities: false }), fetch: guardedFetch });
+
+    const before = await chainState('payer2');
+    const denied = await llm(client('payer2'), '10');
+    expect(denied.status).toBe(402);
+    expect(denied.headers.get('X402-Metering-Error')).toBe('metering_unauthorized');
+    expect(decodePaymentRequiredHeader(denied.headers.get('PAYMENT-REQUIRED') ?? '').extensions?.['x402-rails/rejection']).toMatchObject({ message: expect.stringContaining('payer_denied') });
+    expect(await chainState('payer2')).toEqual(before);
+
+    const admitted = await llm(client('payer'), '10');
+    expect(admitted.status).toBe(200);
+    expect(admitted.headers.get('X402-Metering-Session')).toBeTruthy();
+  });
+});
