@@ -1,4 +1,4 @@
-import { encodeFunctionData, getAddress, parseSignature, recoverTypedDataAddress, type Address } from 'viem';
+import { encodeFunctionData, getAddress, parseSignature, type Address } from 'viem';
 import { defineServerRail, evmNetwork, type PriceOffer, type ServerRail, type VerifyResult } from '../../src/index';
 import { exactTokenAbi, permitTypes } from './abi';
 import { createSubmitQueue, read, submitAndWait } from './chain';
@@ -6,6 +6,7 @@ import { Eip2612PayloadSchema, type Eip2612Payload } from './payloads';
 import { transferState } from './transferState';
 import { domainOf, sameAddress, transferMethodOf } from './requirements';
 import { baseRequirements, checkCommon, parsePayload, type EvmServerParameters } from './serverCommon';
+import { recoverTypedDataSigner } from './recoverTypedDataSigner';
 
 /** Parameters of {@link evmEip2612Server}. */
 export type EvmEip2612ServerParameters = EvmServerParameters;
@@ -48,7 +49,7 @@ export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
       if (!domain) return invalid('invalid_requirements', 'The offer lacks its EIP-712 domain.');
       let signer: Address;
       try {
-        signer = await recoverTypedDataAddress({
+        signer = await recoverTypedDataSigner({
           domain,
           types: permitTypes,
           primaryType: 'Permit',

@@ -1,4 +1,4 @@
-import { encodeFunctionData, getAddress, parseSignature, recoverTypedDataAddress, type Address } from 'viem';
+import { encodeFunctionData, getAddress, parseSignature, type Address } from 'viem';
 import {
   defineServerRail,
   evmNetwork,
@@ -12,6 +12,7 @@ import { createSubmitQueue, read, submitAndWait } from './chain';
 import { Eip3009PayloadSchema, type Eip3009Payload } from './payloads';
 import { domainOf, sameAddress, transferMethodOf } from './requirements';
 import { baseRequirements, checkCommon, parsePayload, type EvmServerParameters, type EvmTokenConfig } from './serverCommon';
+import { recoverTypedDataSigner } from './recoverTypedDataSigner';
 
 /** Parameters of {@link evmEip3009Server}. */
 export type EvmEip3009ServerParameters = EvmServerParameters;
@@ -111,7 +112,7 @@ export async function verifyEip3009Signature(
   if (!domain) return invalid('invalid_requirements', 'The offer lacks its EIP-712 domain.');
   let signer: Address;
   try {
-    signer = await recoverTypedDataAddress({
+    signer = await recoverTypedDataSigner({
       domain,
       types: transferWithAuthorizationTypes,
       primaryType: 'TransferWithAuthorization',

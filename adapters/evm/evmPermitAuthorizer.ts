@@ -1,4 +1,4 @@
-import { encodeFunctionData, getAddress, parseSignature, recoverTypedDataAddress, type Address } from 'viem';
+import { encodeFunctionData, getAddress, parseSignature, type Address } from 'viem';
 import { RailUnavailableError, evmNetwork, type PaymentRequirements } from '../../src/index';
 import type { Authorized, AuthorizationCheck, AuthorizationRefused, MeteringAuthorizer, SettleAuthorizedRequest } from '../../src/metering/meteringAuthorizer';
 import type { RefundResult } from '../../src/metering/meteringRefunder';
@@ -8,6 +8,7 @@ import { Eip2612PayloadSchema, type Eip2612Payload } from './payloads';
 import { sameAddress, transferMethodOf } from './requirements';
 import { transferState } from './transferState';
 import type { EvmServerParameters } from './serverCommon';
+import { recoverTypedDataSigner } from './recoverTypedDataSigner';
 
 /** Parameters of {@link evmPermitAuthorizer}: the gas account (the permit's spender) and where totals go. */
 export type EvmPermitAuthorizerParameters = EvmServerParameters;
@@ -42,7 +43,7 @@ export function evmPermitAuthorizer(p: EvmPermitAuthorizerParameters): MeteringA
     if (BigInt(m.deadline) < BigInt(check.lastsUntil)) return refused('deadline_too_short', `The permit deadline ${m.deadline} ends before the session can be settled (${check.lastsUntil}).`);
     let signer: Address;
     try {
-      signer = await recoverTypedDataAddress({ domain, types: permitTypes, primaryType: 'Permit', message: messageOf(m), signature });
+      signer = await recoverTypedDataSigner({ domain, types: permitTypes, primaryType: 'Permit', message: messageOf(m), signature });
     } catch {
       return refused('invalid_signature', 'The permit signature cannot be recovered.');
     }
