@@ -101,10 +101,11 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
     };
     const verification = await matched.rail.verify(matched.payload, matched.accepted, ctx);
     if (!verification.isValid) {
-      // A claim taken over from a dead attempt stays until its lease runs out: that attempt may have paid (its
-      // payer's own retry then takes over and finds the settlement); freeing it would make the payment look
-      // never taken, and a spent one refused for good.
-      if (!claim.takeover) await deps.store.release(matched.paymentId);
+      // A claim taken over from a dead attempt is not freed but left for the next claimer to take over at once:
+      // that attempt may have paid (its payer's own retry then finds the settlement); freeing it would make the
+      // payment look never taken, and a spent one refused for good.
+      if (claim.takeover) await deps.store.expireClaim(matched.paymentId);
+      else await deps.store.release(matched.paymentId);
       return reject(paid, deps, verification.reason, verification.message);
     }
     verified = { payer: verification.payer, amount: verification.amount };

@@ -32,6 +32,10 @@ export function createMemoryPaymentStore(options: { now?: () => number } = {}): 
     async release(paymentId, state = 'in_flight') {
       if (records.get(paymentId)?.state === state) records.delete(paymentId);
     },
+    async expireClaim(paymentId) {
+      const current = records.get(paymentId);
+      if (current?.state === 'in_flight') records.set(paymentId, { ...current, leaseUntil: 0 });
+    },
     async get(paymentId) {
       return records.get(paymentId);
     },

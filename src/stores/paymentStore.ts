@@ -43,6 +43,12 @@ export interface PaymentStore {
    * freed. `pending` frees a broadcast that reconciliation found failed (reverted, dropped, expired).
    */
   release(paymentId: string, state?: 'in_flight' | 'pending'): Promise<void>;
+  /**
+   * Lets the next claimer take an `in_flight` claim over at once (its lease ends now) instead of freeing it:
+   * for a claim taken over from a dead attempt whose own payment then failed, so that the dead attempt's payer,
+   * who may have paid, is looked up again on the next try. Any other record is left as it is.
+   */
+  expireClaim(paymentId: string): Promise<void>;
   /** Reads a record. */
   get(paymentId: string): Promise<PaymentRecord | undefined>;
   /** Lists pending payments for reconciliation. */

@@ -71,6 +71,16 @@ redis.call('SADD', KEYS[2], ARGV[4])
 return 1`);
 
 /** Frees a record in the given state only (in_flight, or pending: then it also leaves the pending set). */
+/** Ends an in-flight claim's lease now (KEEPTTL: the abandoned-claim expiry still applies). */
+const EXPIRE_CLAIM = redisScript(`
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+local ok, rec = pcall(cjson.decode, cur)
+if not (ok and type(rec) == 'table' and rec.state == 'in_flight') then return 0 end
+rec.leaseUntil = 0
+redis.call('SET', KEYS[1], cjson.encode(rec), 'KEEPTTL')
+return 1`);
+
 const RELEASE = redisScript(`
 local cur = redis.call('GET', KEYS[1])
 if not cur then return 0 end
@@ -128,6 +138,10 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
     release: (paymentId, state = 'in_flight') =>
       guardStore('redis', 'release', async () => {
         await runRedisScript(redis, RELEASE, [recordKey(paymentId), pendingKey], [state, paymentId]);
+      }),
+    expireClaim: (paymentId) =>
+      guardStore('redis', 'expireClaim', async () => {
+        await runRedisScript(redis, EXPIRE_CLAIM, [recordKey(paymentId)], []);
       }),
     get: (paymentId) =>
       guardStore('redis', 'get', async () => {

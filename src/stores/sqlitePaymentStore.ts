@@ -97,6 +97,7 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
       intent = COALESCE(excluded.intent, ${t}.intent), updated_at = excluded.updated_at
     WHERE ${t}.state <> 'settled'`);
   const releaseStmt = db.prepare(`DELETE FROM ${t} WHERE payment_id = ? AND state = ?`);
+  const expireStmt = db.prepare(`UPDATE ${t} SET lease_until = 0 WHERE payment_id = ? AND state = 'in_flight'`);
   const listPendingStmt = db.prepare(`SELECT * FROM ${t} WHERE state = 'pending' ORDER BY updated_at`);
 
   const claimTx = db.transaction((id: string, requestKey: string, leaseMs: number): ClaimResult => {
@@ -132,6 +133,10 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
     release: (paymentId, state = 'in_flight') =>
       guardStore('sqlite', 'release', () => {
         releaseStmt.run(paymentId, state);
+      }),
+    expireClaim: (paymentId) =>
+      guardStore('sqlite', 'expireClaim', () => {
+        expireStmt.run(paymentId);
       }),
     get: (paymentId) => guardStore('sqlite', 'get', () => read(paymentId)),
     listPending: () => guardStore('sqlite', 'listPending', listPending),

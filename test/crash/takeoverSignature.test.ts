@@ -25,7 +25,8 @@ afterAll(async () => {
 describe('takeover of a dead claim (EIP-3009)', () => {
   it('a forged signature over a landed authorization is refused, not served on the payer\'s money', async () => {
     const store = createMemoryPaymentStore();
-    const { fetch } = await evmPaywall(evm, { store, settleLeaseMs: 50 });
+    // A long lease: the payer's retry below must not have to wait for the stranger's claim to run out.
+    const { fetch } = await evmPaywall(evm, { store, settleLeaseMs: 60_000 });
     const url = 'http://takeover.test/paid/3009';
     const challenge = async () => {
       const [offer] = decodePaymentRequiredHeader((await fetch(url)).headers.get('PAYMENT-REQUIRED') ?? '').accepts;
@@ -56,9 +57,8 @@ describe('takeover of a dead claim (EIP-3009)', () => {
     expect(stranger.headers.get('PAYMENT-RESPONSE')).toBeNull();
     await stranger.body?.cancel();
 
-    // The stranger's refusal does not free the payment as if it had never been taken: once that claim runs out
-    // too, the payer's own retry takes it over, finds the landed transfer, and gets its receipt.
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    // The stranger's refusal does not free the payment as if it had never been taken: the claim is left to be
+    // taken over at once, and the payer's own retry takes it, finds the landed transfer, and gets its receipt.
     const retry = await fetch(url, { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, resource: { url }, accepted: offer, payload }) } });
     expect(retry.status).toBe(200);
     const settle = decodePaymentResponseHeader(retry.headers.get('PAYMENT-RESPONSE') ?? '');

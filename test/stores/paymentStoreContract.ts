@@ -98,6 +98,21 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       expect((await store.claim(expired, 'req-third', 10_000)).claimed).toBe(false);
     });
 
+    it('expireClaim lets the next claimer take an in-flight claim over at once, and touches nothing else', async () => {
+      const id = freshId('expire');
+      await store.claim(id, 'req-1', 60_000);
+      expect((await store.claim(id, 'req-2', 60_000)).claimed).toBe(false);
+      await store.expireClaim(id);
+      expect(await store.claim(id, 'req-2', 60_000)).toEqual({ claimed: true, takeover: true });
+      expect(await store.get(id)).toMatchObject({ state: 'in_flight', requestKey: 'req-2' });
+      await store.markPending(id, 'evm-eip3009', '0xp');
+      await store.expireClaim(id);
+      expect(await store.get(id)).toMatchObject({ state: 'pending', reference: '0xp' });
+      const never = freshId('never');
+      await store.expireClaim(never); // a no-op: nothing is created
+      expect(await store.get(never)).toBeUndefined();
+    });
+
     it('release frees only an in-flight claim', async () => {
       const id = freshId('release');
       await store.claim(id, 'req-1', 10_000);
