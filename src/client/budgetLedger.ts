@@ -50,6 +50,19 @@ export type LocalBudgetLedger = {
   readonly budgets: readonly Budget[];
 };
 
+/**
+ * The refusal of a spend that would pass `budget` (every ledger answers the same words and details).
+ *
+ * @example if (spent + spend.amount > BigInt(budget.limit)) throw budgetExceeded(spend, budget, spent);
+ */
+export function budgetExceeded(spend: SpendRequest, budget: Budget, spent: bigint | string): BudgetExceededError {
+  const limit = BigInt(budget.limit);
+  return new BudgetExceededError(
+    `Paying ${spend.amount} ${spend.asset} would exceed the ${budget.window} budget of ${limit} (${spent} already spent or held). Raise the budget or wait.`,
+    { budget: `${budget.window}:${budget.asset}`, limit: limit.toString(), spent: spent.toString(), requested: spend.amount.toString(), asset: spend.asset },
+  );
+}
+
 /** True when an asset reference (`asset` or `network/asset`) names this network's asset. */
 export function assetMatches(reference: string, network: string, asset: string): boolean {
   const ref = reference.toLowerCase();
@@ -84,12 +97,7 @@ export function createBudgetLedger(budgets: Budget[] = []): LocalBudgetLedger {
         if (!applies(budget, spend, spend.origin)) continue;
         const limit = BigInt(budget.limit);
         const spent = used(budget, spend.origin, spend.now);
-        if (spent + spend.amount > limit) {
-          throw new BudgetExceededError(
-            `Paying ${spend.amount} ${spend.asset} would exceed the ${budget.window} budget of ${limit} (${spent} already spent or held). Raise the budget or wait.`,
-            { budget: `${budget.window}:${budget.asset}`, limit: limit.toString(), spent: spent.toString(), requested: spend.amount.toString(), asset: spend.asset },
-          );
-        }
+        if (spent + spend.amount > limit) throw budgetExceeded(spend, budget, spent);
       }
       const entry: Entry = { origin: spend.origin, network: spend.network, asset: spend.asset, amount: spend.amount, at: spend.now, state: 'reserved' };
       entries.push(entry);

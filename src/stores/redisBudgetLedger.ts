@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { assetMatches, type Budget, type BudgetLedger, type Reservation, type SpendRequest } from '../client/budgetLedger';
-import { BudgetExceededError, ConfigurationError } from '../core/errors';
+import { assetMatches, budgetExceeded, type Budget, type BudgetLedger, type Reservation, type SpendRequest } from '../client/budgetLedger';
+import { ConfigurationError } from '../core/errors';
 import { REDIS_DECIMAL_LUA } from './redisDecimal';
 import { redisScript, runRedisScript } from './redisScript';
 import { guardStore, StoreCorruptError } from './storeErrors';
@@ -93,11 +93,7 @@ export function createRedisBudgetLedger(parameters: RedisBudgetLedgerParameters)
           const [index, spent] = Array.isArray(reply) ? reply : [];
           const budget = typeof index === 'number' ? matching[index - 1] : undefined;
           if (!budget || typeof spent !== 'string') throw new StoreCorruptError('redis budget', spend.origin, 'the reserve script gave an unexpected reply');
-          const limit = BigInt(budget.limit);
-          throw new BudgetExceededError(
-            `Paying ${spend.amount} ${spend.asset} would exceed the ${budget.window} budget of ${limit} (${spent} already spent or held). Raise the budget or wait.`,
-            { budget: `${budget.window}:${budget.asset}`, limit: limit.toString(), spent, requested: spend.amount.toString(), asset: spend.asset },
-          );
+          throw budgetExceeded(spend, budget, spent);
         }
       }
       let settled = false;

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
-import type { Budget, LocalBudgetLedger, LocalReservation, SpendRequest } from '../client/budgetLedger';
-import { BudgetExceededError, ConfigurationError, X402RailsError } from '../core/errors';
+import { budgetExceeded, type Budget, type LocalBudgetLedger, type LocalReservation, type SpendRequest } from '../client/budgetLedger';
+import { ConfigurationError, X402RailsError } from '../core/errors';
 import { StoreUnavailableError } from './storeErrors';
 import { openSqlite, tableName } from './openSqlite';
 
@@ -99,12 +99,7 @@ export function createSqliteBudgetLedger(path: string | Database.Database, budge
       if (!applies(budget, spend)) continue;
       const limit = BigInt(budget.limit);
       const spent = used(budget, spend.origin, spend.now);
-      if (spent + spend.amount > limit) {
-        throw new BudgetExceededError(
-          `Paying ${spend.amount} ${spend.asset} would exceed the ${budget.window} budget of ${limit} (${spent} already spent or held). Raise the budget or wait.`,
-          { budget: `${budget.window}:${budget.asset}`, limit: limit.toString(), spent: spent.toString(), requested: spend.amount.toString(), asset: spend.asset },
-        );
-      }
+      if (spent + spend.amount > limit) throw budgetExceeded(spend, budget, spent);
     }
     prune(spend.now);
     return insertStmt.run({
