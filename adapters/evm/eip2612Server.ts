@@ -1,4 +1,4 @@
-import { encodeFunctionData, getAddress, parseSignature, type Address } from 'viem';
+import { encodeFunctionData, getAddress, parseSignature } from 'viem';
 import { defineServerRail, evmNetwork, type PriceOffer, type ServerRail, type VerifyResult } from '../../src/index';
 import { exactTokenAbi, permitTypes } from './abi';
 import { createSubmitQueue, read, submitAndWait } from './chain';
@@ -6,7 +6,7 @@ import { Eip2612PayloadSchema, type Eip2612Payload } from './payloads';
 import { transferState } from './transferState';
 import { domainOf, sameAddress, transferMethodOf } from './requirements';
 import { baseRequirements, checkCommon, parsePayload, type EvmServerParameters } from './serverCommon';
-import { recoverTypedDataSigner } from './recoverTypedDataSigner';
+import { typedDataSignedBy } from './recoverTypedDataSigner';
 
 /** Parameters of {@link evmEip2612Server}. */
 export type EvmEip2612ServerParameters = EvmServerParameters;
@@ -47,19 +47,18 @@ export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
       if (BigInt(m.deadline) < now + 6n) return invalid('expired', 'The permit deadline has passed or is too close; sign a new one.');
       const domain = domainOf(req);
       if (!domain) return invalid('invalid_requirements', 'The offer lacks its EIP-712 domain.');
-      let signer: Address;
-      try {
-        signer = await recoverTypedDataSigner({
+      const signed = await typedDataSignedBy(
+        {
           domain,
           types: permitTypes,
           primaryType: 'Permit',
           message: { ...m, value: BigInt(m.value), nonce: BigInt(m.nonce), deadline: BigInt(m.deadline) },
           signature,
-        });
-      } catch {
-        return invalid('invalid_signature', 'The signature cannot be recovered.');
-      }
-      if (!sameAddress(signer, m.owner)) return invalid('invalid_signature', 'The permit was not signed by its owner over this token domain.');
+        },
+        m.owner,
+      );
+      if (signed === undefined) return invalid('invalid_signature', 'The signature cannot be recovered.');
+      if (!signed) return invalid('invalid_signature', 'The permit was not signed by its owner over this token domain.');
       const [nonce, balance] = await read(ID, 'permit nonce and balance', () =>
         Promise.all([
           p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'nonces', args: [m.owner] }),

@@ -1,4 +1,4 @@
-import { encodeFunctionData, getAddress, parseSignature, type Address } from 'viem';
+import { encodeFunctionData, getAddress, parseSignature } from 'viem';
 import {
   defineServerRail,
   evmNetwork,
@@ -12,7 +12,7 @@ import { createSubmitQueue, read, submitAndWait } from './chain';
 import { Eip3009PayloadSchema, type Eip3009Payload } from './payloads';
 import { domainOf, sameAddress, transferMethodOf } from './requirements';
 import { baseRequirements, checkCommon, parsePayload, type EvmServerParameters, type EvmTokenConfig } from './serverCommon';
-import { recoverTypedDataSigner } from './recoverTypedDataSigner';
+import { typedDataSignedBy } from './recoverTypedDataSigner';
 
 /** Parameters of {@link evmEip3009Server}. */
 export type EvmEip3009ServerParameters = EvmServerParameters;
@@ -110,19 +110,18 @@ export async function verifyEip3009Signature(
   }
   const domain = domainOf(req);
   if (!domain) return invalid('invalid_requirements', 'The offer lacks its EIP-712 domain.');
-  let signer: Address;
-  try {
-    signer = await recoverTypedDataSigner({
+  const signed = await typedDataSignedBy(
+    {
       domain,
       types: transferWithAuthorizationTypes,
       primaryType: 'TransferWithAuthorization',
       message: { ...a, value: BigInt(a.value), validAfter: BigInt(a.validAfter), validBefore: BigInt(a.validBefore) },
       signature,
-    });
-  } catch {
-    return invalid('invalid_signature', 'The signature cannot be recovered.');
-  }
-  if (!sameAddress(signer, a.from)) return invalid('invalid_signature', 'The signature was not made by `from` over this authorization and token domain.');
+    },
+    a.from,
+  );
+  if (signed === undefined) return invalid('invalid_signature', 'The signature cannot be recovered.');
+  if (!signed) return invalid('invalid_signature', 'The signature was not made by `from` over this authorization and token domain.');
   return { isValid: true, payer: getAddress(a.from), amount: a.value };
 }
 

@@ -8,7 +8,7 @@ import { Eip2612PayloadSchema, type Eip2612Payload } from './payloads';
 import { sameAddress, transferMethodOf } from './requirements';
 import { transferState } from './transferState';
 import type { EvmServerParameters } from './serverCommon';
-import { recoverTypedDataSigner } from './recoverTypedDataSigner';
+import { typedDataSignedBy } from './recoverTypedDataSigner';
 
 /** Parameters of {@link evmPermitAuthorizer}: the gas account (the permit's spender) and where totals go. */
 export type EvmPermitAuthorizerParameters = EvmServerParameters;
@@ -41,13 +41,9 @@ export function evmPermitAuthorizer(p: EvmPermitAuthorizerParameters): MeteringA
     if (!sameAddress(m.spender, spender)) return refused('spender_mismatch', `The permit must name this server's spender ${spender}.`);
     if (BigInt(m.value) !== check.max) return refused('amount_mismatch', `The permit is for ${m.value}; this route authorizes exactly ${check.max}.`);
     if (BigInt(m.deadline) < BigInt(check.lastsUntil)) return refused('deadline_too_short', `The permit deadline ${m.deadline} ends before the session can be settled (${check.lastsUntil}).`);
-    let signer: Address;
-    try {
-      signer = await recoverTypedDataSigner({ domain, types: permitTypes, primaryType: 'Permit', message: messageOf(m), signature });
-    } catch {
-      return refused('invalid_signature', 'The permit signature cannot be recovered.');
-    }
-    if (!sameAddress(signer, m.owner)) return refused('invalid_signature', 'The permit was not signed by its owner over this token domain.');
+    const signed = await typedDataSignedBy({ domain, types: permitTypes, primaryType: 'Permit', message: messageOf(m), signature }, m.owner);
+    if (signed === undefined) return refused('invalid_signature', 'The permit signature cannot be recovered.');
+    if (!signed) return refused('invalid_signature', 'The permit was not signed by its owner over this token domain.');
     const [nonce, balance] = await read(RAIL, 'permit nonce and balance', () =>
       Promise.all([nonceOf(m.owner), p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'balanceOf', args: [m.owner] })]),
     );

@@ -1,5 +1,6 @@
 /// <reference path="./secp256k1.d.ts" />
 import { getAddress, hashTypedData, hexToBytes, keccak256, recoverTypedDataAddress, toHex, type Address, type Hex, type TypedDataDefinition } from 'viem';
+import { sameAddress } from './requirements';
 
 /** The part of the `secp256k1` package (native, prebuilt for common platforms) this module uses. */
 type NativeSecp256k1 = { ecdsaRecover(signature: Uint8Array, recid: number, message: Uint8Array, compressed: boolean): Uint8Array };
@@ -40,4 +41,20 @@ export async function recoverTypedDataSigner(parameters: TypedDataDefinition & {
     return recoverTypedDataAddress(parameters); // let viem answer (and throw) for what the binding refuses
   }
   return getAddress(`0x${keccak256(toHex(publicKey.subarray(1))).slice(-40)}`);
+}
+
+/**
+ * Checks that typed data was signed by `expected` (EVM addresses compared case-insensitively): `true`, `false`
+ * (someone else signed it), or `undefined` when the signature cannot be recovered at all.
+ *
+ * @example const ok = await typedDataSignedBy({ domain, types, primaryType: 'Permit', message, signature }, owner);
+ */
+export async function typedDataSignedBy(parameters: TypedDataDefinition & { signature: Hex }, expected: string): Promise<boolean | undefined> {
+  let signer: Address;
+  try {
+    signer = await recoverTypedDataSigner(parameters);
+  } catch {
+    return undefined;
+  }
+  return sameAddress(signer, expected);
 }
