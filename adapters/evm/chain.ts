@@ -38,13 +38,31 @@ export async function read<T>(rail: string, what: string, run: () => Promise<T>)
 }
 
 /** Serializes transaction submission per gas account so concurrent settlements never race for a nonce. */
-export function createSubmitQueue(): <T>(task: () => Promise<T>) => Promise<T> {
+export function createSubmitQueue(): SubmitQueue {
   let tail: Promise<unknown> = Promise.resolve();
   return (task) => {
     const run = tail.then(task, task);
     tail = run.catch(() => undefined);
     return run;
   };
+}
+
+/** A queue that runs submissions one after another. */
+export type SubmitQueue = <T>(task: () => Promise<T>) => Promise<T>;
+
+const queuesByAccount = new Map<string, SubmitQueue>();
+
+/**
+ * The one submit queue of a gas account in this process, shared by every rail that settles with it (EIP-3009,
+ * EIP-2612, metering, refunds), so their transactions never race for the account's nonce.
+ *
+ * @example const queue = submitQueueFor(walletClient.account.address);
+ */
+export function submitQueueFor(address: string): SubmitQueue {
+  const key = address.toLowerCase();
+  let queue = queuesByAccount.get(key);
+  if (!queue) queuesByAccount.set(key, (queue = createSubmitQueue()));
+  return queue;
 }
 
 /** The revert name of a failed contract call, when the node said it. */
@@ -74,7 +92,7 @@ export type ContractCall = { to: Address; data: Hex };
 export async function submitAndWait(
   rail: string,
   settler: EvmSettler,
-  queue: ReturnType<typeof createSubmitQueue>,
+  queue: SubmitQueue,
   prepare: () => Promise<ContractCall>,
   onBroadcast?: (reference: string) => Promise<void>,
 ): Promise<{ status: 'mined'; hash: Hash } | Extract<SettleResult, { status: 'failed' | 'pending' }>> {

@@ -1,7 +1,7 @@
 import { encodeFunctionData, getAddress, parseSignature } from 'viem';
 import { defineServerRail, evmNetwork, type PriceOffer, type ServerRail, type VerifyResult } from '../../src/index';
 import { exactTokenAbi, permitTypes } from './abi';
-import { createSubmitQueue, read, submitAndWait } from './chain';
+import { submitQueueFor, read, submitAndWait } from './chain';
 import { Eip2612PayloadSchema, type Eip2612Payload } from './payloads';
 import { transferState } from './transferState';
 import { domainOf, sameAddress, transferMethodOf } from './requirements';
@@ -24,7 +24,7 @@ const ID = 'evm-eip2612';
 export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
   const network = evmNetwork(p.chainId);
   const spender = getAddress(p.walletClient.account.address);
-  const queue = createSubmitQueue();
+  const queue = submitQueueFor(p.walletClient.account.address);
   const parse = (payload: Record<string, unknown>): Eip2612Payload => parsePayload(Eip2612PayloadSchema, payload, 'EIP-2612');
 
   return defineServerRail({

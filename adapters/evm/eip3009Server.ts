@@ -8,7 +8,7 @@ import {
   type VerifyResult,
 } from '../../src/index';
 import { exactTokenAbi, transferWithAuthorizationTypes } from './abi';
-import { createSubmitQueue, read, submitAndWait } from './chain';
+import { submitQueueFor, read, submitAndWait } from './chain';
 import { Eip3009PayloadSchema, type Eip3009Payload } from './payloads';
 import { domainOf, sameAddress, transferMethodOf } from './requirements';
 import { baseRequirements, checkCommon, parsePayload, type EvmServerParameters, type EvmTokenConfig } from './serverCommon';
@@ -29,7 +29,7 @@ const ID = 'evm-eip3009';
  */
 export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementRail {
   const network = evmNetwork(p.chainId);
-  const queue = createSubmitQueue();
+  const queue = submitQueueFor(p.walletClient.account.address);
   const parse = (payload: Record<string, unknown>): Eip3009Payload => parsePayload(Eip3009PayloadSchema, payload, 'EIP-3009');
 
   return defineServerRail({

@@ -3,7 +3,7 @@ import { RailUnavailableError, evmNetwork, type PaymentRequirements } from '../.
 import type { Authorized, AuthorizationCheck, AuthorizationRefused, MeteringAuthorizer, SettleAuthorizedRequest } from '../../src/metering/meteringAuthorizer';
 import type { RefundResult } from '../../src/metering/meteringRefunder';
 import { exactTokenAbi, permitTypes } from './abi';
-import { createSubmitQueue, read, submitAndWait, type ContractCall } from './chain';
+import { submitQueueFor, read, submitAndWait, type ContractCall } from './chain';
 import { Eip2612PayloadSchema, type Eip2612Payload } from './payloads';
 import { sameAddress, transferMethodOf } from './requirements';
 import { transferState } from './transferState';
@@ -31,7 +31,7 @@ export function evmPermitAuthorizer(p: EvmPermitAuthorizerParameters): MeteringA
   const network = evmNetwork(p.chainId);
   const spender = getAddress(p.walletClient.account.address);
   const domain = { name: p.token.name, version: p.token.version, chainId: p.chainId, verifyingContract: getAddress(p.token.address) };
-  const queue = createSubmitQueue();
+  const queue = submitQueueFor(p.walletClient.account.address);
   const nonceOf = (owner: Address) => p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'nonces', args: [owner] });
 
   async function verify(payload: Record<string, unknown>, check: AuthorizationCheck): Promise<Authorized | AuthorizationRefused> {

@@ -1,6 +1,6 @@
 import { encodeFunctionData, getAddress, isAddress, parseAbi } from 'viem';
 import { RailUnavailableError } from '../../src/index';
-import { createSubmitQueue, submitAndWait, type EvmSettler } from './chain';
+import { submitAndWait, submitQueueFor, type EvmSettler } from './chain';
 
 const erc20TransferAbi = parseAbi(['function transfer(address to, uint256 value) returns (bool)']);
 
@@ -25,7 +25,7 @@ type Refunded = { status: 'sent'; reference: string } | { status: 'refused'; rea
  */
 export function evmRefunder(parameters: EvmRefunderParameters): { readonly needsDestination: false; refund(request: Refund): Promise<Refunded> } {
   const rail = parameters.rail ?? 'evm-eip3009';
-  const queue = createSubmitQueue();
+  const queue = submitQueueFor(parameters.walletClient.account.address);
   return {
     needsDestination: false,
     async refund(r) {

@@ -217,6 +217,15 @@ describe('EVM rail on anvil', () => {
     expect(await balances()).toEqual(before);
   });
 
+  it('settles EIP-3009 and EIP-2612 payments at once from one gas account without a nonce race (one submit queue per account)', async () => {
+    const payee = await devnet.balanceOf(devnet.accounts.payee.address);
+    const eip3009 = payingFetch(serverFetch, { adapters: [evmEip3009Client()], wallets: [walletFor(devnet, 'payer')] });
+    const eip2612 = payingFetch(serverFetch, { adapters: [evmEip2612Client()], wallets: [walletFor(devnet, 'payer2')] });
+    const answers = await Promise.all([...Array.from({ length: 8 }, () => eip3009(`${BASE}/paid/3009`)), eip2612(`${BASE}/paid/2612`)]);
+    expect(answers.map((r) => r.status)).toEqual(Array.from({ length: 9 }, () => 200));
+    expect((await devnet.balanceOf(devnet.accounts.payee.address)) - payee).toBe(PRICE * 9n);
+  });
+
   it('never overspends a budget across concurrent requests', async () => {
     const before = await balances();
     const pay = payingFetch(serverFetch, {
