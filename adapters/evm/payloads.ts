@@ -34,5 +34,7 @@ export const Eip2612PayloadSchema = z.object({
   }),
 });
 
+/** An x402 `exact` EVM payload signed with EIP-3009. */
 export type Eip3009Payload = z.infer<typeof Eip3009PayloadSchema>;
+/** An EIP-2612 permit payload (x402-rails extension). */
 export type Eip2612Payload = z.infer<typeof Eip2612PayloadSchema>;

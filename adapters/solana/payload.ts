@@ -16,6 +16,7 @@ export const SolanaExactPayloadSchema = z.object({
   transaction: z.string().min(4).max(MAX_TRANSACTION_BASE64).regex(BASE64, 'must be standard base64 with padding'),
 });
 
+/** An x402 `exact` SVM payload: the partially signed transaction, base64. */
 export type SolanaExactPayload = z.infer<typeof SolanaExactPayloadSchema>;
 
 /**

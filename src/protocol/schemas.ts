@@ -72,9 +72,15 @@ export const VerifyResponseSchema = z.looseObject({
   extensions: ExtraSchema.optional(),
 });
 
+/** The paid resource an x402 v2 message names. */
 export type ResourceInfo = z.infer<typeof ResourceInfoSchema>;
+/** One offer of a 402 challenge (x402 v2 `accepts` entry). */
 export type PaymentRequirements = z.infer<typeof PaymentRequirementsSchema>;
+/** The x402 v2 402 challenge (PAYMENT-REQUIRED header). */
 export type PaymentRequired = z.infer<typeof PaymentRequiredSchema>;
+/** The x402 v2 payment a client sends (PAYMENT-SIGNATURE header). */
 export type PaymentPayload = z.infer<typeof PaymentPayloadSchema>;
+/** The x402 v2 settlement answer (PAYMENT-RESPONSE header, facilitator `/settle`). */
 export type SettleResponse = z.infer<typeof SettleResponseSchema>;
+/** The x402 v2 facilitator `/verify` answer. */
 export type VerifyResponse = z.infer<typeof VerifyResponseSchema>;

@@ -40,8 +40,11 @@ export const SettleResponseV1Schema = z.looseObject({
   payer: z.string().max(256).optional(),
 });
 
+/** One offer of an x402 v1 402 body (`accepts` entry, `maxAmountRequired`). */
 export type PaymentRequirementsV1 = z.infer<typeof PaymentRequirementsV1Schema>;
+/** An x402 v1 402 JSON body. */
 export type PaymentRequiredV1 = z.infer<typeof PaymentRequiredV1Schema>;
+/** The x402 v1 X-PAYMENT-RESPONSE. */
 export type SettleResponseV1 = z.infer<typeof SettleResponseV1Schema>;
 
 /** Parses a v1 402 JSON body (already JSON-parsed). */
