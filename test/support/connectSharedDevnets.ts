@@ -5,11 +5,12 @@
 import { getAssociatedTokenAddressSync } from '@solana/spl-token';
 import { Connection, Keypair, PublicKey } from '@solana/web3.js';
 import { authenticatedLndGrpc, getChannelBalance } from 'ln-service';
-import { createPublicClient, createWalletClient, defineChain, http, type Address, type Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { exactTokenAbi } from '../../adapters/evm/abi';
 import { base58Decode } from '../../adapters/solana/base58';
 import type { DevnetsDescription } from '../../src/cli/describeDevnets';
+import { anvilClients } from './evmProcessRail';
 
 /** Handles on the shared devnets from one test process. */
 export type SharedDevnets = ReturnType<typeof connectSharedDevnets>;
@@ -20,15 +21,9 @@ export function connectSharedDevnets(d: DevnetsDescription) {
     if (value === undefined) throw new Error(`The shared devnets have no ${what}.`);
     return value;
   };
-  const chain = defineChain({
-    id: d.evm.chainId,
-    name: 'shared anvil',
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [d.evm.rpcUrl] } },
-  });
-  const transport = http(d.evm.rpcUrl);
-  const publicClient = createPublicClient({ chain, transport, pollingInterval: 20 });
-  const evmAccount = (name: string) => privateKeyToAccount(need(d.evm.accounts[name], `EVM account ${name}`).privateKey as Hex);
+  const { publicClient, walletClient } = anvilClients(d.evm.rpcUrl, d.evm.chainId);
+  const evmKey = (name: string) => need(d.evm.accounts[name], `EVM account ${name}`).privateKey as Hex;
+  const evmAccount = (name: string) => privateKeyToAccount(evmKey(name));
   const connection = new Connection(d.solana.rpcUrl, { commitment: 'confirmed' });
   const mint = new PublicKey(d.solana.mint);
   const keypair = (name: string) => Keypair.fromSecretKey(base58Decode(need(d.solana.keypairs[name], `Solana keypair ${name}`).secretKey));
@@ -47,7 +42,7 @@ export function connectSharedDevnets(d: DevnetsDescription) {
     evm: {
       publicClient,
       account: evmAccount,
-      walletClient: (name: string) => createWalletClient({ account: evmAccount(name), chain, transport, pollingInterval: 20 }),
+      walletClient: (name: string) => walletClient(evmKey(name)),
       token: { address: d.evm.token.address as Address, name: d.evm.token.name, version: d.evm.token.version },
       balanceOf: (address: Address) => publicClient.readContract({ address: d.evm.token.address as Address, abi: exactTokenAbi, functionName: 'balanceOf', args: [address] }),
     },

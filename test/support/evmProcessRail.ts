@@ -22,17 +22,26 @@ export function evmProcessConfig(evm: EvmDevnet, gas: 'facilitator' | 'deployer'
   };
 }
 
-/** Builds the EIP-3009 rail (id `evm-eip3009`, default) or the EIP-2612 one (`evm-eip2612`) from a process config. */
-export function evmProcessRail(config: EvmProcessConfig, method: 'evm-eip3009' | 'evm-eip2612' = 'evm-eip3009'): ServerRail {
+/** viem clients for an anvil reached over HTTP from another process: a public client, and wallet clients by key. */
+export function anvilClients(rpcUrl: string, chainId: number) {
   const chain = defineChain({
-    id: config.chainId,
+    id: chainId,
     name: 'test anvil',
     nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [config.rpcUrl] } },
+    rpcUrls: { default: { http: [rpcUrl] } },
   });
-  const transport = http(config.rpcUrl);
-  const publicClient = createPublicClient({ chain, transport, pollingInterval: 20 });
-  const walletClient = createWalletClient({ account: privateKeyToAccount(config.gasKey), chain, transport, pollingInterval: 20 });
+  const transport = http(rpcUrl);
+  return {
+    publicClient: createPublicClient({ chain, transport, pollingInterval: 20 }),
+    walletClient: (key: Hex) => createWalletClient({ account: privateKeyToAccount(key), chain, transport, pollingInterval: 20 }),
+  };
+}
+
+/** Builds the EIP-3009 rail (id `evm-eip3009`, default) or the EIP-2612 one (`evm-eip2612`) from a process config. */
+export function evmProcessRail(config: EvmProcessConfig, method: 'evm-eip3009' | 'evm-eip2612' = 'evm-eip3009'): ServerRail {
+  const clients = anvilClients(config.rpcUrl, config.chainId);
+  const publicClient = clients.publicClient;
+  const walletClient = clients.walletClient(config.gasKey);
   const parameters = { publicClient, walletClient, pollingIntervalMs: 5, confirmTimeoutMs: 20_000, chainId: config.chainId, token: config.token, payTo: config.payTo };
   return method === 'evm-eip2612' ? evmEip2612Server(parameters) : evmEip3009Server(parameters);
 }

@@ -6,19 +6,17 @@
  * listening, `{ type: 'stats', … }` when sent `'stats'`, and exits when sent `'stop'` or when its parent goes.
  */
 import { Redis } from 'ioredis';
-import { createPublicClient, createWalletClient, defineChain, http, type Address, type Hex } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
 import type { JWK } from 'jose';
 import { createReceiptSigner, paywall, type PaymentStore } from '../../../src/index';
 import { serveFetch } from '../../../src/server/node';
 import { createRedisPaymentStore } from '../../../src/stores/redisPaymentStore';
 import { createSqlitePaymentStore } from '../../../src/stores/sqlitePaymentStore';
-import { evmEip3009Server } from '../../../adapters/evm/index';
+import { evmProcessRail, type EvmProcessConfig } from '../../support/evmProcessRail';
 
 /** What the parent passes to each server process. */
 export type LoadServerConfig = {
   store: { kind: 'sqlite'; path: string } | { kind: 'redis'; url: string; keyPrefix: string };
-  evm: { rpcUrl: string; chainId: number; token: { address: Address; name: string; version: string }; payTo: Address; gasKey: Hex };
+  evm: EvmProcessConfig;
   /** Hex of the challenge secret both processes share (as instances behind one load balancer do). */
   challengeSecret: string;
   /** The receipt key both processes share. */
@@ -35,15 +33,6 @@ export type LoadServerMessage = { type: 'ready'; url: string; pid: number } | Lo
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.env.X402_LOAD_SERVER ?? '') as LoadServerConfig;
-  const chain = defineChain({
-    id: config.evm.chainId,
-    name: 'load anvil',
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [config.evm.rpcUrl] } },
-  });
-  const transport = http(config.evm.rpcUrl);
-  const publicClient = createPublicClient({ chain, transport, pollingInterval: 20 });
-  const walletClient = createWalletClient({ account: privateKeyToAccount(config.evm.gasKey), chain, transport, pollingInterval: 20 });
   let redis: Redis | undefined;
   let store: PaymentStore;
   let closeStore = () => {};
@@ -55,7 +44,7 @@ async function main(): Promise<void> {
     redis = new Redis(config.store.url, { maxRetriesPerRequest: 2 });
     store = createRedisPaymentStore({ redis, keyPrefix: config.store.keyPrefix });
   }
-  const rail = evmEip3009Server({ publicClient, walletClient, pollingIntervalMs: 5, confirmTimeoutMs: 20_000, chainId: config.evm.chainId, token: config.evm.token, payTo: config.evm.payTo });
+  const rail = evmProcessRail(config.evm);
   const pw = paywall(
     { 'GET /paid': { accepts: [{ rail: 'evm-eip3009', amount: BigInt(config.price) }] } },
     { rails: [rail], store, signer: await createReceiptSigner({ privateJwk: config.receiptJwk }), challengeSecret: Buffer.from(config.challengeSecret, 'hex') },
