@@ -77,27 +77,29 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
   if (!claim.claimed) return answerExisting(paid, deps, matched, requestKey, claim.record);
 
   let settling = false;
-  let intent: string | undefined;
-  let verified: Verified = { payer: '', amount: matched.accepted.amount };
+  let subject = subjectOf(paid, matched, { payer: '', amount: matched.accepted.amount });
   let admitted = false;
-  try {
-    if (claim.takeover && canFindSettlement(matched.rail)) {
-      const found = await matched.rail.findSettlement(matched.payload, matched.accepted);
-      if (found) return await serveSettled(paid, deps, matched, { status: 'settled', ...found });
-    }
-    intent = encodeSettlementIntent({
+  // Encoded only when a settlement goes pending: most payments never need it.
+  let encodedIntent: string | undefined;
+  const intent = () =>
+    (encodedIntent ??= encodeSettlementIntent({
       route: paid.route.key,
       rail: matched.rail.id,
       accepted: matched.accepted,
       payload: matched.payload,
       binding: paid.binding,
       challengeId: matched.challengeId,
-    });
+    }));
+  try {
+    if (claim.takeover && canFindSettlement(matched.rail)) {
+      const found = await matched.rail.findSettlement(matched.payload, matched.accepted);
+      if (found) return await serveSettled(paid, deps, matched, { status: 'settled', ...found });
+    }
     const ctx: PaymentContext = {
       request: paid.binding,
       now: deps.now(),
       paymentId: matched.paymentId,
-      onBroadcast: (reference) => deps.store.markPending(matched.paymentId, matched.rail.id, reference, intent),
+      onBroadcast: (reference) => deps.store.markPending(matched.paymentId, matched.rail.id, reference, intent()),
     };
     const verification = await matched.rail.verify(matched.payload, matched.accepted, ctx);
     if (!verification.isValid) {
@@ -108,51 +110,49 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
       else await deps.store.release(matched.paymentId);
       return reject(paid, deps, verification.reason, verification.message);
     }
-    verified = { payer: verification.payer, amount: verification.amount };
-    const refusal = await admitVerified(paid, deps, matched, verified);
+    subject = subjectOf(paid, matched, { payer: verification.payer, amount: verification.amount });
+    const refusal = await admitVerified(paid, deps, matched, subject);
     admitted = true;
     if (refusal) {
       await deps.store.release(matched.paymentId);
-      await notifySettlement(paid, deps, matched, verified, { outcome: 'abandoned', reason: refusal.reason });
+      await notifySettlement(deps, subject, { outcome: 'abandoned', reason: refusal.reason });
       if (refusal.status === 503) throw new PaymentDeferredError(refusal.reason, refusal.message, refusal.code);
       return reject(paid, deps, refusal.reason, refusal.message);
     }
     const response = await paid.handler(paid.request);
     if (response.status >= 400) {
       await deps.store.release(matched.paymentId);
-      await notifySettlement(paid, deps, matched, verified, { outcome: 'abandoned', reason: `handler answered ${response.status}` });
+      await notifySettlement(deps, subject, { outcome: 'abandoned', reason: `handler answered ${response.status}` });
       return response;
     }
     settling = true;
     deps.settling.add(matched.paymentId);
     const settlement = await matched.rail.settle(matched.payload, matched.accepted, ctx);
     if (settlement.status === 'settled') {
-      const receipt = await deps.store.settle(matched.paymentId, await receiptFor(deps, matched, paid.binding, settlement));
-      deps.emit({ type: 'settled', route: paid.route.key, receipt });
-      await notifySettlement(paid, deps, matched, verified, { outcome: 'settled', receipt });
+      const receipt = await recordSettlement(deps, subject, matched.challengeId, settlement);
       return deliver(paid, deps, response, receipt, false);
     }
     await response.body?.cancel();
     if (settlement.status === 'pending') {
-      await deps.store.markPending(matched.paymentId, matched.rail.id, settlement.reference, intent);
-      await notifySettlement(paid, deps, matched, verified, { outcome: 'pending', reason: settlement.message });
+      await deps.store.markPending(matched.paymentId, matched.rail.id, settlement.reference, intent());
+      await notifySettlement(deps, subject, { outcome: 'pending', reason: settlement.message });
       throw new SettlementPendingError(settlement.reference, `${settlement.message} Retry the same request with the same payment to get the receipt.`);
     }
     // A failed settlement moved no money, whether or not it was broadcast: free the payment either way.
     await deps.store.release(matched.paymentId);
     await deps.store.release(matched.paymentId, 'pending');
-    await notifySettlement(paid, deps, matched, verified, { outcome: 'failed', reason: settlement.reason });
+    await notifySettlement(deps, subject, { outcome: 'failed', reason: settlement.reason });
     return reject(paid, deps, settlement.reason, settlement.message);
   } catch (error) {
     if (error instanceof SettlementPendingError) {
       if (!settling) throw error;
-      await deps.store.markPending(matched.paymentId, matched.rail.id, error.reference, intent);
-      await notifySettlement(paid, deps, matched, verified, { outcome: 'pending', reason: error.message });
+      await deps.store.markPending(matched.paymentId, matched.rail.id, error.reference, intent());
+      await notifySettlement(deps, subject, { outcome: 'pending', reason: error.message });
       throw error;
     }
     const reason = error instanceof Error ? error.message : String(error);
-    if (settling) await notifySettlement(paid, deps, matched, verified, { outcome: 'error', reason });
-    else if (admitted) await notifySettlement(paid, deps, matched, verified, { outcome: 'abandoned', reason });
+    if (settling) await notifySettlement(deps, subject, { outcome: 'error', reason });
+    else if (admitted) await notifySettlement(deps, subject, { outcome: 'abandoned', reason });
     // Adapters throw only when nothing was broadcast, so the claim can be freed (a broadcast already on
     // record as pending stays for reconciliation).
     await deps.store.release(matched.paymentId);
@@ -224,29 +224,32 @@ async function answerExisting(
   return reject(paid, deps, 'payment_in_progress', 'This payment is still being settled by another request. Retry shortly.');
 }
 
-/** Signs the receipt of a settled payment for the request it was made for. */
-export function receiptFor(
-  deps: PaymentFlowDeps,
-  matched: Pick<MatchedPayment, 'rail' | 'accepted' | 'challengeId'>,
-  binding: RequestBinding,
-  settlement: SettledResult,
-): Promise<SignedReceipt> {
-  return issueReceipt({
+/**
+ * Signs the receipt of a settled payment for the request it was made for, stores it (the first receipt on
+ * record wins), and tells the observers and extensions. Every settlement, at first try, on a retry or by
+ * reconciliation, goes through here. Answers the receipt on record.
+ */
+export async function recordSettlement(deps: PaymentFlowDeps, subject: SettlementSubject, challengeId: string, settlement: SettledResult): Promise<SignedReceipt> {
+  const signed = await issueReceipt({
     signer: deps.signer,
-    issuer: deps.issuer ?? new URL(binding.url).origin,
-    railId: matched.rail.id,
-    accepted: matched.accepted,
+    issuer: deps.issuer ?? new URL(subject.binding.url).origin,
+    railId: subject.rail,
+    accepted: subject.accepted,
     settlement,
-    binding,
-    challengeId: matched.challengeId,
+    binding: subject.binding,
+    challengeId,
     now: deps.now(),
   });
+  const receipt = await deps.store.settle(subject.paymentId, signed);
+  deps.emit({ type: 'settled', route: subject.route, receipt });
+  await notifySettlement(deps, subject, { outcome: 'settled', receipt });
+  return receipt;
 }
 
 /** Records a payment found settled, serves the request and answers with the receipt on record. */
 async function serveSettled(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, settlement: SettledResult): Promise<Response> {
-  const receipt = await deps.store.settle(matched.paymentId, await receiptFor(deps, matched, paid.binding, settlement));
-  deps.emit({ type: 'settled', route: paid.route.key, receipt });
+  const subject = subjectOf(paid, matched, { payer: settlement.payer, amount: settlement.amount });
+  const receipt = await recordSettlement(deps, subject, matched.challengeId, settlement);
   const response = await paid.handler(paid.request);
   return response.status >= 400 ? response : deliver(paid, deps, response, receipt, false);
 }
@@ -287,10 +290,16 @@ async function deliver(paid: PaidRequest, deps: PaymentFlowDeps, response: Respo
   return out;
 }
 
-type Verified = { payer: string; amount: string };
+/** Which payment a settlement outcome is about: everything of {@link SettlementOutcome} but how it ended. */
+export type SettlementSubject = Omit<SettlementOutcome, 'outcome' | 'receipt' | 'reason'>;
+
+/** The subject of a matched payment for this request, paid by `payer` for `amount`. */
+function subjectOf(paid: PaidRequest, matched: MatchedPayment, by: { payer: string; amount: string }): SettlementSubject {
+  return { paymentId: matched.paymentId, route: paid.route.key, rail: matched.rail.id, accepted: matched.accepted, binding: paid.binding, ...by };
+}
 
 /** Asks each extension whether a verified payment may go on; the first refusal wins. */
-async function admitVerified(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, verified: Verified): Promise<PaymentRefusal | undefined> {
+async function admitVerified(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, subject: SettlementSubject): Promise<PaymentRefusal | undefined> {
   for (const extension of deps.extensions) {
     if (!extension.afterVerify) continue;
     const refusal = await extension.afterVerify({
@@ -298,11 +307,12 @@ async function admitVerified(paid: PaidRequest, deps: PaymentFlowDeps, matched: 
       route: paid.route,
       binding: paid.binding,
       now: deps.now(),
-      paymentId: matched.paymentId,
-      rail: matched.rail.id,
-      accepted: matched.accepted,
+      paymentId: subject.paymentId,
+      rail: subject.rail,
+      accepted: subject.accepted,
       payload: matched.payload,
-      ...verified,
+      payer: subject.payer,
+      amount: subject.amount,
     });
     if (refusal) return refusal;
   }
@@ -310,22 +320,8 @@ async function admitVerified(paid: PaidRequest, deps: PaymentFlowDeps, matched: 
 }
 
 /** Tells each extension how a settlement ended; an observer's failure never changes the payment's answer. */
-async function notifySettlement(
-  paid: PaidRequest,
-  deps: PaymentFlowDeps,
-  matched: MatchedPayment,
-  verified: Verified,
-  result: Pick<SettlementOutcome, 'outcome' | 'receipt' | 'reason'>,
-): Promise<void> {
-  const outcome: SettlementOutcome = {
-    paymentId: matched.paymentId,
-    route: paid.route.key,
-    rail: matched.rail.id,
-    accepted: matched.accepted,
-    binding: paid.binding,
-    ...verified,
-    ...result,
-  };
+async function notifySettlement(deps: PaymentFlowDeps, subject: SettlementSubject, result: Pick<SettlementOutcome, 'outcome' | 'receipt' | 'reason'>): Promise<void> {
+  const outcome: SettlementOutcome = { ...subject, ...result };
   for (const extension of deps.extensions) await extension.onSettlement?.(outcome).catch(() => undefined);
 }
 

@@ -1,6 +1,5 @@
 import { X402RailsError } from '../core/errors';
-import type { PaymentFlowDeps } from './processPayment';
-import { receiptFor } from './processPayment';
+import { recordSettlement, type PaymentFlowDeps } from './processPayment';
 import { decodeSettlementIntent } from './settlementIntent';
 
 /** What {@link reconcilePayments} did, by payment id. */
@@ -48,8 +47,8 @@ export async function reconcilePayments(deps: PaymentFlowDeps): Promise<Reconcil
       await deps.store.release(paymentId, 'pending');
       report.failed.push(paymentId);
     } else {
-      const receipt = await deps.store.settle(paymentId, await receiptFor(deps, { rail, accepted: intent.accepted, challengeId: intent.challengeId }, intent.binding, settlement));
-      deps.emit({ type: 'settled', route: intent.route, receipt });
+      const subject = { paymentId, route: intent.route, rail: rail.id, accepted: intent.accepted, binding: intent.binding, payer: settlement.payer, amount: settlement.amount };
+      await recordSettlement(deps, subject, intent.challengeId, settlement);
       report.settled.push(paymentId);
     }
   }
