@@ -25,7 +25,8 @@ export type SpendRequest = { origin: string; network: string; asset: string; amo
 
 type Entry = { origin: string; network: string; asset: string; amount: bigint; at: number; state: 'reserved' | 'committed' };
 
-const WINDOW_MS = { hour: 3_600_000, day: 86_400_000, total: Number.POSITIVE_INFINITY } as const;
+/** Length of each budget window, ms (a total budget never forgets). Shared by every ledger. */
+export const BUDGET_WINDOW_MS = { hour: 3_600_000, day: 86_400_000, total: Number.POSITIVE_INFINITY } as const;
 
 /**
  * Budgets with atomic reservation. `reserve` checks every matching budget and records the hold in the same
@@ -63,6 +64,14 @@ export function budgetExceeded(spend: SpendRequest, budget: Budget, spent: bigin
   );
 }
 
+/**
+ * True when a spend counts against a budget: its asset (or `network/asset`) and, for an origin-bound budget, its
+ * origin. (A per-origin budget counts each origin apart; the ledgers key that themselves.)
+ */
+export function budgetCovers(budget: Budget, spend: { origin: string; network: string; asset: string }): boolean {
+  return assetMatches(budget.asset, spend.network, spend.asset) && (budget.origin === undefined || budget.origin === spend.origin);
+}
+
 /** True when an asset reference (`asset` or `network/asset`) names this network's asset. */
 export function assetMatches(reference: string, network: string, asset: string): boolean {
   const ref = reference.toLowerCase();
@@ -72,11 +81,10 @@ export function assetMatches(reference: string, network: string, asset: string):
 /** Creates a budget ledger. */
 export function createBudgetLedger(budgets: Budget[] = []): LocalBudgetLedger {
   let entries: Entry[] = [];
-  const applies = (b: Budget, e: { origin: string; network: string; asset: string }, origin: string) =>
-    assetMatches(b.asset, e.network, e.asset) && (b.origin === undefined || b.origin === e.origin) && (!b.perOrigin || e.origin === origin);
+  const applies = (b: Budget, e: { origin: string; network: string; asset: string }, origin: string) => budgetCovers(b, e) && (!b.perOrigin || e.origin === origin);
 
   function used(budget: Budget, origin: string, now = Date.now()): bigint {
-    const since = now - WINDOW_MS[budget.window];
+    const since = now - BUDGET_WINDOW_MS[budget.window];
     let sum = 0n;
     for (const e of entries) if (e.at > since && applies(budget, e, origin)) sum += e.amount;
     return sum;
@@ -84,7 +92,7 @@ export function createBudgetLedger(budgets: Budget[] = []): LocalBudgetLedger {
 
   function prune(now: number): void {
     if (budgets.some((b) => b.window === 'total')) return;
-    const horizon = now - Math.max(...budgets.map((b) => WINDOW_MS[b.window]), 0);
+    const horizon = now - Math.max(...budgets.map((b) => BUDGET_WINDOW_MS[b.window]), 0);
     if (entries.length > 1024) entries = entries.filter((e) => e.at > horizon);
   }
 

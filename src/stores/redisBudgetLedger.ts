@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { assetMatches, budgetExceeded, type Budget, type BudgetLedger, type Reservation, type SpendRequest } from '../client/budgetLedger';
+import { BUDGET_WINDOW_MS, budgetCovers, budgetExceeded, type Budget, type BudgetLedger, type Reservation } from '../client/budgetLedger';
 import { ConfigurationError } from '../core/errors';
 import { REDIS_DECIMAL_LUA } from './redisDecimal';
 import { redisScript, runRedisScript } from './redisScript';
@@ -16,7 +16,6 @@ export type RedisBudgetLedgerParameters = {
   keyPrefix?: string;
 };
 
-const WINDOW_MS = { hour: 3_600_000, day: 86_400_000, total: 0 } as const;
 
 /** Sums the live holds of one budget key (members `id:amount`, scored by time). */
 const SUM = `
@@ -70,8 +69,7 @@ export function createRedisBudgetLedger(parameters: RedisBudgetLedgerParameters)
     const id = createHash('sha256').update(JSON.stringify([b.asset.toLowerCase(), b.window, b.origin ?? null, b.perOrigin === true])).digest('hex').slice(0, 24);
     return `${prefix}budget:${id}:${b.perOrigin ? origin : '*'}`;
   };
-  const since = (b: Budget, now: number) => (b.window === 'total' ? '' : String(now - WINDOW_MS[b.window]));
-  const applies = (b: Budget, spend: SpendRequest) => assetMatches(b.asset, spend.network, spend.asset) && (b.origin === undefined || b.origin === spend.origin);
+  const since = (b: Budget, now: number) => (b.window === 'total' ? '' : String(now - BUDGET_WINDOW_MS[b.window]));
 
   return {
     budgets,
@@ -83,7 +81,7 @@ export function createRedisBudgetLedger(parameters: RedisBudgetLedgerParameters)
       }),
     async reserve(spend): Promise<Reservation> {
       if (spend.amount < 0n) throw new ConfigurationError(`Cannot reserve a negative amount (${spend.amount}).`);
-      const matching = budgets.filter((b) => applies(b, spend));
+      const matching = budgets.filter((b) => budgetCovers(b, spend));
       const keys = matching.map((b) => keyOf(b, spend.origin));
       const member = `${randomUUID()}:${spend.amount}`;
       if (keys.length > 0) {

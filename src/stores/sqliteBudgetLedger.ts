@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
-import { budgetExceeded, type Budget, type LocalBudgetLedger, type LocalReservation, type SpendRequest } from '../client/budgetLedger';
+import { BUDGET_WINDOW_MS, budgetCovers, budgetExceeded, type Budget, type LocalBudgetLedger, type LocalReservation, type SpendRequest } from '../client/budgetLedger';
 import { ConfigurationError, X402RailsError } from '../core/errors';
 import { StoreUnavailableError } from './storeErrors';
 import { openSqlite, tableName } from './openSqlite';
@@ -19,7 +19,6 @@ export type SqliteBudgetLedger = LocalBudgetLedger & {
   close(): void;
 };
 
-const WINDOW_MS = { hour: 3_600_000, day: 86_400_000, total: Number.POSITIVE_INFINITY } as const;
 const PRUNE_EVERY = 256;
 
 const AmountRow = z.object({ amount: z.string().regex(/^\d{1,78}$/) });
@@ -72,11 +71,9 @@ export function createSqliteBudgetLedger(path: string | Database.Database, budge
   const releaseStmt = db.prepare(`DELETE FROM ${t} WHERE id = ? AND state = 'reserved'`);
   const pruneStmt = db.prepare(`DELETE FROM ${t} WHERE at <= ?`);
 
-  const applies = (b: Budget, spend: SpendRequest) =>
-    [spend.asset, `${spend.network}/${spend.asset}`].some((a) => a.toLowerCase() === b.asset.toLowerCase()) && (b.origin === undefined || b.origin === spend.origin);
 
   function used(budget: Budget, origin: string, now = Date.now()): bigint {
-    const window = WINDOW_MS[budget.window];
+    const window = BUDGET_WINDOW_MS[budget.window];
     const rows = sumStmt.all({
       ref: budget.asset.toLowerCase(),
       since: Number.isFinite(window) ? now - window : null,
@@ -91,12 +88,12 @@ export function createSqliteBudgetLedger(path: string | Database.Database, budge
   let reservations = 0;
   function prune(now: number): void {
     if (++reservations % PRUNE_EVERY !== 0 || budgets.length === 0 || budgets.some((b) => b.window === 'total')) return;
-    pruneStmt.run(now - Math.max(...budgets.map((b) => WINDOW_MS[b.window])));
+    pruneStmt.run(now - Math.max(...budgets.map((b) => BUDGET_WINDOW_MS[b.window])));
   }
 
   const reserveTx = db.transaction((spend: SpendRequest): number | bigint => {
     for (const budget of budgets) {
-      if (!applies(budget, spend)) continue;
+      if (!budgetCovers(budget, spend)) continue;
       const limit = BigInt(budget.limit);
       const spent = used(budget, spend.origin, spend.now);
       if (spent + spend.amount > limit) throw budgetExceeded(spend, budget, spent);
