@@ -50,9 +50,13 @@ export function riskControls(options: RiskControlsOptions = {}): RiskControls {
   const caps = spendingCaps(options.caps ?? {}, options.capCounter);
   const breakers = options.breaker === false ? undefined : circuitBreakers(options.breaker);
   const refusedHere = new Set<string>();
-  const audit = (record: Omit<AuditRecord, 'at'>) => {
-    options.audit?.append({ ...record, at: now() }).catch((error: unknown) => options.onAuditError?.(error));
-  };
+  // Undefined without a log, so `audit?.(…)` builds no record (and hashes no request) on the payment path.
+  const log = options.audit;
+  const audit = log
+    ? (record: Omit<AuditRecord, 'at'>) => {
+        log.append({ ...record, at: now() }).catch((error: unknown) => options.onAuditError?.(error));
+      }
+    : undefined;
 
   async function admit(ctx: ExtensionVerifiedContext): Promise<PaymentRefusal | undefined> {
     const screened = await screen(ctx);
@@ -75,10 +79,20 @@ export function riskControls(options: RiskControlsOptions = {}): RiskControls {
     name: 'risk-controls',
     async afterVerify(ctx) {
       const refusal = await admit(ctx);
-      const common = { route: ctx.route.key, paymentId: ctx.paymentId, rail: ctx.rail, network: ctx.accepted.network, asset: ctx.accepted.asset, payer: ctx.payer, amount: ctx.amount, requestHash: hashCanonical(ctx.binding) };
       if (refusal) refusedHere.add(ctx.paymentId);
-      if (refusal) audit({ kind: 'refused', ...common, reason: refusal.reason, evidence: { payload: ctx.payload } });
-      else audit({ kind: 'payment', ...common, evidence: { payload: ctx.payload } });
+      audit?.({
+        kind: refusal ? 'refused' : 'payment',
+        route: ctx.route.key,
+        paymentId: ctx.paymentId,
+        rail: ctx.rail,
+        network: ctx.accepted.network,
+        asset: ctx.accepted.asset,
+        payer: ctx.payer,
+        amount: ctx.amount,
+        requestHash: hashCanonical(ctx.binding),
+        ...(refusal ? { reason: refusal.reason } : {}),
+        evidence: { payload: ctx.payload },
+      });
       return refusal;
     },
     async onSettlement(o: SettlementOutcome) {
@@ -89,7 +103,7 @@ export function riskControls(options: RiskControlsOptions = {}): RiskControls {
       if (o.outcome === 'settled') breakers?.succeeded(o.rail);
       else if (o.outcome === 'failed' || o.outcome === 'abandoned') breakers?.abandon(o.rail);
       else breakers?.failed(o.rail, now());
-      audit({
+      audit?.({
         kind: 'settlement',
         route: o.route,
         paymentId: o.paymentId,
@@ -105,8 +119,8 @@ export function riskControls(options: RiskControlsOptions = {}): RiskControls {
       });
     },
     observe(event: PaywallEvent) {
-      if (event.type === 'challenge') audit({ kind: 'challenge', route: event.route, ...(event.requestHash ? { requestHash: event.requestHash } : {}), evidence: { challengeId: event.challengeId } });
-      else if (event.type === 'rejected') audit({ kind: 'rejected', route: event.route, reason: event.reason, evidence: { status: event.status } });
+      if (event.type === 'challenge') audit?.({ kind: 'challenge', route: event.route, requestHash: hashCanonical(event.binding), evidence: { challengeId: event.challengeId } });
+      else if (event.type === 'rejected') audit?.({ kind: 'rejected', route: event.route, reason: event.reason, evidence: { status: event.status } });
     },
     breakers: () => breakers?.states(now()) ?? [],
     spentToday: (asset, network, payer) => caps.spentToday(asset, network, now(), payer),

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { hashCanonical } from '../core/canonical';
 import { ConfigurationError, X402RailsError } from '../core/errors';
-import { hasAuthorizationScheme, type ServerRail } from '../core/rail';
+import { hasAuthorizationScheme, type RequestBinding, type ServerRail } from '../core/rail';
 import { RECEIPT_JWKS_PATH, type SignedReceipt } from '../core/receipt/receipt';
 import type { ReceiptSigner } from '../core/receipt/signer';
 import { createMemoryPaymentStore } from '../stores/memoryPaymentStore';
@@ -42,7 +41,7 @@ export type PaywallOptions = {
 
 /** What {@link PaywallOptions.onEvent} observes. */
 export type PaywallEvent =
-  | { type: 'challenge'; route: string; challengeId: string; requestHash?: string }
+  | { type: 'challenge'; route: string; challengeId: string; binding: RequestBinding }
   | { type: 'rejected'; route: string; reason: string; status: number }
   | { type: 'settled'; route: string; receipt: SignedReceipt }
   | { type: 'replayed'; route: string; paymentId: string };
@@ -121,7 +120,7 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
       const { binding, request: replayable } = await readBinding(request, maxBodyBytes);
       const challenge = async (rejection?: { reason: string; message: string }) => {
         const built = await buildChallenge(route, binding, deps, rejection);
-        deps.emit({ type: 'challenge', route: route.key, challengeId: built.challengeId, requestHash: hashCanonical(binding) });
+        deps.emit({ type: 'challenge', route: route.key, challengeId: built.challengeId, binding });
         return built.response;
       };
       for (const extension of deps.extensions) {
