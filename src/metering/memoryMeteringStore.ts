@@ -1,5 +1,5 @@
 import type { MeteringStore } from './meteringStore';
-import { meteringStoreOver } from './meteringStoreOver';
+import { isDueForSettlement, meteringStoreOver } from './meteringStoreOver';
 import type { MeterSession } from './meterSession';
 
 /**
@@ -18,5 +18,10 @@ export function createMemoryMeteringStore(): MeteringStore {
       return result;
     },
     async (id) => sessions.get(id),
+    async (now, limit) =>
+      [...sessions.values()]
+        .filter((s) => isDueForSettlement(s, now))
+        .sort((a, b) => a.expiresAt - b.expiresAt)
+        .slice(0, limit),
   );
 }

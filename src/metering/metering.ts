@@ -61,8 +61,9 @@ export type Metering = PaywallExtension & {
    */
   resolveRefund(sessionId: string, resolution: { sent: string } | { notSent: true }): Promise<CloseOutcome | undefined>;
   /**
-   * Closes the expired authorized sessions (`settle: 'authorize'`) this process opened and settles their totals
-   * (run it periodically: an authorization must be settled before it lapses). Answers each close; one that cannot
+   * Closes the expired authorized sessions (`settle: 'authorize'`) recorded in the store, whichever process opened
+   * them, and settles their totals (run it periodically, on one or more instances: an authorization must be settled
+   * within SETTLE_MARGIN_SECONDS of its session's expiry, before it lapses). Answers each close; one that cannot
    * finish yet is reported through `onError` and retried on the next run.
    */
   settleExpired(): Promise<CloseOutcome[]>;
@@ -100,8 +101,6 @@ export function metering(options: MeteringOptions): Metering {
   const store = options.store ?? createMemoryMeteringStore();
   const now = options.now ?? Date.now;
   const routes = new Map<string, ResolvedMeteredRoute>();
-  /** Authorized sessions opened by this process and not yet closed (what `settleExpired` looks at). */
-  const authorizedIds = new Set<string>();
   for (const [key, route] of Object.entries(options.routes)) routes.set(key, resolveMeteredRoute(key, route));
   if ([...routes.values()].some((r) => r.settle === 'authorize') && Object.keys(options.authorizers ?? {}).length === 0) {
     // Without one, the route's permit would silently be settled in full as a deposit.
@@ -131,7 +130,6 @@ export function metering(options: MeteringOptions): Metering {
         return refuse(ctx, opened.reason === 'authorization_pledged' ? 'metering_pledged' : 'metering_unauthorized', `${opened.message} (${opened.reason}) Nothing was moved.`);
       }
       if (opened.kind === 'session') {
-        authorizedIds.add(opened.session.id);
         // The same permit again on a session that cannot serve: close it (settle) and authorize anew, like a pledged nonce.
         return withExposedHeaders(await drawAndServe(ctx, route, opened.session.id, opened.session.rail, 'metering_pledged'), { [meteringHeaders.session]: opened.session.token });
       }
@@ -255,7 +253,7 @@ export function metering(options: MeteringOptions): Metering {
       return closeMeterSession(sessionId, operatorBinding(session), closeOptions.refundTo, closeDeps);
     },
     resolveRefund: (sessionId, resolution) => resolveRefund(sessionId, resolution, closeDeps),
-    settleExpired: () => settleExpiredSessions(authorizedIds, closeDeps),
+    settleExpired: () => settleExpiredSessions(closeDeps),
   };
 }
 

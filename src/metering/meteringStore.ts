@@ -26,4 +26,10 @@ export interface MeteringStore {
   setRefund(id: string, expected: ReadonlyArray<RefundStatus | undefined>, refund: RefundState | undefined, finalReceipt?: SignedReceipt): Promise<{ applied: boolean; session?: MeterSession }>;
   /** A session, or undefined. */
   get(id: string): Promise<MeterSession | undefined>;
+  /**
+   * Sessions opened by an authorization (`settle: 'authorize'`) whose expiry is at or before `now` and whose close
+   * is not recorded yet (no final receipt), earliest expiry first, at most `limit`: what `settleExpired` must settle
+   * before the authorizations lapse, whichever process or instance opened them.
+   */
+  dueForSettlement(now: number, limit: number): Promise<MeterSession[]>;
 }

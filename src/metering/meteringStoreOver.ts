@@ -11,12 +11,25 @@ export type SessionDecision<T> = { result: T; next?: MeterSession };
 export type AtomicSessionUpdate = <T>(id: string, decide: (session: MeterSession | undefined) => SessionDecision<T>) => Promise<T>;
 
 /**
- * Builds a {@link MeteringStore} over an atomic update and a read: every operation is one decision of the
- * pure rules in `meterSession` (reserve, commit, close, refund compare-and-set), so all stores behave alike.
- *
- * @example const store = meteringStoreOver(async (id, decide) => { … }, async (id) => sessions.get(id));
+ * Whether a session is due for settlement at `now`: opened by an authorization, expired, its close not recorded.
+ * Pure; the stores' `dueForSettlement` answers exactly these (SQLite and Redis narrow by index, then check with this).
  */
-export function meteringStoreOver(update: AtomicSessionUpdate, get: (id: string) => Promise<MeterSession | undefined>): MeteringStore {
+export function isDueForSettlement(session: MeterSession, now: number): boolean {
+  return session.authorization !== undefined && session.finalReceipt === undefined && session.expiresAt <= now;
+}
+
+/**
+ * Builds a {@link MeteringStore} over an atomic update, a read and the listing of sessions due for settlement:
+ * every change is one decision of the pure rules in `meterSession` (reserve, commit, close, refund
+ * compare-and-set), so all stores behave alike.
+ *
+ * @example const store = meteringStoreOver(async (id, decide) => { … }, async (id) => sessions.get(id), async (now, limit) => […]);
+ */
+export function meteringStoreOver(
+  update: AtomicSessionUpdate,
+  get: (id: string) => Promise<MeterSession | undefined>,
+  dueForSettlement: (now: number, limit: number) => Promise<MeterSession[]>,
+): MeteringStore {
   return {
     open: (session) => update(session.id, (existing) => (existing ? { result: existing } : { result: session, next: session })),
     reserve: (id, amount, now) => update(id, (session) => reserveDraw(session, amount, now)),
@@ -34,5 +47,6 @@ export function meteringStoreOver(update: AtomicSessionUpdate, get: (id: string)
         return { result: { applied: true, session: next }, next };
       }),
     get,
+    dueForSettlement,
   };
 }

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { openSqlite, tableName, type SqliteSource } from '../stores/openSqlite';
 import { guardStore, StoreCorruptError } from '../stores/storeErrors';
 import type { MeteringStore } from './meteringStore';
-import { meteringStoreOver } from './meteringStoreOver';
+import { isDueForSettlement, meteringStoreOver } from './meteringStoreOver';
 import { sessionFromJson, sessionToJson, type MeterSession } from './meterSession';
 
 /** Options of {@link createSqliteMeteringStore}: a file `path` (created if missing) or an open `database`. */
@@ -31,12 +31,22 @@ export type SqliteMeteringStore = MeteringStore & {
 export function createSqliteMeteringStore(parameters: SqliteMeteringStoreParameters): SqliteMeteringStore {
   const { db, owned } = openSqlite(parameters, parameters.busyTimeoutMs);
   const t = tableName(parameters.tablePrefix ?? 'x402_', 'metering');
-  db.exec(`CREATE TABLE IF NOT EXISTS ${t} (id TEXT PRIMARY KEY NOT NULL, session TEXT NOT NULL) WITHOUT ROWID;`);
+  // The partial index holds only authorized sessions whose close is not recorded (what settleExpired looks for), so
+  // the listing reads those alone; an expression index needs no new column, so existing files gain it as they open.
+  const due = `json_extract(session, '$.authorization') IS NOT NULL AND json_extract(session, '$.finalReceipt') IS NULL`;
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS ${t} (id TEXT PRIMARY KEY NOT NULL, session TEXT NOT NULL) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS ${t}_due ON ${t} (json_extract(session, '$.expiresAt')) WHERE ${due};
+  `);
+  const dueStmt = db.prepare(`SELECT id, session FROM ${t} WHERE ${due} AND json_extract(session, '$.expiresAt') <= ? ORDER BY json_extract(session, '$.expiresAt') LIMIT ?`);
   const getStmt = db.prepare(`SELECT session FROM ${t} WHERE id = ?`);
   const upsertStmt = db.prepare(`INSERT INTO ${t} (id, session) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET session = excluded.session`);
 
   function read(id: string): MeterSession | undefined {
-    const row: unknown = getStmt.get(id);
+    return parseRow(id, getStmt.get(id));
+  }
+
+  function parseRow(id: string, row: unknown): MeterSession | undefined {
     if (row === undefined) return undefined;
     const text = typeof row === 'object' && row !== null && 'session' in row && typeof row.session === 'string' ? row.session : undefined;
     const session = text === undefined ? undefined : sessionFromJson(text);
@@ -56,6 +66,14 @@ export function createSqliteMeteringStore(parameters: SqliteMeteringStoreParamet
           .immediate(),
       ),
     (id) => guardStore('sqlite', 'get metering session', () => read(id)),
+    (now, limit) =>
+      guardStore('sqlite', 'list metering sessions due', () =>
+        dueStmt.all(now, limit).flatMap((row: unknown) => {
+          const id = typeof row === 'object' && row !== null && 'id' in row && typeof row.id === 'string' ? row.id : '?';
+          const session = parseRow(id, row);
+          return session && isDueForSettlement(session, now) ? [session] : [];
+        }),
+      ),
   );
 
   return {

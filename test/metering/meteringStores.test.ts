@@ -1,13 +1,16 @@
 /**
  * Every metering store (memory, SQLite, Redis) against the same rules: open keeps the first session, reserve
  * never passes the authorization under 50 concurrent reservations (two connections for SQLite and Redis),
- * commit charges at most the reservation, close stops reservations, the refund compare-and-set applies once.
+ * commit charges at most the reservation, close stops reservations, the refund compare-and-set applies once,
+ * and the sessions due for settlement (authorized, expired, close not recorded) are listed from any handle.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createReceiptSigner } from '../../src/core/receipt/signer';
 import { createMemoryMeteringStore } from '../../src/metering/memoryMeteringStore';
+import { signMeteringReceipt } from '../../src/metering/meteringReceipt';
 import type { MeteringStore } from '../../src/metering/meteringStore';
 import type { MeterSession } from '../../src/metering/meterSession';
 import { createRedisMeteringStore } from '../../src/metering/redisMeteringStore';
@@ -18,6 +21,7 @@ const dir = mkdtempSync(join(tmpdir(), 'x402-metering-stores-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const redis = await redisForTests('Redis metering store');
 
+const signer = createReceiptSigner();
 let n = 0;
 function session(authorized = 200n): MeterSession {
   n++;
@@ -106,6 +110,33 @@ for (const [kind, make] of kinds) {
       expect(sent.session?.refund).toEqual({ status: 'sent', amount: 200n, reference: 'tx' });
       expect((await a.setRefund(s.id, ['in_progress'], undefined)).applied).toBe(false);
       expect((await a.get(s.id))?.refund?.status).toBe('sent');
+    });
+
+    it('lists the authorized sessions due for settlement from any handle: expired, close not recorded, earliest first, up to the limit', async () => {
+      const [a, b] = make();
+      const now = Date.now();
+      const authorization = '{"permit":{}}';
+      const dueLate = { ...session(), authorization, expiresAt: now - 1_000 };
+      const dueEarly = { ...session(), authorization, expiresAt: now - 5_000 };
+      const dueNow = { ...session(), authorization, expiresAt: now };
+      const notYet = { ...session(), authorization, expiresAt: now + 1 };
+      const deposit = { ...session(), expiresAt: now - 9_000 }; // a deposit session: refunded by its client, never settled by the operator
+      const settled = { ...session(), authorization, expiresAt: now - 8_000 };
+      for (const s of [dueLate, dueEarly, dueNow, notYet, deposit, settled]) await a.open(s);
+      // One of them is settled (final receipt recorded, as a close does): it leaves the list.
+      const receipt = await signMeteringReceipt(await signer, settled, { method: 'DELETE', url: 'http://meter.test/x', bodyHash: '' }, now, { seq: 2, charged: 0n, used: 0n, final: true, refund: { status: 'none', amount: 0n } });
+      expect((await a.setRefund(settled.id, [undefined], { status: 'sent', amount: 10n, reference: 'tx' }, receipt)).applied).toBe(true);
+      const mine = (list: MeterSession[]) => list.map((s) => s.id).filter((id) => [dueLate, dueEarly, dueNow, notYet, deposit, settled].some((s) => s.id === id));
+      expect(mine(await b.dueForSettlement(now, 1_000))).toEqual([dueEarly.id, dueLate.id, dueNow.id]);
+      expect((await b.dueForSettlement(now, 1_000)).find((s) => s.id === dueEarly.id)).toEqual(dueEarly);
+      expect(mine(await b.dueForSettlement(now + 1, 1_000))).toEqual([dueEarly.id, dueLate.id, dueNow.id, notYet.id]);
+      expect(await b.dueForSettlement(now, 1)).toHaveLength(1);
+      // A close in progress is still due (its settlement may need recovering); a recorded close is not.
+      await b.close(dueEarly.id);
+      await b.setRefund(dueEarly.id, [undefined], { status: 'in_progress', amount: 5n });
+      expect(mine(await a.dueForSettlement(now, 1_000))).toEqual([dueEarly.id, dueLate.id, dueNow.id]);
+      await b.setRefund(dueEarly.id, ['in_progress'], { status: 'sent', amount: 5n, reference: 'tx' }, receipt);
+      expect(mine(await a.dueForSettlement(now, 1_000))).toEqual([dueLate.id, dueNow.id]);
     });
   });
 }
