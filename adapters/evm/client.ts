@@ -1,5 +1,5 @@
-import { bytesToHex, type Hex } from 'viem';
-import { ConfigurationError, PaymentInvalidError, RailUnavailableError, defineClientRail, type ClientRail, type PaymentRequirements, type Wallet } from '../../src/index';
+import { bytesToHex, isAddress, type Address, type Hex } from 'viem';
+import { ConfigurationError, PaymentInvalidError, RailUnavailableError, defineClientRail, type AuthorizingClientRail, type ClientRail, type PaymentRequirements, type Wallet } from '../../src/index';
 import { exactTokenAbi, permitTypes, transferWithAuthorizationTypes } from './abi';
 import { domainOf, transferMethodOf } from './requirements';
 import { isEvmWallet, type EvmWallet } from './wallet';
@@ -65,20 +65,24 @@ export function evmEip3009Client(): ClientRail {
 /**
  * Client rail for `exact` offers with `extra.assetTransferMethod = "eip2612"` (an x402-rails extension):
  * signs an EIP-2612 `permit` for exactly `amount` to the server's spender (`extra.spender`), reading the
- * owner's permit nonce from the chain. The payer trusts the spender to `transferFrom` only to `payTo`.
+ * owner's permit nonce from the chain. The permit lets the spender move the amount anywhere, so the rail names
+ * both `payTo` and the spender in `authorizedAddresses`: the client's payee allow/deny lists apply to each.
  *
  * @example payingFetch(fetch, { adapters: [evmEip2612Client()], wallets: [evmWallet(account, { publicClient })] })
  */
-export function evmEip2612Client(): ClientRail {
+export function evmEip2612Client(): AuthorizingClientRail {
   return defineClientRail({
     id: 'evm-eip2612',
     walletKind: 'evm',
     supports: (req) => req.scheme === 'exact' && req.network.startsWith('eip155:') && transferMethodOf(req) === 'eip2612',
+    authorizedAddresses: (req) => [
+      { role: 'payee', address: req.payTo },
+      { role: 'spender', address: spenderOf(req) },
+    ],
     async createPayment(req, w, ctx) {
       const wallet = walletOf(w);
       const domain = domainOrThrow(req);
-      const spender = req.extra.spender;
-      if (typeof spender !== 'string') throw new PaymentInvalidError('invalid_requirements', 'An EIP-2612 offer must name its spender in extra.spender.');
+      const spender = spenderOf(req);
       if (!wallet.publicClient) throw new ConfigurationError('EIP-2612 payments read the permit nonce from the chain: give evmWallet() a publicClient.');
       let nonce: bigint;
       try {
@@ -88,7 +92,7 @@ export function evmEip2612Client(): ClientRail {
       }
       const permit = {
         owner: wallet.address,
-        spender: spender as `0x${string}`,
+        spender,
         value: BigInt(req.amount),
         nonce,
         deadline: BigInt(Math.floor(ctx.now / 1000) + req.maxTimeoutSeconds),
@@ -100,6 +104,15 @@ export function evmEip2612Client(): ClientRail {
       };
     },
   });
+}
+
+/** The spender an EIP-2612 offer names (`extra.spender`, an address); throws PaymentInvalidError without one. */
+function spenderOf(req: PaymentRequirements): Address {
+  const spender = req.extra.spender;
+  if (typeof spender !== 'string' || !isAddress(spender, { strict: false })) {
+    throw new PaymentInvalidError('invalid_requirements', 'An EIP-2612 offer must name its spender (an address) in extra.spender.');
+  }
+  return spender;
 }
 
 /** Both EVM client rails (EIP-3009 and EIP-2612). */

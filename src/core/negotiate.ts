@@ -1,6 +1,6 @@
-import type { OfferRejection } from './errors';
+import { PaymentInvalidError, type OfferRejection } from './errors';
 import { policyRejection, type SpendingPolicy } from './policy';
-import type { ClientRail, Wallet } from './rail';
+import { hasAuthorizedAddresses, type AuthorizedAddress, type ClientRail, type Wallet } from './rail';
 import type { PaymentRequirements } from '../protocol/schemas';
 
 /** An offer this client can pay: the offer, its index in `accepts`, the rail and the wallet. */
@@ -21,7 +21,7 @@ export type NegotiateParameters = {
 
 /**
  * Negotiation: keep the offers for which this client has a rail and a wallet, drop those the policy
- * forbids, then order by the client's preference (default: the server's order). Returns the candidates
+ * forbids (every address the rail's payment would authorize — `payTo`, an EIP-2612 spender — passes the payee lists), then order by the client's preference (default: the server's order). Returns the candidates
  * best first and, for every offer dropped, why.
  */
 export function negotiate(p: NegotiateParameters): { candidates: Candidate[]; rejections: OfferRejection[] } {
@@ -34,7 +34,16 @@ export function negotiate(p: NegotiateParameters): { candidates: Candidate[]; re
     if (rails.length === 0) return reject('no_adapter', 'no rail adapter of this client supports this scheme and network');
     const pair = rails.map((rail) => ({ rail, wallet: p.wallets.find((w) => w.kind === rail.walletKind) })).find((x) => x.wallet);
     if (!pair?.wallet) return reject('no_wallet', `no wallet of kind ${rails.map((r) => r.walletKind).join('/')} is configured`);
-    const refused = policyRejection(p.policy, offer, p.origin);
+    let authorized: AuthorizedAddress[] = [{ role: 'payee', address: offer.payTo }];
+    if (hasAuthorizedAddresses(pair.rail)) {
+      try {
+        authorized = pair.rail.authorizedAddresses(offer);
+      } catch (error) {
+        if (!(error instanceof PaymentInvalidError)) throw error;
+        return reject(error.reason, error.message);
+      }
+    }
+    const refused = policyRejection(p.policy, offer, p.origin, authorized);
     if (refused) return reject(refused.reason, refused.message);
     candidates.push({ index, offer, rail: pair.rail, wallet: pair.wallet });
   });

@@ -119,6 +119,28 @@ export interface ClientRail {
   createPayment(req: PaymentRequirements, wallet: Wallet, ctx: CreatePaymentContext): Promise<RailPayload>;
 }
 
+/** An address a payment lets receive or move the payer's money, and in what role (`payee`, `spender`). */
+export type AuthorizedAddress = { role: string; address: string };
+
+/**
+ * Optional power of a client rail: every address the payment it would create for `req` authorizes to receive or
+ * move the payer's money. An offer's `payTo` is not always the only one: an EIP-2612 permit lets its spender
+ * (`extra.spender`) pull the amount to anywhere. Negotiation runs the policy's payee allow and deny lists over
+ * each, so a server cannot list an allowed `payTo` and a spender of its own. A rail without this power
+ * authorizes `payTo` alone. Throws `PaymentInvalidError` when `req` lacks a field the rail needs.
+ *
+ * @example
+ * authorizedAddresses: (req) => [{ role: 'payee', address: req.payTo }, { role: 'spender', address: String(req.extra.spender) }]
+ */
+export interface AuthorizingClientRail extends ClientRail {
+  authorizedAddresses(req: PaymentRequirements): AuthorizedAddress[];
+}
+
+/** True when the client rail names the addresses its payments authorize. */
+export function hasAuthorizedAddresses(rail: ClientRail): rail is AuthorizingClientRail {
+  return typeof (rail as Partial<AuthorizingClientRail>).authorizedAddresses === 'function';
+}
+
 /** An adapter offering both halves. */
 export type RailAdapter = ServerRail & ClientRail;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { policyRejection, type SpendingPolicy } from '../../src/core/policy';
+import { DEFAULT_MAX_PER_REQUEST, policyRejection, type SpendingPolicy } from '../../src/core/policy';
 import type { PaymentRequirements } from '../../src/protocol/schemas';
 
 const asset = '0x036CbD53842c5426634e7929541eC2318f3dCF7e';
@@ -72,5 +72,36 @@ describe('policyRejection', () => {
 
   it('list checks come before the cap', () => {
     expect(reason({ networks: { deny: ['eip155:84532'] }, maxPerRequest: { [asset]: 1n } })).toBe('network_denied');
+  });
+
+  it('caps every asset without an entry at 1,000,000 atomic units by default, and says how to raise it', () => {
+    expect(DEFAULT_MAX_PER_REQUEST).toBe(1_000_000n);
+    const at = { ...offer, amount: '1000000' };
+    const over = { ...offer, amount: '1000001' };
+    expect(reason({}, at)).toBeUndefined();
+    expect(reason({}, over)).toBe('over_default_request_cap');
+    expect(policyRejection({}, over, origin)?.message).toContain(`policy.maxPerRequest['eip155:84532/${asset}']`);
+    expect(policyRejection({}, over, origin)?.message).toContain('--max');
+    // Lightning msat and an asset of unknown decimals are capped the same atomic way.
+    expect(reason({}, { ...over, network: 'bip122:0f9188f13cb7b2c71f2a335e3a4fc328', asset: 'msat' })).toBe('over_default_request_cap');
+    expect(reason({}, { ...over, asset: '0x0000000000000000000000000000000000000bad' })).toBe('over_default_request_cap');
+    // raised per asset, or for every asset
+    expect(reason({ maxPerRequest: { [asset]: 1_000_001n } }, over)).toBeUndefined();
+    expect(reason({ defaultMaxPerRequest: 1_000_001n }, over)).toBeUndefined();
+    expect(reason({ defaultMaxPerRequest: '999' }, { ...offer, amount: '1000' })).toBe('over_default_request_cap');
+    // a per-asset entry wins over the default, both ways
+    expect(reason({ defaultMaxPerRequest: 10n, maxPerRequest: { [asset]: 10_000n } })).toBeUndefined();
+  });
+
+  it('every address the payment authorizes passes the payee lists under its role', () => {
+    const spender = '0x00000000000000000000000000000000000A77aC';
+    const both = [
+      { role: 'payee', address: offer.payTo },
+      { role: 'spender', address: spender },
+    ];
+    expect(policyRejection({ payees: { allow: [offer.payTo] } }, offer, origin, both)?.reason).toBe('spender_not_allowed');
+    expect(policyRejection({ payees: { allow: [offer.payTo] } }, offer, origin, both)?.message).toContain(spender);
+    expect(policyRejection({ payees: { deny: [spender.toLowerCase()] } }, offer, origin, both)?.reason).toBe('spender_denied');
+    expect(policyRejection({ payees: { allow: [offer.payTo, spender] } }, offer, origin, both)).toBeUndefined();
   });
 });
