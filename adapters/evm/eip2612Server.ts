@@ -1,5 +1,5 @@
 import { encodeFunctionData, getAddress, parseSignature } from 'viem';
-import { defineServerRail, evmNetwork, type PriceOffer, type ServerRail, type VerifyResult } from '../../src/index';
+import { ConfigurationError, defineServerRail, evmNetwork, type PriceOffer, type ServerRail, type VerifyResult } from '../../src/index';
 import { exactTokenAbi, permitTypes } from './abi';
 import { submitQueueFor, read, submitAndWait } from './chain';
 import { Eip2612PayloadSchema, type Eip2612Payload } from './payloads';
@@ -7,6 +7,7 @@ import { transferState } from './transferState';
 import { domainOf, sameAddress, transferMethodOf } from './requirements';
 import { baseRequirements, checkCommon, parsePayload, type EvmServerParameters } from './serverCommon';
 import { typedDataSignedBy } from './recoverTypedDataSigner';
+import { bindSpender } from './spenderBinding';
 
 /** Parameters of {@link evmEip2612Server}. */
 export type EvmEip2612ServerParameters = EvmServerParameters;
@@ -17,7 +18,13 @@ const ID = 'evm-eip2612';
  * Server rail for EVM `exact` offers paid with an EIP-2612 `permit` (an x402-rails extension, marked by
  * `extra.assetTransferMethod = "eip2612"`). The payer permits the server's gas account (`extra.spender`)
  * to spend exactly `amount`; settle submits `permit` and then `transferFrom(owner, payTo, amount)`.
- * The payer trusts the spender to pull the funds only to `payTo`.
+ *
+ * Single-payee by design: a permit names a spender, not a payee, so the spender (the gas account) is bound to
+ * exactly one payee, `payTo`. Quoting another `offer.payTo` throws a ConfigurationError, verify and settle refuse
+ * requirements naming another payee (`payee_not_bound`), and a second EIP-2612 rail or permit authorizer in this
+ * process with the same spender and token but another payee cannot be built. Offering several payees (a
+ * marketplace, a multi-tenant facilitator) takes one gas account per payee, or EIP-3009, whose signature binds
+ * `to`; the payee-binding standard is Permit2 with a witness.
  *
  * @example evmEip2612Server({ chainId, publicClient, walletClient, token, payTo })
  */
@@ -25,13 +32,25 @@ export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
   const network = evmNetwork(p.chainId);
   const spender = getAddress(p.walletClient.account.address);
   const queue = submitQueueFor(p.walletClient.account.address);
+  const payee = getAddress(p.payTo);
+  bindSpender({ chainId: p.chainId, token: p.token.address, spender, payee });
   const parse = (payload: Record<string, unknown>): Eip2612Payload => parsePayload(Eip2612PayloadSchema, payload, 'EIP-2612');
+  /** Requirements naming another payee than the one this spender is bound to are refused: the payer never chose it. */
+  const unboundPayee = (payTo: string): { reason: string; message: string } | undefined =>
+    sameAddress(payTo, payee)
+      ? undefined
+      : { reason: 'payee_not_bound', message: `This EIP-2612 spender ${spender} pays only ${payee}: a permit binds a spender, not a payee, so it cannot be settled to ${payTo.slice(0, 42)}.` };
 
   return defineServerRail({
     id: ID,
     supports: (req) => req.scheme === 'exact' && req.network === network && sameAddress(req.asset, p.token.address) && transferMethodOf(req) === 'eip2612',
     async quote(offer: PriceOffer) {
-      return baseRequirements(network, p.token, p.payTo, offer, { assetTransferMethod: 'eip2612', spender });
+      if (offer.payTo !== undefined && !sameAddress(offer.payTo, payee)) {
+        throw new ConfigurationError(
+          `An EIP-2612 offer pays ${payee}, the payee its spender ${spender} is bound to, not ${offer.payTo}: a permit binds a spender, not a payee, so one spender (gas account) may pay only one payee. Give this payee its own gas account and rail, or offer EIP-3009.`,
+        );
+      }
+      return baseRequirements(network, p.token, payee, offer, { assetTransferMethod: 'eip2612', spender });
     },
     paymentId(payload) {
       const { permit } = parse(payload);
@@ -42,12 +61,14 @@ export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
       const invalid = (reason: string, message: string): VerifyResult => ({ isValid: false, reason, message, payer: m.owner });
       const common = checkCommon(req, network, p.token, { to: req.payTo, value: m.value });
       if (common) return invalid(common.reason, common.message);
+      const unbound = unboundPayee(req.payTo);
+      if (unbound) return invalid(unbound.reason, unbound.message);
       if (!sameAddress(m.spender, spender)) return invalid('spender_mismatch', `The permit must name this server's spender ${spender}.`);
       const now = BigInt(Math.floor(ctx.now / 1000));
       if (BigInt(m.deadline) < now + 6n) return invalid('expired', 'The permit deadline has passed or is too close; sign a new one.');
       const domain = domainOf(req);
       if (!domain) return invalid('invalid_requirements', 'The offer lacks its EIP-712 domain.');
-      const signed = await typedDataSignedBy(
+      const refusal = await typedDataSignedBy(
         {
           domain,
           types: permitTypes,
@@ -57,8 +78,7 @@ export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
         },
         m.owner,
       );
-      if (signed === undefined) return invalid('invalid_signature', 'The signature cannot be recovered.');
-      if (!signed) return invalid('invalid_signature', 'The permit was not signed by its owner over this token domain.');
+      if (refusal) return invalid(refusal.reason, refusal.message);
       const [nonce, balance] = await read(ID, 'permit nonce and balance', () =>
         Promise.all([
           p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'nonces', args: [m.owner] }),
@@ -71,6 +91,8 @@ export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
     },
     async settle(payload, req, ctx) {
       const { permit: m, signature } = parse(payload);
+      const unbound = unboundPayee(req.payTo);
+      if (unbound) return { status: 'failed', ...unbound };
       const value = BigInt(m.value);
       // Reconciling: the transfer on record may already have landed (its permit nonce and allowance are spent
       // then, so nothing else could tell), or still be in flight.

@@ -92,8 +92,11 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementR
 }
 
 /**
- * The offline half of EIP-3009 verification (no RPC): payee, amount, network and token, validity window
- * with a 6-second margin at `now` (`null`: not checked), and EIP-712 signature recovery to `from`.
+ * The offline half of EIP-3009 verification (no RPC): payee, amount, network and token (and the offer's EIP-712
+ * domain against the token's), validity window with a 6-second margin at `now` (`null`: not checked), and
+ * EIP-712 signature recovery to `from` in the one canonical form the token accepts (65 bytes, low s).
+ *
+ * @example await verifyEip3009Signature(payload, req, { network: 'eip155:8453', token, now: Date.now() }); // { isValid: true, payer, amount }
  */
 export async function verifyEip3009Signature(
   { authorization: a, signature }: Eip3009Payload,
@@ -106,11 +109,13 @@ export async function verifyEip3009Signature(
   if (p.now !== null) {
     const now = BigInt(Math.floor(p.now / 1000));
     if (BigInt(a.validBefore) < now + 6n) return invalid('expired', 'The authorization expires too soon or has expired; sign a new one.');
-    if (BigInt(a.validAfter) > now) return invalid('not_yet_valid', 'The authorization is not valid yet.');
+    // The token wants block.timestamp > validAfter (strictly): an authorization valid from this very second could
+    // still revert in a block mined within it.
+    if (BigInt(a.validAfter) >= now) return invalid('not_yet_valid', 'The authorization is not valid yet.');
   }
   const domain = domainOf(req);
   if (!domain) return invalid('invalid_requirements', 'The offer lacks its EIP-712 domain.');
-  const signed = await typedDataSignedBy(
+  const refusal = await typedDataSignedBy(
     {
       domain,
       types: transferWithAuthorizationTypes,
@@ -120,8 +125,7 @@ export async function verifyEip3009Signature(
     },
     a.from,
   );
-  if (signed === undefined) return invalid('invalid_signature', 'The signature cannot be recovered.');
-  if (!signed) return invalid('invalid_signature', 'The signature was not made by `from` over this authorization and token domain.');
+  if (refusal) return invalid(refusal.reason, refusal.message);
   return { isValid: true, payer: getAddress(a.from), amount: a.value };
 }
 

@@ -9,6 +9,7 @@ import { sameAddress, transferMethodOf } from './requirements';
 import { transferState } from './transferState';
 import type { EvmServerParameters } from './serverCommon';
 import { typedDataSignedBy } from './recoverTypedDataSigner';
+import { bindSpender } from './spenderBinding';
 
 /** Parameters of {@link evmPermitAuthorizer}: the gas account (the permit's spender) and where totals go. */
 export type EvmPermitAuthorizerParameters = EvmServerParameters;
@@ -22,6 +23,8 @@ const RAIL = 'evm-eip2612';
  * beyond the session) and nothing moves; at close `settle` submits `permit` (skipped when an earlier attempt
  * already did) and then ONE `transferFrom(owner, payTo, total)`. The route offers the `evm-eip2612` rail (its
  * amount is the maximum) with a `maxTimeoutSeconds` beyond the session's lifetime plus `SETTLE_MARGIN_SECONDS`.
+ * Totals go only to `payTo`: the spender is bound to that one payee, shared with the route's EIP-2612 rail (an
+ * authorizer and a rail of one gas account with different payees cannot be built; see `evmEip2612Server`).
  *
  * @example
  * const meter = metering({ token, signer, routes: { 'POST /llm': { maxUnitsPerCall: 1_000n, unitPrice: 10n, settle: 'authorize' } },
@@ -32,6 +35,8 @@ export function evmPermitAuthorizer(p: EvmPermitAuthorizerParameters): MeteringA
   const spender = getAddress(p.walletClient.account.address);
   const domain = { name: p.token.name, version: p.token.version, chainId: p.chainId, verifyingContract: getAddress(p.token.address) };
   const queue = submitQueueFor(p.walletClient.account.address);
+  // The spender pays one payee only, the same as the EIP-2612 rail that offers the route (see bindSpender).
+  bindSpender({ chainId: p.chainId, token: p.token.address, spender, payee: p.payTo });
   const nonceOf = (owner: Address) => p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'nonces', args: [owner] });
 
   async function verify(payload: Record<string, unknown>, check: AuthorizationCheck): Promise<Authorized | AuthorizationRefused> {
@@ -41,9 +46,8 @@ export function evmPermitAuthorizer(p: EvmPermitAuthorizerParameters): MeteringA
     if (!sameAddress(m.spender, spender)) return refused('spender_mismatch', `The permit must name this server's spender ${spender}.`);
     if (BigInt(m.value) !== check.max) return refused('amount_mismatch', `The permit is for ${m.value}; this route authorizes exactly ${check.max}.`);
     if (BigInt(m.deadline) < BigInt(check.lastsUntil)) return refused('deadline_too_short', `The permit deadline ${m.deadline} ends before the session can be settled (${check.lastsUntil}).`);
-    const signed = await typedDataSignedBy({ domain, types: permitTypes, primaryType: 'Permit', message: messageOf(m), signature }, m.owner);
-    if (signed === undefined) return refused('invalid_signature', 'The permit signature cannot be recovered.');
-    if (!signed) return refused('invalid_signature', 'The permit was not signed by its owner over this token domain.');
+    const refusal = await typedDataSignedBy({ domain, types: permitTypes, primaryType: 'Permit', message: messageOf(m), signature }, m.owner);
+    if (refusal) return refused(refusal.reason, refusal.message);
     const [nonce, balance] = await read(RAIL, 'permit nonce and balance', () =>
       Promise.all([nonceOf(m.owner), p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'balanceOf', args: [m.owner] })]),
     );

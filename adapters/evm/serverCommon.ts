@@ -55,7 +55,17 @@ export function checkCommon(
 ): { reason: string; message: string } | undefined {
   if (req.network !== network) return { reason: 'network_mismatch', message: `This server settles on ${network}, not ${req.network}.` };
   if (!sameAddress(req.asset, token.address)) return { reason: 'asset_mismatch', message: 'The offer names another token.' };
+  // The signature is checked over the offer's domain (extra.name/version) but the token checks it over its own: a
+  // payment signed for another domain would verify here and revert at settlement.
+  if (req.extra.name !== token.name || req.extra.version !== token.version) {
+    return { reason: 'domain_mismatch', message: `The offer names the EIP-712 domain {name: ${shown(req.extra.name)}, version: ${shown(req.extra.version)}}; the token's is {name: ${JSON.stringify(token.name)}, version: ${JSON.stringify(token.version)}}.` };
+  }
   if (!sameAddress(transfer.to, req.payTo)) return { reason: 'payee_mismatch', message: 'The payment goes to another address than payTo.' };
   if (transfer.value !== req.amount) return { reason: 'amount_mismatch', message: `The payment is for ${transfer.value}, the price is ${req.amount}.` };
   return undefined;
+}
+
+/** A wire value for a message: a string (cut to 64 characters) as JSON, anything else as its type. */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value.slice(0, 64)) : typeof value;
 }
