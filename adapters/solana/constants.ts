@@ -28,6 +28,16 @@ export const DEFAULT_MAX_COMPUTE_UNIT_PRICE = 5_000_000n;
 /** Highest compute-unit limit the server's fee payer accepts by default (bounds the priority fee it pays). */
 export const DEFAULT_MAX_COMPUTE_UNIT_LIMIT = 200_000;
 
+/** Lamports a cluster charges per transaction signature (the base fee); an `exact` payment has two. */
+export const LAMPORTS_PER_SIGNATURE = 5_000n;
+
+/**
+ * Most lamports the server's fee payer spends on one settlement by default: base fee (2 × 5,000) plus at most
+ * 10,000 of priority fee (limit × price / 1e6). The official client's budget (20,000 CU × 1 µlamport) costs
+ * 10,001. Without this cap, the compute caps alone would let a payer make every settlement cost ~1,000,000.
+ */
+export const DEFAULT_MAX_FEE_LAMPORTS = 20_000n;
+
 /** Longest memo, in UTF-8 bytes, a payment may carry. */
 export const MAX_MEMO_BYTES = 256;
 

@@ -1,7 +1,8 @@
 import { PublicKey, TransactionInstruction, type VersionedTransaction } from '@solana/web3.js';
 import { decodeTransferCheckedInstruction } from '@solana/spl-token';
 import { associatedTokenAddress } from './associatedTokenAddress';
-import { COMPUTE_BUDGET_PROGRAM_ID, MAX_MEMO_BYTES, MEMO_PROGRAM_ID, TOKEN_PROGRAM_IDS } from './constants';
+import { COMPUTE_BUDGET_PROGRAM_ID, DEFAULT_MAX_FEE_LAMPORTS, MAX_MEMO_BYTES, MEMO_PROGRAM_ID, TOKEN_PROGRAM_IDS } from './constants';
+import { settlementFeeLamports } from './settlementFee';
 
 /** What an `exact` payment must match, from the offer and the server's configuration. */
 export type ExactExpectations = {
@@ -14,6 +15,11 @@ export type ExactExpectations = {
   /** Micro-lamports per compute unit. */
   maxComputeUnitPrice: bigint;
   maxComputeUnitLimit: number;
+  /**
+   * Most lamports the fee payer may be charged for the settlement (base fee + priority fee); default
+   * {@link DEFAULT_MAX_FEE_LAMPORTS}.
+   */
+  maxFeeLamports?: bigint;
 };
 
 /** The transfer an `exact` payment makes, as read from its transaction. */
@@ -28,6 +34,8 @@ export type ExactTransfer = {
   decimals: number;
   computeUnitLimit: number;
   computeUnitPrice: bigint;
+  /** Lamports the fee payer is charged when it settles this transaction. */
+  feeLamports: bigint;
   memo?: string;
 };
 
@@ -88,7 +96,7 @@ function memoTextOf(ix: TransactionInstruction): string | undefined {
  * Static (no RPC) checks of an x402 `exact` SVM transaction against an offer: fee payer is ours and no
  * transfer party nor in any instruction's accounts; layout exactly `[SetComputeUnitLimit,
  * SetComputeUnitPrice, TransferChecked, Memo?]` with no address lookup tables; compute budget under the
- * caps; signers exactly fee payer + transfer authority; mint, destination ATA, amount and memo match.
+ * caps and the fee the fee payer would be charged (base + priority) under `maxFeeLamports`; signers exactly fee payer + transfer authority; mint, destination ATA, amount and memo match.
  * Mint program and decimals need the mint account and are checked by the caller.
  *
  * @example
@@ -150,6 +158,11 @@ export function inspectExactTransaction(tx: VersionedTransaction, want: ExactExp
   if (computeUnitPrice > want.maxComputeUnitPrice) {
     return fail('compute_price_too_high', `The compute-unit price ${computeUnitPrice} µlamports is above ${want.maxComputeUnitPrice}.`, authority);
   }
+  const feeLamports = settlementFeeLamports({ signatures: message.header.numRequiredSignatures, computeUnitLimit, computeUnitPrice });
+  const maxFeeLamports = want.maxFeeLamports ?? DEFAULT_MAX_FEE_LAMPORTS;
+  if (feeLamports > maxFeeLamports) {
+    return fail('fee_too_high', `Settling this transaction would cost the fee payer ${feeLamports} lamports; this server pays at most ${maxFeeLamports}. Lower the compute-unit price or limit.`, authority);
+  }
   if (!mint.pubkey.equals(want.asset)) return fail('asset_mismatch', `The transfer moves mint ${mint.pubkey.toBase58()}, the offer asks for ${want.asset.toBase58()}.`, authority);
   const expectedDestination = associatedTokenAddress(want.asset, want.payTo, programId);
   if (!destination.pubkey.equals(expectedDestination)) {
@@ -170,6 +183,7 @@ export function inspectExactTransaction(tx: VersionedTransaction, want: ExactExp
       decimals: decoded.data.decimals,
       computeUnitLimit,
       computeUnitPrice,
+      feeLamports,
       ...(memo === undefined ? {} : { memo }),
     },
   };

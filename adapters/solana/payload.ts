@@ -51,14 +51,23 @@ export function encodePaymentTransaction(tx: VersionedTransaction): SolanaExactP
 }
 
 /**
- * The payment id of a transaction: base58 of the first signature after the fee payer's (the transfer
- * authority's). A transaction without such a signature (a single signer, or an empty slot) is keyed by
- * `msg:` + the SHA-256 of its message, so distinct payloads never share an id.
+ * The payment id of a transaction: base58 of the SHA-256 of its message (`tx.message.serialize()`). The
+ * message is what the payer cannot vary without making another payment: Ed25519 lets a signer produce many
+ * valid signatures of one message, so a signature-keyed id would let one transfer claim many services. The
+ * transaction id a cluster knows it by is the fee payer's deterministic signature of this same message (see
+ * `coSign`), so the id and the landed transaction correspond one to one.
  *
- * @example paymentIdOf(tx); // '4Rj…' — the authority's signature
+ * @example paymentIdOf(tx); // '9xQe…' — base58(sha256(message))
  */
 export function paymentIdOf(tx: VersionedTransaction): string {
-  const signature = tx.signatures[1];
-  if (signature !== undefined && signature.some((b) => b !== 0)) return base58Encode(signature);
-  return `msg:${base58Encode(createHash('sha256').update(tx.message.serialize()).digest())}`;
+  return base58Encode(messageHashOf(tx.message.serialize()));
+}
+
+/**
+ * SHA-256 of serialized message bytes (the payment id's preimage).
+ *
+ * @example messageHashOf(tx.message.serialize()).length; // 32
+ */
+export function messageHashOf(message: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(message).digest());
 }

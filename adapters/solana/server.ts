@@ -14,6 +14,7 @@ import {
 import {
   DEFAULT_MAX_COMPUTE_UNIT_LIMIT,
   DEFAULT_MAX_COMPUTE_UNIT_PRICE,
+  DEFAULT_MAX_FEE_LAMPORTS,
   DEFAULT_MAX_TIMEOUT_SECONDS,
   SOLANA_RAIL_ID,
 } from './constants';
@@ -21,7 +22,7 @@ import { inspectExactTransaction, type ExactTransfer } from './inspectTransactio
 import { createMintCache, publicKeyOrUndefined } from './mintInfo';
 import { decodePaymentTransaction, paymentIdOf } from './payload';
 import { isSolanaNetwork, memoFits, memoOf } from './requirements';
-import { coSign, hasLanded, settledStatus, settleTransaction } from './settleTransaction';
+import { coSign, hasLanded, landedMessageMatches, settledStatus, settleTransaction } from './settleTransaction';
 import { DEFAULT_RPC_TIMEOUT_MS, withinRpcTimeout } from './rpcDeadline';
 import { blockhashIsValid, simulatePayment } from './simulatePayment';
 import { checkSignerSignature } from './verifySignature';
@@ -44,8 +45,16 @@ export type SolanaExactServerParameters = {
   payTo: PublicKey | string;
   /** Highest compute-unit price accepted, micro-lamports (default 5 000 000, the official cap). */
   maxComputeUnitPrice?: bigint | number;
-  /** Highest compute-unit limit accepted (default 200 000), which bounds the fee the fee payer spends. */
+  /** Highest compute-unit limit accepted (default 200 000). */
   maxComputeUnitLimit?: number;
+  /**
+   * Most lamports the fee payer may be charged for one settlement: 5,000 per signature (10,000) plus the
+   * priority fee `ceil(limit × price / 1e6)`. Default 20,000 (`DEFAULT_MAX_FEE_LAMPORTS`); the official
+   * client's budget costs 10,001. A function gets the offer, so the cap can follow the price (e.g.
+   * `(req) => 10_000n + BigInt(req.amount) / 10n` for at most 1 lamport of priority fee per 10 atomic units).
+   * A payment over the cap is refused at verify with `fee_too_high`, before the handler runs.
+   */
+  maxFeeLamports?: bigint | number | ((requirements: PaymentRequirements) => bigint);
   /** How long settle waits for confirmation before answering `pending` (default 30 s). */
   confirmTimeoutMs?: number;
   /** Delay between confirmation polls (default 100 ms). */
@@ -67,11 +76,16 @@ function keyOrThrow(value: PublicKey | string, what: string): PublicKey {
  *
  * verify (no state change): decode; strict layout `[limit, price, TransferChecked, Memo?]`; fee payer ours
  * and neither transfer party nor in any instruction; compute price/limit under the caps; program matches the
- * mint's owner; mint, destination ATA, amount, decimals and memo match; the payer's Ed25519 signature;
- * not already on chain; blockhash still valid; simulation (signature checks off) passes. settle: co-signs as fee payer, sends,
- * confirms by polling; deduplicated per transaction (see `settleTransaction`). No RPC call is waited on longer
- * than `rpcTimeoutMs`: verify answers 503, settle confirms a send left unanswered by polling. The payment id is the payer's
- * signature; the receipt reference is the transaction signature.
+ * mint's owner; the fee the fee payer would be charged under `maxFeeLamports`; mint, destination ATA, amount,
+ * decimals and memo match; the payer's Ed25519 signature, checked as the runtime checks it (strict: no
+ * small-order or non-canonical keys or `R`, `s` below the group order); not already on chain; blockhash still
+ * valid; the fee-payer-co-signed transaction passes simulation WITH signature verification. settle: co-signs as
+ * fee payer, sends, confirms by polling; deduplicated per transaction (see `settleTransaction`). No RPC call is
+ * waited on longer than `rpcTimeoutMs`: verify answers 503, settle confirms a send left unanswered by polling.
+ *
+ * The payment id is base58(SHA-256(message)) — not a signature, which the payer can vary (Ed25519 admits
+ * many valid signatures of one message) — and the receipt reference is the transaction id, the fee payer's
+ * deterministic signature of that same message, so one message is one claim and at most one landed transfer.
  *
  * @example
  * const rail = solanaExactServer({ connection, network: await solanaNetworkOf(connection), feePayer, mints: [usdc], payTo });
@@ -88,6 +102,8 @@ export function solanaExactServer(p: SolanaExactServerParameters): FindSettlemen
   const accepted = new Set(mintList.map((m) => m.toBase58()));
   const maxComputeUnitPrice = BigInt(p.maxComputeUnitPrice ?? DEFAULT_MAX_COMPUTE_UNIT_PRICE);
   const maxComputeUnitLimit = p.maxComputeUnitLimit ?? DEFAULT_MAX_COMPUTE_UNIT_LIMIT;
+  const feeCap = p.maxFeeLamports ?? DEFAULT_MAX_FEE_LAMPORTS;
+  const maxFeeLamportsFor = (req: PaymentRequirements): bigint => (typeof feeCap === 'function' ? feeCap(req) : BigInt(feeCap));
   const mints = createMintCache(p.connection);
   const rpcTimeoutMs = p.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
 
@@ -114,6 +130,7 @@ export function solanaExactServer(p: SolanaExactServerParameters): FindSettlemen
       ...(memo === undefined ? {} : { memo }),
       maxComputeUnitPrice,
       maxComputeUnitLimit,
+      maxFeeLamports: maxFeeLamportsFor(req),
     });
     if (!inspected.ok) return inspected;
     const { transfer } = inspected;
@@ -166,9 +183,11 @@ export function solanaExactServer(p: SolanaExactServerParameters): FindSettlemen
       const inspected = await inspect(tx, req);
       if (!('transfer' in inspected)) return { isValid: false, ...inspected };
       const payer = inspected.transfer.authority.toBase58();
-      const { signature } = coSign(tx, p.feePayer);
+      // Simulated co-signed and with signature checks, as the cluster will run it: a payment that verifies
+      // here but could never land would buy a handler run for nothing.
+      const { signed, signature } = coSign(tx, p.feePayer);
       const [landed, fresh, simulation] = await withinRpcTimeout(
-        Promise.all([hasLanded(p.connection, signature), blockhashIsValid(p.connection, tx.message.recentBlockhash), simulatePayment(p.connection, tx)]),
+        Promise.all([hasLanded(p.connection, signature), blockhashIsValid(p.connection, tx.message.recentBlockhash), simulatePayment(p.connection, signed)]),
         rpcTimeoutMs,
         'the payment checks',
       );
@@ -186,6 +205,9 @@ export function solanaExactServer(p: SolanaExactServerParameters): FindSettlemen
       const { signature } = coSign(tx, p.feePayer);
       const status = await withinRpcTimeout(settledStatus(p.connection, signature), rpcTimeoutMs, 'the signature status');
       if (status !== 'landed') return undefined;
+      // Only ever attribute the transaction that carries exactly this payment's message.
+      const sameMessage = await withinRpcTimeout(landedMessageMatches(p.connection, signature, tx.message.serialize()), rpcTimeoutMs, 'the landed transaction');
+      if (!sameMessage) return undefined;
       return { reference: signature, payer: inspected.transfer.authority.toBase58(), amount: inspected.transfer.amount.toString() };
     },
     async settle(payload, req, ctx): Promise<SettleResult> {

@@ -14,7 +14,15 @@ const InstructionErrorSchema = z.object({ InstructionError: z.tuple([z.number(),
 const CustomErrorSchema = z.object({ Custom: z.number() });
 
 /** What a simulation says about a payment. */
-export type SimulationVerdict = { ok: true } | { ok: false; reason: 'insufficient_funds' | 'blockhash_expired' | 'simulation_failed'; message: string };
+export type SimulationVerdict = { ok: true } | { ok: false; reason: 'insufficient_funds' | 'blockhash_expired' | 'invalid_signature' | 'simulation_failed'; message: string };
+
+/** JSON-RPC code a node answers `simulateTransaction` with when `sigVerify` finds a bad signature. */
+const SIGNATURE_VERIFICATION_FAILURE = -32003;
+const SIGNATURE_FAILURE: Exclude<SimulationVerdict, { ok: true }> = {
+  ok: false,
+  reason: 'invalid_signature',
+  message: 'A signature of the transaction does not verify as the cluster checks it; pay a fresh challenge.',
+};
 
 /**
  * Maps a transaction error (JSON form, as RPC reports it) to a payment reason: the token program's
@@ -24,6 +32,7 @@ export type SimulationVerdict = { ok: true } | { ok: false; reason: 'insufficien
  * @example classifyTransactionError({ InstructionError: [2, { Custom: 1 }] }); // insufficient_funds
  */
 export function classifyTransactionError(err: TransactionError | string | object, logs: readonly string[] = []): Exclude<SimulationVerdict, { ok: true }> {
+  if (err === 'SignatureFailure') return SIGNATURE_FAILURE;
   if (err === 'BlockhashNotFound') return { ok: false, reason: 'blockhash_expired', message: 'The transaction’s recent blockhash has expired; pay a fresh challenge.' };
   if (err === 'InsufficientFundsForFee' || err === 'AccountNotFound') {
     throw new RailUnavailableError('The server’s Solana fee payer cannot pay the transaction fee; nothing was paid. Fund the fee payer.', { rail: SOLANA_RAIL_ID });
@@ -40,16 +49,19 @@ export function classifyTransactionError(err: TransactionError | string | object
 }
 
 /**
- * Simulates a payment transaction without signature checks (the fee payer has not signed yet) and without
- * replacing its blockhash. No state changes. RPC failures become `RailUnavailableError`.
+ * Simulates a payment transaction WITH signature verification, as the cluster will run it, without replacing
+ * its blockhash: pass the transaction co-signed by the fee payer (see `coSign`), so every signature is in
+ * place and a payer signature the runtime would refuse (a small-order key, a malleated `s`) fails here, not
+ * after the service was delivered. No state changes. RPC failures become `RailUnavailableError`.
  *
- * @example const verdict = await simulatePayment(connection, tx);
+ * @example const verdict = await simulatePayment(connection, coSign(tx, feePayer).signed);
  */
-export async function simulatePayment(connection: Connection, tx: VersionedTransaction): Promise<SimulationVerdict> {
+export async function simulatePayment(connection: Connection, signed: VersionedTransaction): Promise<SimulationVerdict> {
   let result;
   try {
-    result = await connection.simulateTransaction(tx, { sigVerify: false, replaceRecentBlockhash: false, commitment: 'confirmed' });
+    result = await connection.simulateTransaction(signed, { sigVerify: true, replaceRecentBlockhash: false, commitment: 'confirmed' });
   } catch (cause) {
+    if (cause instanceof SolanaJSONRPCError && cause.code === SIGNATURE_VERIFICATION_FAILURE) return SIGNATURE_FAILURE;
     if (cause instanceof SolanaJSONRPCError) return { ok: false, reason: 'simulation_failed', message: `The node refused to simulate the transaction: ${cause.message}` };
     throw new RailUnavailableError('The Solana RPC failed while simulating the payment. Try again shortly.', { cause, rail: SOLANA_RAIL_ID });
   }

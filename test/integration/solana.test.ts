@@ -1,4 +1,5 @@
-import { Connection } from '@solana/web3.js';
+import { createHash } from 'node:crypto';
+import { Connection, VersionedTransaction } from '@solana/web3.js';
 import { TOKEN_2022_PROGRAM_ID } from '@solana/spl-token';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,7 +16,7 @@ import {
   type ServerRail,
 } from '../../src/index';
 import { evmClients } from '../../adapters/evm/index';
-import { solanaExactClient, solanaExactServer, type SolanaWallet } from '../../adapters/solana/index';
+import { base58Encode, solanaExactClient, solanaExactServer, type SolanaWallet } from '../../adapters/solana/index';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
 import { startSolanaDevnet, type SolanaDevnet, type SolanaWalletName } from '../../fixtures/solana/index';
 import { SOL_PRICE, evmWalletFor, handMadePayment, lamportTransfer, solanaPaywall, solanaWalletFor } from '../support/solanaHarness';
@@ -316,11 +317,13 @@ describe('Solana rail on the litesvm devnet', () => {
     expect(await balances()).toEqual(before);
   });
 
-  it('keys a payment by the payer signature', async () => {
+  it('keys a payment by its transaction message (base58 SHA-256), not by a signature the payer can vary', async () => {
     const offer = await challenge('/paid/sol');
     const payload = await clientPayload(offer);
     const id = rail.paymentId(payload, offer);
-    expect(id).toMatch(/^[1-9A-HJ-NP-Za-km-z]{64,88}$/);
+    const tx = VersionedTransaction.deserialize(Buffer.from(String(payload['transaction']), 'base64'));
+    expect(id).toBe(base58Encode(createHash('sha256').update(tx.message.serialize()).digest()));
+    expect(id).toMatch(/^[1-9A-HJ-NP-Za-km-z]{43,44}$/);
     expect(rail.paymentId(payload, offer)).toBe(id);
     expect(() => rail.paymentId({ transaction: '%%' }, offer)).toThrow(/malformed/);
   });
