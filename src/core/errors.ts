@@ -35,6 +35,7 @@ export const errorCodes = {
   NO_ACCEPTABLE_OFFER: 'CLIENT__NEGOTIATION__NO_ACCEPTABLE_OFFER',
   BUDGET_EXCEEDED: 'CLIENT__BUDGET__EXCEEDED',
   PAYMENT_REFUSED_BY_SERVER: 'CLIENT__PAYMENT__REFUSED_BY_SERVER',
+  ORIGIN_SUSPENDED: 'CLIENT__ORIGIN__SUSPENDED',
   NOT_A_CHALLENGE: 'CLIENT__RESPONSE__NOT_A_CHALLENGE',
   // receipts
   RECEIPT_INVALID: 'RECEIPT__INVALID',
@@ -184,6 +185,54 @@ export class BudgetExceededError extends X402RailsError {
   override name = 'BudgetExceededError';
   constructor(message: string, details: { budget: string; limit: string; spent: string; requested: string; asset: string }) {
     super(errorCodes.BUDGET_EXCEEDED, message, { status: 402, details });
+  }
+}
+
+/** What a client knows of a payment it sent and the server did not honour. */
+export type RefusedPaymentDetails = {
+  origin: string;
+  url: string;
+  /** HTTP status of the answer to the paid request (0 when no answer came). */
+  status: number;
+  rail: string;
+  network: string;
+  asset: string;
+  amount: string;
+  /** The server's reason code, when it gave one (`errorReason`, or the challenge's `error`). */
+  reason?: string;
+};
+
+/**
+ * A payment left the wallet (its credential was sent, or the rail paid on create) and the server did not answer
+ * 2xx. The signed payment may have been settled, or may still be settled while its authorization is valid, so
+ * the client's budget keeps it spent and the origin gets a strike (see `createOriginStrikes`). Reported as
+ * `PaymentOutcome.refused` on the returned response, or thrown when no answer came.
+ */
+export class PaymentRefusedByServerError extends X402RailsError {
+  override name = 'PaymentRefusedByServerError';
+  readonly refused: RefusedPaymentDetails;
+  constructor(refused: RefusedPaymentDetails, options: { cause?: unknown } = {}) {
+    const answer = refused.status === 0 ? 'sent no answer' : `answered ${refused.status}${refused.reason ? ` (${refused.reason})` : ''}`;
+    super(
+      errorCodes.PAYMENT_REFUSED_BY_SERVER,
+      `Paid ${refused.amount} ${refused.asset} on ${refused.network} to ${refused.origin}, which ${answer} instead of serving. The payment counts against the budget (it may have been settled, or be settled later); further payments to ${refused.origin} are refused until you reset its strikes.`,
+      { status: 402, details: { ...refused }, ...(options.cause === undefined ? {} : { cause: options.cause }) },
+    );
+    this.refused = refused;
+  }
+}
+
+/** An origin took payments without serving (strikes, see `createOriginStrikes`); nothing was paid this time. */
+export class OriginSuspendedError extends X402RailsError {
+  override name = 'OriginSuspendedError';
+  readonly origin: string;
+  constructor(origin: string, details: { strikes: number; limit: number; lastStatus: number; lastReason?: string }) {
+    super(
+      errorCodes.ORIGIN_SUSPENDED,
+      `Not paying ${origin}: it took ${details.strikes} payment(s) without serving (last answer ${details.lastStatus}${details.lastReason ? `, ${details.lastReason}` : ''}); nothing was paid. Reset its strikes (strikes.reset(origin)) once you trust it again.`,
+      { status: 402, details: { origin, ...details } },
+    );
+    this.origin = origin;
   }
 }
 

@@ -1,4 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { ClaimResult, PaymentRecord, PaymentStore } from './paymentStore';
+
+/** A record as held here: an in-flight claim also keeps its owner token (never handed out by `get`). */
+type Held = { record: PaymentRecord; owner?: string };
 
 /**
  * In-memory {@link PaymentStore} for tests and single-process servers that may forget on restart.
@@ -7,41 +11,65 @@ import type { ClaimResult, PaymentRecord, PaymentStore } from './paymentStore';
  */
 export function createMemoryPaymentStore(options: { now?: () => number } = {}): PaymentStore {
   const now = options.now ?? Date.now;
-  const records = new Map<string, PaymentRecord>();
+  const records = new Map<string, Held>();
+  const set = (paymentId: string, record: PaymentRecord, owner?: string) => records.set(paymentId, owner === undefined ? { record } : { record, owner });
+  const holds = (held: Held | undefined, owner: string | undefined) => held?.record.state === 'in_flight' && (owner === undefined || held.owner === owner);
   return {
     async claim(paymentId, requestKey, leaseMs): Promise<ClaimResult> {
-      const current = records.get(paymentId);
+      const current = records.get(paymentId)?.record;
       if (current && !(current.state === 'in_flight' && current.leaseUntil <= now())) return { claimed: false, record: current };
-      records.set(paymentId, { state: 'in_flight', requestKey, leaseUntil: now() + leaseMs });
-      return current ? { claimed: true, takeover: true } : { claimed: true };
+      const owner = randomUUID();
+      set(paymentId, { state: 'in_flight', requestKey, leaseUntil: now() + leaseMs }, owner);
+      return current ? { claimed: true, owner, takeover: true } : { claimed: true, owner };
+    },
+    async renew(paymentId, owner, leaseMs) {
+      const held = records.get(paymentId);
+      if (!held || held.record.state !== 'in_flight' || held.owner !== owner) return false;
+      set(paymentId, { ...held.record, leaseUntil: now() + leaseMs }, owner);
+      return true;
     },
     async settle(paymentId, receipt) {
-      const current = records.get(paymentId);
+      const current = records.get(paymentId)?.record;
       if (current?.state === 'settled') return current.receipt;
-      const requestKey = current?.requestKey ?? '';
-      records.set(paymentId, { state: 'settled', requestKey, receipt });
+      set(paymentId, { state: 'settled', requestKey: current?.requestKey ?? '', receipt, settledAt: now(), replays: 0 });
       return receipt;
     },
     async markPending(paymentId, rail, reference, intent) {
-      const current = records.get(paymentId);
+      const current = records.get(paymentId)?.record;
       if (current?.state === 'settled') return;
       const requestKey = current?.requestKey ?? '';
       const kept = intent ?? (current?.state === 'pending' ? current.intent : undefined);
-      records.set(paymentId, { state: 'pending', requestKey, rail, reference, updatedAt: now(), ...(kept !== undefined ? { intent: kept } : {}) });
+      set(paymentId, { state: 'pending', requestKey, rail, reference, updatedAt: now(), ...(kept !== undefined ? { intent: kept } : {}) });
     },
-    async release(paymentId, state = 'in_flight') {
-      if (records.get(paymentId)?.state === state) records.delete(paymentId);
+    async fail(paymentId, reason) {
+      const current = records.get(paymentId)?.record;
+      if (current?.state === 'settled') return;
+      set(paymentId, { state: 'failed', requestKey: current?.requestKey ?? '', reason, failedAt: now() });
     },
-    async expireClaim(paymentId) {
-      const current = records.get(paymentId);
-      if (current?.state === 'in_flight') records.set(paymentId, { ...current, leaseUntil: 0 });
+    async release(paymentId, state = 'in_flight', owner) {
+      const held = records.get(paymentId);
+      if (held?.record.state !== state) return;
+      if (state === 'in_flight' && !holds(held, owner)) return;
+      records.delete(paymentId);
+    },
+    async expireClaim(paymentId, owner) {
+      const held = records.get(paymentId);
+      if (held?.record.state === 'in_flight' && holds(held, owner)) set(paymentId, { ...held.record, leaseUntil: 0 }, held.owner);
+    },
+    async replay(paymentId, requestKey, policy) {
+      const current = records.get(paymentId)?.record;
+      if (current?.state !== 'settled' || current.requestKey !== requestKey) return { admitted: false, reason: 'not_replayable' };
+      if (now() > current.settledAt + policy.windowMs) return { admitted: false, reason: 'replay_window_closed' };
+      if (current.replays >= policy.max) return { admitted: false, reason: 'replay_limit_reached' };
+      set(paymentId, { ...current, replays: current.replays + 1 });
+      return { admitted: true };
     },
     async get(paymentId) {
-      return records.get(paymentId);
+      return records.get(paymentId)?.record;
     },
     async listPending() {
       const out: Array<{ paymentId: string; record: Extract<PaymentRecord, { state: 'pending' }> }> = [];
-      for (const [paymentId, record] of records) if (record.state === 'pending') out.push({ paymentId, record });
+      for (const [paymentId, { record }] of records) if (record.state === 'pending') out.push({ paymentId, record });
       return out;
     },
   };

@@ -1,35 +1,57 @@
 import type { SignedReceipt } from '../core/receipt/receipt';
 
 /**
- * Replay, idempotency and receipt storage, behind one small async interface with an atomic claim.
- * A payment id moves `in_flight` → `settled` (receipt stored) or back to free (released on failure),
- * or to `pending` when a broadcast's outcome is unknown (reconciled later, never paid twice).
+ * Replay, idempotency and receipt storage, behind one small async interface with atomic transitions.
+ * A payment id moves `in_flight` (claimed by one owner, lease renewed while its attempt lives) → `settled`
+ * (receipt stored, terminal) or `failed` (settlement refused after the handler ran, terminal) or back to free
+ * (released after a failure before any service), or to `pending` when a broadcast's outcome is unknown
+ * (reconciled later, never paid twice).
  */
 
 /** What the store knows of one payment. */
 export type PaymentRecord =
   | { state: 'in_flight'; requestKey: string; leaseUntil: number }
   | { state: 'pending'; requestKey: string; reference: string; rail: string; updatedAt: number; intent?: string }
-  | { state: 'settled'; requestKey: string; receipt: SignedReceipt };
+  /** `settledAt` (store clock, ms) and `replays` (identical requests served again since) bound idempotent replays. */
+  | { state: 'settled'; requestKey: string; receipt: SignedReceipt; settledAt: number; replays: number }
+  /** Settlement definitively refused after the handler ran: the payment is never served again. */
+  | { state: 'failed'; requestKey: string; reason: string; failedAt: number };
 
 /**
- * Result of {@link PaymentStore.claim}. `takeover` says the claim replaced an expired `in_flight` lease: an
- * earlier attempt died holding it, perhaps after broadcasting, so the claimer must look for an earlier
- * settlement before paying.
+ * Result of {@link PaymentStore.claim}. `owner` is the claim's holder token: only it can renew or release the
+ * claim, so an attempt whose lease lapsed and was taken over notices it. `takeover` says the claim replaced an
+ * expired `in_flight` lease: an earlier attempt died holding it, perhaps after broadcasting, so the claimer must
+ * look for an earlier settlement before paying.
  */
-export type ClaimResult = { claimed: true; takeover?: true } | { claimed: false; record: PaymentRecord };
+export type ClaimResult = { claimed: true; owner: string; takeover?: true } | { claimed: false; record: PaymentRecord };
+
+/** How many identical requests a settled payment serves again, and for how long after its settlement. */
+export type ReplayPolicy = { windowMs: number; max: number };
+
+/**
+ * Result of {@link PaymentStore.replay}: admitted (counted), or why not — `replay_window_closed` (settled longer
+ * ago than the window), `replay_limit_reached` (already replayed `max` times), `not_replayable` (not settled, or
+ * settled for another request).
+ */
+export type ReplayAdmission = { admitted: true } | { admitted: false; reason: 'replay_window_closed' | 'replay_limit_reached' | 'not_replayable' };
 
 /** The store every paywall uses. Implementations: memory (tests), SQLite (embedded default), Redis. */
 export interface PaymentStore {
   /**
-   * Atomically claims `paymentId` for settlement for `leaseMs`. Exactly one concurrent caller wins;
-   * the others get the current record. An expired `in_flight` lease may be claimed again.
+   * Atomically claims `paymentId` for settlement for `leaseMs`. Exactly one concurrent caller wins and gets a
+   * fresh owner token; the others get the current record. An expired `in_flight` lease may be claimed again.
    */
   claim(paymentId: string, requestKey: string, leaseMs: number): Promise<ClaimResult>;
   /**
+   * Extends the `in_flight` claim held by `owner` to `leaseMs` from now. False when the claim is no longer
+   * this owner's (taken over after its lease lapsed, settled, failed, released): the attempt has lost it.
+   */
+  renew(paymentId: string, owner: string, leaseMs: number): Promise<boolean>;
+  /**
    * Stores the receipt of a settled payment (terminal) and returns the receipt the store now holds. The first
    * receipt stays: settling a payment that is already settled changes nothing and returns the earlier receipt,
-   * so two racing settlers can both answer with the one receipt on record.
+   * so two racing settlers can both answer with the one receipt on record. Settling a `failed` payment
+   * (reconciliation found it landed after all) records the receipt: money moved, the receipt must not be lost.
    */
   settle(paymentId: string, receipt: SignedReceipt): Promise<SignedReceipt>;
   /**
@@ -39,16 +61,29 @@ export interface PaymentStore {
    */
   markPending(paymentId: string, rail: string, reference: string, intent?: string): Promise<void>;
   /**
-   * Frees a payment after a failure that moved no money: only a record in `state` (default `in_flight`) is
-   * freed. `pending` frees a broadcast that reconciliation found failed (reverted, dropped, expired).
+   * Records that the payment's settlement was definitively refused after its handler ran (terminal, leaves the
+   * pending list): a later claim gets the `failed` record and the payment is never served again. A settled
+   * payment stays settled.
    */
-  release(paymentId: string, state?: 'in_flight' | 'pending'): Promise<void>;
+  fail(paymentId: string, reason: string): Promise<void>;
+  /**
+   * Frees a payment after a failure that moved no money and served nothing: only a record in `state` (default
+   * `in_flight`) is freed, and with `owner` only an `in_flight` claim that owner still holds.
+   */
+  release(paymentId: string, state?: 'in_flight' | 'pending', owner?: string): Promise<void>;
   /**
    * Lets the next claimer take an `in_flight` claim over at once (its lease ends now) instead of freeing it:
    * for a claim taken over from a dead attempt whose own payment then failed, so that the dead attempt's payer,
-   * who may have paid, is looked up again on the next try. Any other record is left as it is.
+   * who may have paid, is looked up again on the next try. With `owner`, only that owner's claim. Any other
+   * record is left as it is.
    */
-  expireClaim(paymentId: string): Promise<void>;
+  expireClaim(paymentId: string, owner?: string): Promise<void>;
+  /**
+   * Atomically admits one more serving of a settled payment for the identical request (`requestKey`): only
+   * within `policy.windowMs` of its settlement and at most `policy.max` times in all, counted across every
+   * process sharing the store.
+   */
+  replay(paymentId: string, requestKey: string, policy: ReplayPolicy): Promise<ReplayAdmission>;
   /** Reads a record. */
   get(paymentId: string): Promise<PaymentRecord | undefined>;
   /** Lists pending payments for reconciliation. */

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { ClaimResult, PaymentRecord, PaymentStore } from './paymentStore';
+import type { ClaimResult, PaymentRecord, PaymentStore, ReplayAdmission } from './paymentStore';
 import { redisScript, runRedisScript } from './redisScript';
 import { guardStore, StoreCorruptError } from './storeErrors';
 import { parseStoredReceipt } from './storedReceipt';
@@ -27,7 +28,9 @@ export type RedisPaymentStoreParameters = {
 const StoredSchema = z.discriminatedUnion('state', [
   z.object({ state: z.literal('in_flight'), requestKey: z.string(), leaseUntil: z.number() }),
   z.object({ state: z.literal('pending'), requestKey: z.string(), rail: z.string(), reference: z.string(), updatedAt: z.number(), intent: z.string().optional() }),
-  z.object({ state: z.literal('settled'), requestKey: z.string(), receipt: z.string() }),
+  // Records settled by earlier versions have no settledAt: their replay window is closed.
+  z.object({ state: z.literal('settled'), requestKey: z.string(), receipt: z.string(), settledAt: z.number().default(0), replays: z.number().default(0) }),
+  z.object({ state: z.literal('failed'), requestKey: z.string(), reason: z.string(), failedAt: z.number() }),
 ]);
 
 /** Takes over an expired in-flight lease (or a key that vanished meanwhile). 1 = claimed, else the current value. */
@@ -59,7 +62,7 @@ end`;
 
 /** Settles: stores the receipt (first one wins: an earlier settled record is returned), persists the key, leaves the pending set. */
 const SETTLE = redisScript(`${READ_REQUEST_KEY}
-redis.call('SET', KEYS[1], cjson.encode({ state = 'settled', requestKey = rk, receipt = ARGV[1] }))
+redis.call('SET', KEYS[1], cjson.encode({ state = 'settled', requestKey = rk, receipt = ARGV[1], settledAt = tonumber(ARGV[3]), replays = 0 }))
 redis.call('SREM', KEYS[2], ARGV[2])
 return 1`);
 
@@ -70,26 +73,56 @@ redis.call('SET', KEYS[1], cjson.encode({ state = 'pending', requestKey = rk, ra
 redis.call('SADD', KEYS[2], ARGV[4])
 return 1`);
 
-/** Frees a record in the given state only (in_flight, or pending: then it also leaves the pending set). */
-/** Ends an in-flight claim's lease now (KEEPTTL: the abandoned-claim expiry still applies). */
-const EXPIRE_CLAIM = redisScript(`
+/** Records a definitive settlement failure (terminal unless settled), leaves the pending set. */
+const FAIL = redisScript(`${READ_REQUEST_KEY}
+redis.call('SET', KEYS[1], cjson.encode({ state = 'failed', requestKey = rk, reason = ARGV[1], failedAt = tonumber(ARGV[2]) }))
+redis.call('SREM', KEYS[2], ARGV[3])
+return 1`);
+
+/** Reads the in-flight record held by owner ARGV[1] (any owner when ARGV[1] is ''), or returns 0. */
+const READ_HELD = `
 local cur = redis.call('GET', KEYS[1])
 if not cur then return 0 end
 local ok, rec = pcall(cjson.decode, cur)
 if not (ok and type(rec) == 'table' and rec.state == 'in_flight') then return 0 end
+if ARGV[1] ~= '' and rec.owner ~= ARGV[1] then return 0 end`;
+
+/** Extends the lease of the claim held by owner ARGV[1] to ARGV[2], with a key TTL of ARGV[3] ms. */
+const RENEW = redisScript(`${READ_HELD}
+rec.leaseUntil = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], cjson.encode(rec), 'PX', ARGV[3])
+return 1`);
+
+/** Ends an in-flight claim's lease now (KEEPTTL: the abandoned-claim expiry still applies). */
+const EXPIRE_CLAIM = redisScript(`${READ_HELD}
 rec.leaseUntil = 0
 redis.call('SET', KEYS[1], cjson.encode(rec), 'KEEPTTL')
 return 1`);
 
+/** Frees a record in state ARGV[1] only (in_flight: held by owner ARGV[3] when given; pending: also leaves the pending set). */
 const RELEASE = redisScript(`
 local cur = redis.call('GET', KEYS[1])
 if not cur then return 0 end
 local ok, rec = pcall(cjson.decode, cur)
 if ok and type(rec) == 'table' and rec.state == ARGV[1] then
+  if rec.state == 'in_flight' and ARGV[3] ~= '' and rec.owner ~= ARGV[3] then return 0 end
   redis.call('SREM', KEYS[2], ARGV[2])
   return redis.call('DEL', KEYS[1])
 end
 return 0`);
+
+/** Admits one replay of a settled payment for request key ARGV[1] at time ARGV[2]: window ARGV[3] ms, at most ARGV[4]. */
+const REPLAY = redisScript(`
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 'not_replayable' end
+local ok, rec = pcall(cjson.decode, cur)
+if not (ok and type(rec) == 'table' and rec.state == 'settled' and rec.requestKey == ARGV[1]) then return 'not_replayable' end
+if (tonumber(rec.settledAt) or 0) + tonumber(ARGV[3]) < tonumber(ARGV[2]) then return 'replay_window_closed' end
+local replays = tonumber(rec.replays) or 0
+if replays >= tonumber(ARGV[4]) then return 'replay_limit_reached' end
+rec.replays = replays + 1
+redis.call('SET', KEYS[1], cjson.encode(rec))
+return 1`);
 
 /**
  * Redis {@link PaymentStore} (ioredis) for servers on several machines. A claim is `SET key value NX PX`
@@ -113,11 +146,12 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
   async function claimOnce(paymentId: string, requestKey: string, leaseMs: number): Promise<ClaimResult> {
     const key = recordKey(paymentId);
     const at = now();
-    const value = JSON.stringify({ state: 'in_flight', requestKey, leaseUntil: at + leaseMs });
+    const owner = randomUUID();
+    const value = JSON.stringify({ state: 'in_flight', requestKey, leaseUntil: at + leaseMs, owner });
     const ttl = Math.max(1, Math.ceil(leaseMs + abandonedTtl));
-    if ((await redis.set(key, value, 'PX', ttl, 'NX')) === 'OK') return { claimed: true };
+    if ((await redis.set(key, value, 'PX', ttl, 'NX')) === 'OK') return { claimed: true, owner };
     const reply = await runRedisScript(redis, TAKE_OVER, [key], [value, at, ttl]);
-    if (reply === 1) return { claimed: true, takeover: true };
+    if (reply === 1) return { claimed: true, owner, takeover: true };
     if (typeof reply !== 'string') throw new StoreCorruptError('redis', paymentId, 'the claim script gave an unexpected reply');
     return { claimed: false, record: decode(paymentId, reply) };
   }
@@ -125,7 +159,7 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
   return {
     claim: (paymentId, requestKey, leaseMs) => guardStore('redis', 'claim', () => claimOnce(paymentId, requestKey, leaseMs)),
     settle: (paymentId, receipt) => guardStore('redis', 'settle', async () => {
-      const reply = await runRedisScript(redis, SETTLE, [recordKey(paymentId), pendingKey], [JSON.stringify(receipt), paymentId]);
+      const reply = await runRedisScript(redis, SETTLE, [recordKey(paymentId), pendingKey], [JSON.stringify(receipt), paymentId, now()]);
       if (reply === 1) return receipt;
       const stored = typeof reply === 'string' ? decode(paymentId, reply) : undefined;
       if (stored?.state !== 'settled') throw new StoreCorruptError('redis', paymentId, 'the settle script gave an unexpected reply');
@@ -135,13 +169,30 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
       guardStore('redis', 'markPending', async () => {
         await runRedisScript(redis, MARK_PENDING, [recordKey(paymentId), pendingKey], [rail, reference, now(), paymentId, intent ?? '']);
       }),
-    release: (paymentId, state = 'in_flight') =>
-      guardStore('redis', 'release', async () => {
-        await runRedisScript(redis, RELEASE, [recordKey(paymentId), pendingKey], [state, paymentId]);
+    renew: (paymentId, owner, leaseMs) =>
+      guardStore('redis', 'renew', async () => {
+        const leaseUntil = now() + leaseMs;
+        const ttl = Math.max(1, Math.ceil(leaseMs + abandonedTtl));
+        return (await runRedisScript(redis, RENEW, [recordKey(paymentId)], [owner, leaseUntil, ttl])) === 1;
       }),
-    expireClaim: (paymentId) =>
+    fail: (paymentId, reason) =>
+      guardStore('redis', 'fail', async () => {
+        await runRedisScript(redis, FAIL, [recordKey(paymentId), pendingKey], [reason, now(), paymentId]);
+      }),
+    release: (paymentId, state = 'in_flight', owner) =>
+      guardStore('redis', 'release', async () => {
+        await runRedisScript(redis, RELEASE, [recordKey(paymentId), pendingKey], [state, paymentId, owner ?? '']);
+      }),
+    expireClaim: (paymentId, owner) =>
       guardStore('redis', 'expireClaim', async () => {
-        await runRedisScript(redis, EXPIRE_CLAIM, [recordKey(paymentId)], []);
+        await runRedisScript(redis, EXPIRE_CLAIM, [recordKey(paymentId)], [owner ?? '']);
+      }),
+    replay: (paymentId, requestKey, policy) =>
+      guardStore('redis', 'replay', async (): Promise<ReplayAdmission> => {
+        const reply = await runRedisScript(redis, REPLAY, [recordKey(paymentId)], [requestKey, now(), policy.windowMs, policy.max]);
+        if (reply === 1) return { admitted: true };
+        if (reply === 'replay_window_closed' || reply === 'replay_limit_reached' || reply === 'not_replayable') return { admitted: false, reason: reply };
+        throw new StoreCorruptError('redis', paymentId, 'the replay script gave an unexpected reply');
       }),
     get: (paymentId) =>
       guardStore('redis', 'get', async () => {
@@ -178,5 +229,5 @@ function decode(paymentId: string, value: string): PaymentRecord {
   if (!parsed.success) throw new StoreCorruptError('redis', paymentId, 'the record does not match the store layout', { cause: parsed.error });
   const stored = parsed.data;
   if (stored.state !== 'settled') return stored;
-  return { state: 'settled', requestKey: stored.requestKey, receipt: parseStoredReceipt('redis', paymentId, stored.receipt) };
+  return { state: 'settled', requestKey: stored.requestKey, receipt: parseStoredReceipt('redis', paymentId, stored.receipt), settledAt: stored.settledAt, replays: stored.replays };
 }

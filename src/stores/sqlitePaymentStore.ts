@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { openSqlite, tableName, type SqliteSource } from './openSqlite';
 import type { SignedReceipt } from '../core/receipt/receipt';
-import type { ClaimResult, PaymentRecord, PaymentStore } from './paymentStore';
+import type { ClaimResult, PaymentRecord, PaymentStore, ReplayAdmission, ReplayPolicy } from './paymentStore';
 import { guardStore, StoreCorruptError } from './storeErrors';
 import { parseStoredReceipt } from './storedReceipt';
 
@@ -26,13 +27,17 @@ export type SqlitePaymentStore = PaymentStore & {
 
 const RowSchema = z.object({
   payment_id: z.string(),
-  state: z.enum(['in_flight', 'pending', 'settled']),
+  state: z.enum(['in_flight', 'pending', 'settled', 'failed']),
   request_key: z.string(),
   lease_until: z.number().nullable(),
   receipt: z.string().nullable(),
   rail: z.string().nullable(),
   reference: z.string().nullable(),
   intent: z.string().nullable().optional(),
+  owner: z.string().nullable().optional(),
+  settled_at: z.number().nullable().optional(),
+  replays: z.number().nullable().optional(),
+  reason: z.string().nullable().optional(),
   updated_at: z.number(),
 });
 
@@ -68,42 +73,58 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS ${t}_pending ON ${t} (updated_at) WHERE state = 'pending';
   `);
-  // Files written before settlement intents were kept lack the column.
-  if (!db.prepare(`SELECT 1 FROM pragma_table_info('${t}') WHERE name = 'intent'`).get()) db.exec(`ALTER TABLE ${t} ADD COLUMN intent TEXT`);
+  // Files written by earlier versions lack the later columns (settlement intent, claim owner, replay count, failure).
+  for (const [column, type] of [['intent', 'TEXT'], ['owner', 'TEXT'], ['settled_at', 'INTEGER'], ['replays', 'INTEGER NOT NULL DEFAULT 0'], ['reason', 'TEXT']] as const) {
+    if (!db.prepare(`SELECT 1 FROM pragma_table_info('${t}') WHERE name = ?`).get(column)) db.exec(`ALTER TABLE ${t} ADD COLUMN ${column} ${type}`);
+  }
 
   const claimStmt = db.prepare(`
-    INSERT INTO ${t} (payment_id, state, request_key, lease_until, receipt, rail, reference, updated_at)
-    VALUES (@id, 'in_flight', @requestKey, @leaseUntil, NULL, NULL, NULL, @now)
+    INSERT INTO ${t} (payment_id, state, request_key, lease_until, receipt, rail, reference, owner, updated_at)
+    VALUES (@id, 'in_flight', @requestKey, @leaseUntil, NULL, NULL, NULL, @owner, @now)
     ON CONFLICT (payment_id) DO UPDATE SET
       state = 'in_flight', request_key = excluded.request_key, lease_until = excluded.lease_until,
-      receipt = NULL, rail = NULL, reference = NULL, updated_at = excluded.updated_at
+      receipt = NULL, rail = NULL, reference = NULL, owner = excluded.owner, updated_at = excluded.updated_at
     WHERE ${t}.state = 'in_flight' AND ${t}.lease_until <= @now
     RETURNING payment_id`);
   const getStmt = db.prepare(`SELECT * FROM ${t} WHERE payment_id = ?`);
   const existsStmt = db.prepare(`SELECT 1 FROM ${t} WHERE payment_id = ?`);
   // Settled is terminal: the first receipt stays (a receipt once served never changes).
   const settleStmt = db.prepare(`
-    INSERT INTO ${t} (payment_id, state, request_key, lease_until, receipt, rail, reference, updated_at)
-    VALUES (@id, 'settled', '', NULL, @receipt, @rail, @reference, @now)
+    INSERT INTO ${t} (payment_id, state, request_key, lease_until, receipt, rail, reference, settled_at, replays, updated_at)
+    VALUES (@id, 'settled', '', NULL, @receipt, @rail, @reference, @now, 0, @now)
     ON CONFLICT (payment_id) DO UPDATE SET
       state = 'settled', lease_until = NULL, receipt = excluded.receipt, rail = excluded.rail,
-      reference = excluded.reference, updated_at = excluded.updated_at
+      reference = excluded.reference, owner = NULL, intent = NULL, reason = NULL, settled_at = excluded.settled_at,
+      replays = 0, updated_at = excluded.updated_at
     WHERE ${t}.state <> 'settled'`);
+  // Failed is terminal too (unless the payment is found settled after all).
+  const failStmt = db.prepare(`
+    INSERT INTO ${t} (payment_id, state, request_key, lease_until, receipt, rail, reference, reason, updated_at)
+    VALUES (@id, 'failed', '', NULL, NULL, NULL, NULL, @reason, @now)
+    ON CONFLICT (payment_id) DO UPDATE SET
+      state = 'failed', lease_until = NULL, owner = NULL, intent = NULL, reason = excluded.reason, updated_at = excluded.updated_at
+    WHERE ${t}.state <> 'settled'`);
+  const renewStmt = db.prepare(`UPDATE ${t} SET lease_until = @leaseUntil, updated_at = @now WHERE payment_id = @id AND state = 'in_flight' AND owner = @owner`);
+  const replayStmt = db.prepare(`
+    UPDATE ${t} SET replays = replays + 1
+    WHERE payment_id = @id AND state = 'settled' AND request_key = @requestKey
+      AND COALESCE(settled_at, updated_at) + @windowMs >= @now AND replays < @max`);
   const pendingStmt = db.prepare(`
     INSERT INTO ${t} (payment_id, state, request_key, lease_until, receipt, rail, reference, intent, updated_at)
     VALUES (@id, 'pending', '', NULL, NULL, @rail, @reference, @intent, @now)
     ON CONFLICT (payment_id) DO UPDATE SET
-      state = 'pending', lease_until = NULL, rail = excluded.rail, reference = excluded.reference,
+      state = 'pending', lease_until = NULL, owner = NULL, rail = excluded.rail, reference = excluded.reference,
       intent = COALESCE(excluded.intent, ${t}.intent), updated_at = excluded.updated_at
     WHERE ${t}.state <> 'settled'`);
-  const releaseStmt = db.prepare(`DELETE FROM ${t} WHERE payment_id = ? AND state = ?`);
-  const expireStmt = db.prepare(`UPDATE ${t} SET lease_until = 0 WHERE payment_id = ? AND state = 'in_flight'`);
+  const releaseStmt = db.prepare(`DELETE FROM ${t} WHERE payment_id = @id AND state = @state AND (@owner IS NULL OR state <> 'in_flight' OR owner = @owner)`);
+  const expireStmt = db.prepare(`UPDATE ${t} SET lease_until = 0 WHERE payment_id = @id AND state = 'in_flight' AND (@owner IS NULL OR owner = @owner)`);
   const listPendingStmt = db.prepare(`SELECT * FROM ${t} WHERE state = 'pending' ORDER BY updated_at`);
 
   const claimTx = db.transaction((id: string, requestKey: string, leaseMs: number): ClaimResult => {
     const at = now();
     const existed = existsStmt.get(id) !== undefined;
-    if (claimStmt.get({ id, requestKey, leaseUntil: at + leaseMs, now: at }) !== undefined) return existed ? { claimed: true, takeover: true } : { claimed: true };
+    const owner = randomUUID();
+    if (claimStmt.get({ id, requestKey, leaseUntil: at + leaseMs, owner, now: at }) !== undefined) return existed ? { claimed: true, owner, takeover: true } : { claimed: true, owner };
     const record = read(id);
     // Cannot be missing: the row that blocked the insert is still there inside this write transaction.
     if (record === undefined) throw new StoreCorruptError('sqlite', id, 'the claim conflicted with a row that does not exist');
@@ -117,6 +138,14 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
     return stored.receipt;
   });
 
+  const replayTx = db.transaction((id: string, requestKey: string, policy: ReplayPolicy): ReplayAdmission => {
+    const at = now();
+    if (replayStmt.run({ id, requestKey, windowMs: policy.windowMs, max: policy.max, now: at }).changes === 1) return { admitted: true };
+    const current = read(id);
+    if (current?.state !== 'settled' || current.requestKey !== requestKey) return { admitted: false, reason: 'not_replayable' };
+    return { admitted: false, reason: at > current.settledAt + policy.windowMs ? 'replay_window_closed' : 'replay_limit_reached' };
+  });
+
   function read(id: string): PaymentRecord | undefined {
     const raw = getStmt.get(id);
     return raw === undefined ? undefined : toRecord(id, raw);
@@ -125,18 +154,28 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
   return {
     database: db,
     claim: (paymentId, requestKey, leaseMs) => guardStore('sqlite', 'claim', () => claimTx.immediate(paymentId, requestKey, leaseMs)),
+    renew: (paymentId, owner, leaseMs) =>
+      guardStore('sqlite', 'renew', () => {
+        const at = now();
+        return renewStmt.run({ id: paymentId, owner, leaseUntil: at + leaseMs, now: at }).changes === 1;
+      }),
     settle: (paymentId, receipt) => guardStore('sqlite', 'settle', () => settleTx.immediate(paymentId, receipt)),
+    fail: (paymentId, reason) =>
+      guardStore('sqlite', 'fail', () => {
+        failStmt.run({ id: paymentId, reason, now: now() });
+      }),
+    replay: (paymentId, requestKey, policy) => guardStore('sqlite', 'replay', () => replayTx.immediate(paymentId, requestKey, policy)),
     markPending: (paymentId, rail, reference, intent) =>
       guardStore('sqlite', 'markPending', () => {
         pendingStmt.run({ id: paymentId, rail, reference, intent: intent ?? null, now: now() });
       }),
-    release: (paymentId, state = 'in_flight') =>
+    release: (paymentId, state = 'in_flight', owner) =>
       guardStore('sqlite', 'release', () => {
-        releaseStmt.run(paymentId, state);
+        releaseStmt.run({ id: paymentId, state, owner: owner ?? null });
       }),
-    expireClaim: (paymentId) =>
+    expireClaim: (paymentId, owner) =>
       guardStore('sqlite', 'expireClaim', () => {
-        expireStmt.run(paymentId);
+        expireStmt.run({ id: paymentId, owner: owner ?? null });
       }),
     get: (paymentId) => guardStore('sqlite', 'get', () => read(paymentId)),
     listPending: () => guardStore('sqlite', 'listPending', listPending),
@@ -177,6 +216,14 @@ function toRecord(paymentId: string, raw: unknown): PaymentRecord {
         ...(typeof row.intent === 'string' ? { intent: row.intent } : {}),
       };
     case 'settled':
-      return { state: 'settled', requestKey: row.request_key, receipt: parseStoredReceipt('sqlite', paymentId, row.receipt) };
+      return {
+        state: 'settled',
+        requestKey: row.request_key,
+        receipt: parseStoredReceipt('sqlite', paymentId, row.receipt),
+        settledAt: row.settled_at ?? row.updated_at,
+        replays: row.replays ?? 0,
+      };
+    case 'failed':
+      return { state: 'failed', requestKey: row.request_key, reason: row.reason ?? '', failedAt: row.updated_at };
   }
 }

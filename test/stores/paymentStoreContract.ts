@@ -65,12 +65,17 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
     it('claim → settle → get round trip keeps the request key and the receipt', async () => {
       const id = freshId('roundtrip');
       expect(await store.get(id)).toBeUndefined();
-      expect(await store.claim(id, 'req-1', 10_000)).toEqual({ claimed: true });
+      expect(await store.claim(id, 'req-1', 10_000)).toEqual({ claimed: true, owner: expect.any(String) });
       const inFlight = await store.get(id);
       expect(inFlight).toMatchObject({ state: 'in_flight', requestKey: 'req-1' });
+      // the owner token is the holder's alone: it is not handed out with the record
+      expect(inFlight).not.toHaveProperty('owner');
       const receipt = sampleReceipt();
+      const before = Date.now();
       expect(await store.settle(id, receipt)).toEqual(receipt);
-      expect(await store.get(id)).toEqual({ state: 'settled', requestKey: 'req-1', receipt });
+      expect(await store.get(id)).toEqual({ state: 'settled', requestKey: 'req-1', receipt, settledAt: expect.any(Number), replays: 0 });
+      const settled = await store.get(id);
+      if (settled?.state === 'settled') expect(settled.settledAt).toBeGreaterThanOrEqual(before);
     });
 
     it('a second claim does not win and returns the current record', async () => {
@@ -91,7 +96,7 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       await store.claim(live, 'req-old', 10_000);
       await sleep(60);
       // a take-over is flagged, so the claimer looks for a settlement of the attempt that died
-      expect(await store.claim(expired, 'req-new', 10_000)).toEqual({ claimed: true, takeover: true });
+      expect(await store.claim(expired, 'req-new', 10_000)).toEqual({ claimed: true, owner: expect.any(String), takeover: true });
       expect(await store.get(expired)).toMatchObject({ state: 'in_flight', requestKey: 'req-new' });
       expect((await store.claim(live, 'req-new', 10_000)).claimed).toBe(false);
       // the take-over holds a fresh lease
@@ -103,7 +108,7 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       await store.claim(id, 'req-1', 60_000);
       expect((await store.claim(id, 'req-2', 60_000)).claimed).toBe(false);
       await store.expireClaim(id);
-      expect(await store.claim(id, 'req-2', 60_000)).toEqual({ claimed: true, takeover: true });
+      expect(await store.claim(id, 'req-2', 60_000)).toEqual({ claimed: true, owner: expect.any(String), takeover: true });
       expect(await store.get(id)).toMatchObject({ state: 'in_flight', requestKey: 'req-2' });
       await store.markPending(id, 'evm-eip3009', '0xp');
       await store.expireClaim(id);
@@ -118,7 +123,7 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       await store.claim(id, 'req-1', 10_000);
       await store.release(id);
       expect(await store.get(id)).toBeUndefined();
-      expect(await store.claim(id, 'req-1', 10_000)).toEqual({ claimed: true });
+      expect(await store.claim(id, 'req-1', 10_000)).toMatchObject({ claimed: true });
 
       await store.markPending(id, 'evm-eip3009', '0xpending');
       await store.release(id);
@@ -179,11 +184,87 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       await store.settle(id, first);
       await sleep(10); // the lease of the claim has run out: the claim must still not win
       const again = await store.claim(id, 'req-1', 10_000);
-      expect(again).toEqual({ claimed: false, record: { state: 'settled', requestKey: 'req-1', receipt: first } });
+      expect(again).toMatchObject({ claimed: false, record: { state: 'settled', requestKey: 'req-1', receipt: first } });
       await store.markPending(id, 'evm-eip3009', '0xlate');
+      await store.fail(id, 'late_failure');
       expect(await store.settle(id, sampleReceipt({ id: 'rcpt_second' }))).toEqual(first);
-      expect(await store.get(id)).toEqual({ state: 'settled', requestKey: 'req-1', receipt: first });
+      expect(await store.get(id)).toMatchObject({ state: 'settled', requestKey: 'req-1', receipt: first, replays: 0 });
       expect((await store.listPending()).some((p) => p.paymentId === id)).toBe(false);
+    });
+
+    it('renew extends only the current owner\'s claim; a claim taken over cannot be renewed by its old owner', async () => {
+      const id = freshId('renew');
+      const first = await store.claim(id, 'req-1', 80);
+      if (!first.claimed) throw new Error('not claimed');
+      expect(await store.renew(id, first.owner, 10_000)).toBe(true);
+      await sleep(120); // past the first lease: the renewal keeps the claim
+      expect((await store.claim(id, 'req-2', 10_000)).claimed).toBe(false);
+      expect(await store.renew(id, 'someone-else', 10_000)).toBe(false);
+      // the lease lapses without renewal and another attempt takes it over: the old owner has lost it
+      await store.renew(id, first.owner, 20);
+      await sleep(60);
+      const second = await store.claim(id, 'req-2', 10_000);
+      expect(second).toMatchObject({ claimed: true, takeover: true });
+      if (!second.claimed) return;
+      expect(second.owner).not.toBe(first.owner);
+      expect(await store.renew(id, first.owner, 10_000)).toBe(false);
+      // the old owner can neither free nor expire the new holder's claim
+      await store.release(id, 'in_flight', first.owner);
+      await store.expireClaim(id, first.owner);
+      expect(await store.get(id)).toMatchObject({ state: 'in_flight', requestKey: 'req-2' });
+      expect((await store.claim(id, 'req-3', 10_000)).claimed).toBe(false);
+      expect(await store.renew(id, second.owner, 10_000)).toBe(true);
+      // once settled (or failed, or released) there is nothing to renew
+      await store.settle(id, sampleReceipt());
+      expect(await store.renew(id, second.owner, 10_000)).toBe(false);
+      expect(await store.renew(freshId('never'), 'x', 10_000)).toBe(false);
+      const other = sut.peer ?? store;
+      const third = freshId('renew-peer');
+      const held = await store.claim(third, 'req-1', 10_000);
+      if (held.claimed) expect(await other.renew(third, held.owner, 10_000)).toBe(true);
+      if (held.claimed) await other.release(third, 'in_flight', held.owner);
+      expect(await store.get(third)).toBeUndefined();
+    });
+
+    it('fail is terminal: later claims get the failed record, it leaves the pending list, a settlement found later still wins', async () => {
+      const id = freshId('fail');
+      await store.claim(id, 'req-1', 10_000);
+      await store.markPending(id, 'evm-eip3009', '0xreverted', 'intent');
+      await store.fail(id, 'transfer_reverted');
+      const failed = await store.get(id);
+      expect(failed).toEqual({ state: 'failed', requestKey: 'req-1', reason: 'transfer_reverted', failedAt: expect.any(Number) });
+      expect((await store.listPending()).some((p) => p.paymentId === id)).toBe(false);
+      await sleep(5);
+      expect(await store.claim(id, 'req-1', 1)).toMatchObject({ claimed: false, record: { state: 'failed', reason: 'transfer_reverted' } });
+      await store.release(id);
+      await store.expireClaim(id);
+      expect(await (sut.peer ?? store).claim(id, 'req-2', 10_000)).toMatchObject({ claimed: false, record: { state: 'failed' } });
+      expect(await store.replay(id, 'req-1', { windowMs: 60_000, max: 5 })).toEqual({ admitted: false, reason: 'not_replayable' });
+      const receipt = sampleReceipt({ reference: '0xreverted' });
+      expect(await store.settle(id, receipt)).toEqual(receipt);
+      expect(await store.get(id)).toMatchObject({ state: 'settled', receipt });
+      const never = freshId('fail-unclaimed');
+      await store.fail(never, 'refused');
+      expect(await store.get(never)).toMatchObject({ state: 'failed', requestKey: '', reason: 'refused' });
+    });
+
+    it('replay admits the identical request at most max times within the window, counted atomically across connections', async () => {
+      const id = freshId('replay');
+      await store.claim(id, 'req-1', 10_000);
+      expect(await store.replay(id, 'req-1', { windowMs: 60_000, max: 3 })).toEqual({ admitted: false, reason: 'not_replayable' });
+      await store.settle(id, sampleReceipt());
+      expect(await store.replay(id, 'req-other', { windowMs: 60_000, max: 3 })).toEqual({ admitted: false, reason: 'not_replayable' });
+      const other = sut.peer ?? store;
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).replay(id, 'req-1', { windowMs: 60_000, max: 3 })));
+      expect(results.filter((r) => r.admitted)).toHaveLength(3);
+      expect(results.filter((r) => !r.admitted && r.reason === 'replay_limit_reached')).toHaveLength(17);
+      expect(await store.get(id)).toMatchObject({ state: 'settled', replays: 3 });
+      const late = freshId('replay-late');
+      await store.claim(late, 'req-1', 10_000);
+      await store.settle(late, sampleReceipt());
+      await sleep(40);
+      expect(await store.replay(late, 'req-1', { windowMs: 20, max: 3 })).toEqual({ admitted: false, reason: 'replay_window_closed' });
+      expect(await store.replay(late, 'req-1', { windowMs: 60_000, max: 3 })).toEqual({ admitted: true });
     });
 
     it('racing settlers of one payment all get the one receipt on record', async () => {

@@ -56,7 +56,7 @@ if (harness) {
       await store.claim('p', 'r', 1);
       await new Promise((resolve) => setTimeout(resolve, 10));
       await redis.script('FLUSH');
-      expect(await store.claim('p', 'r2', 10_000)).toEqual({ claimed: true, takeover: true });
+      expect(await store.claim('p', 'r2', 10_000)).toMatchObject({ claimed: true, takeover: true });
       await redis.script('FLUSH');
       await store.settle('p', sampleReceipt());
       expect(await store.get('p')).toMatchObject({ state: 'settled', requestKey: 'r2' });
@@ -76,7 +76,7 @@ if (harness) {
       redis.on('error', () => {});
       await redis.connect();
       const store = createRedisPaymentStore({ redis, keyPrefix: 'down:' });
-      expect(await store.claim('p', 'r', 1_000)).toEqual({ claimed: true });
+      expect(await store.claim('p', 'r', 1_000)).toMatchObject({ claimed: true });
       await own.stop();
       for (const attempt of [() => store.claim('q', 'r', 1_000), () => store.get('p'), () => store.settle('p', sampleReceipt())]) {
         const error = await attempt().catch((e: unknown) => e);

@@ -57,7 +57,7 @@ describe('SQLite payment store', () => {
     await first.markPending('p2', 'solana-spl', 'sig2');
     first.close();
     const second = createSqlitePaymentStore({ path });
-    expect(await second.get('p1')).toEqual({ state: 'settled', requestKey: 'req-1', receipt: sampleReceipt() });
+    expect(await second.get('p1')).toEqual({ state: 'settled', requestKey: 'req-1', receipt: sampleReceipt(), settledAt: expect.any(Number), replays: 0 });
     expect(await second.listPending()).toEqual([{ paymentId: 'p2', record: expect.objectContaining({ state: 'pending', rail: 'solana-spl', reference: 'sig2' }) }]);
     second.close();
   });
@@ -69,7 +69,7 @@ describe('SQLite payment store', () => {
     expect(a.database.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(a.database.pragma('busy_timeout', { simple: true })).toBe(5000);
     await a.claim('same', 'req-a', 10_000);
-    expect(await b.claim('same', 'req-b', 10_000)).toEqual({ claimed: true });
+    expect(await b.claim('same', 'req-b', 10_000)).toMatchObject({ claimed: true });
     a.close();
     b.close();
     expect(() => createSqlitePaymentStore({ path, tablePrefix: 'x; DROP TABLE y; --' })).toThrow(ConfigurationError);
@@ -114,7 +114,7 @@ describe('SQLite payment store: a locked file', () => {
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect(error instanceof StoreUnavailableError && error.status).toBe(503);
     other.exec('ROLLBACK');
-    expect(await store.claim('p', 'r', 1_000)).toEqual({ claimed: true });
+    expect(await store.claim('p', 'r', 1_000)).toMatchObject({ claimed: true });
     other.close();
     store.close();
   });
