@@ -22,6 +22,8 @@ export type { ReconcileReport } from './server/reconcilePayments';
 export { settleResponseOf } from './server/issueReceipt';
 export { payingFetch, type PayingFetchOptions, type FetchLike } from './client/payingFetch';
 export { receiptOf, type PaymentOutcome } from './client/paymentOutcome';
+export { createOriginStrikes, type OriginStrikes, type OriginStrikesOptions, type Strike } from './client/originStrikes';
+export { type ReceiptCheck } from './client/checkReceipt';
 export { readChallenge, type ReadChallenge } from './client/readChallenge';
 export { createBudgetLedger, type Budget, type BudgetLedger, type Reservation, type SpendRequest } from './client/budgetLedger';
 export type { PaywallExtension, ExtensionRequestContext, ExtensionBeforeContext, ExtensionPaidContext } from './server/extensions';

@@ -1,9 +1,8 @@
-import { NoAcceptableOfferError, BudgetExceededError, type OfferRejection } from '../core/errors';
+import { NoAcceptableOfferError, BudgetExceededError, PaymentRefusedByServerError, type OfferRejection, type RefusedPaymentDetails } from '../core/errors';
 import { negotiate, type Candidate, type Preference } from '../core/negotiate';
 import type { SpendingPolicy } from '../core/policy';
 import type { ClientRail, Wallet } from '../core/rail';
-import { RECEIPT_EXTENSION_KEY, SignedReceiptSchema } from '../core/receipt/receipt';
-import { verifyReceipt } from '../core/receipt/verifyReceipt';
+import { RECEIPT_EXTENSION_KEY } from '../core/receipt/receipt';
 import { decodePaymentResponseHeader, encodePaymentSignatureHeader, headerNames } from '../protocol/headers';
 import type { SettleResponse } from '../protocol/schemas';
 import { normalizeNetwork } from '../protocol/caip';
@@ -16,6 +15,8 @@ import { readChallenge, type ReadChallenge } from './readChallenge';
 import { resendPayment, type ResendPolicy } from './resendPayment';
 import { discardBody } from './discardBody';
 import { receiptFromSettleResponse } from './settleResponseReceipt';
+import { checkServerReceipt, checkSettledOnChain, requestBinding, type PaidRequest } from './checkReceipt';
+import { createOriginStrikes, type OriginStrikes } from './originStrikes';
 
 /** A Fetch-API compatible function. */
 export type FetchLike = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
@@ -32,8 +33,17 @@ export type PayingFetchOptions = {
   ledger?: BudgetLedger;
   /** Client's rail preference; default: the server's order. */
   prefer?: Preference;
-  /** Verify receipts against the issuer's published JWKS (default true). */
+  /**
+   * Check receipts (default true): a server's signed receipt against the origin's published JWKS and against
+   * this request and offer; a receipt built from a plain server's SettleResponse on chain, when the rail can.
+   */
   verifyReceipts?: boolean;
+  /**
+   * Origins that took a payment without serving it (any non-2xx, or no answer, to a paid request) get a strike;
+   * at the limit they are not paid again (OriginSuspendedError) until `strikes.reset(origin)`. Default: a
+   * registry of this client's own with a limit of 1. Pass your own to reset it or share it.
+   */
+  strikes?: OriginStrikes;
   /**
    * Capability credentials (`X402-Capability`) bought with a payment are kept and presented before paying
    * again (default: a wallet of this client's own); `false` never presents one.
@@ -54,6 +64,11 @@ export type PayingFetchOptions = {
  * payment outcome (see `receiptOf`). Never patches `globalThis.fetch`. Throws NoAcceptableOfferError when
  * nothing may be paid (nothing is paid then).
  *
+ * The budget counts every payment that left the wallet, whatever the server answers: a signed authorization
+ * can be settled by whoever holds it while it is valid, so a refusal is no proof that no money moved. A paid
+ * request answered with a non-2xx is returned with `outcome.refused` (PaymentRefusedByServerError) and strikes
+ * the origin (see `strikes`); one that got no answer throws it.
+ *
  * @example
  * const pay = payingFetch(fetch, { adapters: [evmExact()], wallets: [evmWallet(account)], policy });
  * const res = await pay('https://api.example.com/report');
@@ -64,6 +79,8 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
   const now = options.now ?? Date.now;
   const jwks: JwksCache = createJwksCache(fetchImpl);
   const capabilities = options.capabilities === false ? undefined : (options.capabilities ?? createCapabilityWallet());
+
+  const strikes = options.strikes ?? createOriginStrikes();
 
   return async (input, init) => {
     const request = new Request(input, init);
@@ -79,6 +96,7 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
     if (!challenge) return first;
     const started = now();
     const origin = new URL(request.url).origin;
+    strikes.assertPayable(origin);
     const { candidates, rejections } = negotiate({
       offers: challenge.offers,
       rails: options.adapters,
@@ -89,15 +107,27 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
     });
     const { candidate, reservation } = await reserveFirst(candidates, rejections, ledger, origin, now(), request.url);
     discardBody(first);
+    const refusal = (status: number, reason: string | undefined): RefusedPaymentDetails => ({
+      origin,
+      url: request.url,
+      status,
+      rail: candidate.rail.id,
+      network: candidate.offer.network,
+      asset: candidate.offer.asset,
+      amount: candidate.offer.amount,
+      ...(reason ? { reason } : {}),
+    });
 
-    // Money may have moved once the payment left this process: from then on a lost answer keeps the budget spent.
+    // From the moment the payment leaves this process (the credential is sent, or the rail paid on create) money
+    // may move whatever the server answers, so the budget keeps it: only a payment never sent is released.
     let paid = false;
+    let response: Response;
     try {
       const resource = challenge.version === 2 ? challenge.paymentRequired.resource : { url: challenge.resourceUrl };
       const payload = await candidate.rail.createPayment(candidate.offer, candidate.wallet, { resource, x402Version: challenge.version, now: now() });
       paid = candidate.rail.paysOnCreate === true;
       const headers = paymentHeaders(challenge, candidate, payload, resource);
-      const response = await resendPayment(
+      response = await resendPayment(
         () => {
           paid = true;
           return send(headers);
@@ -105,32 +135,46 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
         options.resend,
         request.signal,
       );
-      const settleResponse = readSettleResponse(response, challenge.version);
-      // A clear refusal (402, 400) means no money moved unless the rail pays on create.
-      if (candidate.rail.paysOnCreate !== true && (response.status === 402 || response.status === 400) && !settleResponse?.success) await reservation.release();
-      else await reservation.commit();
-      const outcome: PaymentOutcome = {
-        rail: candidate.rail.id,
-        offer: candidate.offer,
-        x402Version: challenge.version,
-        elapsedMs: now() - started,
-        ...(settleResponse ? { settleResponse } : {}),
-      };
-      if (settleResponse && options.verifyReceipts !== false) await attachReceipt(outcome, settleResponse, jwks, origin);
-      if (settleResponse && settleResponse.extensions?.[RECEIPT_EXTENSION_KEY] === undefined) {
-        // A plain x402 server: the same receipt format, built from what it settled and what we sent.
-        const built = receiptFromSettleResponse({ rail: candidate.rail.id, offer: candidate.offer, settle: settleResponse, request: { method: request.method, url: request.url, body }, now: now() });
-        if (built) Object.assign(outcome, { receipt: built, receiptSource: 'settle-response' });
-      } else if (outcome.receipt) outcome.receiptSource = 'server';
-      attachOutcome(response, outcome);
-      capabilities?.keep(request.url, response);
-      return response;
     } catch (error) {
-      if (paid) await reservation.commit();
-      else await reservation.release();
-      throw error;
+      if (!paid) {
+        await reservation.release();
+        throw error;
+      }
+      await reservation.commit();
+      if (request.signal.aborted) throw error;
+      strikes.strike(origin, { status: 0, reason: 'no_answer', at: now() });
+      throw new PaymentRefusedByServerError(refusal(0, 'no_answer'), { cause: error });
     }
+    await reservation.commit();
+    const settleResponse = readSettleResponse(response, challenge.version);
+    const outcome: PaymentOutcome = {
+      rail: candidate.rail.id,
+      offer: candidate.offer,
+      x402Version: challenge.version,
+      elapsedMs: now() - started,
+      ...(settleResponse ? { settleResponse } : {}),
+    };
+    if (!response.ok) {
+      const reason = settleResponse?.errorReason ?? (await refusalReason(response));
+      strikes.strike(origin, { status: response.status, ...(reason ? { reason } : {}), at: now() });
+      outcome.refused = new PaymentRefusedByServerError(refusal(response.status, reason));
+    }
+    if (settleResponse) {
+      const paidRequest: PaidRequest = { binding: requestBinding(request.method, request.url, body), offer: candidate.offer, origin };
+      await attachReceipt(outcome, settleResponse, paidRequest, options.verifyReceipts !== false ? { jwks, candidate } : undefined, now());
+    }
+    attachOutcome(response, outcome);
+    capabilities?.keep(request.url, response);
+    return response;
   };
+}
+
+/** The reason code a refusing server gave in a fresh challenge (`error`), when it gave one. */
+async function refusalReason(response: Response): Promise<string | undefined> {
+  if (response.status !== 402) return undefined;
+  const again = await readChallenge(response.clone()).catch(() => undefined);
+  const error = again?.version === 2 ? again.paymentRequired.error : undefined;
+  return typeof error === 'string' ? error.slice(0, 128) : undefined;
 }
 
 async function reserveFirst(
@@ -185,13 +229,32 @@ function readSettleResponse(response: Response, version: 1 | 2): SettleResponse 
   return undefined;
 }
 
-async function attachReceipt(outcome: PaymentOutcome, settle: SettleResponse, jwks: JwksCache, origin: string): Promise<void> {
+/**
+ * Attaches the receipt of a paid request: a server's signed receipt, checked against the origin's JWKS and bound to
+ * this request and offer; or, from a plain x402 server, one built from its SettleResponse and checked on chain
+ * when the rail can. A receipt that fails a check is reported as `receiptError`, never as `receipt`.
+ */
+async function attachReceipt(
+  outcome: PaymentOutcome,
+  settle: SettleResponse,
+  paid: PaidRequest,
+  verify: { jwks: JwksCache; candidate: Candidate } | undefined,
+  now: number,
+): Promise<void> {
   const signed = settle.extensions?.[RECEIPT_EXTENSION_KEY];
-  if (signed === undefined) return;
   try {
-    const keys = await jwks.get(origin);
-    outcome.receipt = await verifyReceipt(signed, keys);
-    outcome.signedReceipt = SignedReceiptSchema.parse(signed);
+    if (signed !== undefined) {
+      if (!verify) return;
+      const checked = await checkServerReceipt(signed, await verify.jwks.get(paid.origin), paid);
+      Object.assign(outcome, { receipt: checked.receipt, signedReceipt: checked.signed, receiptSource: 'server', receiptCheck: 'signature' });
+      return;
+    }
+    // A plain x402 server: the same receipt format, built from what it settled and what we sent.
+    const built = receiptFromSettleResponse({ rail: outcome.rail, offer: paid.offer, settle, request: { method: paid.binding.method, url: paid.binding.url, bodyHash: paid.binding.bodyHash }, now });
+    if (!built) return;
+    outcome.receiptSource = 'settle-response';
+    const receiptCheck = verify ? await checkSettledOnChain(verify.candidate.rail, verify.candidate.wallet, paid.offer, built.reference) : 'unchecked';
+    Object.assign(outcome, { receipt: built, receiptCheck });
   } catch (error) {
     outcome.receiptError = error instanceof Error ? error : new Error(String(error));
   }

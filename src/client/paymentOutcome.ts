@@ -1,4 +1,6 @@
+import type { PaymentRefusedByServerError } from '../core/errors';
 import type { Receipt, SignedReceipt } from '../core/receipt/receipt';
+import type { ReceiptCheck } from './checkReceipt';
 import type { SettleResponse } from '../protocol/schemas';
 import type { PaymentRequirements } from '../protocol/schemas';
 
@@ -13,13 +15,24 @@ export type PaymentOutcome = {
   /** The server's settlement answer, when it sent one. */
   settleResponse?: SettleResponse;
   /**
-   * The receipt: verified against the issuer's JWKS when the server signed one (`receiptSource: 'server'`), or
-   * built by the client from a plain x402 server's SettleResponse (`'settle-response'`, unsigned; its
-   * `reference` is the on-chain proof).
+   * The receipt: the server's signed receipt, verified against the origin's JWKS and bound to this request and
+   * offer (`receiptSource: 'server'`), or built by the client from a plain x402 server's SettleResponse
+   * (`'settle-response'`, signed by nobody; its `reference` is the on-chain proof). Absent when a check failed
+   * (`receiptError` says why).
    */
   receipt?: Receipt;
   /** Where `receipt` comes from. */
   receiptSource?: 'server' | 'settle-response';
+  /**
+   * What was checked: `signature` (issuer's signature and bindings), `on_chain` (the settlement transaction moved
+   * the amount from this wallet to the payee), `unchecked` (built from the server's answer, nothing checked).
+   */
+  receiptCheck?: ReceiptCheck;
+  /**
+   * Set when the payment left the wallet but the server answered non-2xx: the budget keeps the payment and the
+   * origin got a strike.
+   */
+  refused?: PaymentRefusedByServerError;
   /** The receipt as signed, for storage or forwarding. */
   signedReceipt?: SignedReceipt;
   /** Why a receipt that was sent did not verify. */

@@ -1,4 +1,5 @@
-import { hashCanonical, sha256Base64Url } from '../core/canonical';
+import { hashCanonical } from '../core/canonical';
+import type { RequestBinding } from '../core/rail';
 import type { Receipt } from '../core/receipt/receipt';
 import type { PaymentRequirements, SettleResponse } from '../protocol/schemas';
 
@@ -7,15 +8,16 @@ export type SettledPayment = {
   rail: string;
   offer: PaymentRequirements;
   settle: SettleResponse;
-  request: { method: string; url: string; body: Uint8Array | undefined };
+  /** The request sent, as the server binds it (see `requestBinding`). */
+  request: RequestBinding;
   now: number;
 };
 
 /**
  * The receipt of a payment to a server that sends only the x402 SettleResponse (an official x402 server, a v1
  * server): the same {@link Receipt} format, built by the client from the offer it paid, the SettleResponse and
- * the request it sent. It is not signed by the server (`PaymentOutcome.receiptSource` says so); its `reference`
- * (the transaction) is what proves it, on chain. Undefined unless the settlement succeeded with a reference.
+ * the request it sent. It is not signed by anyone (`PaymentOutcome.receiptSource` says so); its `reference`
+ * (the transaction) is what proves it, on chain (`PaymentOutcome.receiptCheck` says whether it was checked). Undefined unless the settlement succeeded with a reference.
  *
  * @example const receipt = receiptFromSettleResponse({ rail, offer, settle, request, now: Date.now() });
  */
@@ -34,7 +36,7 @@ export function receiptFromSettleResponse(p: SettledPayment): Receipt | undefine
     payer: p.settle.payer ?? '',
     payee: p.offer.payTo,
     reference: p.settle.transaction,
-    request: { method: p.request.method, url: p.request.url, bodyHash: sha256Base64Url(p.request.body ?? new Uint8Array()) },
+    request: { method: p.request.method, url: p.request.url, bodyHash: p.request.bodyHash },
     requirementsHash: hashCanonical(p.offer),
     challenge: '',
     status: 'settled',

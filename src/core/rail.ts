@@ -141,6 +141,29 @@ export function hasAuthorizedAddresses(rail: ClientRail): rail is AuthorizingCli
   return typeof (rail as Partial<AuthorizingClientRail>).authorizedAddresses === 'function';
 }
 
+/** What a client rail found on chain for a settlement reference a server reported. */
+export type SettlementCheck =
+  | { status: 'confirmed' }
+  /** `reason`: `not_found`, `failed`, `transfer_mismatch` (no transfer of the amount from the payer to `payTo`). */
+  | { status: 'refuted'; reason: string; message: string };
+
+/**
+ * Optional power of a client rail: checks on chain that a settlement reference a server reported (a plain x402
+ * server's SettleResponse `transaction`) moved exactly the offer's amount of its asset from this wallet to its
+ * `payTo` (EVM: the transaction receipt holds that Transfer; Solana: the signature landed and moved it). Answers
+ * undefined when the wallet has no way to read the chain, so the receipt is reported unchecked, never verified.
+ *
+ * @example const check = await rail.confirmSettlement({ offer, reference: settle.transaction }, wallet);
+ */
+export interface ConfirmingClientRail extends ClientRail {
+  confirmSettlement(p: { offer: PaymentRequirements; reference: string }, wallet: Wallet): Promise<SettlementCheck | undefined>;
+}
+
+/** True when the client rail can check a reported settlement on chain. */
+export function canConfirmSettlement(rail: ClientRail): rail is ConfirmingClientRail {
+  return typeof (rail as Partial<ConfirmingClientRail>).confirmSettlement === 'function';
+}
+
 /** An adapter offering both halves. */
 export type RailAdapter = ServerRail & ClientRail;
 

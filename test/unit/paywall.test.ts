@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { payingFetch, type FetchLike, type PayingFetchOptions } from '../../src/client/payingFetch';
 import { receiptOf } from '../../src/client/paymentOutcome';
+import { createOriginStrikes } from '../../src/client/originStrikes';
 import { NoAcceptableOfferError, RailUnavailableError, errorCodes } from '../../src/core/errors';
 import { RECEIPT_EXTENSION_KEY, RECEIPT_JWKS_PATH, SignedReceiptSchema, type SignedReceipt } from '../../src/core/receipt/receipt';
 import { createReceiptSigner } from '../../src/core/receipt/signer';
@@ -526,19 +527,27 @@ describe('paywall with a fake rail', () => {
     expect(s.ledger.balanceOf('alice')).toBe(970n);
   });
 
-  it('client: a payment the server refuses releases the budget hold', async () => {
+  it('client: a payment the server refuses stays counted in the budget and strikes the origin', async () => {
+    // Before #12 the hold was released on a 402, as if no money could have moved: but the server holds a signed
+    // payment it may still settle, so the budget keeps it (the old assertion was the bug).
     const s = await setup();
+    const strikes = createOriginStrikes();
     const pay = payingFetch(s.fetchImpl, {
       adapters: [s.rail],
       wallets: [s.broke],
       policy: { budgets: [{ asset: FAKE_ASSET, limit: 10n, window: 'total' }] },
+      strikes,
     });
     const res = await pay(`${ORIGIN}/single`);
     expect((await rejectionOf(res)).error).toBe('insufficient_funds');
     expect(receiptOf(res)?.receipt).toBeUndefined();
-    // the hold was released: a funded wallet sharing the policy budget can still pay the full limit
+    expect(receiptOf(res)?.refused).toMatchObject({ code: 'CLIENT__PAYMENT__REFUSED_BY_SERVER', refused: { status: 402, reason: 'insufficient_funds', amount: '10' } });
+    // the origin is suspended: nothing is paid until the user resets it
     s.ledger.balances.set('broke', 10n);
-    expect((await pay(`${ORIGIN}/single`)).status).toBe(200);
-    expect(s.ledger.transfers).toHaveLength(1);
+    await expect(pay(`${ORIGIN}/single`)).rejects.toMatchObject({ name: 'OriginSuspendedError', code: 'CLIENT__ORIGIN__SUSPENDED' });
+    strikes.reset(ORIGIN);
+    // the budget still counts the refused payment: the full limit is used
+    await expect(pay(`${ORIGIN}/single`)).rejects.toMatchObject({ name: 'NoAcceptableOfferError', rejections: [{ reason: 'budget_exceeded' }] });
+    expect(s.ledger.transfers).toHaveLength(0);
   });
 });
