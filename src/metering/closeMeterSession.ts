@@ -79,7 +79,7 @@ export async function closeMeterSession(id: string, binding: RequestBinding, des
     result = await refunder.refund({ session: id, payer: session.payer, asset: session.asset, network: session.network, amount, ...(destination !== undefined ? { destination } : {}) });
   } catch (error) {
     deps.onError?.(error, 'refund');
-    await audit(deps, session, amount, 'unknown', error instanceof Error ? error.message : String(error));
+    await audit(deps, session, amount, 'unknown', auditReasonOf(error));
     throw pending('Its refund was attempted but its outcome is unknown; it is recorded in progress and will not be sent again automatically.');
   }
   if (result.status === 'refused') {
@@ -95,6 +95,17 @@ export async function closeMeterSession(id: string, binding: RequestBinding, des
   const closed = await finish(session, binding, { status: 'sent', amount, reference: result.reference }, ['in_progress'], deps);
   await audit(deps, session, amount, 'sent', undefined, { reference: result.reference, ...(closed ? { receipt: closed.receipt } : {}) });
   return closed;
+}
+
+/**
+ * The reason an audit record gives for a failure: the error's stable code (or its class name), never its message
+ * (a chain library's message can quote the call it failed, signature and all).
+ *
+ * @example auditReasonOf(new RailUnavailableError('…')) // 'INFRA__RAIL__UNAVAILABLE'
+ */
+export function auditReasonOf(error: unknown): string {
+  if (error instanceof X402RailsError) return error.code;
+  return error instanceof Error ? error.name : 'unknown_error';
 }
 
 /** The request a close made by the operator (not by a client request) is bound to in its final receipt. */

@@ -1,5 +1,5 @@
 import type { RequestBinding } from '../core/rail';
-import { audit, closeMeterSession, finish, OPEN_TO_REFUND, pending, type CloseDeps, type CloseOutcome } from './closeMeterSession';
+import { audit, auditReasonOf, closeMeterSession, finish, OPEN_TO_REFUND, pending, type CloseDeps, type CloseOutcome } from './closeMeterSession';
 import type { MeterSession } from './meterSession';
 
 /**
@@ -33,7 +33,7 @@ export async function settleAuthorizedSession(session: MeterSession, binding: Re
     result = await authorizer.settle({ session: session.id, authorization, amount, onBroadcast });
   } catch (error) {
     deps.onError?.(error, 'refund');
-    await audit(deps, session, amount, 'unknown', error instanceof Error ? error.message : String(error), undefined, 'settlement');
+    await audit(deps, session, amount, 'unknown', auditReasonOf(error), undefined, 'settlement');
     throw pending('Its settlement was attempted but its outcome is unknown; it is recorded in progress and will not be sent again automatically.');
   }
   if (result.status === 'refused') {

@@ -1,5 +1,6 @@
 import { canonicalJson } from '../core/canonical';
 import { createHash } from 'node:crypto';
+import { redactSpendable } from './auditEvidence';
 
 /** What an audit entry records. */
 export type AuditKind = 'challenge' | 'payment' | 'refused' | 'rejected' | 'settlement' | 'refund';
@@ -22,7 +23,11 @@ export type AuditRecord = {
   /** `settled`, `failed`, `pending`, `error` for settlements. */
   outcome?: string;
   reason?: string;
-  /** The payment payload, the signed receipt: the evidence itself. */
+  /**
+   * What proves the event: the payment payload's digest (`payloadSha256`), the signed receipt (its `proof` as a
+   * digest). Never what can be spent: every log stores the record through `redactSpendable`, which replaces
+   * payloads, preimages, macaroons, tokens and signatures with their SHA-256.
+   */
   evidence?: Record<string, unknown>;
 };
 
@@ -52,10 +57,13 @@ export function auditEntryHash(record: AuditRecord, seq: number, prevHash: strin
   return createHash('sha256').update(canonicalJson({ ...record, seq, prevHash })).digest('base64url');
 }
 
-/** Links a record after `previous` (or at the start of the log). */
+/**
+ * Links a record after `previous` (or at the start of the log), as it is stored: spendable evidence replaced by its
+ * digest ({@link redactSpendable}), JSON only. Store what this answers (not the input).
+ */
 export function chainAuditEntry(input: AuditRecord, previous: { seq: number; hash: string } | undefined): AuditEntry {
   // As stored: JSON only (absent fields dropped), so the hash reads back the same from any store.
-  const record = JSON.parse(JSON.stringify(input)) as AuditRecord;
+  const record = JSON.parse(JSON.stringify(redactSpendable(input))) as AuditRecord;
   const seq = (previous?.seq ?? 0) + 1;
   const prevHash = previous?.hash ?? AUDIT_GENESIS;
   return { ...record, seq, prevHash, hash: auditEntryHash(record, seq, prevHash) };

@@ -21,6 +21,7 @@ export {
   type AuditQuery,
   type AuditChainCheck,
 } from './auditLog';
+export { redactSpendable, evidenceDigest, SPENDABLE_EVIDENCE_KEYS } from './auditEvidence';
 export { createMemoryAuditLog, type AuditLogOptions } from './memoryAuditLog';
 export { createSqliteAuditLog, type SqliteAuditLogOptions } from './sqliteAuditLog';
 export { createRedisAuditLog, type RedisAuditLogOptions } from './redisAuditLog';

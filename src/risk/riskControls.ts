@@ -2,6 +2,7 @@ import type { PaywallEvent } from '../server/paywall';
 import type { ExtensionVerifiedContext, PaymentRefusal, PaywallExtension, SettlementOutcome } from '../server/extensions';
 import { hashCanonical } from '../core/canonical';
 import { errorCodes } from '../core/errors';
+import { evidenceDigest } from './auditEvidence';
 import type { AuditLog, AuditRecord } from './auditLog';
 import { circuitBreakers, type BreakerState, type CircuitBreakerOptions } from './circuitBreaker';
 import { payerScreening, type PayerScreeningOptions } from './payerScreening';
@@ -38,7 +39,8 @@ export type RiskControls = PaywallExtension & {
  * fail closed), caps per transaction, per payer per day and globally per day (402 `over_…_cap`, reserved
  * atomically and given back when the settlement fails), and the rail's circuit breaker (503 `breaker_open`
  * after repeated settlement failures, then one trial). With `audit`, every challenge, payment, refusal and
- * settlement is appended with its evidence (request hash, payload, receipt).
+ * settlement is appended with its evidence (request hash, the payload's SHA-256, the signed receipt with its proof
+ * as a digest): what proves a payment, never what can be spent (see `redactSpendable`).
  *
  * @example
  * const risk = riskControls({ denyPayers: sanctioned, caps: { perPayerDaily: [{ asset: usdc, max: 100_000_000n }] }, audit: createSqliteAuditLog({ path }) });
@@ -91,7 +93,8 @@ export function riskControls(options: RiskControlsOptions = {}): RiskControls {
         amount: ctx.amount,
         requestHash: hashCanonical(ctx.binding),
         ...(refusal ? { reason: refusal.reason } : {}),
-        evidence: { payload: ctx.payload },
+        // What proves the payment, never what can be spent: the payload's digest (its identity is `paymentId`).
+        evidence: { payloadSha256: evidenceDigest(ctx.payload) },
       });
       return refusal;
     },

@@ -50,7 +50,9 @@ export function createSqliteAuditLog(options: SqliteAuditLogOptions): AuditLog &
   const appendTx = db.transaction((record: AuditRecord): AuditEntry => {
     const last = lastStmt.get();
     const entry = chainAuditEntry(record, last === undefined ? undefined : toEntry(last));
-    insertStmt.run({ seq: entry.seq, at: entry.at, kind: entry.kind, paymentId: entry.paymentId ?? null, body: JSON.stringify(record), prevHash: entry.prevHash, hash: entry.hash });
+    // The body is the record as chained (spendable evidence already replaced by its digest), never the input.
+    const { seq: _seq, prevHash: _prev, hash: _hash, ...stored } = entry;
+    insertStmt.run({ seq: entry.seq, at: entry.at, kind: entry.kind, paymentId: entry.paymentId ?? null, body: JSON.stringify(stored), prevHash: entry.prevHash, hash: entry.hash });
     return entry;
   });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMemoryAuditLog, createRedisAuditLog, createSqliteAuditLog, verifyAuditChain, type AuditLog, type AuditRecord } from '../../src/risk/index';
+import { createMemoryAuditLog, createRedisAuditLog, createSqliteAuditLog, evidenceDigest, redactSpendable, verifyAuditChain, type AuditLog, type AuditRecord } from '../../src/risk/index';
 import { redisForTests } from '../support/redisForTests';
 
 const dir = mkdtempSync(join(tmpdir(), 'x402-audit-'));
@@ -32,7 +32,35 @@ describe.each(logs)('%s audit log', (_name, make) => {
     expect(await log.list({ kind: 'settlement' })).toMatchObject([{ seq: 4, outcome: 'settled' }]);
     expect(await log.list({ paymentId: `p${T0 + 1}` })).toHaveLength(1);
     expect(await log.list({ since: T0 + 3, limit: 1 })).toMatchObject([{ seq: 4 }]);
-    expect(all[0]).toMatchObject({ evidence: { payload: { sig: 'x', n: 1 } } });
+    // The payload is spendable until it settles: the log keeps its digest, never the payload (was: the payload itself).
+    expect(all[0]?.evidence).toEqual({ payloadSha256: evidenceDigest({ sig: 'x', n: 1 }) });
+    expect(JSON.stringify(all)).not.toContain('"sig"');
+  });
+
+  it('stores no spendable value at any depth: payloads, preimages, macaroons, proofs, tokens, hex signatures become digests', async () => {
+    const log = make(() => T0);
+    const secrets = { preimage: 'aa'.repeat(32), macaroon: 'AgEEbHNhdAJC', proof: 'bb'.repeat(32), token: 'eyJhbGciOi.x.y', sig: `0x${'cd'.repeat(65)}`, tx: 'AQAAAAAAAAAA' };
+    await log.append(
+      record(T0, {
+        evidence: {
+          payload: { transaction: secrets.tx },
+          nested: { l402: { preimage: secrets.preimage, macaroon: secrets.macaroon }, list: [{ token: secrets.token }] },
+          receipt: { id: 'r1', proof: secrets.proof, signature: 'eyJ..jws' },
+          permit: { signature: secrets.sig },
+        },
+      }),
+    );
+    const [entry] = await log.list();
+    const text = JSON.stringify(entry);
+    for (const secret of Object.values(secrets)) expect(text).not.toContain(secret);
+    expect(entry?.evidence).toEqual({
+      payloadSha256: evidenceDigest({ transaction: secrets.tx }),
+      nested: { l402: { preimageSha256: evidenceDigest(secrets.preimage), macaroonSha256: evidenceDigest(secrets.macaroon) }, list: [{ tokenSha256: evidenceDigest(secrets.token) }] },
+      receipt: { id: 'r1', proofSha256: evidenceDigest(secrets.proof), signature: 'eyJ..jws' },
+      permit: { signatureSha256: evidenceDigest(secrets.sig) },
+    });
+    expect(verifyAuditChain([entry!])).toEqual({ ok: true, entries: 1 });
+    expect(redactSpendable({ kind: 'challenge', at: T0 })).toEqual({ kind: 'challenge', at: T0 });
   });
 
   it('prunes only what is past the retention; what is left still verifies as a chain', async () => {
