@@ -18,6 +18,14 @@ export type SimulationVerdict = { ok: true } | { ok: false; reason: 'insufficien
 
 /** JSON-RPC code a node answers `simulateTransaction` with when `sigVerify` finds a bad signature. */
 const SIGNATURE_VERIFICATION_FAILURE = -32003;
+/** Agave's message for that answer; web3.js v1 rethrows it as `Error('failed to simulate transaction: <message>')`, without the code. */
+const SIGNATURE_VERIFICATION_MESSAGE = /^failed to simulate transaction: Transaction signature verification failure/;
+
+/** True for a node's answer that `sigVerify` refused a signature (whichever way web3.js surfaces it). */
+function isSignatureVerificationFailure(error: unknown): boolean {
+  if (error instanceof SolanaJSONRPCError) return error.code === SIGNATURE_VERIFICATION_FAILURE;
+  return error instanceof Error && SIGNATURE_VERIFICATION_MESSAGE.test(error.message);
+}
 const SIGNATURE_FAILURE: Exclude<SimulationVerdict, { ok: true }> = {
   ok: false,
   reason: 'invalid_signature',
@@ -61,7 +69,7 @@ export async function simulatePayment(connection: Connection, signed: VersionedT
   try {
     result = await connection.simulateTransaction(signed, { sigVerify: true, replaceRecentBlockhash: false, commitment: 'confirmed' });
   } catch (cause) {
-    if (cause instanceof SolanaJSONRPCError && cause.code === SIGNATURE_VERIFICATION_FAILURE) return SIGNATURE_FAILURE;
+    if (isSignatureVerificationFailure(cause)) return SIGNATURE_FAILURE;
     if (cause instanceof SolanaJSONRPCError) return { ok: false, reason: 'simulation_failed', message: `The node refused to simulate the transaction: ${cause.message}` };
     throw new RailUnavailableError('The Solana RPC failed while simulating the payment. Try again shortly.', { cause, rail: SOLANA_RAIL_ID });
   }
