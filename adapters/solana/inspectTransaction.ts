@@ -96,7 +96,9 @@ function memoTextOf(ix: TransactionInstruction): string | undefined {
  * Static (no RPC) checks of an x402 `exact` SVM transaction against an offer: fee payer is ours and no
  * transfer party nor in any instruction's accounts; layout exactly `[SetComputeUnitLimit,
  * SetComputeUnitPrice, TransferChecked, Memo?]` with no address lookup tables; compute budget under the
- * caps and the fee the fee payer would be charged (base + priority) under `maxFeeLamports`; signers exactly fee payer + transfer authority; mint, destination ATA, amount and memo match.
+ * caps and the fee the fee payer would be charged (base + priority) under `maxFeeLamports`; signers exactly
+ * fee payer + transfer authority; mint, destination ATA, amount and memo match; the source is not the
+ * destination (a self-transfer moves nothing).
  * Mint program and decimals need the mint account and are checked by the caller.
  *
  * @example
@@ -168,6 +170,8 @@ export function inspectExactTransaction(tx: VersionedTransaction, want: ExactExp
   if (!destination.pubkey.equals(expectedDestination)) {
     return fail('payee_mismatch', `The transfer must credit ${expectedDestination.toBase58()}, the associated token account of payTo.`, authority);
   }
+  // The token programs accept a transfer from an account to itself (owner or delegate) and move nothing.
+  if (source.pubkey.equals(destination.pubkey)) return fail('self_transfer', "The transfer's source is the payee's own token account; nothing would be paid.", authority);
   if (decoded.data.amount !== want.amount) return fail('amount_mismatch', `The transfer is for ${decoded.data.amount}, the price is ${want.amount}.`, authority);
   if (want.memo !== undefined && memo !== want.memo) return fail('memo_mismatch', 'The transaction must carry the memo the offer names in extra.memo.', authority);
 

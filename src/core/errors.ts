@@ -31,6 +31,8 @@ export const errorCodes = {
   MACAROON_BAD_ENCODING: 'MACAROON__FORMAT__BAD_ENCODING',
   // payment rejected (402)
   PAYMENT_INVALID: 'PAYMENT__INVALID',
+  /** A paid request that conflicts with how its payment was already used (409): claim lost, replay refused. */
+  PAYMENT_CONFLICT: 'PAYMENT__CONFLICT',
   // client-side negotiation and policy
   NO_ACCEPTABLE_OFFER: 'CLIENT__NEGOTIATION__NO_ACCEPTABLE_OFFER',
   BUDGET_EXCEEDED: 'CLIENT__BUDGET__EXCEEDED',
@@ -112,6 +114,23 @@ export class PaymentInvalidError extends X402RailsError {
   readonly reason: string;
   constructor(reason: string, message: string, options: Omit<X402RailsErrorOptions, 'status'> = {}) {
     super(errorCodes.PAYMENT_INVALID, message, { ...options, status: 402, details: { reason, ...options.details } });
+    this.reason = reason;
+  }
+}
+
+/**
+ * A payment that is valid but already spoken for (409): another attempt took its claim over while this request
+ * ran (`claim_lost`), or it was settled and its request already served as often as a replay may be
+ * (`replay_window_closed`, `replay_limit_reached`). Nothing is served; paying again is the client's call.
+ *
+ * @example if (e instanceof PaymentConflictError && e.reason === 'claim_lost') retrySameRequest()
+ */
+export class PaymentConflictError extends X402RailsError {
+  override name = 'PaymentConflictError';
+  /** Machine-readable reason, e.g. `claim_lost`. */
+  readonly reason: string;
+  constructor(reason: string, message: string, options: Omit<X402RailsErrorOptions, 'status'> = {}) {
+    super(errorCodes.PAYMENT_CONFLICT, message, { ...options, status: 409, details: { reason, ...options.details } });
     this.reason = reason;
   }
 }

@@ -1,10 +1,10 @@
-import { ConfigurationError, MalformedInputError, PaymentInvalidError, X402RailsError, errorCodes } from '../core/errors';
+import { ConfigurationError, MalformedInputError, X402RailsError, errorCodes } from '../core/errors';
 import type { RequestBinding } from '../core/rail';
 import type { ReceiptSigner } from '../core/receipt/signer';
 import type { CapabilityClaims } from '../capabilities/capabilityClaims';
 import { withExposedHeaders } from '../capabilities/capabilityHeaders';
 import type { CapabilityToken } from '../capabilities/capabilityToken';
-import type { ExtensionBeforeContext, ExtensionPaidContext, ExtensionVerifiedContext, PaymentRefusal, PaywallExtension } from '../server/extensions';
+import type { ExtensionBeforeContext, ExtensionPaidContext, ExtensionReplayContext, ExtensionVerifiedContext, PaymentRefusal, PaywallExtension } from '../server/extensions';
 import { errorResponse, jsonResponse } from '../server/responses';
 import type { AuditLog } from '../risk/auditLog';
 import { closeMeterSession, operatorBinding, resolveRefund, type CloseDeps, type CloseOutcome } from './closeMeterSession';
@@ -17,7 +17,7 @@ import type { MeteringStore } from './meteringStore';
 import { createMemoryMeteringStore } from './memoryMeteringStore';
 import type { MeteringAuthorizer } from './meteringAuthorizer';
 import { authorizeSession } from './openAuthorizedSession';
-import type { MeterSession, ReserveResult } from './meterSession';
+import type { MeterSession } from './meterSession';
 import { readPresentedSession } from './readPresentedSession';
 
 /** Options of {@link metering}. */
@@ -184,35 +184,28 @@ export function metering(options: MeteringOptions): Metering {
   }
 
   /**
-   * The deposit's payment presented again. For the very request it paid (a retry after a lost answer) the
-   * session is handed back and nothing is drawn; a reusable credential (L402) presented for another request is
-   * drawn from the session like a session call, and refused (402, the handler's answer dropped) when the
-   * session cannot cover it — so a deposit cannot be refunded and still spent through its credential.
+   * The deposit's payment served again without a new settlement: the identical request resent (a lost answer,
+   * admitted by the paywall's bounded replay) or a reusable credential (L402) presented for another request.
+   * Either way it is a call on the deposit's session, drawn before the handler runs like any session call: a
+   * closed, expired or spent session serves nothing (the route's 402 with `X402-Metering-Error`), so a deposit
+   * cannot be refunded and still be spent through its payment. The answer hands the session token back.
    */
-  async function replayedDeposit(ctx: ExtensionPaidContext, route: ResolvedMeteredRoute): Promise<Response> {
+  async function beforeReplay(ctx: ExtensionReplayContext): Promise<Response | undefined> {
+    const route = routes.get(ctx.route.key);
+    if (!route) return undefined;
     const existing = await store.get(ctx.receipt.id);
-    if (!existing) return stripUsage(ctx.response);
-    const paid = ctx.receipt.request;
-    if (paid.method === ctx.binding.method && paid.url === ctx.binding.url && paid.bodyHash === ctx.binding.bodyHash) {
-      return withExposedHeaders(stripUsage(ctx.response), { [meteringHeaders.session]: existing.token });
-    }
-    // A session exists only for a rail the route prices, so `price` is known; without it nothing is served.
-    const price = route.unitPrice(existing.rail) ?? 0n;
-    const reserve = route.maxUnitsPerCall * price;
-    const reserved: ReserveResult = price === 0n ? { ok: false, reason: 'metering_closed' } : await store.reserve(existing.id, reserve, ctx.now);
-    if (!reserved.ok) {
-      await ctx.response.body?.cancel();
-      const refusal = errorResponse(new PaymentInvalidError(reserved.reason, `${messages[reserved.reason]} (The deposit's credential draws on its metering session.)`));
-      return withExposedHeaders(refusal, { [meteringHeaders.error]: reserved.reason });
-    }
-    return withExposedHeaders(await chargeCall(existing.id, reserve, price, ctx.response, ctx.binding), { [meteringHeaders.session]: existing.token });
+    // No session was opened for this deposit (opening failed after it settled): a plain paid replay.
+    if (!existing) return undefined;
+    const response = await drawAndServe(ctx, route, existing.id, existing.rail);
+    return response.status >= 400 ? response : withExposedHeaders(response, { [meteringHeaders.session]: existing.token });
   }
 
   async function afterPaid(ctx: ExtensionPaidContext): Promise<Response> {
     const route = routes.get(ctx.route.key);
     if (!route || ctx.receipt.status !== 'settled') return ctx.response;
+    // A replay was drawn and charged in beforeReplay.
+    if (ctx.replayed) return stripUsage(ctx.response);
     try {
-      if (ctx.replayed) return await replayedDeposit(ctx, route);
       const price = route.unitPrice(ctx.receipt.rail);
       if (price === undefined) throw new X402RailsError(errorCodes.CONFIG_INVALID, `Metered route "${ctx.route.key}" names no unit price on ${ctx.receipt.rail}.`);
       const authorized = BigInt(ctx.receipt.amount);
@@ -246,6 +239,7 @@ export function metering(options: MeteringOptions): Metering {
     name: 'metering',
     store,
     beforePayment,
+    beforeReplay,
     afterPaid,
     async close(sessionId, closeOptions = {}) {
       const session = await store.get(sessionId);

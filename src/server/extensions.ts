@@ -18,6 +18,13 @@ export type ExtensionBeforeContext = ExtensionRequestContext & {
   challenge(rejection?: { reason: string; message: string }): Promise<Response>;
 };
 
+/**
+ * A settled payment presented again, about to be served without a new settlement: an identical request the
+ * store admitted as a replay (a resend after a lost answer), or a reusable credential (L402) re-checked.
+ * `paymentId` and `receipt` name the payment; `serve()` runs the handler; `challenge()` answers the route's 402.
+ */
+export type ExtensionReplayContext = ExtensionBeforeContext & { paymentId: string; receipt: SignedReceipt };
+
 /** What an extension sees once a request has been paid and served. */
 export type ExtensionPaidContext = ExtensionRequestContext & { response: Response; receipt: SignedReceipt; replayed: boolean };
 
@@ -76,6 +83,15 @@ export type PaywallExtension = {
    * (risk controls: payer screening, caps, an open circuit breaker), and the claim on the payment is freed.
    */
   afterVerify?(ctx: ExtensionVerifiedContext): Promise<PaymentRefusal | undefined>;
+  /**
+   * Runs before the handler when a settled payment is served again (see {@link ExtensionReplayContext}): answer
+   * a Response to end it there — a refusal (e.g. metering: the deposit's session is closed or spent), or the
+   * handler's answer through `ctx.serve()` on the extension's terms (metering draws the call from the session).
+   * Undefined lets the next extension, then the handler, run. The flow attaches the receipt to an answer below 400.
+   *
+   * @example beforeReplay: async (ctx) => (await isRevoked(ctx.paymentId) ? ctx.challenge({ reason: 'revoked', message: '…' }) : undefined)
+   */
+  beforeReplay?(ctx: ExtensionReplayContext): Promise<Response | undefined>;
   /** Observes how each settlement this paywall started ended (risk caps, circuit breaker, audit log). */
   onSettlement?(outcome: SettlementOutcome): Promise<void>;
   /** Observes the paywall's events (challenges issued, payments rejected or replayed); must not throw. */

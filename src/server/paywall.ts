@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { ConfigurationError, X402RailsError } from '../core/errors';
 import { hasAuthorizationScheme, type RequestBinding, type ServerRail } from '../core/rail';
 import { RECEIPT_JWKS_PATH, type SignedReceipt } from '../core/receipt/receipt';
@@ -25,8 +26,18 @@ export type PaywallOptions = {
   store?: PaymentStore;
   /** HMAC secret for challenge tokens, ≥ 32 bytes. Share it between instances behind one load balancer. */
   challengeSecret?: Uint8Array;
-  /** Receipt issuer (default: the request's origin). */
+  /**
+   * Receipt issuer, e.g. `https://api.example.com`: who signs the receipts (metering and capability tokens name it
+   * too). Required unless `NODE_ENV` is `development` or `test`, where the request's origin stands in: a
+   * production server must not sign receipts for whatever Host header a stranger sends.
+   */
   issuer?: string;
+  /**
+   * How often a settled payment serves the identical request again (a client's resend after a lost answer):
+   * at most `max` times (default 3) within `windowMs` of its settlement (default 60 s), counted in the store
+   * across instances. Past that: 409 with the receipt, no service. `{ max: 0 }` never serves a payment twice.
+   */
+  replay?: { windowMs?: number; max?: number };
   /** Largest request body hashed for a paid route, in bytes (default 1 MiB). Larger → 413. */
   maxBodyBytes?: number;
   /** How long a claim on a payment lasts while it settles, ms (default 120 s). */
@@ -95,13 +106,19 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
   if (secret.length < 32) throw new ConfigurationError('challengeSecret must be at least 32 bytes.');
   const store = options.store ?? createMemoryPaymentStore();
   const now = options.now ?? Date.now;
+  const issuer = checkIssuer(options.issuer);
+  const replay = { windowMs: options.replay?.windowMs ?? 60_000, max: options.replay?.max ?? 3 };
+  if (!(Number.isSafeInteger(replay.windowMs) && replay.windowMs >= 0 && Number.isSafeInteger(replay.max) && replay.max >= 0)) {
+    throw new ConfigurationError('replay.windowMs and replay.max must be non-negative integers.');
+  }
   const deps: PaymentFlowDeps = {
     railsById,
     secret,
     store,
     signer: options.signer,
-    issuer: options.issuer,
+    issuer,
     settleLeaseMs: options.settleLeaseMs ?? 120_000,
+    replay,
     emit: fanOut(options.onEvent, options.extensions ?? []),
     now,
     extensions: options.extensions ?? [],
@@ -153,6 +170,29 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
     store,
     reconcile: () => reconcilePayments(deps),
   };
+}
+
+const IssuerSchema = z
+  .string()
+  .max(2048)
+  .url()
+  .refine((value) => /^https?:$/.test(new URL(value).protocol), 'an http(s) URL');
+
+/**
+ * The configured receipt issuer, checked; undefined (the request's origin stands in) only when `NODE_ENV` is
+ * `development` or `test`.
+ */
+function checkIssuer(issuer: string | undefined): string | undefined {
+  if (issuer === undefined) {
+    const env = typeof process === 'undefined' ? undefined : process.env.NODE_ENV;
+    if (env === 'development' || env === 'test') return undefined;
+    throw new ConfigurationError(
+      "paywall() needs `issuer` (e.g. 'https://api.example.com'): receipts name it, and without it they would name whatever Host a request sends. Only NODE_ENV=development or test may leave it out.",
+    );
+  }
+  const parsed = IssuerSchema.safeParse(issuer);
+  if (!parsed.success) throw new ConfigurationError(`paywall() issuer must be an http(s) URL such as 'https://api.example.com', got "${issuer.slice(0, 80)}".`);
+  return parsed.data;
 }
 
 /** One event sink for the user's observer and every extension's; an observer that throws is ignored. */

@@ -1,5 +1,5 @@
 import { hashCanonical } from '../core/canonical';
-import { PaymentInvalidError, PaymentDeferredError, SettlementPendingError } from '../core/errors';
+import { PaymentConflictError, PaymentInvalidError, PaymentDeferredError, SettlementPendingError } from '../core/errors';
 import {
   allowsReuse,
   canFindSettlement,
@@ -14,9 +14,10 @@ import type { SignedReceipt } from '../core/receipt/receipt';
 import type { ReceiptSigner } from '../core/receipt/signer';
 import { decodePaymentSignatureHeader } from '../protocol/headers';
 import type { PaymentRequirements } from '../protocol/schemas';
-import type { PaymentRecord, PaymentStore } from '../stores/paymentStore';
+import type { PaymentRecord, PaymentStore, ReplayPolicy } from '../stores/paymentStore';
 import { buildChallenge } from './buildChallenge';
 import { openChallenge } from './challenge';
+import { keepClaim, type ClaimLease } from './claimLease';
 import { issueReceipt, withReceipt } from './issueReceipt';
 import type { FetchHandler, PaywallEvent } from './paywall';
 import { errorResponse } from './responses';
@@ -30,8 +31,11 @@ export type PaymentFlowDeps = {
   secret: Uint8Array;
   store: PaymentStore;
   signer: ReceiptSigner;
+  /** Receipt issuer; undefined only in development / test, where the request's origin stands in. */
   issuer: string | undefined;
   settleLeaseMs: number;
+  /** How often, and how long after its settlement, a settled payment serves the identical request again. */
+  replay: ReplayPolicy;
   emit: (event: PaywallEvent) => void;
   now: () => number;
   extensions: readonly PaywallExtension[];
@@ -63,6 +67,13 @@ const WAIT_STEP_MS = 20;
  * when the handler answered below 400 → receipt. A payment settles at most once; a retry of the same paid
  * request gets the stored receipt; the same payment for another request is refused.
  *
+ * One payment, one service: the claim is renewed while the attempt runs (a slow handler never lets another
+ * request take the payment over), and an attempt that lost its claim anyway delivers nothing and never settles
+ * (409 `claim_lost`). A settlement refused after the handler ran is recorded `failed` for good: the payment is
+ * never served again (402 `payment_failed`). The identical request is served again only as a bounded replay
+ * (a lost answer): within `replay.windowMs` of the settlement, at most `replay.max` times, counted in the store,
+ * with the extensions' `beforeReplay` hooks run first; past that it gets 409 with the receipt and no service.
+ *
  * Crash safety: the moment a rail broadcasts, the settlement intent (payload, offer, request binding) is
  * written to the store as `pending`, before confirmation; a restarted server settles it with
  * {@link reconcilePayments} or on the client's retry. A claim taken over from an attempt that died before its
@@ -75,6 +86,8 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
   const requestKey = hashCanonical(paid.binding);
   const claim = await deps.store.claim(matched.paymentId, requestKey, deps.settleLeaseMs);
   if (!claim.claimed) return answerExisting(paid, deps, matched, requestKey, claim.record);
+  const { owner } = claim;
+  const lease = keepClaim({ store: deps.store, paymentId: matched.paymentId, owner, leaseMs: deps.settleLeaseMs, now: deps.now });
 
   let settling = false;
   let subject = subjectOf(paid, matched, { payer: '', amount: matched.accepted.amount });
@@ -90,63 +103,79 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
       binding: paid.binding,
       challengeId: matched.challengeId,
     }));
+  const markPending = (reference: string) => {
+    // A pending record is not taken over: stop renewing (a renewal would find the claim gone and call it lost).
+    lease.stop();
+    return deps.store.markPending(matched.paymentId, matched.rail.id, reference, intent());
+  };
   try {
     if (claim.takeover && canFindSettlement(matched.rail)) {
       const found = await matched.rail.findSettlement(matched.payload, matched.accepted);
-      if (found) return await serveSettled(paid, deps, matched, { status: 'settled', ...found });
+      if (found) return await serveSettled(paid, deps, matched, { status: 'settled', ...found }, lease);
     }
     const ctx: PaymentContext = {
       request: paid.binding,
       now: deps.now(),
       paymentId: matched.paymentId,
-      onBroadcast: (reference) => deps.store.markPending(matched.paymentId, matched.rail.id, reference, intent()),
+      onBroadcast: markPending,
     };
     const verification = await matched.rail.verify(matched.payload, matched.accepted, ctx);
     if (!verification.isValid) {
       // A claim taken over from a dead attempt is not freed but left for the next claimer to take over at once:
       // that attempt may have paid (its payer's own retry then finds the settlement); freeing it would make the
       // payment look never taken, and a spent one refused for good.
-      if (claim.takeover) await deps.store.expireClaim(matched.paymentId);
-      else await deps.store.release(matched.paymentId);
+      if (claim.takeover) await deps.store.expireClaim(matched.paymentId, owner);
+      else await deps.store.release(matched.paymentId, 'in_flight', owner);
       return reject(paid, deps, verification.reason, verification.message);
     }
     subject = subjectOf(paid, matched, { payer: verification.payer, amount: verification.amount });
     const refusal = await admitVerified(paid, deps, matched, subject);
     admitted = true;
     if (refusal) {
-      await deps.store.release(matched.paymentId);
+      await deps.store.release(matched.paymentId, 'in_flight', owner);
       await notifySettlement(deps, subject, { outcome: 'abandoned', reason: refusal.reason });
       if (refusal.status === 503) throw new PaymentDeferredError(refusal.reason, refusal.message, refusal.code);
       return reject(paid, deps, refusal.reason, refusal.message);
     }
     const response = await paid.handler(paid.request);
     if (response.status >= 400) {
-      await deps.store.release(matched.paymentId);
+      await deps.store.release(matched.paymentId, 'in_flight', owner);
       await notifySettlement(deps, subject, { outcome: 'abandoned', reason: `handler answered ${response.status}` });
       return response;
+    }
+    if (!(await lease.confirm())) {
+      // Another attempt holds the payment now: settling here would settle behind its back, delivering would
+      // serve one payment twice.
+      await response.body?.cancel();
+      await notifySettlement(deps, subject, { outcome: 'abandoned', reason: 'claim_lost' });
+      return claimLost(paid, deps, undefined);
     }
     settling = true;
     deps.settling.add(matched.paymentId);
     const settlement = await matched.rail.settle(matched.payload, matched.accepted, ctx);
     if (settlement.status === 'settled') {
-      const receipt = await recordSettlement(deps, subject, matched.challengeId, settlement);
+      const { receipt } = await recordSettlement(deps, subject, matched.challengeId, settlement);
+      if (lease.lost) {
+        await response.body?.cancel();
+        return claimLost(paid, deps, receipt);
+      }
       return deliver(paid, deps, response, receipt, false);
     }
     await response.body?.cancel();
     if (settlement.status === 'pending') {
-      await deps.store.markPending(matched.paymentId, matched.rail.id, settlement.reference, intent());
+      await markPending(settlement.reference);
       await notifySettlement(deps, subject, { outcome: 'pending', reason: settlement.message });
       throw new SettlementPendingError(settlement.reference, `${settlement.message} Retry the same request with the same payment to get the receipt.`);
     }
-    // A failed settlement moved no money, whether or not it was broadcast: free the payment either way.
-    await deps.store.release(matched.paymentId);
-    await deps.store.release(matched.paymentId, 'pending');
+    // Refused after the handler ran: no money moved, and this payment is never served again (a payload that
+    // verifies but cannot settle would otherwise buy unlimited handler runs).
+    await deps.store.fail(matched.paymentId, settlement.reason);
     await notifySettlement(deps, subject, { outcome: 'failed', reason: settlement.reason });
     return reject(paid, deps, settlement.reason, settlement.message);
   } catch (error) {
     if (error instanceof SettlementPendingError) {
       if (!settling) throw error;
-      await deps.store.markPending(matched.paymentId, matched.rail.id, error.reference, intent());
+      await markPending(error.reference);
       await notifySettlement(deps, subject, { outcome: 'pending', reason: error.message });
       throw error;
     }
@@ -154,12 +183,21 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
     if (settling) await notifySettlement(deps, subject, { outcome: 'error', reason });
     else if (admitted) await notifySettlement(deps, subject, { outcome: 'abandoned', reason });
     // Adapters throw only when nothing was broadcast, so the claim can be freed (a broadcast already on
-    // record as pending stays for reconciliation).
-    await deps.store.release(matched.paymentId);
+    // record as pending stays for reconciliation; a claim another attempt holds now is not ours to free).
+    await deps.store.release(matched.paymentId, 'in_flight', owner);
     throw error;
   } finally {
+    lease.stop();
     deps.settling.delete(matched.paymentId);
   }
+}
+
+/** 409 `claim_lost`: this attempt's claim was taken over; nothing is served (the receipt, when it settled). */
+function claimLost(paid: PaidRequest, deps: PaymentFlowDeps, receipt: SignedReceipt | undefined): Response {
+  const error = new PaymentConflictError('claim_lost', 'This payment was taken over by another attempt while this request ran; it is not served twice. Retry the same request to get its answer.');
+  deps.emit({ type: 'rejected', route: paid.route.key, reason: error.reason, status: error.status });
+  const response = errorResponse(error);
+  return receipt ? withReceipt(response, receipt) : response;
 }
 
 type Rejection = { reason: string; message: string };
@@ -209,29 +247,36 @@ async function answerExisting(
     // afresh; its claim takes the dead one over and first looks for a settlement that landed.
     return processPayment(paid, deps);
   }
+  if (current.state === 'failed') {
+    return reject(paid, deps, 'payment_failed', 'The settlement of this payment failed after it was served once; it is not served again. Pay a fresh challenge.');
+  }
   // A reusable credential (L402) is re-checked on every use, the identical request included: its caveats
   // (expiry) may have lapsed since it was settled.
   if (current.state === 'settled' && allowsReuse(matched.rail)) return serveReuse(paid, deps, matched, current.receipt);
   if (current.requestKey !== requestKey) {
     return reject(paid, deps, 'payment_already_used', 'This payment was already used for another request. Pay a fresh challenge.');
   }
-  if (current.state === 'settled') {
-    deps.emit({ type: 'replayed', route: paid.route.key, paymentId: matched.paymentId });
-    const response = await paid.handler(paid.request);
-    return response.status >= 400 ? response : deliver(paid, deps, response, current.receipt, true);
-  }
+  if (current.state === 'settled') return serveReplay(paid, deps, matched, requestKey, current.receipt);
   if (current.state === 'pending' && !deps.settling.has(matched.paymentId)) return reconcilePending(paid, deps, matched, current.reference);
   return reject(paid, deps, 'payment_in_progress', 'This payment is still being settled by another request. Retry shortly.');
 }
 
 /**
  * Signs the receipt of a settled payment for the request it was made for, stores it (the first receipt on
- * record wins), and tells the observers and extensions. Every settlement, at first try, on a retry or by
- * reconciliation, goes through here. Answers the receipt on record.
+ * record wins), and, when it is the first, tells the observers and extensions. Every settlement, at first try,
+ * on a retry or by reconciliation, goes through here. Answers the receipt on record and whether this call
+ * recorded it (`first`: its request is served for the first time; otherwise it is a replay).
  */
-export async function recordSettlement(deps: PaymentFlowDeps, subject: SettlementSubject, challengeId: string, settlement: SettledResult): Promise<SignedReceipt> {
+export async function recordSettlement(
+  deps: PaymentFlowDeps,
+  subject: SettlementSubject,
+  challengeId: string,
+  settlement: SettledResult,
+): Promise<{ receipt: SignedReceipt; first: boolean }> {
   const signed = await issueReceipt({
     signer: deps.signer,
+    // Only development and test paywalls run without an issuer (see paywall()): a production receipt never
+    // names whatever Host a stranger sent.
     issuer: deps.issuer ?? new URL(subject.binding.url).origin,
     railId: subject.rail,
     accepted: subject.accepted,
@@ -241,17 +286,68 @@ export async function recordSettlement(deps: PaymentFlowDeps, subject: Settlemen
     now: deps.now(),
   });
   const receipt = await deps.store.settle(subject.paymentId, signed);
-  deps.emit({ type: 'settled', route: subject.route, receipt });
-  await notifySettlement(deps, subject, { outcome: 'settled', receipt });
-  return receipt;
+  const first = receipt.id === signed.id;
+  if (first) {
+    deps.emit({ type: 'settled', route: subject.route, receipt });
+    await notifySettlement(deps, subject, { outcome: 'settled', receipt });
+  }
+  return { receipt, first };
 }
 
-/** Records a payment found settled, serves the request and answers with the receipt on record. */
-async function serveSettled(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, settlement: SettledResult): Promise<Response> {
+/**
+ * Records a payment found settled and serves the request once. When another attempt recorded it first (two
+ * retries of a pending payment at once), this serving is a replay and counts against the replay bound.
+ */
+async function serveSettled(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, settlement: SettledResult, lease?: ClaimLease): Promise<Response> {
   const subject = subjectOf(paid, matched, { payer: settlement.payer, amount: settlement.amount });
-  const receipt = await recordSettlement(deps, subject, matched.challengeId, settlement);
+  const { receipt, first } = await recordSettlement(deps, subject, matched.challengeId, settlement);
+  lease?.stop();
+  if (!first) return serveReplay(paid, deps, matched, hashCanonical(paid.binding), receipt);
   const response = await paid.handler(paid.request);
   return response.status >= 400 ? response : deliver(paid, deps, response, receipt, false);
+}
+
+/**
+ * The identical request presented again with a settled payment: a resend after a lost answer. Served only as
+ * the store admits it (within the replay window, at most `replay.max` times across every process); each
+ * extension's `beforeReplay` runs first and may refuse it or serve it on its own terms (metering draws on the
+ * deposit's session). Past the bound: 409 with the receipt on record and no service.
+ */
+async function serveReplay(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, requestKey: string, receipt: SignedReceipt): Promise<Response> {
+  const admission = await deps.store.replay(matched.paymentId, requestKey, deps.replay);
+  if (!admission.admitted) {
+    const error = new PaymentConflictError(
+      admission.reason,
+      'This payment was settled and its request already served; it is not served again (its receipt is attached). Pay a fresh challenge for another answer.',
+    );
+    deps.emit({ type: 'rejected', route: paid.route.key, reason: error.reason, status: error.status });
+    return withReceipt(errorResponse(error), receipt);
+  }
+  return serveAgain(paid, deps, matched, receipt);
+}
+
+/** Serves a settled payment again (an admitted replay, a reusable credential): `beforeReplay` hooks first, then the handler. */
+async function serveAgain(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, receipt: SignedReceipt): Promise<Response> {
+  deps.emit({ type: 'replayed', route: paid.route.key, paymentId: matched.paymentId });
+  const serve = async () => paid.handler(paid.request);
+  const challenge = async (rejection?: { reason: string; message: string }) => (await buildChallenge(paid.route, paid.binding, deps, rejection)).response;
+  let response: Response | undefined;
+  for (const extension of deps.extensions) {
+    if (!extension.beforeReplay) continue;
+    response = await extension.beforeReplay({
+      request: paid.request,
+      route: paid.route,
+      binding: paid.binding,
+      now: deps.now(),
+      serve,
+      challenge,
+      paymentId: matched.paymentId,
+      receipt,
+    });
+    if (response) break;
+  }
+  response ??= await serve();
+  return response.status >= 400 ? response : deliver(paid, deps, response, receipt, true);
 }
 
 /**
@@ -266,7 +362,9 @@ async function reconcilePending(paid: PaidRequest, deps: PaymentFlowDeps, matche
     throw new SettlementPendingError(settlement.reference, 'The settlement of this payment is still being confirmed. Retry the same request later.');
   }
   if (settlement.status === 'failed') {
-    await deps.store.release(matched.paymentId, 'pending');
+    // Its handler ran on the first attempt: the payment is not served again.
+    await deps.store.fail(matched.paymentId, settlement.reason);
+    await notifySettlement(deps, subjectOf(paid, matched, { payer: '', amount: matched.accepted.amount }), { outcome: 'failed', reason: settlement.reason });
     return reject(paid, deps, settlement.reason, settlement.message);
   }
   return serveSettled(paid, deps, matched, settlement);
@@ -276,9 +374,7 @@ async function reconcilePending(paid: PaidRequest, deps: PaymentFlowDeps, matche
 async function serveReuse(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, receipt: SignedReceipt): Promise<Response> {
   const verification = await matched.rail.verify(matched.payload, matched.accepted, { request: paid.binding, now: deps.now(), paymentId: matched.paymentId });
   if (!verification.isValid) return reject(paid, deps, verification.reason, verification.message);
-  deps.emit({ type: 'replayed', route: paid.route.key, paymentId: matched.paymentId });
-  const response = await paid.handler(paid.request);
-  return response.status >= 400 ? response : deliver(paid, deps, response, receipt, true);
+  return serveAgain(paid, deps, matched, receipt);
 }
 
 /** Attaches the receipt, then lets each extension decorate the paid response. */

@@ -6,7 +6,7 @@ import { decodeSettlementIntent } from './settlementIntent';
 export type ReconcileReport = {
   /** Landed: the receipt is now on record; the client's retry gets it. */
   settled: string[];
-  /** Found failed (reverted, dropped, expired): freed, no money moved. */
+  /** Found failed (reverted, dropped, expired): no money moved; recorded `failed` (its handler ran: never served again). */
   failed: string[];
   /** Still unconfirmed, or the rail could not be reached: left pending for the next pass. */
   pending: Array<{ paymentId: string; reason: string }>;
@@ -17,8 +17,9 @@ export type ReconcileReport = {
 /**
  * Settles every payment left `pending` in the store (a process died, or confirmation timed out) from the
  * intent written at broadcast: asks the rail again (settle is idempotent per payment: it finds the earlier
- * broadcast, it never pays twice), signs and stores the receipt of those that landed and frees those that
- * failed. Run it at startup and, on a busy server, now and then.
+ * broadcast, it never pays twice), signs and stores the receipt of those that landed and records those that
+ * failed as `failed` for good (their handler already ran once; the payment is not served again). Run it at
+ * startup and, on a busy server, now and then.
  *
  * @example
  * const pw = paywall(routes, { rails, signer, store: createSqlitePaymentStore({ path }) });
@@ -44,7 +45,7 @@ export async function reconcilePayments(deps: PaymentFlowDeps): Promise<Reconcil
     }
     if (settlement.status === 'pending') report.pending.push({ paymentId, reason: settlement.message });
     else if (settlement.status === 'failed') {
-      await deps.store.release(paymentId, 'pending');
+      await deps.store.fail(paymentId, settlement.reason);
       report.failed.push(paymentId);
     } else {
       const subject = { paymentId, route: intent.route, rail: rail.id, accepted: intent.accepted, binding: intent.binding, payer: settlement.payer, amount: settlement.amount };
