@@ -15,6 +15,7 @@ export { mintL402Macaroon, verifyL402Token, deriveTokenRootKey, type MintL402Mac
 export { l402Caveats, checkL402Caveats, l402CaveatValues, type L402CaveatContext, type L402Grant, type L402CaveatFailure } from './caveats';
 export { encodeL402Identifier, decodeL402Identifier, L402_IDENTIFIER_LENGTH, type L402Identifier } from './identifier';
 export { LIGHTNING_RAIL_ID, type InvoiceState } from './invoiceState';
+export { InvoiceCapReachedError, type InvoicePoolStats } from './invoicePool';
 export {
   parseL402Challenge,
   parseL402Challenges,

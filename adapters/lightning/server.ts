@@ -19,12 +19,18 @@ import { l402CaveatValues } from './caveats';
 import { decodeL402Identifier } from './identifier';
 import { LIGHTNING_RAIL_ID, invoiceProblem, readInvoiceState, type InvoiceState } from './invoiceState';
 import { parseLightningPayload } from './payload';
+import { invoicePool, type InvoicePoolStats } from './invoicePool';
 import { nodeKeyOf, quoteInvoice } from './quoteInvoice';
 import { lightningServerConfig, type LightningServerParameters } from './serverParameters';
 import { deriveTokenRootKey, verifyL402Token } from './token';
 
 /** The server rail: x402 server half plus the L402 powers (challenge header, Authorization scheme, reusable tokens). */
-export type LightningServerRail = ChallengeHeadersRail & AuthorizationRail & ReusablePaymentRail;
+export type LightningServerRail = ChallengeHeadersRail &
+  AuthorizationRail &
+  ReusablePaymentRail & {
+    /** The invoice pool's state (outstanding against the cap, made ahead, refused), for a status page. */
+    invoices(): InvoicePoolStats;
+  };
 
 /** Settled invoices remembered (a settled invoice is final), so reused tokens skip the node lookup. */
 const SETTLED_CACHE_SIZE = 10_000;
@@ -49,6 +55,8 @@ function decodeMacaroon(text: string): Macaroon | undefined {
  * Reason codes: `invalid_payload`, `invalid_macaroon`, `caveat_failed`, `macaroon_expired`,
  * `invalid_preimage`, `invoice_unpaid`, `invoice_underpaid`, `invoice_expired`, `invoice_unknown`,
  * `network_mismatch`. A node that cannot answer, or not within `rpcTimeoutMs` → RailUnavailableError (503).
+ * Unpaid requests cost the node at most `maxOutstandingInvoices` invoices outstanding (see `invoicePool`): past
+ * it the Lightning offer is left out of the 402 (503 on a Lightning-only route) until invoices are paid or expire.
  *
  * @example
  * const ln = lightningServer({ lnd, rootKey: randomBytes(32) });
@@ -58,12 +66,14 @@ export function lightningServer(parameters: LightningServerParameters): Lightnin
   const config = lightningServerConfig(parameters);
   const nodeKey = nodeKeyOf(config.lnd, async (lnd) => (await getWalletInfo({ lnd })).public_key, config.rpcTimeoutMs);
   const settled = new Map<string, bigint>();
+  const pool = invoicePool({ maxOutstanding: config.maxOutstandingInvoices, ready: config.readyInvoices });
 
   async function invoiceState(paymentHash: string, now: number): Promise<InvoiceState> {
     const known = settled.get(paymentHash);
     if (known !== undefined) return { state: 'settled', receivedMsat: known };
     const state = await readInvoiceState(config.lnd, paymentHash, now, config.rpcTimeoutMs);
     if (state.state === 'settled') {
+      pool.paid(paymentHash);
       if (settled.size >= SETTLED_CACHE_SIZE) settled.delete(settled.keys().next().value ?? '');
       settled.set(paymentHash, state.receivedMsat);
     }
@@ -120,7 +130,8 @@ export function lightningServer(parameters: LightningServerParameters): Lightnin
     authorizationSchemes: ['L402', 'LSAT'],
     reusablePayments: true,
     supports: (req) => req.scheme === 'exact' && req.network === config.network && req.asset === 'msat' && typeof req.extra.paymentHash === 'string',
-    quote: (offer, ctx) => quoteInvoice(config, nodeKey, offer, ctx),
+    quote: (offer, ctx) => quoteInvoice(config, nodeKey, offer, ctx, pool),
+    invoices: () => pool.stats(),
 
     challengeHeaders(req): Record<string, string> {
       const { invoice, macaroon } = req.extra;

@@ -20,6 +20,16 @@ export type LightningServerParameters = {
   legacyLsatChallenge?: boolean;
   /** How long one call to the node may take before the paywall answers 503 (default 10,000 ms). */
   rpcTimeoutMs?: number;
+  /**
+   * Most unpaid invoices outstanding at once (made, neither paid nor expired; default 1,000). Every 402 needs an
+   * invoice, so this bounds what a flood of unpaid requests adds to the node's invoice store per invoice lifetime.
+   * When it is reached the Lightning offer is left out of new 402s (the route's other rails are still offered; a
+   * Lightning-only route answers 503 with Retry-After) until invoices are paid or expire. Size it to the challenges
+   * you expect per `invoiceExpirySeconds`.
+   */
+  maxOutstandingInvoices?: number;
+  /** Invoices made ahead per price and request once that request comes back, so its 402 makes no node call (default 2; 0: none). */
+  readyInvoices?: number;
 };
 
 /** {@link LightningServerParameters} with defaults applied. */
@@ -37,6 +47,12 @@ export function lightningServerConfig(p: LightningServerParameters): LightningSe
   if (!Number.isInteger(tokenLifetimeSeconds) || tokenLifetimeSeconds < 1) throw new ConfigurationError('lightningServer: tokenLifetimeSeconds must be a positive integer.');
   const rpcTimeoutMs = p.rpcTimeoutMs ?? DEFAULT_NODE_TIMEOUT_MS;
   if (!Number.isInteger(rpcTimeoutMs) || rpcTimeoutMs < 1) throw new ConfigurationError('lightningServer: rpcTimeoutMs must be a positive integer.');
+  const maxOutstandingInvoices = p.maxOutstandingInvoices ?? 1_000;
+  const readyInvoices = p.readyInvoices ?? 2;
+  if (!Number.isInteger(maxOutstandingInvoices) || maxOutstandingInvoices < 1) throw new ConfigurationError('lightningServer: maxOutstandingInvoices must be a positive integer.');
+  if (!Number.isInteger(readyInvoices) || readyInvoices < 0 || readyInvoices > maxOutstandingInvoices) {
+    throw new ConfigurationError('lightningServer: readyInvoices must be an integer from 0 to maxOutstandingInvoices.');
+  }
   const network = p.network ?? bitcoinNetworks.regtest;
   if (!isCaipNetwork(network) || !network.startsWith('bip122:')) throw new ConfigurationError(`lightningServer: network must be a CAIP-2 bip122 id, got "${network}".`);
   return {
@@ -48,5 +64,7 @@ export function lightningServerConfig(p: LightningServerParameters): LightningSe
     tokenLifetimeSeconds,
     legacyLsatChallenge: p.legacyLsatChallenge ?? false,
     rpcTimeoutMs,
+    maxOutstandingInvoices,
+    readyInvoices,
   };
 }
