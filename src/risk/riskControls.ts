@@ -5,6 +5,7 @@ import { errorCodes } from '../core/errors';
 import { evidenceDigest } from './auditEvidence';
 import type { AuditLog, AuditRecord } from './auditLog';
 import { circuitBreakers, type BreakerState, type CircuitBreakerOptions } from './circuitBreaker';
+import { payerFailures, type PayerFailuresOptions } from './payerFailures';
 import { payerScreening, type PayerScreeningOptions } from './payerScreening';
 import type { CapCounter } from './capCounter';
 import { spendingCaps, type SpendingCapsOptions } from './spendingCaps';
@@ -17,6 +18,11 @@ export type RiskControlsOptions = PayerScreeningOptions & {
   capCounter?: CapCounter;
   /** Per-rail circuit breakers (on by default: 5 consecutive failures, 30 s). `false` turns them off. */
   breaker?: CircuitBreakerOptions | false;
+  /**
+   * Per payer and route: after 3 payments (default) that verified, were served and then failed to settle, the
+   * payer is refused there for 10 minutes (402 `payer_settlement_failures`). `false` turns it off.
+   */
+  payerFailures?: PayerFailuresOptions | false;
   /** Where challenges, payments, refusals, settlements (and refunds) are recorded with their evidence. */
   audit?: AuditLog;
   /** Told when an audit append fails (the payment is not held up by its audit). Gets no payload. */
@@ -51,6 +57,7 @@ export function riskControls(options: RiskControlsOptions = {}): RiskControls {
   const screen = payerScreening(options);
   const caps = spendingCaps(options.caps ?? {}, options.capCounter);
   const breakers = options.breaker === false ? undefined : circuitBreakers(options.breaker);
+  const failures = options.payerFailures === false ? undefined : payerFailures(options.payerFailures);
   const refusedHere = new Set<string>();
   // Undefined without a log, so `audit?.(…)` builds no record (and hashes no request) on the payment path.
   const log = options.audit;
@@ -63,6 +70,9 @@ export function riskControls(options: RiskControlsOptions = {}): RiskControls {
   async function admit(ctx: ExtensionVerifiedContext): Promise<PaymentRefusal | undefined> {
     const screened = await screen(ctx);
     if (screened) return screened;
+    if (failures?.suspended(ctx.route.key, ctx.payer, now())) {
+      return { reason: 'payer_settlement_failures', message: 'Payments of this payer verified but did not settle several times; it is refused here for now. Nothing was charged.' };
+    }
     const capped = await caps.reserve({ paymentId: ctx.paymentId, payer: ctx.payer, network: ctx.accepted.network, asset: ctx.accepted.asset, amount: BigInt(ctx.amount), now: now() });
     if (capped) return capped;
     if (breakers && !breakers.admit(ctx.rail, now())) {
@@ -103,6 +113,8 @@ export function riskControls(options: RiskControlsOptions = {}): RiskControls {
       if (refusedHere.delete(o.paymentId) && o.outcome === 'abandoned') return;
       if (o.outcome === 'settled' || o.outcome === 'pending') await caps.commit(o.paymentId);
       else await caps.release(o.paymentId);
+      if (o.outcome === 'settled') failures?.succeeded(o.route, o.payer);
+      else if (o.outcome === 'failed') failures?.failed(o.route, o.payer, now());
       if (o.outcome === 'settled') breakers?.succeeded(o.rail);
       else if (o.outcome === 'failed' || o.outcome === 'abandoned') breakers?.abandon(o.rail);
       else breakers?.failed(o.rail, now());
