@@ -1,6 +1,7 @@
 import { bytesToHex, isAddress, type Address, type Hex } from 'viem';
-import { ConfigurationError, PaymentInvalidError, RailUnavailableError, defineClientRail, type AuthorizingClientRail, type ClientRail, type PaymentRequirements, type Wallet } from '../../src/index';
+import { ConfigurationError, PaymentInvalidError, RailUnavailableError, defineClientRail, type AuthorizingClientRail, type ClientRail, type ConfirmingClientRail, type PaymentRequirements, type Wallet } from '../../src/index';
 import { exactTokenAbi, permitTypes, transferWithAuthorizationTypes } from './abi';
+import { confirmEvmTransfer } from './confirmEvmTransfer';
 import { domainOf, transferMethodOf } from './requirements';
 import { isEvmWallet, type EvmWallet } from './wallet';
 
@@ -31,11 +32,12 @@ function signTyped(wallet: EvmWallet, args: Parameters<NonNullable<EvmWallet['ac
  *
  * @example payingFetch(fetch, { adapters: [evmEip3009Client()], wallets: [evmWallet(account)] })
  */
-export function evmEip3009Client(): ClientRail {
+export function evmEip3009Client(): ConfirmingClientRail {
   return defineClientRail({
     id: 'evm-eip3009',
     walletKind: 'evm',
     supports: (req) => req.scheme === 'exact' && req.network.startsWith('eip155:') && transferMethodOf(req) === 'eip3009',
+    confirmSettlement: confirmEvmTransfer,
     async createPayment(req, w, ctx) {
       const wallet = walletOf(w);
       const domain = domainOrThrow(req);
@@ -70,11 +72,12 @@ export function evmEip3009Client(): ClientRail {
  *
  * @example payingFetch(fetch, { adapters: [evmEip2612Client()], wallets: [evmWallet(account, { publicClient })] })
  */
-export function evmEip2612Client(): AuthorizingClientRail {
+export function evmEip2612Client(): AuthorizingClientRail & ConfirmingClientRail {
   return defineClientRail({
     id: 'evm-eip2612',
     walletKind: 'evm',
     supports: (req) => req.scheme === 'exact' && req.network.startsWith('eip155:') && transferMethodOf(req) === 'eip2612',
+    confirmSettlement: confirmEvmTransfer,
     authorizedAddresses: (req) => [
       { role: 'payee', address: req.payTo },
       { role: 'spender', address: spenderOf(req) },

@@ -1,5 +1,6 @@
-import { ConfigurationError, PaymentInvalidError, RailUnavailableError, defineClientRail, type ClientRail, type PaymentRequirements, type Wallet } from '../../src/index';
+import { ConfigurationError, PaymentInvalidError, RailUnavailableError, defineClientRail, type ConfirmingClientRail, type PaymentRequirements, type Wallet } from '../../src/index';
 import { buildExactTransaction } from './buildExactTransaction';
+import { confirmSolanaTransfer } from './confirmSolanaTransfer';
 import { SOLANA_RAIL_ID, SOLANA_WALLET_KIND } from './constants';
 import type { Connection } from '@solana/web3.js';
 import { createMintCache, publicKeyOrUndefined } from './mintInfo';
@@ -42,11 +43,12 @@ function keysOf(req: PaymentRequirements) {
  *
  * @example payingFetch(fetch, { adapters: [solanaExactClient()], wallets: [solanaWallet(keypair, { connection })] })
  */
-export function solanaExactClient(): ClientRail {
+export function solanaExactClient(): ConfirmingClientRail {
   return defineClientRail({
     id: SOLANA_RAIL_ID,
     walletKind: SOLANA_WALLET_KIND,
     supports: (req) => req.scheme === 'exact' && isSolanaNetwork(req.network) && typeof req.extra.feePayer === 'string',
+    confirmSettlement: confirmSolanaTransfer,
     async createPayment(req, w) {
       const wallet = walletOf(w);
       const { feePayer, mint, payTo } = keysOf(req);

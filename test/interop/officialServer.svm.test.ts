@@ -36,6 +36,8 @@ describe('our payingFetch → official @x402/hono server + official facilitator 
     expect(outcome).toMatchObject({ rail: 'solana-spl', x402Version: 2, offer: { amount: OFFICIAL_SOL_PRICE.toString(), asset: devnet.mint.toBase58() } });
     expect(outcome?.settleResponse).toMatchObject({ success: true, transaction: official.transaction, network: devnet.network, payer: devnet.keypairs.payer.publicKey.toBase58() });
     expect(outcome?.receiptSource).toBe('settle-response');
+    // … and checked on chain: the transaction moved the price from the payer to payTo.
+    expect(outcome?.receiptCheck).toBe('on_chain');
     expect(outcome?.receipt).toMatchObject({ rail: 'solana-spl', reference: official.transaction, amount: OFFICIAL_SOL_PRICE.toString(), payer: devnet.keypairs.payer.publicKey.toBase58(), status: 'settled' });
     expect(devnet.ledger.history.get(official.transaction)).toBeTruthy();
     const after = balances();
