@@ -132,7 +132,7 @@ export function solanaExactServer(p: SolanaExactServerParameters): FindSettlemen
       maxComputeUnitLimit,
       maxFeeLamports: maxFeeLamportsFor(req),
     });
-    if (!inspected.ok) return inspected;
+    if (!inspected.ok) return { reason: inspected.reason, message: inspected.message, ...(inspected.payer === undefined ? {} : { payer: inspected.payer }) };
     const { transfer } = inspected;
     const payer = transfer.authority.toBase58();
     const mint = await withinRpcTimeout(mints.get(transfer.mint), rpcTimeoutMs, 'the mint account');
