@@ -31,7 +31,7 @@ async function capabilityApp(devnets: AllDevnets, store: CapabilityStore): Promi
   const rail = devnetServerRails(devnets).evm3009;
   const caps = capabilities({ token: await jwsCapabilityToken(), store, grants: { 'GET /api/:id': { calls: 100_000_000, ttlSeconds: 3600 } } });
   const app = new Hono();
-  app.use(honoPaywall({ 'GET /api/:id': { accepts: [{ rail: 'evm-eip3009', amount: 10_000n }] } }, { rails: [rail], signer: await createReceiptSigner(), extensions: [caps] }));
+  app.use(honoPaywall({ 'GET /api/:id': { accepts: [{ rail: 'evm-eip3009', amount: 10_000n }] } }, { rails: [rail], signer: await createReceiptSigner(), extensions: [caps], issuer: 'http://bench.test' }));
   app.get('/api/:id', (c) => c.json({ ok: true, id: c.req.param('id') }));
   app.get('/free/:id', (c) => c.json({ ok: true, id: c.req.param('id') }));
   return async (input, init) => app.fetch(new Request(input, init));

@@ -61,7 +61,7 @@ export async function benchMemory(options: { requests?: number } = {}): Promise<
     const ledger = createFakeLedger();
     const payer = ledger.open('payer', 10n ** 18n);
     const rail = fakeRail({ ledger, payTo: 'merchant', keepHistory: false });
-    const pw = paywall({ [`GET ${PATH}`]: { accepts: [{ rail: 'fake-exact', amount: 10n }] } }, { rails: [rail], signer: await createReceiptSigner(), store });
+    const pw = paywall({ [`GET ${PATH}`]: { accepts: [{ rail: 'fake-exact', amount: 10n }] } }, { rails: [rail], signer: await createReceiptSigner(), store, issuer: 'http://bench.test' });
     const app = pw.wrap(() => Response.json({ ok: true }));
     const url = `${ORIGIN}${PATH}`;
 

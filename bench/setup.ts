@@ -102,7 +102,7 @@ async function benchApp(devnets: AllDevnets, lightningRootKey: Uint8Array): Prom
     [`GET ${benchPaths.lightning}`]: { accepts: [offers.lightning] },
   };
   const app = new Hono();
-  app.use(honoPaywall(routes, { rails, signer: await createReceiptSigner() }));
+  app.use(honoPaywall(routes, { rails, signer: await createReceiptSigner(), issuer: 'http://bench.test' }));
   app.get('*', (c) => c.json({ ok: true, path: c.req.path }));
   return app;
 }

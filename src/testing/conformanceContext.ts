@@ -61,6 +61,7 @@ export async function createConformanceContext(setup: RailConformanceSetup): Pro
     {
       rails: [setup.server],
       signer: await createReceiptSigner(),
+      issuer: CONFORMANCE_ORIGIN,
       onEvent: (event) => {
         if (event.type === 'settled') settled.push(event.receipt);
       },
