@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { MalformedInputError, X402RailsError, errorCodes } from '../core/errors';
 import type { ExtensionBeforeContext, ExtensionPaidContext, PaywallExtension } from '../server/extensions';
 import { errorResponse } from '../server/responses';
@@ -128,19 +128,24 @@ export function capabilities(options: CapabilitiesOptions): Capabilities {
     return cost === undefined ? {} : { amount: cost };
   }
 
+  /**
+   * The capability a settled payment buys on this route. Its id and times derive from the receipt, so the same
+   * payment always names the same capability: registered once (a store never refills an id), and handed back
+   * as is when the paid answer is sent again (a resend after a lost answer, a reusable credential presented again),
+   * so one payment never buys more than one grant, on however many processes.
+   */
   async function afterPaid(ctx: ExtensionPaidContext): Promise<Response> {
-    if (ctx.replayed) return ctx.response;
     const grant = grants.get(ctx.route.key);
     if (!grant || ctx.receipt.status !== 'settled') return ctx.response;
-    const iat = Math.floor(ctx.now / 1000);
+    const iat = Math.floor((Date.parse(ctx.receipt.settledAt ?? ctx.receipt.issuedAt) || ctx.now) / 1000);
     const claims: CapabilityClaims = {
       v: 1,
-      jti: randomBytes(16).toString('base64url'),
+      jti: capabilityIdOf(ctx.receipt.id, ctx.route.key),
       iss: options.issuer ?? requestOrigin(ctx.binding.url),
       sub: ctx.receipt.payer,
       scope: {
         routes: grant.scope.routes ?? [ctx.route.key],
-        methods: grant.scope.methods ?? [ctx.route.method ?? ctx.binding.method],
+        methods: grant.scope.methods ?? [ctx.route.method ?? ctx.receipt.request.method.toUpperCase()],
       },
       ...(grant.calls !== undefined ? { calls: grant.calls } : {}),
       ...(grant.amountCap !== undefined ? { amountCap: grant.amountCap.toString() } : {}),
@@ -153,14 +158,20 @@ export function capabilities(options: CapabilitiesOptions): Capabilities {
     // The payment has settled: a failure to issue leaves the paid response as it is (no capability) rather
     // than turning it into an error the client already paid for.
     try {
-      await store.register({
-        jti: claims.jti,
-        expiresAt: claims.exp * 1000,
-        ...(grant.calls !== undefined ? { calls: grant.calls } : {}),
-        ...(grant.amountCap !== undefined ? { amount: grant.amountCap } : {}),
-        ...(grant.costPerCall !== undefined ? { costPerCall: grant.costPerCall } : {}),
-        ...(grant.rateLimit !== undefined ? { rateLimit: grant.rateLimit } : {}),
-      });
+      if (ctx.replayed) {
+        // Sent again: hand back the capability it bought while it lives (what is left of it), never a new one.
+        const kept = await store.get(claims.jti);
+        if (!kept || kept.revoked || kept.expiresAt <= ctx.now) return ctx.response;
+      } else {
+        await store.register({
+          jti: claims.jti,
+          expiresAt: claims.exp * 1000,
+          ...(grant.calls !== undefined ? { calls: grant.calls } : {}),
+          ...(grant.amountCap !== undefined ? { amount: grant.amountCap } : {}),
+          ...(grant.costPerCall !== undefined ? { costPerCall: grant.costPerCall } : {}),
+          ...(grant.rateLimit !== undefined ? { rateLimit: grant.rateLimit } : {}),
+        });
+      }
       const token = await format.issue(claims);
       return withExposedHeaders(ctx.response, { [capabilityHeaders.capability]: token });
     } catch (error) {
@@ -184,6 +195,16 @@ const messages: Record<'capability_unknown' | 'capability_exhausted' | 'capabili
   capability_revoked: 'This capability was revoked; pay again.',
   capability_expired: 'This capability has expired; pay again.',
 };
+
+/**
+ * The id of the capability the payment with receipt `receiptId` buys on `routeKey`: the same payment always names
+ * the same capability (distinct from a metering session's id, which is the receipt id itself).
+ *
+ * @example capabilityIdOf('rcpt_123', 'GET /weather/:city') // 'cap_Qm9…' (26 characters)
+ */
+export function capabilityIdOf(receiptId: string, routeKey: string): string {
+  return `cap_${createHash('sha256').update(`x402-rails/capability\n${receiptId}\n${routeKey}`).digest('base64url').slice(0, 22)}`;
+}
 
 /** The request URL is normalized (`Request.url`), so its origin is its prefix up to the path. */
 function requestOrigin(url: string): string {

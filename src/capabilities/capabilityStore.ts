@@ -32,7 +32,11 @@ export type ConsumeResult =
  * const r = await store.consume(jti, { now: Date.now() }); // { ok: true, remainingCalls: 999 }
  */
 export interface CapabilityStore {
-  /** Records a freshly issued capability. */
+  /**
+   * Records a freshly issued capability. A `jti` already recorded keeps its record as it is (what is left is never
+   * refilled), so a capability registered again (its payment's answer sent again) buys nothing more; an earlier
+   * revocation of the id is kept too.
+   */
   register(record: CapabilityRecord): Promise<void>;
   /**
    * Atomically checks revocation, expiry, rate limit and what is left, and takes one call (and `amount`).

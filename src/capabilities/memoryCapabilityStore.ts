@@ -34,7 +34,7 @@ export function createMemoryCapabilityStore(options: MemoryCapabilityStoreOption
   return {
     async register(record) {
       if (++registrations % sweepEvery === 0) sweep(clock());
-      entries.set(record.jti, initialCapabilityState(record));
+      if (!entries.has(record.jti)) entries.set(record.jti, initialCapabilityState(record));
     },
     async consume(jti, use) {
       const { result, next } = consumeCapability(entries.get(jti), isRevoked(jti, use.now), use);

@@ -60,6 +60,16 @@ local give = (ARGV[1] ~= '' and ARGV[1]) or f[3]
 if f[2] and give then redis.call('HSET', KEYS[1], 'amount', digits(f[2], give, 1)) end
 return 1`);
 
+/**
+ * Records a capability unless it is recorded already (KEYS: record hash; ARGV: expiry ms, then field/value pairs):
+ * registering again never refills it. 1 = recorded now, 0 = kept as it was.
+ */
+const REGISTER = redisScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return 1`);
+
 /** Revokes (KEYS: record hash, revocation key; ARGV: until ms or ''): until then, else until the record expires, else forever. */
 const REVOKE = redisScript(`
 redis.call('SET', KEYS[2], '1')
@@ -98,7 +108,7 @@ export function createRedisCapabilityStore(parameters: RedisCapabilityStoreParam
         if (record.amount !== undefined) fields.push('amount', record.amount.toString());
         if (record.costPerCall !== undefined) fields.push('cost', record.costPerCall.toString());
         if (record.rateLimit !== undefined) fields.push('rate', record.rateLimit);
-        await redis.multi().del(recordKey(record.jti)).hset(recordKey(record.jti), ...fields).pexpireat(recordKey(record.jti), record.expiresAt).exec();
+        await runRedisScript(redis, REGISTER, [recordKey(record.jti)], [record.expiresAt, ...fields]);
       }),
     consume: (jti, use) =>
       guardStore('redis', 'consume capability', async () => {

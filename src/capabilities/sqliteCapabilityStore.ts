@@ -67,12 +67,14 @@ export function createSqliteCapabilityStore(parameters: SqliteCapabilityStorePar
     CREATE INDEX IF NOT EXISTS ${t}_expiry ON ${t} (expires_at);
   `);
   const getStmt = db.prepare(`SELECT * FROM ${t} WHERE jti = ?`);
-  // A registration keeps an earlier revocation of the same id.
+  // A registration keeps an earlier revocation of the same id (a row without a record yet), and never touches a
+  // record already there: registering the same capability again must not refill it.
   const registerStmt = db.prepare(`
     INSERT INTO ${t} (jti, calls, amount, cost_per_call, rate_limit, tokens, refilled_at, expires_at, revoked_until)
     VALUES (@jti, @calls, @amount, @costPerCall, @rateLimit, @tokens, @refilledAt, @expiresAt, NULL)
     ON CONFLICT (jti) DO UPDATE SET calls = excluded.calls, amount = excluded.amount, cost_per_call = excluded.cost_per_call,
-      rate_limit = excluded.rate_limit, tokens = excluded.tokens, refilled_at = excluded.refilled_at, expires_at = excluded.expires_at`);
+      rate_limit = excluded.rate_limit, tokens = excluded.tokens, refilled_at = excluded.refilled_at, expires_at = excluded.expires_at
+    WHERE ${t}.expires_at IS NULL`);
   const updateStmt = db.prepare(`UPDATE ${t} SET calls = @calls, amount = @amount, tokens = @tokens, refilled_at = @refilledAt WHERE jti = @jti`);
   const revokeStmt = db.prepare(`
     INSERT INTO ${t} (jti, revoked_until) VALUES (@jti, @until)

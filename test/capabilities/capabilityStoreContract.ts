@@ -40,6 +40,18 @@ export function describeCapabilityStoreContract(name: string, make: () => Capabi
       expect(await store.get(id)).toMatchObject({ jti: id, calls: 0, expiresAt: T0 + 60_000, revoked: false });
     });
 
+    it('registering the same id again (from either handle) keeps what is left: a capability is never refilled', async () => {
+      const { store, peer } = await open();
+      const id = jti();
+      await store.register({ jti: id, calls: 2, amount: 100n, costPerCall: 10n, expiresAt: T0 + 60_000 });
+      expect(await store.consume(id, { now: T0 })).toEqual({ ok: true, remainingCalls: 1, remainingAmount: 90n });
+      await peer.register({ jti: id, calls: 2, amount: 100n, costPerCall: 10n, expiresAt: T0 + 120_000 });
+      await store.register({ jti: id, calls: 50, expiresAt: T0 + 120_000 });
+      expect(await store.get(id)).toMatchObject({ calls: 1, amount: 90n, expiresAt: T0 + 60_000 });
+      expect(await peer.consume(id, { now: T0 })).toEqual({ ok: true, remainingCalls: 0, remainingAmount: 80n });
+      expect(await store.consume(id, { now: T0 })).toEqual({ ok: false, reason: 'capability_exhausted' });
+    });
+
     it('50 parallel uses of a 10-call capability through two handles: exactly 10 succeed, each count once', async () => {
       const { store, peer } = await open();
       const id = jti();
