@@ -13,7 +13,8 @@ export { buildExactTransaction, type BuildExactTransactionParameters } from './b
 export { inspectExactTransaction, instructionsOf, type ExactExpectations, type ExactTransfer, type InspectionResult } from './inspectTransaction';
 export { checkSignerSignature, type SignatureCheck } from './verifySignature';
 export { simulatePayment, blockhashIsValid, classifyTransactionError, type SimulationVerdict } from './simulatePayment';
-export { settleTransaction, coSign, hasLanded, type SettleTransactionParameters, type SettleTransactionResult } from './settleTransaction';
+export { settleTransaction, coSign, hasLanded, landedMessageMatches, type SettleTransactionParameters, type SettleTransactionResult } from './settleTransaction';
+export { settlementFeeLamports, type SettlementFeeParameters } from './settlementFee';
 export { SolanaExactPayloadSchema, decodePaymentTransaction, encodePaymentTransaction, paymentIdOf, type SolanaExactPayload } from './payload';
 export { readMintInfo, createMintCache, type MintInfo } from './mintInfo';
 export { solanaNetworkOf, isSolanaNetwork, memoOf } from './requirements';
@@ -27,6 +28,8 @@ export {
   DEFAULT_COMPUTE_UNIT_PRICE,
   DEFAULT_MAX_COMPUTE_UNIT_PRICE,
   DEFAULT_MAX_COMPUTE_UNIT_LIMIT,
+  DEFAULT_MAX_FEE_LAMPORTS,
+  LAMPORTS_PER_SIGNATURE,
   DEFAULT_MAX_TIMEOUT_SECONDS,
   MAX_MEMO_BYTES,
 } from './constants';
