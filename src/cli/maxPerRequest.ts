@@ -1,10 +1,11 @@
-import type { FetchLike } from '../client/payingFetch';
-import { readChallenge } from '../client/readChallenge';
-import type { SpendingPolicy } from '../core/policy';
+import { DEFAULT_MAX_PER_REQUEST, type SpendingPolicy } from '../core/policy';
 import { parseAtomicAmount } from './args';
 
 /** A `--max` flag: a cap for every asset, or for one asset (`<asset>=<n>` or `<network>/<asset>=<n>`). */
 export type MaxFlag = { asset?: string; amount: bigint };
+
+/** What `--help` says of the default cap and how to raise it. */
+export const DEFAULT_CAP_HELP = `Without --max one request may cost at most ${DEFAULT_MAX_PER_REQUEST} atomic units of any asset (1 unit of a 6-decimal stablecoin such as USDC, ${DEFAULT_MAX_PER_REQUEST} msat on Lightning); an offer above it is refused, nothing paid.`;
 
 /**
  * Parses a `--max` value: `10000` caps every asset; `msat=21000` or `eip155:8453/0x…=10000` caps one.
@@ -18,30 +19,16 @@ export function parseMaxFlag(text: string, command: string): MaxFlag {
 }
 
 /**
- * Applies `--max` caps to a spending policy. Per-asset caps go straight into `maxPerRequest`. A cap on every
- * asset cannot be written before the offers are known, so the returned fetch, on a 402, reads the challenge
- * and adds the cap for each offered `network/asset` that has no cap of its own — before `payingFetch`
- * negotiates on the same policy object. With no all-asset cap, `fetchImpl` is returned unchanged.
+ * Applies `--max` caps to a spending policy: per-asset caps go into `maxPerRequest`; a cap on every asset (the
+ * smallest given) replaces the default cap of assets without one of their own (`defaultMaxPerRequest`, else
+ * {@link DEFAULT_MAX_PER_REQUEST}). Answers the same policy object.
  *
- * @example
- * const policy: SpendingPolicy = {};
- * const pay = payingFetch(applyMaxFlags(policy, [{ amount: 10_000n }], fetch), { adapters, wallets, policy });
+ * @example const policy = applyMaxFlags({}, [{ amount: 10_000n }, { asset: 'msat', amount: 21_000n }]);
  */
-export function applyMaxFlags(policy: SpendingPolicy, flags: MaxFlag[], fetchImpl: FetchLike): FetchLike {
+export function applyMaxFlags(policy: SpendingPolicy, flags: MaxFlag[]): SpendingPolicy {
   const caps: Record<string, bigint | string> = (policy.maxPerRequest ??= {});
   for (const flag of flags) if (flag.asset !== undefined) caps[flag.asset] = flag.amount;
   const everyAsset = flags.filter((f) => f.asset === undefined).map((f) => f.amount);
-  if (everyAsset.length === 0) return fetchImpl;
-  const cap = everyAsset.reduce((a, b) => (b < a ? b : a));
-  return async (input, init) => {
-    const response = await fetchImpl(input, init);
-    if (response.status !== 402) return response;
-    const challenge = await readChallenge(response).catch(() => undefined);
-    for (const offer of challenge?.offers ?? []) {
-      const key = `${offer.network}/${offer.asset}`;
-      const own = Object.keys(caps).some((k) => k.toLowerCase() === key.toLowerCase() || k.toLowerCase() === offer.asset.toLowerCase());
-      if (!own) caps[key] = cap;
-    }
-    return response;
-  };
+  if (everyAsset.length > 0) policy.defaultMaxPerRequest = everyAsset.reduce((a, b) => (b < a ? b : a));
+  return policy;
 }

@@ -8,7 +8,7 @@ import { expectPositionals } from '../args';
 import { defineCommand } from '../command';
 import { CliError, UsageError } from '../errors';
 import { loadWallets } from '../loadWallets';
-import { applyMaxFlags, parseMaxFlag } from '../maxPerRequest';
+import { DEFAULT_CAP_HELP, applyMaxFlags, parseMaxFlag } from '../maxPerRequest';
 import { print, printJson, progress, table } from '../output';
 import { requestInit } from '../requestOptions';
 import { readWalletSettings, walletSettingNames } from '../walletConfig';
@@ -16,8 +16,11 @@ import { readWalletSettings, walletSettingNames } from '../walletConfig';
 const help = `Usage: x402-rails pay <url> [options]
 
 Requests <url>; on a 402 (x402 v2/v1, or L402 on Lightning) picks a rail it holds a wallet for, pays,
-retries, and prints the response body (stdout) and the signed receipt, verified against the issuer's JWKS
-(stderr). Exits 1 when nothing could be paid, the response is not 2xx, or the receipt does not verify.
+retries, and prints the response body (stdout) and the receipt (stderr), saying what was checked: a receipt
+the server signed is verified against the issuer's JWKS and must bind this request and the offer paid; a plain
+x402 server signs none, so the receipt is built from its settlement answer and checked on chain when the rail
+can (else printed as unchecked). Exits 1 when nothing could be paid, the response is not 2xx, or the receipt
+does not check out.
 
 Wallets come from the environment, or from a JSON config file with the same field names (which wins):
   EVM        X402_EVM_PRIVATE_KEY (0x + 64 hex), X402_EVM_RPC_URL
@@ -26,7 +29,8 @@ Wallets come from the environment, or from a JSON config file with the same fiel
 
 Options:
   --max <amount>          most one request may cost, in atomic units (token base units, msat), on every asset;
-                          or <asset>=<amount> / <network>/<asset>=<amount> for one asset (repeatable)
+                          or <asset>=<amount> / <network>/<asset>=<amount> for one asset (repeatable).
+                          ${DEFAULT_CAP_HELP}
   --prefer <rail|ns>      prefer a rail id (evm-eip3009, evm-eip2612, solana-spl, lightning-l402), a network
                           (eip155:8453) or a namespace (eip155, solana, bip122); repeatable, first wins
   -X, --method <method>   HTTP method (default GET, or POST with -d)
@@ -53,8 +57,15 @@ export type PayResult = {
   elapsedMs?: number;
   receipt?: PaymentOutcome['receipt'];
   signedReceipt?: PaymentOutcome['signedReceipt'];
+  /** True when the receipt was checked: its issuer's signature and bindings, or its transaction on chain. */
   receiptVerified: boolean;
+  /** Where the receipt comes from: the server signed it, or it was built from the server's settlement answer. */
+  receiptSource?: PaymentOutcome['receiptSource'];
+  /** What was checked: `signature`, `on_chain` or `unchecked`. */
+  receiptCheck?: PaymentOutcome['receiptCheck'];
   receiptError?: string;
+  /** Set when the payment left the wallet but the server did not serve (status, reason). */
+  refused?: { status: number; reason?: string };
   settleResponse?: PaymentOutcome['settleResponse'];
   contentType: string | null;
   body: string;
@@ -93,8 +104,8 @@ export const pay = defineCommand({
       if (loaded.wallets.length === 0) {
         progress(`No wallet is configured (set ${walletSettingNames.join(', ')}, or --config); a 402 will not be paid.`);
       }
-      const policy: SpendingPolicy = {};
-      const pay = payingFetch(announce(applyMaxFlags(policy, maxFlags, fetch)), {
+      const policy: SpendingPolicy = applyMaxFlags({}, maxFlags);
+      const pay = payingFetch(announce(fetch), {
         adapters: loaded.adapters,
         wallets: loaded.wallets,
         policy,
@@ -138,7 +149,9 @@ function announce(fetchImpl: FetchLike): FetchLike {
 function refusal(error: NoAcceptableOfferError, kinds: string[]): string {
   const lines = error.rejections.map((r) => `  - ${r.network} ${r.amount} ${r.asset}: ${r.reason} (${r.message})`);
   const held = kinds.length === 0 ? 'no wallet' : `wallets: ${kinds.join(', ')}`;
-  return `Nothing was paid: no offer of the server is acceptable (${held}).\n${lines.join('\n')}`;
+  const capped = error.rejections.some((r) => r.reason === 'over_default_request_cap' || r.reason === 'over_request_cap');
+  const hint = capped ? '\nTo pay more, raise the cap: --max <amount> (every asset) or --max <asset>=<amount>.' : '';
+  return `Nothing was paid: no offer of the server is acceptable (${held}).\n${lines.join('\n')}${hint}`;
 }
 
 async function report(url: string, response: Response, json: boolean, receiptOut: string | undefined): Promise<number> {
@@ -160,10 +173,13 @@ async function report(url: string, response: Response, json: boolean, receiptOut
           ...(outcome.receipt ? { receipt: outcome.receipt } : {}),
           ...(outcome.signedReceipt ? { signedReceipt: outcome.signedReceipt } : {}),
           ...(outcome.settleResponse ? { settleResponse: outcome.settleResponse } : {}),
+          ...(outcome.receiptSource ? { receiptSource: outcome.receiptSource } : {}),
+          ...(outcome.receiptCheck ? { receiptCheck: outcome.receiptCheck } : {}),
           ...(outcome.receiptError ? { receiptError: outcome.receiptError.message } : {}),
+          ...(outcome.refused ? { refused: { status: outcome.refused.refused.status, ...(outcome.refused.refused.reason ? { reason: outcome.refused.refused.reason } : {}) } } : {}),
         }
       : {}),
-    receiptVerified: outcome?.receipt !== undefined && outcome.receiptError === undefined,
+    receiptVerified: outcome?.receipt !== undefined && outcome.receiptError === undefined && (outcome.receiptCheck === 'signature' || outcome.receiptCheck === 'on_chain'),
     contentType: response.headers.get('content-type'),
     body,
   };
@@ -172,8 +188,9 @@ async function report(url: string, response: Response, json: boolean, receiptOut
     process.stdout.write(body.endsWith('\n') || body === '' ? body : `${body}\n`);
     describeOutcome(result, outcome);
   }
+  if (outcome?.refused) progress(outcome.refused.message);
   if (outcome?.receiptError) {
-    progress(`The receipt did not verify: ${outcome.receiptError.message}`);
+    progress(`The receipt did not check out: ${outcome.receiptError.message}`);
     return 1;
   }
   if (!response.ok) {
@@ -193,7 +210,7 @@ function describeOutcome(result: PayResult, outcome: PaymentOutcome | undefined)
     progress(`Paid with ${outcome.rail} (${result.amount} ${result.asset} on ${result.network}) in ${outcome.elapsedMs} ms; the server sent no receipt.`);
     return;
   }
-  progress(`Receipt (${result.receiptVerified ? "signature verified against the issuer's JWKS" : 'NOT verified'}):`);
+  progress(`Receipt (${receiptProvenance(outcome)}):`);
   progress(
     table([
       ['id', r.id],
@@ -210,4 +227,14 @@ function describeOutcome(result: PayResult, outcome: PaymentOutcome | undefined)
       ['took', `${outcome.elapsedMs} ms`],
     ]),
   );
+}
+
+/** Where a receipt came from and what was checked, in words: never claims a signature that does not exist. */
+function receiptProvenance(outcome: PaymentOutcome): string {
+  if (outcome.receiptSource === 'server') {
+    return outcome.receiptCheck === 'signature' ? "signed by the server; signature verified against the issuer's JWKS, bound to this request and offer" : 'signed by the server; NOT verified';
+  }
+  const built = "built from the server's settlement answer; the server signed no receipt";
+  if (outcome.receiptCheck === 'on_chain') return `${built}; checked on chain: the transaction moved the amount from this wallet to the payee`;
+  return `unchecked: ${built}, and the rail could not check it on chain`;
 }
