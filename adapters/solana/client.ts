@@ -1,5 +1,6 @@
 import { ConfigurationError, PaymentInvalidError, RailUnavailableError, defineClientRail, type ConfirmingClientRail, type PaymentRequirements, type Wallet } from '../../src/index';
 import { buildExactTransaction } from './buildExactTransaction';
+import { clusterNetworkOf } from './clusterNetwork';
 import { confirmSolanaTransfer } from './confirmSolanaTransfer';
 import { SOLANA_RAIL_ID, SOLANA_WALLET_KIND } from './constants';
 import type { Connection } from '@solana/web3.js';
@@ -35,7 +36,8 @@ function keysOf(req: PaymentRequirements) {
 }
 
 /**
- * Client rail for x402 `exact` on Solana, wire-identical to the official SVM client: reads the mint
+ * Client rail for x402 `exact` on Solana, wire-identical to the official SVM client: checks that the wallet's
+ * connection reaches the offer's cluster (genesis hash, asked once per connection), reads the mint
  * (Token or Token-2022, decimals) and a recent blockhash through the wallet's connection, builds a v0
  * transaction `[SetComputeUnitLimit(20 000), SetComputeUnitPrice(1 µlamport), TransferChecked, Memo]`
  * with the server's `extra.feePayer` as fee payer, signs it as transfer authority only and answers
@@ -52,6 +54,11 @@ export function solanaExactClient(): ConfirmingClientRail {
     async createPayment(req, w) {
       const wallet = walletOf(w);
       const { feePayer, mint, payTo } = keysOf(req);
+      // A transaction names no cluster: it lands wherever its blockhash is known. Sign only for the offer's.
+      const cluster = await clusterNetworkOf(wallet.connection);
+      if (cluster !== req.network) {
+        throw new PaymentInvalidError('network_mismatch', `The offer is on ${req.network} but this wallet's connection reaches ${cluster}; refusing to sign a payment for another cluster.`);
+      }
       if (feePayer.equals(wallet.publicKey)) throw new PaymentInvalidError('invalid_requirements', 'The offer names this wallet as fee payer; refusing to pay.');
       const memo = memoOf(req);
       if (memo !== undefined && !memoFits(memo)) throw new PaymentInvalidError('invalid_requirements', 'extra.memo is longer than a payment memo may be.');
