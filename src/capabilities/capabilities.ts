@@ -129,8 +129,8 @@ export function capabilities(options: CapabilitiesOptions): Capabilities {
   }
 
   /**
-   * The capability a settled payment buys on this route. Its id and times derive from the receipt, so the same
-   * payment always names the same capability: registered once (a store never refills an id), and handed back
+   * The capability a settled payment buys on this route. Its id derives from the payment's settlement reference
+   * (its times from the receipt), so the same payment always names the same capability: registered once (a store never refills an id), and handed back
    * as is when the paid answer is sent again (a resend after a lost answer, a reusable credential presented again),
    * so one payment never buys more than one grant, on however many processes.
    */
@@ -140,7 +140,7 @@ export function capabilities(options: CapabilitiesOptions): Capabilities {
     const iat = Math.floor((Date.parse(ctx.receipt.settledAt ?? ctx.receipt.issuedAt) || ctx.now) / 1000);
     const claims: CapabilityClaims = {
       v: 1,
-      jti: capabilityIdOf(ctx.receipt.id, ctx.route.key),
+      jti: capabilityIdOf(ctx.receipt, ctx.route.key),
       iss: options.issuer ?? requestOrigin(ctx.binding.url),
       sub: ctx.receipt.payer,
       scope: {
@@ -197,13 +197,15 @@ const messages: Record<'capability_unknown' | 'capability_exhausted' | 'capabili
 };
 
 /**
- * The id of the capability the payment with receipt `receiptId` buys on `routeKey`: the same payment always names
- * the same capability (distinct from a metering session's id, which is the receipt id itself).
+ * The id of the capability a settled payment buys on `routeKey`, from what identifies the payment on its rail (its
+ * settlement reference: EVM transaction hash, Solana signature, Lightning payment hash), so the same payment names
+ * the same capability on every process, whatever receipt each one signed (distinct from a metering session's id).
  *
- * @example capabilityIdOf('rcpt_123', 'GET /weather/:city') // 'cap_Qm9…' (26 characters)
+ * @example capabilityIdOf({ rail: 'lightning-l402', network: 'bip122:0f91…', reference: '9f3c…' }, 'GET /report') // 'cap_Qm9…'
  */
-export function capabilityIdOf(receiptId: string, routeKey: string): string {
-  return `cap_${createHash('sha256').update(`x402-rails/capability\n${receiptId}\n${routeKey}`).digest('base64url').slice(0, 22)}`;
+export function capabilityIdOf(payment: { rail: string; network: string; reference: string }, routeKey: string): string {
+  const identity = ['x402-rails/capability', payment.rail, payment.network, payment.reference, routeKey].join('\n');
+  return `cap_${createHash('sha256').update(identity).digest('base64url').slice(0, 22)}`;
 }
 
 /** The request URL is normalized (`Request.url`), so its origin is its prefix up to the path. */
