@@ -16,6 +16,7 @@ import {
   DEFAULT_MAX_COMPUTE_UNIT_PRICE,
   DEFAULT_MAX_FEE_LAMPORTS,
   DEFAULT_MAX_TIMEOUT_SECONDS,
+  LAMPORTS_PER_SIGNATURE,
   SOLANA_RAIL_ID,
 } from './constants';
 import { inspectExactTransaction, type ExactTransfer } from './inspectTransaction';
@@ -103,6 +104,9 @@ export function solanaExactServer(p: SolanaExactServerParameters): FindSettlemen
   const maxComputeUnitPrice = BigInt(p.maxComputeUnitPrice ?? DEFAULT_MAX_COMPUTE_UNIT_PRICE);
   const maxComputeUnitLimit = p.maxComputeUnitLimit ?? DEFAULT_MAX_COMPUTE_UNIT_LIMIT;
   const feeCap = p.maxFeeLamports ?? DEFAULT_MAX_FEE_LAMPORTS;
+  if (typeof feeCap !== 'function' && BigInt(feeCap) < 2n * LAMPORTS_PER_SIGNATURE) {
+    throw new ConfigurationError(`maxFeeLamports ${feeCap} is below the base fee of a payment (2 signatures × ${LAMPORTS_PER_SIGNATURE} lamports); every payment would be refused.`);
+  }
   const maxFeeLamportsFor = (req: PaymentRequirements): bigint => (typeof feeCap === 'function' ? feeCap(req) : BigInt(feeCap));
   const mints = createMintCache(p.connection);
   const rpcTimeoutMs = p.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;

@@ -11,7 +11,7 @@
  */
 import { Connection } from '@solana/web3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReceiptSigner, decodePaymentRequiredHeader, encodePaymentSignatureHeader, paywall, type FetchLike, type PaymentRequirements } from '../../src/index';
+import { ConfigurationError, createReceiptSigner, decodePaymentRequiredHeader, encodePaymentSignatureHeader, paywall, type FetchLike, type PaymentRequirements } from '../../src/index';
 import { solanaExactServer, type SolanaExactServerParameters } from '../../adapters/solana/index';
 import { startSolanaDevnet, type SolanaDevnet } from '../../fixtures/solana/index';
 import { payloadOf, unsignedPayment } from '../support/solanaAdversary';
@@ -105,5 +105,10 @@ describe('Solana: the fee a payer can make the fee payer spend', () => {
     const within = await payWithBudget(relative, 20_000, 50_000n); // 1,000 of priority
     expect(within.status).toBe(200);
     expect(start - (await feePayerLamports())).toBe(11_000);
+  });
+
+  it('refuses at startup a constant cap below the base fee of a payment (10,000), which would refuse every payment', async () => {
+    await expect(shop({ maxFeeLamports: 9_999n })).rejects.toBeInstanceOf(ConfigurationError);
+    await expect(shop({ maxFeeLamports: 10_000 })).resolves.toBeTypeOf('function');
   });
 });
