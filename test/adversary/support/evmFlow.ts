@@ -41,7 +41,7 @@ export async function flowPaywall(
   options: Partial<PaywallOptions> = {},
 ): Promise<{ pw: Paywall; fetch: FetchLike; rail: ServerRail }> {
   const rail = eip3009Rail(devnet);
-  const pw = paywall(routes, { rails: [rail], signer: await createReceiptSigner(), issuer: 'https://shop.example', ...options });
+  const pw = paywall(routes, { rails: [rail], signer: await createReceiptSigner(), issuer: 'http://shop.test', ...options });
   const wrapped = pw.wrap(handler);
   return { pw, rail, fetch: async (input, init) => wrapped(new Request(input, init)) };
 }
