@@ -11,11 +11,13 @@ export type SessionDecision<T> = { result: T; next?: MeterSession };
 export type AtomicSessionUpdate = <T>(id: string, decide: (session: MeterSession | undefined) => SessionDecision<T>) => Promise<T>;
 
 /**
- * Whether a session is due for settlement at `now`: opened by an authorization, expired, its close not recorded.
- * Pure; the stores' `dueForSettlement` answers exactly these (SQLite and Redis narrow by index, then check with this).
+ * Whether a session is due for settlement at `now`: opened by an authorization, expired, its close not recorded and
+ * no settlement claimed (`in_progress`: another close is sending it, or its outcome awaits the operator's
+ * `resolveRefund`, after which it is due again). Pure; the stores' `dueForSettlement` answers exactly these
+ * (SQLite and Redis narrow by index, then check with this), so stuck settlements never crowd out the rest.
  */
 export function isDueForSettlement(session: MeterSession, now: number): boolean {
-  return session.authorization !== undefined && session.finalReceipt === undefined && session.expiresAt <= now;
+  return session.authorization !== undefined && session.finalReceipt === undefined && session.refund?.status !== 'in_progress' && session.expiresAt <= now;
 }
 
 /**

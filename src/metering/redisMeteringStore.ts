@@ -18,7 +18,7 @@ export type RedisMeteringStoreParameters = {
 /**
  * Writes a session when its version is still the one read, and keeps its place in the due index (KEYS: session
  * hash, due sorted set; ARGV: version read or '' for none, new JSON, session id, expiry ms when the session is an
- * authorized one not yet settled, else '').
+ * authorized one to be settled (no close recorded, no settlement in progress), else '').
  */
 const SWAP = redisScript(`
 local v = redis.call('HGET', KEYS[1], 'v')
@@ -60,7 +60,7 @@ export function createRedisMeteringStore(parameters: RedisMeteringStoreParameter
           const { version, session } = await read(id);
           const { result, next } = decide(session);
           if (!next) return result;
-          const dueAt = next.authorization !== undefined && next.finalReceipt === undefined ? String(next.expiresAt) : '';
+          const dueAt = isDueForSettlement(next, Number.POSITIVE_INFINITY) ? String(next.expiresAt) : '';
           if ((await runRedisScript(redis, SWAP, [keyOf(id), dueKey], [version, sessionToJson(next), id, dueAt])) === 1) return result;
         }
         throw new StoreUnavailableError('redis', 'update metering session', new Error(`the session changed under ${maxAttempts} attempts in a row`));

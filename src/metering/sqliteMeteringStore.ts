@@ -38,7 +38,10 @@ export function createSqliteMeteringStore(parameters: SqliteMeteringStoreParamet
     CREATE TABLE IF NOT EXISTS ${t} (id TEXT PRIMARY KEY NOT NULL, session TEXT NOT NULL) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS ${t}_due ON ${t} (json_extract(session, '$.expiresAt')) WHERE ${due};
   `);
-  const dueStmt = db.prepare(`SELECT id, session FROM ${t} WHERE ${due} AND json_extract(session, '$.expiresAt') <= ? ORDER BY json_extract(session, '$.expiresAt') LIMIT ?`);
+  const dueStmt = db.prepare(`
+    SELECT id, session FROM ${t}
+    WHERE ${due} AND json_extract(session, '$.expiresAt') <= ? AND coalesce(json_extract(session, '$.refund.status'), '') <> 'in_progress'
+    ORDER BY json_extract(session, '$.expiresAt') LIMIT ?`);
   const getStmt = db.prepare(`SELECT session FROM ${t} WHERE id = ?`);
   const upsertStmt = db.prepare(`INSERT INTO ${t} (id, session) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET session = excluded.session`);
 

@@ -131,10 +131,14 @@ for (const [kind, make] of kinds) {
       expect((await b.dueForSettlement(now, 1_000)).find((s) => s.id === dueEarly.id)).toEqual(dueEarly);
       expect(mine(await b.dueForSettlement(now + 1, 1_000))).toEqual([dueEarly.id, dueLate.id, dueNow.id, notYet.id]);
       expect(await b.dueForSettlement(now, 1)).toHaveLength(1);
-      // A close in progress is still due (its settlement may need recovering); a recorded close is not.
+      // A settlement in progress is not due (a close is sending it, or it awaits the operator) and is due again once its
+      // claim is freed (resolveRefund notSent); a recorded close is never due again.
       await b.close(dueEarly.id);
       await b.setRefund(dueEarly.id, [undefined], { status: 'in_progress', amount: 5n });
+      expect(mine(await a.dueForSettlement(now, 1_000))).toEqual([dueLate.id, dueNow.id]);
+      await b.setRefund(dueEarly.id, ['in_progress'], undefined);
       expect(mine(await a.dueForSettlement(now, 1_000))).toEqual([dueEarly.id, dueLate.id, dueNow.id]);
+      await b.setRefund(dueEarly.id, [undefined], { status: 'in_progress', amount: 5n });
       await b.setRefund(dueEarly.id, ['in_progress'], { status: 'sent', amount: 5n, reference: 'tx' }, receipt);
       expect(mine(await a.dueForSettlement(now, 1_000))).toEqual([dueLate.id, dueNow.id]);
     });
