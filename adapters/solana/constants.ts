@@ -41,6 +41,9 @@ export const DEFAULT_MAX_FEE_LAMPORTS = 20_000n;
 /** Longest memo, in UTF-8 bytes, a payment may carry. */
 export const MAX_MEMO_BYTES = 256;
 
+/** Largest serialized transaction a cluster takes: one packet (PACKET_DATA_SIZE). */
+export const MAX_TRANSACTION_BYTES = 1232;
+
 /** Largest base64 transaction accepted (a Solana packet is 1232 bytes). */
 export const MAX_TRANSACTION_BASE64 = 2048;
 

@@ -93,12 +93,12 @@ function memoTextOf(ix: TransactionInstruction): string | undefined {
 }
 
 /**
- * Static (no RPC) checks of an x402 `exact` SVM transaction against an offer: fee payer is ours and no
- * transfer party nor in any instruction's accounts; layout exactly `[SetComputeUnitLimit,
- * SetComputeUnitPrice, TransferChecked, Memo?]` with no address lookup tables; compute budget under the
- * caps and the fee the fee payer would be charged (base + priority) under `maxFeeLamports`; signers exactly
- * fee payer + transfer authority; mint, destination ATA, amount and memo match; the source is not the
- * destination (a self-transfer moves nothing).
+ * Static (no RPC) checks of an x402 `exact` SVM transaction against an offer: fee payer is ours, a writable
+ * signer, and no transfer party nor in any instruction's accounts; no account twice; layout exactly
+ * `[SetComputeUnitLimit, SetComputeUnitPrice, TransferChecked, Memo?]` with no address lookup tables; compute
+ * budget under the caps and the fee the fee payer would be charged (base + priority) under `maxFeeLamports`;
+ * signers exactly fee payer + transfer authority; mint, destination ATA, amount and memo match; the source is
+ * not the destination (a self-transfer moves nothing).
  * Mint program and decimals need the mint account and are checked by the caller.
  *
  * @example
@@ -110,6 +110,11 @@ export function inspectExactTransaction(tx: VersionedTransaction, want: ExactExp
   if (message.addressTableLookups.length > 0) return fail('invalid_transaction_layout', 'Address lookup tables are not accepted in an exact payment.');
   const feePayer = message.staticAccountKeys[0];
   if (!feePayer?.equals(want.feePayer)) return fail('fee_payer_mismatch', `The transaction's fee payer must be this server's fee payer ${want.feePayer.toBase58()}.`);
+  // What a node's sanitizer refuses before simulating (an RPC error, not a simulation result): refuse it here.
+  if (message.header.numReadonlySignedAccounts >= message.header.numRequiredSignatures) return fail('invalid_transaction_layout', 'The fee payer must be a writable signer.');
+  if (new Set(message.staticAccountKeys.map((k) => k.toBase58())).size !== message.staticAccountKeys.length) {
+    return fail('invalid_transaction_layout', 'An account appears twice in the transaction.');
+  }
 
   let instructions: TransactionInstruction[];
   try {

@@ -3,7 +3,7 @@ import { VersionedTransaction } from '@solana/web3.js';
 import { z } from 'zod';
 import { PaymentInvalidError, type RailPayload } from '../../src/index';
 import { base58Encode } from './base58';
-import { MAX_TRANSACTION_BASE64 } from './constants';
+import { MAX_TRANSACTION_BASE64, MAX_TRANSACTION_BYTES } from './constants';
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -20,7 +20,7 @@ export const SolanaExactPayloadSchema = z.object({
 export type SolanaExactPayload = z.infer<typeof SolanaExactPayloadSchema>;
 
 /**
- * Parses a payload and deserializes its transaction (legacy or v0). Throws
+ * Parses a payload and deserializes its transaction (legacy or v0), at most one packet (1232 bytes). Throws
  * `PaymentInvalidError('invalid_payload')` when either step fails.
  *
  * @example const tx = decodePaymentTransaction(paymentPayload.payload);
@@ -31,8 +31,10 @@ export function decodePaymentTransaction(payload: RailPayload): VersionedTransac
     const issue = parsed.error.issues[0];
     throw new PaymentInvalidError('invalid_payload', `The Solana payload is malformed: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
   }
+  const bytes = Buffer.from(parsed.data.transaction, 'base64');
+  // A node refuses a larger transaction outright (an RPC error, not a simulation result): refuse it here.
+  if (bytes.length > MAX_TRANSACTION_BYTES) throw new PaymentInvalidError('invalid_payload', `The Solana transaction is ${bytes.length} bytes; a cluster takes at most ${MAX_TRANSACTION_BYTES}.`);
   try {
-    const bytes = Buffer.from(parsed.data.transaction, 'base64');
     const tx = VersionedTransaction.deserialize(bytes);
     if (tx.signatures.length !== tx.message.header.numRequiredSignatures) throw new Error('signature count');
     return tx;

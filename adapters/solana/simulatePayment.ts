@@ -21,6 +21,9 @@ const SIGNATURE_VERIFICATION_FAILURE = -32003;
 /** Agave's message for that answer; web3.js v1 rethrows it as `Error('failed to simulate transaction: <message>')`, without the code. */
 const SIGNATURE_VERIFICATION_MESSAGE = /^failed to simulate transaction: Transaction signature verification failure/;
 
+/** A node's refusal of the transaction itself (sanitize, size, decoding: Agave's `invalid_params`), as web3.js v1 rethrows it. */
+const TRANSACTION_REFUSED = /^failed to simulate transaction: .*(invalid transaction|too large|failed to deserialize)/i;
+
 /** True for a node's answer that `sigVerify` refused a signature (whichever way web3.js surfaces it). */
 function isSignatureVerificationFailure(error: unknown): boolean {
   if (error instanceof SolanaJSONRPCError) return error.code === SIGNATURE_VERIFICATION_FAILURE;
@@ -70,6 +73,10 @@ export async function simulatePayment(connection: Connection, signed: VersionedT
     result = await connection.simulateTransaction(signed, { sigVerify: true, replaceRecentBlockhash: false, commitment: 'confirmed' });
   } catch (cause) {
     if (isSignatureVerificationFailure(cause)) return SIGNATURE_FAILURE;
+    // The payment's fault, not the node's: a bad payment is a 402, never a 503 (nor a strike on a breaker).
+    if (cause instanceof Error && TRANSACTION_REFUSED.test(cause.message)) {
+      return { ok: false, reason: 'simulation_failed', message: `The node refused to simulate the transaction: ${cause.message.slice(0, 200)}` };
+    }
     if (cause instanceof SolanaJSONRPCError) return { ok: false, reason: 'simulation_failed', message: `The node refused to simulate the transaction: ${cause.message}` };
     throw new RailUnavailableError('The Solana RPC failed while simulating the payment. Try again shortly.', { cause, rail: SOLANA_RAIL_ID });
   }

@@ -5,13 +5,14 @@
  * handler runs) or land differently than inspected.
  *
  * Guarantee: each is refused at verify with 402 and a stable reason code, the handler never runs, and no
- * token or lamport moves.
+ * token or lamport moves. What a node refuses to even simulate (a read-only fee payer, an oversize
+ * transaction) is a 402 too, never a 503 that would blame (and trip breakers on) the infrastructure.
  */
 import { Connection, MessageV0, TransactionMessage, VersionedTransaction, type Keypair } from '@solana/web3.js';
 import { createTransferCheckedInstruction, getAssociatedTokenAddressSync } from '@solana/spl-token';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReceiptSigner, decodePaymentRequiredHeader, encodePaymentSignatureHeader, paywall, type FetchLike, type PaymentRequirements } from '../../src/index';
-import { solanaExactServer } from '../../adapters/solana/index';
+import { coSign, simulatePayment, solanaExactServer } from '../../adapters/solana/index';
 import { startSolanaDevnet, type SolanaDevnet } from '../../fixtures/solana/index';
 import { payloadOf, unsignedPayment } from '../support/solanaAdversary';
 
@@ -54,9 +55,9 @@ function rebuilt(m: MessageV0, edit: Partial<ConstructorParameters<typeof Messag
   return new MessageV0({ header: m.header, staticAccountKeys: m.staticAccountKeys, recentBlockhash: m.recentBlockhash, compiledInstructions: m.compiledInstructions, addressTableLookups: [], ...edit });
 }
 
-const shapes: Array<[string, (accepted: PaymentRequirements) => Promise<VersionedTransaction>, string]> = [
+const shapes: Array<[string, (accepted: PaymentRequirements) => Promise<VersionedTransaction | { transaction: string }>, string]> = [
   [
-    'the authority in a second signer slot (three signers)',
+    'the authority in a second signer slot (three signers, one key twice)',
     async (accepted) => {
       const { payer } = devnet.keypairs;
       const m = (await unsignedPayment(devnet, accepted, payer.publicKey)).message as MessageV0;
@@ -72,7 +73,7 @@ const shapes: Array<[string, (accepted: PaymentRequirements) => Promise<Versione
         [payer],
       );
     },
-    'unexpected_signer',
+    'invalid_transaction_layout',
   ],
   [
     'the authority loaded twice (again as a non-signer)',
@@ -81,7 +82,7 @@ const shapes: Array<[string, (accepted: PaymentRequirements) => Promise<Versione
       const m = (await unsignedPayment(devnet, accepted, payer.publicKey)).message as MessageV0;
       return signed(rebuilt(m, { staticAccountKeys: [...m.staticAccountKeys, payer.publicKey] }), [payer]);
     },
-    'simulation_failed',
+    'invalid_transaction_layout',
   ],
   [
     'the fee payer marked read-only',
@@ -90,7 +91,18 @@ const shapes: Array<[string, (accepted: PaymentRequirements) => Promise<Versione
       const m = (await unsignedPayment(devnet, accepted, payer.publicKey)).message as MessageV0;
       return signed(rebuilt(m, { header: { ...m.header, numReadonlySignedAccounts: 2 } }), [payer]);
     },
-    'simulation_failed',
+    'invalid_transaction_layout',
+  ],
+  [
+    'a transaction larger than a packet (a valid payment padded to 1,300 bytes)',
+    async (accepted) => {
+      const { payer } = devnet.keypairs;
+      const tx = await unsignedPayment(devnet, accepted, payer.publicKey);
+      tx.sign([payer]);
+      const bytes = tx.serialize();
+      return { transaction: Buffer.concat([bytes, Buffer.alloc(1_300 - bytes.length)]).toString('base64') };
+    },
+    'invalid_payload',
   ],
   [
     'a second TransferChecked in the memo slot (to the payer2)',
@@ -112,14 +124,15 @@ describe('Solana: malformed payment transaction shapes', () => {
   for (const [name, make, reason] of shapes) {
     it(`refuses ${name} at verify with 402 "${reason}"; no handler run, nothing moves`, async () => {
       const accepted = await offer();
-      const tx = await make(accepted);
+      const made = await make(accepted);
+      const payload = made instanceof VersionedTransaction ? payloadOf(made) : made;
       const before = {
         payer: devnet.tokenBalance(devnet.keypairs.payer.publicKey),
         payee: devnet.tokenBalance(devnet.keypairs.payee.publicKey),
         feePayer: await devnet.connection.getBalance(devnet.keypairs.feePayer.publicKey),
       };
       handlerRuns = 0;
-      const res = await serve(`${BASE}/report`, { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted, payload: payloadOf(tx) }) } });
+      const res = await serve(`${BASE}/report`, { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted, payload }) } });
       expect(res.status).toBe(402);
       expect(decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED') ?? '').error).toBe(reason);
       expect(handlerRuns).toBe(0);
@@ -130,4 +143,12 @@ describe('Solana: malformed payment transaction shapes', () => {
       }).toEqual(before);
     });
   }
+
+  it('a transaction the node refuses to simulate (-32602, as Agave answers for a read-only fee payer) is a 402 simulation_failed, not a 503', async () => {
+    const accepted = await offer();
+    const { payer, feePayer } = devnet.keypairs;
+    const m = (await unsignedPayment(devnet, accepted, payer.publicKey)).message as MessageV0;
+    const tx = signed(rebuilt(m, { header: { ...m.header, numReadonlySignedAccounts: 2 } }), [payer]);
+    expect(await simulatePayment(devnet.connection, coSign(tx, feePayer).signed)).toMatchObject({ ok: false, reason: 'simulation_failed' });
+  });
 });
