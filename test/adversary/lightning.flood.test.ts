@@ -74,13 +74,16 @@ describe('an unpaid flood on a Lightning route', () => {
     const challenged = flood.filter((r) => r.status === 402);
     const refused = flood.filter((r) => r.status === 503);
     expect(challenged.length + refused.length).toBe(500);
-    expect(challenged.length).toBe(CAP);
-    expect(refused.every((r) => r.headers.get('Retry-After') !== null)).toBe(true);
+    await until(() => rail.invoices().making === 0);
+    // Exactly the cap was made: each went to one challenge, or waits made ahead for the hot URL (never handed out twice).
     expect(devnet.invoiceCount('bob') - before).toBe(CAP);
-    expect(rail.invoices()).toMatchObject({ outstanding: CAP, making: 0, capped: 500 - CAP });
+    expect(challenged.length + rail.invoices().ready).toBe(CAP);
+    expect(challenged.length).toBeGreaterThanOrEqual(CAP - 2);
+    expect(refused.every((r) => r.headers.get('Retry-After') !== null)).toBe(true);
+    expect(rail.invoices()).toMatchObject({ outstanding: CAP, making: 0, capped: refused.length });
     // Each invoice went to one challenge only.
     const hashes = challenged.map((r) => offersOf(r)[0]?.extra.paymentHash);
-    expect(new Set(hashes).size).toBe(CAP);
+    expect(new Set(hashes).size).toBe(challenged.length);
 
     // At the cap: a route with another rail still answers 402, with that rail's offer only.
     const mixed = await fetch(`${BASE}/mixed`);
