@@ -175,8 +175,7 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
 const IssuerSchema = z
   .string()
   .max(2048)
-  .url()
-  .refine((value) => /^https?:$/.test(new URL(value).protocol), 'an http(s) URL');
+  .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'an http(s) URL');
 
 /**
  * The configured receipt issuer, checked; undefined (the request's origin stands in) only when `NODE_ENV` is
