@@ -23,6 +23,7 @@ describe('entry point exports', () => {
         "NetworkSchema",
         "NoAcceptableOfferError",
         "OriginSuspendedError",
+        "PaymentConflictError",
         "PaymentDeferredError",
         "PaymentInvalidError",
         "PaymentPayloadSchema",
