@@ -8,6 +8,7 @@ import { domainOf, sameAddress, transferMethodOf } from './requirements';
 import { baseRequirements, checkCommon, parsePayload, type EvmServerParameters } from './serverCommon';
 import { typedDataSignedBy } from './recoverTypedDataSigner';
 import { bindSpender } from './spenderBinding';
+import { tokenDomainCheck } from './assertEvmTokenDomain';
 
 /** Parameters of {@link evmEip2612Server}. */
 export type EvmEip2612ServerParameters = EvmServerParameters;
@@ -35,6 +36,7 @@ export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
   const payee = getAddress(p.payTo);
   bindSpender({ chainId: p.chainId, token: p.token.address, spender, payee });
   const parse = (payload: Record<string, unknown>): Eip2612Payload => parsePayload(Eip2612PayloadSchema, payload, 'EIP-2612');
+  const domainChecked = tokenDomainCheck({ publicClient: p.publicClient, chainId: p.chainId, token: p.token, rail: ID, enabled: p.checkTokenDomain });
   /** Requirements naming another payee than the one this spender is bound to are refused: the payer never chose it. */
   const unboundPayee = (payTo: string): { reason: string; message: string } | undefined =>
     sameAddress(payTo, payee)
@@ -58,6 +60,7 @@ export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
     },
     async verify(payload, req, ctx): Promise<VerifyResult> {
       const { permit: m, signature } = parse(payload);
+      await domainChecked();
       const invalid = (reason: string, message: string): VerifyResult => ({ isValid: false, reason, message, payer: m.owner });
       const common = checkCommon(req, network, p.token, { to: req.payTo, value: m.value });
       if (common) return invalid(common.reason, common.message);
@@ -93,6 +96,7 @@ export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
       const { permit: m, signature } = parse(payload);
       const unbound = unboundPayee(req.payTo);
       if (unbound) return { status: 'failed', ...unbound };
+      await domainChecked();
       const value = BigInt(m.value);
       // Reconciling: the transfer on record may already have landed (its permit nonce and allowance are spent
       // then, so nothing else could tell), or still be in flight.

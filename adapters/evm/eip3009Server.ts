@@ -13,6 +13,7 @@ import { Eip3009PayloadSchema, type Eip3009Payload } from './payloads';
 import { domainOf, sameAddress, transferMethodOf } from './requirements';
 import { baseRequirements, checkCommon, parsePayload, type EvmServerParameters, type EvmTokenConfig } from './serverCommon';
 import { typedDataSignedBy } from './recoverTypedDataSigner';
+import { tokenDomainCheck } from './assertEvmTokenDomain';
 
 /** Parameters of {@link evmEip3009Server}. */
 export type EvmEip3009ServerParameters = EvmServerParameters;
@@ -31,6 +32,7 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementR
   const network = evmNetwork(p.chainId);
   const queue = submitQueueFor(p.walletClient.account.address);
   const parse = (payload: Record<string, unknown>): Eip3009Payload => parsePayload(Eip3009PayloadSchema, payload, 'EIP-3009');
+  const domainChecked = tokenDomainCheck({ publicClient: p.publicClient, chainId: p.chainId, token: p.token, rail: ID, enabled: p.checkTokenDomain });
 
   return defineServerRail({
     id: ID,
@@ -44,6 +46,7 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementR
     },
     async verify(payload, req, ctx): Promise<VerifyResult> {
       const parsed = parse(payload);
+      await domainChecked();
       const a = parsed.authorization;
       const offline = await verifyEip3009Signature(parsed, req, { network, token: p.token, now: ctx.now });
       if (!offline.isValid) return offline;
@@ -60,6 +63,7 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementR
     },
     async findSettlement(payload, req) {
       const parsed = parse(payload);
+      await domainChecked();
       const a = parsed.authorization;
       // Only a payment the payer signed for this offer may claim a transfer found on chain (the validity window
       // is not checked: a payment that landed before it lapsed is still paid).
@@ -70,6 +74,7 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementR
     },
     async settle(payload, req, ctx) {
       const { authorization: a, signature } = parse(payload);
+      await domainChecked();
       const earlier = await findEarlierSettlement(p, a);
       if (earlier === 'canceled') return { status: 'failed', reason: 'nonce_used', message: 'The authorization nonce was canceled or used elsewhere.' };
       if (earlier) return { status: 'settled', reference: earlier, payer: getAddress(a.from), amount: a.value };

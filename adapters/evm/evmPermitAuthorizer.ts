@@ -10,6 +10,7 @@ import { transferState } from './transferState';
 import type { EvmServerParameters } from './serverCommon';
 import { typedDataSignedBy } from './recoverTypedDataSigner';
 import { bindSpender } from './spenderBinding';
+import { tokenDomainCheck } from './assertEvmTokenDomain';
 
 /** Parameters of {@link evmPermitAuthorizer}: the gas account (the permit's spender) and where totals go. */
 export type EvmPermitAuthorizerParameters = EvmServerParameters;
@@ -37,12 +38,14 @@ export function evmPermitAuthorizer(p: EvmPermitAuthorizerParameters): MeteringA
   const queue = submitQueueFor(p.walletClient.account.address);
   // The spender pays one payee only, the same as the EIP-2612 rail that offers the route (see bindSpender).
   bindSpender({ chainId: p.chainId, token: p.token.address, spender, payee: p.payTo });
+  const domainChecked = tokenDomainCheck({ publicClient: p.publicClient, chainId: p.chainId, token: p.token, rail: RAIL, enabled: p.checkTokenDomain });
   const nonceOf = (owner: Address) => p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'nonces', args: [owner] });
 
   async function verify(payload: Record<string, unknown>, check: AuthorizationCheck): Promise<Authorized | AuthorizationRefused> {
     const parsed = Eip2612PayloadSchema.safeParse(payload);
     if (!parsed.success) return refused('invalid_payload', 'The EIP-2612 permit payload is malformed.');
     const { permit: m, signature } = parsed.data;
+    await domainChecked();
     if (!sameAddress(m.spender, spender)) return refused('spender_mismatch', `The permit must name this server's spender ${spender}.`);
     if (BigInt(m.value) !== check.max) return refused('amount_mismatch', `The permit is for ${m.value}; this route authorizes exactly ${check.max}.`);
     if (BigInt(m.deadline) < BigInt(check.lastsUntil)) return refused('deadline_too_short', `The permit deadline ${m.deadline} ends before the session can be settled (${check.lastsUntil}).`);

@@ -10,8 +10,13 @@ export type EvmServerParameters = EvmSettler & {
   chainId: number;
   /** The token and its EIP-712 domain. */
   token: EvmTokenConfig;
-  /** Default payee when an offer names none. */
+  /** Default payee when an offer names none (EIP-2612: the only payee, see `evmEip2612Server`). */
   payTo: Address;
+  /**
+   * Check once, before the first verify or settle, that `token.name`/`version` are the token's EIP-712 domain on
+   * chain (`assertEvmTokenDomain`; default true). Turn off only for a chain you cannot read at all.
+   */
+  checkTokenDomain?: boolean;
 };
 
 /** Parses a rail payload with `schema`; a malformed one is a `PaymentInvalidError('invalid_payload')`. */

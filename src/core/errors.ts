@@ -49,6 +49,10 @@ export const errorCodes = {
   FACILITATOR_AUTH_REQUIRED: 'FACILITATOR__AUTH__REQUIRED',
   // configuration / programming errors
   CONFIG_INVALID: 'CONFIG__INVALID',
+  /** An EVM rail's configured token name/version differ from the token's EIP-712 domain on chain. */
+  CONFIG_EIP712_DOMAIN_MISMATCH: 'CONFIG__EIP712__DOMAIN_MISMATCH',
+  /** A facilitator without API keys was asked to listen beyond loopback without `allowOpen`. */
+  CONFIG_OPEN_FACILITATOR: 'CONFIG__FACILITATOR__OPEN',
   // capability credentials
   CAPABILITY_MALFORMED: 'CAPABILITY__TOKEN__MALFORMED',
   CAPABILITY_RATE_LIMITED: 'CAPABILITY__RATE__LIMITED',
@@ -258,8 +262,10 @@ export class OriginSuspendedError extends X402RailsError {
 /** The library was configured wrongly (a programming error on the caller's side). */
 export class ConfigurationError extends X402RailsError {
   override name = 'ConfigurationError';
-  constructor(message: string, options: Omit<X402RailsErrorOptions, 'status'> = {}) {
-    super(errorCodes.CONFIG_INVALID, message, { ...options, status: 500 });
+  /** `options.code` narrows the default `CONFIG__INVALID` to a specific `CONFIG__…` code. */
+  constructor(message: string, options: Omit<X402RailsErrorOptions, 'status'> & { code?: ErrorCode } = {}) {
+    const { code, ...rest } = options;
+    super(code ?? errorCodes.CONFIG_INVALID, message, { ...rest, status: 500 });
   }
 }
 
