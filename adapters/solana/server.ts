@@ -209,9 +209,10 @@ export function solanaExactServer(p: SolanaExactServerParameters): FindSettlemen
       const { signature } = coSign(tx, p.feePayer);
       const status = await withinRpcTimeout(settledStatus(p.connection, signature), rpcTimeoutMs, 'the signature status');
       if (status !== 'landed') return undefined;
-      // Only ever attribute the transaction that carries exactly this payment's message.
+      // Only ever attribute the transaction that carries exactly this payment's message. A cluster that no
+      // longer returns it (pruned history) leaves the signature, which is the fee payer's over this message.
       const sameMessage = await withinRpcTimeout(landedMessageMatches(p.connection, signature, tx.message.serialize()), rpcTimeoutMs, 'the landed transaction');
-      if (!sameMessage) return undefined;
+      if (sameMessage === false) return undefined;
       return { reference: signature, payer: inspected.transfer.authority.toBase58(), amount: inspected.transfer.amount.toString() };
     },
     async settle(payload, req, ctx): Promise<SettleResult> {

@@ -79,22 +79,22 @@ export async function hasLanded(connection: Connection, signature: string): Prom
 }
 
 /**
- * True when the transaction a cluster knows as `signature` carries exactly `message` (serialized). The
+ * Whether the transaction a cluster knows as `signature` carries exactly `message` (serialized): true or
+ * false, or undefined when the cluster does not return the transaction (not landed, or history pruned). The
  * signature is the fee payer's deterministic signature of the message, so this holds for every transaction
  * our fee payer signed; it is checked anyway wherever a landed transaction is attributed to a payment that did
- * not send it (a takeover, a reconciliation). False when the cluster has no such transaction; RPC failures
- * become `RailUnavailableError`.
+ * not send it (a takeover, a reconciliation). RPC failures become `RailUnavailableError`.
  *
- * @example if (await landedMessageMatches(connection, signature, tx.message.serialize())) …
+ * @example if ((await landedMessageMatches(connection, signature, tx.message.serialize())) === false) …
  */
-export async function landedMessageMatches(connection: Connection, signature: string, message: Uint8Array): Promise<boolean> {
+export async function landedMessageMatches(connection: Connection, signature: string, message: Uint8Array): Promise<boolean | undefined> {
   let landed;
   try {
     landed = await connection.getTransaction(signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 });
   } catch (cause) {
     throw new RailUnavailableError('The Solana RPC failed while reading the landed transaction. Try again shortly.', { cause, rail: SOLANA_RAIL_ID });
   }
-  if (!landed) return false;
+  if (!landed) return undefined;
   return Buffer.from(landed.transaction.message.serialize()).equals(Buffer.from(message));
 }
 
