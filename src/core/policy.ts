@@ -86,7 +86,7 @@ export function policyRejection(
     const cap = BigInt(policy.defaultMaxPerRequest ?? DEFAULT_MAX_PER_REQUEST);
     if (BigInt(offer.amount) > cap) {
       return {
-        reason: 'over_default_request_cap',
+        reason: 'over_request_cap',
         message: `${offer.amount} exceeds the default per-request cap of ${cap} atomic units; to pay more set policy.maxPerRequest['${offer.network}/${offer.asset}'] (or policy.defaultMaxPerRequest; CLI: --max)`,
       };
     }

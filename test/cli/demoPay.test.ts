@@ -90,6 +90,7 @@ describe('x402-rails demo --serve, paid with x402-rails pay', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('Nothing was paid');
     expect(run.stderr).toMatch(/21000 msat: over_request_cap/);
+    expect(run.stderr).toContain('To pay more, raise the cap: --max');
     expect(jsonOf<{ ok: boolean; error: { code: string } }>(run)).toMatchObject({ ok: false, error: { code: 'CLI__COMMAND__FAILED' } });
   });
 

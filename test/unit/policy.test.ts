@@ -79,16 +79,16 @@ describe('policyRejection', () => {
     const at = { ...offer, amount: '1000000' };
     const over = { ...offer, amount: '1000001' };
     expect(reason({}, at)).toBeUndefined();
-    expect(reason({}, over)).toBe('over_default_request_cap');
+    expect(reason({}, over)).toBe('over_request_cap');
     expect(policyRejection({}, over, origin)?.message).toContain(`policy.maxPerRequest['eip155:84532/${asset}']`);
     expect(policyRejection({}, over, origin)?.message).toContain('--max');
     // Lightning msat and an asset of unknown decimals are capped the same atomic way.
-    expect(reason({}, { ...over, network: 'bip122:0f9188f13cb7b2c71f2a335e3a4fc328', asset: 'msat' })).toBe('over_default_request_cap');
-    expect(reason({}, { ...over, asset: '0x0000000000000000000000000000000000000bad' })).toBe('over_default_request_cap');
+    expect(reason({}, { ...over, network: 'bip122:0f9188f13cb7b2c71f2a335e3a4fc328', asset: 'msat' })).toBe('over_request_cap');
+    expect(reason({}, { ...over, asset: '0x0000000000000000000000000000000000000bad' })).toBe('over_request_cap');
     // raised per asset, or for every asset
     expect(reason({ maxPerRequest: { [asset]: 1_000_001n } }, over)).toBeUndefined();
     expect(reason({ defaultMaxPerRequest: 1_000_001n }, over)).toBeUndefined();
-    expect(reason({ defaultMaxPerRequest: '999' }, { ...offer, amount: '1000' })).toBe('over_default_request_cap');
+    expect(reason({ defaultMaxPerRequest: '999' }, { ...offer, amount: '1000' })).toBe('over_request_cap');
     // a per-asset entry wins over the default, both ways
     expect(reason({ defaultMaxPerRequest: 10n, maxPerRequest: { [asset]: 10_000n } })).toBeUndefined();
   });

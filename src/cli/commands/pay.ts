@@ -149,7 +149,7 @@ function announce(fetchImpl: FetchLike): FetchLike {
 function refusal(error: NoAcceptableOfferError, kinds: string[]): string {
   const lines = error.rejections.map((r) => `  - ${r.network} ${r.amount} ${r.asset}: ${r.reason} (${r.message})`);
   const held = kinds.length === 0 ? 'no wallet' : `wallets: ${kinds.join(', ')}`;
-  const capped = error.rejections.some((r) => r.reason === 'over_default_request_cap' || r.reason === 'over_request_cap');
+  const capped = error.rejections.some((r) => r.reason === 'over_request_cap');
   const hint = capped ? '\nTo pay more, raise the cap: --max <amount> (every asset) or --max <asset>=<amount>.' : '';
   return `Nothing was paid: no offer of the server is acceptable (${held}).\n${lines.join('\n')}${hint}`;
 }
