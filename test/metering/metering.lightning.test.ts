@@ -95,15 +95,17 @@ describe('metered usage on the Lightning devnet', () => {
     const first = await send('', '10');
     expect(first.status).toBe(200);
     const session = first.headers.get('X402-Metering-Session') ?? '';
-    const retried = await send('', '10'); // the same request again: a retry, nothing drawn
+    // The same request again (a resend after a lost answer) is a call on the session too: it hands the session
+    // back and is drawn like any call. (Before #12 it was served without drawing, even after the close: the bug.)
+    const retried = await send('', '10');
     expect(retried.headers.get('X402-Metering-Session')).toBe(session);
-    expect(retried.headers.get('X402-Metering-Receipt')).toBeNull();
+    expect(decodeMeteringReceipt(retried.headers.get('X402-Metering-Receipt'))?.metering).toMatchObject({ charged: '1000', used: '2000' });
     const reused = await send('another prompt', '20');
     expect(reused.status).toBe(200);
-    expect(decodeMeteringReceipt(reused.headers.get('X402-Metering-Receipt'))?.metering).toMatchObject({ charged: '2000', used: '3000' });
+    expect(decodeMeteringReceipt(reused.headers.get('X402-Metering-Receipt'))?.metering).toMatchObject({ charged: '2000', used: '4000' });
     const closed = await server.fetch(`${ORIGIN}/llm`, {
       method: 'POST',
-      headers: { 'X402-Metering-Session': session, 'X402-Metering-Close': '1', 'X402-Metering-Refund-To': await invoiceFor(97_000n) },
+      headers: { 'X402-Metering-Session': session, 'X402-Metering-Close': '1', 'X402-Metering-Refund-To': await invoiceFor(96_000n) },
     });
     expect(((await closed.json()) as { refund: { status: string } }).refund.status).toBe('sent');
     const after = await send('a third prompt', '1');
