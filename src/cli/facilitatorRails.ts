@@ -1,4 +1,4 @@
-import type { ServerRail } from '../index';
+import { X402RailsError, type ServerRail } from '../index';
 import { CliError } from './errors';
 
 /** Settings of the facilitator's EVM rails, named as the environment variables. */
@@ -12,14 +12,21 @@ export type FacilitatorEnv = {
   X402_EVM_TOKEN_VERSION?: string;
   /** Chain id; read from the RPC when unset. */
   X402_EVM_CHAIN_ID?: string;
+  /**
+   * The one payee EIP-2612 permits are settled to. EIP-2612 is offered only when this is set: a permit binds a
+   * spender (the gas account), not a payee, so the facilitator's spender pays exactly this address.
+   */
+  X402_EVM_EIP2612_PAYEE?: string;
 };
 
 /** The facilitator's rails and the signer addresses it publishes in `/supported`. */
 export type FacilitatorRails = { rails: ServerRail[]; signers: Record<string, string[]>; describe: string[] };
 
 /**
- * Builds the facilitator's EVM rails (EIP-3009 and EIP-2612 over one token) from the environment, reading the
- * chain id and the token's EIP-712 domain from the chain when not given. Key material never reaches messages.
+ * Builds the facilitator's EVM rails from the environment: EIP-3009 over one token, and EIP-2612 only when
+ * `X402_EVM_EIP2612_PAYEE` names the one payee its spender is bound to. Reads the chain id and the token's EIP-712
+ * domain from the chain when not given, and checks a given name/version against the token's domain (a mismatch
+ * stops the start). Key material never reaches messages.
  *
  * @example const { rails } = await facilitatorRailsFromEnv(process.env);
  */
@@ -33,6 +40,8 @@ export async function facilitatorRailsFromEnv(env: FacilitatorEnv): Promise<Faci
   if (!/^0x[0-9a-fA-F]{64}$/.test(hexKey)) throw new CliError('X402_EVM_PRIVATE_KEY is not a private key: expected 32 bytes of hex (0x + 64 hex digits).');
   if (!/^0x[0-9a-fA-F]{40}$/.test(token!)) throw new CliError('X402_EVM_TOKEN_ADDRESS is not an address (0x + 40 hex digits).');
   if (!/^https?:\/\//i.test(rpcUrl!)) throw new CliError('X402_EVM_RPC_URL must be an http(s) URL.');
+  const permitPayee = env.X402_EVM_EIP2612_PAYEE?.trim() || undefined;
+  if (permitPayee !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(permitPayee)) throw new CliError('X402_EVM_EIP2612_PAYEE is not an address (0x + 40 hex digits).');
 
   const [viem, { privateKeyToAccount }, { getEip712Domain }, evm] = await Promise.all([import('viem'), import('viem/accounts'), import('viem/actions'), import('../../adapters/evm/index')]);
   const probe = viem.createPublicClient({ transport: viem.http(rpcUrl) });
@@ -69,9 +78,19 @@ export async function facilitatorRailsFromEnv(env: FacilitatorEnv): Promise<Faci
     token: { address: viem.getAddress(token!), name: name!, version: version! },
     payTo: account.address,
   };
-  return {
-    rails: [evm.evmEip3009Server(common), evm.evmEip2612Server(common)],
-    signers: { 'eip155:*': [account.address] },
-    describe: [`evm-eip3009, evm-eip2612 on eip155:${chainId}: token ${common.token.address} ("${name}" v${version}), gas account ${account.address}`],
-  };
+  try {
+    await evm.assertEvmTokenDomain({ publicClient, chainId, token: common.token });
+  } catch (error) {
+    if (error instanceof X402RailsError) throw new CliError(error.message);
+    throw error;
+  }
+  const rails: ServerRail[] = [evm.evmEip3009Server(common)];
+  const describe = [`evm-eip3009 on eip155:${chainId}: token ${common.token.address} ("${name}" v${version}), gas account ${account.address}`];
+  if (permitPayee !== undefined) {
+    rails.push(evm.evmEip2612Server({ ...common, payTo: viem.getAddress(permitPayee) }));
+    describe.push(`evm-eip2612 on eip155:${chainId}: permits to spender ${account.address}, settled only to ${viem.getAddress(permitPayee)}`);
+  } else {
+    describe.push('evm-eip2612 not offered: set X402_EVM_EIP2612_PAYEE to the one payee its permits may pay (a permit binds a spender, not a payee)');
+  }
+  return { rails, signers: { 'eip155:*': [account.address] }, describe };
 }

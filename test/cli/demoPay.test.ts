@@ -99,9 +99,10 @@ describe('x402-rails demo --serve, paid with x402-rails pay', () => {
     const env = { X402_EVM_RPC_URL: evm.rpcUrl, X402_EVM_PRIVATE_KEY: evm.accounts['facilitator']!.privateKey, X402_EVM_TOKEN_ADDRESS: evm.token.address };
     const facilitator = await startCli<{ url: string; rails: string[]; auth: boolean }>(['facilitator', '--port', '0', '--json'], { env });
     try {
-      expect(facilitator.ready).toMatchObject({ rails: ['evm-eip3009', 'evm-eip2612'], auth: false });
+      // EIP-2612 is opt-in (X402_EVM_EIP2612_PAYEE): a permit binds the facilitator's spender, not a payee.
+      expect(facilitator.ready).toMatchObject({ rails: ['evm-eip3009'], auth: false });
       const supported = (await (await fetch(`${facilitator.ready.url}/supported`)).json()) as { kinds: Array<{ scheme: string; network: string }> };
-      expect(supported.kinds.map((k) => k.network)).toEqual(['eip155:31337', 'eip155:31337']);
+      expect(supported.kinds.map((k) => k.network)).toEqual(['eip155:31337']);
     } finally {
       expect(await facilitator.stop('SIGTERM')).toMatchObject({ code: 0 });
     }
