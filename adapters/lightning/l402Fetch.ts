@@ -1,5 +1,5 @@
 import type { AuthenticatedLnd } from 'ln-service';
-import type { FetchLike } from '../../src/index';
+import { DEFAULT_MAX_PER_REQUEST, createOriginStrikes, type FetchLike, type OriginStrikes } from '../../src/index';
 import { formatL402Authorization, parseL402Challenge } from '../../src/protocol/l402';
 import { payInvoice } from './payInvoice';
 
@@ -9,8 +9,14 @@ export type L402FetchOptions = {
   lnd: AuthenticatedLnd;
   /** Most routing fee per payment, msat (default: 1% of the amount, at least 1,000 msat). */
   maxFeeMsat?: bigint;
-  /** Most paid for one invoice, msat (default 10,000,000 msat = 10,000 sat). */
+  /** Most paid for one invoice, msat (default 1,000,000 msat = 1,000 sat, the same default cap as payingFetch). */
   maxAmountMsat?: bigint;
+  /**
+   * Origins that took a payment without serving (a non-2xx, or no answer, to the paid retry) get a strike; at
+   * the limit their invoices are not paid (OriginSuspendedError) until `strikes.reset(origin)`. Default: a
+   * registry of this client's own, limit 1.
+   */
+  strikes?: OriginStrikes;
   /** Clock, for tests. */
   now?: () => number;
 };
@@ -23,7 +29,8 @@ type Token = { macaroon: string; preimage: string };
  * it pays the invoice with ln-service, then retries with `Authorization: L402 <macaroon>:<preimage>`. Paid
  * tokens are kept per origin + path and presented first next time, so a route is paid once while its token
  * lasts. Throws PaymentInvalidError (nothing paid) when the invoice is over `maxAmountMsat` or the payment
- * fails. Never patches `globalThis.fetch`.
+ * fails. An origin that takes a paid invoice without serving is not paid again (see `strikes`). Never patches
+ * `globalThis.fetch`.
  *
  * @example
  * const get = l402Fetch(fetch, { lnd, maxFeeMsat: 1_000n });
@@ -32,6 +39,7 @@ type Token = { macaroon: string; preimage: string };
 export function l402Fetch(fetchImpl: FetchLike, options: L402FetchOptions): FetchLike {
   const tokens = new Map<string, Token>();
   const now = options.now ?? Date.now;
+  const strikes = options.strikes ?? createOriginStrikes();
   return async (input, init) => {
     const request = new Request(input, init);
     const body = request.body === null ? undefined : new Uint8Array(await request.arrayBuffer());
@@ -49,16 +57,25 @@ export function l402Fetch(fetchImpl: FetchLike, options: L402FetchOptions): Fetc
     if (!challenge) return first;
     await first.body?.cancel();
     if (kept) tokens.delete(key);
+    strikes.assertPayable(url.origin);
     const { preimage } = await payInvoice({
       lnd: options.lnd,
       invoice: challenge.invoice,
       ...(options.maxFeeMsat === undefined ? {} : { maxFeeMsat: options.maxFeeMsat }),
-      maxAmountMsat: options.maxAmountMsat ?? 10_000_000n,
+      maxAmountMsat: options.maxAmountMsat ?? DEFAULT_MAX_PER_REQUEST,
       now: now(),
     });
+    // The invoice is paid: from here on an answer other than 2xx is a payment taken without serving.
     const token = { macaroon: challenge.macaroon, preimage };
-    const response = await send(token);
-    if (response.status < 400) tokens.set(key, token);
+    let response: Response;
+    try {
+      response = await send(token);
+    } catch (error) {
+      strikes.strike(url.origin, { status: 0, reason: 'no_answer', at: now() });
+      throw error;
+    }
+    if (response.ok) tokens.set(key, token);
+    else strikes.strike(url.origin, { status: response.status, at: now() });
     return response;
   };
 }
