@@ -9,6 +9,12 @@ import { encodePaymentTransaction } from './payload';
 import { isSolanaNetwork, memoFits, memoOf } from './requirements';
 import { isSolanaWallet, type SolanaWallet } from './wallet';
 
+/**
+ * The message each offer was paid with (by offer object, as `payingFetch` hands the same one to createPayment and
+ * confirmSettlement), so a settlement a server reports is checked to be this payment's own transaction.
+ */
+const paidMessages = new WeakMap<PaymentRequirements, Uint8Array>();
+
 /** Mint facts per connection: a mint's program and decimals never change. */
 const mintCaches = new WeakMap<Connection, ReturnType<typeof createMintCache>>();
 function mintCacheOf(connection: Connection): ReturnType<typeof createMintCache> {
@@ -50,7 +56,10 @@ export function solanaExactClient(): ConfirmingClientRail {
     id: SOLANA_RAIL_ID,
     walletKind: SOLANA_WALLET_KIND,
     supports: (req) => req.scheme === 'exact' && isSolanaNetwork(req.network) && typeof req.extra.feePayer === 'string',
-    confirmSettlement: confirmSolanaTransfer,
+    confirmSettlement: (p, wallet) => {
+      const message = paidMessages.get(p.offer);
+      return confirmSolanaTransfer(message === undefined ? p : { ...p, message }, wallet);
+    },
     async createPayment(req, w) {
       const wallet = walletOf(w);
       const { feePayer, mint, payTo } = keysOf(req);
@@ -81,6 +90,7 @@ export function solanaExactClient(): ConfirmingClientRail {
         ...(memo === undefined ? {} : { memo }),
       });
       tx.sign([wallet.keypair]);
+      paidMessages.set(req, tx.message.serialize());
       return encodePaymentTransaction(tx);
     },
   });
