@@ -14,6 +14,7 @@ import { attachOutcome, type PaymentOutcome } from './paymentOutcome';
 import { readChallenge, type ReadChallenge } from './readChallenge';
 import { resendPayment, type ResendPolicy } from './resendPayment';
 import { discardBody } from './discardBody';
+import { meteringHeaders } from '../metering/meteringHeaders';
 import { receiptFromSettleResponse } from './settleResponseReceipt';
 import { checkServerReceipt, checkSettledOnChain, requestBinding, type PaidRequest } from './checkReceipt';
 import { createOriginStrikes, type OriginStrikes } from './originStrikes';
@@ -155,8 +156,12 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
       ...(settleResponse ? { settleResponse } : {}),
     };
     if (!response.ok) {
-      const reason = settleResponse?.errorReason ?? (await refusalReason(response));
-      strikes.strike(origin, { status: response.status, ...(reason ? { reason } : {}), at: now() });
+      const pledged = response.status === 402 && response.headers.get(meteringHeaders.error) === 'metering_pledged';
+      const reason = pledged ? 'metering_pledged' : (settleResponse?.errorReason ?? (await refusalReason(response)));
+      // `metering_pledged`: the server still holds this payer's earlier authorization over the same permit nonce
+      // (an authorize-max metering session), so at most one of the two can ever move money; meteredFetch settles
+      // the earlier one and pays anew. No strike for it, but the budget keeps the payment all the same.
+      if (!pledged) strikes.strike(origin, { status: response.status, ...(reason ? { reason } : {}), at: now() });
       outcome.refused = new PaymentRefusedByServerError(refusal(response.status, reason));
     }
     if (settleResponse) {
