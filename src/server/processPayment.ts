@@ -163,8 +163,7 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
     }
     await response.body?.cancel();
     if (settlement.status === 'pending') {
-      await markPending(settlement.reference);
-      await notifySettlement(deps, subject, { outcome: 'pending', reason: settlement.message });
+      // Recorded and notified once, below (as a rail that throws SettlementPendingError is).
       throw new SettlementPendingError(settlement.reference, `${settlement.message} Retry the same request with the same payment to get the receipt.`);
     }
     // Refused after the handler ran: no money moved, and this payment is never served again (a payload that
