@@ -89,7 +89,7 @@ export function meteredFetch(options: MeteredFetchOptions): MeteredFetch {
   /** The receipt verified against its issuer's JWKS (and the request, when given); throws ReceiptInvalidError. */
   async function checked(receipt: SignedReceipt, origin: string, request?: { method: string; url: string }): Promise<SignedReceipt> {
     if (!verify) return receipt;
-    await verifyReceipt(receipt, await jwks.get(origin), { ...(request ? { request } : {}), issuer: receipt.issuer });
+    await verifyReceipt(receipt, await jwks.get(origin), { ...(request ? { request } : {}), issuer: origin });
     return receipt;
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { negotiate, type Candidate } from '../../src/core/negotiate';
+import { PaymentInvalidError } from '../../src/core/errors';
 import type { ClientRail, Wallet } from '../../src/core/rail';
 import type { PaymentRequirements } from '../../src/protocol/schemas';
 
@@ -89,5 +90,28 @@ describe('negotiate', () => {
 
   it('an empty challenge yields nothing and no rejections', () => {
     expect(negotiate({ ...base, offers: [] })).toEqual({ candidates: [], rejections: [] });
+  });
+
+  it('runs the payee lists over every address a rail says its payment authorizes (authorizedAddresses)', () => {
+    const permitRail = {
+      ...rail('evm-eip2612', 'evm', 'eip155'),
+      authorizedAddresses: (req: PaymentRequirements) => {
+        if (typeof req.extra.spender !== 'string') throw new PaymentInvalidError('invalid_requirements', 'no spender');
+        return [
+          { role: 'payee', address: req.payTo },
+          { role: 'spender', address: req.extra.spender },
+        ];
+      },
+    };
+    const offer = offers[0] as PaymentRequirements;
+    const withSpender = { ...offer, extra: { spender: '0xSpender' } };
+    const run = (o: PaymentRequirements, payees: { allow?: string[]; deny?: string[] }) => negotiate({ ...base, offers: [o], rails: [permitRail], policy: { payees } });
+    expect(run(withSpender, { allow: ['0xPayee'] }).rejections.map((r) => r.reason)).toEqual(['spender_not_allowed']);
+    expect(run(withSpender, { deny: ['0xspender'] }).rejections.map((r) => r.reason)).toEqual(['spender_denied']);
+    expect(indexes(run(withSpender, { allow: ['0xPayee', '0xSpender'] }).candidates)).toEqual([0]);
+    // a rail that cannot name what it authorizes refuses the offer instead of paying blind
+    expect(run(offer, {}).rejections.map((r) => r.reason)).toEqual(['invalid_requirements']);
+    // a rail without the power authorizes payTo alone
+    expect(negotiate({ ...base, offers: [withSpender], rails: [evm], policy: { payees: { allow: ['0xPayee'] } } }).candidates).toHaveLength(1);
   });
 });
