@@ -20,7 +20,7 @@ export function createMemoryPaymentStore(options: { now?: () => number } = {}): 
       if (current && !(current.state === 'in_flight' && current.leaseUntil <= now())) return { claimed: false, record: current };
       const owner = randomUUID();
       set(paymentId, { state: 'in_flight', requestKey, leaseUntil: now() + leaseMs }, owner);
-      return current ? { claimed: true, owner, takeover: true } : { claimed: true, owner };
+      return current ? { claimed: true, owner, takeover: true, takenFrom: current.requestKey } : { claimed: true, owner };
     },
     async renew(paymentId, owner, leaseMs) {
       const held = records.get(paymentId);
@@ -52,9 +52,9 @@ export function createMemoryPaymentStore(options: { now?: () => number } = {}): 
       if (state === 'in_flight' && !holds(held, owner)) return;
       records.delete(paymentId);
     },
-    async expireClaim(paymentId, owner) {
+    async expireClaim(paymentId, owner, requestKey) {
       const held = records.get(paymentId);
-      if (held?.record.state === 'in_flight' && holds(held, owner)) set(paymentId, { ...held.record, leaseUntil: 0 }, held.owner);
+      if (held?.record.state === 'in_flight' && holds(held, owner)) set(paymentId, { ...held.record, leaseUntil: 0, ...(requestKey !== undefined ? { requestKey } : {}) }, held.owner);
     },
     async replay(paymentId, requestKey, policy) {
       const current = records.get(paymentId)?.record;

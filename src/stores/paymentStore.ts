@@ -21,9 +21,10 @@ export type PaymentRecord =
  * Result of {@link PaymentStore.claim}. `owner` is the claim's holder token: only it can renew or release the
  * claim, so an attempt whose lease lapsed and was taken over notices it. `takeover` says the claim replaced an
  * expired `in_flight` lease: an earlier attempt died holding it, perhaps after broadcasting, so the claimer must
- * look for an earlier settlement before paying.
+ * look for an earlier settlement before paying; `takenFrom` is the request key that dead attempt was serving (a
+ * settlement found then belongs to that request, not necessarily to the claimer's).
  */
-export type ClaimResult = { claimed: true; owner: string; takeover?: true } | { claimed: false; record: PaymentRecord };
+export type ClaimResult = { claimed: true; owner: string; takeover?: true; takenFrom?: string } | { claimed: false; record: PaymentRecord };
 
 /** How many identical requests a settled payment serves again, and for how long after its settlement. */
 export type ReplayPolicy = { windowMs: number; max: number };
@@ -74,10 +75,11 @@ export interface PaymentStore {
   /**
    * Lets the next claimer take an `in_flight` claim over at once (its lease ends now) instead of freeing it:
    * for a claim taken over from a dead attempt whose own payment then failed, so that the dead attempt's payer,
-   * who may have paid, is looked up again on the next try. With `owner`, only that owner's claim. Any other
-   * record is left as it is.
+   * who may have paid, is looked up again on the next try. With `owner`, only that owner's claim; with
+   * `requestKey`, the claim is handed back to that request (the dead attempt's, so that its retry is the one that
+   * finds its settlement). Any other record is left as it is.
    */
-  expireClaim(paymentId: string, owner?: string): Promise<void>;
+  expireClaim(paymentId: string, owner?: string, requestKey?: string): Promise<void>;
   /**
    * Atomically admits one more serving of a settled payment for the identical request (`requestKey`): only
    * within `policy.windowMs` of its settlement and at most `policy.max` times in all, counted across every

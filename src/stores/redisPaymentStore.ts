@@ -33,18 +33,23 @@ const StoredSchema = z.discriminatedUnion('state', [
   z.object({ state: z.literal('failed'), requestKey: z.string(), reason: z.string(), failedAt: z.number() }),
 ]);
 
-/** Takes over an expired in-flight lease (or a key that vanished meanwhile). 1 = claimed, else the current value. */
+/**
+ * Takes over an expired in-flight lease (or a key that vanished meanwhile): answers { 1, the request key taken
+ * over ('' when none) } when claimed, else the current value.
+ */
 const TAKE_OVER = redisScript(`
 local cur = redis.call('GET', KEYS[1])
+local from = ''
 if cur then
   local ok, rec = pcall(cjson.decode, cur)
   if not (ok and type(rec) == 'table' and rec.state == 'in_flight' and tonumber(rec.leaseUntil) ~= nil
           and tonumber(rec.leaseUntil) <= tonumber(ARGV[2])) then
     return cur
   end
+  if type(rec.requestKey) == 'string' then from = rec.requestKey end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-return 1`);
+return { 1, from }`);
 
 /** Reads the request key of the current record, or stops with the record when it is settled (terminal). */
 const READ_REQUEST_KEY = `
@@ -93,9 +98,10 @@ rec.leaseUntil = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], cjson.encode(rec), 'PX', ARGV[3])
 return 1`);
 
-/** Ends an in-flight claim's lease now (KEEPTTL: the abandoned-claim expiry still applies). */
+/** Ends an in-flight claim's lease now, handing it back to request key ARGV[2] when given (KEEPTTL: the abandoned-claim expiry still applies). */
 const EXPIRE_CLAIM = redisScript(`${READ_HELD}
 rec.leaseUntil = 0
+if ARGV[2] ~= '' then rec.requestKey = ARGV[2] end
 redis.call('SET', KEYS[1], cjson.encode(rec), 'KEEPTTL')
 return 1`);
 
@@ -151,7 +157,7 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
     const ttl = Math.max(1, Math.ceil(leaseMs + abandonedTtl));
     if ((await redis.set(key, value, 'PX', ttl, 'NX')) === 'OK') return { claimed: true, owner };
     const reply = await runRedisScript(redis, TAKE_OVER, [key], [value, at, ttl]);
-    if (reply === 1) return { claimed: true, owner, takeover: true };
+    if (Array.isArray(reply) && reply[0] === 1) return { claimed: true, owner, takeover: true, ...(typeof reply[1] === 'string' ? { takenFrom: reply[1] } : {}) };
     if (typeof reply !== 'string') throw new StoreCorruptError('redis', paymentId, 'the claim script gave an unexpected reply');
     return { claimed: false, record: decode(paymentId, reply) };
   }
@@ -183,9 +189,9 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
       guardStore('redis', 'release', async () => {
         await runRedisScript(redis, RELEASE, [recordKey(paymentId), pendingKey], [state, paymentId, owner ?? '']);
       }),
-    expireClaim: (paymentId, owner) =>
+    expireClaim: (paymentId, owner, requestKey) =>
       guardStore('redis', 'expireClaim', async () => {
-        await runRedisScript(redis, EXPIRE_CLAIM, [recordKey(paymentId)], [owner ?? '']);
+        await runRedisScript(redis, EXPIRE_CLAIM, [recordKey(paymentId)], [owner ?? '', requestKey ?? '']);
       }),
     replay: (paymentId, requestKey, policy) =>
       guardStore('redis', 'replay', async (): Promise<ReplayAdmission> => {

@@ -42,6 +42,7 @@ const RowSchema = z.object({
 });
 
 const IdSchema = RowSchema.pick({ payment_id: true });
+const ExistingKeySchema = RowSchema.pick({ request_key: true });
 
 /**
  * SQLite {@link PaymentStore} on better-sqlite3: the embedded default that survives restarts, and is safe to
@@ -87,7 +88,7 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
     WHERE ${t}.state = 'in_flight' AND ${t}.lease_until <= @now
     RETURNING payment_id`);
   const getStmt = db.prepare(`SELECT * FROM ${t} WHERE payment_id = ?`);
-  const existsStmt = db.prepare(`SELECT 1 FROM ${t} WHERE payment_id = ?`);
+  const existingKeyStmt = db.prepare(`SELECT request_key FROM ${t} WHERE payment_id = ?`);
   // Settled is terminal: the first receipt stays (a receipt once served never changes).
   const settleStmt = db.prepare(`
     INSERT INTO ${t} (payment_id, state, request_key, lease_until, receipt, rail, reference, settled_at, replays, updated_at)
@@ -117,14 +118,18 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
       intent = COALESCE(excluded.intent, ${t}.intent), updated_at = excluded.updated_at
     WHERE ${t}.state <> 'settled'`);
   const releaseStmt = db.prepare(`DELETE FROM ${t} WHERE payment_id = @id AND state = @state AND (@owner IS NULL OR state <> 'in_flight' OR owner = @owner)`);
-  const expireStmt = db.prepare(`UPDATE ${t} SET lease_until = 0 WHERE payment_id = @id AND state = 'in_flight' AND (@owner IS NULL OR owner = @owner)`);
+  const expireStmt = db.prepare(
+    `UPDATE ${t} SET lease_until = 0, request_key = COALESCE(@requestKey, request_key) WHERE payment_id = @id AND state = 'in_flight' AND (@owner IS NULL OR owner = @owner)`,
+  );
   const listPendingStmt = db.prepare(`SELECT * FROM ${t} WHERE state = 'pending' ORDER BY updated_at`);
 
   const claimTx = db.transaction((id: string, requestKey: string, leaseMs: number): ClaimResult => {
     const at = now();
-    const existed = existsStmt.get(id) !== undefined;
+    const existing = ExistingKeySchema.safeParse(existingKeyStmt.get(id));
     const owner = randomUUID();
-    if (claimStmt.get({ id, requestKey, leaseUntil: at + leaseMs, owner, now: at }) !== undefined) return existed ? { claimed: true, owner, takeover: true } : { claimed: true, owner };
+    if (claimStmt.get({ id, requestKey, leaseUntil: at + leaseMs, owner, now: at }) !== undefined) {
+      return existing.success ? { claimed: true, owner, takeover: true, takenFrom: existing.data.request_key } : { claimed: true, owner };
+    }
     const record = read(id);
     // Cannot be missing: the row that blocked the insert is still there inside this write transaction.
     if (record === undefined) throw new StoreCorruptError('sqlite', id, 'the claim conflicted with a row that does not exist');
@@ -173,9 +178,9 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
       guardStore('sqlite', 'release', () => {
         releaseStmt.run({ id: paymentId, state, owner: owner ?? null });
       }),
-    expireClaim: (paymentId, owner) =>
+    expireClaim: (paymentId, owner, requestKey) =>
       guardStore('sqlite', 'expireClaim', () => {
-        expireStmt.run({ id: paymentId, owner: owner ?? null });
+        expireStmt.run({ id: paymentId, owner: owner ?? null, requestKey: requestKey ?? null });
       }),
     get: (paymentId) => guardStore('sqlite', 'get', () => read(paymentId)),
     listPending: () => guardStore('sqlite', 'listPending', listPending),

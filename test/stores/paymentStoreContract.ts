@@ -96,7 +96,7 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       await store.claim(live, 'req-old', 10_000);
       await sleep(60);
       // a take-over is flagged, so the claimer looks for a settlement of the attempt that died
-      expect(await store.claim(expired, 'req-new', 10_000)).toEqual({ claimed: true, owner: expect.any(String), takeover: true });
+      expect(await store.claim(expired, 'req-new', 10_000)).toEqual({ claimed: true, owner: expect.any(String), takeover: true, takenFrom: 'req-old' });
       expect(await store.get(expired)).toMatchObject({ state: 'in_flight', requestKey: 'req-new' });
       expect((await store.claim(live, 'req-new', 10_000)).claimed).toBe(false);
       // the take-over holds a fresh lease
@@ -108,8 +108,13 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       await store.claim(id, 'req-1', 60_000);
       expect((await store.claim(id, 'req-2', 60_000)).claimed).toBe(false);
       await store.expireClaim(id);
-      expect(await store.claim(id, 'req-2', 60_000)).toEqual({ claimed: true, owner: expect.any(String), takeover: true });
+      const second = await store.claim(id, 'req-2', 60_000);
+      expect(second).toEqual({ claimed: true, owner: expect.any(String), takeover: true, takenFrom: 'req-1' });
       expect(await store.get(id)).toMatchObject({ state: 'in_flight', requestKey: 'req-2' });
+      // handed back to the request it was taken from: the next claimer sees that request key
+      if (second.claimed) await store.expireClaim(id, second.owner, 'req-1');
+      expect(await store.get(id)).toMatchObject({ state: 'in_flight', requestKey: 'req-1', leaseUntil: 0 });
+      expect(await store.claim(id, 'req-2', 60_000)).toMatchObject({ claimed: true, takeover: true, takenFrom: 'req-1' });
       await store.markPending(id, 'evm-eip3009', '0xp');
       await store.expireClaim(id);
       expect(await store.get(id)).toMatchObject({ state: 'pending', reference: '0xp' });
