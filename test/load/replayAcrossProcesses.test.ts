@@ -1,9 +1,9 @@
 /**
  * Two real server processes share one store (a SQLite file; a Redis server) and settle on one anvil with the
  * real EVM EIP-3009 rail. 200 concurrent requests replay ONE valid payment, spread over both processes:
- * exactly one on-chain settlement (the token moved once), exactly one receipt, and every other answer is that
- * same receipt or a 402 with a `payment_*` reason — never a 5xx. Every tenth copy is presented for another
- * URL and is refused with a 402 reason.
+ * exactly one on-chain settlement (the token moved once), exactly one receipt, served once plus the replay bound
+ * (3) between both processes, and every other answer is a 409 `replay_limit_reached` carrying that same receipt —
+ * never a 5xx. Every tenth copy is presented for another URL and is refused with a 402 reason.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,19 +64,20 @@ async function replayStorm(store: LoadServerConfig['store']): Promise<string> {
         const reason = decodePaymentRequiredHeader(answer.headers['payment-required'] ?? '').error ?? '';
         expect(reason).toMatch(/^(challenge|payment)_/);
         label += `:elsewhere:${reason}`;
-      } else if (answer.status === 200) {
+      } else {
         const receipt = receiptOfAnswer(answer);
         receiptIds.add(receipt.id);
         references.add(receipt.reference);
-      } else {
-        expect(answer.status, answer.body).toBe(402);
-        const reason = decodePaymentRequiredHeader(answer.headers['payment-required'] ?? '').error ?? '';
-        expect(reason).toMatch(/^payment_/);
-        label += `:${reason}`;
+        if (answer.status !== 200) {
+          expect(answer.status, answer.body).toBe(409);
+          expect(answer.body).toContain('"reason":"replay_limit_reached"');
+          label += ':replay_limit_reached';
+        }
       }
       seen[label] = (seen[label] ?? 0) + 1;
     }
-    // one receipt, one settlement reference, and the token moved once
+    // served once + 3 replays; one receipt, one settlement reference, and the token moved once
+    expect(seen['200']).toBe(4);
     expect(receiptIds.size).toBe(1);
     expect(references.size).toBe(1);
     const after = await balances(evm);
@@ -91,12 +92,12 @@ async function replayStorm(store: LoadServerConfig['store']): Promise<string> {
       fromBlock: 0n,
     });
     expect(used.map((log) => log.transactionHash)).toEqual([...references]);
-    // both processes answered, and each still answers a late retry with that receipt
+    // both processes answered, and each still answers a late retry with that receipt (and no more service)
     const stats = await Promise.all(servers.map((s) => s.stats()));
     for (const s of stats) expect(s.paymentHeaders).toBe(REPLAYS / 2);
     for (const server of servers) {
       const again = await getPinned(server.url, '/paid', LOAD_HOST, { 'PAYMENT-SIGNATURE': header });
-      expect(again.status).toBe(200);
+      expect(again.status).toBe(409);
       expect(receiptIds.has(receiptOfAnswer(again).id)).toBe(true);
     }
     return JSON.stringify(seen);
@@ -106,7 +107,7 @@ async function replayStorm(store: LoadServerConfig['store']): Promise<string> {
 }
 
 describe(`two server processes, one store, ${REPLAYS} concurrent replays of one EIP-3009 payment`, () => {
-  it('SQLite file: one settlement on anvil, one receipt, everyone else gets it or a payment_* 402', async () => {
+  it('SQLite file: one settlement on anvil, one receipt, served 4 times, everyone else gets it with a 409', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'x402-load-'));
     try {
       console.log(`sqlite replay answers: ${await replayStorm({ kind: 'sqlite', path: join(dir, 'store.sqlite') })}`);
