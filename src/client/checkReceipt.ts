@@ -13,7 +13,8 @@ export type ReceiptCheck = 'signature' | 'on_chain' | 'unchecked';
 export type PaidRequest = { binding: RequestBinding; offer: PaymentRequirements; origin: string };
 
 /**
- * The binding of a request as the server computes it (`readBinding`): upper-case method, the URL, and the
+ * The binding of a request as the server computes it (`readBinding`): upper-case method, the URL (without its
+ * fragment, which is never sent), and the
  * base64url SHA-256 of the body (of the empty string for GET, HEAD and bodiless requests).
  *
  * @example requestBinding('POST', 'https://api.example.com/llm', new TextEncoder().encode('{}'))
@@ -21,7 +22,10 @@ export type PaidRequest = { binding: RequestBinding; offer: PaymentRequirements;
 export function requestBinding(method: string, url: string, body: Uint8Array | undefined): RequestBinding {
   const m = method.toUpperCase();
   const bytes = m === 'GET' || m === 'HEAD' || body === undefined ? new Uint8Array() : body;
-  return { method: m, url, bodyHash: sha256Base64Url(bytes) };
+  // A fragment never leaves the client, so the server's URL has none.
+  const sent = new URL(url);
+  sent.hash = '';
+  return { method: m, url: sent.href, bodyHash: sha256Base64Url(bytes) };
 }
 
 /**
