@@ -1,7 +1,7 @@
-import { BaseError, HttpRequestError, TimeoutError, domainSeparator, getAddress, type PublicClient } from 'viem';
+import { domainSeparator, getAddress, type PublicClient } from 'viem';
 import { getEip712Domain } from 'viem/actions';
 import { ConfigurationError, RailUnavailableError, errorCodes } from '../../src/index';
-import { exactTokenAbi } from './abi';
+import { rpcUnreachable } from './chain';
 import type { EvmTokenConfig } from './serverCommon';
 
 /** Parameters of {@link assertEvmTokenDomain}: the chain, and the token as the rail is configured with it. */
@@ -42,14 +42,14 @@ export async function assertEvmTokenDomain(p: AssertEvmTokenDomainParameters): P
     return;
   } catch (error) {
     if (error instanceof ConfigurationError) throw error;
-    if (unreachable(error)) throw new RailUnavailableError('The EVM RPC failed while reading the token\'s EIP-712 domain. Try again shortly.', { cause: error, rail });
+    if (rpcUnreachable(error)) throw new RailUnavailableError('The EVM RPC failed while reading the token\'s EIP-712 domain. Try again shortly.', { cause: error, rail });
     eip5267 = error;
   }
   let separator: `0x${string}`;
   try {
     separator = await p.publicClient.readContract({ address, abi: domainSeparatorAbi, functionName: 'DOMAIN_SEPARATOR' });
   } catch (error) {
-    if (unreachable(error)) throw new RailUnavailableError('The EVM RPC failed while reading the token\'s DOMAIN_SEPARATOR(). Try again shortly.', { cause: error, rail });
+    if (rpcUnreachable(error)) throw new RailUnavailableError('The EVM RPC failed while reading the token\'s DOMAIN_SEPARATOR(). Try again shortly.', { cause: error, rail });
     throw new ConfigurationError(
       `EIP-712 domain mismatch: token ${address} exposes neither eip712Domain() (EIP-5267) nor DOMAIN_SEPARATOR(), so configured ${configured} cannot be checked; is it the EIP-3009/EIP-2612 token on chain ${p.chainId}?`,
       { code: errorCodes.CONFIG_EIP712_DOMAIN_MISMATCH, cause: eip5267, details: { token: address } },
@@ -60,12 +60,6 @@ export async function assertEvmTokenDomain(p: AssertEvmTokenDomainParameters): P
 }
 
 const domainSeparatorAbi = [{ type: 'function', name: 'DOMAIN_SEPARATOR', stateMutability: 'view', inputs: [], outputs: [{ type: 'bytes32' }] }] as const;
-
-/** True when the RPC itself could not be reached or timed out (not: the token answered without the function). */
-function unreachable(error: unknown): boolean {
-  if (!(error instanceof BaseError)) return false;
-  return error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) !== null;
-}
 
 function sameAddress(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();

@@ -5,6 +5,8 @@ import {
   MethodNotFoundRpcError,
   MethodNotSupportedRpcError,
   UnsupportedProviderMethodError,
+  HttpRequestError,
+  TimeoutError,
   keccak256,
   type Account,
   type Address,
@@ -174,4 +176,15 @@ function notBroadcast(error: unknown): boolean {
   if (!(error instanceof BaseError)) return false;
   if (error.walk((e) => e instanceof RpcRequestError) instanceof RpcRequestError) return !/already known|known transaction/i.test(error.message);
   return error.walk((e) => typeof e === 'object' && e !== null && 'code' in e && e.code === 'ECONNREFUSED') !== null;
+}
+
+/**
+ * True when a failed call never got the node's answer (the HTTP request failed or timed out): an infrastructure
+ * fault, unlike a revert or an empty answer, which is the contract's own "no".
+ *
+ * @example if (rpcUnreachable(error)) throw new RailUnavailableError('…', { cause: error, rail });
+ */
+export function rpcUnreachable(error: unknown): boolean {
+  if (!(error instanceof BaseError)) return false;
+  return error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) !== null;
 }

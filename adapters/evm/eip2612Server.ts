@@ -9,6 +9,7 @@ import { baseRequirements, checkCommon, parsePayload, type EvmServerParameters }
 import { typedDataSignedBy } from './recoverTypedDataSigner';
 import { bindSpender } from './spenderBinding';
 import { tokenDomainCheck } from './assertEvmTokenDomain';
+import { contractPayerRefusal } from './contractPayerRefusal';
 
 /** Parameters of {@link evmEip2612Server}. */
 export type EvmEip2612ServerParameters = EvmServerParameters;
@@ -71,25 +72,20 @@ export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
       if (BigInt(m.deadline) < now + 6n) return invalid('expired', 'The permit deadline has passed or is too close; sign a new one.');
       const domain = domainOf(req);
       if (!domain) return invalid('invalid_requirements', 'The offer lacks its EIP-712 domain.');
-      const refusal = await typedDataSignedBy(
-        {
-          domain,
-          types: permitTypes,
-          primaryType: 'Permit',
-          message: { ...m, value: BigInt(m.value), nonce: BigInt(m.nonce), deadline: BigInt(m.deadline) },
-          signature,
-        },
-        m.owner,
-      );
+      const typed = { domain, types: permitTypes, primaryType: 'Permit' as const, message: { ...m, value: BigInt(m.value), nonce: BigInt(m.nonce), deadline: BigInt(m.deadline) } };
+      const refusal = await typedDataSignedBy({ ...typed, signature }, m.owner);
       if (refusal) return invalid(refusal.reason, refusal.message);
-      const [nonce, balance] = await read(ID, 'permit nonce and balance', () =>
+      const [nonce, balance, code] = await read(ID, 'permit nonce, balance and owner code', () =>
         Promise.all([
           p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'nonces', args: [m.owner] }),
           p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'balanceOf', args: [m.owner] }),
+          p.publicClient.getCode({ address: m.owner }),
         ]),
       );
       if (nonce !== BigInt(m.nonce)) return invalid('nonce_used', `The permit nonce ${m.nonce} is not the owner's current nonce ${nonce}.`);
       if (balance < BigInt(m.value)) return invalid('insufficient_funds', `The payer holds ${balance}, less than ${m.value}.`);
+      const contract = await contractPayerRefusal(ID, p.publicClient, m.owner, code, typed, signature);
+      if (contract) return invalid(contract.reason, contract.message);
       return { isValid: true, payer: getAddress(m.owner), amount: m.value };
     },
     async settle(payload, req, ctx) {

@@ -14,6 +14,7 @@ import { domainOf, sameAddress, transferMethodOf } from './requirements';
 import { baseRequirements, checkCommon, parsePayload, type EvmServerParameters, type EvmTokenConfig } from './serverCommon';
 import { typedDataSignedBy } from './recoverTypedDataSigner';
 import { tokenDomainCheck } from './assertEvmTokenDomain';
+import { contractPayerRefusal } from './contractPayerRefusal';
 
 /** Parameters of {@link evmEip3009Server}. */
 export type EvmEip3009ServerParameters = EvmServerParameters;
@@ -51,14 +52,18 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementR
       const offline = await verifyEip3009Signature(parsed, req, { network, token: p.token, now: ctx.now });
       if (!offline.isValid) return offline;
       const invalid = (reason: string, message: string): VerifyResult => ({ isValid: false, reason, message, payer: a.from });
-      const [used, balance] = await read(ID, 'nonce and balance', () =>
+      const [used, balance, code] = await read(ID, 'nonce, balance and payer code', () =>
         Promise.all([
           p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'authorizationState', args: [a.from, a.nonce] }),
           p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'balanceOf', args: [a.from] }),
+          p.publicClient.getCode({ address: a.from }),
         ]),
       );
       if (used) return invalid('nonce_used', 'This authorization nonce was already used or canceled.');
       if (balance < BigInt(a.value)) return invalid('insufficient_funds', `The payer holds ${balance}, less than ${a.value}.`);
+      const typed = eip3009TypedData(parsed, req); // defined: the offline check passed over it
+      const contract = typed && (await contractPayerRefusal(ID, p.publicClient, a.from, code, typed, parsed.signature));
+      if (contract) return invalid(contract.reason, contract.message);
       return { isValid: true, payer: getAddress(a.from), amount: a.value };
     },
     async findSettlement(payload, req) {
@@ -118,18 +123,9 @@ export async function verifyEip3009Signature(
     // still revert in a block mined within it.
     if (BigInt(a.validAfter) >= now) return invalid('not_yet_valid', 'The authorization is not valid yet.');
   }
-  const domain = domainOf(req);
-  if (!domain) return invalid('invalid_requirements', 'The offer lacks its EIP-712 domain.');
-  const refusal = await typedDataSignedBy(
-    {
-      domain,
-      types: transferWithAuthorizationTypes,
-      primaryType: 'TransferWithAuthorization',
-      message: { ...a, value: BigInt(a.value), validAfter: BigInt(a.validAfter), validBefore: BigInt(a.validBefore) },
-      signature,
-    },
-    a.from,
-  );
+  const typed = eip3009TypedData({ authorization: a, signature }, req);
+  if (!typed) return invalid('invalid_requirements', 'The offer lacks its EIP-712 domain.');
+  const refusal = await typedDataSignedBy({ ...typed, signature }, a.from);
   if (refusal) return invalid(refusal.reason, refusal.message);
   return { isValid: true, payer: getAddress(a.from), amount: a.value };
 }
@@ -144,4 +140,16 @@ async function findEarlierSettlement(p: EvmEip3009ServerParameters, a: Eip3009Pa
     p.publicClient.getContractEvents({ address: p.token.address, abi: exactTokenAbi, eventName: 'AuthorizationUsed', args: { authorizer: a.from, nonce: a.nonce }, fromBlock: 0n }),
   );
   return logs[0]?.transactionHash ?? 'canceled';
+}
+
+/** The EIP-712 typed data an EIP-3009 payload signs, over the offer's domain (undefined when the offer has none). */
+function eip3009TypedData({ authorization: a }: Eip3009Payload, req: PaymentRequirements) {
+  const domain = domainOf(req);
+  if (!domain) return undefined;
+  return {
+    domain,
+    types: transferWithAuthorizationTypes,
+    primaryType: 'TransferWithAuthorization' as const,
+    message: { ...a, value: BigInt(a.value), validAfter: BigInt(a.validAfter), validBefore: BigInt(a.validBefore) },
+  };
 }

@@ -11,6 +11,7 @@ import type { EvmServerParameters } from './serverCommon';
 import { typedDataSignedBy } from './recoverTypedDataSigner';
 import { bindSpender } from './spenderBinding';
 import { tokenDomainCheck } from './assertEvmTokenDomain';
+import { contractPayerRefusal } from './contractPayerRefusal';
 
 /** Parameters of {@link evmPermitAuthorizer}: the gas account (the permit's spender) and where totals go. */
 export type EvmPermitAuthorizerParameters = EvmServerParameters;
@@ -49,13 +50,16 @@ export function evmPermitAuthorizer(p: EvmPermitAuthorizerParameters): MeteringA
     if (!sameAddress(m.spender, spender)) return refused('spender_mismatch', `The permit must name this server's spender ${spender}.`);
     if (BigInt(m.value) !== check.max) return refused('amount_mismatch', `The permit is for ${m.value}; this route authorizes exactly ${check.max}.`);
     if (BigInt(m.deadline) < BigInt(check.lastsUntil)) return refused('deadline_too_short', `The permit deadline ${m.deadline} ends before the session can be settled (${check.lastsUntil}).`);
-    const refusal = await typedDataSignedBy({ domain, types: permitTypes, primaryType: 'Permit', message: messageOf(m), signature }, m.owner);
+    const typed = { domain, types: permitTypes, primaryType: 'Permit' as const, message: messageOf(m) };
+    const refusal = await typedDataSignedBy({ ...typed, signature }, m.owner);
     if (refusal) return refused(refusal.reason, refusal.message);
-    const [nonce, balance] = await read(RAIL, 'permit nonce and balance', () =>
-      Promise.all([nonceOf(m.owner), p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'balanceOf', args: [m.owner] })]),
+    const [nonce, balance, code] = await read(RAIL, 'permit nonce, balance and owner code', () =>
+      Promise.all([nonceOf(m.owner), p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'balanceOf', args: [m.owner] }), p.publicClient.getCode({ address: m.owner })]),
     );
     if (nonce !== BigInt(m.nonce)) return refused('nonce_used', `The permit nonce ${m.nonce} is not the owner's current nonce ${nonce}.`);
     if (balance < BigInt(m.value)) return refused('insufficient_funds', `The payer holds ${balance}, less than the ${m.value} authorized.`);
+    const contract = await contractPayerRefusal(RAIL, p.publicClient, m.owner, code, typed, signature);
+    if (contract) return refused(contract.reason, contract.message);
     return { ok: true, id: `${p.chainId}:${p.token.address.toLowerCase()}:permit:${m.owner.toLowerCase()}:${m.nonce}`, payer: getAddress(m.owner), payee: getAddress(p.payTo), amount: BigInt(m.value) };
   }
 
