@@ -92,7 +92,8 @@ export async function payInvoice(p: PayInvoiceParameters): Promise<PayInvoiceRet
     return { preimage: paid.secret, amountMsat, feeMsat: BigInt(paid.fee_mtokens) };
   } catch (error) {
     const failure = lndFailureOf(error);
-    if (isUnreachable(failure)) throw unavailable(error, failure.name);
+    // The node went away while paying: the payment may be in flight, so this is no "nothing was paid".
+    if (isUnreachable(failure)) throw new RailUnavailableError("The payer's Lightning node stopped answering while paying; the payment may be in flight. Check the node's payments before paying again.", { rail: LIGHTNING_RAIL_ID, details: { lnd: failure.name, mayHavePaid: true }, cause: error });
     if (failure.grpcCode === GRPC_ALREADY_EXISTS) throw refuse('invoice_already_paid', 'This invoice was already paid by this node; reuse its preimage or ask for a fresh challenge.');
     const reason = FAILURES[failure.name] ?? 'payment_failed';
     throw refuse(reason, `The Lightning payment failed (${failure.name}${failure.details ? `: ${failure.details}` : ''}); nothing was paid.`, { lnd: failure.name });

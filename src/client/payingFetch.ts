@@ -1,4 +1,4 @@
-import { NoAcceptableOfferError, BudgetExceededError, PaymentRefusedByServerError, type OfferRejection, type RefusedPaymentDetails } from '../core/errors';
+import { NoAcceptableOfferError, BudgetExceededError, PaymentInvalidError, PaymentRefusedByServerError, type OfferRejection, type RefusedPaymentDetails } from '../core/errors';
 import { negotiate, type Candidate, type Preference } from '../core/negotiate';
 import type { SpendingPolicy } from '../core/policy';
 import type { ClientRail, Wallet } from '../core/rail';
@@ -137,8 +137,15 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
         request.signal,
       );
     } catch (error) {
-      if (!paid) {
+      // A rail that pays on create and failed with anything but a definite refusal (an unreachable node mid-payment)
+      // may have paid: the hold is kept. Only a payment that provably never left the wallet is released.
+      const mayHavePaid = candidate.rail.paysOnCreate === true && !(error instanceof PaymentInvalidError);
+      if (!paid && !mayHavePaid) {
         await reservation.release();
+        throw error;
+      }
+      if (!paid) {
+        await reservation.commit();
         throw error;
       }
       await reservation.commit();
