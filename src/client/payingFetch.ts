@@ -144,12 +144,8 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
         await reservation.release();
         throw error;
       }
-      if (!paid) {
-        await reservation.commit();
-        throw error;
-      }
       await reservation.commit();
-      if (request.signal.aborted) throw error;
+      if (!paid || request.signal.aborted) throw error;
       strikes.strike(origin, { status: 0, reason: 'no_answer', at: now() });
       throw new PaymentRefusedByServerError(refusal(0, 'no_answer'), { cause: error });
     }
