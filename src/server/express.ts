@@ -11,7 +11,7 @@ import type { RoutesConfig } from './routes';
  * Express middleware over the Fetch-API paywall. The downstream handler's answer is buffered so that
  * settlement happens before anything is sent, and only when the handler answered below 400.
  *
- * @example app.use(express.json(), expressPaywall(routes, { rails, signer }));
+ * @example app.use(express.json(), expressPaywall(routes, { rails, signer, issuer: 'https://api.example.com' }));
  */
 export function expressPaywall(routes: RoutesConfig | Paywall, options?: PaywallOptions): RequestHandler {
   const pw = isPaywall(routes) ? routes : paywall(routes, requireOptions(options));

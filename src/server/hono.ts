@@ -7,7 +7,7 @@ import type { RoutesConfig } from './routes';
  * Hono middleware over the Fetch-API paywall. Serves the receipt JWKS at its well-known path.
  *
  * @example
- * app.use(honoPaywall({ 'GET /report': { accepts: [{ rail: 'evm-eip3009', amount: 10_000n }] } }, { rails, signer }));
+ * app.use(honoPaywall({ 'GET /report': { accepts: [{ rail: 'evm-eip3009', amount: 10_000n }] } }, { rails, signer, issuer: 'https://api.example.com' }));
  */
 export function honoPaywall(routes: RoutesConfig | Paywall, options?: PaywallOptions): MiddlewareHandler {
   const pw = isPaywall(routes) ? routes : paywall(routes, requireOptions(options));

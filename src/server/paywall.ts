@@ -85,7 +85,7 @@ export type Paywall = {
  * when the handler answered below 400, and answered with a signed receipt in PAYMENT-RESPONSE.
  *
  * @example
- * const pw = paywall({ 'GET /report': { accepts: [{ rail: 'evm-eip3009', amount: 10_000n }] } }, { rails: [evm], signer });
+ * const pw = paywall({ 'GET /report': { accepts: [{ rail: 'evm-eip3009', amount: 10_000n }] } }, { rails: [evm], signer, issuer: 'https://api.example.com' });
  * serve({ fetch: pw.wrap(() => new Response('the report')) });
  */
 export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall {
