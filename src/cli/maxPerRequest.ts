@@ -4,8 +4,12 @@ import { parseAtomicAmount } from './args';
 /** A `--max` flag: a cap for every asset, or for one asset (`<asset>=<n>` or `<network>/<asset>=<n>`). */
 export type MaxFlag = { asset?: string; amount: bigint };
 
-/** What `--help` says of the default cap and how to raise it. */
-export const DEFAULT_CAP_HELP = `Without --max one request may cost at most ${DEFAULT_MAX_PER_REQUEST} atomic units of any asset (1 unit of a 6-decimal stablecoin such as USDC, ${DEFAULT_MAX_PER_REQUEST} msat on Lightning); an offer above it is refused, nothing paid.`;
+/** What `--help` says of the default cap and how to raise it (indented for the options column). */
+export const DEFAULT_CAP_HELP = [
+  `Without --max one request may cost at most ${DEFAULT_MAX_PER_REQUEST} atomic units of any asset`,
+  `(1 unit of a 6-decimal stablecoin such as USDC; ${DEFAULT_MAX_PER_REQUEST} msat on Lightning); an offer`,
+  'above it is refused and nothing is paid.',
+].join('\n                          ');
 
 /**
  * Parses a `--max` value: `10000` caps every asset; `msat=21000` or `eip155:8453/0x…=10000` caps one.
