@@ -26,4 +26,4 @@ export { createOriginStrikes, type OriginStrikes, type OriginStrikesOptions, typ
 export { type ReceiptCheck } from './client/checkReceipt';
 export { readChallenge, type ReadChallenge } from './client/readChallenge';
 export { createBudgetLedger, type Budget, type BudgetLedger, type Reservation, type SpendRequest } from './client/budgetLedger';
-export type { PaywallExtension, ExtensionRequestContext, ExtensionBeforeContext, ExtensionPaidContext } from './server/extensions';
+export type { PaywallExtension, ExtensionRequestContext, ExtensionBeforeContext, ExtensionPaidContext, ExtensionReplayContext } from './server/extensions';
