@@ -5,7 +5,7 @@ import { submitQueueFor, read, submitAndWait } from './chain';
 import { Eip2612PayloadSchema, type Eip2612Payload } from './payloads';
 import { transferState } from './transferState';
 import { domainOf, sameAddress, transferMethodOf } from './requirements';
-import { baseRequirements, checkCommon, parsePayload, type EvmServerParameters } from './serverCommon';
+import { baseRequirements, checkCommon, parsePayload, requiredValiditySeconds, type EvmServerParameters } from './serverCommon';
 import { typedDataSignedBy } from './recoverTypedDataSigner';
 import { bindSpender } from './spenderBinding';
 import { tokenDomainCheck } from './assertEvmTokenDomain';
@@ -69,7 +69,7 @@ export function evmEip2612Server(p: EvmEip2612ServerParameters): ServerRail {
       if (unbound) return invalid(unbound.reason, unbound.message);
       if (!sameAddress(m.spender, spender)) return invalid('spender_mismatch', `The permit must name this server's spender ${spender}.`);
       const now = BigInt(Math.floor(ctx.now / 1000));
-      if (BigInt(m.deadline) < now + 6n) return invalid('expired', 'The permit deadline has passed or is too close; sign a new one.');
+      if (BigInt(m.deadline) < now + requiredValiditySeconds(req, p.settleWindowSeconds)) return invalid('expired', 'The permit deadline has passed or is too close; sign a new one.');
       const domain = domainOf(req);
       if (!domain) return invalid('invalid_requirements', 'The offer lacks its EIP-712 domain.');
       const typed = { domain, types: permitTypes, primaryType: 'Permit' as const, message: { ...m, value: BigInt(m.value), nonce: BigInt(m.nonce), deadline: BigInt(m.deadline) } };

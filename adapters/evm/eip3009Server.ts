@@ -11,7 +11,7 @@ import { exactTokenAbi, transferWithAuthorizationTypes } from './abi';
 import { submitQueueFor, read, submitAndWait } from './chain';
 import { Eip3009PayloadSchema, type Eip3009Payload } from './payloads';
 import { domainOf, sameAddress, transferMethodOf } from './requirements';
-import { baseRequirements, checkCommon, parsePayload, type EvmServerParameters, type EvmTokenConfig } from './serverCommon';
+import { baseRequirements, checkCommon, parsePayload, requiredValiditySeconds, type EvmServerParameters, type EvmTokenConfig } from './serverCommon';
 import { typedDataSignedBy } from './recoverTypedDataSigner';
 import { tokenDomainCheck } from './assertEvmTokenDomain';
 import { contractPayerRefusal } from './contractPayerRefusal';
@@ -49,7 +49,7 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementR
       const parsed = parse(payload);
       await domainChecked();
       const a = parsed.authorization;
-      const offline = await verifyEip3009Signature(parsed, req, { network, token: p.token, now: ctx.now });
+      const offline = await verifyEip3009Signature(parsed, req, { network, token: p.token, now: ctx.now, ...(p.settleWindowSeconds !== undefined ? { settleWindowSeconds: p.settleWindowSeconds } : {}) });
       if (!offline.isValid) return offline;
       const invalid = (reason: string, message: string): VerifyResult => ({ isValid: false, reason, message, payer: a.from });
       const [used, balance, code] = await read(ID, 'nonce, balance and payer code', () =>
@@ -103,7 +103,8 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementR
 
 /**
  * The offline half of EIP-3009 verification (no RPC): payee, amount, network and token (and the offer's EIP-712
- * domain against the token's), validity window with a 6-second margin at `now` (`null`: not checked), and
+ * domain against the token's), validity window at `now` (`null`: not checked) with time left to serve and settle
+ * (`requiredValiditySeconds`: 6–30 s), and
  * EIP-712 signature recovery to `from` in the one canonical form the token accepts (65 bytes, low s).
  *
  * @example await verifyEip3009Signature(payload, req, { network: 'eip155:8453', token, now: Date.now() }); // { isValid: true, payer, amount }
@@ -111,14 +112,14 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementR
 export async function verifyEip3009Signature(
   { authorization: a, signature }: Eip3009Payload,
   req: PaymentRequirements,
-  p: { network: string; token: EvmTokenConfig; now: number | null },
+  p: { network: string; token: EvmTokenConfig; now: number | null; settleWindowSeconds?: number },
 ): Promise<VerifyResult> {
   const invalid = (reason: string, message: string): VerifyResult => ({ isValid: false, reason, message, payer: a.from });
   const common = checkCommon(req, p.network, p.token, { to: a.to, value: a.value });
   if (common) return invalid(common.reason, common.message);
   if (p.now !== null) {
     const now = BigInt(Math.floor(p.now / 1000));
-    if (BigInt(a.validBefore) < now + 6n) return invalid('expired', 'The authorization expires too soon or has expired; sign a new one.');
+    if (BigInt(a.validBefore) < now + requiredValiditySeconds(req, p.settleWindowSeconds)) return invalid('expired', 'The authorization expires too soon to be settled after the service, or has expired; sign a new one.');
     // The token wants block.timestamp > validAfter (strictly): an authorization valid from this very second could
     // still revert in a block mined within it.
     if (BigInt(a.validAfter) >= now) return invalid('not_yet_valid', 'The authorization is not valid yet.');

@@ -17,7 +17,24 @@ export type EvmServerParameters = EvmSettler & {
    * chain (`assertEvmTokenDomain`; default true). Turn off only for a chain you cannot read at all.
    */
   checkTokenDomain?: boolean;
+  /**
+   * How long, seconds, a payment must still be valid when it verifies: the handler runs and the settlement is mined
+   * within that time, or the token refuses it as expired after the service was given (default 30, never more than
+   * half the offer's `maxTimeoutSeconds`, which honest clients sign for, and never less than 6).
+   */
+  settleWindowSeconds?: number;
 };
+
+/**
+ * The validity a payment must have left at verify (see {@link EvmServerParameters.settleWindowSeconds}): at least
+ * 6 s (about three blocks), at most half the offer's `maxTimeoutSeconds`.
+ *
+ * @example requiredValiditySeconds(req, 30); // 30n for maxTimeoutSeconds 300, 6n for maxTimeoutSeconds 10
+ */
+export function requiredValiditySeconds(req: PaymentRequirements, settleWindowSeconds: number | undefined): bigint {
+  const wanted = Math.min(settleWindowSeconds ?? 30, Math.floor(req.maxTimeoutSeconds / 2));
+  return BigInt(Math.max(6, wanted));
+}
 
 /** Parses a rail payload with `schema`; a malformed one is a `PaymentInvalidError('invalid_payload')`. */
 export function parsePayload<S extends z.ZodType>(schema: S, payload: Record<string, unknown>, label: string): z.output<S> {
