@@ -111,7 +111,7 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
   try {
     if (claim.takeover && canFindSettlement(matched.rail)) {
       const found = await matched.rail.findSettlement(matched.payload, matched.accepted);
-      if (found && claim.takenFrom !== undefined && claim.takenFrom !== requestKey) {
+      if (found && !allowsReuse(matched.rail) && claim.takenFrom !== undefined && claim.takenFrom !== requestKey) {
         // The dead attempt's request paid: its own retry takes the claim over again, finds this settlement and
         // is served with its receipt. Another request presenting the payment is not (one payment, one service).
         await deps.store.expireClaim(matched.paymentId, owner, claim.takenFrom);
@@ -241,9 +241,11 @@ async function answerExisting(
   let current: PaymentRecord | undefined = record;
   const deadline = deps.now() + deps.settleLeaseMs;
   // Wait while another attempt for this same request holds the claim, or while this process is still confirming
-  // the broadcast. Another request is refused at once: no honest client spends one payment on two requests.
+  // the broadcast. Another request is refused at once (no honest client spends one payment on two requests),
+  // unless the credential is reusable (L402): then it waits for the settlement and is re-checked.
+  const mine = (r: PaymentRecord) => r.requestKey === requestKey || allowsReuse(matched.rail);
   const busy = (r: PaymentRecord | undefined) =>
-    r?.requestKey === requestKey && ((r.state === 'in_flight' && r.leaseUntil > deps.now()) || (r.state === 'pending' && deps.settling.has(matched.paymentId)));
+    r !== undefined && mine(r) && ((r.state === 'in_flight' && r.leaseUntil > deps.now()) || (r.state === 'pending' && deps.settling.has(matched.paymentId)));
   while (busy(current) && deps.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
     current = await deps.store.get(matched.paymentId);
