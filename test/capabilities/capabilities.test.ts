@@ -129,7 +129,9 @@ describe('capabilities: pay once, call many', () => {
     const [header, payload, signature] = token.split('.');
     const raised = Buffer.from(JSON.stringify({ ...claims, calls: 1_000_000 })).toString('base64url');
     await expectRefused(await s.present('/api/1', `${header}.${raised}.${signature}`), 'capability_invalid');
-    const flipped = `${signature?.slice(0, -2)}${signature?.endsWith('AA') ? 'AB' : 'AA'}`;
+    // Flip a character whose 6 bits are all signature bits (the last one of 86 carries 4 padding bits).
+    const sig = signature ?? '';
+    const flipped = `${sig.slice(0, 10)}${sig[10] === 'A' ? 'B' : 'A'}${sig.slice(11)}`;
     await expectRefused(await s.present('/api/1', `${header}.${payload}.${flipped}`), 'capability_invalid');
     expect((await s.present('/api/1', token)).headers.get('X402-Capability-Remaining')).toBe('9');
   });
