@@ -16,6 +16,7 @@ import { jwsCapabilityToken } from '../../src/capabilities/jwsCapabilityToken';
 import type { CapabilityToken } from '../../src/capabilities/capabilityToken';
 import { payingFetch, type FetchLike } from '../../src/index';
 import { PRICE, evmPaywall, walletFor } from '../support/evmHarness';
+import { payerPayeeBalances } from './support/evmFlow';
 
 const BASE = 'http://shop.test';
 let devnet: EvmDevnet;
@@ -39,7 +40,7 @@ afterAll(async () => {
   await devnet?.stop();
 });
 
-const balances = async () => ({ payer: await devnet.balanceOf(devnet.accounts.payer.address), payee: await devnet.balanceOf(devnet.accounts.payee.address) });
+const balances = () => payerPayeeBalances(devnet);
 const jtiOf = async (capability: string | null) => {
   const read = await token.read(capability ?? '');
   return read.ok ? read.claims.jti : undefined;

@@ -13,10 +13,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBudgetLedger, createOriginStrikes, payingFetch, receiptOf, type FetchLike } from '../../src/index';
-import { evmClients, evmEip3009Server } from '../../adapters/evm/index';
+import { evmClients } from '../../adapters/evm/index';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
 import { PRICE, evmPaywall, walletFor } from '../support/evmHarness';
 import { settlingRefuser } from './support/settlingRefuser';
+import { eip3009Rail, payerPayeeBalances } from './support/evmFlow';
 
 const BASE = 'http://shop.test';
 let devnet: EvmDevnet;
@@ -30,9 +31,8 @@ afterAll(async () => {
   await devnet?.stop();
 });
 
-const serverRail = () =>
-  evmEip3009Server({ publicClient: devnet.publicClient, walletClient: devnet.walletClientFor('facilitator'), confirmTimeoutMs: 10_000, pollingIntervalMs: 5, chainId: devnet.chainId, token: devnet.token, payTo: devnet.accounts.payee.address });
-const balances = async () => ({ payer: await devnet.balanceOf(devnet.accounts.payer.address), payee: await devnet.balanceOf(devnet.accounts.payee.address) });
+const serverRail = () => eip3009Rail(devnet);
+const balances = () => payerPayeeBalances(devnet);
 
 describe('client against a server that settles and answers 402 (EVM EIP-3009, anvil)', () => {
   it('a budget of one price: one price spent and counted, no second payment, typed errors', async () => {

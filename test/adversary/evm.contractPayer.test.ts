@@ -15,7 +15,7 @@ import { exactTokenAbi, type Eip3009Payload } from '../../adapters/evm/index';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
 import { decodePaymentSignatureHeader } from '../../src/index';
 import { PRICE } from '../support/evmHarness';
-import { flowPaywall, offerOf, paymentHeader, reasonOf } from './support/evmFlow';
+import { flowPaywall, offerOf, paymentHeader, reasonOf, payerPayeeBalances } from './support/evmFlow';
 
 const URL_ = 'http://shop.test/report';
 const routes = { 'GET /report': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } };
@@ -32,7 +32,7 @@ afterAll(async () => {
   await devnet?.stop();
 });
 
-const balances = async () => ({ payer: await devnet.balanceOf(devnet.accounts.payer2.address), payee: await devnet.balanceOf(devnet.accounts.payee.address) });
+const balances = () => payerPayeeBalances(devnet, 'payer2');
 
 describe('a payer account with code (smart wallet / EIP-7702)', () => {
   it('code that does not approve: refused at verify 5 times (handler 0 runs, no money moves); code that approves: served and paid', async () => {

@@ -17,7 +17,7 @@ import { startFacilitator } from '../../src/facilitator/index';
 import { ConfigurationError, createReceiptSigner, paywall, type FetchLike } from '../../src/index';
 import { PRICE } from '../support/evmHarness';
 import { FACILITATOR_KEY, bearer, facilitatorBody, requirementsFor, signedPayment } from '../support/facilitatorHarness';
-import { offerOf, paymentHeader } from './support/evmFlow';
+import { offerOf, paymentHeader, payerPayeeBalances } from './support/evmFlow';
 
 const URL_ = 'http://shop.test/report';
 let devnet: EvmDevnet;
@@ -39,7 +39,7 @@ const railWith = (name: string, version: string) =>
     token: { ...devnet.token, name, version },
     payTo: devnet.accounts.payee.address,
   });
-const balances = async () => ({ payer: await devnet.balanceOf(devnet.accounts.payer.address), payee: await devnet.balanceOf(devnet.accounts.payee.address) });
+const balances = () => payerPayeeBalances(devnet);
 
 describe('a token name/version that is not the token’s EIP-712 domain', () => {
   it('assertEvmTokenDomain names both domains for a wrong name or version, and passes the right one', async () => {

@@ -16,7 +16,7 @@ import { evmEip2612Client, evmEip2612Server, exactTokenAbi, type Eip3009Payload 
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
 import { decodePaymentSignatureHeader, encodePaymentSignatureHeader, type PaymentRequirements } from '../../src/index';
 import { PRICE, walletFor } from '../support/evmHarness';
-import { flowPaywall, offerOf, paymentHeader, reasonOf } from './support/evmFlow';
+import { flowPaywall, offerOf, paymentHeader, reasonOf, payerPayeeBalances } from './support/evmFlow';
 
 const URL_ = 'http://shop.test/report';
 const routes = { 'GET /report': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } };
@@ -37,7 +37,7 @@ function highS(signature: Hex): Hex {
   return serializeSignature({ r, s: flipped, yParity: yParity === 0 ? 1 : 0 });
 }
 
-const balances = async () => ({ payer: await devnet.balanceOf(devnet.accounts.payer.address), payee: await devnet.balanceOf(devnet.accounts.payee.address) });
+const balances = () => payerPayeeBalances(devnet);
 
 describe('malleable (high-s) and non-canonical signatures on anvil', () => {
   it('EIP-3009: the high-s copy is refused at verify 20 times (handler 0 runs, no balance moves); the canonical one then settles once', async () => {

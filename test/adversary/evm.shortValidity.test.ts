@@ -15,7 +15,7 @@ import { evmEip3009Client } from '../../adapters/evm/index';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
 import { encodePaymentSignatureHeader } from '../../src/index';
 import { PRICE, walletFor } from '../support/evmHarness';
-import { flowPaywall, offerOf, paymentHeader, reasonOf } from './support/evmFlow';
+import { flowPaywall, offerOf, paymentHeader, reasonOf, payerPayeeBalances } from './support/evmFlow';
 
 const URL_ = 'http://shop.test/slow';
 const routes = { 'GET /slow': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } };
@@ -28,7 +28,7 @@ afterAll(async () => {
   await devnet?.stop();
 });
 
-const balances = async () => ({ payer: await devnet.balanceOf(devnet.accounts.payer.address), payee: await devnet.balanceOf(devnet.accounts.payee.address) });
+const balances = () => payerPayeeBalances(devnet);
 
 describe('an authorization that lapses while the handler runs', () => {
   it('8 s of validity is refused at verify (handler 0 runs, nothing moves); a normal one survives a 20 s handler and is paid', async () => {

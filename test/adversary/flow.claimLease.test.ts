@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
 import { createMemoryPaymentStore, type PaymentStore } from '../../src/index';
 import { PRICE } from '../support/evmHarness';
-import { flowPaywall, offerOf, paymentHeader, reasonOf, receiptIn } from './support/evmFlow';
+import { flowPaywall, offerOf, paymentHeader, reasonOf, receiptIn, payerPayeeBalances } from './support/evmFlow';
 
 const URL_ = 'http://shop.test/slow';
 const routes = { 'POST /slow': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } };
@@ -29,7 +29,7 @@ afterAll(async () => {
   await devnet?.stop();
 });
 
-const balances = async () => ({ payer: await devnet.balanceOf(devnet.accounts.payer.address), payee: await devnet.balanceOf(devnet.accounts.payee.address) });
+const balances = () => payerPayeeBalances(devnet);
 
 /** A handler that takes `ms` for body "A" and answers at once otherwise; records the bodies it served. */
 function slowHandler(served: string[], ms: number) {

@@ -19,7 +19,7 @@ import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
 import { payingFetch, receiptOf, type FetchLike } from '../../src/index';
 import { createSqlitePaymentStore } from '../../src/stores/sqlitePaymentStore';
 import { PRICE, walletFor } from '../support/evmHarness';
-import { flowPaywall, offerOf, paymentHeader, reasonOf, receiptIn } from './support/evmFlow';
+import { flowPaywall, offerOf, paymentHeader, reasonOf, receiptIn, payerPayeeBalances } from './support/evmFlow';
 
 const URL_ = 'http://shop.test/report';
 const routes = { 'POST /report': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } };
@@ -35,7 +35,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const balances = async () => ({ payer: await devnet.balanceOf(devnet.accounts.payer.address), payee: await devnet.balanceOf(devnet.accounts.payee.address) });
+const balances = () => payerPayeeBalances(devnet);
 const counting = (runs: { count: number }) => async () => {
   runs.count++;
   return Response.json({ report: 'paid' });

@@ -15,7 +15,7 @@ import { Eip3009PayloadSchema, exactTokenAbi } from '../../adapters/evm/index';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
 import { createMemoryPaymentStore, decodePaymentSignatureHeader, hashCanonical, sha256Base64Url } from '../../src/index';
 import { PRICE } from '../support/evmHarness';
-import { flowPaywall, offerOf, paymentHeader, reasonOf, receiptIn } from './support/evmFlow';
+import { flowPaywall, offerOf, paymentHeader, reasonOf, receiptIn, payerPayeeBalances } from './support/evmFlow';
 
 const URL_ = 'http://shop.test/order';
 const routes = { 'POST /order': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } };
@@ -28,7 +28,7 @@ afterAll(async () => {
   await devnet?.stop();
 });
 
-const balances = async () => ({ payer: await devnet.balanceOf(devnet.accounts.payer.address), payee: await devnet.balanceOf(devnet.accounts.payee.address) });
+const balances = () => payerPayeeBalances(devnet);
 
 describe('a dead claim taken over for another request (EIP-3009 on anvil)', () => {
   it("the landed payment serves the dead attempt's own request only: B is refused, A's retry gets A's receipt", async () => {

@@ -18,7 +18,7 @@ import { metering, type Metering } from '../../src/metering/metering';
 import { decodeMeteringReceipt } from '../../src/metering/meteringReceipt';
 import type { FetchLike } from '../../src/index';
 import { verifyReceipt } from '../../src/core/receipt';
-import { eip3009Rail, flowPaywall, offerOf, paymentHeader, reasonOf } from './support/evmFlow';
+import { eip3009Rail, flowPaywall, offerOf, paymentHeader, reasonOf, payerPayeeBalances } from './support/evmFlow';
 
 const ORIGIN = 'http://shop.test';
 const URL_ = `${ORIGIN}/llm`;
@@ -34,7 +34,7 @@ afterAll(async () => {
   await devnet?.stop();
 });
 
-const balances = async () => ({ payer: await devnet.balanceOf(devnet.accounts.payer.address), payee: await devnet.balanceOf(devnet.accounts.payee.address) });
+const balances = () => payerPayeeBalances(devnet);
 
 async function meteredShop(runs: { count: number }): Promise<{ fetch: FetchLike; meter: Metering; jwks: () => ReturnType<Awaited<ReturnType<typeof createReceiptSigner>>['jwks']> }> {
   const signer = await createReceiptSigner();

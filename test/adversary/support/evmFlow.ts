@@ -87,3 +87,9 @@ export async function moveTokens(devnet: EvmDevnet, from: EvmDevnetAccountName, 
   const receipt = await devnet.publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== 'success') throw new Error('token transfer reverted');
 }
+
+/** rUSD balances of a devnet payer account and of the payee, read together. */
+export async function payerPayeeBalances(devnet: EvmDevnet, payer: 'payer' | 'payer2' = 'payer'): Promise<{ payer: bigint; payee: bigint }> {
+  const [payerBalance, payee] = await Promise.all([devnet.balanceOf(devnet.accounts[payer].address), devnet.balanceOf(devnet.accounts.payee.address)]);
+  return { payer: payerBalance, payee };
+}
