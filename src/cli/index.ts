@@ -1,5 +1,5 @@
 /**
- * The `x402-rails` executable (package.json `bin`, built to dist/cli.js): runs {@link main} on the process
+ * The `x402-rails` CLI program, built to dist/cli.js (which bin/x402-rails.js, the package.json `bin`, runs): runs {@link main} on the process
  * arguments, sets the exit code, and exits once stdout is flushed — open clients (gRPC channels, HTTP
  * keep-alive sockets) must not keep a finished command alive.
  *

@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatServe, type DemoServeDescription } from '../../src/cli/commands/demo';
 import { answers, processesMatching } from './processes';
 import { jsonOf, runCli, startCli, type RunningCli } from './runCli';
 
@@ -83,6 +87,19 @@ describe('x402-rails demo --serve, paid with x402-rails pay', () => {
     const verify = await runCli(['receipt', 'verify', '-', '--jwks', demo.ready.url, '--url', reportUrl, '--json'], { input: runs[0]!.stdout });
     expect(verify.code, verify.stderr).toBe(0);
     expect(jsonOf<{ valid: boolean }>(verify).valid).toBe(true);
+  });
+
+  it('the lines the text output prints (export …, npx x402-rails pay …) run as printed from the repository root', async () => {
+    const printed = formatServe(demo.ready as unknown as DemoServeDescription).split('\n').map((line) => line.trim());
+    const exports = printed.filter((line) => line.startsWith('export X402_'));
+    const payLine = printed.find((line) => line.startsWith('npx x402-rails pay '));
+    expect(exports).toHaveLength(3);
+    expect(payLine).toBe(`npx x402-rails pay ${demo.ready.reportUrl}`);
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('X402_')));
+    const script = [...exports, `${payLine} --json`].join('\n');
+    const cwd = fileURLToPath(new URL('../..', import.meta.url));
+    const { stdout } = await promisify(execFile)('sh', ['-c', script], { cwd, env, timeout: 60_000 });
+    expect(JSON.parse(stdout)).toMatchObject({ status: 200, paid: true, rail: 'evm-eip3009', receiptVerified: true });
   });
 
   it('refuses to pay over --max: exit 1, nothing paid, the reason per offer', async () => {

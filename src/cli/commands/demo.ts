@@ -86,7 +86,8 @@ function describeDemo(running: Demo): DemoServeDescription {
   };
 }
 
-function formatServe(d: DemoServeDescription): string {
+/** The text `demo --serve` prints: every command line in it runs as printed, in a clone or an install. */
+export function formatServe(d: DemoServeDescription): string {
   return [
     `Paid demo server: ${d.url}`,
     `  GET ${d.reportUrl} accepts, in the server's order:`,
@@ -98,7 +99,7 @@ function formatServe(d: DemoServeDescription): string {
     '',
     'Pay it with this CLI (payer wallets of every rail):',
     ...exportLines(d.walletEnv).map((line) => `  ${line}`),
-    `  x402-rails pay ${d.reportUrl}`,
+    `  npx x402-rails pay ${d.reportUrl}`,
     '',
     formatDevnets(d.devnets),
     '',

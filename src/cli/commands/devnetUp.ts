@@ -38,7 +38,7 @@ export const devnetUp = defineCommand({
       const description = describeDevnets(devnets);
       const walletEnv = payerWalletEnv(description);
       if (values.json) printJson({ ...description, walletEnv, timings: { ...t, readyMs } });
-      else print(`${formatDevnets(description)}\n\nPay with these wallets (x402-rails pay <url>):\n${exportLines(walletEnv).join('\n')}\n`);
+      else print(`${formatDevnets(description)}\n\nPay with these wallets (npx x402-rails pay <url>):\n${exportLines(walletEnv).join('\n')}\n`);
     });
   },
 });
