@@ -13,6 +13,7 @@ export * from './protocol/schemas';
 export * from './protocol/headers';
 export * from './protocol/jsonCodec';
 export * from './protocol/v1';
+export * from './protocol/mpp/index';
 export * from './stores/paymentStore';
 export * from './stores/memoryPaymentStore';
 export { paywall, type Paywall, type PaywallOptions, type PaywallEvent, type FetchHandler } from './server/paywall';
