@@ -28,6 +28,7 @@ export default defineConfig([{
     stores: 'src/stores/index.ts',
     risk: 'src/risk/index.ts',
     metering: 'src/metering/index.ts',
+    mcp: 'src/mcp/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -55,6 +55,11 @@ export type PayingFetchOptions = {
    * once and answers the retry with the receipt. Default 4 sends with backoff from 500 ms; `false` sends once.
    */
   resend?: ResendPolicy | false;
+  /**
+   * The party paid, for budgets, strikes, receipt issuer and JWKS (default: each request URL's origin). Set it when
+   * the URL has no origin of its own, as an MCP tool call's `mcp://tool/<name>` (see `x402-rails/mcp`).
+   */
+  origin?: string;
   /** Clock, for tests. */
   now?: () => number;
 };
@@ -96,7 +101,7 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
     const challenge = await readChallenge(first);
     if (!challenge) return first;
     const started = now();
-    const origin = new URL(request.url).origin;
+    const origin = options.origin ?? new URL(request.url).origin;
     strikes.assertPayable(origin);
     const { candidates, rejections } = negotiate({
       offers: challenge.offers,

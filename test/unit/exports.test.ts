@@ -178,6 +178,24 @@ describe('entry point exports', () => {
     });
   }
 
+  it('x402-rails/mcp (src/mcp/index.ts)', async () => {
+    expect(exportsOf(await import('../../src/mcp/index'))).toMatchInlineSnapshot(`
+      [
+        "TOOL_NAME",
+        "mcpMetaKeys",
+        "mcpPaywall",
+        "payingMcpClient",
+        "paymentRequiredOf",
+        "paymentRequiredResult",
+        "paymentResponseOf",
+        "toolCallBody",
+        "toolNameOf",
+        "toolPaymentOf",
+        "toolResourceUrl",
+      ]
+    `);
+  });
+
   it('every export of the core entry point is defined', async () => {
     const core: Record<string, unknown> = await import('../../src/index');
     for (const [name, value] of Object.entries(core)) expect(value, name).not.toBeUndefined();
