@@ -4,6 +4,7 @@
  */
 export * from './core/errors';
 export * from './core/rail';
+export * from './core/mppRail';
 export * from './core/policy';
 export * from './core/negotiate';
 export * from './core/canonical';

@@ -1,9 +1,10 @@
 import { bytesToHex, isAddress, type Address, type Hex } from 'viem';
-import { ConfigurationError, PaymentInvalidError, RailUnavailableError, defineClientRail, type AuthorizingClientRail, type ClientRail, type ConfirmingClientRail, type PaymentRequirements, type Wallet } from '../../src/index';
+import { ConfigurationError, PaymentInvalidError, RailUnavailableError, defineClientRail, type AuthorizingClientRail, type ClientRail, type ConfirmingClientRail, type MppClientRail, type PaymentRequirements, type Wallet } from '../../src/index';
 import { exactTokenAbi, permitTypes, transferWithAuthorizationTypes } from './abi';
 import { confirmEvmTransfer } from './confirmEvmTransfer';
 import { domainOf, transferMethodOf } from './requirements';
 import { isEvmWallet, type EvmWallet } from './wallet';
+import { evmMppChargeClient, type EvmMppChargeClientOptions } from './mppCharge';
 
 /** Seconds of slack on validity windows so clock skew between client, server and chain does not bite. */
 export const VALIDITY_MARGIN_SECONDS = 600;
@@ -28,14 +29,16 @@ function signTyped(wallet: EvmWallet, args: Parameters<NonNullable<EvmWallet['ac
 /**
  * Client rail for x402 `exact` on EVM with EIP-3009 `transferWithAuthorization`: signs an authorization
  * offline for exactly `amount` to `payTo`, valid from 10 minutes ago until `maxTimeoutSeconds` from now,
- * with a random 32-byte nonce. Wire-identical to the official x402 client.
+ * with a random 32-byte nonce. Wire-identical to the official x402 client. It pays MPP `evm`/`charge` challenges
+ * too (see {@link evmMppChargeClient}; `options.domains` names token EIP-712 domains the challenge does not carry).
  *
  * @example payingFetch(fetch, { adapters: [evmEip3009Client()], wallets: [evmWallet(account)] })
  */
-export function evmEip3009Client(): ConfirmingClientRail {
+export function evmEip3009Client(options: EvmMppChargeClientOptions = {}): ConfirmingClientRail & MppClientRail {
   return defineClientRail({
     id: 'evm-eip3009',
     walletKind: 'evm',
+    mpp: evmMppChargeClient(options),
     supports: (req) => req.scheme === 'exact' && req.network.startsWith('eip155:') && transferMethodOf(req) === 'eip3009',
     confirmSettlement: confirmEvmTransfer,
     async createPayment(req, w, ctx) {

@@ -6,7 +6,9 @@ import {
   type PriceOffer,
   type FindSettlementRail,
   type VerifyResult,
+  type MppServerRail,
 } from '../../src/index';
+import { evmMppChargeServer } from './mppCharge';
 import { exactTokenAbi, transferWithAuthorizationTypes } from './abi';
 import { submitQueueFor, read, submitAndWait } from './chain';
 import { Eip3009PayloadSchema, type Eip3009Payload } from './payloads';
@@ -25,11 +27,12 @@ const ID = 'evm-eip3009';
  * Server rail for x402 `exact` on EVM with EIP-3009, wire-identical to the official scheme.
  * verify: offline signature recovery, payee/amount/window checks, then on-chain nonce and balance reads
  * (no state change). settle: `transferWithAuthorization` from the gas account; idempotent — a payment whose
- * nonce was already used by our own earlier settlement is answered with that transaction.
+ * nonce was already used by our own earlier settlement is answered with that transaction. It speaks MPP too
+ * (`evm`/`charge`, see {@link evmMppChargeServer}): the same offers, verify and settle.
  *
  * @example evmEip3009Server({ chainId, publicClient, walletClient, token, payTo })
  */
-export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementRail {
+export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementRail & MppServerRail {
   const network = evmNetwork(p.chainId);
   const queue = submitQueueFor(p.walletClient.account.address);
   const parse = (payload: Record<string, unknown>): Eip3009Payload => parsePayload(Eip3009PayloadSchema, payload, 'EIP-3009');
@@ -37,6 +40,8 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementR
 
   return defineServerRail({
     id: ID,
+    // MPP `evm`/`charge` (authorization credential), wire-identical to mppx.
+    mpp: evmMppChargeServer({ chainId: p.chainId, token: p.token }),
     supports: (req) => req.scheme === 'exact' && req.network === network && sameAddress(req.asset, p.token.address) && transferMethodOf(req) === 'eip3009',
     async quote(offer: PriceOffer) {
       return baseRequirements(network, p.token, p.payTo, offer, {});

@@ -6,6 +6,7 @@ export { evmEip3009Server, verifyEip3009Signature, type EvmEip3009ServerParamete
 export { evmEip2612Server, type EvmEip2612ServerParameters } from './eip2612Server';
 export { evmEip3009Client, evmEip2612Client, evmClients, VALIDITY_MARGIN_SECONDS } from './client';
 export { evmWallet, isEvmWallet, type EvmWallet } from './wallet';
+export { evmMppChargeServer, evmMppChargeClient, mppChallengeHash, evmSource, MppEvmAuthorizationPayloadSchema, type EvmMppChargeClientOptions } from './mppCharge';
 export { exactTokenAbi, transferWithAuthorizationTypes, permitTypes } from './abi';
 export { Eip3009PayloadSchema, Eip2612PayloadSchema, type Eip3009Payload, type Eip2612Payload } from './payloads';
 export { transferMethodOf, domainOf, type AssetTransferMethod } from './requirements';

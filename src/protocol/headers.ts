@@ -22,7 +22,7 @@ export const headerNames = {
 } as const;
 
 /** Headers a browser client must be allowed to read (CORS `Access-Control-Expose-Headers`). */
-export const exposedHeaders = [headerNames.paymentRequired, headerNames.paymentResponse, headerNames.v1PaymentResponse, headerNames.wwwAuthenticate];
+export const exposedHeaders = [headerNames.paymentRequired, headerNames.paymentResponse, headerNames.v1PaymentResponse, headerNames.wwwAuthenticate, 'Payment-Receipt'];
 
 /** Parses `value` with `schema`, turning schema issues into a 400-typed error naming the paths. */
 export function parseWire<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {

@@ -3,6 +3,7 @@ import { hasChallengeHeaders, type RequestBinding, type ServerRail } from '../co
 import { encodePaymentRequiredHeader, headerNames } from '../protocol/headers';
 import type { PaymentRequired, PaymentRequirements } from '../protocol/schemas';
 import { sealOffers } from './challenge';
+import { mppChallengesFor } from './mppChallenges';
 import type { PaymentFlowDeps } from './processPayment';
 import { jsonResponse } from './responses';
 import type { CompiledRoute } from './routes';
@@ -12,7 +13,8 @@ export type Challenge = { challengeId: string; paymentRequired: PaymentRequired;
 
 /**
  * Quotes every offer of the route on its rail (in the server's preference order), seals them with a
- * challenge token, and answers 402 with PAYMENT-REQUIRED. An offer whose rail cannot quote right now
+ * challenge token, and answers 402 with PAYMENT-REQUIRED, plus a `WWW-Authenticate` challenge for each offer whose
+ * rail speaks another protocol (L402, MPP `Payment`; MPP ones ranked by the client's `Accept-Payment`). An offer whose rail cannot quote right now
  * (its node is down) is left out; when none can be quoted the answer is 503.
  */
 export async function buildChallenge(
@@ -20,6 +22,7 @@ export async function buildChallenge(
   binding: RequestBinding,
   deps: PaymentFlowDeps,
   rejection?: { reason: string; message: string },
+  acceptPayment?: string | null,
 ): Promise<Challenge> {
   const now = deps.now();
   const resource = { url: binding.url, description: route.config.description, mimeType: route.config.mimeType };
@@ -58,7 +61,18 @@ export async function buildChallenge(
     const rail = quotedRails[i];
     if (rail && hasChallengeHeaders(rail)) Object.assign(headers, rail.challengeHeaders(offer));
   });
-  return { challengeId: sealed.challengeId, paymentRequired, response: jsonResponse(402, paymentRequired, headers) };
+  const response = jsonResponse(402, paymentRequired, headers);
+  // MPP (`WWW-Authenticate: Payment`) beside x402 and L402, for every offer whose rail speaks it.
+  const mpp = mppChallengesFor({
+    secret: deps.secret,
+    offers: sealed.offers.flatMap((offer, i) => (quotedRails[i] ? [{ offer, rail: quotedRails[i] }] : [])),
+    binding,
+    issuer: deps.issuer,
+    description: route.config.description,
+    acceptPayment,
+  });
+  for (const value of mpp) response.headers.append(headerNames.wwwAuthenticate, value);
+  return { challengeId: sealed.challengeId, paymentRequired, response };
 }
 
 function stripUndefined<T extends Record<string, unknown>>(value: T): T {

@@ -16,6 +16,8 @@ export type IssueReceiptParameters = {
   binding: RequestBinding;
   challengeId: string;
   now: number;
+  /** The protocol the payment came in (named in the receipt). */
+  protocol?: 'x402' | 'l402' | 'mpp';
 };
 
 /** Builds and signs the unified receipt of a settled payment. */
@@ -37,6 +39,7 @@ export function issueReceipt(p: IssueReceiptParameters): Promise<SignedReceipt> 
     request: { method: p.binding.method, url: p.binding.url, bodyHash: p.binding.bodyHash },
     requirementsHash: hashCanonical(p.accepted),
     challenge: p.challengeId,
+    ...(p.protocol !== undefined ? { protocol: p.protocol } : {}),
     status: 'settled',
     issuedAt: at,
     settledAt: at,

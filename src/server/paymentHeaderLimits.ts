@@ -1,10 +1,11 @@
 import { MalformedInputError, errorCodes } from '../core/errors';
 import { MAX_HEADER_BYTES } from '../protocol/jsonCodec';
 import { L402_MAX_HEADER_LENGTH } from '../protocol/l402';
+import { MPP_MAX_HEADER_LENGTH } from '../protocol/mpp/encoding';
 import type { PaymentSource } from './processPayment';
 
 /** The most characters read of a payment header, by where it came from: the decoders' own bounds. */
-export const PAYMENT_HEADER_LIMITS = { x402: MAX_HEADER_BYTES, authorization: L402_MAX_HEADER_LENGTH } as const;
+export const PAYMENT_HEADER_LIMITS = { x402: MAX_HEADER_BYTES, authorization: L402_MAX_HEADER_LENGTH, mpp: MPP_MAX_HEADER_LENGTH } as const;
 
 /**
  * Refuses a payment header longer than its decoder reads (400, `PROTOCOL__HEADER__TOO_LARGE`), so the

@@ -7,6 +7,9 @@ import type { ReceiptSigner } from '../core/receipt/signer';
 import { createMemoryPaymentStore } from '../stores/memoryPaymentStore';
 import type { PaymentStore } from '../stores/paymentStore';
 import { headerNames } from '../protocol/headers';
+import { isMppAuthorization } from '../protocol/mpp/mppCredential';
+import { mppHeaderNames } from '../protocol/mpp/mppChallenge';
+import { speaksMppServer } from '../core/mppRail';
 import { compileRoutes, matchRoute, type CompiledRoute, type RoutesConfig } from './routes';
 import { buildChallenge } from './buildChallenge';
 import type { PaywallExtension } from './extensions';
@@ -136,7 +139,7 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
       if (source) refuseOversizedPaymentHeader(source);
       const { binding, request: replayable } = await readBinding(request, maxBodyBytes);
       const challenge = async (rejection?: { reason: string; message: string }) => {
-        const built = await buildChallenge(route, binding, deps, rejection);
+        const built = await buildChallenge(route, binding, deps, rejection, request.headers.get(mppHeaderNames.acceptPayment));
         deps.emit({ type: 'challenge', route: route.key, challengeId: built.challengeId, binding });
         return built.response;
       };
@@ -208,12 +211,15 @@ function fanOut(onEvent: ((event: PaywallEvent) => void) | undefined, extensions
   };
 }
 
-/** The payment a request presents: PAYMENT-SIGNATURE first, else an Authorization scheme a route's rail reads. */
+/** The payment a request presents: PAYMENT-SIGNATURE first, else `Authorization: Payment` (MPP) when a route's rail speaks it, else an Authorization scheme a route's rail reads (L402). */
 function paymentSourceOf(request: Request, route: CompiledRoute, railsById: Map<string, ServerRail>): PaymentSource | undefined {
   const header = request.headers.get(headerNames.paymentSignature);
   if (header !== null) return { kind: 'x402', header };
   const authorization = request.headers.get(headerNames.authorization);
   if (authorization === null) return undefined;
+  if (isMppAuthorization(authorization) && route.config.accepts.some((o) => { const rail = railsById.get(o.rail); return rail !== undefined && speaksMppServer(rail); })) {
+    return { kind: 'mpp', header: authorization };
+  }
   const scheme = authorization.trim().split(/\s+/, 1)[0]?.toLowerCase() ?? '';
   for (const offer of route.config.accepts) {
     const rail = railsById.get(offer.rail);

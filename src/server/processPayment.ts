@@ -24,6 +24,9 @@ import { errorResponse } from './responses';
 import type { CompiledRoute } from './routes';
 import type { PaymentRefusal, PaywallExtension, SettlementOutcome } from './extensions';
 import { encodeSettlementIntent } from './settlementIntent';
+import { openMppCredential } from './mppChallenges';
+import { speaksMppServer } from '../core/mppRail';
+import { withMppReceipt } from './mppReceipt';
 
 /** What the payment flow needs from the paywall. */
 export type PaymentFlowDeps = {
@@ -46,7 +49,12 @@ export type PaymentFlowDeps = {
 export type SettledResult = Extract<SettleResult, { status: 'settled' }>;
 
 /** Where the payment came from: an x402 PAYMENT-SIGNATURE, or a rail's own Authorization scheme (L402). */
-export type PaymentSource = { kind: 'x402'; header: string } | { kind: 'authorization'; header: string; rail: AuthorizationRail };
+export type PaymentSource = { kind: 'x402'; header: string } | { kind: 'authorization'; header: string; rail: AuthorizationRail } | { kind: 'mpp'; header: string };
+
+/** The protocol a payment came in, as receipts name it. */
+function protocolOf(source: PaymentSource): 'x402' | 'l402' | 'mpp' {
+  return source.kind === 'authorization' ? 'l402' : source.kind;
+}
 
 /** One paid request on its way through the flow. */
 export type PaidRequest = {
@@ -160,12 +168,12 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
     deps.settling.add(matched.paymentId);
     const settlement = await matched.rail.settle(matched.payload, matched.accepted, ctx);
     if (settlement.status === 'settled') {
-      const { receipt } = await recordSettlement(deps, subject, matched.challengeId, settlement);
+      const { receipt } = await recordSettlement(deps, subject, matched.challengeId, settlement, protocolOf(paid.source));
       if (lease.lost) {
         await response.body?.cancel();
         return claimLost(paid, deps, receipt);
       }
-      return deliver(paid, deps, response, receipt, false);
+      return deliver(paid, deps, matched, response, receipt, false);
     }
     await response.body?.cancel();
     if (settlement.status === 'pending') {
@@ -208,6 +216,12 @@ function claimLost(paid: PaidRequest, deps: PaymentFlowDeps, receipt: SignedRece
 type Rejection = { reason: string; message: string };
 
 async function decodeAndMatch(paid: PaidRequest, deps: PaymentFlowDeps): Promise<MatchedPayment | Rejection> {
+  if (paid.source.kind === 'mpp') {
+    const rails = paid.route.config.accepts.flatMap((o) => deps.railsById.get(o.rail) ?? []);
+    const opened = openMppCredential({ header: paid.source.header, secret: deps.secret, binding: paid.binding, rails, now: deps.now() });
+    if ('reason' in opened) return opened;
+    return keyPayment(opened.rail, opened.accepted, opened.payload, opened.challengeId);
+  }
   if (paid.source.kind === 'authorization') {
     const rail = paid.source.rail;
     const read = await rail.readAuthorization(paid.source.header, { request: paid.binding, now: deps.now() });
@@ -280,6 +294,7 @@ export async function recordSettlement(
   subject: SettlementSubject,
   challengeId: string,
   settlement: SettledResult,
+  protocol?: 'x402' | 'l402' | 'mpp',
 ): Promise<{ receipt: SignedReceipt; first: boolean }> {
   const signed = await issueReceipt({
     signer: deps.signer,
@@ -292,6 +307,7 @@ export async function recordSettlement(
     binding: subject.binding,
     challengeId,
     now: deps.now(),
+    ...(protocol !== undefined ? { protocol } : {}),
   });
   const receipt = await deps.store.settle(subject.paymentId, signed);
   const first = receipt.id === signed.id;
@@ -308,11 +324,11 @@ export async function recordSettlement(
  */
 async function serveSettled(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, settlement: SettledResult, lease?: ClaimLease): Promise<Response> {
   const subject = subjectOf(paid, matched, { payer: settlement.payer, amount: settlement.amount });
-  const { receipt, first } = await recordSettlement(deps, subject, matched.challengeId, settlement);
+  const { receipt, first } = await recordSettlement(deps, subject, matched.challengeId, settlement, protocolOf(paid.source));
   lease?.stop();
   if (!first) return serveReplay(paid, deps, matched, hashCanonical(paid.binding), receipt);
   const response = await paid.handler(paid.request);
-  return response.status >= 400 ? response : deliver(paid, deps, response, receipt, false);
+  return response.status >= 400 ? response : deliver(paid, deps, matched, response, receipt, false);
 }
 
 /**
@@ -338,7 +354,7 @@ async function serveReplay(paid: PaidRequest, deps: PaymentFlowDeps, matched: Ma
 async function serveAgain(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, receipt: SignedReceipt): Promise<Response> {
   deps.emit({ type: 'replayed', route: paid.route.key, paymentId: matched.paymentId });
   const serve = async () => paid.handler(paid.request);
-  const challenge = async (rejection?: { reason: string; message: string }) => (await buildChallenge(paid.route, paid.binding, deps, rejection)).response;
+  const challenge = async (rejection?: { reason: string; message: string }) => (await buildChallenge(paid.route, paid.binding, deps, rejection, paid.request.headers.get('Accept-Payment'))).response;
   let response: Response | undefined;
   for (const extension of deps.extensions) {
     if (!extension.beforeReplay) continue;
@@ -355,7 +371,7 @@ async function serveAgain(paid: PaidRequest, deps: PaymentFlowDeps, matched: Mat
     if (response) break;
   }
   response ??= await serve();
-  return response.status >= 400 ? response : deliver(paid, deps, response, receipt, true);
+  return response.status >= 400 ? response : deliver(paid, deps, matched, response, receipt, true);
 }
 
 /**
@@ -386,8 +402,9 @@ async function serveReuse(paid: PaidRequest, deps: PaymentFlowDeps, matched: Mat
 }
 
 /** Attaches the receipt, then lets each extension decorate the paid response. */
-async function deliver(paid: PaidRequest, deps: PaymentFlowDeps, response: Response, receipt: SignedReceipt, replayed: boolean): Promise<Response> {
+async function deliver(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, response: Response, receipt: SignedReceipt, replayed: boolean): Promise<Response> {
   let out = withReceipt(response, receipt);
+  if (paid.source.kind === 'mpp' && speaksMppServer(matched.rail)) out = withMppReceipt(out, receipt, matched.rail.mpp.method);
   for (const extension of deps.extensions) {
     if (extension.afterPaid) out = await extension.afterPaid({ request: paid.request, route: paid.route, binding: paid.binding, now: deps.now(), response: out, receipt, replayed });
   }
@@ -432,7 +449,7 @@ async function notifySettlement(deps: PaymentFlowDeps, subject: SettlementSubjec
 async function reject(paid: PaidRequest, deps: PaymentFlowDeps, reason: string, message: string): Promise<Response> {
   deps.emit({ type: 'rejected', route: paid.route.key, reason, status: 402 });
   try {
-    return (await buildChallenge(paid.route, paid.binding, deps, { reason, message })).response;
+    return (await buildChallenge(paid.route, paid.binding, deps, { reason, message }, paid.request.headers.get('Accept-Payment'))).response;
   } catch {
     return errorResponse(new PaymentInvalidError(reason, message));
   }

@@ -124,6 +124,8 @@ describe('entry point exports', () => {
         "settleResponseOf",
         "sha256Base64Url",
         "solanaNetworks",
+        "speaksMppClient",
+        "speaksMppServer",
         "stripUndefined",
         "v1NetworkNames",
         "v1ToV2Requirements",

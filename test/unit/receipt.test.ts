@@ -31,6 +31,7 @@ const receipt: Receipt = {
   request: { method: 'POST', url: 'https://api.example.com/report?x=1', bodyHash: '47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU' },
   requirementsHash: 'n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg',
   challenge: 'AAAAAAAAAAAAAAAA',
+  protocol: 'mpp',
   status: 'settled',
   issuedAt: '2025-01-01T00:00:00.000Z',
   settledAt: '2025-01-01T00:00:01.000Z',
@@ -68,6 +69,8 @@ function altered(path: string, value: unknown): unknown {
       return '10001';
     case 'status':
       return value === 'settled' ? 'pending' : 'settled';
+    case 'protocol':
+      return value === 'mpp' ? 'x402' : 'mpp';
     case 'request.method':
       return 'GET';
     case 'metering.seq':

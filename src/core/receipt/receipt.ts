@@ -72,6 +72,8 @@ export const ReceiptSchema = z.object({
   requirementsHash: z.string().max(64),
   /** The challenge id the payment answered. */
   challenge: z.string().max(128),
+  /** The protocol the payment came in: x402 (PAYMENT-SIGNATURE), L402, or MPP (`Authorization: Payment`). Absent on receipts from before it was recorded. */
+  protocol: z.enum(['x402', 'l402', 'mpp']).optional(),
   status: z.enum(['settled', 'pending', 'failed']),
   /** ISO-8601 times. */
   issuedAt: z.string().max(40),
