@@ -13,6 +13,7 @@ export { capabilityTokenByRail, type CapabilityTokenByRailParameters } from './c
 export { createMemoryCapabilityStore, type MemoryCapabilityStoreOptions } from './memoryCapabilityStore';
 export { createSqliteCapabilityStore, type SqliteCapabilityStore, type SqliteCapabilityStoreParameters } from './sqliteCapabilityStore';
 export { createRedisCapabilityStore, type RedisCapabilityStoreParameters } from './redisCapabilityStore';
+export { createPostgresCapabilityStore, type PostgresCapabilityStore, type PostgresCapabilityStoreParameters } from './postgresCapabilityStore';
 export { jwsCapabilityToken, peekJwsCapabilityClaims, CAPABILITY_JWS_TYPE, type JwsCapabilityToken, type JwsCapabilityTokenParameters } from './jwsCapabilityToken';
 export { macaroonCapabilityToken, peekMacaroonCapabilityClaims, type MacaroonCapabilityTokenParameters } from './macaroonCapabilityToken';
 export { CAPABILITY_MACAROON_LOCATION } from './macaroonCapabilityCaveats';

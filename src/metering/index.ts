@@ -16,6 +16,7 @@ export type { MeterSession, RefundState, RefundStatus, ReserveResult, CommitResu
 export { createMemoryMeteringStore } from './memoryMeteringStore';
 export { createSqliteMeteringStore, type SqliteMeteringStore, type SqliteMeteringStoreParameters } from './sqliteMeteringStore';
 export { createRedisMeteringStore, type RedisMeteringStoreParameters } from './redisMeteringStore';
+export { createPostgresMeteringStore, type PostgresMeteringStore, type PostgresMeteringStoreParameters } from './postgresMeteringStore';
 export { meteringStoreOver, type AtomicSessionUpdate, type SessionDecision } from './meteringStoreOver';
 export type { CloseOutcome } from './closeMeterSession';
 export { meteredFetch, type MeteredFetch, type MeteredFetchOptions, type HeldSession, type ClosedSession } from '../client/meteredFetch';

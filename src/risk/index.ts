@@ -8,6 +8,7 @@ export { spendingCaps, type SpendingCaps, type SpendingCapsOptions, type AmountC
 export { createMemoryCapCounter, type CapCounter, type CapLimit } from './capCounter';
 export { createSqliteCapCounter, type SqliteCapCounterOptions } from './sqliteCapCounter';
 export { createRedisCapCounter, type RedisCapCounterParameters } from './redisCapCounter';
+export { createPostgresCapCounter, type PostgresCapCounterParameters } from './postgresCapCounter';
 export { circuitBreakers, type CircuitBreakers, type CircuitBreakerOptions, type BreakerState } from './circuitBreaker';
 export {
   verifyAuditChain,
@@ -25,3 +26,4 @@ export { redactSpendable, evidenceDigest, SPENDABLE_EVIDENCE_KEYS } from './audi
 export { createMemoryAuditLog, type AuditLogOptions } from './memoryAuditLog';
 export { createSqliteAuditLog, type SqliteAuditLogOptions } from './sqliteAuditLog';
 export { createRedisAuditLog, type RedisAuditLogOptions } from './redisAuditLog';
+export { createPostgresAuditLog, type PostgresAuditLogParameters } from './postgresAuditLog';

@@ -1,5 +1,5 @@
 /**
- * Every metering store (memory, SQLite, Redis) against the same rules: open keeps the first session, reserve
+ * Every metering store (memory, SQLite, Redis, Postgres on a server and embedded) against the same rules: open keeps the first session, reserve
  * never passes the authorization under 50 concurrent reservations (two connections for SQLite and Redis),
  * commit charges at most the reservation, close stops reservations, the refund compare-and-set applies once,
  * and the sessions due for settlement (authorized, expired, close not recorded) are listed from any handle.
@@ -15,11 +15,14 @@ import type { MeteringStore } from '../../src/metering/meteringStore';
 import type { MeterSession } from '../../src/metering/meterSession';
 import { createRedisMeteringStore } from '../../src/metering/redisMeteringStore';
 import { createSqliteMeteringStore } from '../../src/metering/sqliteMeteringStore';
+import { createPostgresMeteringStore } from '../../src/metering/postgresMeteringStore';
+import { postgresForTests, type PostgresFixture } from '../support/postgresForTests';
 import { redisForTests } from '../support/redisForTests';
 
 const dir = mkdtempSync(join(tmpdir(), 'x402-metering-stores-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const redis = await redisForTests('Redis metering store');
+const pgs = await postgresForTests('Postgres metering store');
 
 const signer = createReceiptSigner();
 let n = 0;
@@ -63,6 +66,13 @@ const kinds: Array<[string, () => [MeteringStore, MeteringStore]]> = [
   ['sqlite', sqlitePair],
 ];
 if (redis) kinds.push(['redis', () => [createRedisMeteringStore({ redis: redis.connect() }), createRedisMeteringStore({ redis: redis.connect() })]]);
+/** Two handles over one Postgres fixture (made before the tests: a pair is asked for synchronously). */
+const postgresPair = async (fixture: Promise<PostgresFixture>): Promise<() => [MeteringStore, MeteringStore]> => {
+  const { source, peer, tablePrefix } = await fixture;
+  return () => [createPostgresMeteringStore({ ...source, tablePrefix }), createPostgresMeteringStore({ ...peer, tablePrefix })];
+};
+if (pgs.server) kinds.push(['postgres (server)', await postgresPair(pgs.server.fresh())]);
+kinds.push(['postgres (embedded PGlite)', await postgresPair(pgs.pglite.fresh())]);
 
 for (const [kind, make] of kinds) {
   describe(`${kind} metering store`, () => {

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMemoryAuditLog, createRedisAuditLog, createSqliteAuditLog, evidenceDigest, redactSpendable, verifyAuditChain, type AuditLog, type AuditRecord } from '../../src/risk/index';
+import { createPostgresAuditLog } from '../../src/risk/postgresAuditLog';
+import { postgresForTests, type PostgresFixture } from '../support/postgresForTests';
 import { redisForTests } from '../support/redisForTests';
 
 const dir = mkdtempSync(join(tmpdir(), 'x402-audit-'));
@@ -15,15 +17,23 @@ const record = (at: number, extra: Partial<AuditRecord> = {}): AuditRecord => ({
 
 const redis = await redisForTests('Redis audit log');
 let redisLogs = 0;
-const logs: Array<[string, (clock: () => number) => AuditLog]> = [
+const pgs = await postgresForTests('Postgres audit log');
+/** Each Postgres log gets its own freshly migrated tables (a chain starts at 1). */
+const postgresLog = (fresh: () => Promise<PostgresFixture>) => async (now: () => number) => {
+  const { source, tablePrefix } = await fresh();
+  return createPostgresAuditLog({ ...source, tablePrefix, retentionMs: 30 * DAY, now });
+};
+const logs: Array<[string, (clock: () => number) => AuditLog | Promise<AuditLog>]> = [
   ['memory', (now) => createMemoryAuditLog({ retentionMs: 30 * DAY, now })],
   ['sqlite', (now) => createSqliteAuditLog({ path: join(dir, `${Math.random()}.sqlite`), retentionMs: 30 * DAY, now })],
   ...(redis ? [['redis', (now: () => number) => createRedisAuditLog({ redis: redis.connect(), keyPrefix: `audit${redisLogs++}:`, retentionMs: 30 * DAY, now })] as [string, (clock: () => number) => AuditLog]] : []),
+  ...(pgs.server ? [['postgres (server)', postgresLog(pgs.server.fresh)] as [string, (clock: () => number) => Promise<AuditLog>]] : []),
+  ['postgres (embedded PGlite)', postgresLog(pgs.pglite.fresh)],
 ];
 
 describe.each(logs)('%s audit log', (_name, make) => {
   it('appends in order, chains every entry, filters, and reads back exactly what was written', async () => {
-    const log = make(() => T0);
+    const log = await make(() => T0);
     for (let i = 0; i < 5; i++) await log.append(record(T0 + i, i === 3 ? { kind: 'settlement', outcome: 'settled', reason: undefined } : {}));
     const all = await log.list();
     expect(all.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
@@ -38,7 +48,7 @@ describe.each(logs)('%s audit log', (_name, make) => {
   });
 
   it('stores no spendable value at any depth: payloads, preimages, macaroons, proofs, tokens, hex signatures become digests', async () => {
-    const log = make(() => T0);
+    const log = await make(() => T0);
     const secrets = { preimage: 'aa'.repeat(32), macaroon: 'AgEEbHNhdAJC', proof: 'bb'.repeat(32), token: 'eyJhbGciOi.x.y', sig: `0x${'cd'.repeat(65)}`, tx: 'AQAAAAAAAAAA' };
     await log.append(
       record(T0, {
@@ -65,7 +75,7 @@ describe.each(logs)('%s audit log', (_name, make) => {
 
   it('prunes only what is past the retention; what is left still verifies as a chain', async () => {
     let clock = T0;
-    const log = make(() => clock);
+    const log = await make(() => clock);
     await log.append(record(T0));
     await log.append(record(T0 + 10 * DAY));
     await log.append(record(T0 + 40 * DAY));
@@ -106,3 +116,17 @@ if (redis) {
     });
   });
 }
+
+describe.runIf(pgs.server)('postgres audit log', () => {
+  it('refuses to update an entry, and writers on several pools keep one unbroken chain', async () => {
+    const server = pgs.server;
+    if (!server) return;
+    const { tablePrefix } = await server.fresh();
+    const writers = Array.from({ length: 4 }, () => createPostgresAuditLog({ pool: server.pool(), tablePrefix }));
+    await Promise.all(Array.from({ length: 40 }, (_, i) => (writers[i % 4] as AuditLog).append(record(T0 + i))));
+    const all = await writers[0]?.list();
+    expect(all?.map((e) => e.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(verifyAuditChain(all ?? [])).toEqual({ ok: true, entries: 40 });
+    await expect(server.pool().query(`UPDATE ${tablePrefix}audit SET body = '{}' WHERE seq = 1`)).rejects.toThrow(/append-only/);
+  });
+});

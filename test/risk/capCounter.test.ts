@@ -1,9 +1,11 @@
-/** One contract for every CapCounter (memory, SQLite, Redis): atomic check-and-add under several limits. */
+/** One contract for every CapCounter (memory, SQLite, Redis, Postgres on a server and embedded): atomic check-and-add under several limits. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMemoryCapCounter, createRedisCapCounter, createSqliteCapCounter, type CapCounter } from '../../src/risk/index';
+import { createPostgresCapCounter } from '../../src/risk/postgresCapCounter';
+import { postgresForTests, type PostgresFixture } from '../support/postgresForTests';
 import { redisForTests } from '../support/redisForTests';
 
 const dir = mkdtempSync(join(tmpdir(), 'x402-capcounter-'));
@@ -77,3 +79,12 @@ if (redis) {
     return Array.from({ length: n }, () => createRedisCapCounter({ redis: redis.connect(), keyPrefix }));
   });
 }
+
+// Postgres: one migrated fixture per kind (the contract's keys and reservation ids differ per test).
+const pgs = await postgresForTests('Postgres cap counter');
+const postgresCounters = async (fixture: Promise<PostgresFixture>): Promise<Counters> => {
+  const { source, peer, tablePrefix } = await fixture;
+  return (n) => Array.from({ length: n }, (_, i) => createPostgresCapCounter({ ...(i % 2 ? peer : source), tablePrefix }));
+};
+if (pgs.server) describeCapCounter('Postgres (server, two pools)', await postgresCounters(pgs.server.fresh()));
+describeCapCounter('Postgres (embedded PGlite, one connection)', await postgresCounters(pgs.pglite.fresh()));

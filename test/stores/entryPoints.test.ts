@@ -46,15 +46,20 @@ describe('store entry points', () => {
   it('x402-rails/stores (src/stores/index.ts) exports', async () => {
     expect(Object.keys(await import('../../src/stores/index')).sort()).toMatchInlineSnapshot(`
       [
+        "POSTGRES_TABLE_PREFIX",
         "SQLITE_BUSY_TIMEOUT_MS",
         "StoreCorruptError",
         "StoreUnavailableError",
         "createMemoryPaymentStore",
+        "createPostgresBudgetLedger",
+        "createPostgresPaymentStore",
         "createRedisBudgetLedger",
         "createRedisPaymentStore",
         "createSqliteBudgetLedger",
         "createSqlitePaymentStore",
         "defaultPaymentStore",
+        "migratePostgres",
+        "postgresTables",
       ]
     `);
   });

@@ -12,7 +12,8 @@ export function redisServerBinary(): string | undefined {
   return undefined;
 }
 
-async function freePort(): Promise<number> {
+/** A free loopback TCP port (closed again at once). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
