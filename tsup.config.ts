@@ -29,6 +29,7 @@ export default defineConfig([{
     risk: 'src/risk/index.ts',
     metering: 'src/metering/index.ts',
     mcp: 'src/mcp/index.ts',
+    extensions: 'src/extensions/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

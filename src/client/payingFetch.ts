@@ -18,6 +18,7 @@ import { meteringHeaders } from '../metering/meteringHeaders';
 import { receiptFromSettleResponse } from './settleResponseReceipt';
 import { checkServerReceipt, checkSettledOnChain, requestBinding, type PaidRequest } from './checkReceipt';
 import { createOriginStrikes, type OriginStrikes } from './originStrikes';
+import { paymentIdentifierFor } from '../extensions/paymentIdentifierWire';
 
 /** A Fetch-API compatible function. */
 export type FetchLike = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
@@ -91,10 +92,10 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
   return async (input, init) => {
     const request = new Request(input, init);
     const body = request.body === null ? undefined : new Uint8Array(await request.arrayBuffer());
-    const send = (headers?: Record<string, string>) => {
+    const send = (headers?: Record<string, string>, signal: AbortSignal = request.signal) => {
       const h = new Headers(request.headers);
       for (const [k, v] of Object.entries(headers ?? {})) h.set(k, v);
-      return fetchImpl(request.url, { method: request.method, headers: h, body, redirect: request.redirect, signal: request.signal });
+      return fetchImpl(request.url, { method: request.method, headers: h, body, redirect: request.redirect, signal });
     };
     const first = capabilities ? await capabilities.send(request.url, request.method, send, now()) : await send();
     if (first.status !== 402) return first;
@@ -134,9 +135,9 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
       paid = candidate.rail.paysOnCreate === true;
       const headers = paymentHeaders(challenge, candidate, payload, resource);
       response = await resendPayment(
-        () => {
+        (signal) => {
           paid = true;
-          return send(headers);
+          return send(headers, signal);
         },
         options.resend,
         request.signal,
@@ -213,6 +214,8 @@ async function reserveFirst(
 }
 
 function paymentHeaders(challenge: ReadChallenge, candidate: Candidate, payload: Record<string, unknown>, resource: { url: string }): Record<string, string> {
+  // payment-identifier: an id for this payment when the server declares the extension; resends carry the same one.
+  const extensions = challenge.version === 2 ? paymentIdentifierFor(challenge.paymentRequired) : {};
   if (challenge.version === 1) {
     const v1Offer = challenge.v1Offers[challenge.offers.indexOf(candidate.offer)];
     if (v1Offer) return { [headerNames.v1Payment]: encodeV1PaymentHeader(v1Offer, payload) };
@@ -223,6 +226,7 @@ function paymentHeaders(challenge: ReadChallenge, candidate: Candidate, payload:
       resource: { url: resource.url },
       accepted: candidate.offer,
       payload,
+      ...(Object.keys(extensions).length > 0 ? { extensions } : {}),
     }),
   };
 }

@@ -13,6 +13,11 @@ export type ResendPolicy = {
   delayMs?: number;
   /** Longest wait, also the cap on a server's Retry-After (default 5,000 ms). */
   maxDelayMs?: number;
+  /**
+   * Gives up on one send after this long and re-sends the same payment (default: no limit). The server settles it
+   * once; with `payment-identifier` it answers the re-send with the first answer (same payment id).
+   */
+  attemptTimeoutMs?: number;
 };
 
 const DEFAULTS = { attempts: 4, delayMs: 500, maxDelayMs: 5_000 } as const;
@@ -23,14 +28,18 @@ const DEFAULTS = { attempts: 4, delayMs: 500, maxDelayMs: 5_000 } as const;
  *
  * @example const res = await resendPayment(() => fetch(url, { headers: paid }), { attempts: 5 }, signal);
  */
-export async function resendPayment(send: () => Promise<Response>, policy: ResendPolicy | false | undefined, signal?: AbortSignal | null): Promise<Response> {
-  const { attempts, delayMs, maxDelayMs } = policy === false ? { ...DEFAULTS, attempts: 1 } : { ...DEFAULTS, ...policy };
+export async function resendPayment(send: (signal?: AbortSignal) => Promise<Response>, policy: ResendPolicy | false | undefined, signal?: AbortSignal | null): Promise<Response> {
+  const { attempts, delayMs, maxDelayMs, attemptTimeoutMs } = policy === false ? { ...DEFAULTS, attempts: 1, attemptTimeoutMs: undefined } : { ...DEFAULTS, ...policy };
   let wait = delayMs;
   for (let attempt = 1; ; attempt++) {
     const last = attempt >= attempts;
     let response: Response;
     try {
-      response = await send();
+      if (attemptTimeoutMs === undefined) response = await send();
+      else {
+        const timeout = AbortSignal.timeout(attemptTimeoutMs);
+        response = await send(signal ? AbortSignal.any([signal, timeout]) : timeout);
+      }
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (last || (error instanceof Error && error.name === 'AbortError')) throw error;

@@ -1,4 +1,4 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { ConfigurationError } from '../core/errors';
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader, headerNames } from '../protocol/headers';
@@ -83,7 +83,8 @@ export function mcpPaywall(tools: PaidToolsConfig, options: McpPaywallOptions): 
     const response = await pw.handle(request, async () => {
       ran = await run(args);
       // A tool's own error is the handler answering ≥ 400: nothing is settled and the claim is freed.
-      handlerResponse = new Response(null, { status: ran.isError === true ? 500 : 200 });
+      // The result is the body too, so an answer kept for a payment id (payment-identifier) carries it.
+      handlerResponse = new Response(JSON.stringify(ran), { status: ran.isError === true ? 500 : 200, headers: { 'Content-Type': 'application/json' } });
       return handlerResponse;
     });
     if (response === handlerResponse && ran) return ran;
@@ -94,9 +95,10 @@ export function mcpPaywall(tools: PaidToolsConfig, options: McpPaywallOptions): 
     }
     const settled = response.headers.get(headerNames.paymentResponse);
     const paymentResponse = settled === null ? undefined : decodePaymentResponseHeader(settled);
-    if (response.status < 400 && ran) {
-      await response.body?.cancel();
-      return { ...ran, _meta: { ...ran._meta, ...(paymentResponse ? { [mcpMetaKeys.paymentResponse]: paymentResponse } : {}) } };
+    const served = response.status < 400 ? (ran ?? (await keptResult(response))) : undefined;
+    if (served) {
+      await response.body?.cancel().catch(() => undefined);
+      return { ...served, _meta: { ...served._meta, ...(paymentResponse ? { [mcpMetaKeys.paymentResponse]: paymentResponse } : {}) } };
     }
     const body = await readErrorBody(response);
     return errorResult(body, paymentResponse);
@@ -116,6 +118,16 @@ export function mcpPaywall(tools: PaidToolsConfig, options: McpPaywallOptions): 
     covers: (name) => pw.covers('POST', `/${name}`),
     paywall: pw,
   };
+}
+
+/** The tool result an answer given again carries in its body (see payment-identifier), when it is one. */
+async function keptResult(response: Response): Promise<CallToolResult | undefined> {
+  try {
+    const parsed = CallToolResultSchema.safeParse(JSON.parse(await response.text()));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const ErrorBodySchema = z.object({ code: z.string().max(128), reason: z.string().max(128).optional(), message: z.string().max(2048) });

@@ -46,12 +46,17 @@ export async function buildChallenge(
     throw new RailUnavailableError('No rail of this route can quote a price right now; try again shortly.', { cause: failures[0] });
   }
   const sealed = sealOffers(deps.secret, offers, binding, now);
+  const extensions: Record<string, unknown> = {};
+  for (const extension of deps.extensions) {
+    if (extension.declare) Object.assign(extensions, await extension.declare({ route, binding, resource: stripUndefined(resource), accepts: sealed.offers, now }));
+  }
+  if (rejection) extensions['x402-rails/rejection'] = rejection;
   const paymentRequired: PaymentRequired = {
     x402Version: 2,
     ...(rejection ? { error: rejection.reason } : {}),
     resource: stripUndefined(resource),
     accepts: sealed.offers,
-    ...(rejection ? { extensions: { 'x402-rails/rejection': rejection } } : {}),
+    ...(Object.keys(extensions).length > 0 ? { extensions } : {}),
   };
   const headers: Record<string, string> = {
     [headerNames.paymentRequired]: encodePaymentRequiredHeader(paymentRequired),

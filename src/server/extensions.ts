@@ -25,6 +25,15 @@ export type ExtensionBeforeContext = ExtensionRequestContext & {
  */
 export type ExtensionReplayContext = ExtensionBeforeContext & { paymentId: string; receipt: SignedReceipt };
 
+/** What an extension sees of a 402 being built: the offers as sealed, in the server's order. */
+export type ExtensionDeclareContext = {
+  route: CompiledRoute;
+  binding: RequestBinding;
+  resource: { url: string; description?: string; mimeType?: string };
+  accepts: PaymentRequirements[];
+  now: number;
+};
+
 /** What an extension sees once a request has been paid and served. */
 export type ExtensionPaidContext = ExtensionRequestContext & { response: Response; receipt: SignedReceipt; replayed: boolean };
 
@@ -76,6 +85,11 @@ export type SettlementOutcome = {
  */
 export type PaywallExtension = {
   readonly name: string;
+  /**
+   * Entries this extension adds to every 402's `PaymentRequired.extensions` (x402 v2 extensions such as
+   * `payment-identifier`, `offer-receipt`, `bazaar`), keyed by extension name.
+   */
+  declare?(ctx: ExtensionDeclareContext): Record<string, unknown> | Promise<Record<string, unknown>>;
   beforePayment?(ctx: ExtensionBeforeContext): Promise<Response | undefined>;
   afterPaid?(ctx: ExtensionPaidContext): Promise<Response>;
   /**

@@ -198,6 +198,22 @@ describe('entry point exports', () => {
     `);
   });
 
+  it('x402-rails/extensions (src/extensions/index.ts)', async () => {
+    expect(exportsOf(await import('../../src/extensions/index'))).toMatchInlineSnapshot(`
+      [
+        "IDEMPOTENT_REPLAY_HEADER",
+        "PAYMENT_ID",
+        "PAYMENT_IDENTIFIER",
+        "createMemoryIdempotencyStore",
+        "declarePaymentIdentifier",
+        "paymentIdentifier",
+        "paymentIdentifierFor",
+        "paymentIdentifierOf",
+        "paymentIdentifierSchema",
+      ]
+    `);
+  });
+
   it('every export of the core entry point is defined', async () => {
     const core: Record<string, unknown> = await import('../../src/index');
     for (const [name, value] of Object.entries(core)) expect(value, name).not.toBeUndefined();
