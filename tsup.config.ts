@@ -30,6 +30,7 @@ export default defineConfig([{
     metering: 'src/metering/index.ts',
     mcp: 'src/mcp/index.ts',
     extensions: 'src/extensions/index.ts',
+    paywall: 'src/paywall-ui/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

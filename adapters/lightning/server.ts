@@ -23,11 +23,14 @@ import { invoicePool, type InvoicePoolStats } from './invoicePool';
 import { nodeKeyOf, quoteInvoice } from './quoteInvoice';
 import { lightningServerConfig, type LightningServerParameters } from './serverParameters';
 import { deriveTokenRootKey, verifyL402Token } from './token';
+import { readInvoiceStatus } from './invoiceStatus';
+import type { InvoiceStatusSource } from '../../src/paywall-ui/invoiceStatus';
 
 /** The server rail: x402 server half plus the L402 powers (challenge header, Authorization scheme, reusable tokens). */
 export type LightningServerRail = ChallengeHeadersRail &
   AuthorizationRail &
-  ReusablePaymentRail & {
+  ReusablePaymentRail &
+  InvoiceStatusSource & {
     /** The invoice pool's state (outstanding against the cap, made ahead, refused), for a status page. */
     invoices(): InvoicePoolStats;
   };
@@ -132,6 +135,8 @@ export function lightningServer(parameters: LightningServerParameters): Lightnin
     supports: (req) => req.scheme === 'exact' && req.network === config.network && req.asset === 'msat' && typeof req.extra.paymentHash === 'string',
     quote: (offer, ctx) => quoteInvoice(config, nodeKey, offer, ctx, pool),
     invoices: () => pool.stats(),
+    // For the browser paywall page: the holder of one of our macaroons learns when its invoice was paid.
+    invoiceStatus: (macaroon, now) => readInvoiceStatus({ lnd: config.lnd, rootKey: config.rootKey, macaroon, now, timeoutMs: config.rpcTimeoutMs }),
 
     challengeHeaders(req): Record<string, string> {
       const { invoice, macaroon } = req.extra;

@@ -173,6 +173,7 @@ describe('entry point exports', () => {
     ['x402-rails/testing (src/testing/index.ts)', () => import('../../src/testing/index')],
     ['x402-rails/risk (src/risk/index.ts)', () => import('../../src/risk/index')],
     ['x402-rails/metering (src/metering/index.ts)', () => import('../../src/metering/index')],
+    ['x402-rails/paywall (src/paywall-ui/index.ts)', () => import('../../src/paywall-ui/index')],
   ];
   for (const [name, load] of fileSnapshots) {
     it(name, async () => {
