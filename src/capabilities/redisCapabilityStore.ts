@@ -1,15 +1,14 @@
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { REDIS_DECIMAL_LUA } from '../stores/redisDecimal';
-import { redisScript, runRedisScript } from '../stores/redisScript';
+import { redisKeyPrefix, redisScript, runRedisScript, type RedisClient } from '../stores/redisScript';
 import { guardStore, StoreCorruptError } from '../stores/storeErrors';
 import type { CapabilityStore, ConsumeResult } from './capabilityStore';
 
 /** Options of {@link createRedisCapabilityStore}. */
 export type RedisCapabilityStoreParameters = {
   /** A connected ioredis client; the store never closes it. */
-  redis: Redis;
-  /** Prefix of every key (default `x402:`); on Redis Cluster use a hash tag, e.g. `{x402}:`. */
+  redis: RedisClient;
+  /** Prefix of every key (default `x402:`); on a Redis Cluster it needs a hash tag (default there `{x402}:`). */
   keyPrefix?: string;
 };
 
@@ -96,7 +95,7 @@ const HashSchema = z.object({
  */
 export function createRedisCapabilityStore(parameters: RedisCapabilityStoreParameters): CapabilityStore {
   const { redis } = parameters;
-  const prefix = parameters.keyPrefix ?? 'x402:';
+  const prefix = redisKeyPrefix(redis, parameters.keyPrefix);
   const recordKey = (jti: string) => `${prefix}capability:${jti}`;
   const revokedKey = (jti: string) => `${prefix}capability-revoked:${jti}`;
 

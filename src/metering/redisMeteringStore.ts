@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { redisScript, runRedisScript } from '../stores/redisScript';
+import { redisKeyPrefix, redisScript, runRedisScript, type RedisClient } from '../stores/redisScript';
 import { guardStore, StoreCorruptError, StoreUnavailableError } from '../stores/storeErrors';
 import type { MeteringStore } from './meteringStore';
 import { isDueForSettlement, meteringStoreOver } from './meteringStoreOver';
@@ -8,8 +7,8 @@ import { sessionFromJson, sessionToJson, type MeterSession } from './meterSessio
 /** Options of {@link createRedisMeteringStore}. */
 export type RedisMeteringStoreParameters = {
   /** A connected ioredis client; the store never closes it. */
-  redis: Redis;
-  /** Prefix of every key (default `x402:`); on Redis Cluster use a hash tag, e.g. `{x402}:`. */
+  redis: RedisClient;
+  /** Prefix of every key (default `x402:`); on a Redis Cluster it needs a hash tag (default there `{x402}:`). */
   keyPrefix?: string;
   /** Most compare-and-set attempts of one change under contention before StoreUnavailableError (default 200). */
   maxAttempts?: number;
@@ -39,7 +38,7 @@ return 1`);
  */
 export function createRedisMeteringStore(parameters: RedisMeteringStoreParameters): MeteringStore {
   const { redis } = parameters;
-  const prefix = parameters.keyPrefix ?? 'x402:';
+  const prefix = redisKeyPrefix(redis, parameters.keyPrefix);
   const maxAttempts = parameters.maxAttempts ?? 200;
   const keyOf = (id: string) => `${prefix}metering:${id}`;
   /** Sorted set of the authorized sessions not yet settled, scored by expiry (what settleExpired lists). */

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { redisScript, runRedisScript } from '../stores/redisScript';
+import { redisKeyPrefix, redisScript, runRedisScript, type RedisClient } from '../stores/redisScript';
 import { guardStore, StoreCorruptError } from '../stores/storeErrors';
 import { chainAuditEntry, matchesAuditQuery, type AuditEntry, type AuditLog, type AuditRecord } from './auditLog';
 import type { AuditLogOptions } from './memoryAuditLog';
@@ -8,8 +7,8 @@ import type { AuditLogOptions } from './memoryAuditLog';
 /** Options of {@link createRedisAuditLog}. */
 export type RedisAuditLogOptions = AuditLogOptions & {
   /** A connected ioredis client; the log never closes it. */
-  redis: Redis;
-  /** Prefix of every key (default `x402:`); on Redis Cluster use a hash tag, e.g. `{x402}:`. */
+  redis: RedisClient;
+  /** Prefix of every key (default `x402:`); on a Redis Cluster it needs a hash tag (default there `{x402}:`). */
   keyPrefix?: string;
 };
 
@@ -44,7 +43,7 @@ const EntrySchema = z.looseObject({ seq: z.number(), prevHash: z.string(), hash:
  */
 export function createRedisAuditLog(options: RedisAuditLogOptions): AuditLog {
   const { redis } = options;
-  const prefix = options.keyPrefix ?? 'x402:';
+  const prefix = redisKeyPrefix(redis, options.keyPrefix);
   const retention = options.retentionMs ?? 400 * 86_400_000;
   const now = options.now ?? Date.now;
   const headKey = `${prefix}audit:head`;

@@ -1,14 +1,13 @@
-import type { Redis } from 'ioredis';
 import { REDIS_DECIMAL_LUA } from '../stores/redisDecimal';
-import { redisScript, runRedisScript } from '../stores/redisScript';
+import { redisKeyPrefix, redisScript, runRedisScript, type RedisClient } from '../stores/redisScript';
 import { guardStore, StoreCorruptError } from '../stores/storeErrors';
 import type { CapCounter, CapLimit } from './capCounter';
 
 /** Options of {@link createRedisCapCounter}. */
 export type RedisCapCounterParameters = {
   /** A connected ioredis client; the counter never closes it. */
-  redis: Redis;
-  /** Prefix of every key (default `x402:`); on Redis Cluster use a hash tag, e.g. `{x402}:`. */
+  redis: RedisClient;
+  /** Prefix of every key (default `x402:`); on a Redis Cluster it needs a hash tag (default there `{x402}:`). */
   keyPrefix?: string;
   /** How long totals and open reservations are kept, ms (default 3 days: the caps count per UTC day). */
   ttlMs?: number;
@@ -32,12 +31,18 @@ end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 0`);
 
-/** KEYS: the reservation hash. Takes every amount it recorded back out of its total, then forgets it. */
+/**
+ * KEYS: the reservation hash, then the totals it may hold amounts of (read by the caller, declared here so a cluster
+ * routes the script to their slot). Takes every amount the hash recorded for a declared total back out of it, then
+ * forgets the reservation.
+ */
 const RELEASE = redisScript(`${REDIS_DECIMAL_LUA}
-local held = redis.call('HGETALL', KEYS[1])
-for i = 1, #held, 2 do
-  local total = redis.call('GET', held[i]) or '0'
-  if cmp(total, held[i + 1]) >= 0 then redis.call('SET', held[i], digits(total, held[i + 1], -1), 'KEEPTTL') end
+for i = 2, #KEYS do
+  local held = redis.call('HGET', KEYS[1], KEYS[i])
+  if held then
+    local total = redis.call('GET', KEYS[i]) or '0'
+    if cmp(total, held) >= 0 then redis.call('SET', KEYS[i], digits(total, held, -1), 'KEEPTTL') end
+  end
 end
 redis.call('DEL', KEYS[1])
 return 0`);
@@ -51,7 +56,7 @@ return 0`);
  */
 export function createRedisCapCounter(parameters: RedisCapCounterParameters): CapCounter {
   const { redis } = parameters;
-  const prefix = parameters.keyPrefix ?? 'x402:';
+  const prefix = redisKeyPrefix(redis, parameters.keyPrefix);
   const ttl = String(parameters.ttlMs ?? 3 * 86_400_000);
   const totalKey = (key: string) => `${prefix}cap:${key}`;
   const heldKey = (id: string) => `${prefix}cap-held:${id}`;
@@ -70,7 +75,9 @@ export function createRedisCapCounter(parameters: RedisCapCounterParameters): Ca
       }),
     release: (id) =>
       guardStore('redis caps', 'release', async () => {
-        await runRedisScript(redis, RELEASE, [heldKey(id)], []);
+        // The totals a reservation added to are written once, at reserve: read them, then release under declared keys.
+        const totals = await redis.hkeys(heldKey(id));
+        await runRedisScript(redis, RELEASE, [heldKey(id), ...totals], []);
       }),
     total: (key) => guardStore('redis caps', 'total', async () => BigInt((await redis.get(totalKey(key))) ?? '0')),
   };

@@ -9,6 +9,7 @@ export * from './memoryPaymentStore';
 export { createSqlitePaymentStore, type SqlitePaymentStore, type SqlitePaymentStoreParameters } from './sqlitePaymentStore';
 export { createRedisPaymentStore, type RedisPaymentStoreParameters } from './redisPaymentStore';
 export { createRedisBudgetLedger, type RedisBudgetLedgerParameters } from './redisBudgetLedger';
+export type { RedisClient } from './redisScript';
 export { createSqliteBudgetLedger, type SqliteBudgetLedger, type SqliteBudgetLedgerOptions } from './sqliteBudgetLedger';
 export { defaultPaymentStore, type DefaultPaymentStoreParameters } from './defaultPaymentStore';
 export { StoreCorruptError, StoreUnavailableError } from './storeErrors';

@@ -1,18 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { BUDGET_WINDOW_MS, budgetCovers, budgetExceeded, type Budget, type BudgetLedger, type Reservation } from '../client/budgetLedger';
 import { ConfigurationError } from '../core/errors';
 import { REDIS_DECIMAL_LUA } from './redisDecimal';
-import { redisScript, runRedisScript } from './redisScript';
+import { redisKeyPrefix, redisScript, runRedisScript, type RedisClient } from './redisScript';
 import { guardStore, StoreCorruptError } from './storeErrors';
 
 /** Options of {@link createRedisBudgetLedger}. */
 export type RedisBudgetLedgerParameters = {
   /** A connected ioredis client; the ledger never closes it. */
-  redis: Redis;
+  redis: RedisClient;
   /** The budgets (configuration; every client sharing them must pass the same ones). */
   budgets: Budget[];
-  /** Prefix of every key (default `x402:`); on Redis Cluster use a hash tag, e.g. `{x402}:`. */
+  /** Prefix of every key (default `x402:`); on a Redis Cluster it needs a hash tag (default there `{x402}:`). */
   keyPrefix?: string;
 };
 
@@ -60,7 +59,7 @@ return used(KEYS[1], ARGV[1])`);
  */
 export function createRedisBudgetLedger(parameters: RedisBudgetLedgerParameters): BudgetLedger {
   const { redis, budgets } = parameters;
-  const prefix = parameters.keyPrefix ?? 'x402:';
+  const prefix = redisKeyPrefix(redis, parameters.keyPrefix);
   for (const b of budgets) {
     if (BigInt(b.limit) < 0n) throw new ConfigurationError(`Budget limit ${String(b.limit)} for ${b.asset} must not be negative.`);
   }

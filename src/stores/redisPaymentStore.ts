@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { ClaimResult, PaymentRecord, PaymentStore, ReplayAdmission } from './paymentStore';
-import { redisScript, runRedisScript } from './redisScript';
+import { redisKeyPrefix, redisScript, runRedisScript, type RedisClient } from './redisScript';
 import { guardStore, StoreCorruptError } from './storeErrors';
 import { parseStoredReceipt } from './storedReceipt';
 
 /** Options of {@link createRedisPaymentStore}. */
 export type RedisPaymentStoreParameters = {
   /** A connected ioredis client (`new Redis(url)`); the store never closes it. */
-  redis: Redis;
+  redis: RedisClient;
   /**
    * Prefix of every key (default `x402:`). The claim and transition scripts touch a record and the pending
-   * set together: on Redis Cluster use a hash tag, e.g. `{x402}:`, so they live in one slot.
+   * set together: on a Redis Cluster it needs a hash tag (default there `{x402}:`), so they live in one slot.
    */
   keyPrefix?: string;
   /**
@@ -144,7 +143,7 @@ return 1`);
 export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters): PaymentStore {
   const { redis } = parameters;
   const now = parameters.now ?? Date.now;
-  const prefix = parameters.keyPrefix ?? 'x402:';
+  const prefix = redisKeyPrefix(redis, parameters.keyPrefix);
   const abandonedTtl = parameters.abandonedClaimTtlMs ?? 3_600_000;
   const recordKey = (paymentId: string) => `${prefix}payment:${paymentId}`;
   const pendingKey = `${prefix}pending`;

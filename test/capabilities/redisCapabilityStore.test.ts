@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createRedisCapabilityStore } from '../../src/capabilities/redisCapabilityStore';
 import { StoreUnavailableError } from '../../src/stores/storeErrors';
+import { redisClusterForTests } from '../support/redisCluster';
 import { redisForTests } from '../support/redisForTests';
 import { startRedisServer } from '../support/redisServer';
 import { describeCapabilityStoreContract } from './capabilityStoreContract';
@@ -46,5 +47,14 @@ if (harness) {
       expect(error instanceof StoreUnavailableError && error.status).toBe(503);
       redis.disconnect();
     });
+  });
+}
+
+const cluster = await redisClusterForTests('Redis Cluster capability store');
+if (cluster) {
+  let tags = 0;
+  describeCapabilityStoreContract('redis cluster (3 primaries, two Cluster clients)', () => {
+    const keyPrefix = `{caps${tags++}}:`;
+    return { store: createRedisCapabilityStore({ redis: cluster.connect(), keyPrefix }), peer: createRedisCapabilityStore({ redis: cluster.connect(), keyPrefix }), close: () => {} };
   });
 }

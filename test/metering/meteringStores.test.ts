@@ -17,12 +17,14 @@ import { createRedisMeteringStore } from '../../src/metering/redisMeteringStore'
 import { createSqliteMeteringStore } from '../../src/metering/sqliteMeteringStore';
 import { createPostgresMeteringStore } from '../../src/metering/postgresMeteringStore';
 import { postgresForTests, type PostgresFixture } from '../support/postgresForTests';
+import { redisClusterForTests } from '../support/redisCluster';
 import { redisForTests } from '../support/redisForTests';
 
 const dir = mkdtempSync(join(tmpdir(), 'x402-metering-stores-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const redis = await redisForTests('Redis metering store');
 const pgs = await postgresForTests('Postgres metering store');
+const cluster = await redisClusterForTests('Redis Cluster metering store');
 
 const signer = createReceiptSigner();
 let n = 0;
@@ -71,6 +73,7 @@ const postgresPair = async (fixture: Promise<PostgresFixture>): Promise<() => [M
   const { source, peer, tablePrefix } = await fixture;
   return () => [createPostgresMeteringStore({ ...source, tablePrefix }), createPostgresMeteringStore({ ...peer, tablePrefix })];
 };
+if (cluster) kinds.push(['redis cluster (3 primaries)', () => [createRedisMeteringStore({ redis: cluster.connect() }), createRedisMeteringStore({ redis: cluster.connect() })]]);
 if (pgs.server) kinds.push(['postgres (server)', await postgresPair(pgs.server.fresh())]);
 kinds.push(['postgres (embedded PGlite)', await postgresPair(pgs.pglite.fresh())]);
 

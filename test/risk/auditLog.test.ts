@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createMemoryAuditLog, createRedisAuditLog, createSqliteAuditLog, evidenceDigest, redactSpendable, verifyAuditChain, type AuditLog, type AuditRecord } from '../../src/risk/index';
 import { createPostgresAuditLog } from '../../src/risk/postgresAuditLog';
 import { postgresForTests, type PostgresFixture } from '../support/postgresForTests';
+import { redisClusterForTests } from '../support/redisCluster';
 import { redisForTests } from '../support/redisForTests';
 
 const dir = mkdtempSync(join(tmpdir(), 'x402-audit-'));
@@ -18,6 +19,8 @@ const record = (at: number, extra: Partial<AuditRecord> = {}): AuditRecord => ({
 const redis = await redisForTests('Redis audit log');
 let redisLogs = 0;
 const pgs = await postgresForTests('Postgres audit log');
+const cluster = await redisClusterForTests('Redis Cluster audit log');
+let clusterLogs = 0;
 /** Each Postgres log gets its own freshly migrated tables (a chain starts at 1). */
 const postgresLog = (fresh: () => Promise<PostgresFixture>) => async (now: () => number) => {
   const { source, tablePrefix } = await fresh();
@@ -29,6 +32,7 @@ const logs: Array<[string, (clock: () => number) => AuditLog | Promise<AuditLog>
   ...(redis ? [['redis', (now: () => number) => createRedisAuditLog({ redis: redis.connect(), keyPrefix: `audit${redisLogs++}:`, retentionMs: 30 * DAY, now })] as [string, (clock: () => number) => AuditLog]] : []),
   ...(pgs.server ? [['postgres (server)', postgresLog(pgs.server.fresh)] as [string, (clock: () => number) => Promise<AuditLog>]] : []),
   ['postgres (embedded PGlite)', postgresLog(pgs.pglite.fresh)],
+  ...(cluster ? [['redis cluster (3 primaries)', (now: () => number) => createRedisAuditLog({ redis: cluster.connect(), keyPrefix: `{audit${clusterLogs++}}:`, retentionMs: 30 * DAY, now })] as [string, (clock: () => number) => AuditLog]] : []),
 ];
 
 describe.each(logs)('%s audit log', (_name, make) => {

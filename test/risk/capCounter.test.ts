@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createMemoryCapCounter, createRedisCapCounter, createSqliteCapCounter, type CapCounter } from '../../src/risk/index';
 import { createPostgresCapCounter } from '../../src/risk/postgresCapCounter';
 import { postgresForTests, type PostgresFixture } from '../support/postgresForTests';
+import { redisClusterForTests } from '../support/redisCluster';
 import { redisForTests } from '../support/redisForTests';
 
 const dir = mkdtempSync(join(tmpdir(), 'x402-capcounter-'));
@@ -88,3 +89,12 @@ const postgresCounters = async (fixture: Promise<PostgresFixture>): Promise<Coun
 };
 if (pgs.server) describeCapCounter('Postgres (server, two pools)', await postgresCounters(pgs.server.fresh()));
 describeCapCounter('Postgres (embedded PGlite, one connection)', await postgresCounters(pgs.pglite.fresh()));
+
+const cluster = await redisClusterForTests('Redis Cluster cap counter');
+if (cluster) {
+  let tags = 0;
+  describeCapCounter('Redis Cluster (3 primaries, several Cluster clients)', (n) => {
+    const keyPrefix = `{caps${tags++}}:`;
+    return Array.from({ length: n }, () => createRedisCapCounter({ redis: cluster.connect(), keyPrefix }));
+  });
+}

@@ -1,7 +1,9 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { ConfigurationError } from '../../src/core/errors';
 import { createRedisPaymentStore } from '../../src/stores/redisPaymentStore';
 import { StoreCorruptError, StoreUnavailableError } from '../../src/stores/storeErrors';
+import { redisClusterForTests } from '../support/redisCluster';
 import { redisForTests } from '../support/redisForTests';
 import { startRedisServer } from '../support/redisServer';
 import { describePaymentStoreContract, sampleReceipt, type Corruption } from './paymentStoreContract';
@@ -91,6 +93,51 @@ if (harness) {
       const ids = Array.from({ length: 50 }, (_, i) => `p${i}`);
       const results = await Promise.all(ids.flatMap((id) => stores.flatMap((s) => [s.claim(id, 'r', 10_000), s.claim(id, 'r', 10_000)])));
       expect(results.filter((r) => r.claimed)).toHaveLength(ids.length);
+    });
+  });
+}
+
+const cluster = await redisClusterForTests('Redis Cluster payment store');
+if (cluster) {
+  let tags = 0;
+  describePaymentStoreContract('redis cluster (3 primaries, two Cluster clients)', () => {
+    const keyPrefix = `{pay${tags++}}:`;
+    const a = cluster.connect();
+    return {
+      store: createRedisPaymentStore({ redis: a, keyPrefix }),
+      peer: createRedisPaymentStore({ redis: cluster.connect(), keyPrefix }),
+      corrupt: async (paymentId, how) => {
+        const key = `${keyPrefix}payment:${paymentId}`;
+        const value = await a.get(key);
+        if (value === null) throw new Error('nothing to corrupt');
+        const record = JSON.parse(value) as Record<string, unknown>;
+        const damaged = how === 'unknown-state' ? { ...record, state: 'refunded' } : { ...record, receipt: how === 'receipt-not-json' ? '{"v":1,' : '{"v":2,"amount":1.5}' };
+        await a.set(key, JSON.stringify(damaged));
+      },
+      close: () => {},
+    };
+  });
+
+  describe('Redis payment store on a cluster', () => {
+    it('defaults to the {x402}: hash tag there, and refuses a prefix without a tag (its scripts would cross slots)', async () => {
+      const redis = cluster.connect();
+      const store = createRedisPaymentStore({ redis });
+      await store.claim('default-tag', 'r', 10_000);
+      await store.markPending('default-tag', 'evm-eip3009', '0x1');
+      expect(await redis.get('{x402}:payment:default-tag')).toContain('pending');
+      expect((await store.listPending()).map((p) => p.paymentId)).toContain('default-tag');
+      expect(() => createRedisPaymentStore({ redis, keyPrefix: 'plain:' })).toThrow(ConfigurationError);
+    });
+
+    it('stores under different tags sit on different primaries, and each works there', async () => {
+      const tags = ['{shop-a}:', '{shop-b}:', '{shop-c}:', '{shop-d}:', '{shop-e}:', '{shop-f}:'];
+      const primaries = new Set(await Promise.all(tags.map((t) => cluster.primaryOf(`${t}pending`))));
+      expect(primaries.size).toBeGreaterThan(1);
+      for (const keyPrefix of tags) {
+        const store = createRedisPaymentStore({ redis: cluster.connect(), keyPrefix });
+        expect(await store.claim('p', 'r', 10_000)).toMatchObject({ claimed: true });
+        expect(await store.settle('p', sampleReceipt())).toEqual(sampleReceipt());
+      }
     });
   });
 }
