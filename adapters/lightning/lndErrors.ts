@@ -38,3 +38,14 @@ export function lndFailureOf(error: unknown): LndFailure {
 export function isUnreachable(failure: LndFailure): boolean {
   return failure.grpcCode !== undefined && UNREACHABLE_GRPC_CODES.includes(failure.grpcCode);
 }
+
+/** The connection error inside an unreachable node's failure, e.g. `connect ECONNREFUSED 127.0.0.1:10009`. */
+export function connectionErrorOf(failure: LndFailure): string | undefined {
+  const last = failure.details?.match(/Last error: (?:Error: )?(.*?)\.?\s*(?:Resolution note:|$)/)?.[1]?.trim();
+  return last === undefined || last === '' ? undefined : last.slice(0, 160);
+}
+
+/** True when the node answered but its TLS certificate is not the one configured (a wrong or stale `cert`). */
+export function isCertificateFailure(failure: LndFailure): boolean {
+  return isUnreachable(failure) && /certificate|self[- ]signed|SSL|TLS|handshake/i.test(failure.details ?? '');
+}

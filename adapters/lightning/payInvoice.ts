@@ -1,7 +1,7 @@
 import { decodePaymentRequest, pay, type AuthenticatedLnd, type DecodePaymentRequestResult } from 'ln-service';
 import { PaymentInvalidError, RailUnavailableError } from '../../src/index';
 import { LIGHTNING_RAIL_ID } from './invoiceState';
-import { isUnreachable, lndFailureOf } from './lndErrors';
+import { connectionErrorOf, isCertificateFailure, isUnreachable, lndFailureOf, type LndFailure } from './lndErrors';
 
 /** What the payer expects of an invoice before paying it. */
 export type PayInvoiceParameters = {
@@ -72,7 +72,7 @@ export async function payInvoice(p: PayInvoiceParameters): Promise<PayInvoiceRet
     decoded = await decodePaymentRequest({ lnd: p.lnd, request: p.invoice });
   } catch (error) {
     const failure = lndFailureOf(error);
-    if (isUnreachable(failure)) throw unavailable(error, failure.name);
+    if (isUnreachable(failure)) throw unavailable(error, failure);
     throw refuse('invalid_invoice', 'The offer carries an invoice the payer node cannot decode (wrong network or malformed); nothing was paid.', { lnd: failure.name });
   }
   const amountMsat = BigInt(decoded.mtokens);
@@ -100,6 +100,11 @@ export async function payInvoice(p: PayInvoiceParameters): Promise<PayInvoiceRet
   }
 }
 
-function unavailable(cause: unknown, name: string): RailUnavailableError {
-  return new RailUnavailableError("The payer's Lightning node could not be reached; nothing was paid. Try again shortly.", { rail: LIGHTNING_RAIL_ID, details: { lnd: name }, cause });
+function unavailable(cause: unknown, failure: LndFailure): RailUnavailableError {
+  const details = { rail: LIGHTNING_RAIL_ID, details: { lnd: failure.name }, cause };
+  const why = connectionErrorOf(failure);
+  if (isCertificateFailure(failure)) {
+    return new RailUnavailableError(`The payer's Lightning node rejected the TLS connection: its certificate is not the configured one (${why ?? 'certificate mismatch'}); configure the node's current tls.cert. Nothing was paid.`, details);
+  }
+  return new RailUnavailableError(`The payer's Lightning node could not be reached${why === undefined ? '' : ` (${why})`}; nothing was paid. Try again shortly.`, details);
 }

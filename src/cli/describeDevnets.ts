@@ -2,7 +2,7 @@ import { base58Encode } from '../../adapters/solana/base58';
 import type { EvmDevnet } from '../../fixtures/evm/index';
 import type { LightningDevnet } from '../../fixtures/lightning/index';
 import type { SolanaDevnet } from '../../fixtures/solana/index';
-import { table } from './output';
+import { formatUnits, table } from './output';
 import type { WalletSettings } from './walletConfig';
 
 /** The EVM devnet as printed: endpoint, token and every funded account with its (public anvil dev) key. */
@@ -130,4 +130,18 @@ export function exportLines(env: WalletSettings): string[] {
     .map(([prefix]) => Object.entries(env).filter(([name]) => name.startsWith(prefix)).map(([name, value]) => `${name}=${value}`))
     .filter((pairs) => pairs.length > 0)
     .map((pairs) => `export ${pairs.join(' ')}`);
+}
+
+/**
+ * An amount of a devnet rail in whole units for people: `0.01 rUSD`, `0.01 SPL`, `21 sat` (the atomic figure stays
+ * in JSON output and receipts).
+ *
+ * @example devnetAmount('lightning-l402', '21000', { evm: { token: { symbol: 'rUSD', decimals: 6 } }, solana: { decimals: 6 } }) // '21 sat'
+ */
+export function devnetAmount(rail: string, atomic: string, d: { evm: { token: { symbol: string; decimals: number } }; solana: { decimals: number } }): string {
+  const amount = BigInt(atomic);
+  if (rail.startsWith('evm-')) return `${formatUnits(amount, d.evm.token.decimals)} ${d.evm.token.symbol}`;
+  if (rail.startsWith('solana-')) return `${formatUnits(amount, d.solana.decimals)} SPL`;
+  if (rail.startsWith('lightning-')) return `${formatUnits(amount, 3)} sat`;
+  return `${atomic} atomic units`;
 }

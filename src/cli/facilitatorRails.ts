@@ -4,7 +4,9 @@ import { CliError } from './errors';
 /** Settings of the facilitator's EVM rails, named as the environment variables. */
 export type FacilitatorEnv = {
   X402_EVM_RPC_URL?: string;
-  /** Gas account that submits settlements. */
+  /** Gas account that submits settlements (its own variable: `X402_EVM_PRIVATE_KEY` is the payer of `pay`). */
+  X402_FACILITATOR_EVM_PRIVATE_KEY?: string;
+  /** @deprecated The gas account before `X402_FACILITATOR_EVM_PRIVATE_KEY`; still read when that one is unset. */
   X402_EVM_PRIVATE_KEY?: string;
   X402_EVM_TOKEN_ADDRESS?: string;
   /** EIP-712 domain name/version of the token; read from the token (EIP-5267 `eip712Domain`) when unset. */
@@ -20,7 +22,13 @@ export type FacilitatorEnv = {
 };
 
 /** The facilitator's rails and the signer addresses it publishes in `/supported`. */
-export type FacilitatorRails = { rails: ServerRail[]; signers: Record<string, string[]>; describe: string[] };
+export type FacilitatorRails = {
+  rails: ServerRail[];
+  signers: Record<string, string[]>;
+  describe: string[];
+  /** Notes for stderr (a deprecated setting in use). */
+  notes: string[];
+};
 
 /**
  * Builds the facilitator's EVM rails from the environment: EIP-3009 over one token, and EIP-2612 only when
@@ -32,12 +40,19 @@ export type FacilitatorRails = { rails: ServerRail[]; signers: Record<string, st
  */
 export async function facilitatorRailsFromEnv(env: FacilitatorEnv): Promise<FacilitatorRails> {
   const rpcUrl = env.X402_EVM_RPC_URL;
-  const key = env.X402_EVM_PRIVATE_KEY?.trim();
+  const notes: string[] = [];
+  let keyVar = 'X402_FACILITATOR_EVM_PRIVATE_KEY';
+  let key = env.X402_FACILITATOR_EVM_PRIVATE_KEY?.trim();
+  if (!key && env.X402_EVM_PRIVATE_KEY?.trim()) {
+    keyVar = 'X402_EVM_PRIVATE_KEY';
+    key = env.X402_EVM_PRIVATE_KEY.trim();
+    notes.push('Deprecated: X402_EVM_PRIVATE_KEY as the facilitator\'s gas account; set X402_FACILITATOR_EVM_PRIVATE_KEY instead (X402_EVM_PRIVATE_KEY is the payer wallet of `x402-rails pay`).');
+  }
   const token = env.X402_EVM_TOKEN_ADDRESS?.trim();
-  const missing = [['X402_EVM_RPC_URL', rpcUrl], ['X402_EVM_PRIVATE_KEY', key], ['X402_EVM_TOKEN_ADDRESS', token]].filter(([, v]) => !v).map(([n]) => n);
+  const missing = [['X402_EVM_RPC_URL', rpcUrl], [keyVar, key], ['X402_EVM_TOKEN_ADDRESS', token]].filter(([, v]) => !v).map(([n]) => n);
   if (missing.length > 0) throw new CliError(`The facilitator needs an EVM rail: set ${missing.join(', ')} (and optionally X402_EVM_TOKEN_NAME, X402_EVM_TOKEN_VERSION, X402_EVM_CHAIN_ID).`);
   const hexKey = key!.startsWith('0x') ? key! : `0x${key!}`;
-  if (!/^0x[0-9a-fA-F]{64}$/.test(hexKey)) throw new CliError('X402_EVM_PRIVATE_KEY is not a private key: expected 32 bytes of hex (0x + 64 hex digits).');
+  if (!/^0x[0-9a-fA-F]{64}$/.test(hexKey)) throw new CliError(`${keyVar} is not a private key: expected 32 bytes of hex (0x + 64 hex digits).`);
   if (!/^0x[0-9a-fA-F]{40}$/.test(token!)) throw new CliError('X402_EVM_TOKEN_ADDRESS is not an address (0x + 40 hex digits).');
   if (!/^https?:\/\//i.test(rpcUrl!)) throw new CliError('X402_EVM_RPC_URL must be an http(s) URL.');
   const permitPayee = env.X402_EVM_EIP2612_PAYEE?.trim() || undefined;
@@ -92,5 +107,5 @@ export async function facilitatorRailsFromEnv(env: FacilitatorEnv): Promise<Faci
   } else {
     describe.push('evm-eip2612 not offered: set X402_EVM_EIP2612_PAYEE to the one payee its permits may pay (a permit binds a spender, not a payee)');
   }
-  return { rails, signers: { 'eip155:*': [account.address] }, describe };
+  return { rails, signers: { 'eip155:*': [account.address] }, describe, notes };
 }

@@ -1,6 +1,7 @@
 import { base58Decode } from '../../adapters/solana/base58';
 import type { ClientRail, Wallet } from '../index';
 import { CliError } from './errors';
+import { railPackages, requirePackages } from './requirePackages';
 import type { WalletSettings } from './walletConfig';
 
 /** The rails and wallets `pay` uses, and a cleanup for connections they hold open. */
@@ -27,6 +28,14 @@ export async function loadWallets(s: WalletSettings): Promise<LoadedWallets> {
   pairOrNothing(s, ['X402_EVM_PRIVATE_KEY', 'X402_EVM_RPC_URL']);
   pairOrNothing(s, ['X402_SOLANA_SECRET_KEY', 'X402_SOLANA_RPC_URL']);
   pairOrNothing(s, ['X402_LND_SOCKET', 'X402_LND_CERT', 'X402_LND_MACAROON']);
+  const configured = [
+    ...(s.X402_EVM_PRIVATE_KEY && s.X402_EVM_RPC_URL ? (['evm'] as const) : []),
+    ...(s.X402_SOLANA_SECRET_KEY && s.X402_SOLANA_RPC_URL ? (['solana'] as const) : []),
+    ...(s.X402_LND_SOCKET && s.X402_LND_CERT && s.X402_LND_MACAROON ? (['lightning'] as const) : []),
+  ];
+  if (configured.length > 0) {
+    requirePackages(`Paying with the ${configured.join(', ')} wallet${configured.length > 1 ? 's' : ''} set in the environment`, configured.flatMap((rail) => railPackages[rail]));
+  }
 
   if (s.X402_EVM_PRIVATE_KEY && s.X402_EVM_RPC_URL) {
     const key = s.X402_EVM_PRIVATE_KEY.trim();

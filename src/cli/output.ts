@@ -28,3 +28,16 @@ export function table(rows: Array<[string, string]>, indent = '  '): string {
   const width = Math.max(0, ...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${indent}${label.padEnd(width)}  ${value}`).join('\n');
 }
+
+/**
+ * An atomic amount in whole units for people: `formatUnits(10000n, 6)` is `'0.01'` (never a float).
+ *
+ * @example `${formatUnits(10_000n, 6)} rUSD` // '0.01 rUSD'
+ */
+export function formatUnits(atomic: bigint, decimals: number): string {
+  const negative = atomic < 0n;
+  const digits = (negative ? -atomic : atomic).toString().padStart(decimals + 1, '0');
+  const whole = digits.slice(0, digits.length - decimals);
+  const fraction = digits.slice(digits.length - decimals).replace(/0+$/, '');
+  return `${negative ? '-' : ''}${whole}${fraction === '' ? '' : `.${fraction}`}`;
+}

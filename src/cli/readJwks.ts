@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ReceiptJwks } from '../core/receipt';
 import { CliError } from './errors';
+import { unreachable } from './fetchFailure';
 import { parseJsonText, readJsonInput } from './readJsonInput';
 
 const JwksSchema = z.object({ keys: z.array(z.object({ kty: z.string() }).passthrough()).min(1) }).passthrough();
@@ -20,7 +21,7 @@ export async function readJwks(source: string, wellKnownPath: string): Promise<R
     try {
       response = await fetch(url, { headers: { Accept: 'application/json' } });
     } catch (cause) {
-      throw new CliError(`Cannot fetch the JWKS at ${url.href}: ${cause instanceof Error ? cause.message : String(cause)}.`);
+      throw unreachable(cause, url, 'The JWKS');
     }
     if (!response.ok) throw new CliError(`The JWKS at ${url.href} answered HTTP ${response.status}.`);
     json = parseJsonText(await response.text(), `The JWKS at ${url.href}`);

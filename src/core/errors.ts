@@ -179,6 +179,8 @@ export type OfferRejection = {
   /** Index in the server's accepts list. */
   index: number;
   scheme: string;
+  /** `extra.assetTransferMethod` of the offer when it names one (`eip2612`, `permit2`): tells apart offers of one scheme. */
+  assetTransferMethod?: string;
   network: string;
   asset: string;
   amount: string;
@@ -193,7 +195,7 @@ export class NoAcceptableOfferError extends X402RailsError {
   override name = 'NoAcceptableOfferError';
   readonly rejections: OfferRejection[];
   constructor(rejections: OfferRejection[], url: string) {
-    const lines = rejections.map((r) => `  #${r.index} ${r.scheme} ${r.network} ${r.amount} ${r.asset}: ${r.reason} (${r.message})`);
+    const lines = rejections.map((r) => `  #${r.index} ${r.scheme}${r.assetTransferMethod === undefined ? '' : `/${r.assetTransferMethod}`} ${r.network} ${r.amount} ${r.asset}: ${r.reason} (${r.message})`);
     super(
       errorCodes.NO_ACCEPTABLE_OFFER,
       `No payment offer from ${url} is acceptable; nothing was paid. Offers:\n${lines.join('\n') || '  (the server offered none)'}`,

@@ -28,8 +28,18 @@ export function negotiate(p: NegotiateParameters): { candidates: Candidate[]; re
   const candidates: Candidate[] = [];
   const rejections: OfferRejection[] = [];
   p.offers.forEach((offer, index) => {
+    const method = offer.extra?.['assetTransferMethod'];
     const reject = (reason: string, message: string) =>
-      rejections.push({ index, scheme: offer.scheme, network: offer.network, asset: offer.asset, amount: offer.amount, reason, message });
+      rejections.push({
+        index,
+        scheme: offer.scheme,
+        ...(typeof method === 'string' ? { assetTransferMethod: method } : {}),
+        network: offer.network,
+        asset: offer.asset,
+        amount: offer.amount,
+        reason,
+        message,
+      });
     const rails = p.rails.filter((r) => r.supports(offer));
     if (rails.length === 0) return reject('no_adapter', 'no rail adapter of this client supports this scheme and network');
     const pair = rails.map((rail) => ({ rail, wallet: p.wallets.find((w) => w.kind === rail.walletKind) })).find((x) => x.wallet);

@@ -3,8 +3,8 @@ import { RECEIPT_JWKS_PATH } from '../core/receipt/receipt';
 import { MalformedInputError, X402RailsError, errorCodes } from '../core/errors';
 import { errorResponse } from './responses';
 import { bodyTooLarge } from './readBinding';
-import { paywall, type Paywall, type PaywallOptions } from './paywall';
-import { isPaywall, requireOptions } from './hono';
+import type { Paywall, PaywallOptions } from './paywall';
+import { paywallFrom } from './paywallFrom';
 import type { RoutesConfig } from './routes';
 
 /**
@@ -14,7 +14,7 @@ import type { RoutesConfig } from './routes';
  * @example app.use(express.json(), expressPaywall(routes, { rails, signer, issuer: 'https://api.example.com' }));
  */
 export function expressPaywall(routes: RoutesConfig | Paywall, options?: PaywallOptions): RequestHandler {
-  const pw = isPaywall(routes) ? routes : paywall(routes, requireOptions(options));
+  const pw = paywallFrom(routes, options);
   return (req, res, next) => {
     if (req.method === 'GET' && req.path === RECEIPT_JWKS_PATH) {
       res.json(pw.jwks());

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { RECEIPT_JWKS_PATH } from '../core/receipt/receipt';
 import { paywall, type Paywall, type PaywallOptions } from './paywall';
+import { paywallFrom } from './paywallFrom';
 import type { RoutesConfig } from './routes';
 
 /**
@@ -10,7 +11,7 @@ import type { RoutesConfig } from './routes';
  * app.use(honoPaywall({ 'GET /report': { accepts: [{ rail: 'evm-eip3009', amount: 10_000n }] } }, { rails, signer, issuer: 'https://api.example.com' }));
  */
 export function honoPaywall(routes: RoutesConfig | Paywall, options?: PaywallOptions): MiddlewareHandler {
-  const pw = isPaywall(routes) ? routes : paywall(routes, requireOptions(options));
+  const pw = paywallFrom(routes, options);
   return async (c, next) => {
     if (c.req.method === 'GET' && c.req.path === RECEIPT_JWKS_PATH) return c.json(pw.jwks());
     const response = await pw.handle(c.req.raw, async () => {
@@ -20,17 +21,6 @@ export function honoPaywall(routes: RoutesConfig | Paywall, options?: PaywallOpt
     c.res = response;
     return response;
   };
-}
-
-/** True for an already-built paywall. */
-export function isPaywall(value: RoutesConfig | Paywall): value is Paywall {
-  return typeof (value as Paywall).handle === 'function' && typeof (value as Paywall).wrap === 'function';
-}
-
-/** Returns options or throws a configuration error. */
-export function requireOptions(options: PaywallOptions | undefined): PaywallOptions {
-  if (!options) throw new TypeError('paywall options (rails, signer) are required when routes are given');
-  return options;
 }
 
 export { paywall };

@@ -1,5 +1,19 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { ConfigurationError } from '../core/errors';
+
+/**
+ * better-sqlite3 (an optional peer, a native module), loaded on the first SQLite store opened from a path, so the
+ * subpaths that also hold memory and Redis stores import without it.
+ */
+function loadBetterSqlite3(): typeof Database {
+  const require = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
+  try {
+    return require('better-sqlite3') as typeof Database;
+  } catch (cause) {
+    throw new ConfigurationError('The SQLite stores need better-sqlite3, which is not installed: npm install better-sqlite3 (or use a memory, Redis or Postgres store).', { cause });
+  }
+}
 
 /** Where a SQLite store keeps its data: a file path, or an open better-sqlite3 database. */
 export type SqliteSource = { path: string; database?: undefined } | { database: Database.Database; path?: undefined };
@@ -19,7 +33,7 @@ export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
  */
 export function openSqlite(source: SqliteSource, busyTimeoutMs = SQLITE_BUSY_TIMEOUT_MS): OpenedSqlite {
   if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new ConfigurationError(`busyTimeoutMs must be a non-negative integer, got ${busyTimeoutMs}.`);
-  const db = source.database ?? new Database(source.path, { timeout: busyTimeoutMs });
+  const db = source.database ?? new (loadBetterSqlite3())(source.path, { timeout: busyTimeoutMs });
   if (!db.open) throw new ConfigurationError('The SQLite database given to the store is closed. Pass an open better-sqlite3 Database or a path.');
   db.pragma(`busy_timeout = ${busyTimeoutMs}`);
   if (db.name !== ':memory:' && db.name !== '') db.pragma('journal_mode = WAL');

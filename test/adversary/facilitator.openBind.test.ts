@@ -62,7 +62,7 @@ describe('an open facilitator (no API keys)', () => {
     const stranger = privateKeyToAccount(generatePrivateKey()).address;
     const env = {
       X402_EVM_RPC_URL: devnet.rpcUrl,
-      X402_EVM_PRIVATE_KEY: devnet.accounts.facilitator.privateKey,
+      X402_FACILITATOR_EVM_PRIVATE_KEY: devnet.accounts.facilitator.privateKey,
       X402_EVM_TOKEN_ADDRESS: devnet.token.address,
       X402_EVM_EIP2612_PAYEE: payee,
       X402_FACILITATOR_KEYS: '',

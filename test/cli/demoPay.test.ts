@@ -10,12 +10,13 @@ type DemoServeJson = {
   url: string;
   reportUrl: string;
   jwksUrl: string;
-  prices: Array<{ rail: string; amount: string; unit: string }>;
+  prices: Array<{ rail: string; amount: string; unit: string; display: string }>;
   curl: string;
   walletEnv: Record<string, string>;
   devnets: {
     evm: { rpcUrl: string; token: { address: string }; accounts: Record<string, { privateKey: string }> };
     solana: { rpcUrl: string };
+    lightning: { nodes: Record<string, { socket: string; cert: string; macaroon: string }> };
   };
 };
 
@@ -52,6 +53,7 @@ describe('x402-rails demo --serve, paid with x402-rails pay', () => {
       ['solana-spl', '10000'],
       ['lightning-l402', '21000'],
     ]);
+    expect(prices.map((p) => p.display)).toEqual(['0.01 rUSD', '0.01 rUSD', '0.01 SPL', '21 sat']);
     expect(Object.keys(walletEnv).sort()).toEqual(['X402_EVM_PRIVATE_KEY', 'X402_EVM_RPC_URL', 'X402_LND_CERT', 'X402_LND_MACAROON', 'X402_LND_SOCKET', 'X402_SOLANA_RPC_URL', 'X402_SOLANA_SECRET_KEY']);
     expect(curl).toBe(`curl -i ${reportUrl}`);
     const unpaid = await fetch(reportUrl);
@@ -111,11 +113,32 @@ describe('x402-rails demo --serve, paid with x402-rails pay', () => {
     expect(jsonOf<{ ok: boolean; error: { code: string } }>(run)).toMatchObject({ ok: false, error: { code: 'CLI__COMMAND__FAILED' } });
   });
 
+  it('tells the EIP-3009 and the EIP-2612 offers apart when refusing them', async () => {
+    const run = await runCli(['pay', demo.ready.reportUrl, '--max', '1'], { env: only(demo.ready.walletEnv, 'X402_EVM_') });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/#0 exact eip155:31337 10000 0x[0-9a-fA-F]{40}: over_request_cap/);
+    expect(run.stderr).toMatch(/#1 exact\/eip2612 eip155:31337 10000 0x[0-9a-fA-F]{40}: over_request_cap/);
+  });
+
+  it('a wrong LND certificate is told apart from an unreachable node; nothing is paid either way', async () => {
+    const lnd = only(demo.ready.walletEnv, 'X402_LND_');
+    const [wrongCert, down] = await Promise.all([
+      runCli(['pay', demo.ready.reportUrl], { env: { ...lnd, X402_LND_CERT: demo.ready.devnets.lightning.nodes['bob']!.cert } }),
+      runCli(['pay', demo.ready.reportUrl], { env: { ...lnd, X402_LND_SOCKET: '127.0.0.1:1' } }),
+    ]);
+    expect(wrongCert.code).toBe(1);
+    expect(wrongCert.stderr).toContain("The payer's Lightning node rejected the TLS connection: its certificate is not the configured one");
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain("The payer's Lightning node could not be reached (connect ECONNREFUSED 127.0.0.1:1); nothing was paid.");
+  });
+
   it('facilitator serves /supported for the demo chain and stops on SIGTERM', async () => {
     const { evm } = demo.ready.devnets;
-    const env = { X402_EVM_RPC_URL: evm.rpcUrl, X402_EVM_PRIVATE_KEY: evm.accounts['facilitator']!.privateKey, X402_EVM_TOKEN_ADDRESS: evm.token.address };
+    // The demo's exported payer lines set X402_EVM_PRIVATE_KEY; the facilitator's gas account is its own variable.
+    const env = { ...demo.ready.walletEnv, X402_FACILITATOR_EVM_PRIVATE_KEY: evm.accounts['facilitator']!.privateKey, X402_EVM_TOKEN_ADDRESS: evm.token.address };
     const facilitator = await startCli<{ url: string; rails: string[]; auth: boolean }>(['facilitator', '--port', '0', '--json'], { env });
     try {
+      expect(facilitator.stderr()).not.toContain('Deprecated');
       // EIP-2612 is opt-in (X402_EVM_EIP2612_PAYEE): a permit binds the facilitator's spender, not a payee.
       expect(facilitator.ready).toMatchObject({ rails: ['evm-eip3009'], auth: false });
       const supported = (await (await fetch(`${facilitator.ready.url}/supported`)).json()) as { kinds: Array<{ scheme: string; network: string }> };
@@ -123,6 +146,15 @@ describe('x402-rails demo --serve, paid with x402-rails pay', () => {
     } finally {
       expect(await facilitator.stop('SIGTERM')).toMatchObject({ code: 0 });
     }
+  });
+
+  it('facilitator still takes its gas account from X402_EVM_PRIVATE_KEY alone, with a deprecation note', async () => {
+    const { evm } = demo.ready.devnets;
+    const env = { X402_EVM_RPC_URL: evm.rpcUrl, X402_EVM_PRIVATE_KEY: evm.accounts['facilitator']!.privateKey, X402_EVM_TOKEN_ADDRESS: evm.token.address };
+    const facilitator = await startCli<{ rails: string[] }>(['facilitator', '--port', '0', '--json'], { env });
+    const exit = await facilitator.stop('SIGTERM');
+    expect(facilitator.ready.rails).toEqual(['evm-eip3009']);
+    expect(exit.stderr).toContain('Deprecated: X402_EVM_PRIVATE_KEY as the facilitator\'s gas account; set X402_FACILITATOR_EVM_PRIVATE_KEY');
   });
 
   it('stops the server and every devnet on Ctrl-C (SIGINT) with exit 0', async () => {

@@ -138,9 +138,7 @@ describe('entry point exports', () => {
     expect(exportsOf(await import('../../src/server/hono'))).toMatchInlineSnapshot(`
       [
         "honoPaywall",
-        "isPaywall",
         "paywall",
-        "requireOptions",
       ]
     `);
   });

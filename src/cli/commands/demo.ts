@@ -2,9 +2,10 @@ import { RECEIPT_JWKS_PATH } from '../../core/receipt/receipt';
 import type { Demo } from '../../../fixtures/demo/demoServer';
 import { expectPositionals, parsePort } from '../args';
 import { defineCommand } from '../command';
-import { describeDevnets, exportLines, formatDevnets, payerWalletEnv, type DevnetsDescription } from '../describeDevnets';
+import { describeDevnets, devnetAmount, exportLines, formatDevnets, payerWalletEnv, type DevnetsDescription } from '../describeDevnets';
 import { UsageError } from '../errors';
 import { elapsed, print, printJson, progress, table } from '../output';
+import { devnetPackages, requirePackages, serverPackages } from '../requirePackages';
 import type { WalletSettings } from '../walletConfig';
 import { runUntilSignal } from '../waitForShutdown';
 
@@ -30,13 +31,21 @@ const priceUnits: Record<string, string> = {
   'solana-spl': 'atomic SPL token (6 decimals)',
   'lightning-l402': 'msat, BOLT11 invoice + L402 macaroon',
 };
+/** How each rail is paid, after its price. */
+const priceMethods: Record<string, string> = {
+  'evm-eip3009': 'EIP-3009 transferWithAuthorization',
+  'evm-eip2612': 'EIP-2612 permit',
+  'solana-spl': 'SPL TransferChecked',
+  'lightning-l402': 'BOLT11 invoice + L402 macaroon',
+};
 
 /** What `demo --serve --json` prints. */
 export type DemoServeDescription = {
   url: string;
   reportUrl: string;
   jwksUrl: string;
-  prices: Array<{ rail: string; amount: string; unit: string }>;
+  /** `amount` in atomic units (`unit` says which); `display` in whole units for people (`0.01 rUSD`, `21 sat`). */
+  prices: Array<{ rail: string; amount: string; unit: string; display: string }>;
   curl: string;
   /** Wallet settings of `x402-rails pay` for the devnets' payers, by variable name. */
   walletEnv: WalletSettings;
@@ -51,6 +60,7 @@ export const demo = defineCommand({
   options: { serve: { type: 'boolean' }, port: { type: 'string' } },
   async run({ values, positionals }) {
     expectPositionals('demo', positionals, []);
+    requirePackages('demo', [...devnetPackages, ...serverPackages], { dev: true });
     if (!values.serve) {
       if (values.port !== undefined) throw new UsageError('--port needs --serve.', 'demo');
       if (values.json) throw new UsageError('--json needs --serve (the demo run prints a table).', 'demo');
@@ -79,7 +89,10 @@ function describeDemo(running: Demo): DemoServeDescription {
     url: running.url,
     reportUrl: running.reportUrl,
     jwksUrl: `${running.url}${RECEIPT_JWKS_PATH}`,
-    prices: running.accepts.map((a) => ({ rail: a.rail, amount: BigInt(a.amount).toString(), unit: priceUnits[a.rail] ?? 'atomic units' })),
+    prices: running.accepts.map((a) => {
+      const amount = BigInt(a.amount).toString();
+      return { rail: a.rail, amount, unit: priceUnits[a.rail] ?? 'atomic units', display: devnetAmount(a.rail, amount, devnets) };
+    }),
     curl: `curl -i ${running.reportUrl}`,
     walletEnv: payerWalletEnv(devnets),
     devnets,
@@ -91,7 +104,7 @@ export function formatServe(d: DemoServeDescription): string {
   return [
     `Paid demo server: ${d.url}`,
     `  GET ${d.reportUrl} accepts, in the server's order:`,
-    table(d.prices.map((p) => [p.rail, `${p.amount} ${p.unit}`]), '    '),
+    table(d.prices.map((p) => [p.rail, `${p.display} (${p.amount} atomic)${priceMethods[p.rail] ? `, ${priceMethods[p.rail]}` : ''}`]), '    '),
     `  Receipts are signed; the issuer's JWKS: ${d.jwksUrl}`,
     '',
     'See the 402 (PAYMENT-REQUIRED for x402, WWW-Authenticate: L402 for Lightning):',

@@ -2,6 +2,7 @@ import { expectPositionals } from '../args';
 import { defineCommand } from '../command';
 import { describeDevnets, exportLines, formatDevnets, payerWalletEnv } from '../describeDevnets';
 import { elapsed, print, printJson, progress } from '../output';
+import { devnetPackages, requirePackages } from '../requirePackages';
 import { runUntilSignal } from '../waitForShutdown';
 
 const help = `Usage: x402-rails devnet up [--json]
@@ -25,6 +26,7 @@ export const devnetUp = defineCommand({
   options: {},
   async run({ values, positionals }) {
     expectPositionals('devnet up', positionals, []);
+    requirePackages('devnet up', devnetPackages, { dev: true });
     progress('Starting the EVM, Solana and Lightning devnets…');
     const started = performance.now();
     const start = async () => {

@@ -4,6 +4,7 @@ import { CliError } from '../errors';
 import { facilitatorRailsFromEnv } from '../facilitatorRails';
 import { isLoopback } from '../../facilitator/isLoopback';
 import { print, printJson, progress } from '../output';
+import { railPackages, requirePackages, serverPackages } from '../requirePackages';
 import { runUntilSignal } from '../waitForShutdown';
 
 const help = `Usage: x402-rails facilitator [--port <n>] [--host <addr>] [--open] [--json]
@@ -14,7 +15,9 @@ Stops on Ctrl-C.
 
 Environment:
   X402_EVM_RPC_URL          EVM JSON-RPC endpoint
-  X402_EVM_PRIVATE_KEY      gas account that submits settlements (0x + 64 hex)
+  X402_FACILITATOR_EVM_PRIVATE_KEY
+                            gas account that submits settlements (0x + 64 hex); X402_EVM_PRIVATE_KEY,
+                            the payer of \`pay\`, is still read when this is unset (deprecated)
   X402_EVM_TOKEN_ADDRESS    the EIP-3009/EIP-2612 token
   X402_EVM_TOKEN_NAME       its EIP-712 domain name    (default: read from the token's eip712Domain())
   X402_EVM_TOKEN_VERSION    its EIP-712 domain version (default: read from the token's eip712Domain())
@@ -44,7 +47,9 @@ export const facilitator = defineCommand({
     if (apiKeys.length === 0 && values.host !== undefined && !isLoopback(values.host) && values.open !== true) {
       throw new CliError(`Without X402_FACILITATOR_KEYS the facilitator listens only on loopback; --host ${values.host} would let anyone who reaches it settle through your gas account. Set X402_FACILITATOR_KEYS, or add --open to run it open on purpose.`);
     }
-    const { rails, signers, describe } = await facilitatorRailsFromEnv(process.env);
+    requirePackages('facilitator', [...railPackages.evm, ...serverPackages]);
+    const { rails, signers, describe, notes } = await facilitatorRailsFromEnv(process.env);
+    for (const note of notes) progress(note);
     const start = async () => {
       const { startFacilitator } = await import('../../facilitator/index');
       const started = await startFacilitator({

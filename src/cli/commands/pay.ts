@@ -7,6 +7,7 @@ import { decodePaymentSignatureHeader, headerNames } from '../../protocol/header
 import { expectPositionals } from '../args';
 import { defineCommand } from '../command';
 import { CliError, UsageError } from '../errors';
+import { isFetchFailure, unreachable } from '../fetchFailure';
 import { loadWallets } from '../loadWallets';
 import { DEFAULT_CAP_HELP, applyMaxFlags, parseMaxFlag } from '../maxPerRequest';
 import { print, printJson, progress, table } from '../output';
@@ -117,6 +118,7 @@ export const pay = defineCommand({
         response = await pay(target.href, init);
       } catch (error) {
         if (error instanceof NoAcceptableOfferError) throw new CliError(refusal(error, loaded.kinds));
+        if (isFetchFailure(error)) throw unreachable(error, target, 'The server');
         throw error;
       }
       return await report(target.href, response, values.json === true, values['receipt-out']);
@@ -147,11 +149,16 @@ function announce(fetchImpl: FetchLike): FetchLike {
 }
 
 function refusal(error: NoAcceptableOfferError, kinds: string[]): string {
-  const lines = error.rejections.map((r) => `  - ${r.network} ${r.amount} ${r.asset}: ${r.reason} (${r.message})`);
+  const lines = error.rejections.map((r) => `  - #${r.index} ${offerKind(r)} ${r.network} ${r.amount} ${r.asset}: ${r.reason} (${r.message})`);
   const held = kinds.length === 0 ? 'no wallet' : `wallets: ${kinds.join(', ')}`;
   const capped = error.rejections.some((r) => r.reason === 'over_request_cap');
   const hint = capped ? '\nTo pay more, raise the cap: --max <amount> (every asset) or --max <asset>=<amount>.' : '';
   return `Nothing was paid: no offer of the server is acceptable (${held}).\n${lines.join('\n')}${hint}`;
+}
+
+/** The offer's scheme and, where the scheme has several, its transfer method: `exact`, `exact/eip2612`. */
+function offerKind(r: NoAcceptableOfferError['rejections'][number]): string {
+  return r.assetTransferMethod === undefined ? r.scheme : `${r.scheme}/${r.assetTransferMethod}`;
 }
 
 async function report(url: string, response: Response, json: boolean, receiptOut: string | undefined): Promise<number> {

@@ -22,9 +22,7 @@ export type VerifyReceiptOptions = {
  */
 export async function verifyReceipt(signed: unknown, jwks: ReceiptJwks, options: VerifyReceiptOptions = {}): Promise<Receipt> {
   const parsed = SignedReceiptSchema.safeParse(signed);
-  if (!parsed.success) {
-    throw new ReceiptInvalidError(`The receipt is malformed: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
-  }
+  if (!parsed.success) throw new ReceiptInvalidError(`The receipt is malformed: ${malformedFields(signed, parsed.error.issues)}.`);
   const { signature, ...receipt } = parsed.data;
   const parts = signature.split('.');
   if (parts.length !== 3 || parts[1] !== '') throw new ReceiptInvalidError('The receipt signature is not a detached compact JWS.');
@@ -52,4 +50,21 @@ export async function verifyReceipt(signed: unknown, jwks: ReceiptJwks, options:
     throw new ReceiptInvalidError(`The receipt was issued by ${receipt.issuer}, not ${options.issuer}.`);
   }
   return receipt;
+}
+
+/** Names the fields a malformed receipt lacks, then those it holds with a wrong value: `missing v, id, …; invalid amount`. */
+function malformedFields(signed: unknown, issues: ReadonlyArray<{ path: PropertyKey[] }>): string {
+  if (typeof signed !== 'object' || signed === null || Array.isArray(signed)) return 'not a JSON object (expected a signed receipt)';
+  const present = (path: PropertyKey[]): boolean => {
+    let at: unknown = signed;
+    for (const key of path) {
+      if (typeof at !== 'object' || at === null || !(key in at)) return false;
+      at = (at as Record<PropertyKey, unknown>)[key];
+    }
+    return at !== undefined;
+  };
+  const names = (list: Array<{ path: PropertyKey[] }>) => [...new Set(list.map((i) => i.path.map(String).join('.') || '(root)'))].join(', ');
+  const missing = issues.filter((i) => i.path.length > 0 && !present(i.path));
+  const invalid = issues.filter((i) => !missing.includes(i));
+  return [missing.length > 0 ? `missing ${names(missing)}` : '', invalid.length > 0 ? `invalid ${names(invalid)}` : ''].filter(Boolean).join('; ');
 }
