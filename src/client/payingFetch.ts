@@ -1,7 +1,7 @@
 import { NoAcceptableOfferError, BudgetExceededError, PaymentInvalidError, PaymentRefusedByServerError, type OfferRejection, type RefusedPaymentDetails } from '../core/errors';
 import { negotiate, type Candidate, type Preference } from '../core/negotiate';
 import type { SpendingPolicy } from '../core/policy';
-import type { ClientRail, Wallet } from '../core/rail';
+import { splitPayloadExtensions, type ClientRail, type Wallet } from '../core/rail';
 import { RECEIPT_EXTENSION_KEY } from '../core/receipt/receipt';
 import { decodePaymentResponseHeader, encodePaymentSignatureHeader, headerNames } from '../protocol/headers';
 import type { SettleResponse } from '../protocol/schemas';
@@ -131,7 +131,8 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
     let response: Response;
     try {
       const resource = challenge.version === 2 ? challenge.paymentRequired.resource : { url: challenge.resourceUrl };
-      const payload = await candidate.rail.createPayment(candidate.offer, candidate.wallet, { resource, x402Version: challenge.version, now: now() });
+      const declared = challenge.version === 2 ? challenge.paymentRequired.extensions : undefined;
+      const payload = await candidate.rail.createPayment(candidate.offer, candidate.wallet, { resource, x402Version: challenge.version, now: now(), ...(declared ? { extensions: declared } : {}) });
       paid = candidate.rail.paysOnCreate === true;
       const headers = paymentHeaders(challenge, candidate, payload, resource);
       response = await resendPayment(
@@ -220,13 +221,16 @@ function paymentHeaders(challenge: ReadChallenge, candidate: Candidate, payload:
     const v1Offer = challenge.v1Offers[challenge.offers.indexOf(candidate.offer)];
     if (v1Offer) return { [headerNames.v1Payment]: encodeV1PaymentHeader(v1Offer, payload) };
   }
+  // A rail's payload may carry PaymentPayload extensions (a signed approval beside a Permit2 payment): sent at the top.
+  const split = splitPayloadExtensions(payload);
+  const allExtensions = { ...extensions, ...split.extensions };
   return {
     [headerNames.paymentSignature]: encodePaymentSignatureHeader({
       x402Version: 2,
       resource: { url: resource.url },
       accepted: candidate.offer,
-      payload,
-      ...(Object.keys(extensions).length > 0 ? { extensions } : {}),
+      payload: split.payload,
+      ...(Object.keys(allExtensions).length > 0 ? { extensions: allExtensions } : {}),
     }),
   };
 }

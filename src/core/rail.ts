@@ -100,7 +100,13 @@ export interface Wallet {
 }
 
 /** Context a client rail gets when it creates a payment. */
-export type CreatePaymentContext = { resource: ResourceInfo; x402Version: 1 | 2; now: number };
+export type CreatePaymentContext = {
+  resource: ResourceInfo;
+  x402Version: 1 | 2;
+  now: number;
+  /** The extensions the 402 declared (`PaymentRequired.extensions`), e.g. `eip2612GasSponsoring` when the server submits a signed approval. */
+  extensions?: Record<string, unknown>;
+};
 
 /** The client half of a rail. */
 export interface ClientRail {
@@ -268,4 +274,49 @@ export interface FindSettlementRail extends ServerRail {
 /** True when the rail can look up an earlier settlement of a payment. */
 export function canFindSettlement(rail: ServerRail): rail is FindSettlementRail {
   return typeof (rail as Partial<FindSettlementRail>).findSettlement === 'function';
+}
+
+/**
+ * Optional power: the PaymentPayload extensions this rail reads (by key: `eip2612GasSponsoring` carries a signed
+ * approval beside an EVM Permit2 payment), and those it declares in a 402 for its offers. The paywall and the
+ * facilitator fold exactly these keys of the PaymentPayload's `extensions` into the rail payload under
+ * `extensions` (replacing anything the client put there), so they stay with the payment: its settlement intent
+ * keeps them and a settlement resumed after a restart sees them. A client rail that returns `extensions` in its
+ * payload has them sent at the PaymentPayload's top level (`splitPayloadExtensions`).
+ */
+export interface PayloadExtensionsRail extends ServerRail {
+  readonly payloadExtensionKeys: readonly string[];
+  /** The `PaymentRequired.extensions` entries a 402 carrying `req` declares (e.g. `{ eip2612GasSponsoring: { info, schema } }`). */
+  declareExtensions(req: PaymentRequirements): Record<string, unknown>;
+}
+
+/** True when the rail reads PaymentPayload extensions. */
+export function readsPayloadExtensions(rail: ServerRail): rail is PayloadExtensionsRail {
+  const keys = (rail as Partial<PayloadExtensionsRail>).payloadExtensionKeys;
+  return Array.isArray(keys) && typeof (rail as Partial<PayloadExtensionsRail>).declareExtensions === 'function';
+}
+
+/**
+ * The rail payload a rail sees: `payload` with the PaymentPayload `extensions` it reads folded in under
+ * `extensions` (for a rail without the power, `payload` unchanged).
+ *
+ * @example foldPayloadExtensions(rail, paymentPayload.payload, paymentPayload.extensions)
+ */
+export function foldPayloadExtensions(rail: ServerRail, payload: RailPayload, extensions: Record<string, unknown> | undefined): RailPayload {
+  if (!readsPayloadExtensions(rail)) return payload;
+  const { extensions: _smuggled, ...rest } = payload;
+  const picked = Object.fromEntries(rail.payloadExtensionKeys.filter((key) => extensions?.[key] !== undefined).map((key) => [key, extensions?.[key]]));
+  return Object.keys(picked).length > 0 ? { ...rest, extensions: picked } : rest;
+}
+
+/**
+ * The inverse of {@link foldPayloadExtensions}: a rail payload split into the PaymentPayload's `payload` and
+ * `extensions` (when it carries any).
+ *
+ * @example const { payload, extensions } = splitPayloadExtensions(await rail.createPayment(req, wallet, ctx));
+ */
+export function splitPayloadExtensions(railPayload: RailPayload): { payload: RailPayload; extensions?: Record<string, unknown> } {
+  const { extensions, ...payload } = railPayload;
+  if (typeof extensions !== 'object' || extensions === null || Array.isArray(extensions)) return { payload };
+  return { payload, extensions: extensions as Record<string, unknown> };
 }

@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ConfigurationError, MalformedInputError, X402RailsError, errorCodes } from '../core/errors';
-import type { ServerRail } from '../core/rail';
+import { readsPayloadExtensions, type ServerRail } from '../core/rail';
 import { createReceiptSigner, type ReceiptSigner } from '../core/receipt/signer';
 import { parseWire } from '../protocol/headers';
 import { parseBoundedJson } from '../protocol/jsonCodec';
@@ -87,6 +87,8 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
   const authorized = options.apiKeys && options.apiKeys.length > 0 ? bearerCheck(options.apiKeys) : undefined;
   const emit = options.onEvent ?? (() => undefined);
   const kinds = supportedKinds({ rails: options.rails, kinds: options.kinds, now });
+  // The PaymentPayload extensions the rails read (e.g. `eip2612GasSponsoring`), as x402's `/supported` lists them.
+  const supportedExtensions = [...new Set(options.rails.flatMap((rail) => (readsPayloadExtensions(rail) ? rail.payloadExtensionKeys : [])))];
   let signer: Promise<ReceiptSigner> | undefined = options.signer ? Promise.resolve(options.signer) : undefined;
   const deps: SettleDeps = {
     rails: options.rails,
@@ -123,7 +125,7 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
   });
 
   app.get('/supported', async (c) => {
-    const body: SupportedResponse = { kinds: await kinds(), extensions: [], signers: options.signers ?? {} };
+    const body: SupportedResponse = { kinds: await kinds(), extensions: supportedExtensions, signers: options.signers ?? {} };
     return c.json(body);
   });
   app.post('/verify', limit, async (c) => {

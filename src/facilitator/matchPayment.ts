@@ -1,6 +1,6 @@
 import { hashCanonical } from '../core/canonical';
 import { PaymentInvalidError } from '../core/errors';
-import type { PaymentContext, RailPayload, ServerRail } from '../core/rail';
+import { foldPayloadExtensions, type PaymentContext, type RailPayload, type ServerRail } from '../core/rail';
 import type { PaymentRequirements } from '../protocol/schemas';
 import type { FacilitatorRequest } from './wire';
 
@@ -40,7 +40,7 @@ export function matchPayment(rails: readonly ServerRail[], body: FacilitatorRequ
   if (!rail) {
     return { reason: 'unsupported_scheme', message: `This facilitator settles no "${req.scheme}" payments of asset ${req.asset} on ${req.network}; see GET /supported.` };
   }
-  const payload = body.paymentPayload.payload;
+  const payload = foldPayloadExtensions(rail, body.paymentPayload.payload, body.paymentPayload.extensions);
   let id: string;
   try {
     id = rail.paymentId(payload, req);

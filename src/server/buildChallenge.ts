@@ -1,5 +1,5 @@
 import { RailUnavailableError } from '../core/errors';
-import { hasChallengeHeaders, type RequestBinding, type ServerRail } from '../core/rail';
+import { hasChallengeHeaders, readsPayloadExtensions, type RequestBinding, type ServerRail } from '../core/rail';
 import { encodePaymentRequiredHeader, headerNames } from '../protocol/headers';
 import type { PaymentRequired, PaymentRequirements } from '../protocol/schemas';
 import { sealOffers } from './challenge';
@@ -47,6 +47,11 @@ export async function buildChallenge(
   }
   const sealed = sealOffers(deps.secret, offers, binding, now);
   const extensions: Record<string, unknown> = {};
+  // Extensions the offered rails declare (e.g. `eip2612GasSponsoring`: the server submits a signed approval).
+  sealed.offers.forEach((offer, i) => {
+    const rail = quotedRails[i];
+    if (rail && readsPayloadExtensions(rail)) Object.assign(extensions, rail.declareExtensions(offer));
+  });
   for (const extension of deps.extensions) {
     if (extension.declare) Object.assign(extensions, await extension.declare({ route, binding, resource: stripUndefined(resource), accepts: sealed.offers, now }));
   }

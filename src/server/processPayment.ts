@@ -3,6 +3,7 @@ import { PaymentConflictError, PaymentInvalidError, PaymentDeferredError, Settle
 import {
   allowsReuse,
   canFindSettlement,
+  foldPayloadExtensions,
   type AuthorizationRail,
   type PaymentContext,
   type RailPayload,
@@ -233,7 +234,7 @@ async function decodeAndMatch(paid: PaidRequest, deps: PaymentFlowDeps): Promise
   if (!opened.ok) return opened;
   const rail = paid.route.config.accepts.map((o) => deps.railsById.get(o.rail)).find((r) => r?.supports(payment.accepted));
   if (!rail) return { reason: 'unsupported_offer', message: 'No rail of this route takes the echoed offer.' };
-  return keyPayment(rail, payment.accepted, payment.payload, opened.challengeId);
+  return keyPayment(rail, payment.accepted, foldPayloadExtensions(rail, payment.payload, payment.extensions), opened.challengeId);
 }
 
 function keyPayment(rail: ServerRail, accepted: PaymentRequirements, payload: RailPayload, challengeId: string): MatchedPayment | Rejection {

@@ -2,6 +2,8 @@ import type { z } from 'zod';
 import { RailUnavailableError, SettlementPendingError } from '../core/errors';
 import {
   defineServerRail,
+  splitPayloadExtensions,
+  type PayloadExtensionsRail,
   type PaymentContext,
   type PriceOffer,
   type QuoteContext,
@@ -36,6 +38,11 @@ export type RemoteRailParameters = {
    * facilitator (ours), and with any facilitator for rails whose payments are single-use on chain. Default 1.
    */
   settleRetries?: number;
+  /**
+   * The PaymentPayload extensions the local rail reads and declares (pass the local rail when it has the power,
+   * e.g. the EVM Permit2 rail's `eip2612GasSponsoring`), so they reach the facilitator and the 402 declares them.
+   */
+  extensions?: Pick<PayloadExtensionsRail, 'payloadExtensionKeys' | 'declareExtensions'>;
 };
 
 /**
@@ -55,8 +62,11 @@ export function remoteRail(p: RemoteRailParameters): ServerRail {
   const doFetch = p.fetch ?? ((input, init) => fetch(input, init));
   const timeoutMs = p.timeoutMs ?? 90_000;
 
-  const body = (payload: RailPayload, req: PaymentRequirements, ctx: PaymentContext): string =>
-    JSON.stringify({ x402Version: 2, paymentPayload: { x402Version: 2, resource: { url: ctx.request.url }, accepted: req, payload }, paymentRequirements: req });
+  // PaymentPayload extensions a rail reads travel folded into its payload (`foldPayloadExtensions`): sent at the top.
+  const body = (railPayload: RailPayload, req: PaymentRequirements, ctx: PaymentContext): string => {
+    const { payload, extensions } = splitPayloadExtensions(railPayload);
+    return JSON.stringify({ x402Version: 2, paymentPayload: { x402Version: 2, resource: { url: ctx.request.url }, accepted: req, payload, ...(extensions ? { extensions } : {}) }, paymentRequirements: req });
+  };
 
   async function call<S extends z.ZodType>(path: 'verify' | 'settle', json: string, schema: S): Promise<z.output<S>> {
     let response: Response;
@@ -95,8 +105,10 @@ export function remoteRail(p: RemoteRailParameters): ServerRail {
     throw new RailUnavailableError(`The facilitator gave an unusable answer to /${path} (${status}).`, { status: 502, rail: p.id, details });
   }
 
+  const extensionPower = p.extensions ? { payloadExtensionKeys: p.extensions.payloadExtensionKeys, declareExtensions: (req: PaymentRequirements) => p.extensions?.declareExtensions(req) ?? {} } : {};
   return defineServerRail({
     id: p.id,
+    ...extensionPower,
     supports: (req: PaymentRequirements) => p.supports(req),
     quote: (offer: PriceOffer, ctx: QuoteContext) => p.quote(offer, ctx),
     paymentId: (payload: RailPayload, req: PaymentRequirements) => p.paymentId(payload, req),
