@@ -39,7 +39,6 @@ describe('devnet Permit2 and x402 proxies at the canonical addresses', () => {
   it('are at the addresses the official SDK uses, with the committed code', async () => {
     expect([PERMIT2_ADDRESS, X402_EXACT_PERMIT2_PROXY_ADDRESS, X402_UPTO_PERMIT2_PROXY_ADDRESS]).toEqual([OFFICIAL_PERMIT2, x402ExactPermit2ProxyAddress, x402UptoPermit2ProxyAddress]);
     for (const { address, code } of permit2Installation) expect(await devnet.publicClient.getCode({ address })).toBe(code);
-    expect(devnet.timings.totalMs).toBeLessThan(2000);
   });
 
   it('Permit2 answers the EIP-712 domain separator of the canonical address (as the deployed Permit2 does there)', async () => {
