@@ -204,14 +204,19 @@ describe('entry point exports', () => {
     expect(exportsOf(await import('../../src/extensions/index'))).toMatchInlineSnapshot(`
       [
         "IDEMPOTENT_REPLAY_HEADER",
+        "OFFER_RECEIPT",
         "PAYMENT_ID",
         "PAYMENT_IDENTIFIER",
         "createMemoryIdempotencyStore",
         "declarePaymentIdentifier",
+        "didJwk",
+        "offerReceipt",
+        "offerReceiptTypes",
         "paymentIdentifier",
         "paymentIdentifierFor",
         "paymentIdentifierOf",
         "paymentIdentifierSchema",
+        "signEip712",
       ]
     `);
   });

@@ -15,6 +15,13 @@ export type ReceiptSigner = {
   sign(receipt: Receipt): Promise<SignedReceipt>;
   /** The public JWKS to publish. */
   jwks(): ReceiptJwks;
+  /**
+   * Signs `payload` (its canonical JSON) as an attached compact JWS with the same key (EdDSA), under the protected
+   * header given (`kid` included); used for the standard x402 `offer-receipt` artifacts.
+   */
+  signJws(payload: object, header: { kid: string; typ?: string }): Promise<string>;
+  /** The public key as a JWK (`kty`, `crv`, `x`), e.g. for a `did:jwk` key id. */
+  readonly publicJwk: JWK;
 };
 
 /** Parameters of {@link createReceiptSigner}. */
@@ -51,6 +58,8 @@ export async function createReceiptSigner(parameters: CreateReceiptSignerParamet
       return { ...receipt, signature: `${header}..${signature}` };
     },
     jwks: () => ({ keys: [publicJwk] }),
+    signJws: (payload, header) => new CompactSign(new TextEncoder().encode(canonicalJson(payload))).setProtectedHeader({ alg: 'EdDSA', ...header }).sign(key),
+    publicJwk: { kty: 'OKP', crv: 'Ed25519', x: privateJwk.x },
   };
 }
 
