@@ -4,7 +4,7 @@ import type { SpendingPolicy } from '../core/policy';
 import { splitPayloadExtensions, type ClientRail, type Wallet } from '../core/rail';
 import { RECEIPT_EXTENSION_KEY } from '../core/receipt/receipt';
 import { decodePaymentResponseHeader, encodePaymentSignatureHeader, headerNames } from '../protocol/headers';
-import type { SettleResponse } from '../protocol/schemas';
+import type { PaymentRequirements, SettleResponse } from '../protocol/schemas';
 import { normalizeNetwork } from '../protocol/caip';
 import { decodeV1PaymentResponseHeader, encodeV1PaymentHeader } from '../protocol/v1';
 import { createBudgetLedger, type BudgetLedger, type Reservation } from './budgetLedger';
@@ -19,6 +19,7 @@ import { receiptFromSettleResponse } from './settleResponseReceipt';
 import { checkServerReceipt, checkSettledOnChain, requestBinding, type PaidRequest } from './checkReceipt';
 import { createOriginStrikes, type OriginStrikes } from './originStrikes';
 import { paymentIdentifierFor } from '../extensions/paymentIdentifierWire';
+import { mppCredentialHeaders, mppSettleResponse, offersByProtocol, readMppOffers, type MppOffer } from './mppOffers';
 
 /** A Fetch-API compatible function. */
 export type FetchLike = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
@@ -61,6 +62,14 @@ export type PayingFetchOptions = {
    * the URL has no origin of its own, as an MCP tool call's `mcp://tool/<name>` (see `x402-rails/mcp`).
    */
   origin?: string;
+  /**
+   * Which protocol wins when a 402 offers the same payment in several (x402 PAYMENT-REQUIRED, MPP `WWW-Authenticate:
+   * Payment`), most preferred first; a protocol left out is never paid. Default `['x402', 'mpp']`. Either way one
+   * payment is made per request.
+   */
+  protocols?: readonly ('x402' | 'mpp')[];
+  /** `Accept-Payment` sent with each request (MPP servers rank or drop their challenges by it), e.g. `'evm/charge, lightning/charge;q=0.5'`. */
+  acceptPayment?: string;
   /** Clock, for tests. */
   now?: () => number;
 };
@@ -95,17 +104,24 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
     const send = (headers?: Record<string, string>, signal: AbortSignal = request.signal) => {
       const h = new Headers(request.headers);
       for (const [k, v] of Object.entries(headers ?? {})) h.set(k, v);
+      if (options.acceptPayment !== undefined && !h.has('Accept-Payment')) h.set('Accept-Payment', options.acceptPayment);
       return fetchImpl(request.url, { method: request.method, headers: h, body, redirect: request.redirect, signal });
     };
     const first = capabilities ? await capabilities.send(request.url, request.method, send, now()) : await send();
     if (first.status !== 402) return first;
-    const challenge = await readChallenge(first);
-    if (!challenge) return first;
+    const protocols = options.protocols ?? ['x402', 'mpp'];
+    const x402 = protocols.includes('x402') ? await readChallenge(first) : undefined;
+    const mpp = protocols.includes('mpp') ? readMppOffers(first, options.adapters) : [];
+    if (!x402 && mpp.length === 0) return first;
+    // A 402 with MPP challenges only reads as an x402 challenge without offers (the MPP offers join below).
+    const challenge: ReadChallenge = x402 ?? { version: 2, paymentRequired: { x402Version: 2, resource: { url: request.url }, accepts: [] }, offers: [] };
+    const mppOf = (offer: PaymentRequirements): MppOffer | undefined => mpp.find((m) => m.offer === offer);
+    const offers = offersByProtocol(challenge.offers, mpp, protocols);
     const started = now();
     const origin = options.origin ?? new URL(request.url).origin;
     strikes.assertPayable(origin);
     const { candidates, rejections } = negotiate({
-      offers: challenge.offers,
+      offers,
       rails: options.adapters,
       wallets: options.wallets,
       policy,
@@ -132,9 +148,12 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
     try {
       const resource = challenge.version === 2 ? challenge.paymentRequired.resource : { url: challenge.resourceUrl };
       const declared = challenge.version === 2 ? challenge.paymentRequired.extensions : undefined;
-      const payload = await candidate.rail.createPayment(candidate.offer, candidate.wallet, { resource, x402Version: challenge.version, now: now(), ...(declared ? { extensions: declared } : {}) });
+      const ctx = { resource, x402Version: challenge.version, now: now(), ...(declared ? { extensions: declared } : {}) };
+      const paidMpp = mppOf(candidate.offer);
+      const headers = paidMpp
+        ? await mppCredentialHeaders(paidMpp, candidate.wallet, ctx)
+        : paymentHeaders(challenge, candidate, await candidate.rail.createPayment(candidate.offer, candidate.wallet, ctx), resource);
       paid = candidate.rail.paysOnCreate === true;
-      const headers = paymentHeaders(challenge, candidate, payload, resource);
       response = await resendPayment(
         (signal) => {
           paid = true;
@@ -157,11 +176,13 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
       throw new PaymentRefusedByServerError(refusal(0, 'no_answer'), { cause: error });
     }
     await reservation.commit();
-    const settleResponse = readSettleResponse(response, challenge.version);
+    const paidMpp = mppOf(candidate.offer);
+    const settleResponse = readSettleResponse(response, challenge.version) ?? (paidMpp ? mppSettleResponse(response, candidate.offer) : undefined);
     const outcome: PaymentOutcome = {
       rail: candidate.rail.id,
       offer: candidate.offer,
       x402Version: challenge.version,
+      protocol: paidMpp ? 'mpp' : 'x402',
       elapsedMs: now() - started,
       ...(settleResponse ? { settleResponse } : {}),
     };
@@ -175,7 +196,7 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
       outcome.refused = new PaymentRefusedByServerError(refusal(response.status, reason));
     }
     if (settleResponse) {
-      const paidRequest: PaidRequest = { binding: requestBinding(request.method, request.url, body), offer: candidate.offer, origin };
+      const paidRequest: PaidRequest = { binding: requestBinding(request.method, request.url, body), offer: paidMpp?.receiptOffer ?? candidate.offer, origin };
       await attachReceipt(outcome, settleResponse, paidRequest, options.verifyReceipts !== false ? { jwks, candidate } : undefined, now());
     }
     attachOutcome(response, outcome);

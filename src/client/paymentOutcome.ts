@@ -12,6 +12,8 @@ export type PaymentOutcome = {
   offer: PaymentRequirements;
   /** x402 version spoken with the server. */
   x402Version: 1 | 2;
+  /** The protocol the payment was made in: x402 (PAYMENT-SIGNATURE) or MPP (`Authorization: Payment`). */
+  protocol?: 'x402' | 'mpp';
   /** The server's settlement answer, when it sent one. */
   settleResponse?: SettleResponse;
   /**
