@@ -31,6 +31,7 @@ export default defineConfig([{
     mcp: 'src/mcp/index.ts',
     extensions: 'src/extensions/index.ts',
     paywall: 'src/paywall-ui/index.ts',
+    dashboard: 'src/dashboard/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

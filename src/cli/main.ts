@@ -16,6 +16,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   pay: { summary: 'pay a 402-protected URL; print the body and the verified receipt', load: async () => (await import('./commands/pay')).pay },
   'receipt verify': { summary: "verify a signed receipt offline against the issuer's JWKS", load: async () => (await import('./commands/receiptVerify')).receiptVerify },
   facilitator: { summary: 'run the x402 facilitator service (/verify /settle /supported)', load: async () => (await import('./commands/facilitator')).facilitator },
+  dashboard: { summary: 'serve the receipts dashboard over a payment store (bearer key)', load: async () => (await import('./commands/dashboard')).dashboard },
   demo: { summary: 'run the three-rail demo; --serve keeps its paid server running', load: async () => (await import('./commands/demo')).demo },
 };
 

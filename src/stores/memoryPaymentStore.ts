@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ClaimResult, PaymentRecord, PaymentStore } from './paymentStore';
+import { selectSettled, type ClaimResult, type PaymentRecord, type SettledListingStore, type SettledPayment } from './paymentStore';
 
 /** A record as held here: an in-flight claim also keeps its owner token (never handed out by `get`). */
 type Held = { record: PaymentRecord; owner?: string };
@@ -9,7 +9,7 @@ type Held = { record: PaymentRecord; owner?: string };
  *
  * @example paywall({ routes, rails, store: createMemoryPaymentStore() })
  */
-export function createMemoryPaymentStore(options: { now?: () => number } = {}): PaymentStore {
+export function createMemoryPaymentStore(options: { now?: () => number } = {}): SettledListingStore {
   const now = options.now ?? Date.now;
   const records = new Map<string, Held>();
   const set = (paymentId: string, record: PaymentRecord, owner?: string) => records.set(paymentId, owner === undefined ? { record } : { record, owner });
@@ -71,6 +71,11 @@ export function createMemoryPaymentStore(options: { now?: () => number } = {}): 
       const out: Array<{ paymentId: string; record: Extract<PaymentRecord, { state: 'pending' }> }> = [];
       for (const [paymentId, { record }] of records) if (record.state === 'pending') out.push({ paymentId, record });
       return out;
+    },
+    async listSettled(query) {
+      const settled: SettledPayment[] = [];
+      for (const [paymentId, { record }] of records) if (record.state === 'settled') settled.push({ paymentId, record });
+      return selectSettled(settled, query);
     },
   };
 }

@@ -91,3 +91,34 @@ export interface PaymentStore {
   /** Lists pending payments for reconciliation. */
   listPending(): Promise<Array<{ paymentId: string; record: Extract<PaymentRecord, { state: 'pending' }> }>>;
 }
+
+/** A settled payment as {@link SettledListingStore.listSettled} lists it. */
+export type SettledPayment = { paymentId: string; record: Extract<PaymentRecord, { state: 'settled' }> };
+
+/** What {@link SettledListingStore.listSettled} returns: settled at or after `since`, before `until` (store clock, ms). */
+export type SettledQuery = { since?: number; until?: number; limit?: number };
+
+/**
+ * A store that can list its settled payments, newest first (the operator dashboard reads receipts this way).
+ * Memory, SQLite, Redis and Postgres stores can; Redis scans its keys, so keep `limit` modest there.
+ */
+export interface SettledListingStore extends PaymentStore {
+  listSettled(query?: SettledQuery): Promise<SettledPayment[]>;
+}
+
+/** True when a store can list settled payments (see {@link SettledListingStore}). */
+export function canListSettled(store: PaymentStore): store is SettledListingStore {
+  return typeof (store as Partial<SettledListingStore>).listSettled === 'function';
+}
+
+/** Default and largest number of settled payments one listing returns. */
+export const SETTLED_LISTING_LIMIT = 10_000;
+
+/** Keeps the settled payments a query asks for, newest first, at most its limit (for stores that filter in memory). */
+export function selectSettled(all: Iterable<SettledPayment>, query: SettledQuery = {}): SettledPayment[] {
+  const limit = Math.min(query.limit ?? SETTLED_LISTING_LIMIT, SETTLED_LISTING_LIMIT);
+  return [...all]
+    .filter(({ record }) => (query.since === undefined || record.settledAt >= query.since) && (query.until === undefined || record.settledAt < query.until))
+    .sort((a, b) => b.record.settledAt - a.record.settledAt || (a.paymentId < b.paymentId ? -1 : 1))
+    .slice(0, limit);
+}

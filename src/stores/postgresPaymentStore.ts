@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { SignedReceipt } from '../core/receipt/receipt';
 import { lockDecision, PgNumber, postgresRunner, type PgQuery, type PostgresSource } from './postgres';
 import { migratePostgres, postgresTables, type PostgresTablesParameters } from './postgresSchema';
-import type { ClaimResult, PaymentRecord, PaymentStore, ReplayAdmission } from './paymentStore';
+import { SETTLED_LISTING_LIMIT, type ClaimResult, type PaymentRecord, type ReplayAdmission, type SettledListingStore, type SettledPayment } from './paymentStore';
 import { guardStore, StoreCorruptError } from './storeErrors';
 import { parseStoredReceipt } from './storedReceipt';
 
@@ -15,7 +15,7 @@ export type PostgresPaymentStoreParameters = PostgresSource &
   };
 
 /** A {@link PaymentStore} in Postgres, with the migration of its tables. */
-export type PostgresPaymentStore = PaymentStore & {
+export type PostgresPaymentStore = SettledListingStore & {
   /** Creates the tables of every Postgres store under this prefix ({@link migratePostgres}); idempotent. */
   migrate(): Promise<void>;
 };
@@ -160,6 +160,21 @@ export function createPostgresPaymentStore(parameters: PostgresPaymentStoreParam
       guardStore(kind, 'get', async () => {
         const row = await read(db.query, paymentId);
         return row === undefined ? undefined : toRecord(kind, paymentId, row);
+      }),
+    listSettled: (query = {}) =>
+      guardStore(kind, 'listSettled', async () => {
+        const out: SettledPayment[] = [];
+        const rows = await db.query(
+          `SELECT * FROM ${t} WHERE state = 'settled' AND COALESCE(settled_at, updated_at) >= $1 AND COALESCE(settled_at, updated_at) < $2 ORDER BY COALESCE(settled_at, updated_at) DESC, payment_id LIMIT $3`,
+          [query.since ?? 0, query.until ?? Number.MAX_SAFE_INTEGER, Math.min(query.limit ?? SETTLED_LISTING_LIMIT, SETTLED_LISTING_LIMIT)],
+        );
+        for (const raw of rows) {
+          const parsed = RowSchema.safeParse(raw);
+          if (!parsed.success) throw new StoreCorruptError(kind, '(unknown)', 'a settled row does not match the table layout', { cause: parsed.error });
+          const record = toRecord(kind, parsed.data.payment_id, parsed.data);
+          if (record.state === 'settled') out.push({ paymentId: parsed.data.payment_id, record });
+        }
+        return out;
       }),
     listPending: () =>
       guardStore(kind, 'listPending', async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
-import type { ClaimResult, PaymentRecord, PaymentStore, ReplayAdmission } from './paymentStore';
+import { selectSettled, type ClaimResult, type PaymentRecord, type ReplayAdmission, type SettledListingStore, type SettledPayment } from './paymentStore';
 import { redisKeyPrefix, redisScript, runRedisScript, type RedisClient } from './redisScript';
 import { guardStore, StoreCorruptError } from './storeErrors';
 import { parseStoredReceipt } from './storedReceipt';
@@ -140,7 +141,7 @@ return 1`);
  * const store = createRedisPaymentStore({ redis: new Redis(process.env.REDIS_URL!) });
  * const app = paywall({ routes, rails, store });
  */
-export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters): PaymentStore {
+export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters): SettledListingStore {
   const { redis } = parameters;
   const now = parameters.now ?? Date.now;
   const prefix = redisKeyPrefix(redis, parameters.keyPrefix);
@@ -204,6 +205,30 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
         const value = await redis.get(recordKey(paymentId));
         return value === null ? undefined : decode(paymentId, value);
       }),
+    // Settled payments have no index of their own: SCAN the record keys (an operator's listing, not a hot path). On a
+    // Cluster every key of the store shares one hash tag, so each primary is scanned and MGET stays in one slot.
+    listSettled: (query) => guardStore('redis', 'listSettled', async () => {
+      const settled: SettledPayment[] = [];
+      const keyOffset = recordKey('').length;
+      const nodes: Redis[] = isCluster(redis) ? redis.nodes('master') : [redis];
+      for (const node of nodes) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', `${recordKey('').replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 500);
+          cursor = next;
+          if (keys.length === 0) continue;
+          const values = await node.mget(keys);
+          keys.forEach((key, j) => {
+            const value = values[j];
+            if (value === null || value === undefined) return;
+            const paymentId = key.slice(keyOffset);
+            const record = decode(paymentId, value);
+            if (record.state === 'settled') settled.push({ paymentId, record });
+          });
+        } while (cursor !== '0');
+      }
+      return selectSettled(settled, query);
+    }),
     listPending: () => guardStore('redis', 'listPending', async () => {
       const ids = (await redis.smembers(pendingKey)).sort();
       const out: Array<{ paymentId: string; record: Extract<PaymentRecord, { state: 'pending' }> }> = [];
@@ -235,4 +260,9 @@ function decode(paymentId: string, value: string): PaymentRecord {
   const stored = parsed.data;
   if (stored.state !== 'settled') return stored;
   return { state: 'settled', requestKey: stored.requestKey, receipt: parseStoredReceipt('redis', paymentId, stored.receipt), settledAt: stored.settledAt, replays: stored.replays };
+}
+
+/** A Cluster client (told apart without importing ioredis, an optional peer). */
+function isCluster(redis: RedisClient): redis is Cluster {
+  return 'isCluster' in redis && redis.isCluster === true;
 }

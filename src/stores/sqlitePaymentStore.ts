@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { openSqlite, tableName, type SqliteSource } from './openSqlite';
 import type { SignedReceipt } from '../core/receipt/receipt';
-import type { ClaimResult, PaymentRecord, PaymentStore, ReplayAdmission, ReplayPolicy } from './paymentStore';
+import { SETTLED_LISTING_LIMIT, type ClaimResult, type PaymentRecord, type ReplayAdmission, type ReplayPolicy, type SettledListingStore, type SettledPayment, type SettledQuery } from './paymentStore';
 import { guardStore, StoreCorruptError } from './storeErrors';
 import { parseStoredReceipt } from './storedReceipt';
 
@@ -18,7 +18,7 @@ export type SqlitePaymentStoreParameters = SqliteSource & {
 };
 
 /** A {@link PaymentStore} in a SQLite file. */
-export type SqlitePaymentStore = PaymentStore & {
+export type SqlitePaymentStore = SettledListingStore & {
   /** The database in use. */
   readonly database: Database.Database;
   /** Closes the database if the store opened it (a `database` passed in is left open). */
@@ -122,6 +122,9 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
     `UPDATE ${t} SET lease_until = 0, request_key = COALESCE(@requestKey, request_key) WHERE payment_id = @id AND state = 'in_flight' AND (@owner IS NULL OR owner = @owner)`,
   );
   const listPendingStmt = db.prepare(`SELECT * FROM ${t} WHERE state = 'pending' ORDER BY updated_at`);
+  const listSettledStmt = db.prepare(
+    `SELECT * FROM ${t} WHERE state = 'settled' AND COALESCE(settled_at, updated_at) >= @since AND COALESCE(settled_at, updated_at) < @until ORDER BY COALESCE(settled_at, updated_at) DESC, payment_id LIMIT @limit`,
+  );
 
   const claimTx = db.transaction((id: string, requestKey: string, leaseMs: number): ClaimResult => {
     const at = now();
@@ -184,10 +187,23 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
       }),
     get: (paymentId) => guardStore('sqlite', 'get', () => read(paymentId)),
     listPending: () => guardStore('sqlite', 'listPending', listPending),
+    listSettled: (query?: SettledQuery) => guardStore('sqlite', 'listSettled', () => listSettled(query ?? {})),
     close() {
       if (owned && db.open) db.close();
     },
   };
+
+  function listSettled(query: SettledQuery): SettledPayment[] {
+    const out: SettledPayment[] = [];
+    const rows = listSettledStmt.all({ since: query.since ?? 0, until: query.until ?? Number.MAX_SAFE_INTEGER, limit: Math.min(query.limit ?? SETTLED_LISTING_LIMIT, SETTLED_LISTING_LIMIT) });
+    for (const raw of rows) {
+      const id = IdSchema.safeParse(raw);
+      const paymentId = id.success ? id.data.payment_id : '(unknown)';
+      const record = toRecord(paymentId, raw);
+      if (record.state === 'settled') out.push({ paymentId, record });
+    }
+    return out;
+  }
 
   function listPending(): Array<{ paymentId: string; record: Extract<PaymentRecord, { state: 'pending' }> }> {
     const out: Array<{ paymentId: string; record: Extract<PaymentRecord, { state: 'pending' }> }> = [];

@@ -1,10 +1,15 @@
 /**
- * The paywall page in real Chromium, paid end to end on the devnets: an EIP-1193 wallet over anvil (starting
+ * The paywall page and the receipts dashboard in real Chromium, paid end to end on the devnets: an EIP-1193 wallet over anvil (starting
  * on the wrong chain), a Wallet Standard wallet over the Solana devnet, and a Lightning invoice paid from the
  * devnet's alice node while the page polls. Each payment moves exactly the price, and the page shows the
  * resource and the receipt verified against the server's JWKS with Web Crypto. Failures (rejected signature,
- * refused chain switch, insufficient balance, expired offer) are shown in words and charge nothing.
+ * refused chain switch, insufficient balance, expired offer) are shown in words and charge nothing. Then the
+ * operator's dashboard (same SQLite store) lists those payments, filters them, re-verifies each receipt against
+ * the JWKS, flags a receipt altered in the database, checks the audit chain, and exports them.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pay } from 'ln-service';
 import type { Page } from '@playwright/test';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -14,10 +19,16 @@ import { startDevnets } from '../../fixtures/startDevnets';
 import { createReceiptSigner, paywall, type PriceOffer } from '../../src/index';
 import { serveFetch, type StartedServer } from '../../src/server/node';
 import { withPaywallPage } from '../../src/paywall-ui/index';
+import { dashboardHandler } from '../../src/dashboard/index';
+import { createMemoryAuditLog } from '../../src/risk/memoryAuditLog';
+import { riskControls } from '../../src/risk/riskControls';
+import { createSqlitePaymentStore, type SqlitePaymentStore } from '../../src/stores/sqlitePaymentStore';
+import { verifyReceipt, type SignedReceipt } from '../../src/core/receipt/index';
 import { injectTestWallets, launchBrowser, screenshot, type EvmWalletControl, type SolanaWalletControl, type TestBrowser } from '../support/browser';
 
 const PRICE = 10_000n;
 const PRICE_MSAT = 21_000n;
+const DASHBOARD_KEY = 'dashboard-key-for-tests-0123456789';
 
 let devnets: AllDevnets;
 let server: StartedServer;
@@ -25,6 +36,9 @@ let expiredServer: StartedServer;
 let browser: TestBrowser;
 let evmWallet: EvmWalletControl;
 let solanaWallet: SolanaWalletControl;
+let store: SqlitePaymentStore;
+let storeDir: string;
+let jwks: ReturnType<Awaited<ReturnType<typeof createReceiptSigner>>['jwks']>;
 
 beforeAll(async () => {
   devnets = await startDevnets({ evm: true, solana: true, lightning: true });
@@ -43,8 +57,17 @@ beforeAll(async () => {
     invoiceStatus: rails.lightning,
   };
   const handler = () => Response.json({ forecast: 'sunny on every rail' });
-  const pw = paywall({ 'GET /report': { accepts, description: 'The forecast' } }, { rails: [rails.evm3009, rails.evm2612, rails.solana, rails.lightning], signer, issuer: 'http://127.0.0.1' });
-  server = await serveFetch(withPaywallPage(pw, pageOptions).wrap(handler));
+  storeDir = mkdtempSync(join(tmpdir(), 'x402-browser-store-'));
+  store = createSqlitePaymentStore({ path: join(storeDir, 'payments.db') });
+  const auditLog = createMemoryAuditLog();
+  const pw = paywall(
+    { 'GET /report': { accepts, description: 'The forecast' } },
+    { rails: [rails.evm3009, rails.evm2612, rails.solana, rails.lightning], signer, issuer: 'http://127.0.0.1', store, extensions: [riskControls({ audit: auditLog })] },
+  );
+  jwks = pw.jwks();
+  const dashboard = dashboardHandler({ store, jwks: pw.jwks(), bearerKeys: [DASHBOARD_KEY], auditLog, reconcile: pw.reconcile, issuer: 'http://127.0.0.1' });
+  const paid = withPaywallPage(pw, pageOptions).wrap(handler);
+  server = await serveFetch((request) => (new URL(request.url).pathname.startsWith('/dashboard') ? dashboard(request) : paid(request)));
   // A page made ten minutes ago: its offers have expired by the time the person clicks.
   const stale = paywall({ 'GET /report': { accepts: accepts.slice(0, 1) } }, { rails: [rails.evm3009], signer, issuer: 'http://127.0.0.1' });
   expiredServer = await serveFetch(withPaywallPage(stale, { ...pageOptions, now: () => Date.now() - 600_000 }).wrap(handler));
@@ -59,6 +82,8 @@ afterAll(async () => {
   await server?.close();
   await expiredServer?.close();
   await devnets?.stop();
+  store?.close();
+  if (storeDir) rmSync(storeDir, { recursive: true, force: true });
 });
 
 async function openPaywall(url = `${server.url}/report`): Promise<Page> {
@@ -189,5 +214,64 @@ describe('paywall page in Chromium, on the devnets', () => {
     await expect.poll(() => page.locator('#status').textContent()).toBe('This offer expired before it was paid. Nothing was charged: reload the page for a fresh offer.');
     expect(evmWallet.signatures).toBe(signatures);
     await page.close();
+  });
+});
+
+describe('receipts dashboard in Chromium, over the same store', () => {
+  async function openDashboard(query = ''): Promise<Page> {
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}/dashboard/${query}`);
+    await page.getByLabel('Dashboard key').fill(DASHBOARD_KEY);
+    await page.getByRole('button', { name: 'Open' }).click();
+    await expect.poll(() => page.locator('#count').textContent()).toMatch(/receipts$/);
+    return page;
+  }
+
+  it('the API refuses a missing or wrong key (401) and serves the right one', async () => {
+    expect((await fetch(`${server.url}/dashboard/api/summary`)).status).toBe(401);
+    expect((await fetch(`${server.url}/dashboard/api/summary`, { headers: { Authorization: 'Bearer wrong-key-wrong-key-wrong' } })).status).toBe(401);
+    expect((await fetch(`${server.url}/dashboard/api/summary`, { headers: { Authorization: `Bearer ${DASHBOARD_KEY}` } })).status).toBe(200);
+  });
+
+  it('lists the three payments made from the page, each verified; revenue chart per rail; audit chain intact; filters by rail', async () => {
+    const page = await openDashboard();
+    expect(await page.locator('#count').textContent()).toBe('3 receipts');
+    expect(await page.locator('#verified-count').textContent()).toBe('3 verified');
+    expect(await page.locator('#flagged-count').textContent()).toBe('0 failed verification');
+    const rows = await page.locator('table:has(th:text("Signature")) tbody tr').allTextContents();
+    expect(rows.map((r) => /(evm-eip3009|solana-spl|lightning-l402)/.exec(r)?.[1]).sort()).toEqual(['evm-eip3009', 'lightning-l402', 'solana-spl']);
+    expect(rows.every((r) => r.includes('GET /report') && r.includes('✓ verified'))).toBe(true);
+    expect(await page.locator('svg rect[data-rail]').count()).toBe(3);
+    expect(await page.locator('#audit').textContent()).toMatch(/^Audit log chain intact: \d+ entries checked end to end\.$/);
+    await screenshot(page, 'dashboard');
+    await page.locator('#f-rail').selectOption('solana-spl');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => page.locator('#count').textContent()).toBe('1 receipts');
+    expect(await page.locator('table:has(th:text("Signature")) tbody').textContent()).toContain('solana-spl');
+    await page.close();
+  });
+
+  it('a receipt altered in the database is flagged, not hidden; the CSV and JSON-lines exports carry every receipt', async () => {
+    const [victim] = await store.listSettled({});
+    if (!victim) throw new Error('no settled payment');
+    const tampered: SignedReceipt = { ...victim.record.receipt, amount: '1' };
+    store.database.prepare('UPDATE x402_payments SET receipt = ? WHERE payment_id = ?').run(JSON.stringify(tampered), victim.paymentId);
+    const page = await openDashboard();
+    expect(await page.locator('#flagged-count').textContent()).toBe('1 failed verification');
+    const flagged = page.locator(`tr.tampered[data-payment="${victim.paymentId}"]`);
+    expect(await flagged.textContent()).toContain('✗ The receipt is not authentic: the signature does not verify.');
+    await screenshot(page, 'dashboard-tampered');
+    await page.close();
+
+    const auth = { headers: { Authorization: `Bearer ${DASHBOARD_KEY}` } };
+    const csv = await (await fetch(`${server.url}/dashboard/api/export.csv`, auth)).text();
+    const lines = csv.trim().split('\r\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toBe('settled_at,receipt_id,payment_id,rail,route,network,asset,amount,payer,payee,reference,verified,problem');
+    expect(lines.filter((l) => l.includes(',false,'))).toHaveLength(1);
+    const jsonl = (await (await fetch(`${server.url}/dashboard/api/export.jsonl`, auth)).text()).trim().split('\n').map((l) => JSON.parse(l) as SignedReceipt);
+    expect(jsonl).toHaveLength(3);
+    const verdicts = await Promise.all(jsonl.map((r) => verifyReceipt(r, jwks).then(() => true, () => false)));
+    expect(verdicts.filter((v) => !v)).toHaveLength(1); // the altered one, exported as stored: a dispute sees it fail
   });
 });

@@ -8,7 +8,7 @@ describe.concurrent('x402-rails command line: help and bad arguments', () => {
   it('--help lists every command and exits 0; --version prints the package version', async () => {
     const [help, ver] = await Promise.all([runCli(['--help']), runCli(['--version'])]);
     expect(help.code).toBe(0);
-    for (const command of ['devnet up', 'pay', 'receipt verify', 'facilitator', 'demo']) expect(help.stdout).toContain(`  ${command} `);
+    for (const command of ['devnet up', 'pay', 'receipt verify', 'facilitator', 'dashboard', 'demo']) expect(help.stdout).toContain(`  ${command} `);
     expect(ver).toMatchObject({ code: 0, stdout: `x402-rails ${version}\n` });
   });
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SignedReceipt } from '../../src/core/receipt/receipt';
-import type { PaymentStore } from '../../src/stores/paymentStore';
+import { canListSettled, type PaymentStore } from '../../src/stores/paymentStore';
 import { StoreCorruptError } from '../../src/stores/storeErrors';
 
 /** How a stored record may be damaged on disk / in Redis. */
@@ -270,6 +270,34 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       await sleep(40);
       expect(await store.replay(late, 'req-1', { windowMs: 20, max: 3 })).toEqual({ admitted: false, reason: 'replay_window_closed' });
       expect(await store.replay(late, 'req-1', { windowMs: 60_000, max: 3 })).toEqual({ admitted: true });
+    });
+
+    it('lists settled payments (only those), newest first, by settlement time and limit', async () => {
+      expect(canListSettled(store)).toBe(true);
+      if (!canListSettled(store)) return;
+      const ids = [freshId('list-a'), freshId('list-b'), freshId('list-c')];
+      const start = Date.now();
+      for (const [i, id] of ids.entries()) {
+        const claim = await store.claim(id, `req-${i}`, 10_000);
+        expect(claim.claimed).toBe(true);
+        await store.settle(id, sampleReceipt({ id: `rcpt_${id}` }));
+        await sleep(5);
+      }
+      const pending = freshId('list-pending');
+      await store.claim(pending, 'req-p', 10_000);
+      await store.markPending(pending, 'evm-eip3009', '0xpending');
+      const inFlight = freshId('list-inflight');
+      await store.claim(inFlight, 'req-f', 10_000);
+      const mine = (await store.listSettled({ since: start - 1 })).filter((p) => p.paymentId.includes(':list-'));
+      expect(mine.map((p) => p.paymentId)).toEqual([...ids].reverse());
+      expect(mine[0]?.record.receipt.id).toBe(`rcpt_${ids[2]}`);
+      expect(mine.every((p) => p.record.state === 'settled')).toBe(true);
+      const middle = mine[1]?.record.settledAt ?? 0;
+      const after = (await store.listSettled({ since: middle })).filter((p) => ids.includes(p.paymentId));
+      expect(after.map((p) => p.paymentId)).toEqual([ids[2], ids[1]]);
+      const before = (await store.listSettled({ since: start - 1, until: middle })).filter((p) => ids.includes(p.paymentId));
+      expect(before.map((p) => p.paymentId)).toEqual([ids[0]]);
+      expect(await store.listSettled({ since: start - 1, limit: 1 })).toHaveLength(1);
     });
 
     it('racing settlers of one payment all get the one receipt on record', async () => {

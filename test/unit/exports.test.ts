@@ -44,6 +44,7 @@ describe('entry point exports', () => {
         "ReceiptInvalidError",
         "ReceiptSchema",
         "ResourceInfoSchema",
+        "SETTLED_LISTING_LIMIT",
         "SettleResponseSchema",
         "SettleResponseV1Schema",
         "SettlementPendingError",
@@ -56,6 +57,7 @@ describe('entry point exports', () => {
         "caipAssetId",
         "canConfirmSettlement",
         "canFindSettlement",
+        "canListSettled",
         "canonicalJson",
         "createBudgetLedger",
         "createMemoryPaymentStore",
@@ -119,6 +121,7 @@ describe('entry point exports', () => {
         "readChallenge",
         "readsPayloadExtensions",
         "receiptOf",
+        "selectSettled",
         "serializeAcceptPayment",
         "serializeMppChallenge",
         "serializeMppCredential",
@@ -175,6 +178,7 @@ describe('entry point exports', () => {
     ['x402-rails/risk (src/risk/index.ts)', () => import('../../src/risk/index')],
     ['x402-rails/metering (src/metering/index.ts)', () => import('../../src/metering/index')],
     ['x402-rails/paywall (src/paywall-ui/index.ts)', () => import('../../src/paywall-ui/index')],
+    ['x402-rails/dashboard (src/dashboard/index.ts)', () => import('../../src/dashboard/index')],
   ];
   for (const [name, load] of fileSnapshots) {
     it(name, async () => {
