@@ -169,8 +169,10 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
     deps.settling.add(matched.paymentId);
     const settlement = await matched.rail.settle(matched.payload, matched.accepted, ctx);
     if (settlement.status === 'settled') {
-      const { receipt } = await recordSettlement(deps, subject, matched.challengeId, settlement, protocolOf(paid.source));
-      if (lease.lost) {
+      const { receipt, first } = await recordSettlement(deps, subject, matched.challengeId, settlement, protocolOf(paid.source));
+      // Not first: another instance found this broadcast pending, recorded its settlement and served the request
+      // (reconcilePending) while this one confirmed it; delivering here too would serve one payment twice.
+      if (lease.lost || !first) {
         await response.body?.cancel();
         return claimLost(paid, deps, receipt);
       }
