@@ -29,3 +29,5 @@ export { type ReceiptCheck } from './client/checkReceipt';
 export { readChallenge, type ReadChallenge } from './client/readChallenge';
 export { createBudgetLedger, type Budget, type BudgetLedger, type Reservation, type SpendRequest } from './client/budgetLedger';
 export type { PaywallExtension, ExtensionRequestContext, ExtensionBeforeContext, ExtensionPaidContext, ExtensionReplayContext } from './server/extensions';
+export { discover } from './discovery/discover';
+export type { DiscoveryManifest, DiscoveryItem, RouteDiscovery } from './discovery/manifest';

@@ -17,6 +17,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   'receipt verify': { summary: "verify a signed receipt offline against the issuer's JWKS", load: async () => (await import('./commands/receiptVerify')).receiptVerify },
   facilitator: { summary: 'run the x402 facilitator service (/verify /settle /supported)', load: async () => (await import('./commands/facilitator')).facilitator },
   dashboard: { summary: 'serve the receipts dashboard over a payment store (bearer key)', load: async () => (await import('./commands/dashboard')).dashboard },
+  discover: { summary: 'list what an origin sells and at what price per rail (/.well-known/x402)', load: async () => (await import('./commands/discover')).discover },
   demo: { summary: 'run the three-rail demo; --serve keeps its paid server running', load: async () => (await import('./commands/demo')).demo },
 };
 

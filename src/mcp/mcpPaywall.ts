@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConfigurationError } from '../core/errors';
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader, headerNames } from '../protocol/headers';
 import { PaymentPayloadSchema } from '../protocol/schemas';
+import type { DiscoveryManifest } from '../discovery/manifest';
 import { paywall, type Paywall, type PaywallOptions } from '../server/paywall';
 import type { RouteConfig, RoutesConfig } from '../server/routes';
 import { assertToolName, mcpMetaKeys, toolCallBody, toolResourceUrl } from './toolResource';
@@ -41,6 +42,8 @@ export type McpPaywall = {
    * @example server.registerTool('get_weather', { inputSchema: { city: z.string() } }, tools.tool('get_weather', async ({ city }) => ({ content: [{ type: 'text', text: forecast(city) }] })));
    */
   tool<A extends unknown[]>(name: string, handler: (...params: A) => CallToolResult | Promise<CallToolResult>): (...params: A) => Promise<CallToolResult>;
+  /** The discovery manifest of the paid tools (`type: 'mcp'`); serve it at `/.well-known/x402` beside the MCP endpoint. */
+  manifest(): Promise<DiscoveryManifest>;
   /** True when `name` is a paid tool. */
   covers(name: string): boolean;
   /** The HTTP paywall underneath (its store, JWKS, `reconcile()`); its routes are `POST /<tool name>`. */
@@ -116,6 +119,7 @@ export function mcpPaywall(tools: PaidToolsConfig, options: McpPaywallOptions): 
       };
     },
     covers: (name) => pw.covers('POST', `/${name}`),
+    manifest: () => pw.manifest(options.issuer, 'mcp'),
     paywall: pw,
   };
 }

@@ -18,6 +18,8 @@ import { errorResponse, jsonResponse } from './responses';
 import { readBinding } from './readBinding';
 import { reconcilePayments, type ReconcileReport } from './reconcilePayments';
 import { refuseOversizedPaymentHeader } from './paymentHeaderLimits';
+import { buildManifest } from '../discovery/buildManifest';
+import { DISCOVERY_PATHS, type DiscoveryManifest } from '../discovery/manifest';
 
 /** Options of {@link paywall}. */
 export type PaywallOptions = {
@@ -76,6 +78,11 @@ export type Paywall = {
   /** The store in use. */
   store: PaymentStore;
   /**
+   * The discovery manifest of its routes at `origin` (served by `wrap` at `/.well-known/x402`); quoted once and kept
+   * five minutes. `type: 'mcp'` describes them as MCP tools.
+   */
+  manifest(origin: string, type?: 'http' | 'mcp'): Promise<DiscoveryManifest>;
+  /**
    * Settles the payments left pending in the store by a crash or a slow confirmation (see
    * {@link reconcilePayments}). Call it at startup, before serving.
    */
@@ -128,6 +135,17 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
     settling: new Set(),
   };
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const manifests = new Map<string, { at: number; manifest: Promise<DiscoveryManifest> }>();
+  const manifest = (origin: string, type: 'http' | 'mcp' = 'http'): Promise<DiscoveryManifest> => {
+    const key = `${type} ${origin}`;
+    const hit = manifests.get(key);
+    if (hit && now() - hit.at < 300_000) return hit.manifest;
+    const built = buildManifest({ routes: compiled, railsById, now }, origin, type);
+    if (manifests.size > 64) manifests.clear();
+    manifests.set(key, { at: now(), manifest: built });
+    built.catch(() => manifests.delete(key));
+    return built;
+  };
 
   async function handle(request: Request, handler: FetchHandler): Promise<Response> {
     const url = new URL(request.url);
@@ -165,12 +183,16 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
         if (request.method === 'GET' && new URL(request.url).pathname === RECEIPT_JWKS_PATH) {
           return jsonResponse(200, options.signer.jwks(), { 'Cache-Control': 'public, max-age=300' });
         }
+        if (request.method === 'GET' && (DISCOVERY_PATHS as readonly string[]).includes(new URL(request.url).pathname)) {
+          return manifest(issuer ?? new URL(request.url).origin).then((m) => jsonResponse(200, m, { 'Cache-Control': 'public, max-age=300' }));
+        }
         return handle(request, handler);
       };
     },
     jwks: () => options.signer.jwks(),
     covers: (method, pathname) => matchRoute(compiled, method, pathname) !== undefined,
     store,
+    manifest,
     reconcile: () => reconcilePayments(deps),
   };
 }

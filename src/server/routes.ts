@@ -1,5 +1,6 @@
 import { ConfigurationError } from '../core/errors';
 import type { PriceOffer } from '../core/rail';
+import type { RouteDiscovery } from '../discovery/manifest';
 
 /** Price and description of one paid route. Offers are listed in the server's preference order. */
 export type RouteConfig = {
@@ -7,6 +8,8 @@ export type RouteConfig = {
   accepts: PriceOffer[];
   description?: string;
   mimeType?: string;
+  /** Discovery metadata: the `bazaar` extension of its 402s (with `bazaar()`) and its entry at `/.well-known/x402`. */
+  discovery?: RouteDiscovery;
 };
 
 /**

@@ -73,6 +73,7 @@ describe('entry point exports', () => {
         "decodeV1PaymentResponseHeader",
         "defineClientRail",
         "defineServerRail",
+        "discover",
         "encodeBase64Json",
         "encodeBase64UrlJson",
         "encodeCanonicalBase64Url",
@@ -207,13 +208,19 @@ describe('entry point exports', () => {
   it('x402-rails/extensions (src/extensions/index.ts)', async () => {
     expect(exportsOf(await import('../../src/extensions/index'))).toMatchInlineSnapshot(`
       [
+        "DISCOVERY_PATHS",
+        "DiscoveryItemSchema",
+        "DiscoveryManifestSchema",
         "IDEMPOTENT_REPLAY_HEADER",
         "OFFER_RECEIPT",
         "PAYMENT_ID",
         "PAYMENT_IDENTIFIER",
+        "bazaar",
+        "bazaarExtension",
         "createMemoryIdempotencyStore",
         "declarePaymentIdentifier",
         "didJwk",
+        "discover",
         "offerReceipt",
         "offerReceiptTypes",
         "paymentIdentifier",
