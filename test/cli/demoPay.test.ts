@@ -60,6 +60,13 @@ describe('x402-rails demo --serve, paid with x402-rails pay', () => {
     expect(unpaid.status).toBe(402);
     expect(unpaid.headers.get('payment-required')).toBeTruthy();
     expect(unpaid.headers.get('www-authenticate')).toMatch(/^L402 /);
+    expect(unpaid.headers.get('content-type')).toBe('application/json');
+    // A browser opening the same URL gets the paywall page, every rail payable from it.
+    const page = await fetch(reportUrl, { headers: { Accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+    expect(page.status).toBe(402);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const html = await page.text();
+    for (const label of ['Pay 0.01 rUSD with an Ethereum wallet', 'Pay 0.01 SPL with a Solana wallet', 'Pay 21 sat with Lightning']) expect(html).toContain(label);
   });
 
   it('pays on every rail (--prefer a rail id over the server order, or a namespace; --max per asset or overall) and prints a verified receipt', async () => {

@@ -16,7 +16,8 @@ six clients pay it (or are refused), prints a table of receipts, exits non-zero 
 
 With --serve: keeps the devnets and the demo's paid server running until Ctrl-C, and prints its URL, the
 price on every rail, the funded wallet keys of every rail and a curl line that shows the 402, so any x402
-or L402 client (curl included) can be pointed at it.
+or L402 client (curl included) can be pointed at it. A browser opening the URL gets the paywall page
+(pay with an injected EVM wallet, a Wallet Standard Solana wallet, or the Lightning invoice).
 
 Options:
   --serve      keep the paid server and the devnets running
@@ -107,7 +108,8 @@ export function formatServe(d: DemoServeDescription): string {
     table(d.prices.map((p) => [p.rail, `${p.display} (${p.amount} atomic)${priceMethods[p.rail] ? `, ${priceMethods[p.rail]}` : ''}`]), '    '),
     `  Receipts are signed; the issuer's JWKS: ${d.jwksUrl}`,
     '',
-    'See the 402 (PAYMENT-REQUIRED for x402, WWW-Authenticate: L402 for Lightning):',
+    `Open ${d.reportUrl} in a browser for the paywall page, or see the 402 (PAYMENT-REQUIRED for x402,`,
+    'WWW-Authenticate: L402 for Lightning):',
     `  ${d.curl}`,
     '',
     'Pay it with this CLI (payer wallets of every rail):',
