@@ -1,4 +1,5 @@
-import { ConfigurationError, defineClientRail, type ClientRail, type PaymentRequirements, type Wallet } from '../../src/index';
+import { ConfigurationError, defineClientRail, type ClientRail, type MppClientRail, type PaymentRequirements, type Wallet } from '../../src/index';
+import { lightningMppChargeClient } from './mppCharge';
 import { LIGHTNING_RAIL_ID } from './invoiceState';
 import { payInvoice } from './payInvoice';
 import { isLightningWallet, type LightningWallet } from './wallet';
@@ -30,11 +31,12 @@ function stringExtra(req: PaymentRequirements, key: string): string | undefined 
  * @example
  * const pay = payingFetch(fetch, { adapters: [lightningClient({ maxFeeMsat: 2_000n })], wallets: [lightningWallet(lnd)] });
  */
-export function lightningClient(parameters: LightningClientParameters = {}): ClientRail {
+export function lightningClient(parameters: LightningClientParameters = {}): ClientRail & MppClientRail {
   return defineClientRail({
     id: LIGHTNING_RAIL_ID,
     walletKind: 'lightning',
     paysOnCreate: true,
+    mpp: lightningMppChargeClient(parameters),
     supports: (req) => req.scheme === 'exact' && req.network.startsWith('bip122:') && req.asset === 'msat' && stringExtra(req, 'invoice') !== undefined,
     async createPayment(req, w, ctx) {
       const wallet = walletOf(w);

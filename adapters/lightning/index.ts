@@ -6,6 +6,7 @@
 export { lightningServer, type LightningServerRail } from './server';
 export type { LightningServerParameters } from './serverParameters';
 export { lightningClient, type LightningClientParameters } from './client';
+export { lightningMppChargeServer, lightningMppChargeClient } from './mppCharge';
 export { lightningWallet, isLightningWallet, type LightningWallet } from './wallet';
 export { l402Fetch, type L402FetchOptions } from './l402Fetch';
 export { payInvoice, defaultMaxFeeMsat, type PayInvoiceParameters, type PayInvoiceReturnType, type PayInvoiceFailureReason } from './payInvoice';

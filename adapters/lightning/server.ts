@@ -1,3 +1,5 @@
+import { lightningMppChargeServer } from './mppCharge';
+import type { MppServerRail } from '../../src/index';
 import { getWalletInfo } from 'ln-service';
 import {
   MalformedInputError,
@@ -28,6 +30,7 @@ import type { InvoiceStatusSource } from '../../src/paywall-ui/invoiceStatus';
 
 /** The server rail: x402 server half plus the L402 powers (challenge header, Authorization scheme, reusable tokens). */
 export type LightningServerRail = ChallengeHeadersRail &
+  MppServerRail &
   AuthorizationRail &
   ReusablePaymentRail &
   InvoiceStatusSource & {
@@ -130,6 +133,8 @@ export function lightningServer(parameters: LightningServerParameters): Lightnin
 
   return {
     id: LIGHTNING_RAIL_ID,
+    // MPP `lightning`/`charge` (draft-lightning-charge-00): the same invoice, preimage proof and verify.
+    mpp: lightningMppChargeServer(),
     authorizationSchemes: ['L402', 'LSAT'],
     reusablePayments: true,
     supports: (req) => req.scheme === 'exact' && req.network === config.network && req.asset === 'msat' && typeof req.extra.paymentHash === 'string',

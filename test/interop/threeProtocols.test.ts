@@ -50,14 +50,14 @@ afterAll(async () => {
 const lnBalances = () => ({ alice: lnNet.channelBalance('alice'), bob: lnNet.channelBalance('bob') });
 
 describe('one route, x402 + L402 + MPP, three real clients', () => {
-  it('the 402 carries every protocol: two x402 offers, an L402 and an MPP challenge', async () => {
+  it('the 402 carries every protocol: two x402 offers, an L402 challenge and two MPP challenges (evm, lightning)', async () => {
     const res = await fetch(`${server.url}/multi`);
     expect(res.status).toBe(402);
     const accepts = decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED') ?? '').accepts;
     expect(accepts.map((a) => a.network)).toEqual([evmNet.network, lnNet.network]);
     const www = res.headers.get('WWW-Authenticate') ?? '';
     expect(parseL402Challenges(www)).toHaveLength(1);
-    expect(Challenge.fromResponseList(res).map((c) => `${c.method}/${c.intent}`)).toEqual(['evm/charge']);
+    expect(Challenge.fromResponseList(res).map((c) => `${c.method}/${c.intent}`)).toEqual(['evm/charge', 'lightning/charge']);
   });
 
   it('the official x402 client pays x402 once', async () => {
