@@ -71,6 +71,12 @@ describe('MPP lightning charge', () => {
     expect(runs - runsBefore).toBe(1);
     const after = balances();
     expect([before.alice - after.alice, after.bob - before.bob]).toEqual([LN_PRICE, LN_PRICE]);
+    // As an L402 token (the rail's reusable credential): presented again on its route before it expires, it is
+    // served again with the original receipt, and nothing more is charged.
+    const again = await present('/ln/report', challenge, preimage);
+    expect(again.status).toBe(200);
+    expect(parseMppReceipt(again.headers.get('Payment-Receipt') ?? '').reference).toBe(receipt.reference);
+    expect(balances()).toEqual(after);
   });
 
   it('payingFetch pays lightning/charge when MPP is preferred: one payment, signed receipt (protocol mpp)', async () => {
