@@ -1,7 +1,7 @@
 import { capabilityHeaders } from '../capabilities/capabilityHeaders';
 import type { CapabilityClaims } from '../capabilities/capabilityClaims';
 import { peekCapabilityClaims } from '../capabilities/peekCapabilityClaims';
-import { compileRouteKey, matchRoute } from '../server/routes';
+import { compileRouteKey, matchRoute } from '../core/routeMatch';
 import { discardBody } from './discardBody';
 
 /** One capability a client holds. */

@@ -5,7 +5,7 @@ import { SignedReceiptSchema, type SignedReceipt } from '../core/receipt/receipt
 import { verifyReceipt } from '../core/receipt/verifyReceipt';
 import { meteringHeaders } from '../metering/meteringHeaders';
 import { decodeMeteringReceipt } from '../metering/meteringReceipt';
-import { compileRouteKey, matchRoute } from '../server/routes';
+import { compileRouteKey, matchRoute } from '../core/routeMatch';
 import { createJwksCache } from './jwksCache';
 import type { FetchLike } from './payingFetch';
 

@@ -1,41 +1,12 @@
-import { MalformedInputError, X402RailsError, errorCodes } from '../core/errors';
+import { MalformedInputError, errorCodes } from '../core/errors';
 import type { RequestBinding } from '../core/rail';
-import type { SignedReceipt } from '../core/receipt/receipt';
-import type { ReceiptSigner } from '../core/receipt/signer';
-import type { AuditKind, AuditLog } from '../risk/auditLog';
-import type { MeteringAuthorizer } from './meteringAuthorizer';
-import type { MeteringRefunder } from './meteringRefunder';
-import type { MeteringStore } from './meteringStore';
-import { signMeteringReceipt } from './meteringReceipt';
-import type { MeterSession, RefundState, RefundStatus } from './meterSession';
+import type { RefundStatus } from './meterSession';
+import { audit, auditReasonOf, finish, OPEN_TO_REFUND, operatorBinding, outcome, pending, type CloseDeps, type CloseOutcome } from './closeSteps';
 import { recoverSettlement, settleAuthorizedSession } from './settleAuthorizedSession';
 
-/** What closing needs from the metering extension. */
-export type CloseDeps = {
-  store: MeteringStore;
-  signer: ReceiptSigner;
-  refunds: Readonly<Record<string, MeteringRefunder>>;
-  /** Authorizers by rail id: they settle the total of sessions opened by an authorization. */
-  authorizers?: Readonly<Record<string, MeteringAuthorizer>>;
-  /** How long a close waits for calls in flight (and for a concurrent close's refund), ms. */
-  waitMs: number;
-  now: () => number;
-  onError?: (error: unknown, during: 'refund') => void;
-  /** Where each refund attempt is recorded (kind `refund`, the final receipt as evidence). */
-  audit?: AuditLog;
-};
-
-/** The answer to a close: the final receipt and the refund it states. */
-export type CloseOutcome = {
-  session: string;
-  receipt: SignedReceipt;
-  refund: { status: RefundStatus; amount: string; reference?: string };
-  /** Sessions opened by an authorization: the one transfer of the total (`reference` = its transaction). */
-  settlement?: { status: RefundStatus; amount: string; reference?: string };
-};
+export { auditReasonOf, operatorBinding, type CloseDeps, type CloseOutcome } from './closeSteps';
 
 const SETTLED: ReadonlyArray<RefundStatus | undefined> = ['sent', 'none', 'unsupported'];
-export const OPEN_TO_REFUND: ReadonlyArray<RefundStatus | undefined> = [undefined, 'awaiting_destination'];
 const STEP_MS = 20;
 
 /**
@@ -54,7 +25,7 @@ export async function closeMeterSession(id: string, binding: RequestBinding, des
   while (session.reserved > 0n || session.refund?.status === 'in_progress') {
     if (deps.now() >= deadline) {
       // An authorized session's settlement on record may have landed (its sender died): record it instead of waiting on.
-      const recovered = session.reserved === 0n ? await recoverSettlement(session, binding, deps) : undefined;
+      const recovered = session.reserved === 0n ? await recoverSettlement(session, binding, deps, closeMeterSession) : undefined;
       if (recovered) return recovered;
       throw pending(session.reserved > 0n ? 'Calls of this session are still being served.' : 'Its refund is being sent, or its outcome is unknown and awaits the operator.');
     }
@@ -62,13 +33,13 @@ export async function closeMeterSession(id: string, binding: RequestBinding, des
     session = (await deps.store.get(id)) ?? session;
   }
   if (SETTLED.includes(session.refund?.status) && session.finalReceipt) return outcome(session, session.finalReceipt);
-  if (session.authorization !== undefined) return settleAuthorizedSession(session, binding, deps);
+  if (session.authorization !== undefined) return settleAuthorizedSession(session, binding, deps, closeMeterSession);
 
   const amount = session.authorized - session.used;
   const refunder = deps.refunds[session.rail];
-  if (amount === 0n) return finish(session, binding, { status: 'none', amount }, OPEN_TO_REFUND, deps);
-  if (!refunder) return finish(session, binding, { status: 'unsupported', amount }, OPEN_TO_REFUND, deps);
-  if (refunder.needsDestination && destination === undefined) return finish(session, binding, { status: 'awaiting_destination', amount }, OPEN_TO_REFUND, deps);
+  if (amount === 0n) return finish(session, binding, { status: 'none', amount }, OPEN_TO_REFUND, deps, closeMeterSession);
+  if (!refunder) return finish(session, binding, { status: 'unsupported', amount }, OPEN_TO_REFUND, deps, closeMeterSession);
+  if (refunder.needsDestination && destination === undefined) return finish(session, binding, { status: 'awaiting_destination', amount }, OPEN_TO_REFUND, deps, closeMeterSession);
 
   const claimed = await deps.store.setRefund(id, OPEN_TO_REFUND, { status: 'in_progress', amount });
   // Another close took the refund between our read and now: answer what it records.
@@ -92,56 +63,9 @@ export async function closeMeterSession(id: string, binding: RequestBinding, des
     }
     throw pending(`Its refund was refused by the rail (${result.reason}); nothing was sent. Retry the close later.`);
   }
-  const closed = await finish(session, binding, { status: 'sent', amount, reference: result.reference }, ['in_progress'], deps);
+  const closed = await finish(session, binding, { status: 'sent', amount, reference: result.reference }, ['in_progress'], deps, closeMeterSession);
   await audit(deps, session, amount, 'sent', undefined, { reference: result.reference, ...(closed ? { receipt: closed.receipt } : {}) });
   return closed;
-}
-
-/**
- * The reason an audit record gives for a failure: the error's stable code (or its class name), never its message
- * (a chain library's message can quote the call it failed, signature and all).
- *
- * @example auditReasonOf(new RailUnavailableError('…')) // 'INFRA__RAIL__UNAVAILABLE'
- */
-export function auditReasonOf(error: unknown): string {
-  if (error instanceof X402RailsError) return error.code;
-  return error instanceof Error ? error.name : 'unknown_error';
-}
-
-/** The request a close made by the operator (not by a client request) is bound to in its final receipt. */
-export function operatorBinding(session: MeterSession): RequestBinding {
-  return { method: 'DELETE', url: `${session.issuer}/.well-known/x402-rails/metering/${session.id}`, bodyHash: '' };
-}
-
-/** Appends a refund (or settlement) attempt to the audit log; a failing append never changes the close's answer. */
-export async function audit(
-  deps: CloseDeps,
-  session: MeterSession,
-  amount: bigint,
-  outcome: 'sent' | 'refused' | 'unknown',
-  reason?: string,
-  evidence?: Record<string, unknown>,
-  kind: AuditKind = 'refund',
-): Promise<void> {
-  if (!deps.audit) return;
-  try {
-    await deps.audit.append({
-      kind,
-      at: deps.now(),
-      route: session.route,
-      paymentId: session.depositReceipt,
-      rail: session.rail,
-      network: session.network,
-      asset: session.asset,
-      payer: session.payer,
-      amount: amount.toString(),
-      outcome,
-      ...(reason !== undefined ? { reason } : {}),
-      evidence: { session: session.id, ...evidence },
-    });
-  } catch (error) {
-    deps.onError?.(error, 'refund');
-  }
 }
 
 /**
@@ -156,31 +80,6 @@ export async function resolveRefund(id: string, resolution: { sent: string } | {
     await deps.store.setRefund(id, ['in_progress'], undefined);
     return undefined;
   }
-  return finish(session, operatorBinding(session), { status: 'sent', amount: session.refund.amount, reference: resolution.sent }, ['in_progress'], deps);
+  return finish(session, operatorBinding(session), { status: 'sent', amount: session.refund.amount, reference: resolution.sent }, ['in_progress'], deps, closeMeterSession);
 }
 
-/** Signs the final receipt stating `refund` and records it when the refund state is still one of `expected`. */
-export async function finish(
-  session: MeterSession,
-  binding: RequestBinding,
-  refund: RefundState,
-  expected: ReadonlyArray<RefundStatus | undefined>,
-  deps: CloseDeps,
-): Promise<CloseOutcome | undefined> {
-  const receipt = await signMeteringReceipt(deps.signer, session, binding, deps.now(), { seq: session.seq + 1, charged: 0n, used: session.used, final: true, refund });
-  const set = await deps.store.setRefund(session.id, expected, refund, receipt);
-  if (!set.applied) return closeMeterSession(session.id, binding, undefined, deps);
-  return outcome(session, receipt);
-}
-
-function outcome(session: MeterSession, receipt: SignedReceipt): CloseOutcome {
-  const settlement = receipt.metering?.settlement;
-  if (settlement) return { session: session.id, receipt, refund: { status: 'none', amount: '0' }, settlement };
-  const refund = receipt.metering?.refund ?? { status: 'none' as const, amount: (session.authorized - session.used).toString() };
-  return { session: session.id, receipt, refund };
-}
-
-/** The 503 a close answers while it cannot finish yet. */
-export function pending(why: string): X402RailsError {
-  return new X402RailsError(errorCodes.METERING_CLOSE_PENDING, `The metering session cannot be closed yet. ${why} Retry the close shortly.`, { status: 503 });
-}

@@ -1,5 +1,5 @@
 import type { RequestBinding } from '../core/rail';
-import { audit, auditReasonOf, closeMeterSession, finish, OPEN_TO_REFUND, pending, type CloseDeps, type CloseOutcome } from './closeMeterSession';
+import { audit, auditReasonOf, finish, OPEN_TO_REFUND, pending, type CloseAgain, type CloseDeps, type CloseOutcome } from './closeSteps';
 import type { MeterSession } from './meterSession';
 
 /**
@@ -14,16 +14,16 @@ import type { MeterSession } from './meterSession';
  *
  * @example const closed = await settleAuthorizedSession(session, binding, deps); // closed.settlement: { status: 'sent', amount: '15800', reference: '0x…' }
  */
-export async function settleAuthorizedSession(session: MeterSession, binding: RequestBinding, deps: CloseDeps): Promise<CloseOutcome | undefined> {
+export async function settleAuthorizedSession(session: MeterSession, binding: RequestBinding, deps: CloseDeps, closeAgain: CloseAgain): Promise<CloseOutcome | undefined> {
   const amount = session.used;
-  if (amount === 0n) return finish(session, binding, { status: 'none', amount }, OPEN_TO_REFUND, deps);
+  if (amount === 0n) return finish(session, binding, { status: 'none', amount }, OPEN_TO_REFUND, deps, closeAgain);
   const authorizer = deps.authorizers?.[session.rail];
   const authorization = parseAuthorization(session.authorization);
   if (!authorizer || !authorization) throw pending(`No authorizer settles rail ${session.rail} here; nothing was settled.`);
 
   const claimed = await deps.store.setRefund(session.id, OPEN_TO_REFUND, { status: 'in_progress', amount });
   // Another close took the settlement between our read and now: answer what it records.
-  if (!claimed.applied) return closeMeterSession(session.id, binding, undefined, deps);
+  if (!claimed.applied) return closeAgain(session.id, binding, undefined, deps);
 
   const onBroadcast = async (reference: string) => {
     await deps.store.setRefund(session.id, ['in_progress'], { status: 'in_progress', amount, reference });
@@ -41,7 +41,7 @@ export async function settleAuthorizedSession(session: MeterSession, binding: Re
     await deps.store.setRefund(session.id, ['in_progress'], undefined);
     throw pending(`Its settlement was refused by the rail (${result.reason}: ${result.message}); nothing was moved.`);
   }
-  const closed = await finish(session, binding, { status: 'sent', amount, reference: result.reference }, ['in_progress'], deps);
+  const closed = await finish(session, binding, { status: 'sent', amount, reference: result.reference }, ['in_progress'], deps, closeAgain);
   await audit(deps, session, amount, 'sent', undefined, { reference: result.reference, ...(closed ? { receipt: closed.receipt } : {}) }, 'settlement');
   return closed;
 }
@@ -54,7 +54,7 @@ export async function settleAuthorizedSession(session: MeterSession, binding: Re
  *
  * @example const recovered = await recoverSettlement(session, binding, deps); // undefined unless the transfer on record landed
  */
-export async function recoverSettlement(session: MeterSession, binding: RequestBinding, deps: CloseDeps): Promise<CloseOutcome | undefined> {
+export async function recoverSettlement(session: MeterSession, binding: RequestBinding, deps: CloseDeps, closeAgain: CloseAgain): Promise<CloseOutcome | undefined> {
   const state = session.refund;
   const authorizer = deps.authorizers?.[session.rail];
   const authorization = parseAuthorization(session.authorization);
@@ -64,7 +64,7 @@ export async function recoverSettlement(session: MeterSession, binding: RequestB
     return 'unknown' as const;
   });
   if (found !== 'landed') return undefined;
-  const closed = await finish(session, binding, { status: 'sent', amount: state.amount, reference: state.reference }, ['in_progress'], deps);
+  const closed = await finish(session, binding, { status: 'sent', amount: state.amount, reference: state.reference }, ['in_progress'], deps, closeAgain);
   await audit(deps, session, state.amount, 'sent', 'recovered', { reference: state.reference, ...(closed ? { receipt: closed.receipt } : {}) }, 'settlement');
   return closed;
 }

@@ -10,7 +10,7 @@ import { CliError, UsageError } from '../errors';
 import { isFetchFailure, unreachable } from '../fetchFailure';
 import { loadWallets } from '../loadWallets';
 import { DEFAULT_CAP_HELP, applyMaxFlags, parseMaxFlag } from '../maxPerRequest';
-import { print, printJson, progress, table } from '../output';
+import { printJson, progress, table } from '../output';
 import { requestInit } from '../requestOptions';
 import { readWalletSettings, walletSettingNames } from '../walletConfig';
 

@@ -28,7 +28,12 @@ let listening = false;
 export function listenForWallets(): void {
   if (listening) return;
   listening = true;
-  const api = { register: (...wallets: StandardWallet[]) => (registered.push(...wallets), () => undefined) };
+  const api = {
+    register: (...wallets: StandardWallet[]) => {
+      registered.push(...wallets);
+      return () => undefined;
+    },
+  };
   window.addEventListener('wallet-standard:register-wallet', (event) => {
     const callback = (event as CustomEvent<unknown>).detail;
     if (typeof callback === 'function') callback(api);

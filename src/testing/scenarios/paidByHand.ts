@@ -1,7 +1,6 @@
 import type { RailPayload } from '../../core/rail';
 import type { PaymentRequirements } from '../../protocol/schemas';
 import type { SettleResponse } from '../../protocol/schemas';
-import { check } from '../conformanceFailure';
 import type { ConformanceContext } from '../conformanceContext';
 import { drain, expectStatus, settleResponseOf } from '../expectations';
 
