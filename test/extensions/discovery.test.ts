@@ -97,7 +97,7 @@ describe('discovery', () => {
     );
     const manifest = await tools.manifest();
     expect(manifest.items[0]).toMatchObject({ type: 'mcp', resource: { url: 'mcp://tool/forecast' }, input: { toolName: 'forecast', inputSchema: { properties: { city: { type: 'string' } } } } });
-    expect(validateDiscoveryExtension((manifest.items[0]?.extensions as { bazaar: DiscoveryExtension }).bazaar)).toEqual({ valid: true });
+    expect(validateDiscoveryExtension((manifest.items[0]!.extensions as { bazaar: DiscoveryExtension }).bazaar)).toEqual({ valid: true });
     const unpaid = await tools.call({ name: 'forecast', arguments: { city: 'Oslo' } }, () => ({ content: [] }));
     const declared = (unpaid.structuredContent as { extensions: { bazaar: DiscoveryExtension } }).extensions.bazaar;
     expect(declared.info).toMatchObject({ input: { type: 'mcp', toolName: 'forecast' } });
