@@ -12,6 +12,7 @@ import { bearerCheck } from './bearerAuth';
 import { keyedLock } from './keyedLock';
 import { settlePayment, type SettleDeps } from './settlePayment';
 import { supportedKinds } from './supportedKinds';
+import { createResourceCatalog, type ResourceCatalog } from './resourceCatalog';
 import { verifyPayment } from './verifyPayment';
 import { FacilitatorRequestSchema, type FacilitatorRequest, type SettleResponse, type SupportedKind, type SupportedResponse } from './wire';
 
@@ -44,6 +45,8 @@ export type FacilitatorOptions = {
   issuer?: string;
   /** Observes requests; receives no keys, payloads or signatures. */
   onEvent?: (event: FacilitatorEvent) => void;
+  /** Where settled resources are listed for `GET /discovery/resources` (default: in memory). */
+  catalog?: ResourceCatalog;
   /** Clock, for tests. */
   now?: () => number;
 };
@@ -57,7 +60,7 @@ export type FacilitatorEvent =
 
 /** A facilitator as a Fetch-API handler. */
 export type Facilitator = {
-  /** Serves `POST /verify`, `POST /settle`, `GET /supported` (under `basePath`). */
+  /** Serves `POST /verify`, `POST /settle`, `GET /supported` and `GET /discovery/resources` (under `basePath`). */
   fetch(request: Request): Promise<Response>;
   /** The store in use. */
   store: PaymentStore;
@@ -103,8 +106,11 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
   const maxSize = options.maxBodyBytes ?? 64 * 1024;
 
   const app = new Hono().basePath(options.basePath ?? '/');
+  const catalog = options.catalog ?? createResourceCatalog();
   app.use('*', async (c, next) => {
-    if (authorized && !authorized(c.req.header('Authorization'))) {
+    // Discovery is public: it lists what anyone may buy.
+    const discovery = c.req.method === 'GET' && c.req.path.endsWith('/discovery/resources');
+    if (authorized && !discovery && !authorized(c.req.header('Authorization'))) {
       emit({ type: 'unauthorized', path: c.req.path });
       return c.json(
         { error: 'Unauthorized', code: errorCodes.FACILITATOR_AUTH_REQUIRED, message: 'Send the facilitator API key as "Authorization: Bearer <key>".' },
@@ -137,8 +143,19 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
   app.post('/settle', limit, async (c) => {
     const body = await readRequest(c);
     const answer: SettleResponse = await settlePayment(deps, body);
+    if (answer.success) catalog.record(body, now());
     emit({ type: 'settled', network: answer.network, success: answer.success, transaction: answer.transaction, ...(answer.errorReason ? { reason: answer.errorReason } : {}) });
     return c.json(answer);
+  });
+  app.get('/discovery/resources', (c) => {
+    const number = (name: string) => {
+      const value = Number(c.req.query(name));
+      return Number.isSafeInteger(value) ? value : undefined;
+    };
+    const type = c.req.query('type');
+    const limit = number('limit');
+    const offset = number('offset');
+    return c.json(catalog.list({ ...(type ? { type } : {}), ...(limit !== undefined ? { limit } : {}), ...(offset !== undefined ? { offset } : {}) }));
   });
   app.notFound((c) => c.json({ error: 'NotFound', code: 'FACILITATOR__ROUTE__NOT_FOUND', message: 'Use POST /verify, POST /settle or GET /supported.' }, 404));
   app.onError((error, c) => {

@@ -8,6 +8,7 @@ export { verifyPayment } from './verifyPayment';
 export { settlePayment, type SettleDeps } from './settlePayment';
 export { supportedKinds, type KindSource } from './supportedKinds';
 export { bearerCheck, type BearerCheck } from './bearerAuth';
+export { createResourceCatalog, type ResourceCatalog, type DiscoveryResource, type DiscoveryResourcesResponse } from './resourceCatalog';
 export {
   FacilitatorRequestSchema,
   SupportedResponseSchema,
