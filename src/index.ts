@@ -18,6 +18,7 @@ export * from './protocol/mpp/index';
 export * from './stores/paymentStore';
 export * from './stores/memoryPaymentStore';
 export { paywall, type Paywall, type PaywallOptions, type PaywallEvent, type FetchHandler } from './server/paywall';
+export { reportCharge, reportedCharge } from './server/reportCharge';
 export type { RouteConfig, RoutesConfig } from './server/routes';
 export { CHALLENGE_FIELD } from './server/challenge';
 export type { ReconcileReport } from './server/reconcilePayments';

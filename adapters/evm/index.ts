@@ -6,6 +6,7 @@
 export { evmEip3009Server, verifyEip3009Signature, type EvmEip3009ServerParameters } from './eip3009Server';
 export { evmEip2612Server, type EvmEip2612ServerParameters } from './eip2612Server';
 export { evmPermit2Server, type EvmPermit2ServerParameters } from './permit2Server';
+export { evmUptoServer, UPTO_SETTLEMENT_EXCEEDS_AMOUNT, type EvmUptoServerParameters } from './uptoServer';
 export { evmPermit2Client, evmUptoClient, type EvmPermit2ClientParameters } from './permit2Client';
 export { PERMIT2_ADDRESS, X402_EXACT_PERMIT2_PROXY_ADDRESS, X402_UPTO_PERMIT2_PROXY_ADDRESS, permit2Abi, x402ExactPermit2ProxyAbi, x402UptoPermit2ProxyAbi, exactPermit2WitnessTypes, uptoPermit2WitnessTypes } from './permit2Abi';
 export { EIP2612_GAS_SPONSORING, declareEip2612GasSponsoring } from './permit2Common';

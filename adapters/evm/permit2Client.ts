@@ -73,8 +73,8 @@ export function evmUptoClient(p: EvmPermit2ClientParameters = {}): ConfirmingCli
     id: 'evm-upto',
     walletKind: 'evm',
     supports: (req) => req.scheme === 'upto' && req.network.startsWith('eip155:'),
-    // The receipt states the charged amount (at most the maximum); the transfer found must match it.
-    confirmSettlement: confirmEvmTransfer,
+    // The settlement moves what the server charged, at most the maximum.
+    confirmSettlement: (p, wallet) => confirmEvmTransfer(p, wallet, 'atMost'),
     async createPayment(req, w, ctx) {
       const wallet = walletOf(w);
       const facilitator = req.extra.facilitatorAddress;

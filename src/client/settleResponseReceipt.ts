@@ -32,7 +32,8 @@ export function receiptFromSettleResponse(p: SettledPayment): Receipt | undefine
     scheme: p.offer.scheme,
     network: p.offer.network,
     asset: p.offer.asset,
-    amount: p.offer.amount,
+    // An `upto` settlement states what it charged (at most the offer's maximum); an exact one, the offer's amount.
+    ...chargedOf(p),
     payer: p.settle.payer ?? '',
     payee: p.offer.payTo,
     reference: p.settle.transaction,
@@ -43,4 +44,11 @@ export function receiptFromSettleResponse(p: SettledPayment): Receipt | undefine
     issuedAt: at,
     settledAt: at,
   };
+}
+
+/** The amount a SettleResponse states it charged when that is less than the offer (x402 `upto`), with the maximum. */
+function chargedOf(p: SettledPayment): { amount: string; maxAmount?: string } {
+  const stated = p.settle.amount;
+  if (stated === undefined || stated === p.offer.amount || BigInt(stated) > BigInt(p.offer.amount)) return { amount: p.offer.amount };
+  return { amount: stated, maxAmount: p.offer.amount };
 }

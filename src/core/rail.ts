@@ -50,6 +50,11 @@ export type PaymentContext = {
    * last broadcast on record, so a rail can look that transaction up before doing anything else.
    */
   reference?: string;
+  /**
+   * What the route reported the request actually used (`reportCharge`), atomic units: rails that authorize a
+   * maximum (x402 `upto`) settle this amount, at most the offer's; others ignore it.
+   */
+  charge?: string;
 };
 
 /** The payment object of a PaymentPayload (`payload` field): rail-specific, parsed by the rail. */

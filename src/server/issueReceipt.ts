@@ -32,6 +32,7 @@ export function issueReceipt(p: IssueReceiptParameters): Promise<SignedReceipt> 
     network: p.accepted.network,
     asset: p.accepted.asset,
     amount: p.settlement.amount,
+    ...(p.settlement.amount !== p.accepted.amount ? { maxAmount: p.accepted.amount } : {}),
     payer: p.settlement.payer,
     payee: p.accepted.payTo,
     reference: p.settlement.reference,

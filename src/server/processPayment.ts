@@ -16,6 +16,7 @@ import type { ReceiptSigner } from '../core/receipt/signer';
 import { decodePaymentSignatureHeader } from '../protocol/headers';
 import type { PaymentRequirements } from '../protocol/schemas';
 import type { PaymentRecord, PaymentStore, ReplayPolicy } from '../stores/paymentStore';
+import { reportedCharge } from './reportCharge';
 import { buildChallenge } from './buildChallenge';
 import { openChallenge } from './challenge';
 import { keepClaim, type ClaimLease } from './claimLease';
@@ -103,6 +104,8 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
   let admitted = false;
   // Encoded only when a settlement goes pending: most payments never need it.
   let encodedIntent: string | undefined;
+  // What the handler reported it used (`reportCharge`), for rails that settle the actual amount (upto).
+  let charge: string | undefined;
   const intent = () =>
     (encodedIntent ??= encodeSettlementIntent({
       route: paid.route.key,
@@ -111,6 +114,7 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
       payload: matched.payload,
       binding: paid.binding,
       challengeId: matched.challengeId,
+      ...(charge !== undefined ? { charge } : {}),
     }));
   const markPending = (reference: string) => {
     // A pending record is not taken over: stop renewing (a renewal would find the claim gone and call it lost).
@@ -167,7 +171,8 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
     }
     settling = true;
     deps.settling.add(matched.paymentId);
-    const settlement = await matched.rail.settle(matched.payload, matched.accepted, ctx);
+    charge = reportedCharge(paid.request);
+    const settlement = await matched.rail.settle(matched.payload, matched.accepted, charge !== undefined ? { ...ctx, charge } : ctx);
     if (settlement.status === 'settled') {
       const { receipt, first } = await recordSettlement(deps, subject, matched.challengeId, settlement, protocolOf(paid.source));
       // Not first: another instance found this broadcast pending, recorded its settlement and served the request

@@ -37,7 +37,7 @@ export async function reconcilePayments(deps: PaymentFlowDeps): Promise<Reconcil
     }
     let settlement;
     try {
-      settlement = await rail.settle(intent.payload, intent.accepted, { request: intent.binding, now: deps.now(), paymentId, reference: record.reference });
+      settlement = await rail.settle(intent.payload, intent.accepted, { request: intent.binding, now: deps.now(), paymentId, reference: record.reference, ...(intent.charge !== undefined ? { charge: intent.charge } : {}) });
     } catch (error) {
       if (!(error instanceof X402RailsError)) throw error;
       report.pending.push({ paymentId, reason: error.message });

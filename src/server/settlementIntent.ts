@@ -16,6 +16,8 @@ export type SettlementIntent = {
   payload: RailPayload;
   binding: RequestBinding;
   challengeId: string;
+  /** The charge the route reported (`reportCharge`), for rails that settle the actual amount (`upto`). */
+  charge?: string;
 };
 
 const IntentSchema = z.object({
@@ -26,6 +28,7 @@ const IntentSchema = z.object({
   payload: z.record(z.string(), z.unknown()),
   binding: z.object({ method: z.string(), url: z.string(), bodyHash: z.string() }),
   challengeId: z.string(),
+  charge: z.string().regex(/^[0-9]{1,78}$/).optional(),
 });
 
 /**

@@ -122,6 +122,8 @@ describe('entry point exports', () => {
         "readChallenge",
         "readsPayloadExtensions",
         "receiptOf",
+        "reportCharge",
+        "reportedCharge",
         "selectSettled",
         "serializeAcceptPayment",
         "serializeMppChallenge",

@@ -24,6 +24,7 @@ const receipt: Receipt = {
   network: 'eip155:84532',
   asset: '0x036CbD53842c5426634e7929541eC2318f3dCF7e',
   amount: '10000',
+  maxAmount: '25000',
   payer: '0x1111111111111111111111111111111111111111',
   payee: '0x2222222222222222222222222222222222222222',
   reference: '0xabababababababababababababababababababababababababababababababab',

@@ -56,6 +56,8 @@ export const ReceiptSchema = z.object({
   network: NetworkSchema,
   asset: z.string().min(1).max(256),
   amount: AtomicAmountSchema,
+  /** The most the payer authorized, when the settlement moved less (x402 `upto`: `amount` is what was charged). */
+  maxAmount: AtomicAmountSchema.optional(),
   payer: z.string().max(256),
   payee: z.string().min(1).max(256),
   /** Settlement reference: EVM tx hash, Solana signature, Lightning payment hash. */
