@@ -22,6 +22,7 @@ export { reportCharge, reportedCharge } from './server/reportCharge';
 export type { RouteConfig, RoutesConfig } from './server/routes';
 export { CHALLENGE_FIELD } from './server/challenge';
 export type { ReconcileReport } from './server/reconcilePayments';
+export { paywallOperations, type PaywallOperations, type PaywallOperationsParameters, type OperationsBreaker } from './server/operations';
 export { settleResponseOf } from './server/issueReceipt';
 export { payingFetch, type PayingFetchOptions, type FetchLike } from './client/payingFetch';
 export { receiptOf, type PaymentOutcome } from './client/paymentOutcome';

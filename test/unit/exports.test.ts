@@ -116,6 +116,7 @@ describe('entry point exports', () => {
         "parseWire",
         "payingFetch",
         "paywall",
+        "paywallOperations",
         "policyRejection",
         "rankByAcceptPayment",
         "readAuthChallenges",
