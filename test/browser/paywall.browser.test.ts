@@ -29,6 +29,10 @@ import { injectTestWallets, launchBrowser, screenshot, type EvmWalletControl, ty
 const PRICE = 10_000n;
 const PRICE_MSAT = 21_000n;
 const DASHBOARD_KEY = 'dashboard-key-for-tests-0123456789';
+/** Waits for the page to say something; generous, as a loaded 2-core CI machine runs Chromium beside the suite. */
+const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 30_000, interval: 100 });
+/** Per-test time in Chromium on a loaded machine. */
+const BROWSER_TEST = { timeout: 120_000 };
 
 let devnets: AllDevnets;
 let server: StartedServer;
@@ -98,13 +102,13 @@ async function payWith(page: Page, label: RegExp): Promise<void> {
 }
 
 async function expectPaid(page: Page, rail: string): Promise<void> {
-  await expect.poll(() => page.locator('#receipt-check').textContent(), { timeout: 20_000 }).toMatch(/^Receipt verified: signed by the server's key/);
+  await poll(() => page.locator('#receipt-check').textContent()).toMatch(/^Receipt verified: signed by the server's key/);
   expect(await page.locator('#receipt').textContent()).toContain(rail);
   expect(await page.locator('#content').textContent()).toContain('sunny on every rail');
   expect(await page.locator('#status').textContent()).toMatch(/^Paid /);
 }
 
-describe('paywall page in Chromium, on the devnets', () => {
+describe('paywall page in Chromium, on the devnets', BROWSER_TEST, () => {
   it('lists every offer in the server’s order with human amounts, themed, keyboard-reachable', async () => {
     const page = await openPaywall();
     expect(await page.title()).toBe('Weather Pro');
@@ -128,11 +132,11 @@ describe('paywall page in Chromium, on the devnets', () => {
     const page = await openPaywall();
     evmWallet.rejectSwitch = true;
     await payWith(page, /rUSD with an Ethereum wallet/);
-    await expect.poll(() => page.locator('#status').textContent()).toMatch(/You rejected the switch to local chain 31337 in your wallet\. Nothing was charged\./);
+    await poll(() => page.locator('#status').textContent()).toMatch(/You rejected the switch to local chain 31337 in your wallet\. Nothing was charged\./);
     evmWallet.rejectSwitch = false;
     evmWallet.rejectSignature = true;
     await payWith(page, /rUSD with an Ethereum wallet/);
-    await expect.poll(() => page.locator('#status').textContent()).toMatch(/You rejected the signature in your wallet\. Nothing was charged\./);
+    await poll(() => page.locator('#status').textContent()).toMatch(/You rejected the signature in your wallet\. Nothing was charged\./);
     expect(evmWallet.chainId).toBe(devnets.evm.chainId); // the page asked for the switch
     evmWallet.rejectSignature = false;
     await payWith(page, /rUSD with an Ethereum wallet/);
@@ -151,7 +155,7 @@ describe('paywall page in Chromium, on the devnets', () => {
     try {
       const page = await openPaywall();
       await payWith(page, /rUSD with an Ethereum wallet/);
-      await expect.poll(() => page.locator('#status').textContent()).toMatch(/^Insufficient balance: your account 0x\w{4}…\w{4} holds 0 rUSD, the price is 0\.01 rUSD\. Nothing was charged\.$/);
+      await poll(() => page.locator('#status').textContent()).toMatch(/^Insufficient balance: your account 0x\w{4}…\w{4} holds 0 rUSD, the price is 0\.01 rUSD\. Nothing was charged\.$/);
       expect(evmWallet.signatures).toBe(signatures);
       await page.close();
     } finally {
@@ -165,7 +169,7 @@ describe('paywall page in Chromium, on the devnets', () => {
     const page = await openPaywall();
     solanaWallet.rejectSignature = true;
     await payWith(page, /dUSD with a Solana wallet/);
-    await expect.poll(() => page.locator('#status').textContent()).toMatch(/You rejected the signature in your wallet\. Nothing was charged\./);
+    await poll(() => page.locator('#status').textContent()).toMatch(/You rejected the signature in your wallet\. Nothing was charged\./);
     solanaWallet.rejectSignature = false;
     await payWith(page, /dUSD with a Solana wallet/);
     await expectPaid(page, 'solana-spl');
@@ -182,7 +186,7 @@ describe('paywall page in Chromium, on the devnets', () => {
       const page = await browser.context.newPage();
       await page.goto(`${server.url}/report`);
       await payWith(page, /dUSD with a Solana wallet/);
-      await expect.poll(() => page.locator('#status').textContent()).toMatch(/^Insufficient balance: .+ holds 0 dUSD, the price is 0\.01 dUSD\./);
+      await poll(() => page.locator('#status').textContent()).toMatch(/^Insufficient balance: .+ holds 0 dUSD, the price is 0\.01 dUSD\./);
       await page.close();
     } finally {
       solanaWallet.keypair = payer;
@@ -196,7 +200,7 @@ describe('paywall page in Chromium, on the devnets', () => {
     const page = await openPaywall();
     await payWith(page, /21 sat with Lightning/);
     const invoice = page.locator('#ln-invoice');
-    await expect.poll(() => invoice.inputValue()).toMatch(/^lnbcrt/);
+    await poll(() => invoice.inputValue()).toMatch(/^lnbcrt/);
     expect(await page.locator('#ln-qr svg').count()).toBe(1);
     await screenshot(page, 'paywall-lightning');
     await pay({ lnd: lightning.nodes.alice.lnd, request: await invoice.inputValue(), max_fee: 10 });
@@ -211,19 +215,19 @@ describe('paywall page in Chromium, on the devnets', () => {
     const signatures = evmWallet.signatures;
     const page = await openPaywall(`${expiredServer.url}/report`);
     await payWith(page, /rUSD with an Ethereum wallet/);
-    await expect.poll(() => page.locator('#status').textContent()).toBe('This offer expired before it was paid. Nothing was charged: reload the page for a fresh offer.');
+    await poll(() => page.locator('#status').textContent()).toBe('This offer expired before it was paid. Nothing was charged: reload the page for a fresh offer.');
     expect(evmWallet.signatures).toBe(signatures);
     await page.close();
   });
 });
 
-describe('receipts dashboard in Chromium, over the same store', () => {
+describe('receipts dashboard in Chromium, over the same store', BROWSER_TEST, () => {
   async function openDashboard(query = ''): Promise<Page> {
     const page = await browser.context.newPage();
     await page.goto(`${server.url}/dashboard/${query}`);
     await page.getByLabel('Dashboard key').fill(DASHBOARD_KEY);
     await page.getByRole('button', { name: 'Open' }).click();
-    await expect.poll(() => page.locator('#count').textContent()).toMatch(/receipts$/);
+    await poll(() => page.locator('#count').textContent()).toMatch(/receipts$/);
     return page;
   }
 
@@ -246,7 +250,7 @@ describe('receipts dashboard in Chromium, over the same store', () => {
     await screenshot(page, 'dashboard');
     await page.locator('#f-rail').selectOption('solana-spl');
     await page.getByRole('button', { name: 'Apply' }).click();
-    await expect.poll(() => page.locator('#count').textContent()).toBe('1 receipts');
+    await poll(() => page.locator('#count').textContent()).toBe('1 receipts');
     expect(await page.locator('table:has(th:text("Signature")) tbody').textContent()).toContain('solana-spl');
     await page.close();
   });
