@@ -37,19 +37,23 @@ describe('store entry points', () => {
     expect(bare.has('ioredis')).toBe(false);
   });
 
-  it('x402-rails/stores loads better-sqlite3 but never ioredis (the caller brings the client)', () => {
+  it('x402-rails/stores imports neither better-sqlite3 (loaded when a SQLite store opens) nor ioredis nor pg (the caller brings the client)', () => {
     const bare = bareImportsOf('src/stores/index.ts');
-    expect(bare.has('better-sqlite3')).toBe(true);
+    expect(bare.has('better-sqlite3')).toBe(false);
     expect(bare.has('ioredis')).toBe(false);
+    expect(bare.has('pg')).toBe(false);
+    expect(bare.has('@electric-sql/pglite')).toBe(false);
   });
 
   it('x402-rails/stores (src/stores/index.ts) exports', async () => {
     expect(Object.keys(await import('../../src/stores/index')).sort()).toMatchInlineSnapshot(`
       [
         "POSTGRES_TABLE_PREFIX",
+        "SETTLED_LISTING_LIMIT",
         "SQLITE_BUSY_TIMEOUT_MS",
         "StoreCorruptError",
         "StoreUnavailableError",
+        "canListSettled",
         "createMemoryPaymentStore",
         "createPostgresBudgetLedger",
         "createPostgresPaymentStore",
@@ -60,6 +64,7 @@ describe('store entry points', () => {
         "defaultPaymentStore",
         "migratePostgres",
         "postgresTables",
+        "selectSettled",
       ]
     `);
   });
