@@ -99,8 +99,12 @@ export async function facilitatorRailsFromEnv(env: FacilitatorEnv): Promise<Faci
     if (error instanceof X402RailsError) throw new CliError(error.message);
     throw error;
   }
-  const rails: ServerRail[] = [evm.evmEip3009Server(common)];
-  const describe = [`evm-eip3009 on eip155:${chainId}: token ${common.token.address} ("${name}" v${version}), gas account ${account.address}`];
+  // Permit2 (`exact` + permit2, with eip2612GasSponsoring) and `upto` bind the payee in the signed witness: any payee.
+  const rails: ServerRail[] = [evm.evmEip3009Server(common), evm.evmPermit2Server(common), evm.evmUptoServer(common)];
+  const describe = [
+    `evm-eip3009 on eip155:${chainId}: token ${common.token.address} ("${name}" v${version}), gas account ${account.address}`,
+    `evm-permit2 and evm-upto on eip155:${chainId}: through Permit2 ${evm.PERMIT2_ADDRESS} and the canonical x402 proxies, eip2612GasSponsoring accepted; upto settled only by ${account.address}`,
+  ];
   if (permitPayee !== undefined) {
     rails.push(evm.evmEip2612Server({ ...common, payTo: viem.getAddress(permitPayee) }));
     describe.push(`evm-eip2612 on eip155:${chainId}: permits to spender ${account.address}, settled only to ${viem.getAddress(permitPayee)}`);

@@ -147,9 +147,12 @@ describe('x402-rails demo --serve, paid with x402-rails pay', () => {
     try {
       expect(facilitator.stderr()).not.toContain('Deprecated');
       // EIP-2612 is opt-in (X402_EVM_EIP2612_PAYEE): a permit binds the facilitator's spender, not a payee.
-      expect(facilitator.ready).toMatchObject({ rails: ['evm-eip3009'], auth: false });
-      const supported = (await (await fetch(`${facilitator.ready.url}/supported`)).json()) as { kinds: Array<{ scheme: string; network: string }> };
-      expect(supported.kinds.map((k) => k.network)).toEqual(['eip155:31337']);
+      // Permit2 and upto bind the payee in the signed witness: offered by default.
+      expect(facilitator.ready).toMatchObject({ rails: ['evm-eip3009', 'evm-permit2', 'evm-upto'], auth: false });
+      const supported = (await (await fetch(`${facilitator.ready.url}/supported`)).json()) as { kinds: Array<{ scheme: string; network: string }>; extensions: string[] };
+      expect(new Set(supported.kinds.map((k) => k.network))).toEqual(new Set(['eip155:31337']));
+      expect(supported.kinds.map((k) => k.scheme)).toEqual(['exact', 'exact', 'upto']);
+      expect(supported.extensions).toEqual(['eip2612GasSponsoring']);
     } finally {
       expect(await facilitator.stop('SIGTERM')).toMatchObject({ code: 0 });
     }
@@ -160,7 +163,7 @@ describe('x402-rails demo --serve, paid with x402-rails pay', () => {
     const env = { X402_EVM_RPC_URL: evm.rpcUrl, X402_EVM_PRIVATE_KEY: evm.accounts['facilitator']!.privateKey, X402_EVM_TOKEN_ADDRESS: evm.token.address };
     const facilitator = await startCli<{ rails: string[] }>(['facilitator', '--port', '0', '--json'], { env });
     const exit = await facilitator.stop('SIGTERM');
-    expect(facilitator.ready.rails).toEqual(['evm-eip3009']);
+    expect(facilitator.ready.rails).toEqual(['evm-eip3009', 'evm-permit2', 'evm-upto']);
     expect(exit.stderr).toContain('Deprecated: X402_EVM_PRIVATE_KEY as the facilitator\'s gas account; set X402_FACILITATOR_EVM_PRIVATE_KEY');
   });
 
