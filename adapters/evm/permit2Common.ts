@@ -1,4 +1,4 @@
-import { decodeFunctionData, getAddress, parseSignature, type Address, type Hash, type Hex } from 'viem';
+import { decodeFunctionData, parseSignature, type Address, type Hash, type Hex } from 'viem';
 import type { PaymentRequirements, VerifyResult } from '../../src/index';
 import { exactTokenAbi, permitTypes } from './abi';
 import { read, type EvmSettler } from './chain';

@@ -109,7 +109,7 @@ export function evmPermit2Server(p: EvmPermit2ServerParameters): FindSettlementR
       const earlier = await findPermit2Settlement(ID, p, p.token.address, X402_EXACT_PERMIT2_PROXY_ADDRESS, a);
       return earlier && earlier !== 'used' ? { reference: earlier, payer: getAddress(a.from), amount: a.permitted.amount } : undefined;
     },
-    async settle(raw, req, ctx): Promise<SettleResult> {
+    async settle(raw, _req, ctx): Promise<SettleResult> {
       const payload = parse(raw);
       const a = payload.permit2Authorization;
       await domainChecked();

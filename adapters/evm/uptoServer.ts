@@ -108,7 +108,7 @@ export function evmUptoServer(p: EvmUptoServerParameters): FindSettlementRail & 
       if (!earlier || earlier === 'used') return undefined;
       return { reference: earlier, payer: getAddress(a.from), amount: (await movedBy(earlier, a)) ?? a.permitted.amount };
     },
-    async settle(raw, req, ctx): Promise<SettleResult> {
+    async settle(raw, _req, ctx): Promise<SettleResult> {
       const payload = parse(raw);
       const a = payload.permit2Authorization;
       await domainChecked();
