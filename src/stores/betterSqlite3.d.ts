@@ -41,5 +41,5 @@ declare module 'better-sqlite3' {
     }
   }
   const Database: Database.DatabaseConstructor;
-  export = Database;
+  export default Database;
 }
