@@ -4,6 +4,7 @@ import { encodePaymentRequiredHeader, headerNames } from '../protocol/headers';
 import type { PaymentRequired, PaymentRequirements } from '../protocol/schemas';
 import { sealOffers } from './challenge';
 import { mppChallengesFor } from './mppChallenges';
+import { offerOrder } from './offerOrder';
 import type { PaymentFlowDeps } from './processPayment';
 import { jsonResponse } from './responses';
 import type { CompiledRoute } from './routes';
@@ -12,7 +13,8 @@ import type { CompiledRoute } from './routes';
 export type Challenge = { challengeId: string; paymentRequired: PaymentRequired; response: Response };
 
 /**
- * Quotes every offer of the route on its rail (in the server's preference order), seals them with a
+ * Quotes every offer of the route on its rail (in the server's preference order, our `exact` extensions after the
+ * standard offers of their network: see {@link offerOrder}), seals them with a
  * challenge token, and answers 402 with PAYMENT-REQUIRED, plus a `WWW-Authenticate` challenge for each offer whose
  * rail speaks another protocol (L402, MPP `Payment`; MPP ones ranked by the client's `Accept-Payment`). An offer whose rail cannot quote right now
  * (its node is down) is left out; when none can be quoted the answer is 503.
@@ -36,11 +38,16 @@ export async function buildChallenge(
   const quotedRails: ServerRail[] = [];
   const offers: PaymentRequirements[] = [];
   const failures: unknown[] = [];
+  const fulfilled: { rail: ServerRail; req: PaymentRequirements }[] = [];
   for (const q of quoted) {
-    if (q.status === 'fulfilled') {
-      quotedRails.push(q.value.rail);
-      offers.push(q.value.req);
-    } else failures.push(q.reason);
+    if (q.status === 'fulfilled') fulfilled.push(q.value);
+    else failures.push(q.reason);
+  }
+  for (const i of offerOrder(fulfilled.map((f) => f.req))) {
+    const f = fulfilled[i];
+    if (!f) continue;
+    quotedRails.push(f.rail);
+    offers.push(f.req);
   }
   if (offers.length === 0) {
     throw new RailUnavailableError('No rail of this route can quote a price right now; try again shortly.', { cause: failures[0] });

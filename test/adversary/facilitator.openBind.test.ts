@@ -69,7 +69,7 @@ describe('an open facilitator (no API keys)', () => {
     };
     const cli = await startCli<{ url: string; rails: string[] }>(['facilitator', '--port', '0', '--json'], { env });
     try {
-      expect(cli.ready.rails).toEqual(['evm-eip3009', 'evm-eip2612']);
+      expect(cli.ready.rails).toEqual(['evm-eip3009', 'evm-permit2', 'evm-upto', 'evm-eip2612']);
       const requirements = requirementsFor(devnet, {
         extra: { name: devnet.token.name, version: devnet.token.version, assetTransferMethod: 'eip2612', spender: devnet.accounts.facilitator.address },
       });

@@ -21,7 +21,8 @@ import { fakeRail, createFakeLedger } from '../unit/support/fakeRail';
 const BASE = 'http://shop.test';
 const PRICE = 21_000n;
 const CAP = 40;
-const LIFETIME_SECONDS = 2;
+// Long enough that the flood itself (500 challenges; seconds on a loaded 2-core machine) ends before any invoice expires.
+const LIFETIME_SECONDS = 6;
 let devnet: LightningDevnet;
 
 beforeAll(async () => {

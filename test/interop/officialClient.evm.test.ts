@@ -113,6 +113,21 @@ describe('official @x402/fetch client → our paywall (EVM, EIP-3009, anvil)', (
     expect(before.payer - (await balances()).payer).toBe(PRICE);
   });
 
+  it('pays a route that lists our EIP-2612 extension first: the 402 puts the standard EIP-3009 offer first, so it signs what we can settle', async () => {
+    const before = await balances();
+    const unpaid = await fetch(`${server.url}/paid/2612-first`);
+    const offers = officialDecodePaymentRequired(unpaid.headers.get('PAYMENT-REQUIRED') ?? '').accepts;
+    expect(offers.map((o) => o.extra?.assetTransferMethod ?? 'eip3009')).toEqual(['eip3009', 'eip2612']);
+    const pay = wrapFetchWithPayment(fetch, officialEvmClient(devnet, 'payer', { maxAmountPerPayment: PRICE.toString() }));
+    const res = await pay(`${server.url}/paid/2612-first`);
+    expect(res.status).toBe(200);
+    const settle = decodePaymentResponseHeader(res.headers.get('PAYMENT-RESPONSE') ?? '');
+    const receipt = await verifyReceipt(settle.extensions?.[RECEIPT_EXTENSION_KEY], pw.jwks());
+    expect(receipt.rail).toBe('evm-eip3009');
+    expect(before.payer - (await balances()).payer).toBe(PRICE);
+    expect((await balances()).payee - before.payee).toBe(PRICE);
+  });
+
   it('cannot pay an EIP-2612-only offer (our extension: it signs EIP-3009 instead); we refuse with invalid_payload and nothing moves', async () => {
     const before = await balances();
     const pay = wrapFetchWithPayment(fetch, officialEvmClient(devnet, 'payer', { maxAmountPerPayment: PRICE.toString() }));

@@ -14,6 +14,8 @@ export const evmRoutes: RoutesConfig = {
   'POST /paid/both': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }, { rail: 'evm-eip2612', amount: PRICE }] },
   'GET /paid/fails': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] },
   'GET /paid/other': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] },
+  // Our EIP-2612 extension listed first: the 402 lists the standard EIP-3009 offer before it (offerOrder).
+  'GET /paid/2612-first': { accepts: [{ rail: 'evm-eip2612', amount: PRICE }, { rail: 'evm-eip3009', amount: PRICE }] },
 };
 
 /** A paywall over the devnet's token with both EVM rails, served in-process. */
