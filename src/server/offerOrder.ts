@@ -11,13 +11,27 @@ function isExtensionOffer(offer: PaymentRequirements): boolean {
 
 /**
  * The order in which a 402 lists its offers: the route's own order, except that an offer in our `exact` extension
- * goes after the standard offers of the same scheme and network. An official x402 client takes the first `exact`
- * offer of its network and signs EIP-3009 whatever `assetTransferMethod` says, so a permit offer listed first would
- * make it sign something the server must refuse. Returns indexes into `offers` (a stable reordering).
+ * listed before a standard offer of the same scheme and network moves to just after the last such offer. An official
+ * x402 client takes the first `exact` offer of its network and signs EIP-3009 whatever `assetTransferMethod` says, so
+ * a permit offer listed first would make it sign something the server must refuse. Returns indexes into `offers`.
  */
 export function offerOrder(offers: readonly PaymentRequirements[]): number[] {
-  const hasStandardSibling = (offer: PaymentRequirements) =>
-    offers.some((other) => other.scheme === offer.scheme && other.network === offer.network && !isExtensionOffer(other));
-  const rank = offers.map((offer) => (isExtensionOffer(offer) && hasStandardSibling(offer) ? 1 : 0));
-  return offers.map((_, i) => i).sort((a, b) => (rank[a] ?? 0) - (rank[b] ?? 0) || a - b);
+  const sameKind = (a: PaymentRequirements, b: PaymentRequirements) => a.scheme === b.scheme && a.network === b.network;
+  const lastStandard = (offer: PaymentRequirements) =>
+    offers.findLastIndex((other) => sameKind(other, offer) && !isExtensionOffer(other));
+  const order: number[] = [];
+  const deferred: number[] = [];
+  offers.forEach((offer, i) => {
+    if (isExtensionOffer(offer) && lastStandard(offer) > i) deferred.push(i);
+    else order.push(i);
+    // Emit the deferred extension offers right after the last standard offer of their kind.
+    for (let d = 0; d < deferred.length; ) {
+      const j = deferred[d] as number;
+      if (lastStandard(offers[j] as PaymentRequirements) === i) {
+        order.push(j);
+        deferred.splice(d, 1);
+      } else d++;
+    }
+  });
+  return order;
 }
