@@ -16,22 +16,18 @@ function isExtensionOffer(offer: PaymentRequirements): boolean {
  * a permit offer listed first would make it sign something the server must refuse. Returns indexes into `offers`.
  */
 export function offerOrder(offers: readonly PaymentRequirements[]): number[] {
-  const sameKind = (a: PaymentRequirements, b: PaymentRequirements) => a.scheme === b.scheme && a.network === b.network;
-  const lastStandard = (offer: PaymentRequirements) =>
-    offers.findLastIndex((other) => sameKind(other, offer) && !isExtensionOffer(other));
+  // Where each offer goes: after the last standard offer of its kind when it is an extension offer listed before it.
+  const after = offers.map((offer, i) => {
+    if (!isExtensionOffer(offer)) return i;
+    const last = offers.findLastIndex((o) => o.scheme === offer.scheme && o.network === offer.network && !isExtensionOffer(o));
+    return Math.max(last, i);
+  });
   const order: number[] = [];
-  const deferred: number[] = [];
-  offers.forEach((offer, i) => {
-    if (isExtensionOffer(offer) && lastStandard(offer) > i) deferred.push(i);
-    else order.push(i);
-    // Emit the deferred extension offers right after the last standard offer of their kind.
-    for (let d = 0; d < deferred.length; ) {
-      const j = deferred[d] as number;
-      if (lastStandard(offers[j] as PaymentRequirements) === i) {
-        order.push(j);
-        deferred.splice(d, 1);
-      } else d++;
-    }
+  after.forEach((target, i) => {
+    if (target === i) order.push(i);
+    after.forEach((t, j) => {
+      if (t === i && j !== i) order.push(j);
+    });
   });
   return order;
 }
