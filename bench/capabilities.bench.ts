@@ -15,7 +15,13 @@ import { evmEip3009Client, evmWallet } from '../adapters/evm/index';
 import { devnetServerRails, type AllDevnets } from '../fixtures/demo/devnetRails';
 import type { EvmDevnet } from '../fixtures/evm/index';
 import { startDevnets } from '../fixtures/startDevnets';
-import { capabilities, createMemoryCapabilityStore, createSqliteCapabilityStore, jwsCapabilityToken, type CapabilityStore } from '../src/capabilities/index';
+import {
+  capabilities,
+  createMemoryCapabilityStore,
+  createSqliteCapabilityStore,
+  jwsCapabilityToken,
+  type CapabilityStore,
+} from '../src/capabilities/index';
 import { createReceiptSigner, payingFetch, receiptOf, type FetchLike } from '../src/index';
 import { honoPaywall } from '../src/server/hono';
 import { markdownTable, rate, ratio, throughput, type BenchRow } from './measure';
@@ -29,9 +35,18 @@ const ROUND_MS = 400;
 /** A Hono app with one paid route whose payment buys a capability, and a bare route; backed by `store`. */
 async function capabilityApp(devnets: AllDevnets, store: CapabilityStore): Promise<FetchLike> {
   const rail = devnetServerRails(devnets).evm3009;
-  const caps = capabilities({ token: await jwsCapabilityToken(), store, grants: { 'GET /api/:id': { calls: 100_000_000, ttlSeconds: 3600 } } });
+  const caps = capabilities({
+    token: await jwsCapabilityToken(),
+    store,
+    grants: { 'GET /api/:id': { calls: 100_000_000, ttlSeconds: 3600 } },
+  });
   const app = new Hono();
-  app.use(honoPaywall({ 'GET /api/:id': { accepts: [{ rail: 'evm-eip3009', amount: 10_000n }] } }, { rails: [rail], signer: await createReceiptSigner(), extensions: [caps], issuer: 'http://bench.test' }));
+  app.use(
+    honoPaywall(
+      { 'GET /api/:id': { accepts: [{ rail: 'evm-eip3009', amount: 10_000n }] } },
+      { rails: [rail], signer: await createReceiptSigner(), extensions: [caps], issuer: 'http://bench.test' },
+    ),
+  );
   app.get('/api/:id', (c) => c.json({ ok: true, id: c.req.param('id') }));
   app.get('/free/:id', (c) => c.json({ ok: true, id: c.req.param('id') }));
   return async (input, init) => app.fetch(new Request(input, init));
@@ -39,10 +54,18 @@ async function capabilityApp(devnets: AllDevnets, store: CapabilityStore): Promi
 
 /** Buys a capability with one real payment and returns it. */
 async function buyCapability(evm: EvmDevnet, fetch: FetchLike, payer: 'payer' | 'payer2'): Promise<string> {
-  const wallet = evmWallet(privateKeyToAccount(evm.accounts[payer].privateKey as Hex), { publicClient: evm.publicClient });
-  const res = await payingFetch(fetch, { adapters: [evmEip3009Client()], wallets: [wallet], verifyReceipts: false, capabilities: false })(`${ORIGIN}/api/0`);
+  const wallet = evmWallet(privateKeyToAccount(evm.accounts[payer].privateKey as Hex), {
+    publicClient: evm.publicClient,
+  });
+  const res = await payingFetch(fetch, {
+    adapters: [evmEip3009Client()],
+    wallets: [wallet],
+    verifyReceipts: false,
+    capabilities: false,
+  })(`${ORIGIN}/api/0`);
   const token = res.headers.get('X402-Capability');
-  if (res.status !== 200 || !receiptOf(res)?.settleResponse?.success || token === null) throw new Error(`buying a capability failed: ${res.status}`);
+  if (res.status !== 200 || !receiptOf(res)?.settleResponse?.success || token === null)
+    throw new Error(`buying a capability failed: ${res.status}`);
   return token;
 }
 
@@ -52,7 +75,8 @@ function perSecond(fetch: FetchLike, path: string, headers: Record<string, strin
   return throughput(
     async () => {
       const res = await fetch(`${ORIGIN}${path.replace(':n', String(i++ % 1000))}`, { headers });
-      if (res.status !== 200) throw new Error(`${path}: expected 200, got ${res.status} ${res.headers.get('X402-Capability-Error') ?? ''}`);
+      if (res.status !== 200)
+        throw new Error(`${path}: expected 200, got ${res.status} ${res.headers.get('X402-Capability-Error') ?? ''}`);
       await res.arrayBuffer();
     },
     { ms, concurrency: CONCURRENCY, warmup: 200 },
@@ -60,7 +84,12 @@ function perSecond(fetch: FetchLike, path: string, headers: Record<string, strin
 }
 
 /** CPU time (all threads, so GC included) per sequential request of `path`, in µs: unaffected by other processes' load. */
-async function cpuMicrosPerRequest(fetch: FetchLike, path: string, headers: Record<string, string>, n: number): Promise<number> {
+async function cpuMicrosPerRequest(
+  fetch: FetchLike,
+  path: string,
+  headers: Record<string, string>,
+  n: number,
+): Promise<number> {
   const start = process.cpuUsage();
   for (let i = 0; i < n; i++) {
     const res = await fetch(`${ORIGIN}${path.replace(':n', String(i % 1000))}`, { headers });
@@ -74,7 +103,10 @@ async function cpuMicrosPerRequest(fetch: FetchLike, path: string, headers: Reco
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 /** Medians of `measure` for the bare route and the capability route, in alternating rounds (a load change hits both alike). */
-async function paired(measure: (path: string, headers: Record<string, string>) => Promise<number>, token: string): Promise<{ bare: number; authorized: number }> {
+async function paired(
+  measure: (path: string, headers: Record<string, string>) => Promise<number>,
+  token: string,
+): Promise<{ bare: number; authorized: number }> {
   const bare: number[] = [];
   const authorized: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {

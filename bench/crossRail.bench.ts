@@ -14,8 +14,20 @@ export async function benchCrossRail(ctx: BenchContext): Promise<BenchRow[]> {
   const evmSolana = await ctx.unpaidPerSecond(benchPaths.evmSolana, 1500);
   const invoiceMs = 1000 / all - 1000 / evmSolana;
   return [
-    { rail: 'all four', metric: 'unpaid 402 challenges (EVM 3009 + 2612, Solana, Lightning)', value: rate(all), baseline: bareText, ratio: ratio(all, bare) },
-    { rail: 'EVM + Solana', metric: 'unpaid 402 challenges (EVM 3009 + 2612, Solana)', value: rate(evmSolana), baseline: bareText, ratio: ratio(evmSolana, bare) },
+    {
+      rail: 'all four',
+      metric: 'unpaid 402 challenges (EVM 3009 + 2612, Solana, Lightning)',
+      value: rate(all),
+      baseline: bareText,
+      ratio: ratio(all, bare),
+    },
+    {
+      rail: 'EVM + Solana',
+      metric: 'unpaid 402 challenges (EVM 3009 + 2612, Solana)',
+      value: rate(evmSolana),
+      baseline: bareText,
+      ratio: ratio(evmSolana, bare),
+    },
     {
       rail: 'all four',
       metric: "Lightning's share: per-challenge invoice + macaroon",

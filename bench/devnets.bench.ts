@@ -34,6 +34,9 @@ export function devnetStartRows(timings: Devnets['timings'], evmAloneMs: number)
     row('start: EVM (anvil + token), in parallel with the others', timings.evmMs),
     row('start: Solana (litesvm + RPC front), in parallel', timings.solanaMs),
     row('start: Lightning (LND stand-in, 3 nodes), in parallel', timings.lightningMs),
-    row(`start: all three via startDevnets (target < 10 s, ${timings.totalMs < 10_000 ? 'met' : 'MISSED'})`, timings.totalMs),
+    row(
+      `start: all three via startDevnets (target < 10 s, ${timings.totalMs < 10_000 ? 'met' : 'MISSED'})`,
+      timings.totalMs,
+    ),
   ];
 }

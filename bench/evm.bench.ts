@@ -1,5 +1,10 @@
 /** EVM benchmarks: offline EIP-3009 verify/s, and paid requests on anvil for EIP-3009 and EIP-2612. */
-import { evmEip2612Client, evmEip3009Client, verifyEip3009Signature, Eip3009PayloadSchema } from '../adapters/evm/index';
+import {
+  evmEip2612Client,
+  evmEip3009Client,
+  verifyEip3009Signature,
+  Eip3009PayloadSchema,
+} from '../adapters/evm/index';
 import { benchPaths, type BenchContext } from './setup';
 import { paidRows, rate, ratio, throughput, type BenchRow } from './measure';
 
@@ -17,19 +22,36 @@ export async function benchEvm(ctx: BenchContext): Promise<BenchRow[]> {
   if (!offer) throw new Error('no EIP-3009 offer');
   const client = evmEip3009Client();
   const createCtx = { resource: { url: ctx.url(benchPaths.evm3009) }, x402Version: 2 as const, now: Date.now() };
-  const payloads = await Promise.all(Array.from({ length: PAYLOADS }, () => client.createPayment(offer, payer, createCtx)));
+  const payloads = await Promise.all(
+    Array.from({ length: PAYLOADS }, () => client.createPayment(offer, payer, createCtx)),
+  );
   let i = 0;
   const verifyRate = await throughput(async () => {
     const parsed = Eip3009PayloadSchema.parse(payloads[i++ % payloads.length]);
-    const result = await verifyEip3009Signature(parsed, offer, { network: evm.network, token: evm.token, now: Date.now() });
+    const result = await verifyEip3009Signature(parsed, offer, {
+      network: evm.network,
+      token: evm.token,
+      now: Date.now(),
+    });
     if (!result.isValid) throw new Error(result.reason);
   });
   const sha = ctx.baselines.sha256PerSecond;
-  rows.push({ rail: 'evm', metric: 'EIP-3009 verifications (offline: parse + EIP-712 recover)', value: rate(verifyRate), baseline: `${rate(sha)} sha256(1 KiB)`, ratio: ratio(verifyRate, sha) });
+  rows.push({
+    rail: 'evm',
+    metric: 'EIP-3009 verifications (offline: parse + EIP-712 recover)',
+    value: rate(verifyRate),
+    baseline: `${rate(sha)} sha256(1 KiB)`,
+    ratio: ratio(verifyRate, sha),
+  });
 
   // Paid requests end to end: challenge, sign, verify with RPC reads, settle, mine, signed receipt.
   const pay3009 = ctx.paidRequest(benchPaths.evm3009, { adapters: [client], wallets: [payer] });
-  rows.push(...(await paidRows('evm-3009', pay3009, { what: 'anvil', unpaid402PerSecond: await ctx.unpaidPerSecond(benchPaths.evm3009) })));
+  rows.push(
+    ...(await paidRows('evm-3009', pay3009, {
+      what: 'anvil',
+      unpaid402PerSecond: await ctx.unpaidPerSecond(benchPaths.evm3009),
+    })),
+  );
 
   // EIP-2612 permits carry the owner's sequential nonce, so one owner has one payment in flight: one worker per payer.
   const pay2612First = ctx.paidRequest(benchPaths.evm2612, { adapters: [evmEip2612Client()], wallets: [payer] });

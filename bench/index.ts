@@ -52,7 +52,9 @@ function report(rows: BenchRow[], summary: string): void {
 async function main(): Promise<void> {
   const started = performance.now();
   const before = machine();
-  const memoryRows = await step('memory: paid requests with the SQLite store (own process)', () => benchMemoryInChild());
+  const memoryRows = await step('memory: paid requests with the SQLite store (own process)', () =>
+    benchMemoryInChild(),
+  );
   if ((process.argv[2] ?? process.env.BENCH_ONLY) === 'memory') {
     report(memoryRows, `whole run ${millis(performance.now() - started)}; ${before} at start, ${machine()} at end`);
     return;
@@ -67,7 +69,10 @@ async function main(): Promise<void> {
   }
   const { bareRoutePerSecond, sha256PerSecond } = ctx.baselines;
   rows.push(...memoryRows);
-  report(rows, `baselines: bare Hono route ${rate(bareRoutePerSecond)}, sha256(1 KiB) ${rate(sha256PerSecond)}; whole run ${millis(performance.now() - started)}; ${before} at start, ${machine()} at end`);
+  report(
+    rows,
+    `baselines: bare Hono route ${rate(bareRoutePerSecond)}, sha256(1 KiB) ${rate(sha256PerSecond)}; whole run ${millis(performance.now() - started)}; ${before} at start, ${machine()} at end`,
+  );
 }
 
 main().then(

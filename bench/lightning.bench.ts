@@ -48,6 +48,11 @@ export async function benchLightning(ctx: BenchContext): Promise<BenchRow[]> {
 
   // Paid requests end to end: challenge (invoice over gRPC), pay (alice → bob), verify (invoice lookup), receipt.
   const paid = ctx.paidRequest(benchPaths.lightning, { adapters: [client], wallets: [ctx.lightningPayer] });
-  rows.push(...(await paidRows('lightning', paid, { what: 'LND stand-in over gRPC', unpaid402PerSecond: await ctx.unpaidPerSecond(benchPaths.lightning) })));
+  rows.push(
+    ...(await paidRows('lightning', paid, {
+      what: 'LND stand-in over gRPC',
+      unpaid402PerSecond: await ctx.unpaidPerSecond(benchPaths.lightning),
+    })),
+  );
   return rows;
 }

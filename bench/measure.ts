@@ -19,7 +19,10 @@ export type ThroughputOptions = {
  *
  * @example const perSecond = await throughput(() => app.fetch(new Request(url)), { ms: 1000 });
  */
-export async function throughput(fn: (worker: number) => Promise<unknown>, options: ThroughputOptions = {}): Promise<number> {
+export async function throughput(
+  fn: (worker: number) => Promise<unknown>,
+  options: ThroughputOptions = {},
+): Promise<number> {
   const ms = options.ms ?? 1500;
   const warmUntil = performance.now() + (options.warmupMs ?? 0);
   for (let i = 0; i < (options.warmup ?? 50) || performance.now() < warmUntil; i++) await fn(0);
@@ -95,7 +98,12 @@ export function ratio(value: number, baseline: number): string {
   if (!Number.isFinite(value) || !Number.isFinite(baseline) || baseline === 0) return 'n/a';
   const r = value / baseline;
   if (r >= 100) return Math.round(r).toLocaleString('en-US');
-  return r === 0 ? '0' : r.toPrecision(3).replace(/^(\d+\.\d*?)0+$/, '$1').replace(/\.$/, '');
+  return r === 0
+    ? '0'
+    : r
+        .toPrecision(3)
+        .replace(/^(\d+\.\d*?)0+$/, '$1')
+        .replace(/\.$/, '');
 }
 
 /**
@@ -134,6 +142,7 @@ export async function paidRows(
 export function markdownTable(rows: BenchRow[]): string {
   const cell = (s: string | undefined) => (s ?? '').replace(/\|/g, '\\|');
   const lines = ['| rail | metric | value | baseline | ratio |', '|---|---|---:|---|---:|'];
-  for (const r of rows) lines.push(`| ${cell(r.rail)} | ${cell(r.metric)} | ${cell(r.value)} | ${cell(r.baseline)} | ${cell(r.ratio)} |`);
+  for (const r of rows)
+    lines.push(`| ${cell(r.rail)} | ${cell(r.metric)} | ${cell(r.value)} | ${cell(r.baseline)} | ${cell(r.ratio)} |`);
   return lines.join('\n');
 }

@@ -16,7 +16,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createReceiptSigner, decodePaymentRequiredHeader, encodePaymentSignatureHeader, paywall, type PaymentRequirements } from '../src/index';
+import {
+  createReceiptSigner,
+  decodePaymentRequiredHeader,
+  encodePaymentSignatureHeader,
+  paywall,
+  type PaymentRequirements,
+} from '../src/index';
 import { createSqlitePaymentStore } from '../src/stores/sqlitePaymentStore';
 import { createFakeLedger, fakeRail } from '../test/unit/support/fakeRail';
 import { millis, ratio, throughput, type BenchRow } from './measure';
@@ -61,7 +67,10 @@ export async function benchMemory(options: { requests?: number } = {}): Promise<
     const ledger = createFakeLedger();
     const payer = ledger.open('payer', 10n ** 18n);
     const rail = fakeRail({ ledger, payTo: 'merchant', keepHistory: false });
-    const pw = paywall({ [`GET ${PATH}`]: { accepts: [{ rail: 'fake-exact', amount: 10n }] } }, { rails: [rail], signer: await createReceiptSigner(), store, issuer: 'http://bench.test' });
+    const pw = paywall(
+      { [`GET ${PATH}`]: { accepts: [{ rail: 'fake-exact', amount: 10n }] } },
+      { rails: [rail], signer: await createReceiptSigner(), store, issuer: 'http://bench.test' },
+    );
     const app = pw.wrap(() => Response.json({ ok: true }));
     const url = `${ORIGIN}${PATH}`;
 
@@ -77,7 +86,11 @@ export async function benchMemory(options: { requests?: number } = {}): Promise<
     let paid = 0;
     const payOnce = async (): Promise<void> => {
       const payload = await rail.createPayment(offer, payer, { resource: { url }, x402Version: 2, now: Date.now() });
-      const res = await app(new Request(url, { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload }) } }));
+      const res = await app(
+        new Request(url, {
+          headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload }) },
+        }),
+      );
       if (res.status !== 200) throw new Error(`paid request ${paid} answered ${res.status}: ${await res.text()}`);
       await res.arrayBuffer();
     };
@@ -137,12 +150,17 @@ export async function benchMemory(options: { requests?: number } = {}): Promise<
 export function benchMemoryInChild(): Promise<BenchRow[]> {
   const script = fileURLToPath(new URL('./memoryProcess.ts', import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = fork(script, [], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(script, [], {
+      execArgv: ['--import', 'tsx', '--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     let rows: BenchRow[] | undefined;
     child.on('message', (message: BenchRow[]) => {
       rows = message;
     });
     child.once('error', reject);
-    child.once('exit', (code) => (rows ? resolve(rows) : reject(new Error(`the memory benchmark process exited with ${code}`))));
+    child.once('exit', (code) =>
+      rows ? resolve(rows) : reject(new Error(`the memory benchmark process exited with ${code}`)),
+    );
   });
 }

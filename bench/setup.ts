@@ -121,18 +121,25 @@ export async function startBench(): Promise<BenchContext> {
     const app = await benchApp(devnets, lightningRootKey);
     const fetch: FetchLike = async (input, init) => app.fetch(new Request(input, init));
     const url = (path: BenchPath) => `http://bench.test${path}`;
-    const evmPayer = (name: 'payer' | 'payer2') => evmWallet(privateKeyToAccount(evm.accounts[name].privateKey as Hex), { publicClient: evm.publicClient });
+    const evmPayer = (name: 'payer' | 'payer2') =>
+      evmWallet(privateKeyToAccount(evm.accounts[name].privateKey as Hex), { publicClient: evm.publicClient });
 
     const unpaidPerSecond = (path: BenchPath, ms = 1000) =>
-      throughput(async () => {
-        const res = await fetch(url(path));
-        if (res.status !== 402) throw new Error(`${path}: expected 402, got ${res.status}`);
-      }, { ms, warmup: 5, warmupMs: 300 });
+      throughput(
+        async () => {
+          const res = await fetch(url(path));
+          if (res.status !== 402) throw new Error(`${path}: expected 402, got ${res.status}`);
+        },
+        { ms, warmup: 5, warmupMs: 300 },
+      );
     // The first measurement of the run: a longer warm-up, so the JIT is not measured instead of the route.
-    const bareRoutePerSecond = await throughput(async () => {
-      const res = await fetch(url(benchPaths.free));
-      if (res.status !== 200) throw new Error(`/free: expected 200, got ${res.status}`);
-    }, { warmupMs: 700 });
+    const bareRoutePerSecond = await throughput(
+      async () => {
+        const res = await fetch(url(benchPaths.free));
+        if (res.status !== 200) throw new Error(`/free: expected 200, got ${res.status}`);
+      },
+      { warmupMs: 700 },
+    );
     const sha256PerSecond = await sha256Baseline();
 
     return {
@@ -141,7 +148,9 @@ export async function startBench(): Promise<BenchContext> {
       url,
       lightningRootKey,
       evmPayers: [evmPayer('payer'), evmPayer('payer2')],
-      solanaPayer: solanaWallet(solana.keypairs.payer, { connection: new Connection(solana.rpcUrl, { commitment: 'confirmed' }) }),
+      solanaPayer: solanaWallet(solana.keypairs.payer, {
+        connection: new Connection(solana.rpcUrl, { commitment: 'confirmed' }),
+      }),
       lightningPayer: lightningWallet(lightning.nodes.alice.lnd),
       baselines: { bareRoutePerSecond, sha256PerSecond },
       async offersOf(path) {
@@ -154,7 +163,8 @@ export async function startBench(): Promise<BenchContext> {
         const pay = payingFetch(fetch, { verifyReceipts: false, ...options });
         return async () => {
           const res = await pay(url(path));
-          if (res.status !== 200 || !receiptOf(res)?.settleResponse?.success) throw new Error(`paid request to ${path} failed: ${res.status} ${await res.text()}`);
+          if (res.status !== 200 || !receiptOf(res)?.settleResponse?.success)
+            throw new Error(`paid request to ${path} failed: ${res.status} ${await res.text()}`);
         };
       },
       stop: () => devnets.stop(),

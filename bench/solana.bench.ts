@@ -38,7 +38,9 @@ export async function benchSolana(ctx: BenchContext): Promise<BenchRow[]> {
   if (!offer) throw new Error('no Solana offer');
   const client = solanaExactClient();
   const createCtx = { resource: { url: ctx.url(benchPaths.solana) }, x402Version: 2 as const, now: Date.now() };
-  const payloads = await Promise.all(Array.from({ length: PAYLOADS }, () => client.createPayment(offer, ctx.solanaPayer, createCtx)));
+  const payloads = await Promise.all(
+    Array.from({ length: PAYLOADS }, () => client.createPayment(offer, ctx.solanaPayer, createCtx)),
+  );
   const want = expectationsOf(offer);
   // The mint is read once (the server caches it too); the loop compares program and decimals like the server does.
   const mint = await createMintCache(ctx.devnets.solana.connection).get(want.asset);
@@ -49,7 +51,8 @@ export async function benchSolana(ctx: BenchContext): Promise<BenchRow[]> {
     const inspected = inspectExactTransaction(tx, want);
     if (!inspected.ok) throw new Error(inspected.reason);
     const { transfer } = inspected;
-    if (!transfer.programId.equals(mint.programId) || transfer.decimals !== mint.decimals) throw new Error('mint mismatch');
+    if (!transfer.programId.equals(mint.programId) || transfer.decimals !== mint.decimals)
+      throw new Error('mint mismatch');
     if (checkSignerSignature(tx, transfer.authority) !== 'valid') throw new Error('bad payer signature');
   });
   const sha = ctx.baselines.sha256PerSecond;
@@ -63,6 +66,11 @@ export async function benchSolana(ctx: BenchContext): Promise<BenchRow[]> {
 
   // Paid requests end to end: challenge, build + sign, verify (RPC: landed?, blockhash, simulate), co-sign, send, confirm.
   const paid = ctx.paidRequest(benchPaths.solana, { adapters: [client], wallets: [ctx.solanaPayer] });
-  rows.push(...(await paidRows('solana', paid, { what: 'litesvm devnet', unpaid402PerSecond: await ctx.unpaidPerSecond(benchPaths.solana) })));
+  rows.push(
+    ...(await paidRows('solana', paid, {
+      what: 'litesvm devnet',
+      unpaid402PerSecond: await ctx.unpaidPerSecond(benchPaths.solana),
+    })),
+  );
   return rows;
 }

@@ -16,7 +16,9 @@ if (existsSync(built)) {
   try {
     ({ register } = await import('tsx/esm/api'));
   } catch {
-    process.stderr.write('x402-rails: dist/cli.js is missing and tsx is not installed: run `npm install` then `npm run build`.\n');
+    process.stderr.write(
+      'x402-rails: dist/cli.js is missing and tsx is not installed: run `npm install` then `npm run build`.\n',
+    );
     process.exit(1);
   }
   register();

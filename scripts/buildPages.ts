@@ -11,7 +11,11 @@ import { build } from 'esbuild';
 /** The browser bundles: entry → generated module and its exported constant. */
 export const pageBundles = [
   { entry: 'src/paywall-ui/page/main.ts', out: 'src/paywall-ui/pageScript.generated.ts', name: 'PAYWALL_PAGE_SCRIPT' },
-  { entry: 'src/dashboard/page/main.ts', out: 'src/dashboard/dashboardScript.generated.ts', name: 'DASHBOARD_PAGE_SCRIPT' },
+  {
+    entry: 'src/dashboard/page/main.ts',
+    out: 'src/dashboard/dashboardScript.generated.ts',
+    name: 'DASHBOARD_PAGE_SCRIPT',
+  },
 ] as const;
 
 /** Bundles one entry (minified IIFE for current browsers) and returns the generated module's text. */

@@ -15,12 +15,25 @@ const lock = JSON.parse(readFileSync(path, 'utf8'));
 const packages = lock.packages;
 
 const OS = ['darwin', 'linux', 'win32', 'android', 'freebsd', 'openbsd', 'openharmony', 'netbsd', 'sunos', 'aix'];
-const CPU = { amd64: 'x64', x64: 'x64', arm64: 'arm64', aarch64: 'arm64', arm: 'arm', ia32: 'ia32', loong64: 'loong64', ppc64: 'ppc64', riscv64: 'riscv64', s390x: 's390x' };
+const CPU = {
+  amd64: 'x64',
+  x64: 'x64',
+  arm64: 'arm64',
+  aarch64: 'arm64',
+  arm: 'arm',
+  ia32: 'ia32',
+  loong64: 'loong64',
+  ppc64: 'ppc64',
+  riscv64: 'riscv64',
+  s390x: 's390x',
+};
 
 function platformOf(name) {
   const parts = name.replace(/^@[^/]+\//, '').split(/[-_]/);
   const os = parts.find((p) => OS.includes(p)) ?? (parts.includes('win') ? 'win32' : undefined);
-  const cpuPart = parts.find((p) => p in CPU) ?? (parts.includes('eabi') || parts.includes('gnueabihf') || parts.includes('musleabihf') ? 'arm' : undefined);
+  const cpuPart =
+    parts.find((p) => p in CPU) ??
+    (parts.includes('eabi') || parts.includes('gnueabihf') || parts.includes('musleabihf') ? 'arm' : undefined);
   if (!os || !cpuPart) return undefined;
   const entry = { os: [os], cpu: [CPU[cpuPart]] };
   if (os === 'linux') entry.libc = [parts.some((p) => p.startsWith('musl')) ? 'musl' : 'glibc'];
@@ -37,10 +50,17 @@ for (const [location, pkg] of Object.entries(packages)) {
     if (!platform) continue;
     const version = String(range).replace(/^[~^=]/, '');
     if (!/^\d+\.\d+\.\d+/.test(version)) continue;
-    packages[`node_modules/${dep}`] = { version, ...platform, dev: pkg.dev === true ? true : undefined, optional: true };
+    packages[`node_modules/${dep}`] = {
+      version,
+      ...platform,
+      dev: pkg.dev === true ? true : undefined,
+      optional: true,
+    };
     added++;
   }
 }
-lock.packages = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))));
+lock.packages = Object.fromEntries(
+  Object.entries(packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))),
+);
 writeFileSync(path, `${JSON.stringify(lock, null, 2)}\n`);
 console.log(`complete-lockfile: added ${added} other-platform optional entries`);

@@ -9,10 +9,14 @@ import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
-const ambient = { 'better-sqlite3': 'src/stores/betterSqlite3.d.ts', 'ln-service': 'adapters/lightning/ln-service.d.ts' };
+const ambient = {
+  'better-sqlite3': 'src/stores/betterSqlite3.d.ts',
+  'ln-service': 'adapters/lightning/ln-service.d.ts',
+};
 
 mkdirSync(join(dist, 'ambient'), { recursive: true });
-for (const [name, source] of Object.entries(ambient)) copyFileSync(join(root, source), join(dist, 'ambient', `${name}.d.ts`));
+for (const [name, source] of Object.entries(ambient))
+  copyFileSync(join(root, source), join(dist, 'ambient', `${name}.d.ts`));
 let patched = 0;
 for (const file of readdirSync(dist)) {
   if (!/\.d\.c?ts$/.test(file)) continue;
@@ -25,4 +29,6 @@ for (const file of readdirSync(dist)) {
   writeFileSync(path, references.join('') + text);
   patched++;
 }
-console.log(`ship-ambient-types: ${Object.keys(ambient).length} declarations, referenced from ${patched} built declaration files`);
+console.log(
+  `ship-ambient-types: ${Object.keys(ambient).length} declarations, referenced from ${patched} built declaration files`,
+);

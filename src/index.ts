@@ -22,14 +22,36 @@ export { reportCharge, reportedCharge } from './server/reportCharge';
 export type { RouteConfig, RoutesConfig } from './server/routes';
 export { CHALLENGE_FIELD } from './server/challenge';
 export type { ReconcileReport } from './server/reconcilePayments';
-export { paywallOperations, type PaywallOperations, type PaywallOperationsParameters, type OperationsBreaker } from './server/operations';
+export {
+  paywallOperations,
+  type PaywallOperations,
+  type PaywallOperationsParameters,
+  type OperationsBreaker,
+} from './server/operations';
 export { settleResponseOf } from './server/issueReceipt';
 export { payingFetch, type PayingFetchOptions, type FetchLike } from './client/payingFetch';
 export { receiptOf, type PaymentOutcome } from './client/paymentOutcome';
-export { createOriginStrikes, type OriginStrikes, type OriginStrikesOptions, type Strike } from './client/originStrikes';
+export {
+  createOriginStrikes,
+  type OriginStrikes,
+  type OriginStrikesOptions,
+  type Strike,
+} from './client/originStrikes';
 export { type ReceiptCheck } from './client/checkReceipt';
 export { readChallenge, type ReadChallenge } from './client/readChallenge';
-export { createBudgetLedger, type Budget, type BudgetLedger, type Reservation, type SpendRequest } from './client/budgetLedger';
-export type { PaywallExtension, ExtensionRequestContext, ExtensionBeforeContext, ExtensionPaidContext, ExtensionReplayContext } from './server/extensions';
+export {
+  createBudgetLedger,
+  type Budget,
+  type BudgetLedger,
+  type Reservation,
+  type SpendRequest,
+} from './client/budgetLedger';
+export type {
+  PaywallExtension,
+  ExtensionRequestContext,
+  ExtensionBeforeContext,
+  ExtensionPaidContext,
+  ExtensionReplayContext,
+} from './server/extensions';
 export { discover } from './discovery/discover';
 export type { DiscoveryManifest, DiscoveryItem, RouteDiscovery } from './discovery/manifest';

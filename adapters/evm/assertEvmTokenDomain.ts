@@ -31,35 +31,62 @@ export async function assertEvmTokenDomain(p: AssertEvmTokenDomainParameters): P
   const mismatch = (reports: string) =>
     new ConfigurationError(
       `EIP-712 domain mismatch: configured ${configured} for token ${address}, token reports ${reports}. Set the token's name and version exactly as its EIP-712 domain has them: payments signed over another domain would verify and then revert at settlement.`,
-      { code: errorCodes.CONFIG_EIP712_DOMAIN_MISMATCH, details: { token: address, name: p.token.name, version: p.token.version, chainId: p.chainId } },
+      {
+        code: errorCodes.CONFIG_EIP712_DOMAIN_MISMATCH,
+        details: { token: address, name: p.token.name, version: p.token.version, chainId: p.chainId },
+      },
     );
   let eip5267: unknown;
   try {
     const { domain } = await getEip712Domain(p.publicClient, { address });
-    if (domain.name !== p.token.name || domain.version !== p.token.version || domain.chainId !== p.chainId || !sameAddress(domain.verifyingContract, address)) {
-      throw mismatch(`{name: ${JSON.stringify(domain.name)}, version: ${JSON.stringify(domain.version)}, chainId: ${domain.chainId}, verifyingContract: ${domain.verifyingContract}}`);
+    if (
+      domain.name !== p.token.name ||
+      domain.version !== p.token.version ||
+      domain.chainId !== p.chainId ||
+      !sameAddress(domain.verifyingContract, address)
+    ) {
+      throw mismatch(
+        `{name: ${JSON.stringify(domain.name)}, version: ${JSON.stringify(domain.version)}, chainId: ${domain.chainId}, verifyingContract: ${domain.verifyingContract}}`,
+      );
     }
     return;
   } catch (error) {
     if (error instanceof ConfigurationError) throw error;
-    if (rpcUnreachable(error)) throw new RailUnavailableError('The EVM RPC failed while reading the token\'s EIP-712 domain. Try again shortly.', { cause: error, rail });
+    if (rpcUnreachable(error))
+      throw new RailUnavailableError(
+        "The EVM RPC failed while reading the token's EIP-712 domain. Try again shortly.",
+        { cause: error, rail },
+      );
     eip5267 = error;
   }
   let separator: `0x${string}`;
   try {
-    separator = await p.publicClient.readContract({ address, abi: domainSeparatorAbi, functionName: 'DOMAIN_SEPARATOR' });
+    separator = await p.publicClient.readContract({
+      address,
+      abi: domainSeparatorAbi,
+      functionName: 'DOMAIN_SEPARATOR',
+    });
   } catch (error) {
-    if (rpcUnreachable(error)) throw new RailUnavailableError('The EVM RPC failed while reading the token\'s DOMAIN_SEPARATOR(). Try again shortly.', { cause: error, rail });
+    if (rpcUnreachable(error))
+      throw new RailUnavailableError(
+        "The EVM RPC failed while reading the token's DOMAIN_SEPARATOR(). Try again shortly.",
+        { cause: error, rail },
+      );
     throw new ConfigurationError(
       `EIP-712 domain mismatch: token ${address} exposes neither eip712Domain() (EIP-5267) nor DOMAIN_SEPARATOR(), so configured ${configured} cannot be checked; is it the EIP-3009/EIP-2612 token on chain ${p.chainId}?`,
       { code: errorCodes.CONFIG_EIP712_DOMAIN_MISMATCH, cause: eip5267, details: { token: address } },
     );
   }
-  const expected = domainSeparator({ domain: { name: p.token.name, version: p.token.version, chainId: p.chainId, verifyingContract: address } });
-  if (separator.toLowerCase() !== expected.toLowerCase()) throw mismatch(`DOMAIN_SEPARATOR() ${separator}, not ${expected} computed from the configuration`);
+  const expected = domainSeparator({
+    domain: { name: p.token.name, version: p.token.version, chainId: p.chainId, verifyingContract: address },
+  });
+  if (separator.toLowerCase() !== expected.toLowerCase())
+    throw mismatch(`DOMAIN_SEPARATOR() ${separator}, not ${expected} computed from the configuration`);
 }
 
-const domainSeparatorAbi = [{ type: 'function', name: 'DOMAIN_SEPARATOR', stateMutability: 'view', inputs: [], outputs: [{ type: 'bytes32' }] }] as const;
+const domainSeparatorAbi = [
+  { type: 'function', name: 'DOMAIN_SEPARATOR', stateMutability: 'view', inputs: [], outputs: [{ type: 'bytes32' }] },
+] as const;
 
 function sameAddress(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();

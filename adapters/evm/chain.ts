@@ -71,7 +71,8 @@ export function submitQueueFor(address: string): SubmitQueue {
 export function revertName(error: unknown): string | undefined {
   if (!(error instanceof BaseError)) return undefined;
   const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (reverted instanceof ContractFunctionRevertedError) return reverted.data?.errorName ?? reverted.reason ?? 'reverted';
+  if (reverted instanceof ContractFunctionRevertedError)
+    return reverted.data?.errorName ?? reverted.reason ?? 'reverted';
   return undefined;
 }
 
@@ -105,7 +106,12 @@ export async function submitAndWait(
       const call = await prepare();
       const signed = await signFirst(settler, call);
       try {
-        if (!signed) return await settler.walletClient.sendTransaction({ ...call, account: settler.walletClient.account, chain: settler.walletClient.chain ?? null });
+        if (!signed)
+          return await settler.walletClient.sendTransaction({
+            ...call,
+            account: settler.walletClient.account,
+            chain: settler.walletClient.chain ?? null,
+          });
         await settler.walletClient.sendRawTransaction({ serializedTransaction: signed.serialized });
         return signed.hash;
       } catch (cause) {
@@ -116,23 +122,52 @@ export async function submitAndWait(
   } catch (cause) {
     if (cause instanceof AmbiguousSendError && cause.hash !== undefined) {
       await record(cause.hash);
-      return { status: 'pending', reference: cause.hash, message: `Settlement ${cause.hash} was sent but the node's answer was lost; it may have landed.` };
+      return {
+        status: 'pending',
+        reference: cause.hash,
+        message: `Settlement ${cause.hash} was sent but the node's answer was lost; it may have landed.`,
+      };
     }
     const reason = revertName(cause);
-    if (reason) return { status: 'failed', reason: 'settlement_reverted', message: `The token refused the transfer (${reason}); nothing was paid.` };
+    if (reason)
+      return {
+        status: 'failed',
+        reason: 'settlement_reverted',
+        message: `The token refused the transfer (${reason}); nothing was paid.`,
+      };
     if (cause instanceof AmbiguousSendError && cause.hash === undefined) {
-      throw new RailUnavailableError("The EVM node's answer to the settlement transaction was lost; it may have been paid. Use a local gas account so such a send stays pending.", { cause: cause.cause, rail, status: 502 });
+      throw new RailUnavailableError(
+        "The EVM node's answer to the settlement transaction was lost; it may have been paid. Use a local gas account so such a send stays pending.",
+        { cause: cause.cause, rail, status: 502 },
+      );
     }
-    throw new RailUnavailableError('The EVM RPC did not take the settlement transaction; nothing was paid. Try again shortly.', { cause, rail });
+    throw new RailUnavailableError(
+      'The EVM RPC did not take the settlement transaction; nothing was paid. Try again shortly.',
+      { cause, rail },
+    );
   }
   // Record the intent before waiting; a failing record must not lose the settlement itself.
   await record(hash);
   try {
-    const receipt = await settler.publicClient.waitForTransactionReceipt({ hash, timeout: settler.confirmTimeoutMs ?? 30_000, pollingInterval: settler.pollingIntervalMs ?? 250 });
-    if (receipt.status !== 'success') return { status: 'failed', reason: 'settlement_reverted', message: 'The settlement transaction reverted; nothing was paid.', reference: hash };
+    const receipt = await settler.publicClient.waitForTransactionReceipt({
+      hash,
+      timeout: settler.confirmTimeoutMs ?? 30_000,
+      pollingInterval: settler.pollingIntervalMs ?? 250,
+    });
+    if (receipt.status !== 'success')
+      return {
+        status: 'failed',
+        reason: 'settlement_reverted',
+        message: 'The settlement transaction reverted; nothing was paid.',
+        reference: hash,
+      };
     return { status: 'mined', hash };
   } catch {
-    return { status: 'pending', reference: hash, message: `Settlement ${hash} was broadcast but not confirmed in time.` };
+    return {
+      status: 'pending',
+      reference: hash,
+      message: `Settlement ${hash} was broadcast but not confirmed in time.`,
+    };
   }
 }
 
@@ -150,7 +185,10 @@ class AmbiguousSendError extends Error {
  * The call signed before it is sent, and its hash: by a local gas account, or by the node for an account it
  * holds (`eth_signTransaction`). Undefined when the node cannot sign without sending.
  */
-async function signFirst(settler: EvmSettler, call: ContractCall): Promise<{ serialized: Hex; hash: Hash } | undefined> {
+async function signFirst(
+  settler: EvmSettler,
+  call: ContractCall,
+): Promise<{ serialized: Hex; hash: Hash } | undefined> {
   const { walletClient } = settler;
   const account = walletClient.account;
   const chain = walletClient.chain ?? null;
@@ -168,13 +206,21 @@ async function signFirst(settler: EvmSettler, call: ContractCall): Promise<{ ser
 /** True when the node said it does not offer the method called. */
 function unsupportedMethod(error: unknown): boolean {
   if (!(error instanceof BaseError)) return false;
-  return error.walk((e) => e instanceof MethodNotFoundRpcError || e instanceof MethodNotSupportedRpcError || e instanceof UnsupportedProviderMethodError) !== null;
+  return (
+    error.walk(
+      (e) =>
+        e instanceof MethodNotFoundRpcError ||
+        e instanceof MethodNotSupportedRpcError ||
+        e instanceof UnsupportedProviderMethodError,
+    ) !== null
+  );
 }
 
 /** True when a failed send certainly did not broadcast: the connection was refused, or the node itself refused it. */
 function notBroadcast(error: unknown): boolean {
   if (!(error instanceof BaseError)) return false;
-  if (error.walk((e) => e instanceof RpcRequestError) instanceof RpcRequestError) return !/already known|known transaction/i.test(error.message);
+  if (error.walk((e) => e instanceof RpcRequestError) instanceof RpcRequestError)
+    return !/already known|known transaction/i.test(error.message);
   return error.walk((e) => typeof e === 'object' && e !== null && 'code' in e && e.code === 'ECONNREFUSED') !== null;
 }
 

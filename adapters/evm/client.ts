@@ -1,5 +1,16 @@
 import { bytesToHex, isAddress, type Address, type Hex } from 'viem';
-import { ConfigurationError, PaymentInvalidError, RailUnavailableError, defineClientRail, type AuthorizingClientRail, type ClientRail, type ConfirmingClientRail, type MppClientRail, type PaymentRequirements, type Wallet } from '../../src/index';
+import {
+  ConfigurationError,
+  PaymentInvalidError,
+  RailUnavailableError,
+  defineClientRail,
+  type AuthorizingClientRail,
+  type ClientRail,
+  type ConfirmingClientRail,
+  type MppClientRail,
+  type PaymentRequirements,
+  type Wallet,
+} from '../../src/index';
 import { exactTokenAbi, permitTypes, transferWithAuthorizationTypes } from './abi';
 import { confirmEvmTransfer } from './confirmEvmTransfer';
 import { domainOf, transferMethodOf } from './requirements';
@@ -16,13 +27,23 @@ function walletOf(wallet: Wallet): EvmWallet {
 
 function domainOrThrow(req: PaymentRequirements) {
   const domain = domainOf(req);
-  if (!domain) throw new PaymentInvalidError('invalid_requirements', 'The offer lacks the token EIP-712 domain (extra.name, extra.version) or a valid token address.');
+  if (!domain)
+    throw new PaymentInvalidError(
+      'invalid_requirements',
+      'The offer lacks the token EIP-712 domain (extra.name, extra.version) or a valid token address.',
+    );
   return domain;
 }
 
-function signTyped(wallet: EvmWallet, args: Parameters<NonNullable<EvmWallet['account']['signTypedData']>>[0]): Promise<Hex> {
+function signTyped(
+  wallet: EvmWallet,
+  args: Parameters<NonNullable<EvmWallet['account']['signTypedData']>>[0],
+): Promise<Hex> {
   const sign = wallet.account.signTypedData;
-  if (!sign) throw new ConfigurationError('The EVM wallet account cannot sign typed data; use a local or JSON-RPC account that can.');
+  if (!sign)
+    throw new ConfigurationError(
+      'The EVM wallet account cannot sign typed data; use a local or JSON-RPC account that can.',
+    );
   return sign(args);
 }
 
@@ -39,7 +60,8 @@ export function evmEip3009Client(options: EvmMppChargeClientOptions = {}): Confi
     id: 'evm-eip3009',
     walletKind: 'evm',
     mpp: evmMppChargeClient(options),
-    supports: (req) => req.scheme === 'exact' && req.network.startsWith('eip155:') && transferMethodOf(req) === 'eip3009',
+    supports: (req) =>
+      req.scheme === 'exact' && req.network.startsWith('eip155:') && transferMethodOf(req) === 'eip3009',
     confirmSettlement: confirmEvmTransfer,
     async createPayment(req, w, ctx) {
       const wallet = walletOf(w);
@@ -53,7 +75,12 @@ export function evmEip3009Client(options: EvmMppChargeClientOptions = {}): Confi
         validBefore: BigInt(now + req.maxTimeoutSeconds),
         nonce: bytesToHex(crypto.getRandomValues(new Uint8Array(32))),
       };
-      const signature = await signTyped(wallet, { domain, types: transferWithAuthorizationTypes, primaryType: 'TransferWithAuthorization', message: authorization });
+      const signature = await signTyped(wallet, {
+        domain,
+        types: transferWithAuthorizationTypes,
+        primaryType: 'TransferWithAuthorization',
+        message: authorization,
+      });
       return {
         signature,
         authorization: {
@@ -79,7 +106,8 @@ export function evmEip2612Client(): AuthorizingClientRail & ConfirmingClientRail
   return defineClientRail({
     id: 'evm-eip2612',
     walletKind: 'evm',
-    supports: (req) => req.scheme === 'exact' && req.network.startsWith('eip155:') && transferMethodOf(req) === 'eip2612',
+    supports: (req) =>
+      req.scheme === 'exact' && req.network.startsWith('eip155:') && transferMethodOf(req) === 'eip2612',
     confirmSettlement: confirmEvmTransfer,
     authorizedAddresses: (req) => [
       { role: 'payee', address: req.payTo },
@@ -89,12 +117,23 @@ export function evmEip2612Client(): AuthorizingClientRail & ConfirmingClientRail
       const wallet = walletOf(w);
       const domain = domainOrThrow(req);
       const spender = spenderOf(req);
-      if (!wallet.publicClient) throw new ConfigurationError('EIP-2612 payments read the permit nonce from the chain: give evmWallet() a publicClient.');
+      if (!wallet.publicClient)
+        throw new ConfigurationError(
+          'EIP-2612 payments read the permit nonce from the chain: give evmWallet() a publicClient.',
+        );
       let nonce: bigint;
       try {
-        nonce = await wallet.publicClient.readContract({ address: domain.verifyingContract, abi: exactTokenAbi, functionName: 'nonces', args: [wallet.address] });
+        nonce = await wallet.publicClient.readContract({
+          address: domain.verifyingContract,
+          abi: exactTokenAbi,
+          functionName: 'nonces',
+          args: [wallet.address],
+        });
       } catch (cause) {
-        throw new RailUnavailableError('Could not read the permit nonce from the chain.', { cause, rail: 'evm-eip2612' });
+        throw new RailUnavailableError('Could not read the permit nonce from the chain.', {
+          cause,
+          rail: 'evm-eip2612',
+        });
       }
       const permit = {
         owner: wallet.address,
@@ -106,7 +145,12 @@ export function evmEip2612Client(): AuthorizingClientRail & ConfirmingClientRail
       const signature = await signTyped(wallet, { domain, types: permitTypes, primaryType: 'Permit', message: permit });
       return {
         signature,
-        permit: { ...permit, value: permit.value.toString(), nonce: permit.nonce.toString(), deadline: permit.deadline.toString() },
+        permit: {
+          ...permit,
+          value: permit.value.toString(),
+          nonce: permit.nonce.toString(),
+          deadline: permit.deadline.toString(),
+        },
       };
     },
   });
@@ -116,7 +160,10 @@ export function evmEip2612Client(): AuthorizingClientRail & ConfirmingClientRail
 function spenderOf(req: PaymentRequirements): Address {
   const spender = req.extra.spender;
   if (typeof spender !== 'string' || !isAddress(spender, { strict: false })) {
-    throw new PaymentInvalidError('invalid_requirements', 'An EIP-2612 offer must name its spender (an address) in extra.spender.');
+    throw new PaymentInvalidError(
+      'invalid_requirements',
+      'An EIP-2612 offer must name its spender (an address) in extra.spender.',
+    );
   }
   return spender;
 }

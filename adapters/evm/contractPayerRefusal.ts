@@ -1,4 +1,13 @@
-import { hashTypedData, parseAbi, parseSignature, serializeSignature, type Address, type Hex, type PublicClient, type TypedDataDefinition } from 'viem';
+import {
+  hashTypedData,
+  parseAbi,
+  parseSignature,
+  serializeSignature,
+  type Address,
+  type Hex,
+  type PublicClient,
+  type TypedDataDefinition,
+} from 'viem';
 import { read, rpcUnreachable } from './chain';
 import type { SignatureRefusal } from './recoverTypedDataSigner';
 
@@ -37,4 +46,3 @@ export async function contractPayerRefusal(
     message: `The payer ${payer} is a contract account (a smart wallet or an EIP-7702 delegated account); the token asks it to approve the signature (ERC-1271) and it does not. Pay from an account that does.`,
   };
 }
-

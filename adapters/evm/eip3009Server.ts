@@ -13,7 +13,14 @@ import { exactTokenAbi, transferWithAuthorizationTypes } from './abi';
 import { submitQueueFor, read, submitAndWait } from './chain';
 import { Eip3009PayloadSchema, type Eip3009Payload } from './payloads';
 import { domainOf, sameAddress, transferMethodOf } from './requirements';
-import { baseRequirements, checkCommon, parsePayload, requiredValiditySeconds, type EvmServerParameters, type EvmTokenConfig } from './serverCommon';
+import {
+  baseRequirements,
+  checkCommon,
+  parsePayload,
+  requiredValiditySeconds,
+  type EvmServerParameters,
+  type EvmTokenConfig,
+} from './serverCommon';
 import { typedDataSignedBy } from './recoverTypedDataSigner';
 import { tokenDomainCheck } from './assertEvmTokenDomain';
 import { contractPayerRefusal } from './contractPayerRefusal';
@@ -35,14 +42,25 @@ const ID = 'evm-eip3009';
 export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementRail & MppServerRail {
   const network = evmNetwork(p.chainId);
   const queue = submitQueueFor(p.walletClient.account.address);
-  const parse = (payload: Record<string, unknown>): Eip3009Payload => parsePayload(Eip3009PayloadSchema, payload, 'EIP-3009');
-  const domainChecked = tokenDomainCheck({ publicClient: p.publicClient, chainId: p.chainId, token: p.token, rail: ID, enabled: p.checkTokenDomain });
+  const parse = (payload: Record<string, unknown>): Eip3009Payload =>
+    parsePayload(Eip3009PayloadSchema, payload, 'EIP-3009');
+  const domainChecked = tokenDomainCheck({
+    publicClient: p.publicClient,
+    chainId: p.chainId,
+    token: p.token,
+    rail: ID,
+    enabled: p.checkTokenDomain,
+  });
 
   return defineServerRail({
     id: ID,
     // MPP `evm`/`charge` (authorization credential), wire-identical to mppx.
     mpp: evmMppChargeServer({ chainId: p.chainId, token: p.token }),
-    supports: (req) => req.scheme === 'exact' && req.network === network && sameAddress(req.asset, p.token.address) && transferMethodOf(req) === 'eip3009',
+    supports: (req) =>
+      req.scheme === 'exact' &&
+      req.network === network &&
+      sameAddress(req.asset, p.token.address) &&
+      transferMethodOf(req) === 'eip3009',
     async quote(offer: PriceOffer) {
       return baseRequirements(network, p.token, p.payTo, offer, {});
     },
@@ -54,18 +72,39 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementR
       const parsed = parse(payload);
       await domainChecked();
       const a = parsed.authorization;
-      const offline = await verifyEip3009Signature(parsed, req, { network, token: p.token, now: ctx.now, ...(p.settleWindowSeconds !== undefined ? { settleWindowSeconds: p.settleWindowSeconds } : {}) });
+      const offline = await verifyEip3009Signature(parsed, req, {
+        network,
+        token: p.token,
+        now: ctx.now,
+        ...(p.settleWindowSeconds !== undefined ? { settleWindowSeconds: p.settleWindowSeconds } : {}),
+      });
       if (!offline.isValid) return offline;
-      const invalid = (reason: string, message: string): VerifyResult => ({ isValid: false, reason, message, payer: a.from });
+      const invalid = (reason: string, message: string): VerifyResult => ({
+        isValid: false,
+        reason,
+        message,
+        payer: a.from,
+      });
       const [used, balance, code] = await read(ID, 'nonce, balance and payer code', () =>
         Promise.all([
-          p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'authorizationState', args: [a.from, a.nonce] }),
-          p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'balanceOf', args: [a.from] }),
+          p.publicClient.readContract({
+            address: p.token.address,
+            abi: exactTokenAbi,
+            functionName: 'authorizationState',
+            args: [a.from, a.nonce],
+          }),
+          p.publicClient.readContract({
+            address: p.token.address,
+            abi: exactTokenAbi,
+            functionName: 'balanceOf',
+            args: [a.from],
+          }),
           p.publicClient.getCode({ address: a.from }),
         ]),
       );
       if (used) return invalid('nonce_used', 'This authorization nonce was already used or canceled.');
-      if (balance < BigInt(a.value)) return invalid('insufficient_funds', `The payer holds ${balance}, less than ${a.value}.`);
+      if (balance < BigInt(a.value))
+        return invalid('insufficient_funds', `The payer holds ${balance}, less than ${a.value}.`);
       const typed = eip3009TypedData(parsed, req); // defined: the offline check passed over it
       const contract = typed && (await contractPayerRefusal(ID, p.publicClient, a.from, code, typed, parsed.signature));
       if (contract) return invalid(contract.reason, contract.message);
@@ -80,26 +119,49 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementR
       const signed = await verifyEip3009Signature(parsed, req, { network, token: p.token, now: null });
       if (!signed.isValid) return undefined;
       const earlier = await findEarlierSettlement(p, a);
-      return earlier && earlier !== 'canceled' ? { reference: earlier, payer: getAddress(a.from), amount: a.value } : undefined;
+      return earlier && earlier !== 'canceled'
+        ? { reference: earlier, payer: getAddress(a.from), amount: a.value }
+        : undefined;
     },
     async settle(payload, req, ctx) {
       const { authorization: a, signature } = parse(payload);
       await domainChecked();
       const earlier = await findEarlierSettlement(p, a);
-      if (earlier === 'canceled') return { status: 'failed', reason: 'nonce_used', message: 'The authorization nonce was canceled or used elsewhere.' };
+      if (earlier === 'canceled')
+        return {
+          status: 'failed',
+          reason: 'nonce_used',
+          message: 'The authorization nonce was canceled or used elsewhere.',
+        };
       if (earlier) return { status: 'settled', reference: earlier, payer: getAddress(a.from), amount: a.value };
       const { v, r, s, yParity } = parseSignature(signature);
-      const args = [a.from, a.to, BigInt(a.value), BigInt(a.validAfter), BigInt(a.validBefore), a.nonce, Number(v ?? BigInt(yParity + 27)), r, s] as const;
-      const outcome = await submitAndWait(ID, p, queue, async () => {
-        const { request } = await p.publicClient.simulateContract({
-          address: p.token.address,
-          abi: exactTokenAbi,
-          functionName: 'transferWithAuthorization',
-          args,
-          account: p.walletClient.account,
-        });
-        return { to: request.address, data: encodeFunctionData(request) };
-      }, ctx.onBroadcast);
+      const args = [
+        a.from,
+        a.to,
+        BigInt(a.value),
+        BigInt(a.validAfter),
+        BigInt(a.validBefore),
+        a.nonce,
+        Number(v ?? BigInt(yParity + 27)),
+        r,
+        s,
+      ] as const;
+      const outcome = await submitAndWait(
+        ID,
+        p,
+        queue,
+        async () => {
+          const { request } = await p.publicClient.simulateContract({
+            address: p.token.address,
+            abi: exactTokenAbi,
+            functionName: 'transferWithAuthorization',
+            args,
+            account: p.walletClient.account,
+          });
+          return { to: request.address, data: encodeFunctionData(request) };
+        },
+        ctx.onBroadcast,
+      );
       if (outcome.status !== 'mined') return outcome;
       return { status: 'settled', reference: outcome.hash, payer: getAddress(a.from), amount: req.amount };
     },
@@ -119,12 +181,21 @@ export async function verifyEip3009Signature(
   req: PaymentRequirements,
   p: { network: string; token: EvmTokenConfig; now: number | null; settleWindowSeconds?: number },
 ): Promise<VerifyResult> {
-  const invalid = (reason: string, message: string): VerifyResult => ({ isValid: false, reason, message, payer: a.from });
+  const invalid = (reason: string, message: string): VerifyResult => ({
+    isValid: false,
+    reason,
+    message,
+    payer: a.from,
+  });
   const common = checkCommon(req, p.network, p.token, { to: a.to, value: a.value });
   if (common) return invalid(common.reason, common.message);
   if (p.now !== null) {
     const now = BigInt(Math.floor(p.now / 1000));
-    if (BigInt(a.validBefore) < now + requiredValiditySeconds(req, p.settleWindowSeconds)) return invalid('expired', 'The authorization expires too soon to be settled after the service, or has expired; sign a new one.');
+    if (BigInt(a.validBefore) < now + requiredValiditySeconds(req, p.settleWindowSeconds))
+      return invalid(
+        'expired',
+        'The authorization expires too soon to be settled after the service, or has expired; sign a new one.',
+      );
     // The token wants block.timestamp > validAfter (strictly): an authorization valid from this very second could
     // still revert in a block mined within it.
     if (BigInt(a.validAfter) >= now) return invalid('not_yet_valid', 'The authorization is not valid yet.');
@@ -137,13 +208,27 @@ export async function verifyEip3009Signature(
 }
 
 /** When the nonce is already used, the transaction that used it (our own earlier settlement of this same payment). */
-async function findEarlierSettlement(p: EvmEip3009ServerParameters, a: Eip3009Payload['authorization']): Promise<`0x${string}` | 'canceled' | undefined> {
+async function findEarlierSettlement(
+  p: EvmEip3009ServerParameters,
+  a: Eip3009Payload['authorization'],
+): Promise<`0x${string}` | 'canceled' | undefined> {
   const used = await read(ID, 'the authorization state', () =>
-    p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'authorizationState', args: [a.from, a.nonce] }),
+    p.publicClient.readContract({
+      address: p.token.address,
+      abi: exactTokenAbi,
+      functionName: 'authorizationState',
+      args: [a.from, a.nonce],
+    }),
   );
   if (!used) return undefined;
   const logs = await read(ID, 'authorization logs', () =>
-    p.publicClient.getContractEvents({ address: p.token.address, abi: exactTokenAbi, eventName: 'AuthorizationUsed', args: { authorizer: a.from, nonce: a.nonce }, fromBlock: 0n }),
+    p.publicClient.getContractEvents({
+      address: p.token.address,
+      abi: exactTokenAbi,
+      eventName: 'AuthorizationUsed',
+      args: { authorizer: a.from, nonce: a.nonce },
+      fromBlock: 0n,
+    }),
   );
   return logs[0]?.transactionHash ?? 'canceled';
 }

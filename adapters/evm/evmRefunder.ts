@@ -23,13 +23,21 @@ type Refunded = { status: 'sent'; reference: string } | { status: 'refused'; rea
  * @example
  * const refunds = { 'evm-eip3009': evmRefunder({ publicClient, walletClient: payeeWalletClient }) };
  */
-export function evmRefunder(parameters: EvmRefunderParameters): { readonly needsDestination: false; refund(request: Refund): Promise<Refunded> } {
+export function evmRefunder(parameters: EvmRefunderParameters): {
+  readonly needsDestination: false;
+  refund(request: Refund): Promise<Refunded>;
+} {
   const rail = parameters.rail ?? 'evm-eip3009';
   const queue = submitQueueFor(parameters.walletClient.account.address);
   return {
     needsDestination: false,
     async refund(r) {
-      if (!isAddress(r.payer) || !isAddress(r.asset)) return { status: 'refused', reason: 'invalid_address', message: 'The deposit payer or token is not an EVM address.' };
+      if (!isAddress(r.payer) || !isAddress(r.asset))
+        return {
+          status: 'refused',
+          reason: 'invalid_address',
+          message: 'The deposit payer or token is not an EVM address.',
+        };
       let outcome;
       try {
         outcome = await submitAndWait(rail, parameters, queue, async () => {
@@ -43,12 +51,16 @@ export function evmRefunder(parameters: EvmRefunderParameters): { readonly needs
           return { to: request.address, data: encodeFunctionData(request) };
         });
       } catch (error) {
-        if (error instanceof RailUnavailableError && error.status !== 502) return { status: 'refused', reason: 'rail_unavailable', message: error.message };
+        if (error instanceof RailUnavailableError && error.status !== 502)
+          return { status: 'refused', reason: 'rail_unavailable', message: error.message };
         throw error;
       }
       if (outcome.status === 'mined') return { status: 'sent', reference: outcome.hash };
       if (outcome.status === 'failed') return { status: 'refused', reason: outcome.reason, message: outcome.message };
-      throw new RailUnavailableError(`Refund ${outcome.reference} was broadcast but not confirmed: ${outcome.message}`, { rail, status: 502, details: { reference: outcome.reference } });
+      throw new RailUnavailableError(
+        `Refund ${outcome.reference} was broadcast but not confirmed: ${outcome.message}`,
+        { rail, status: 502, details: { reference: outcome.reference } },
+      );
     },
   };
 }

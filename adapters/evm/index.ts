@@ -8,11 +8,27 @@ export { evmEip2612Server, type EvmEip2612ServerParameters } from './eip2612Serv
 export { evmPermit2Server, type EvmPermit2ServerParameters } from './permit2Server';
 export { evmUptoServer, UPTO_SETTLEMENT_EXCEEDS_AMOUNT, type EvmUptoServerParameters } from './uptoServer';
 export { evmPermit2Client, evmUptoClient, type EvmPermit2ClientParameters } from './permit2Client';
-export { PERMIT2_ADDRESS, X402_EXACT_PERMIT2_PROXY_ADDRESS, X402_UPTO_PERMIT2_PROXY_ADDRESS, permit2Abi, x402ExactPermit2ProxyAbi, x402UptoPermit2ProxyAbi, exactPermit2WitnessTypes, uptoPermit2WitnessTypes } from './permit2Abi';
+export {
+  PERMIT2_ADDRESS,
+  X402_EXACT_PERMIT2_PROXY_ADDRESS,
+  X402_UPTO_PERMIT2_PROXY_ADDRESS,
+  permit2Abi,
+  x402ExactPermit2ProxyAbi,
+  x402UptoPermit2ProxyAbi,
+  exactPermit2WitnessTypes,
+  uptoPermit2WitnessTypes,
+} from './permit2Abi';
 export { EIP2612_GAS_SPONSORING, declareEip2612GasSponsoring } from './permit2Common';
 export { evmEip3009Client, evmEip2612Client, evmClients, VALIDITY_MARGIN_SECONDS } from './client';
 export { evmWallet, isEvmWallet, type EvmWallet } from './wallet';
-export { evmMppChargeServer, evmMppChargeClient, mppChallengeHash, evmSource, MppEvmAuthorizationPayloadSchema, type EvmMppChargeClientOptions } from './mppCharge';
+export {
+  evmMppChargeServer,
+  evmMppChargeClient,
+  mppChallengeHash,
+  evmSource,
+  MppEvmAuthorizationPayloadSchema,
+  type EvmMppChargeClientOptions,
+} from './mppCharge';
 export { exactTokenAbi, transferWithAuthorizationTypes, permitTypes } from './abi';
 export {
   Eip3009PayloadSchema,

@@ -68,25 +68,56 @@ export function evmMppChargeServer(p: { chainId: number; token: EvmTokenConfig }
     method: 'evm',
     intent: 'charge',
     request(offer: PaymentRequirements) {
-      if (transferMethodOf(offer) !== 'eip3009' || evmChainId(offer.network) !== p.chainId || !isAddress(offer.payTo, { strict: false })) return undefined;
+      if (
+        transferMethodOf(offer) !== 'eip3009' ||
+        evmChainId(offer.network) !== p.chainId ||
+        !isAddress(offer.payTo, { strict: false })
+      )
+        return undefined;
       return {
         amount: offer.amount,
         currency: getAddress(offer.asset),
         recipient: getAddress(offer.payTo),
-        methodDetails: { chainId: p.chainId, credentialTypes: ['authorization'], ...(p.token.decimals !== undefined ? { decimals: p.token.decimals } : {}) },
+        methodDetails: {
+          chainId: p.chainId,
+          credentialTypes: ['authorization'],
+          ...(p.token.decimals !== undefined ? { decimals: p.token.decimals } : {}),
+        },
       };
     },
     payload(credential) {
       const parsed = MppEvmAuthorizationPayloadSchema.safeParse(credential.payload);
-      if (!parsed.success) return { reason: 'invalid_payload', message: 'The evm charge credential needs an authorization payload {type: "authorization", from, to, value, validAfter, validBefore, nonce, signature}.' };
+      if (!parsed.success)
+        return {
+          reason: 'invalid_payload',
+          message:
+            'The evm charge credential needs an authorization payload {type: "authorization", from, to, value, validAfter, validBefore, nonce, signature}.',
+        };
       const a = parsed.data;
       if (a.nonce.toLowerCase() !== mppChallengeHash(credential.challenge).toLowerCase()) {
-        return { reason: 'challenge_mismatch', message: 'The authorization was signed for another challenge (its nonce is not keccak256(id ‖ realm) of this one).' };
+        return {
+          reason: 'challenge_mismatch',
+          message:
+            'The authorization was signed for another challenge (its nonce is not keccak256(id ‖ realm) of this one).',
+        };
       }
       if (credential.source !== undefined && credential.source !== evmSource(p.chainId, getAddress(a.from))) {
-        return { reason: 'source_mismatch', message: 'The credential source names another payer than the authorization.' };
+        return {
+          reason: 'source_mismatch',
+          message: 'The credential source names another payer than the authorization.',
+        };
       }
-      const payload = Eip3009PayloadSchema.safeParse({ signature: a.signature, authorization: { from: a.from, to: a.to, value: a.value, validAfter: a.validAfter, validBefore: a.validBefore, nonce: a.nonce } });
+      const payload = Eip3009PayloadSchema.safeParse({
+        signature: a.signature,
+        authorization: {
+          from: a.from,
+          to: a.to,
+          value: a.value,
+          validAfter: a.validAfter,
+          validBefore: a.validBefore,
+          nonce: a.nonce,
+        },
+      });
       if (!payload.success) return { reason: 'invalid_payload', message: 'The evm charge authorization is malformed.' };
       return { payload: payload.data };
     },
@@ -110,7 +141,8 @@ export function evmMppChargeClient(options: EvmMppChargeClientOptions = {}): Mpp
       const parsed = ChargeRequestSchema.safeParse(challenge.request);
       if (!parsed.success) return undefined;
       const r = parsed.data;
-      if (r.methodDetails.credentialTypes && !r.methodDetails.credentialTypes.includes('authorization')) return undefined;
+      if (r.methodDetails.credentialTypes && !r.methodDetails.credentialTypes.includes('authorization'))
+        return undefined;
       if (r.methodDetails.splits?.length) return undefined;
       const expires = challenge.expires === undefined ? undefined : Math.floor(Date.parse(challenge.expires) / 1000);
       return {
@@ -126,30 +158,62 @@ export function evmMppChargeClient(options: EvmMppChargeClientOptions = {}): Mpp
     async createCredential(challenge, offer, w) {
       if (!isEvmWallet(w)) throw new ConfigurationError('The EVM rail needs a wallet made by evmWallet().');
       const chainId = evmChainId(offer.network);
-      if (chainId === undefined) throw new PaymentInvalidError('invalid_requirements', 'The evm charge names no chain.');
+      if (chainId === undefined)
+        throw new PaymentInvalidError('invalid_requirements', 'The evm charge names no chain.');
       const token = getAddress(offer.asset);
       const known = options.domains?.find((d) => sameAddress(d.address, token));
       let name = known?.name;
       let version = known?.version;
       if (name === undefined || version === undefined) {
-        if (!w.publicClient) throw new PaymentInvalidError('invalid_requirements', `The evm charge does not name the token's EIP-712 domain: list ${token} in domains, or give evmWallet() a publicClient to read it.`);
+        if (!w.publicClient)
+          throw new PaymentInvalidError(
+            'invalid_requirements',
+            `The evm charge does not name the token's EIP-712 domain: list ${token} in domains, or give evmWallet() a publicClient to read it.`,
+          );
         try {
           const { domain } = await getEip712Domain(w.publicClient, { address: token });
           name = domain.name;
           version = domain.version;
         } catch (cause) {
-          throw new RailUnavailableError(`Could not read the EIP-712 domain of ${token}.`, { cause, rail: 'evm-eip3009' });
+          throw new RailUnavailableError(`Could not read the EIP-712 domain of ${token}.`, {
+            cause,
+            rail: 'evm-eip3009',
+          });
         }
       }
       const sign = w.account.signTypedData;
       if (!sign) throw new ConfigurationError('The EVM wallet account cannot sign typed data.');
       const nonce = mppChallengeHash(challenge);
-      const validBefore = challenge.expires === undefined ? Math.floor(Date.now() / 1000) + 300 : Math.floor(Date.parse(challenge.expires) / 1000);
+      const validBefore =
+        challenge.expires === undefined
+          ? Math.floor(Date.now() / 1000) + 300
+          : Math.floor(Date.parse(challenge.expires) / 1000);
       const to = getAddress(offer.payTo);
-      const message = { from: w.address, to, value: BigInt(offer.amount), validAfter: 0n, validBefore: BigInt(validBefore), nonce };
-      const signature = await sign({ domain: { name, version, chainId, verifyingContract: token }, types: transferWithAuthorizationTypes, primaryType: 'TransferWithAuthorization', message });
+      const message = {
+        from: w.address,
+        to,
+        value: BigInt(offer.amount),
+        validAfter: 0n,
+        validBefore: BigInt(validBefore),
+        nonce,
+      };
+      const signature = await sign({
+        domain: { name, version, chainId, verifyingContract: token },
+        types: transferWithAuthorizationTypes,
+        primaryType: 'TransferWithAuthorization',
+        message,
+      });
       return {
-        payload: { from: getAddress(w.address), nonce, signature, to, type: 'authorization', validAfter: '0', validBefore: String(validBefore), value: offer.amount },
+        payload: {
+          from: getAddress(w.address),
+          nonce,
+          signature,
+          to,
+          type: 'authorization',
+          validAfter: '0',
+          validBefore: String(validBefore),
+          value: offer.amount,
+        },
         source: evmSource(chainId, w.address),
       };
     },

@@ -7,7 +7,9 @@ const address = z
   .transform((v): Address => getAddress(v));
 const uint = z.string().regex(/^(0|[1-9][0-9]{0,77})$/, 'must be a decimal integer string');
 const bytes32 = z.string().refine((v): v is Hex => isHex(v) && v.length === 66, 'must be 32 bytes of hex');
-const signature = z.string().refine((v): v is Hex => isHex(v) && v.length >= 132 && v.length <= 2 + 2 * 1024, 'must be a hex signature');
+const signature = z
+  .string()
+  .refine((v): v is Hex => isHex(v) && v.length >= 132 && v.length <= 2 + 2 * 1024, 'must be a hex signature');
 
 /** x402 `exact` EVM payload (EIP-3009), identical to the official scheme. */
 export const Eip3009PayloadSchema = z.object({
@@ -59,7 +61,10 @@ const Permit2PayloadExtensionsSchema = z
   .object({
     // The official client echoes the server's declaration (`info: { description, version }`, `schema`) and adds the
     // permit's fields only when it signed one: a declaration without a whole permit carries no permit.
-    eip2612GasSponsoring: z.object({ info: z.union([Eip2612GasSponsoringInfoSchema, z.unknown().transform(() => undefined)]) }).loose().optional(),
+    eip2612GasSponsoring: z
+      .object({ info: z.union([Eip2612GasSponsoringInfoSchema, z.unknown().transform(() => undefined)]) })
+      .loose()
+      .optional(),
   })
   .loose()
   .optional();

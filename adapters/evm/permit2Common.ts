@@ -3,7 +3,14 @@ import type { PaymentRequirements, VerifyResult } from '../../src/index';
 import { exactTokenAbi, permitTypes } from './abi';
 import { read, type EvmSettler } from './chain';
 import type { Eip2612GasSponsoringInfo, Permit2Payload, UptoPermit2Payload } from './payloads';
-import { PERMIT2_ADDRESS, exactPermit2WitnessTypes, permit2Abi, uptoPermit2WitnessTypes, x402ExactPermit2ProxyAbi, x402UptoPermit2ProxyAbi } from './permit2Abi';
+import {
+  PERMIT2_ADDRESS,
+  exactPermit2WitnessTypes,
+  permit2Abi,
+  uptoPermit2WitnessTypes,
+  x402ExactPermit2ProxyAbi,
+  x402UptoPermit2ProxyAbi,
+} from './permit2Abi';
 import { checkCommon, requiredValiditySeconds, type EvmTokenConfig } from './serverCommon';
 import { typedDataSignedBy } from './recoverTypedDataSigner';
 import { sameAddress } from './requirements';
@@ -15,7 +22,10 @@ export const EIP2612_GAS_SPONSORING = 'eip2612GasSponsoring';
 export function declareEip2612GasSponsoring(): Record<string, unknown> {
   return {
     [EIP2612_GAS_SPONSORING]: {
-      info: { description: 'The facilitator accepts EIP-2612 gasless Permit to `Permit2` canonical contract.', version: '1' },
+      info: {
+        description: 'The facilitator accepts EIP-2612 gasless Permit to `Permit2` canonical contract.',
+        version: '1',
+      },
       schema: {
         $schema: 'https://json-schema.org/draft/2020-12/schema',
         type: 'object',
@@ -42,11 +52,29 @@ type Authorization = AnyPermit2Payload['permit2Authorization'];
 /** The EIP-712 typed data a Permit2 witness transfer signs (Permit2's domain at its canonical address). */
 export function permit2TypedData(a: Authorization, chainId: number) {
   const domain = { name: 'Permit2', chainId, verifyingContract: PERMIT2_ADDRESS } as const;
-  const common = { permitted: { token: a.permitted.token, amount: BigInt(a.permitted.amount) }, spender: a.spender, nonce: BigInt(a.nonce), deadline: BigInt(a.deadline) };
+  const common = {
+    permitted: { token: a.permitted.token, amount: BigInt(a.permitted.amount) },
+    spender: a.spender,
+    nonce: BigInt(a.nonce),
+    deadline: BigInt(a.deadline),
+  };
   if ('facilitator' in a.witness) {
-    return { domain, types: uptoPermit2WitnessTypes, primaryType: 'PermitWitnessTransferFrom' as const, message: { ...common, witness: { to: a.witness.to, facilitator: a.witness.facilitator, validAfter: BigInt(a.witness.validAfter) } } };
+    return {
+      domain,
+      types: uptoPermit2WitnessTypes,
+      primaryType: 'PermitWitnessTransferFrom' as const,
+      message: {
+        ...common,
+        witness: { to: a.witness.to, facilitator: a.witness.facilitator, validAfter: BigInt(a.witness.validAfter) },
+      },
+    };
   }
-  return { domain, types: exactPermit2WitnessTypes, primaryType: 'PermitWitnessTransferFrom' as const, message: { ...common, witness: { to: a.witness.to, validAfter: BigInt(a.witness.validAfter) } } };
+  return {
+    domain,
+    types: exactPermit2WitnessTypes,
+    primaryType: 'PermitWitnessTransferFrom' as const,
+    message: { ...common, witness: { to: a.witness.to, validAfter: BigInt(a.witness.validAfter) } },
+  };
 }
 
 /** Permit2's nonce space is per owner (every token and spender): the chain-level id of a Permit2 payment. */
@@ -56,7 +84,11 @@ export function permit2PaymentId(chainId: number, a: Authorization): string {
 
 /** The settle arguments shared by both proxies: the permit, and the witness as signed. */
 export function permitArgument(a: Authorization) {
-  return { permitted: { token: a.permitted.token, amount: BigInt(a.permitted.amount) }, nonce: BigInt(a.nonce), deadline: BigInt(a.deadline) };
+  return {
+    permitted: { token: a.permitted.token, amount: BigInt(a.permitted.amount) },
+    nonce: BigInt(a.nonce),
+    deadline: BigInt(a.deadline),
+  };
 }
 
 /** The (v, r, s) struct the proxies take for the EIP-2612 permit. */
@@ -75,16 +107,33 @@ export function eip2612PermitArgument(info: Eip2612GasSponsoringInfo) {
 export async function checkPermit2Offline(
   { permit2Authorization: a, signature }: AnyPermit2Payload,
   req: PaymentRequirements,
-  p: { network: string; chainId: number; token: EvmTokenConfig; spender: Address; now: number | null; settleWindowSeconds?: number },
+  p: {
+    network: string;
+    chainId: number;
+    token: EvmTokenConfig;
+    spender: Address;
+    now: number | null;
+    settleWindowSeconds?: number;
+  },
 ): Promise<{ reason: string; message: string } | undefined> {
   const common = checkCommon(req, p.network, p.token, { to: a.witness.to, value: a.permitted.amount });
   if (common) return common;
-  if (!sameAddress(a.permitted.token, req.asset)) return { reason: 'asset_mismatch', message: 'The permit is for another token than the offer.' };
-  if (!sameAddress(a.spender, p.spender)) return { reason: 'invalid_permit2_spender', message: `The permit must name the x402 Permit2 proxy ${p.spender} as spender.` };
+  if (!sameAddress(a.permitted.token, req.asset))
+    return { reason: 'asset_mismatch', message: 'The permit is for another token than the offer.' };
+  if (!sameAddress(a.spender, p.spender))
+    return {
+      reason: 'invalid_permit2_spender',
+      message: `The permit must name the x402 Permit2 proxy ${p.spender} as spender.`,
+    };
   if (p.now !== null) {
     const now = BigInt(Math.floor(p.now / 1000));
-    if (BigInt(a.deadline) < now + requiredValiditySeconds(req, p.settleWindowSeconds)) return { reason: 'expired', message: 'The permit deadline has passed or is too close to settle after the service; sign a new one.' };
-    if (BigInt(a.witness.validAfter) > now) return { reason: 'not_yet_valid', message: 'The permit is not valid yet (witness.validAfter is in the future).' };
+    if (BigInt(a.deadline) < now + requiredValiditySeconds(req, p.settleWindowSeconds))
+      return {
+        reason: 'expired',
+        message: 'The permit deadline has passed or is too close to settle after the service; sign a new one.',
+      };
+    if (BigInt(a.witness.validAfter) > now)
+      return { reason: 'not_yet_valid', message: 'The permit is not valid yet (witness.validAfter is in the future).' };
   }
   return typedDataSignedBy({ ...permit2TypedData(a, p.chainId), signature }, a.from);
 }
@@ -93,14 +142,42 @@ export async function checkPermit2Offline(
 export type Permit2State = { nonceUsed: boolean; balance: bigint; allowance: bigint; permitNonce: bigint | undefined };
 
 /** Reads {@link Permit2State} in one round of calls (the EIP-2612 nonce only when `withPermitNonce`). */
-export async function readPermit2State(rail: string, settler: EvmSettler, token: Address, a: Authorization, withPermitNonce: boolean): Promise<Permit2State> {
+export async function readPermit2State(
+  rail: string,
+  settler: EvmSettler,
+  token: Address,
+  a: Authorization,
+  withPermitNonce: boolean,
+): Promise<Permit2State> {
   const nonce = BigInt(a.nonce);
   const [bitmap, balance, allowance, permitNonce] = await read(rail, 'Permit2 nonce, balance and allowance', () =>
     Promise.all([
-      settler.publicClient.readContract({ address: PERMIT2_ADDRESS, abi: permit2Abi, functionName: 'nonceBitmap', args: [a.from, nonce >> 8n] }),
-      settler.publicClient.readContract({ address: token, abi: exactTokenAbi, functionName: 'balanceOf', args: [a.from] }),
-      settler.publicClient.readContract({ address: token, abi: exactTokenAbi, functionName: 'allowance', args: [a.from, PERMIT2_ADDRESS] }),
-      withPermitNonce ? settler.publicClient.readContract({ address: token, abi: exactTokenAbi, functionName: 'nonces', args: [a.from] }) : Promise.resolve(undefined),
+      settler.publicClient.readContract({
+        address: PERMIT2_ADDRESS,
+        abi: permit2Abi,
+        functionName: 'nonceBitmap',
+        args: [a.from, nonce >> 8n],
+      }),
+      settler.publicClient.readContract({
+        address: token,
+        abi: exactTokenAbi,
+        functionName: 'balanceOf',
+        args: [a.from],
+      }),
+      settler.publicClient.readContract({
+        address: token,
+        abi: exactTokenAbi,
+        functionName: 'allowance',
+        args: [a.from, PERMIT2_ADDRESS],
+      }),
+      withPermitNonce
+        ? settler.publicClient.readContract({
+            address: token,
+            abi: exactTokenAbi,
+            functionName: 'nonces',
+            args: [a.from],
+          })
+        : Promise.resolve(undefined),
     ]),
   );
   return { nonceUsed: ((bitmap >> (nonce & 0xffn)) & 1n) === 1n, balance, allowance, permitNonce };
@@ -120,11 +197,20 @@ export async function checkPermit2State(
   const a = payload.permit2Authorization;
   const amount = BigInt(a.permitted.amount);
   if (state.nonceUsed) return { reason: 'nonce_used', message: 'This Permit2 nonce was already used or invalidated.' };
-  if (state.balance < amount) return { reason: 'insufficient_funds', message: `The payer holds ${state.balance}, less than ${amount}.` };
+  if (state.balance < amount)
+    return { reason: 'insufficient_funds', message: `The payer holds ${state.balance}, less than ${amount}.` };
   if (state.allowance >= amount) return undefined;
   const info = payload.extensions?.eip2612GasSponsoring?.info;
-  if (!info) return { reason: 'permit2_allowance_required', message: `The payer has not approved Permit2 (${PERMIT2_ADDRESS}) for this token; approve it once, or sign an EIP-2612 permit (eip2612GasSponsoring) where offered.` };
-  if (!p.sponsoring) return { reason: 'permit2_allowance_required', message: 'This server does not submit EIP-2612 permits; approve Permit2 for this token once.' };
+  if (!info)
+    return {
+      reason: 'permit2_allowance_required',
+      message: `The payer has not approved Permit2 (${PERMIT2_ADDRESS}) for this token; approve it once, or sign an EIP-2612 permit (eip2612GasSponsoring) where offered.`,
+    };
+  if (!p.sponsoring)
+    return {
+      reason: 'permit2_allowance_required',
+      message: 'This server does not submit EIP-2612 permits; approve Permit2 for this token once.',
+    };
   return checkSponsoringPermit(info, a, state, p);
 }
 
@@ -134,16 +220,47 @@ async function checkSponsoringPermit(
   state: Permit2State,
   p: { chainId: number; token: EvmTokenConfig; now: number },
 ): Promise<{ reason: string; message: string } | undefined> {
-  if (!sameAddress(info.from, a.from)) return { reason: 'eip2612_from_mismatch', message: 'The EIP-2612 permit is not the payer’s.' };
-  if (!sameAddress(info.asset, p.token.address)) return { reason: 'eip2612_asset_mismatch', message: 'The EIP-2612 permit is for another token.' };
-  if (!sameAddress(info.spender, PERMIT2_ADDRESS)) return { reason: 'eip2612_spender_not_permit2', message: `The EIP-2612 permit must name Permit2 (${PERMIT2_ADDRESS}) as spender.` };
-  if (BigInt(info.amount) !== BigInt(a.permitted.amount)) return { reason: 'permit2_2612_amount_mismatch', message: 'The EIP-2612 permit value must equal the Permit2 permitted amount.' };
-  if (BigInt(info.deadline) < BigInt(Math.floor(p.now / 1000) + 6)) return { reason: 'eip2612_deadline_expired', message: 'The EIP-2612 permit has expired or expires too soon.' };
-  if (state.permitNonce !== undefined && BigInt(info.nonce) !== state.permitNonce) return { reason: 'eip2612_nonce_mismatch', message: `The EIP-2612 permit nonce ${info.nonce} is not the payer's current nonce ${state.permitNonce}.` };
-  const domain = { name: p.token.name, version: p.token.version, chainId: p.chainId, verifyingContract: p.token.address };
-  const message = { owner: info.from, spender: info.spender, value: BigInt(info.amount), nonce: BigInt(info.nonce), deadline: BigInt(info.deadline) };
-  const refusal = await typedDataSignedBy({ domain, types: permitTypes, primaryType: 'Permit', message, signature: info.signature }, info.from);
-  return refusal ? { reason: 'eip2612_invalid_signature', message: `The EIP-2612 permit: ${refusal.message}` } : undefined;
+  if (!sameAddress(info.from, a.from))
+    return { reason: 'eip2612_from_mismatch', message: 'The EIP-2612 permit is not the payer’s.' };
+  if (!sameAddress(info.asset, p.token.address))
+    return { reason: 'eip2612_asset_mismatch', message: 'The EIP-2612 permit is for another token.' };
+  if (!sameAddress(info.spender, PERMIT2_ADDRESS))
+    return {
+      reason: 'eip2612_spender_not_permit2',
+      message: `The EIP-2612 permit must name Permit2 (${PERMIT2_ADDRESS}) as spender.`,
+    };
+  if (BigInt(info.amount) !== BigInt(a.permitted.amount))
+    return {
+      reason: 'permit2_2612_amount_mismatch',
+      message: 'The EIP-2612 permit value must equal the Permit2 permitted amount.',
+    };
+  if (BigInt(info.deadline) < BigInt(Math.floor(p.now / 1000) + 6))
+    return { reason: 'eip2612_deadline_expired', message: 'The EIP-2612 permit has expired or expires too soon.' };
+  if (state.permitNonce !== undefined && BigInt(info.nonce) !== state.permitNonce)
+    return {
+      reason: 'eip2612_nonce_mismatch',
+      message: `The EIP-2612 permit nonce ${info.nonce} is not the payer's current nonce ${state.permitNonce}.`,
+    };
+  const domain = {
+    name: p.token.name,
+    version: p.token.version,
+    chainId: p.chainId,
+    verifyingContract: p.token.address,
+  };
+  const message = {
+    owner: info.from,
+    spender: info.spender,
+    value: BigInt(info.amount),
+    nonce: BigInt(info.nonce),
+    deadline: BigInt(info.deadline),
+  };
+  const refusal = await typedDataSignedBy(
+    { domain, types: permitTypes, primaryType: 'Permit', message, signature: info.signature },
+    info.from,
+  );
+  return refusal
+    ? { reason: 'eip2612_invalid_signature', message: `The EIP-2612 permit: ${refusal.message}` }
+    : undefined;
 }
 
 /** A refusal as a VerifyResult. */
@@ -156,14 +273,35 @@ export function refused(refusal: { reason: string; message: string }, payer: str
  * the payer to the witness's `to` whose transaction called the proxy with this owner and nonce. `'used'` when the
  * nonce is spent by something else (another spender, an invalidation); undefined when it is unused.
  */
-export async function findPermit2Settlement(rail: string, settler: EvmSettler, token: Address, proxy: Address, a: Authorization): Promise<Hash | 'used' | undefined> {
-  const state = await read(rail, 'the Permit2 nonce', () => settler.publicClient.readContract({ address: PERMIT2_ADDRESS, abi: permit2Abi, functionName: 'nonceBitmap', args: [a.from, BigInt(a.nonce) >> 8n] }));
+export async function findPermit2Settlement(
+  rail: string,
+  settler: EvmSettler,
+  token: Address,
+  proxy: Address,
+  a: Authorization,
+): Promise<Hash | 'used' | undefined> {
+  const state = await read(rail, 'the Permit2 nonce', () =>
+    settler.publicClient.readContract({
+      address: PERMIT2_ADDRESS,
+      abi: permit2Abi,
+      functionName: 'nonceBitmap',
+      args: [a.from, BigInt(a.nonce) >> 8n],
+    }),
+  );
   if (((state >> (BigInt(a.nonce) & 0xffn)) & 1n) === 0n) return undefined;
   const logs = await read(rail, 'transfer logs', () =>
-    settler.publicClient.getContractEvents({ address: token, abi: exactTokenAbi, eventName: 'Transfer', args: { from: a.from, to: a.witness.to }, fromBlock: 0n }),
+    settler.publicClient.getContractEvents({
+      address: token,
+      abi: exactTokenAbi,
+      eventName: 'Transfer',
+      args: { from: a.from, to: a.witness.to },
+      fromBlock: 0n,
+    }),
   );
   for (const log of logs.reverse()) {
-    const tx = await read(rail, 'a settlement transaction', () => settler.publicClient.getTransaction({ hash: log.transactionHash }));
+    const tx = await read(rail, 'a settlement transaction', () =>
+      settler.publicClient.getTransaction({ hash: log.transactionHash }),
+    );
     if (!tx.to || !sameAddress(tx.to, proxy)) continue;
     if (settledThis(tx.input, a)) return log.transactionHash;
   }
@@ -176,7 +314,10 @@ function settledThis(input: Hex, a: Authorization): boolean {
     try {
       const { functionName, args } = decodeFunctionData({ abi, data: input });
       if (functionName !== 'settle' && functionName !== 'settleWithPermit') continue;
-      const permit = args.find((arg): arg is { permitted: { token: Address; amount: bigint }; nonce: bigint; deadline: bigint } => typeof arg === 'object' && arg !== null && 'nonce' in arg && 'permitted' in arg);
+      const permit = args.find(
+        (arg): arg is { permitted: { token: Address; amount: bigint }; nonce: bigint; deadline: bigint } =>
+          typeof arg === 'object' && arg !== null && 'nonce' in arg && 'permitted' in arg,
+      );
       const owner = args.find((arg): arg is Address => typeof arg === 'string' && arg.length === 42);
       if (permit && owner && permit.nonce === BigInt(a.nonce) && sameAddress(owner, a.from)) return true;
     } catch {

@@ -1,5 +1,13 @@
 import { encodeFunctionData, getAddress } from 'viem';
-import { defineServerRail, evmNetwork, type FindSettlementRail, type PayloadExtensionsRail, type PriceOffer, type SettleResult, type VerifyResult } from '../../src/index';
+import {
+  defineServerRail,
+  evmNetwork,
+  type FindSettlementRail,
+  type PayloadExtensionsRail,
+  type PriceOffer,
+  type SettleResult,
+  type VerifyResult,
+} from '../../src/index';
 import { read, revertName, submitAndWait, submitQueueFor, type ContractCall } from './chain';
 import { Permit2PayloadSchema, type Permit2Payload } from './payloads';
 import { PERMIT2_ADDRESS, X402_EXACT_PERMIT2_PROXY_ADDRESS, x402ExactPermit2ProxyAbi } from './permit2Abi';
@@ -51,35 +59,69 @@ export function evmPermit2Server(p: EvmPermit2ServerParameters): FindSettlementR
   const network = evmNetwork(p.chainId);
   const queue = submitQueueFor(p.walletClient.account.address);
   const sponsoring = p.gasSponsoring !== false;
-  const parse = (payload: Record<string, unknown>): Permit2Payload => parsePayload(Permit2PayloadSchema, payload, 'Permit2');
-  const domainChecked = tokenDomainCheck({ publicClient: p.publicClient, chainId: p.chainId, token: p.token, rail: ID, enabled: p.checkTokenDomain });
+  const parse = (payload: Record<string, unknown>): Permit2Payload =>
+    parsePayload(Permit2PayloadSchema, payload, 'Permit2');
+  const domainChecked = tokenDomainCheck({
+    publicClient: p.publicClient,
+    chainId: p.chainId,
+    token: p.token,
+    rail: ID,
+    enabled: p.checkTokenDomain,
+  });
   const offline = (payload: Permit2Payload, req: Parameters<typeof checkPermit2Offline>[1], now: number | null) =>
-    checkPermit2Offline(payload, req, { network, chainId: p.chainId, token: p.token, spender: X402_EXACT_PERMIT2_PROXY_ADDRESS, now, ...(p.settleWindowSeconds !== undefined ? { settleWindowSeconds: p.settleWindowSeconds } : {}) });
+    checkPermit2Offline(payload, req, {
+      network,
+      chainId: p.chainId,
+      token: p.token,
+      spender: X402_EXACT_PERMIT2_PROXY_ADDRESS,
+      now,
+      ...(p.settleWindowSeconds !== undefined ? { settleWindowSeconds: p.settleWindowSeconds } : {}),
+    });
 
   /** The proxy call settling `payload`: with the sponsoring permit when Permit2's allowance is short. */
   const settlementCall = (payload: Permit2Payload, allowanceShort: boolean) => {
     const a = payload.permit2Authorization;
-    const args = [permitArgument(a), a.from, { to: a.witness.to, validAfter: BigInt(a.witness.validAfter) }, payload.signature] as const;
+    const args = [
+      permitArgument(a),
+      a.from,
+      { to: a.witness.to, validAfter: BigInt(a.witness.validAfter) },
+      payload.signature,
+    ] as const;
     const info = payload.extensions?.eip2612GasSponsoring?.info;
-    if (allowanceShort && info && sponsoring) return { functionName: 'settleWithPermit' as const, args: [eip2612PermitArgument(info), ...args] as const };
+    if (allowanceShort && info && sponsoring)
+      return { functionName: 'settleWithPermit' as const, args: [eip2612PermitArgument(info), ...args] as const };
     return { functionName: 'settle' as const, args };
   };
   const simulate = async (payload: Permit2Payload, allowanceShort: boolean): Promise<ContractCall> => {
     const call = settlementCall(payload, allowanceShort);
-    const base = { address: X402_EXACT_PERMIT2_PROXY_ADDRESS, abi: x402ExactPermit2ProxyAbi, account: p.walletClient.account } as const;
+    const base = {
+      address: X402_EXACT_PERMIT2_PROXY_ADDRESS,
+      abi: x402ExactPermit2ProxyAbi,
+      account: p.walletClient.account,
+    } as const;
     if (call.functionName === 'settleWithPermit') {
       await p.publicClient.simulateContract({ ...base, functionName: 'settleWithPermit', args: call.args });
-      return { to: X402_EXACT_PERMIT2_PROXY_ADDRESS, data: encodeFunctionData({ abi: x402ExactPermit2ProxyAbi, functionName: 'settleWithPermit', args: call.args }) };
+      return {
+        to: X402_EXACT_PERMIT2_PROXY_ADDRESS,
+        data: encodeFunctionData({ abi: x402ExactPermit2ProxyAbi, functionName: 'settleWithPermit', args: call.args }),
+      };
     }
     await p.publicClient.simulateContract({ ...base, functionName: 'settle', args: call.args });
-    return { to: X402_EXACT_PERMIT2_PROXY_ADDRESS, data: encodeFunctionData({ abi: x402ExactPermit2ProxyAbi, functionName: 'settle', args: call.args }) };
+    return {
+      to: X402_EXACT_PERMIT2_PROXY_ADDRESS,
+      data: encodeFunctionData({ abi: x402ExactPermit2ProxyAbi, functionName: 'settle', args: call.args }),
+    };
   };
 
   return defineServerRail({
     id: ID,
     payloadExtensionKeys: sponsoring ? [EIP2612_GAS_SPONSORING] : [],
     declareExtensions: () => (sponsoring ? declareEip2612GasSponsoring() : {}),
-    supports: (req) => req.scheme === 'exact' && req.network === network && sameAddress(req.asset, p.token.address) && transferMethodOf(req) === 'permit2',
+    supports: (req) =>
+      req.scheme === 'exact' &&
+      req.network === network &&
+      sameAddress(req.asset, p.token.address) &&
+      transferMethodOf(req) === 'permit2',
     async quote(offer: PriceOffer) {
       return baseRequirements(network, p.token, p.payTo, offer, { assetTransferMethod: 'permit2' });
     },
@@ -94,7 +136,12 @@ export function evmPermit2Server(p: EvmPermit2ServerParameters): FindSettlementR
       if (refusal) return refused(refusal, a.from);
       const withPermit = sponsoring && payload.extensions?.eip2612GasSponsoring?.info !== undefined;
       const state = await readPermit2State(ID, p, p.token.address, a, withPermit);
-      const stateRefusal = await checkPermit2State(payload, state, { chainId: p.chainId, token: p.token, now: ctx.now, sponsoring });
+      const stateRefusal = await checkPermit2State(payload, state, {
+        chainId: p.chainId,
+        token: p.token,
+        now: ctx.now,
+        sponsoring,
+      });
       if (stateRefusal) return refused(stateRefusal, a.from);
       const simulated = await simulationRefusal(() => simulate(payload, state.allowance < BigInt(a.permitted.amount)));
       if (simulated) return refused(simulated, a.from);
@@ -107,23 +154,58 @@ export function evmPermit2Server(p: EvmPermit2ServerParameters): FindSettlementR
       // payment that landed before its deadline is paid).
       if (await offline(payload, req, null)) return undefined;
       const earlier = await findPermit2Settlement(ID, p, p.token.address, X402_EXACT_PERMIT2_PROXY_ADDRESS, a);
-      return earlier && earlier !== 'used' ? { reference: earlier, payer: getAddress(a.from), amount: a.permitted.amount } : undefined;
+      return earlier && earlier !== 'used'
+        ? { reference: earlier, payer: getAddress(a.from), amount: a.permitted.amount }
+        : undefined;
     },
     async settle(raw, _req, ctx): Promise<SettleResult> {
       const payload = parse(raw);
       const a = payload.permit2Authorization;
       await domainChecked();
-      const settled = (reference: string): SettleResult => ({ status: 'settled', reference, payer: getAddress(a.from), amount: a.permitted.amount });
+      const settled = (reference: string): SettleResult => ({
+        status: 'settled',
+        reference,
+        payer: getAddress(a.from),
+        amount: a.permitted.amount,
+      });
       if (ctx.reference !== undefined) {
-        const state = await transferState(ID, p, ctx.reference, { token: p.token.address, from: a.from, to: a.witness.to, value: BigInt(a.permitted.amount) });
+        const state = await transferState(ID, p, ctx.reference, {
+          token: p.token.address,
+          from: a.from,
+          to: a.witness.to,
+          value: BigInt(a.permitted.amount),
+        });
         if (state === 'landed') return settled(ctx.reference);
-        if (state === 'in_flight') return { status: 'pending', reference: ctx.reference, message: `Settlement ${ctx.reference} is not mined yet.` };
+        if (state === 'in_flight')
+          return {
+            status: 'pending',
+            reference: ctx.reference,
+            message: `Settlement ${ctx.reference} is not mined yet.`,
+          };
       }
       const earlier = await findPermit2Settlement(ID, p, p.token.address, X402_EXACT_PERMIT2_PROXY_ADDRESS, a);
-      if (earlier === 'used') return { status: 'failed', reason: 'nonce_used', message: 'The Permit2 nonce was used or invalidated elsewhere.' };
+      if (earlier === 'used')
+        return {
+          status: 'failed',
+          reason: 'nonce_used',
+          message: 'The Permit2 nonce was used or invalidated elsewhere.',
+        };
       if (earlier) return settled(earlier);
-      const allowance = await read(ID, 'the Permit2 allowance', () => p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'allowance', args: [a.from, PERMIT2_ADDRESS] }));
-      const outcome = await submitAndWait(ID, p, queue, () => simulate(payload, allowance < BigInt(a.permitted.amount)), ctx.onBroadcast);
+      const allowance = await read(ID, 'the Permit2 allowance', () =>
+        p.publicClient.readContract({
+          address: p.token.address,
+          abi: exactTokenAbi,
+          functionName: 'allowance',
+          args: [a.from, PERMIT2_ADDRESS],
+        }),
+      );
+      const outcome = await submitAndWait(
+        ID,
+        p,
+        queue,
+        () => simulate(payload, allowance < BigInt(a.permitted.amount)),
+        ctx.onBroadcast,
+      );
       if (outcome.status !== 'mined') return outcome;
       return settled(outcome.hash);
     },
@@ -134,13 +216,18 @@ export function evmPermit2Server(p: EvmPermit2ServerParameters): FindSettlementR
  * Runs a settlement simulation: undefined when it would succeed, the refusal when the proxy, Permit2 or the token
  * would revert; RPC failures propagate (503).
  */
-export async function simulationRefusal(run: () => Promise<unknown>): Promise<{ reason: string; message: string } | undefined> {
+export async function simulationRefusal(
+  run: () => Promise<unknown>,
+): Promise<{ reason: string; message: string } | undefined> {
   try {
     await run();
     return undefined;
   } catch (error) {
     const name = revertName(error);
     if (name === undefined) throw error;
-    return { reason: 'settlement_simulation_failed', message: `The settlement would revert (${name}); nothing was paid.` };
+    return {
+      reason: 'settlement_simulation_failed',
+      message: `The settlement would revert (${name}); nothing was paid.`,
+    };
   }
 }

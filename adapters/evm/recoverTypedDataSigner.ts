@@ -1,9 +1,21 @@
 /// <reference path="./secp256k1.d.ts" />
-import { getAddress, hashTypedData, hexToBytes, keccak256, recoverTypedDataAddress, toHex, type Address, type Hex, type TypedDataDefinition } from 'viem';
+import {
+  getAddress,
+  hashTypedData,
+  hexToBytes,
+  keccak256,
+  recoverTypedDataAddress,
+  toHex,
+  type Address,
+  type Hex,
+  type TypedDataDefinition,
+} from 'viem';
 import { sameAddress } from './requirements';
 
 /** The part of the `secp256k1` package (native, prebuilt for common platforms) this module uses. */
-type NativeSecp256k1 = { ecdsaRecover(signature: Uint8Array, recid: number, message: Uint8Array, compressed: boolean): Uint8Array };
+type NativeSecp256k1 = {
+  ecdsaRecover(signature: Uint8Array, recid: number, message: Uint8Array, compressed: boolean): Uint8Array;
+};
 
 let native: Promise<NativeSecp256k1 | undefined> | undefined;
 
@@ -29,7 +41,8 @@ function loadNative(): Promise<NativeSecp256k1 | undefined> {
  */
 export async function recoverTypedDataSigner(parameters: TypedDataDefinition & { signature: Hex }): Promise<Address> {
   const binding = await loadNative();
-  const bytes = binding && /^0x[0-9a-fA-F]{130}$/.test(parameters.signature) ? hexToBytes(parameters.signature) : undefined;
+  const bytes =
+    binding && /^0x[0-9a-fA-F]{130}$/.test(parameters.signature) ? hexToBytes(parameters.signature) : undefined;
   const v = bytes?.[64];
   if (!binding || !bytes || v === undefined || ![0, 1, 27, 28].includes(v)) return recoverTypedDataAddress(parameters);
   const { signature: _signature, ...typed } = parameters;
@@ -66,15 +79,25 @@ export type SignatureRefusal = {
  */
 export function canonicalSignatureRefusal(signature: Hex): SignatureRefusal | undefined {
   if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) {
-    return { reason: 'non_canonical_signature', message: 'The signature must be 65 bytes (r, s, v); compact (EIP-2098) and contract-wallet signatures are not accepted.' };
+    return {
+      reason: 'non_canonical_signature',
+      message:
+        'The signature must be 65 bytes (r, s, v); compact (EIP-2098) and contract-wallet signatures are not accepted.',
+    };
   }
   const r = BigInt(`0x${signature.slice(2, 66)}`);
   const s = BigInt(`0x${signature.slice(66, 130)}`);
   const v = Number.parseInt(signature.slice(130), 16);
-  if (![0, 1, 27, 28].includes(v)) return { reason: 'non_canonical_signature', message: `The signature's v is ${v}; the token accepts 27 or 28.` };
-  if (r === 0n || r >= SECP256K1_N || s === 0n || s >= SECP256K1_N) return { reason: 'invalid_signature', message: 'The signature is out of range and cannot be recovered.' };
+  if (![0, 1, 27, 28].includes(v))
+    return { reason: 'non_canonical_signature', message: `The signature's v is ${v}; the token accepts 27 or 28.` };
+  if (r === 0n || r >= SECP256K1_N || s === 0n || s >= SECP256K1_N)
+    return { reason: 'invalid_signature', message: 'The signature is out of range and cannot be recovered.' };
   if (s > HALF_N) {
-    return { reason: 'non_canonical_signature', message: "The signature's s is in the upper half of the curve order (malleable, EIP-2): the token refuses it. Sign again with a standard wallet." };
+    return {
+      reason: 'non_canonical_signature',
+      message:
+        "The signature's s is in the upper half of the curve order (malleable, EIP-2): the token refuses it. Sign again with a standard wallet.",
+    };
   }
   return undefined;
 }
@@ -89,7 +112,10 @@ export function canonicalSignatureRefusal(signature: Hex): SignatureRefusal | un
  * const refusal = await typedDataSignedBy({ domain, types, primaryType: 'Permit', message, signature }, owner);
  * if (refusal) return { isValid: false, reason: refusal.reason, message: refusal.message };
  */
-export async function typedDataSignedBy(parameters: TypedDataDefinition & { signature: Hex }, expected: string): Promise<SignatureRefusal | undefined> {
+export async function typedDataSignedBy(
+  parameters: TypedDataDefinition & { signature: Hex },
+  expected: string,
+): Promise<SignatureRefusal | undefined> {
   const form = canonicalSignatureRefusal(parameters.signature);
   if (form) return form;
   let signer: Address;
@@ -98,5 +124,10 @@ export async function typedDataSignedBy(parameters: TypedDataDefinition & { sign
   } catch {
     return { reason: 'invalid_signature', message: 'The signature cannot be recovered.' };
   }
-  return sameAddress(signer, expected) ? undefined : { reason: 'invalid_signature', message: `The signature was not made by ${expected} over this message and token domain.` };
+  return sameAddress(signer, expected)
+    ? undefined
+    : {
+        reason: 'invalid_signature',
+        message: `The signature was not made by ${expected} over this message and token domain.`,
+      };
 }

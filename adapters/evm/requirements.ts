@@ -17,10 +17,18 @@ export function transferMethodOf(req: PaymentRequirements): AssetTransferMethod 
 }
 
 /** EIP-712 domain of the offer's token, from `extra.name` / `extra.version` (as x402 carries them). */
-export function domainOf(req: PaymentRequirements): { name: string; version: string; chainId: number; verifyingContract: Address } | undefined {
+export function domainOf(
+  req: PaymentRequirements,
+): { name: string; version: string; chainId: number; verifyingContract: Address } | undefined {
   const chainId = evmChainId(req.network);
   const { name, version } = req.extra;
-  if (chainId === undefined || typeof name !== 'string' || typeof version !== 'string' || !isAddress(req.asset, { strict: false })) return undefined;
+  if (
+    chainId === undefined ||
+    typeof name !== 'string' ||
+    typeof version !== 'string' ||
+    !isAddress(req.asset, { strict: false })
+  )
+    return undefined;
   return { name, version, chainId, verifyingContract: getAddress(req.asset) };
 }
 

@@ -37,11 +37,18 @@ export function requiredValiditySeconds(req: PaymentRequirements, settleWindowSe
 }
 
 /** Parses a rail payload with `schema`; a malformed one is a `PaymentInvalidError('invalid_payload')`. */
-export function parsePayload<S extends z.ZodType>(schema: S, payload: Record<string, unknown>, label: string): z.output<S> {
+export function parsePayload<S extends z.ZodType>(
+  schema: S,
+  payload: Record<string, unknown>,
+  label: string,
+): z.output<S> {
   const parsed = schema.safeParse(payload);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new PaymentInvalidError('invalid_payload', `The ${label} payload is malformed: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+    throw new PaymentInvalidError(
+      'invalid_payload',
+      `The ${label} payload is malformed: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim(),
+    );
   }
   return parsed.data;
 }
@@ -75,15 +82,22 @@ export function checkCommon(
   token: EvmTokenConfig,
   transfer: { to: string; value: string },
 ): { reason: string; message: string } | undefined {
-  if (req.network !== network) return { reason: 'network_mismatch', message: `This server settles on ${network}, not ${req.network}.` };
-  if (!sameAddress(req.asset, token.address)) return { reason: 'asset_mismatch', message: 'The offer names another token.' };
+  if (req.network !== network)
+    return { reason: 'network_mismatch', message: `This server settles on ${network}, not ${req.network}.` };
+  if (!sameAddress(req.asset, token.address))
+    return { reason: 'asset_mismatch', message: 'The offer names another token.' };
   // The signature is checked over the offer's domain (extra.name/version) but the token checks it over its own: a
   // payment signed for another domain would verify here and revert at settlement.
   if (req.extra.name !== token.name || req.extra.version !== token.version) {
-    return { reason: 'domain_mismatch', message: `The offer names the EIP-712 domain {name: ${shown(req.extra.name)}, version: ${shown(req.extra.version)}}; the token's is {name: ${JSON.stringify(token.name)}, version: ${JSON.stringify(token.version)}}.` };
+    return {
+      reason: 'domain_mismatch',
+      message: `The offer names the EIP-712 domain {name: ${shown(req.extra.name)}, version: ${shown(req.extra.version)}}; the token's is {name: ${JSON.stringify(token.name)}, version: ${JSON.stringify(token.version)}}.`,
+    };
   }
-  if (!sameAddress(transfer.to, req.payTo)) return { reason: 'payee_mismatch', message: 'The payment goes to another address than payTo.' };
-  if (transfer.value !== req.amount) return { reason: 'amount_mismatch', message: `The payment is for ${transfer.value}, the price is ${req.amount}.` };
+  if (!sameAddress(transfer.to, req.payTo))
+    return { reason: 'payee_mismatch', message: 'The payment goes to another address than payTo.' };
+  if (transfer.value !== req.amount)
+    return { reason: 'amount_mismatch', message: `The payment is for ${transfer.value}, the price is ${req.amount}.` };
   return undefined;
 }
 

@@ -1,4 +1,11 @@
-import { TransactionNotFoundError, TransactionReceiptNotFoundError, getAddress, parseEventLogs, type Address, type Hash } from 'viem';
+import {
+  TransactionNotFoundError,
+  TransactionReceiptNotFoundError,
+  getAddress,
+  parseEventLogs,
+  type Address,
+  type Hash,
+} from 'viem';
 import { exactTokenAbi } from './abi';
 import { read, type EvmSettler } from './chain';
 
@@ -19,9 +26,13 @@ export async function transferState(
   transfer: { token: Address; from: Address; to: Address; value: bigint },
 ): Promise<TransferState> {
   if (!/^0x[0-9a-fA-F]{64}$/.test(hash)) return 'unknown';
-  const receipt = await read(rail, 'settlement receipt', () => settler.publicClient.getTransactionReceipt({ hash: hash as Hash }).catch(notFound(TransactionReceiptNotFoundError)));
+  const receipt = await read(rail, 'settlement receipt', () =>
+    settler.publicClient.getTransactionReceipt({ hash: hash as Hash }).catch(notFound(TransactionReceiptNotFoundError)),
+  );
   if (!receipt) {
-    const pending = await read(rail, 'settlement transaction', () => settler.publicClient.getTransaction({ hash: hash as Hash }).catch(notFound(TransactionNotFoundError)));
+    const pending = await read(rail, 'settlement transaction', () =>
+      settler.publicClient.getTransaction({ hash: hash as Hash }).catch(notFound(TransactionNotFoundError)),
+    );
     return pending ? 'in_flight' : 'unknown';
   }
   if (receipt.status !== 'success') return 'unknown';

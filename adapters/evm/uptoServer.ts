@@ -1,5 +1,13 @@
 import { encodeFunctionData, getAddress, parseEventLogs, type Hash } from 'viem';
-import { defineServerRail, evmNetwork, type FindSettlementRail, type PayloadExtensionsRail, type PriceOffer, type SettleResult, type VerifyResult } from '../../src/index';
+import {
+  defineServerRail,
+  evmNetwork,
+  type FindSettlementRail,
+  type PayloadExtensionsRail,
+  type PriceOffer,
+  type SettleResult,
+  type VerifyResult,
+} from '../../src/index';
 import { exactTokenAbi } from './abi';
 import { read, submitAndWait, submitQueueFor, type ContractCall } from './chain';
 import { UptoPermit2PayloadSchema, type UptoPermit2Payload } from './payloads';
@@ -46,32 +54,78 @@ export function evmUptoServer(p: EvmUptoServerParameters): FindSettlementRail & 
   const facilitator = getAddress(p.walletClient.account.address);
   const queue = submitQueueFor(facilitator);
   const sponsoring = p.gasSponsoring !== false;
-  const parse = (payload: Record<string, unknown>): UptoPermit2Payload => parsePayload(UptoPermit2PayloadSchema, payload, 'upto Permit2');
-  const domainChecked = tokenDomainCheck({ publicClient: p.publicClient, chainId: p.chainId, token: p.token, rail: ID, enabled: p.checkTokenDomain });
-  const offline = async (payload: UptoPermit2Payload, req: Parameters<typeof checkPermit2Offline>[1], now: number | null) => {
+  const parse = (payload: Record<string, unknown>): UptoPermit2Payload =>
+    parsePayload(UptoPermit2PayloadSchema, payload, 'upto Permit2');
+  const domainChecked = tokenDomainCheck({
+    publicClient: p.publicClient,
+    chainId: p.chainId,
+    token: p.token,
+    rail: ID,
+    enabled: p.checkTokenDomain,
+  });
+  const offline = async (
+    payload: UptoPermit2Payload,
+    req: Parameters<typeof checkPermit2Offline>[1],
+    now: number | null,
+  ) => {
     if (!sameAddress(payload.permit2Authorization.witness.facilitator, facilitator)) {
-      return { reason: 'upto_facilitator_mismatch', message: `The permit names facilitator ${payload.permit2Authorization.witness.facilitator}; this server settles with ${facilitator}.` };
+      return {
+        reason: 'upto_facilitator_mismatch',
+        message: `The permit names facilitator ${payload.permit2Authorization.witness.facilitator}; this server settles with ${facilitator}.`,
+      };
     }
-    return checkPermit2Offline(payload, req, { network, chainId: p.chainId, token: p.token, spender: X402_UPTO_PERMIT2_PROXY_ADDRESS, now, ...(p.settleWindowSeconds !== undefined ? { settleWindowSeconds: p.settleWindowSeconds } : {}) });
+    return checkPermit2Offline(payload, req, {
+      network,
+      chainId: p.chainId,
+      token: p.token,
+      spender: X402_UPTO_PERMIT2_PROXY_ADDRESS,
+      now,
+      ...(p.settleWindowSeconds !== undefined ? { settleWindowSeconds: p.settleWindowSeconds } : {}),
+    });
   };
   /** Simulates the proxy call settling `amount` (with the sponsoring permit when the allowance is short) and encodes it. */
-  const prepare = async (payload: UptoPermit2Payload, amount: bigint, allowanceShort: boolean): Promise<ContractCall> => {
+  const prepare = async (
+    payload: UptoPermit2Payload,
+    amount: bigint,
+    allowanceShort: boolean,
+  ): Promise<ContractCall> => {
     const a = payload.permit2Authorization;
-    const args = [permitArgument(a), amount, a.from, { to: a.witness.to, facilitator: a.witness.facilitator, validAfter: BigInt(a.witness.validAfter) }, payload.signature] as const;
+    const args = [
+      permitArgument(a),
+      amount,
+      a.from,
+      { to: a.witness.to, facilitator: a.witness.facilitator, validAfter: BigInt(a.witness.validAfter) },
+      payload.signature,
+    ] as const;
     const info = payload.extensions?.eip2612GasSponsoring?.info;
-    const base = { address: X402_UPTO_PERMIT2_PROXY_ADDRESS, abi: x402UptoPermit2ProxyAbi, account: p.walletClient.account } as const;
+    const base = {
+      address: X402_UPTO_PERMIT2_PROXY_ADDRESS,
+      abi: x402UptoPermit2ProxyAbi,
+      account: p.walletClient.account,
+    } as const;
     if (allowanceShort && info && sponsoring) {
       const withPermit = [eip2612PermitArgument(info), ...args] as const;
       await p.publicClient.simulateContract({ ...base, functionName: 'settleWithPermit', args: withPermit });
-      return { to: X402_UPTO_PERMIT2_PROXY_ADDRESS, data: encodeFunctionData({ abi: x402UptoPermit2ProxyAbi, functionName: 'settleWithPermit', args: withPermit }) };
+      return {
+        to: X402_UPTO_PERMIT2_PROXY_ADDRESS,
+        data: encodeFunctionData({ abi: x402UptoPermit2ProxyAbi, functionName: 'settleWithPermit', args: withPermit }),
+      };
     }
     await p.publicClient.simulateContract({ ...base, functionName: 'settle', args });
-    return { to: X402_UPTO_PERMIT2_PROXY_ADDRESS, data: encodeFunctionData({ abi: x402UptoPermit2ProxyAbi, functionName: 'settle', args }) };
+    return {
+      to: X402_UPTO_PERMIT2_PROXY_ADDRESS,
+      data: encodeFunctionData({ abi: x402UptoPermit2ProxyAbi, functionName: 'settle', args }),
+    };
   };
   /** What an earlier settlement of this payment moved (the transfer in its transaction). */
   const movedBy = async (hash: Hash, a: UptoPermit2Payload['permit2Authorization']): Promise<string | undefined> => {
     const receipt = await read(ID, 'a settlement receipt', () => p.publicClient.getTransactionReceipt({ hash }));
-    const log = parseEventLogs({ abi: exactTokenAbi, eventName: 'Transfer', logs: receipt.logs }).find((l) => sameAddress(l.address, p.token.address) && sameAddress(l.args.from, a.from) && sameAddress(l.args.to, a.witness.to));
+    const log = parseEventLogs({ abi: exactTokenAbi, eventName: 'Transfer', logs: receipt.logs }).find(
+      (l) =>
+        sameAddress(l.address, p.token.address) &&
+        sameAddress(l.args.from, a.from) &&
+        sameAddress(l.args.to, a.witness.to),
+    );
     return log?.args.value.toString();
   };
 
@@ -81,7 +135,13 @@ export function evmUptoServer(p: EvmUptoServerParameters): FindSettlementRail & 
     declareExtensions: () => (sponsoring ? declareEip2612GasSponsoring() : {}),
     supports: (req) => req.scheme === 'upto' && req.network === network && sameAddress(req.asset, p.token.address),
     async quote(offer: PriceOffer) {
-      return { ...baseRequirements(network, p.token, p.payTo, offer, { assetTransferMethod: 'permit2', facilitatorAddress: facilitator }), scheme: 'upto' };
+      return {
+        ...baseRequirements(network, p.token, p.payTo, offer, {
+          assetTransferMethod: 'permit2',
+          facilitatorAddress: facilitator,
+        }),
+        scheme: 'upto',
+      };
     },
     paymentId(payload) {
       return permit2PaymentId(p.chainId, parse(payload).permit2Authorization);
@@ -92,8 +152,19 @@ export function evmUptoServer(p: EvmUptoServerParameters): FindSettlementRail & 
       await domainChecked();
       const refusal = await offline(payload, req, ctx.now);
       if (refusal) return refused(refusal, a.from);
-      const state = await readPermit2State(ID, p, p.token.address, a, sponsoring && payload.extensions?.eip2612GasSponsoring?.info !== undefined);
-      const stateRefusal = await checkPermit2State(payload, state, { chainId: p.chainId, token: p.token, now: ctx.now, sponsoring });
+      const state = await readPermit2State(
+        ID,
+        p,
+        p.token.address,
+        a,
+        sponsoring && payload.extensions?.eip2612GasSponsoring?.info !== undefined,
+      );
+      const stateRefusal = await checkPermit2State(payload, state, {
+        chainId: p.chainId,
+        token: p.token,
+        now: ctx.now,
+        sponsoring,
+      });
       if (stateRefusal) return refused(stateRefusal, a.from);
       const max = BigInt(a.permitted.amount);
       const simulated = await simulationRefusal(() => prepare(payload, max, state.allowance < max));
@@ -106,7 +177,11 @@ export function evmUptoServer(p: EvmUptoServerParameters): FindSettlementRail & 
       if (await offline(payload, req, null)) return undefined;
       const earlier = await findPermit2Settlement(ID, p, p.token.address, X402_UPTO_PERMIT2_PROXY_ADDRESS, a);
       if (!earlier || earlier === 'used') return undefined;
-      return { reference: earlier, payer: getAddress(a.from), amount: (await movedBy(earlier, a)) ?? a.permitted.amount };
+      return {
+        reference: earlier,
+        payer: getAddress(a.from),
+        amount: (await movedBy(earlier, a)) ?? a.permitted.amount,
+      };
     },
     async settle(raw, _req, ctx): Promise<SettleResult> {
       const payload = parse(raw);
@@ -115,18 +190,58 @@ export function evmUptoServer(p: EvmUptoServerParameters): FindSettlementRail & 
       const max = BigInt(a.permitted.amount);
       const charge = ctx.charge !== undefined ? BigInt(ctx.charge) : max;
       const payer = getAddress(a.from);
-      if (charge > max) return { status: 'failed', reason: UPTO_SETTLEMENT_EXCEEDS_AMOUNT, message: `The route charged ${charge}, more than the ${max} the payer authorized; nothing was paid.` };
+      if (charge > max)
+        return {
+          status: 'failed',
+          reason: UPTO_SETTLEMENT_EXCEEDS_AMOUNT,
+          message: `The route charged ${charge}, more than the ${max} the payer authorized; nothing was paid.`,
+        };
       const earlier = await findPermit2Settlement(ID, p, p.token.address, X402_UPTO_PERMIT2_PROXY_ADDRESS, a);
-      if (earlier === 'used') return { status: 'failed', reason: 'nonce_used', message: 'The Permit2 nonce was used or invalidated elsewhere.' };
-      if (earlier) return { status: 'settled', reference: earlier, payer, amount: (await movedBy(earlier, a)) ?? charge.toString() };
+      if (earlier === 'used')
+        return {
+          status: 'failed',
+          reason: 'nonce_used',
+          message: 'The Permit2 nonce was used or invalidated elsewhere.',
+        };
+      if (earlier)
+        return {
+          status: 'settled',
+          reference: earlier,
+          payer,
+          amount: (await movedBy(earlier, a)) ?? charge.toString(),
+        };
       if (ctx.reference !== undefined) {
-        const pending = await read(ID, 'the settlement on record', () => p.publicClient.getTransaction({ hash: ctx.reference as Hash }).then((tx) => tx.blockNumber === null, () => false));
-        if (pending) return { status: 'pending', reference: ctx.reference, message: `Settlement ${ctx.reference} is not mined yet.` };
+        const pending = await read(ID, 'the settlement on record', () =>
+          p.publicClient.getTransaction({ hash: ctx.reference as Hash }).then(
+            (tx) => tx.blockNumber === null,
+            () => false,
+          ),
+        );
+        if (pending)
+          return {
+            status: 'pending',
+            reference: ctx.reference,
+            message: `Settlement ${ctx.reference} is not mined yet.`,
+          };
       }
       // Nothing used: no transaction. The signed permit is never settled later (this payment is recorded settled).
-      if (charge === 0n) return { status: 'settled', reference: `upto-no-charge:${permit2PaymentId(p.chainId, a)}`, payer, amount: '0' };
-      const allowance = await read(ID, 'the Permit2 allowance', () => p.publicClient.readContract({ address: p.token.address, abi: exactTokenAbi, functionName: 'allowance', args: [a.from, PERMIT2_ADDRESS] }));
-      const outcome = await submitAndWait(ID, p, queue, () => prepare(payload, charge, allowance < max), ctx.onBroadcast);
+      if (charge === 0n)
+        return { status: 'settled', reference: `upto-no-charge:${permit2PaymentId(p.chainId, a)}`, payer, amount: '0' };
+      const allowance = await read(ID, 'the Permit2 allowance', () =>
+        p.publicClient.readContract({
+          address: p.token.address,
+          abi: exactTokenAbi,
+          functionName: 'allowance',
+          args: [a.from, PERMIT2_ADDRESS],
+        }),
+      );
+      const outcome = await submitAndWait(
+        ID,
+        p,
+        queue,
+        () => prepare(payload, charge, allowance < max),
+        ctx.onBroadcast,
+      );
       if (outcome.status !== 'mined') return outcome;
       return { status: 'settled', reference: outcome.hash, payer, amount: charge.toString() };
     },

@@ -15,7 +15,12 @@ export type EvmWallet = Wallet & {
  * @example const wallet = evmWallet(privateKeyToAccount(key), { publicClient });
  */
 export function evmWallet(account: Account, options: { publicClient?: PublicClient } = {}): EvmWallet {
-  return { kind: 'evm', account, address: account.address, ...(options.publicClient ? { publicClient: options.publicClient } : {}) };
+  return {
+    kind: 'evm',
+    account,
+    address: account.address,
+    ...(options.publicClient ? { publicClient: options.publicClient } : {}),
+  };
 }
 
 /** True for a wallet made by {@link evmWallet}. */

@@ -41,7 +41,13 @@ type Condition = (typeof REQUIRED)[number];
  */
 export function l402Caveats(grant: L402Grant): string[] {
   const s = grant.serviceName;
-  return [`services=${s}:0`, `${s}_route=${grant.path}`, `${s}_method=${grant.method}`, `${s}_amount_msat=${grant.amountMsat}`, `${s}_valid_until=${grant.validUntil}`];
+  return [
+    `services=${s}:0`,
+    `${s}_route=${grant.path}`,
+    `${s}_method=${grant.method}`,
+    `${s}_amount_msat=${grant.amountMsat}`,
+    `${s}_valid_until=${grant.validUntil}`,
+  ];
 }
 
 function conditionOf(caveat: string, serviceName: string): { condition: Condition; value: string } | undefined {
@@ -81,26 +87,41 @@ export function checkL402Caveats(caveats: readonly string[], ctx: L402CaveatCont
   const failed = (message: string): L402CaveatFailure => ({ reason: 'caveat_failed', message });
   for (const caveat of caveats) {
     const c = conditionOf(caveat, ctx.serviceName);
-    if (!c) return failed(`The token carries a caveat this server does not know ("${caveat.slice(0, 64)}"); it cannot be honoured.`);
+    if (!c)
+      return failed(
+        `The token carries a caveat this server does not know ("${caveat.slice(0, 64)}"); it cannot be honoured.`,
+      );
     seen.add(c.condition);
     switch (c.condition) {
       case 'services': {
         const names = c.value.split(',').map((s) => s.trim().split(':')[0]);
-        if (!names.includes(ctx.serviceName)) return failed(`The token is not valid for the service "${ctx.serviceName}".`);
+        if (!names.includes(ctx.serviceName))
+          return failed(`The token is not valid for the service "${ctx.serviceName}".`);
         break;
       }
       case 'route':
-        if (c.value !== ctx.path) return failed(`The token was issued for another route; it does not cover ${ctx.path}. Pay this route's own challenge.`);
+        if (c.value !== ctx.path)
+          return failed(
+            `The token was issued for another route; it does not cover ${ctx.path}. Pay this route's own challenge.`,
+          );
         break;
       case 'method':
-        if (!c.value.split(',').map((m) => m.trim().toUpperCase()).includes(ctx.method)) return failed(`The token does not cover the method ${ctx.method}.`);
+        if (
+          !c.value
+            .split(',')
+            .map((m) => m.trim().toUpperCase())
+            .includes(ctx.method)
+        )
+          return failed(`The token does not cover the method ${ctx.method}.`);
         break;
       case 'amount_msat':
-        if (c.value !== ctx.amountMsat) return failed(`The token was issued for ${c.value} msat, not the ${ctx.amountMsat} msat of this offer.`);
+        if (c.value !== ctx.amountMsat)
+          return failed(`The token was issued for ${c.value} msat, not the ${ctx.amountMsat} msat of this offer.`);
         break;
       case 'valid_until': {
         if (!/^[0-9]{1,12}$/.test(c.value)) return failed('The token carries a malformed expiry caveat.');
-        if (Number(c.value) < ctx.nowSeconds) return { reason: 'macaroon_expired', message: 'The token has expired. Pay a fresh challenge.' };
+        if (Number(c.value) < ctx.nowSeconds)
+          return { reason: 'macaroon_expired', message: 'The token has expired. Pay a fresh challenge.' };
         break;
       }
     }

@@ -1,4 +1,11 @@
-import { ConfigurationError, defineClientRail, type ClientRail, type MppClientRail, type PaymentRequirements, type Wallet } from '../../src/index';
+import {
+  ConfigurationError,
+  defineClientRail,
+  type ClientRail,
+  type MppClientRail,
+  type PaymentRequirements,
+  type Wallet,
+} from '../../src/index';
 import { lightningMppChargeClient } from './mppCharge';
 import { LIGHTNING_RAIL_ID } from './invoiceState';
 import { payInvoice } from './payInvoice';
@@ -13,7 +20,8 @@ export type LightningClientParameters = {
 };
 
 function walletOf(wallet: Wallet): LightningWallet {
-  if (!isLightningWallet(wallet)) throw new ConfigurationError('The Lightning rail needs a wallet made by lightningWallet(lnd).');
+  if (!isLightningWallet(wallet))
+    throw new ConfigurationError('The Lightning rail needs a wallet made by lightningWallet(lnd).');
   return wallet;
 }
 
@@ -37,11 +45,16 @@ export function lightningClient(parameters: LightningClientParameters = {}): Cli
     walletKind: 'lightning',
     paysOnCreate: true,
     mpp: lightningMppChargeClient(parameters),
-    supports: (req) => req.scheme === 'exact' && req.network.startsWith('bip122:') && req.asset === 'msat' && stringExtra(req, 'invoice') !== undefined,
+    supports: (req) =>
+      req.scheme === 'exact' &&
+      req.network.startsWith('bip122:') &&
+      req.asset === 'msat' &&
+      stringExtra(req, 'invoice') !== undefined,
     async createPayment(req, w, ctx) {
       const wallet = walletOf(w);
       const invoice = stringExtra(req, 'invoice');
-      if (invoice === undefined) throw new ConfigurationError('The Lightning offer carries no invoice in extra.invoice.');
+      if (invoice === undefined)
+        throw new ConfigurationError('The Lightning offer carries no invoice in extra.invoice.');
       const amountMsat = BigInt(req.amount);
       const paymentHash = stringExtra(req, 'paymentHash');
       const { preimage } = await payInvoice({

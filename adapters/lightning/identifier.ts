@@ -24,7 +24,8 @@ const HEX32 = /^[0-9a-f]{64}$/;
  * @example encodeL402Identifier({ paymentHash, tokenId: randomBytes(32).toString('hex') })
  */
 export function encodeL402Identifier(id: L402Identifier): Uint8Array {
-  if (!HEX32.test(id.paymentHash) || !HEX32.test(id.tokenId)) throw new TypeError('paymentHash and tokenId must be 64 lower-case hex characters');
+  if (!HEX32.test(id.paymentHash) || !HEX32.test(id.tokenId))
+    throw new TypeError('paymentHash and tokenId must be 64 lower-case hex characters');
   const out = new Uint8Array(L402_IDENTIFIER_LENGTH);
   out[0] = 0;
   out[1] = L402_IDENTIFIER_VERSION;
@@ -39,7 +40,8 @@ export function encodeL402Identifier(id: L402Identifier): Uint8Array {
  * @example decodeL402Identifier(macaroon.identifier)?.paymentHash
  */
 export function decodeL402Identifier(bytes: Uint8Array): L402Identifier | undefined {
-  if (bytes.length !== L402_IDENTIFIER_LENGTH || bytes[0] !== 0 || bytes[1] !== L402_IDENTIFIER_VERSION) return undefined;
+  if (bytes.length !== L402_IDENTIFIER_LENGTH || bytes[0] !== 0 || bytes[1] !== L402_IDENTIFIER_VERSION)
+    return undefined;
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   return { paymentHash: b.subarray(2, 34).toString('hex'), tokenId: b.subarray(34, 66).toString('hex') };
 }

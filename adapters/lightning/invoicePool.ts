@@ -52,16 +52,20 @@ export type InvoicePool = {
 export class InvoiceCapReachedError extends RailUnavailableError {
   override name = 'InvoiceCapReachedError';
   constructor(limit: number) {
-    super(`This server has ${limit} unpaid Lightning invoices outstanding, its limit; pay on another rail or retry when some have expired.`, {
-      rail: LIGHTNING_RAIL_ID,
-      details: { reason: 'invoice_cap_reached', limit },
-    });
+    super(
+      `This server has ${limit} unpaid Lightning invoices outstanding, its limit; pay on another rail or retry when some have expired.`,
+      {
+        rail: LIGHTNING_RAIL_ID,
+        details: { reason: 'invoice_cap_reached', limit },
+      },
+    );
   }
 }
 
 const PRUNE_EVERY_MS = 1_000;
 /** A ready invoice is handed out only while at least half of its life is left (the client needs time to pay). */
-const usableLife = (invoice: MadeInvoice, at: number) => 2 * (invoice.expiresAtMs - at) >= invoice.expiresAtMs - invoice.madeAtMs;
+const usableLife = (invoice: MadeInvoice, at: number) =>
+  2 * (invoice.expiresAtMs - at) >= invoice.expiresAtMs - invoice.madeAtMs;
 
 /**
  * Bounds what unpaid requests cost a Lightning server: every 402 needs an invoice, and each one lives in the node's
@@ -105,7 +109,11 @@ export function invoicePool(parameters: InvoicePoolParameters): InvoicePool {
     return entry;
   }
 
-  function refill(key: string, entry: { ready: MadeInvoice[]; refilling: number }, make: () => Promise<MadeInvoice>): void {
+  function refill(
+    key: string,
+    entry: { ready: MadeInvoice[]; refilling: number },
+    make: () => Promise<MadeInvoice>,
+  ): void {
     while (entry.ready.length + entry.refilling < parameters.ready && !full()) {
       entry.refilling++;
       making++;

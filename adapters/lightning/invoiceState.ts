@@ -23,7 +23,12 @@ const GRPC_NOT_FOUND = 5;
  *
  * @example const s = await readInvoiceState(lnd, paymentHash, Date.now());
  */
-export async function readInvoiceState(lnd: AuthenticatedLnd, paymentHash: string, now: number, timeoutMs = DEFAULT_NODE_TIMEOUT_MS): Promise<InvoiceState> {
+export async function readInvoiceState(
+  lnd: AuthenticatedLnd,
+  paymentHash: string,
+  now: number,
+  timeoutMs = DEFAULT_NODE_TIMEOUT_MS,
+): Promise<InvoiceState> {
   let invoice: GetInvoiceResult;
   try {
     invoice = await withinNodeTimeout(getInvoice({ lnd, id: paymentHash }), timeoutMs, 'LookupInvoice');
@@ -48,13 +53,22 @@ export function invoiceProblem(s: InvoiceState, amountMsat: bigint): { reason: s
     case 'settled':
       return s.receivedMsat >= amountMsat
         ? undefined
-        : { reason: 'invoice_underpaid', message: `The invoice received ${s.receivedMsat} msat, less than the ${amountMsat} msat price.` };
+        : {
+            reason: 'invoice_underpaid',
+            message: `The invoice received ${s.receivedMsat} msat, less than the ${amountMsat} msat price.`,
+          };
     case 'open':
-      return { reason: 'invoice_unpaid', message: 'The invoice of this token has not been paid. Pay it, then retry with its preimage.' };
+      return {
+        reason: 'invoice_unpaid',
+        message: 'The invoice of this token has not been paid. Pay it, then retry with its preimage.',
+      };
     case 'expired':
     case 'canceled':
       return { reason: 'invoice_expired', message: 'The invoice of this token expired unpaid. Pay a fresh challenge.' };
     case 'unknown':
-      return { reason: 'invoice_unknown', message: "This server's node does not know the token's invoice. Pay a fresh challenge." };
+      return {
+        reason: 'invoice_unknown',
+        message: "This server's node does not know the token's invoice. Pay a fresh challenge.",
+      };
   }
 }

@@ -9,7 +9,13 @@ import { withinNodeTimeout } from './nodeTimeout';
 import { deriveTokenRootKey } from './token';
 
 /** Parameters of {@link readInvoiceStatus}. */
-export type ReadInvoiceStatusParameters = { lnd: AuthenticatedLnd; rootKey: Uint8Array; macaroon: string; now: number; timeoutMs: number };
+export type ReadInvoiceStatusParameters = {
+  lnd: AuthenticatedLnd;
+  rootKey: Uint8Array;
+  macaroon: string;
+  now: number;
+  timeoutMs: number;
+};
 
 const GRPC_NOT_FOUND = 5;
 
@@ -26,13 +32,18 @@ export async function readInvoiceStatus(p: ReadInvoiceStatusParameters): Promise
   try {
     const macaroon = macaroonFromBase64(p.macaroon);
     identifier = decodeL402Identifier(macaroon.identifier);
-    if (!identifier || !verifyMacaroonSignature(macaroon, deriveTokenRootKey(p.rootKey, identifier.tokenId))) return { state: 'invalid' };
+    if (!identifier || !verifyMacaroonSignature(macaroon, deriveTokenRootKey(p.rootKey, identifier.tokenId)))
+      return { state: 'invalid' };
   } catch (error) {
     if (error instanceof MacaroonFormatError) return { state: 'invalid' };
     throw error;
   }
   try {
-    const invoice = await withinNodeTimeout(getInvoice({ lnd: p.lnd, id: identifier.paymentHash }), p.timeoutMs, 'LookupInvoice');
+    const invoice = await withinNodeTimeout(
+      getInvoice({ lnd: p.lnd, id: identifier.paymentHash }),
+      p.timeoutMs,
+      'LookupInvoice',
+    );
     if (invoice.is_confirmed) return { state: 'paid', preimage: invoice.secret };
     if (invoice.is_canceled || Date.parse(invoice.expires_at) <= p.now) return { state: 'expired' };
     return { state: 'open' };

@@ -47,8 +47,18 @@ export function l402Fetch(fetchImpl: FetchLike, options: L402FetchOptions): Fetc
     const key = `${url.origin}${url.pathname}`;
     const send = (token: Token | undefined) => {
       const headers = new Headers(request.headers);
-      if (token) headers.set('Authorization', formatL402Authorization({ macaroons: [token.macaroon], preimage: token.preimage }));
-      return fetchImpl(request.url, { method: request.method, headers, body, redirect: request.redirect, signal: request.signal });
+      if (token)
+        headers.set(
+          'Authorization',
+          formatL402Authorization({ macaroons: [token.macaroon], preimage: token.preimage }),
+        );
+      return fetchImpl(request.url, {
+        method: request.method,
+        headers,
+        body,
+        redirect: request.redirect,
+        signal: request.signal,
+      });
     };
     const kept = tokens.get(key);
     const first = await send(kept);
@@ -79,4 +89,3 @@ export function l402Fetch(fetchImpl: FetchLike, options: L402FetchOptions): Fetc
     return response;
   };
 }
-

@@ -26,11 +26,19 @@ type Refunded = { status: 'sent'; reference: string } | { status: 'refused'; rea
  * @example
  * const refunds = { 'lightning-l402': lightningRefunder({ lnd: serverLnd }) };
  */
-export function lightningRefunder(parameters: LightningRefunderParameters): { readonly needsDestination: true; refund(request: Refund): Promise<Refunded> } {
+export function lightningRefunder(parameters: LightningRefunderParameters): {
+  readonly needsDestination: true;
+  refund(request: Refund): Promise<Refunded>;
+} {
   return {
     needsDestination: true,
     async refund(r) {
-      if (r.destination === undefined) return { status: 'refused', reason: 'invalid_invoice', message: 'A Lightning refund needs an invoice from the client.' };
+      if (r.destination === undefined)
+        return {
+          status: 'refused',
+          reason: 'invalid_invoice',
+          message: 'A Lightning refund needs an invoice from the client.',
+        };
       try {
         const paid = await payInvoice({
           lnd: parameters.lnd,
@@ -39,9 +47,13 @@ export function lightningRefunder(parameters: LightningRefunderParameters): { re
           now: (parameters.now ?? Date.now)(),
           ...(parameters.maxFeeMsat !== undefined ? { maxFeeMsat: parameters.maxFeeMsat } : {}),
         });
-        return { status: 'sent', reference: createHash('sha256').update(Buffer.from(paid.preimage, 'hex')).digest('hex') };
+        return {
+          status: 'sent',
+          reference: createHash('sha256').update(Buffer.from(paid.preimage, 'hex')).digest('hex'),
+        };
       } catch (error) {
-        if (error instanceof PaymentInvalidError) return { status: 'refused', reason: error.reason, message: error.message };
+        if (error instanceof PaymentInvalidError)
+          return { status: 'refused', reason: error.reason, message: error.message };
         throw error;
       }
     },

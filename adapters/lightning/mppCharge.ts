@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { ConfigurationError, bitcoinNetworks, type CaipNetwork, type MppClientMethod, type MppServerMethod, type PaymentRequirements } from '../../src/index';
+import {
+  ConfigurationError,
+  bitcoinNetworks,
+  type CaipNetwork,
+  type MppClientMethod,
+  type MppServerMethod,
+  type PaymentRequirements,
+} from '../../src/index';
 import { payInvoice } from './payInvoice';
 import { isLightningWallet } from './wallet';
 import type { LightningClientParameters } from './client';
@@ -29,16 +36,25 @@ export function lightningMppChargeServer(): MppServerMethod {
     request(offer: PaymentRequirements) {
       const { invoice, paymentHash } = offer.extra;
       const network = nameOf(offer.network);
-      if (offer.asset !== 'msat' || typeof invoice !== 'string' || typeof paymentHash !== 'string' || !network) return undefined;
+      if (offer.asset !== 'msat' || typeof invoice !== 'string' || typeof paymentHash !== 'string' || !network)
+        return undefined;
       const msat = BigInt(offer.amount);
       // The draft prices in satoshis: an offer with a fraction of one is not said in MPP.
       if (msat <= 0n || msat % 1000n !== 0n) return undefined;
-      return { amount: (msat / 1000n).toString(), currency: 'sat', recipient: offer.payTo, methodDetails: { invoice, paymentHash, network } };
+      return {
+        amount: (msat / 1000n).toString(),
+        currency: 'sat',
+        recipient: offer.payTo,
+        methodDetails: { invoice, paymentHash, network },
+      };
     },
     payload(credential, offer) {
       const preimage = credential.payload.preimage;
       if (typeof preimage !== 'string' || !HEX32.test(preimage.toLowerCase())) {
-        return { reason: 'invalid_payload', message: 'The lightning charge credential needs payload.preimage, 64 hex characters.' };
+        return {
+          reason: 'invalid_payload',
+          message: 'The lightning charge credential needs payload.preimage, 64 hex characters.',
+        };
       }
       const macaroon = offer.extra.macaroon;
       return { payload: { preimage: preimage.toLowerCase(), ...(typeof macaroon === 'string' ? { macaroon } : {}) } };
@@ -49,9 +65,15 @@ export function lightningMppChargeServer(): MppServerMethod {
 const RequestSchema = z.object({
   amount: z.string().regex(/^[1-9][0-9]{0,15}$/),
   currency: z.literal('sat'),
-  recipient: z.string().regex(/^(02|03)[0-9a-f]{64}$/).optional(),
+  recipient: z
+    .string()
+    .regex(/^(02|03)[0-9a-f]{64}$/)
+    .optional(),
   methodDetails: z.looseObject({
-    invoice: z.string().regex(/^ln[a-z0-9]{8,}$/i).max(8192),
+    invoice: z
+      .string()
+      .regex(/^ln[a-z0-9]{8,}$/i)
+      .max(8192),
     paymentHash: z.string().regex(HEX32).optional(),
     network: z.enum(['mainnet', 'regtest', 'signet']).optional(),
   }),
@@ -78,11 +100,15 @@ export function lightningMppChargeClient(parameters: LightningClientParameters =
         asset: 'msat',
         payTo: r.recipient ?? '',
         maxTimeoutSeconds: expires === undefined ? 300 : Math.max(1, expires - Math.floor(Date.now() / 1000)),
-        extra: { invoice: r.methodDetails.invoice.toLowerCase(), ...(r.methodDetails.paymentHash ? { paymentHash: r.methodDetails.paymentHash } : {}) },
+        extra: {
+          invoice: r.methodDetails.invoice.toLowerCase(),
+          ...(r.methodDetails.paymentHash ? { paymentHash: r.methodDetails.paymentHash } : {}),
+        },
       };
     },
     async createCredential(_challenge, offer, w, ctx) {
-      if (!isLightningWallet(w)) throw new ConfigurationError('The Lightning rail needs a wallet made by lightningWallet(lnd).');
+      if (!isLightningWallet(w))
+        throw new ConfigurationError('The Lightning rail needs a wallet made by lightningWallet(lnd).');
       const { invoice, paymentHash } = offer.extra;
       if (typeof invoice !== 'string') throw new ConfigurationError('The lightning charge carries no invoice.');
       const { preimage } = await payInvoice({

@@ -10,7 +10,10 @@ export const DEFAULT_NODE_TIMEOUT_MS = 10_000;
 export function withinNodeTimeout<T>(call: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`The Lightning node did not answer ${what} within ${timeoutMs} ms.`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new Error(`The Lightning node did not answer ${what} within ${timeoutMs} ms.`)),
+      timeoutMs,
+    );
   });
   return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
 }

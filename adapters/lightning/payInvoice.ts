@@ -54,7 +54,11 @@ const FAILURES: Record<string, PayInvoiceFailureReason> = {
 };
 const GRPC_ALREADY_EXISTS = 6;
 
-function refuse(reason: PayInvoiceFailureReason, message: string, details: Record<string, unknown> = {}): PaymentInvalidError {
+function refuse(
+  reason: PayInvoiceFailureReason,
+  message: string,
+  details: Record<string, unknown> = {},
+): PaymentInvalidError {
   return new PaymentInvalidError(reason, message, { details: { rail: LIGHTNING_RAIL_ID, ...details } });
 }
 
@@ -73,18 +77,35 @@ export async function payInvoice(p: PayInvoiceParameters): Promise<PayInvoiceRet
   } catch (error) {
     const failure = lndFailureOf(error);
     if (isUnreachable(failure)) throw unavailable(error, failure);
-    throw refuse('invalid_invoice', 'The offer carries an invoice the payer node cannot decode (wrong network or malformed); nothing was paid.', { lnd: failure.name });
+    throw refuse(
+      'invalid_invoice',
+      'The offer carries an invoice the payer node cannot decode (wrong network or malformed); nothing was paid.',
+      { lnd: failure.name },
+    );
   }
   const amountMsat = BigInt(decoded.mtokens);
-  if (amountMsat === 0n) throw refuse('invalid_invoice', 'The invoice names no amount; only invoices for an exact price are paid. Nothing was paid.');
+  if (amountMsat === 0n)
+    throw refuse(
+      'invalid_invoice',
+      'The invoice names no amount; only invoices for an exact price are paid. Nothing was paid.',
+    );
   if (p.amountMsat !== undefined && amountMsat !== p.amountMsat) {
-    throw refuse('amount_mismatch', `The invoice asks ${decoded.mtokens} msat but the offer says ${p.amountMsat}; nothing was paid.`);
+    throw refuse(
+      'amount_mismatch',
+      `The invoice asks ${decoded.mtokens} msat but the offer says ${p.amountMsat}; nothing was paid.`,
+    );
   }
-  if (p.paymentHash !== undefined && decoded.id !== p.paymentHash.toLowerCase()) throw refuse('invoice_mismatch', 'The invoice is for another payment hash than the offer names; nothing was paid.');
-  if (p.destination !== undefined && decoded.destination !== p.destination.toLowerCase()) throw refuse('payee_mismatch', 'The invoice pays another node than the offer names; nothing was paid.');
-  if (Date.parse(decoded.expires_at) <= p.now) throw refuse('invoice_expired', 'The invoice has expired; ask for a fresh challenge. Nothing was paid.');
+  if (p.paymentHash !== undefined && decoded.id !== p.paymentHash.toLowerCase())
+    throw refuse('invoice_mismatch', 'The invoice is for another payment hash than the offer names; nothing was paid.');
+  if (p.destination !== undefined && decoded.destination !== p.destination.toLowerCase())
+    throw refuse('payee_mismatch', 'The invoice pays another node than the offer names; nothing was paid.');
+  if (Date.parse(decoded.expires_at) <= p.now)
+    throw refuse('invoice_expired', 'The invoice has expired; ask for a fresh challenge. Nothing was paid.');
   if (p.maxAmountMsat !== undefined && amountMsat > p.maxAmountMsat) {
-    throw refuse('over_max_amount', `The invoice asks ${amountMsat} msat, above this client's maximum of ${p.maxAmountMsat} msat; nothing was paid.`);
+    throw refuse(
+      'over_max_amount',
+      `The invoice asks ${amountMsat} msat, above this client's maximum of ${p.maxAmountMsat} msat; nothing was paid.`,
+    );
   }
   try {
     const maxFee = p.maxFeeMsat ?? defaultMaxFeeMsat(amountMsat);
@@ -93,10 +114,22 @@ export async function payInvoice(p: PayInvoiceParameters): Promise<PayInvoiceRet
   } catch (error) {
     const failure = lndFailureOf(error);
     // The node went away while paying: the payment may be in flight, so this is no "nothing was paid".
-    if (isUnreachable(failure)) throw new RailUnavailableError("The payer's Lightning node stopped answering while paying; the payment may be in flight. Check the node's payments before paying again.", { rail: LIGHTNING_RAIL_ID, details: { lnd: failure.name, mayHavePaid: true }, cause: error });
-    if (failure.grpcCode === GRPC_ALREADY_EXISTS) throw refuse('invoice_already_paid', 'This invoice was already paid by this node; reuse its preimage or ask for a fresh challenge.');
+    if (isUnreachable(failure))
+      throw new RailUnavailableError(
+        "The payer's Lightning node stopped answering while paying; the payment may be in flight. Check the node's payments before paying again.",
+        { rail: LIGHTNING_RAIL_ID, details: { lnd: failure.name, mayHavePaid: true }, cause: error },
+      );
+    if (failure.grpcCode === GRPC_ALREADY_EXISTS)
+      throw refuse(
+        'invoice_already_paid',
+        'This invoice was already paid by this node; reuse its preimage or ask for a fresh challenge.',
+      );
     const reason = FAILURES[failure.name] ?? 'payment_failed';
-    throw refuse(reason, `The Lightning payment failed (${failure.name}${failure.details ? `: ${failure.details}` : ''}); nothing was paid.`, { lnd: failure.name });
+    throw refuse(
+      reason,
+      `The Lightning payment failed (${failure.name}${failure.details ? `: ${failure.details}` : ''}); nothing was paid.`,
+      { lnd: failure.name },
+    );
   }
 }
 
@@ -104,7 +137,13 @@ function unavailable(cause: unknown, failure: LndFailure): RailUnavailableError 
   const details = { rail: LIGHTNING_RAIL_ID, details: { lnd: failure.name }, cause };
   const why = connectionErrorOf(failure);
   if (isCertificateFailure(failure)) {
-    return new RailUnavailableError(`The payer's Lightning node rejected the TLS connection: its certificate is not the configured one (${why ?? 'certificate mismatch'}); configure the node's current tls.cert. Nothing was paid.`, details);
+    return new RailUnavailableError(
+      `The payer's Lightning node rejected the TLS connection: its certificate is not the configured one (${why ?? 'certificate mismatch'}); configure the node's current tls.cert. Nothing was paid.`,
+      details,
+    );
   }
-  return new RailUnavailableError(`The payer's Lightning node could not be reached${why === undefined ? '' : ` (${why})`}; nothing was paid. Try again shortly.`, details);
+  return new RailUnavailableError(
+    `The payer's Lightning node could not be reached${why === undefined ? '' : ` (${why})`}; nothing was paid. Try again shortly.`,
+    details,
+  );
 }

@@ -11,8 +11,16 @@ const MAX_MACAROON_TEXT = 22_000;
  * @example { preimage: '0f3c…(64 hex)', macaroon: 'AgEL…' }
  */
 export const LightningPayloadSchema = z.object({
-  preimage: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters').transform((s) => s.toLowerCase()),
-  macaroon: z.string().min(1).max(MAX_MACAROON_TEXT).regex(/^[A-Za-z0-9+/\-_]+={0,2}$/, 'must be base64').optional(),
+  preimage: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters')
+    .transform((s) => s.toLowerCase()),
+  macaroon: z
+    .string()
+    .min(1)
+    .max(MAX_MACAROON_TEXT)
+    .regex(/^[A-Za-z0-9+/\-_]+={0,2}$/, 'must be base64')
+    .optional(),
 });
 
 /** A parsed {@link LightningPayloadSchema}. */
@@ -23,7 +31,10 @@ export function parseLightningPayload(payload: RailPayload): LightningPayload {
   const parsed = LightningPayloadSchema.safeParse(payload);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new PaymentInvalidError('invalid_payload', `The Lightning payload is malformed: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+    throw new PaymentInvalidError(
+      'invalid_payload',
+      `The Lightning payload is malformed: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim(),
+    );
   }
   return parsed.data;
 }

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createInvoice, type AuthenticatedLnd } from 'ln-service';
-import { ConfigurationError, RailUnavailableError, type PaymentRequirements, type PriceOffer, type QuoteContext } from '../../src/index';
+import {
+  ConfigurationError,
+  RailUnavailableError,
+  type PaymentRequirements,
+  type PriceOffer,
+  type QuoteContext,
+} from '../../src/index';
 import { LIGHTNING_RAIL_ID } from './invoiceState';
 import { lndFailureOf } from './lndErrors';
 import { DEFAULT_NODE_TIMEOUT_MS, withinNodeTimeout } from './nodeTimeout';
@@ -32,14 +38,20 @@ export async function quoteInvoice(
 ): Promise<PaymentRequirements> {
   const amount = BigInt(offer.amount);
   if (amount <= 0n) throw new ConfigurationError(`A Lightning offer needs a positive amount in msat, got ${amount}.`);
-  if (offer.asset !== undefined && offer.asset !== 'msat') throw new ConfigurationError(`Lightning offers are priced in msat, not ${offer.asset}.`);
+  if (offer.asset !== undefined && offer.asset !== 'msat')
+    throw new ConfigurationError(`Lightning offers are priced in msat, not ${offer.asset}.`);
   const lifetimeSeconds = offer.maxTimeoutSeconds ?? config.invoiceExpirySeconds;
   const payTo = await nodeKey();
   const descriptionHash = requestDescriptionHash(ctx.request);
-  const invoice = await pool.take(`${amount}|${lifetimeSeconds}|${descriptionHash}`, () => makeInvoice(config, amount, descriptionHash, lifetimeSeconds));
+  const invoice = await pool.take(`${amount}|${lifetimeSeconds}|${descriptionHash}`, () =>
+    makeInvoice(config, amount, descriptionHash, lifetimeSeconds),
+  );
   // The node's clock, not the paywall's: the invoice expires on the node. A fresh invoice offers its whole life.
   const left = Math.floor((invoice.expiresAtMs - Date.now()) / 1000);
-  const maxTimeoutSeconds = Math.max(1, Math.min(lifetimeSeconds, left >= lifetimeSeconds - 1 ? lifetimeSeconds : left));
+  const maxTimeoutSeconds = Math.max(
+    1,
+    Math.min(lifetimeSeconds, left >= lifetimeSeconds - 1 ? lifetimeSeconds : left),
+  );
   const token = mintL402Macaroon({
     rootKey: config.rootKey,
     paymentHash: invoice.id,
@@ -61,12 +73,22 @@ export async function quoteInvoice(
 }
 
 /** Makes one invoice on the node (ln-service `createInvoice`), bound to the request by its description hash. */
-async function makeInvoice(config: LightningServerConfig, amount: bigint, descriptionHash: string, lifetimeSeconds: number): Promise<MadeInvoice> {
+async function makeInvoice(
+  config: LightningServerConfig,
+  amount: bigint,
+  descriptionHash: string,
+  lifetimeSeconds: number,
+): Promise<MadeInvoice> {
   const madeAtMs = Date.now();
   const expiresAtMs = madeAtMs + lifetimeSeconds * 1000;
   try {
     const invoice = await withinNodeTimeout(
-      createInvoice({ lnd: config.lnd, mtokens: amount.toString(), description_hash: descriptionHash, expires_at: new Date(expiresAtMs).toISOString() }),
+      createInvoice({
+        lnd: config.lnd,
+        mtokens: amount.toString(),
+        description_hash: descriptionHash,
+        expires_at: new Date(expiresAtMs).toISOString(),
+      }),
       config.rpcTimeoutMs,
       'AddInvoice',
     );
@@ -84,7 +106,11 @@ async function makeInvoice(config: LightningServerConfig, amount: bigint, descri
  * A cached lookup of the node's public key (ln-service `getWalletInfo`); a failure (or no answer within
  * `timeoutMs`) is retried on the next call.
  */
-export function nodeKeyOf(lnd: AuthenticatedLnd, getKey: (lnd: AuthenticatedLnd) => Promise<string>, timeoutMs = DEFAULT_NODE_TIMEOUT_MS): () => Promise<string> {
+export function nodeKeyOf(
+  lnd: AuthenticatedLnd,
+  getKey: (lnd: AuthenticatedLnd) => Promise<string>,
+  timeoutMs = DEFAULT_NODE_TIMEOUT_MS,
+): () => Promise<string> {
   let cached: Promise<string> | undefined;
   return () => {
     cached ??= withinNodeTimeout(getKey(lnd), timeoutMs, 'GetInfo').catch((error: unknown) => {

@@ -16,7 +16,13 @@ import {
   type VerifyResult,
 } from '../../src/index';
 import { formatL402Challenge, parseL402Authorization } from '../../src/protocol/l402';
-import { MacaroonFormatError, firstPartyCaveats, macaroonFromBase64, verifyMacaroonSignature, type Macaroon } from '../../src/protocol/macaroon';
+import {
+  MacaroonFormatError,
+  firstPartyCaveats,
+  macaroonFromBase64,
+  verifyMacaroonSignature,
+  type Macaroon,
+} from '../../src/protocol/macaroon';
 import { l402CaveatValues } from './caveats';
 import { decodeL402Identifier } from './identifier';
 import { LIGHTNING_RAIL_ID, invoiceProblem, readInvoiceState, type InvoiceState } from './invoiceState';
@@ -87,16 +93,25 @@ export function lightningServer(parameters: LightningServerParameters): Lightnin
   }
 
   /** The macaroon a payment presents (its own, else the offer's) and the payment hash it is for. */
-  function tokenOf(payload: RailPayload, req: PaymentRequirements): { preimage: string; macaroon: Macaroon | undefined; macaroonText: string | undefined } {
+  function tokenOf(
+    payload: RailPayload,
+    req: PaymentRequirements,
+  ): { preimage: string; macaroon: Macaroon | undefined; macaroonText: string | undefined } {
     const parsed = parseLightningPayload(payload);
     const offered = typeof req.extra.macaroon === 'string' ? req.extra.macaroon : undefined;
     const macaroonText = parsed.macaroon ?? offered;
-    return { preimage: parsed.preimage, macaroonText, macaroon: macaroonText === undefined ? undefined : decodeMacaroon(macaroonText) };
+    return {
+      preimage: parsed.preimage,
+      macaroonText,
+      macaroon: macaroonText === undefined ? undefined : decodeMacaroon(macaroonText),
+    };
   }
 
   function offerProblem(req: PaymentRequirements): { reason: string; message: string } | undefined {
-    if (req.network !== config.network) return { reason: 'network_mismatch', message: `This server's node is on ${config.network}, not ${req.network}.` };
-    if (req.asset !== 'msat' || req.scheme !== 'exact') return { reason: 'invalid_requirements', message: 'A Lightning offer is `exact` in msat.' };
+    if (req.network !== config.network)
+      return { reason: 'network_mismatch', message: `This server's node is on ${config.network}, not ${req.network}.` };
+    if (req.asset !== 'msat' || req.scheme !== 'exact')
+      return { reason: 'invalid_requirements', message: 'A Lightning offer is `exact` in msat.' };
     return undefined;
   }
 
@@ -137,17 +152,26 @@ export function lightningServer(parameters: LightningServerParameters): Lightnin
     mpp: lightningMppChargeServer(),
     authorizationSchemes: ['L402', 'LSAT'],
     reusablePayments: true,
-    supports: (req) => req.scheme === 'exact' && req.network === config.network && req.asset === 'msat' && typeof req.extra.paymentHash === 'string',
+    supports: (req) =>
+      req.scheme === 'exact' &&
+      req.network === config.network &&
+      req.asset === 'msat' &&
+      typeof req.extra.paymentHash === 'string',
     quote: (offer, ctx) => quoteInvoice(config, nodeKey, offer, ctx, pool),
     invoices: () => pool.stats(),
     // For the browser paywall page: the holder of one of our macaroons learns when its invoice was paid.
-    invoiceStatus: (macaroon, now) => readInvoiceStatus({ lnd: config.lnd, rootKey: config.rootKey, macaroon, now, timeoutMs: config.rpcTimeoutMs }),
+    invoiceStatus: (macaroon, now) =>
+      readInvoiceStatus({ lnd: config.lnd, rootKey: config.rootKey, macaroon, now, timeoutMs: config.rpcTimeoutMs }),
 
     challengeHeaders(req): Record<string, string> {
       const { invoice, macaroon } = req.extra;
       if (typeof invoice !== 'string' || typeof macaroon !== 'string') return {};
       const l402 = formatL402Challenge({ macaroon, invoice });
-      return { 'WWW-Authenticate': config.legacyLsatChallenge ? `${l402}, ${formatL402Challenge({ macaroon, invoice }, 'LSAT')}` : l402 };
+      return {
+        'WWW-Authenticate': config.legacyLsatChallenge
+          ? `${l402}, ${formatL402Challenge({ macaroon, invoice }, 'LSAT')}`
+          : l402,
+      };
     },
 
     paymentId(payload, req) {
@@ -158,7 +182,11 @@ export function lightningServer(parameters: LightningServerParameters): Lightnin
         return id.paymentHash;
       }
       const hash = req.extra.paymentHash;
-      if (typeof hash !== 'string' || !HEX32.test(hash)) throw new PaymentInvalidError('invalid_payload', 'The payment names no macaroon and the offer no payment hash.');
+      if (typeof hash !== 'string' || !HEX32.test(hash))
+        throw new PaymentInvalidError(
+          'invalid_payload',
+          'The payment names no macaroon and the offer no payment hash.',
+        );
       return hash;
     },
 
@@ -169,7 +197,12 @@ export function lightningServer(parameters: LightningServerParameters): Lightnin
       if (!verified.isValid) return { status: 'failed', reason: verified.reason, message: verified.message };
       const { preimage, macaroon } = tokenOf(payload, req);
       const id = macaroon && decodeL402Identifier(macaroon.identifier);
-      if (!id) return { status: 'failed', reason: 'invalid_macaroon', message: 'The macaroon is not a well-formed L402 macaroon.' };
+      if (!id)
+        return {
+          status: 'failed',
+          reason: 'invalid_macaroon',
+          message: 'The macaroon is not a well-formed L402 macaroon.',
+        };
       return { status: 'settled', reference: id.paymentHash, payer: '', amount: req.amount, proof: preimage };
     },
 
@@ -181,14 +214,21 @@ export function lightningServer(parameters: LightningServerParameters): Lightnin
         macaroon = macaroonFromBase64(macaroonText);
       } catch (error) {
         if (!(error instanceof MacaroonFormatError)) throw error;
-        throw new MalformedInputError(errorCodes.HEADER_SCHEMA, `The L402 macaroon is malformed: ${error.message}`, { details: { header: 'Authorization', reason: error.code }, cause: error });
+        throw new MalformedInputError(errorCodes.HEADER_SCHEMA, `The L402 macaroon is malformed: ${error.message}`, {
+          details: { header: 'Authorization', reason: error.code },
+          cause: error,
+        });
       }
       const id = decodeL402Identifier(macaroon.identifier);
       if (!id || !verifyMacaroonSignature(macaroon, deriveTokenRootKey(config.rootKey, id.tokenId))) {
-        return { reason: 'invalid_macaroon', message: 'The L402 macaroon was not issued by this server or was altered.' };
+        return {
+          reason: 'invalid_macaroon',
+          message: 'The L402 macaroon was not issued by this server or was altered.',
+        };
       }
       const amount = l402CaveatValues(firstPartyCaveats(macaroon), config.serviceName).amount_msat;
-      if (amount === undefined || !/^[1-9][0-9]{0,20}$/.test(amount)) return { reason: 'caveat_failed', message: 'The L402 macaroon names no price.' };
+      if (amount === undefined || !/^[1-9][0-9]{0,20}$/.test(amount))
+        return { reason: 'caveat_failed', message: 'The L402 macaroon names no price.' };
       const accepted: PaymentRequirements = {
         scheme: 'exact',
         network: config.network,

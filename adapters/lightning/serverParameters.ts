@@ -38,23 +38,30 @@ export type LightningServerConfig = Required<Omit<LightningServerParameters, 'ln
 
 /** Applies defaults and checks the configuration (throws ConfigurationError). */
 export function lightningServerConfig(p: LightningServerParameters): LightningServerConfig {
-  if (!(p.rootKey instanceof Uint8Array) || p.rootKey.length < 32) throw new ConfigurationError('lightningServer: rootKey must be at least 32 secret bytes.');
+  if (!(p.rootKey instanceof Uint8Array) || p.rootKey.length < 32)
+    throw new ConfigurationError('lightningServer: rootKey must be at least 32 secret bytes.');
   const serviceName = p.serviceName ?? 'x402';
-  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(serviceName)) throw new ConfigurationError('lightningServer: serviceName must be 1-63 lower-case letters, digits or dashes.');
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(serviceName))
+    throw new ConfigurationError('lightningServer: serviceName must be 1-63 lower-case letters, digits or dashes.');
   const invoiceExpirySeconds = p.invoiceExpirySeconds ?? 600;
   const tokenLifetimeSeconds = p.tokenLifetimeSeconds ?? 3600;
-  if (!Number.isInteger(invoiceExpirySeconds) || invoiceExpirySeconds < 1) throw new ConfigurationError('lightningServer: invoiceExpirySeconds must be a positive integer.');
-  if (!Number.isInteger(tokenLifetimeSeconds) || tokenLifetimeSeconds < 1) throw new ConfigurationError('lightningServer: tokenLifetimeSeconds must be a positive integer.');
+  if (!Number.isInteger(invoiceExpirySeconds) || invoiceExpirySeconds < 1)
+    throw new ConfigurationError('lightningServer: invoiceExpirySeconds must be a positive integer.');
+  if (!Number.isInteger(tokenLifetimeSeconds) || tokenLifetimeSeconds < 1)
+    throw new ConfigurationError('lightningServer: tokenLifetimeSeconds must be a positive integer.');
   const rpcTimeoutMs = p.rpcTimeoutMs ?? DEFAULT_NODE_TIMEOUT_MS;
-  if (!Number.isInteger(rpcTimeoutMs) || rpcTimeoutMs < 1) throw new ConfigurationError('lightningServer: rpcTimeoutMs must be a positive integer.');
+  if (!Number.isInteger(rpcTimeoutMs) || rpcTimeoutMs < 1)
+    throw new ConfigurationError('lightningServer: rpcTimeoutMs must be a positive integer.');
   const maxOutstandingInvoices = p.maxOutstandingInvoices ?? 1_000;
   const readyInvoices = p.readyInvoices ?? 2;
-  if (!Number.isInteger(maxOutstandingInvoices) || maxOutstandingInvoices < 1) throw new ConfigurationError('lightningServer: maxOutstandingInvoices must be a positive integer.');
+  if (!Number.isInteger(maxOutstandingInvoices) || maxOutstandingInvoices < 1)
+    throw new ConfigurationError('lightningServer: maxOutstandingInvoices must be a positive integer.');
   if (!Number.isInteger(readyInvoices) || readyInvoices < 0 || readyInvoices > maxOutstandingInvoices) {
     throw new ConfigurationError('lightningServer: readyInvoices must be an integer from 0 to maxOutstandingInvoices.');
   }
   const network = p.network ?? bitcoinNetworks.regtest;
-  if (!isCaipNetwork(network) || !network.startsWith('bip122:')) throw new ConfigurationError(`lightningServer: network must be a CAIP-2 bip122 id, got "${network}".`);
+  if (!isCaipNetwork(network) || !network.startsWith('bip122:'))
+    throw new ConfigurationError(`lightningServer: network must be a CAIP-2 bip122 id, got "${network}".`);
   return {
     lnd: p.lnd,
     rootKey: p.rootKey,

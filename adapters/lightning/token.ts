@@ -4,7 +4,14 @@
  * root key, so nothing is stored) and the preimage that proves its invoice was paid.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { addFirstPartyCaveat, createMacaroon, firstPartyCaveats, macaroonToBase64, verifyMacaroonSignature, type Macaroon } from '../../src/protocol/macaroon';
+import {
+  addFirstPartyCaveat,
+  createMacaroon,
+  firstPartyCaveats,
+  macaroonToBase64,
+  verifyMacaroonSignature,
+  type Macaroon,
+} from '../../src/protocol/macaroon';
 import { checkL402Caveats, l402Caveats, type L402CaveatContext, type L402Grant } from './caveats';
 import { decodeL402Identifier, encodeL402Identifier } from './identifier';
 
@@ -63,7 +70,11 @@ export type VerifyL402TokenParameters = L402CaveatContext & {
 /** Return type of {@link verifyL402Token}. Reasons: `invalid_macaroon`, `caveat_failed`, `macaroon_expired`, `invalid_preimage`. */
 export type VerifyL402TokenReturnType =
   | { ok: true; paymentHash: string; tokenId: string }
-  | { ok: false; reason: 'invalid_macaroon' | 'caveat_failed' | 'macaroon_expired' | 'invalid_preimage'; message: string };
+  | {
+      ok: false;
+      reason: 'invalid_macaroon' | 'caveat_failed' | 'macaroon_expired' | 'invalid_preimage';
+      message: string;
+    };
 
 /**
  * Checks a token offline: identifier, signature chain with the derived key, every caveat, and that the
@@ -74,19 +85,37 @@ export type VerifyL402TokenReturnType =
  */
 export function verifyL402Token(p: VerifyL402TokenParameters): VerifyL402TokenReturnType {
   const id = decodeL402Identifier(p.macaroon.identifier);
-  if (!id) return { ok: false, reason: 'invalid_macaroon', message: 'The macaroon identifier is not an L402 identifier (version 0, payment hash, token id).' };
+  if (!id)
+    return {
+      ok: false,
+      reason: 'invalid_macaroon',
+      message: 'The macaroon identifier is not an L402 identifier (version 0, payment hash, token id).',
+    };
   if (p.paymentHash !== undefined && p.paymentHash.toLowerCase() !== id.paymentHash) {
-    return { ok: false, reason: 'invalid_macaroon', message: 'The macaroon was issued for another invoice than the offer names.' };
+    return {
+      ok: false,
+      reason: 'invalid_macaroon',
+      message: 'The macaroon was issued for another invoice than the offer names.',
+    };
   }
   if (!verifyMacaroonSignature(p.macaroon, deriveTokenRootKey(p.rootKey, id.tokenId))) {
-    return { ok: false, reason: 'invalid_macaroon', message: 'The macaroon signature does not verify: it was not issued by this server or was altered.' };
+    return {
+      ok: false,
+      reason: 'invalid_macaroon',
+      message: 'The macaroon signature does not verify: it was not issued by this server or was altered.',
+    };
   }
   const failure = checkL402Caveats(firstPartyCaveats(p.macaroon), p);
   if (failure) return { ok: false, ...failure };
-  if (!/^[0-9a-fA-F]{64}$/.test(p.preimage)) return { ok: false, reason: 'invalid_preimage', message: 'The preimage must be 64 hex characters.' };
+  if (!/^[0-9a-fA-F]{64}$/.test(p.preimage))
+    return { ok: false, reason: 'invalid_preimage', message: 'The preimage must be 64 hex characters.' };
   const hash = createHash('sha256').update(Buffer.from(p.preimage, 'hex')).digest();
   if (!timingSafeEqual(hash, Buffer.from(id.paymentHash, 'hex'))) {
-    return { ok: false, reason: 'invalid_preimage', message: "The preimage does not hash to the token's payment hash: pay the invoice to learn the right one." };
+    return {
+      ok: false,
+      reason: 'invalid_preimage',
+      message: "The preimage does not hash to the token's payment hash: pay the invoice to learn the right one.",
+    };
   }
   return { ok: true, paymentHash: id.paymentHash, tokenId: id.tokenId };
 }

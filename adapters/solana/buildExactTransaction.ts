@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { ComputeBudgetProgram, PublicKey, TransactionInstruction, TransactionMessage, VersionedTransaction } from '@solana/web3.js';
+import {
+  ComputeBudgetProgram,
+  PublicKey,
+  TransactionInstruction,
+  TransactionMessage,
+  VersionedTransaction,
+} from '@solana/web3.js';
 import { createTransferCheckedInstruction, getAssociatedTokenAddressSync } from '@solana/spl-token';
 import { DEFAULT_COMPUTE_UNIT_LIMIT, DEFAULT_COMPUTE_UNIT_PRICE, MEMO_PROGRAM_ID } from './constants';
 
@@ -45,6 +51,10 @@ export function buildExactTransaction(p: BuildExactTransactionParameters): Versi
     createTransferCheckedInstruction(source, p.mint, destination, p.payer, p.amount, p.decimals, [], p.tokenProgram),
     new TransactionInstruction({ programId: MEMO_PROGRAM_ID, keys: [], data: Buffer.from(memo, 'utf8') }),
   ];
-  const message = new TransactionMessage({ payerKey: p.feePayer, recentBlockhash: p.recentBlockhash, instructions }).compileToV0Message();
+  const message = new TransactionMessage({
+    payerKey: p.feePayer,
+    recentBlockhash: p.recentBlockhash,
+    instructions,
+  }).compileToV0Message();
   return new VersionedTransaction(message);
 }

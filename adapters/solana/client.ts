@@ -1,4 +1,12 @@
-import { ConfigurationError, PaymentInvalidError, RailUnavailableError, defineClientRail, type ConfirmingClientRail, type PaymentRequirements, type Wallet } from '../../src/index';
+import {
+  ConfigurationError,
+  PaymentInvalidError,
+  RailUnavailableError,
+  defineClientRail,
+  type ConfirmingClientRail,
+  type PaymentRequirements,
+  type Wallet,
+} from '../../src/index';
 import { buildExactTransaction } from './buildExactTransaction';
 import { clusterNetworkOf } from './clusterNetwork';
 import { confirmSolanaTransfer } from './confirmSolanaTransfer';
@@ -36,7 +44,10 @@ function keysOf(req: PaymentRequirements) {
   const mint = publicKeyOrUndefined(req.asset);
   const payTo = publicKeyOrUndefined(req.payTo);
   if (!feePayer || !mint || !payTo) {
-    throw new PaymentInvalidError('invalid_requirements', 'A Solana exact offer needs base58 keys in asset (mint), payTo and extra.feePayer.');
+    throw new PaymentInvalidError(
+      'invalid_requirements',
+      'A Solana exact offer needs base58 keys in asset (mint), payTo and extra.feePayer.',
+    );
   }
   return { feePayer, mint, payTo };
 }
@@ -66,17 +77,28 @@ export function solanaExactClient(): ConfirmingClientRail {
       // A transaction names no cluster: it lands wherever its blockhash is known. Sign only for the offer's.
       const cluster = await clusterNetworkOf(wallet.connection);
       if (cluster !== req.network) {
-        throw new PaymentInvalidError('network_mismatch', `The offer is on ${req.network} but this wallet's connection reaches ${cluster}; refusing to sign a payment for another cluster.`);
+        throw new PaymentInvalidError(
+          'network_mismatch',
+          `The offer is on ${req.network} but this wallet's connection reaches ${cluster}; refusing to sign a payment for another cluster.`,
+        );
       }
-      if (feePayer.equals(wallet.publicKey)) throw new PaymentInvalidError('invalid_requirements', 'The offer names this wallet as fee payer; refusing to pay.');
+      if (feePayer.equals(wallet.publicKey))
+        throw new PaymentInvalidError(
+          'invalid_requirements',
+          'The offer names this wallet as fee payer; refusing to pay.',
+        );
       const memo = memoOf(req);
-      if (memo !== undefined && !memoFits(memo)) throw new PaymentInvalidError('invalid_requirements', 'extra.memo is longer than a payment memo may be.');
+      if (memo !== undefined && !memoFits(memo))
+        throw new PaymentInvalidError('invalid_requirements', 'extra.memo is longer than a payment memo may be.');
       const info = await mintCacheOf(wallet.connection).get(mint);
       let recentBlockhash: string;
       try {
         ({ blockhash: recentBlockhash } = await wallet.connection.getLatestBlockhash());
       } catch (cause) {
-        throw new RailUnavailableError('The Solana RPC did not give a recent blockhash. Try again shortly.', { cause, rail: SOLANA_RAIL_ID });
+        throw new RailUnavailableError('The Solana RPC did not give a recent blockhash. Try again shortly.', {
+          cause,
+          rail: SOLANA_RAIL_ID,
+        });
       }
       const tx = buildExactTransaction({
         payer: wallet.publicKey,

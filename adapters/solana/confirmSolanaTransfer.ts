@@ -11,27 +11,49 @@ import { isSolanaWallet } from './wallet';
  *
  * @example const check = await confirmSolanaTransfer({ offer, reference: settle.transaction }, wallet);
  */
-export async function confirmSolanaTransfer(p: { offer: PaymentRequirements; reference: string; message?: Uint8Array }, wallet: Wallet): Promise<SettlementCheck | undefined> {
+export async function confirmSolanaTransfer(
+  p: { offer: PaymentRequirements; reference: string; message?: Uint8Array },
+  wallet: Wallet,
+): Promise<SettlementCheck | undefined> {
   if (!isSolanaWallet(wallet)) return undefined;
   const { offer, reference } = p;
-  if (!/^[1-9A-HJ-NP-Za-km-z]{64,88}$/.test(reference)) return { status: 'refuted', reason: 'not_found', message: `${reference.slice(0, 90)} is not a transaction signature.` };
+  if (!/^[1-9A-HJ-NP-Za-km-z]{64,88}$/.test(reference))
+    return {
+      status: 'refuted',
+      reason: 'not_found',
+      message: `${reference.slice(0, 90)} is not a transaction signature.`,
+    };
   let landed;
   try {
-    landed = await wallet.connection.getTransaction(reference, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 });
+    landed = await wallet.connection.getTransaction(reference, {
+      commitment: 'confirmed',
+      maxSupportedTransactionVersion: 0,
+    });
   } catch {
     return undefined;
   }
   if (!landed) return { status: 'refuted', reason: 'not_found', message: `transaction ${reference} is not on chain.` };
   if (!landed.meta) return undefined;
-  if (landed.meta.err !== null) return { status: 'refuted', reason: 'failed', message: `transaction ${reference} failed.` };
+  if (landed.meta.err !== null)
+    return { status: 'refuted', reason: 'failed', message: `transaction ${reference} failed.` };
   // An earlier transfer of the same amount to the same payee is not this payment: compare the messages.
   if (p.message !== undefined && !Buffer.from(landed.transaction.message.serialize()).equals(Buffer.from(p.message))) {
-    return { status: 'refuted', reason: 'transfer_mismatch', message: `transaction ${reference} is not the transaction this wallet signed for this offer.` };
+    return {
+      status: 'refuted',
+      reason: 'transfer_mismatch',
+      message: `transaction ${reference} is not the transaction this wallet signed for this offer.`,
+    };
   }
-  const change = (owner: string) => balanceOf(landed.meta?.postTokenBalances, offer.asset, owner) - balanceOf(landed.meta?.preTokenBalances, offer.asset, owner);
+  const change = (owner: string) =>
+    balanceOf(landed.meta?.postTokenBalances, offer.asset, owner) -
+    balanceOf(landed.meta?.preTokenBalances, offer.asset, owner);
   const amount = BigInt(offer.amount);
   if (change(offer.payTo) !== amount || change(wallet.publicKey.toBase58()) !== -amount) {
-    return { status: 'refuted', reason: 'transfer_mismatch', message: `transaction ${reference} did not move ${offer.amount} of ${offer.asset} from ${wallet.publicKey.toBase58()} to ${offer.payTo}.` };
+    return {
+      status: 'refuted',
+      reason: 'transfer_mismatch',
+      message: `transaction ${reference} did not move ${offer.amount} of ${offer.asset} from ${wallet.publicKey.toBase58()} to ${offer.payTo}.`,
+    };
   }
   return { status: 'confirmed' };
 }

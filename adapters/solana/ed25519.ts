@@ -61,7 +61,10 @@ export function ed25519Verify(signer: PublicKey, message: Uint8Array, signature:
   if (!isStrictEd25519Point(key) || !isStrictEd25519Point(signature.subarray(0, 32))) return false;
   if (scalarOf(signature) >= GROUP_ORDER) return false;
   try {
-    const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(key).toString('base64url') }, format: 'jwk' });
+    const publicKey = createPublicKey({
+      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(key).toString('base64url') },
+      format: 'jwk',
+    });
     return verify(null, message, publicKey, signature);
   } catch {
     return false;

@@ -10,12 +10,31 @@ export { solanaExactServer, type SolanaExactServerParameters } from './server';
 export { solanaExactClient } from './client';
 export { solanaWallet, isSolanaWallet, type SolanaWallet } from './wallet';
 export { buildExactTransaction, type BuildExactTransactionParameters } from './buildExactTransaction';
-export { inspectExactTransaction, instructionsOf, type ExactExpectations, type ExactTransfer, type InspectionResult } from './inspectTransaction';
+export {
+  inspectExactTransaction,
+  instructionsOf,
+  type ExactExpectations,
+  type ExactTransfer,
+  type InspectionResult,
+} from './inspectTransaction';
 export { checkSignerSignature, type SignatureCheck } from './verifySignature';
 export { simulatePayment, blockhashIsValid, classifyTransactionError, type SimulationVerdict } from './simulatePayment';
-export { settleTransaction, coSign, hasLanded, landedMessageMatches, type SettleTransactionParameters, type SettleTransactionResult } from './settleTransaction';
+export {
+  settleTransaction,
+  coSign,
+  hasLanded,
+  landedMessageMatches,
+  type SettleTransactionParameters,
+  type SettleTransactionResult,
+} from './settleTransaction';
 export { settlementFeeLamports, type SettlementFeeParameters } from './settlementFee';
-export { SolanaExactPayloadSchema, decodePaymentTransaction, encodePaymentTransaction, paymentIdOf, type SolanaExactPayload } from './payload';
+export {
+  SolanaExactPayloadSchema,
+  decodePaymentTransaction,
+  encodePaymentTransaction,
+  paymentIdOf,
+  type SolanaExactPayload,
+} from './payload';
 export { readMintInfo, createMintCache, type MintInfo } from './mintInfo';
 export { solanaNetworkOf, isSolanaNetwork, memoOf } from './requirements';
 export { base58Encode, base58Decode } from './base58';

@@ -23,7 +23,10 @@ export async function readMintInfo(connection: Connection, mint: PublicKey): Pro
   try {
     account = await connection.getAccountInfo(mint);
   } catch (cause) {
-    throw new RailUnavailableError(`The Solana RPC failed while reading mint ${mint.toBase58()}. Try again shortly.`, { cause, rail: SOLANA_RAIL_ID });
+    throw new RailUnavailableError(`The Solana RPC failed while reading mint ${mint.toBase58()}. Try again shortly.`, {
+      cause,
+      rail: SOLANA_RAIL_ID,
+    });
   }
   if (account === null) throw new ConfigurationError(`Mint ${mint.toBase58()} does not exist on this cluster.`);
   const programId = account.owner;
@@ -38,7 +41,9 @@ export async function readMintInfo(connection: Connection, mint: PublicKey): Pro
   }
   const fee = getTransferFeeConfig(decoded);
   if (fee && (fee.newerTransferFee.transferFeeBasisPoints > 0 || fee.olderTransferFee.transferFeeBasisPoints > 0)) {
-    throw new ConfigurationError(`Mint ${mint.toBase58()} charges a transfer fee; exact payments need a fee-free mint.`);
+    throw new ConfigurationError(
+      `Mint ${mint.toBase58()} charges a transfer fee; exact payments need a fee-free mint.`,
+    );
   }
   return { mint, programId, decimals: decoded.decimals };
 }

@@ -29,17 +29,26 @@ export function decodePaymentTransaction(payload: RailPayload): VersionedTransac
   const parsed = SolanaExactPayloadSchema.safeParse(payload);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new PaymentInvalidError('invalid_payload', `The Solana payload is malformed: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+    throw new PaymentInvalidError(
+      'invalid_payload',
+      `The Solana payload is malformed: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim(),
+    );
   }
   const bytes = Buffer.from(parsed.data.transaction, 'base64');
   // A node refuses a larger transaction outright (an RPC error, not a simulation result): refuse it here.
-  if (bytes.length > MAX_TRANSACTION_BYTES) throw new PaymentInvalidError('invalid_payload', `The Solana transaction is ${bytes.length} bytes; a cluster takes at most ${MAX_TRANSACTION_BYTES}.`);
+  if (bytes.length > MAX_TRANSACTION_BYTES)
+    throw new PaymentInvalidError(
+      'invalid_payload',
+      `The Solana transaction is ${bytes.length} bytes; a cluster takes at most ${MAX_TRANSACTION_BYTES}.`,
+    );
   try {
     const tx = VersionedTransaction.deserialize(bytes);
     if (tx.signatures.length !== tx.message.header.numRequiredSignatures) throw new Error('signature count');
     return tx;
   } catch (cause) {
-    throw new PaymentInvalidError('invalid_payload', 'The Solana payload does not hold a serialized transaction.', { cause });
+    throw new PaymentInvalidError('invalid_payload', 'The Solana payload does not hold a serialized transaction.', {
+      cause,
+    });
   }
 }
 

@@ -30,6 +30,9 @@ export function answerWithin<T>(call: Promise<T>, timeoutMs: number): Promise<T 
  */
 export async function withinRpcTimeout<T>(call: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   const answer = await answerWithin(call, timeoutMs);
-  if (answer === NO_ANSWER) throw new RailUnavailableError(`The Solana RPC did not answer ${what} within ${timeoutMs} ms. Try again shortly.`, { rail: SOLANA_RAIL_ID });
+  if (answer === NO_ANSWER)
+    throw new RailUnavailableError(`The Solana RPC did not answer ${what} within ${timeoutMs} ms. Try again shortly.`, {
+      rail: SOLANA_RAIL_ID,
+    });
   return answer;
 }

@@ -93,8 +93,11 @@ function keyOrThrow(value: PublicKey | string, what: string): PublicKey {
  * paywall({ 'GET /report': { accepts: [{ rail: 'solana-spl', amount: 10_000n }] } }, { rails: [rail], signer });
  */
 export function solanaExactServer(p: SolanaExactServerParameters): FindSettlementRail {
-  if (!isSolanaNetwork(p.network)) throw new ConfigurationError(`"${p.network}" is not a Solana CAIP-2 network id (solana:<genesis hash prefix>).`);
-  const mintList = (Array.isArray(p.mints) ? p.mints : [p.mints]).map((m: PublicKey | string) => keyOrThrow(m, 'Every mint'));
+  if (!isSolanaNetwork(p.network))
+    throw new ConfigurationError(`"${p.network}" is not a Solana CAIP-2 network id (solana:<genesis hash prefix>).`);
+  const mintList = (Array.isArray(p.mints) ? p.mints : [p.mints]).map((m: PublicKey | string) =>
+    keyOrThrow(m, 'Every mint'),
+  );
   const firstMint = mintList[0];
   if (!firstMint) throw new ConfigurationError('solanaExactServer needs at least one mint.');
   const payTo = keyOrThrow(p.payTo, 'payTo');
@@ -105,24 +108,35 @@ export function solanaExactServer(p: SolanaExactServerParameters): FindSettlemen
   const maxComputeUnitLimit = p.maxComputeUnitLimit ?? DEFAULT_MAX_COMPUTE_UNIT_LIMIT;
   const feeCap = p.maxFeeLamports ?? DEFAULT_MAX_FEE_LAMPORTS;
   if (typeof feeCap !== 'function' && BigInt(feeCap) < 2n * LAMPORTS_PER_SIGNATURE) {
-    throw new ConfigurationError(`maxFeeLamports ${feeCap} is below the base fee of a payment (2 signatures × ${LAMPORTS_PER_SIGNATURE} lamports); every payment would be refused.`);
+    throw new ConfigurationError(
+      `maxFeeLamports ${feeCap} is below the base fee of a payment (2 signatures × ${LAMPORTS_PER_SIGNATURE} lamports); every payment would be refused.`,
+    );
   }
-  const maxFeeLamportsFor = (req: PaymentRequirements): bigint => (typeof feeCap === 'function' ? feeCap(req) : BigInt(feeCap));
+  const maxFeeLamportsFor = (req: PaymentRequirements): bigint =>
+    typeof feeCap === 'function' ? feeCap(req) : BigInt(feeCap);
   const mints = createMintCache(p.connection);
   const rpcTimeoutMs = p.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
 
   /** Checks of the offer itself (not the payment). */
   const offerProblem = (req: PaymentRequirements): { reason: string; message: string } | undefined => {
-    if (req.scheme !== 'exact') return { reason: 'unsupported_scheme', message: 'This rail settles only the exact scheme.' };
-    if (req.network !== p.network) return { reason: 'network_mismatch', message: `This server settles on ${p.network}, not ${req.network}.` };
-    if (!accepted.has(req.asset)) return { reason: 'asset_mismatch', message: 'The offer names a mint this server does not take.' };
-    if (req.extra.feePayer !== feePayerText) return { reason: 'fee_payer_mismatch', message: `The offer must name this server's fee payer ${feePayerText}.` };
-    if (!publicKeyOrUndefined(req.payTo)) return { reason: 'invalid_requirements', message: 'payTo is not a Solana address.' };
+    if (req.scheme !== 'exact')
+      return { reason: 'unsupported_scheme', message: 'This rail settles only the exact scheme.' };
+    if (req.network !== p.network)
+      return { reason: 'network_mismatch', message: `This server settles on ${p.network}, not ${req.network}.` };
+    if (!accepted.has(req.asset))
+      return { reason: 'asset_mismatch', message: 'The offer names a mint this server does not take.' };
+    if (req.extra.feePayer !== feePayerText)
+      return { reason: 'fee_payer_mismatch', message: `The offer must name this server's fee payer ${feePayerText}.` };
+    if (!publicKeyOrUndefined(req.payTo))
+      return { reason: 'invalid_requirements', message: 'payTo is not a Solana address.' };
     return undefined;
   };
 
   /** Everything that needs no RPC but the (cached) mint account. */
-  const inspect = async (tx: VersionedTransaction, req: PaymentRequirements): Promise<{ transfer: ExactTransfer } | { reason: string; message: string; payer?: string }> => {
+  const inspect = async (
+    tx: VersionedTransaction,
+    req: PaymentRequirements,
+  ): Promise<{ transfer: ExactTransfer } | { reason: string; message: string; payer?: string }> => {
     const offer = offerProblem(req);
     if (offer) return offer;
     const memo = memoOf(req);
@@ -136,17 +150,37 @@ export function solanaExactServer(p: SolanaExactServerParameters): FindSettlemen
       maxComputeUnitLimit,
       maxFeeLamports: maxFeeLamportsFor(req),
     });
-    if (!inspected.ok) return { reason: inspected.reason, message: inspected.message, ...(inspected.payer === undefined ? {} : { payer: inspected.payer }) };
+    if (!inspected.ok)
+      return {
+        reason: inspected.reason,
+        message: inspected.message,
+        ...(inspected.payer === undefined ? {} : { payer: inspected.payer }),
+      };
     const { transfer } = inspected;
     const payer = transfer.authority.toBase58();
     const mint = await withinRpcTimeout(mints.get(transfer.mint), rpcTimeoutMs, 'the mint account');
     if (!transfer.programId.equals(mint.programId)) {
-      return { reason: 'token_program_mismatch', message: `Mint ${req.asset} belongs to ${mint.programId.toBase58()}, the transfer calls another token program.`, payer };
+      return {
+        reason: 'token_program_mismatch',
+        message: `Mint ${req.asset} belongs to ${mint.programId.toBase58()}, the transfer calls another token program.`,
+        payer,
+      };
     }
-    if (transfer.decimals !== mint.decimals) return { reason: 'decimals_mismatch', message: `The transfer states ${transfer.decimals} decimals; the mint has ${mint.decimals}.`, payer };
+    if (transfer.decimals !== mint.decimals)
+      return {
+        reason: 'decimals_mismatch',
+        message: `The transfer states ${transfer.decimals} decimals; the mint has ${mint.decimals}.`,
+        payer,
+      };
     const signature = checkSignerSignature(tx, transfer.authority);
-    if (signature === 'missing') return { reason: 'missing_signature', message: 'The payer has not signed the transaction.', payer };
-    if (signature === 'invalid') return { reason: 'invalid_signature', message: "The payer's signature does not verify over this transaction.", payer };
+    if (signature === 'missing')
+      return { reason: 'missing_signature', message: 'The payer has not signed the transaction.', payer };
+    if (signature === 'invalid')
+      return {
+        reason: 'invalid_signature',
+        message: "The payer's signature does not verify over this transaction.",
+        payer,
+      };
     return { transfer };
   };
 
@@ -164,10 +198,12 @@ export function solanaExactServer(p: SolanaExactServerParameters): FindSettlemen
     supports: (req) => offerProblem(req) === undefined,
     async quote(offer: PriceOffer): Promise<PaymentRequirements> {
       const asset = offer.asset === undefined ? firstMint : keyOrThrow(offer.asset, 'The offer asset');
-      if (!accepted.has(asset.toBase58())) throw new ConfigurationError(`Mint ${asset.toBase58()} is not among this Solana rail's mints.`);
+      if (!accepted.has(asset.toBase58()))
+        throw new ConfigurationError(`Mint ${asset.toBase58()} is not among this Solana rail's mints.`);
       await mints.get(asset); // fail at quote time, not at payment time, for a bad mint
       const memo = offer.extra?.memo;
-      if (memo !== undefined && (typeof memo !== 'string' || !memoFits(memo))) throw new ConfigurationError('extra.memo must be a string of at most 256 UTF-8 bytes.');
+      if (memo !== undefined && (typeof memo !== 'string' || !memoFits(memo)))
+        throw new ConfigurationError('extra.memo must be a string of at most 256 UTF-8 bytes.');
       return {
         scheme: 'exact',
         network: p.network,
@@ -191,13 +227,29 @@ export function solanaExactServer(p: SolanaExactServerParameters): FindSettlemen
       // here but could never land would buy a handler run for nothing.
       const { signed, signature } = coSign(tx, p.feePayer);
       const [landed, fresh, simulation] = await withinRpcTimeout(
-        Promise.all([hasLanded(p.connection, signature), blockhashIsValid(p.connection, tx.message.recentBlockhash), simulatePayment(p.connection, signed)]),
+        Promise.all([
+          hasLanded(p.connection, signature),
+          blockhashIsValid(p.connection, tx.message.recentBlockhash),
+          simulatePayment(p.connection, signed),
+        ]),
         rpcTimeoutMs,
         'the payment checks',
       );
       // A cluster would report success for the duplicate: a payment already on chain is never served anew.
-      if (landed) return { isValid: false, reason: 'already_settled', message: `This payment already landed as ${signature}; pay a fresh challenge.`, payer };
-      if (!fresh) return { isValid: false, reason: 'blockhash_expired', message: "The transaction's recent blockhash has expired; pay a fresh challenge.", payer };
+      if (landed)
+        return {
+          isValid: false,
+          reason: 'already_settled',
+          message: `This payment already landed as ${signature}; pay a fresh challenge.`,
+          payer,
+        };
+      if (!fresh)
+        return {
+          isValid: false,
+          reason: 'blockhash_expired',
+          message: "The transaction's recent blockhash has expired; pay a fresh challenge.",
+          payer,
+        };
       if (!simulation.ok) return { isValid: false, reason: simulation.reason, message: simulation.message, payer };
       return { isValid: true, payer, amount: inspected.transfer.amount.toString() };
     },
@@ -207,13 +259,25 @@ export function solanaExactServer(p: SolanaExactServerParameters): FindSettlemen
       const inspected = await inspect(tx, req);
       if (!('transfer' in inspected)) return undefined;
       const { signature } = coSign(tx, p.feePayer);
-      const status = await withinRpcTimeout(settledStatus(p.connection, signature), rpcTimeoutMs, 'the signature status');
+      const status = await withinRpcTimeout(
+        settledStatus(p.connection, signature),
+        rpcTimeoutMs,
+        'the signature status',
+      );
       if (status !== 'landed') return undefined;
       // Only ever attribute the transaction that carries exactly this payment's message. A cluster that no
       // longer returns it (pruned history) leaves the signature, which is the fee payer's over this message.
-      const sameMessage = await withinRpcTimeout(landedMessageMatches(p.connection, signature, tx.message.serialize()), rpcTimeoutMs, 'the landed transaction');
+      const sameMessage = await withinRpcTimeout(
+        landedMessageMatches(p.connection, signature, tx.message.serialize()),
+        rpcTimeoutMs,
+        'the landed transaction',
+      );
       if (sameMessage === false) return undefined;
-      return { reference: signature, payer: inspected.transfer.authority.toBase58(), amount: inspected.transfer.amount.toString() };
+      return {
+        reference: signature,
+        payer: inspected.transfer.authority.toBase58(),
+        amount: inspected.transfer.amount.toString(),
+      };
     },
     async settle(payload, req, ctx): Promise<SettleResult> {
       const tx = decode(payload);
@@ -230,10 +294,21 @@ export function solanaExactServer(p: SolanaExactServerParameters): FindSettlemen
         ...(ctx.onBroadcast ? { onBroadcast: ctx.onBroadcast } : {}),
       });
       if (outcome.status === 'landed') {
-        return { status: 'settled', reference: outcome.signature, payer: inspected.transfer.authority.toBase58(), amount: inspected.transfer.amount.toString() };
+        return {
+          status: 'settled',
+          reference: outcome.signature,
+          payer: inspected.transfer.authority.toBase58(),
+          amount: inspected.transfer.amount.toString(),
+        };
       }
-      if (outcome.status === 'pending') return { status: 'pending', reference: outcome.signature, message: outcome.message };
-      return { status: 'failed', reason: outcome.reason, message: outcome.message, ...(outcome.signature === undefined ? {} : { reference: outcome.signature }) };
+      if (outcome.status === 'pending')
+        return { status: 'pending', reference: outcome.signature, message: outcome.message };
+      return {
+        status: 'failed',
+        reason: outcome.reason,
+        message: outcome.message,
+        ...(outcome.signature === undefined ? {} : { reference: outcome.signature }),
+      };
     },
   });
 }

@@ -1,4 +1,10 @@
-import { SendTransactionError, VersionedTransaction, type Connection, type Keypair, type SignatureStatus } from '@solana/web3.js';
+import {
+  SendTransactionError,
+  VersionedTransaction,
+  type Connection,
+  type Keypair,
+  type SignatureStatus,
+} from '@solana/web3.js';
 import { RailUnavailableError } from '../../src/index';
 import { base58Encode } from './base58';
 import { SOLANA_RAIL_ID } from './constants';
@@ -42,7 +48,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  *
  * @example const r = await settleTransaction(tx, { connection, feePayer }); if (r.status === 'landed') r.signature;
  */
-export function settleTransaction(tx: VersionedTransaction, p: SettleTransactionParameters): Promise<SettleTransactionResult> {
+export function settleTransaction(
+  tx: VersionedTransaction,
+  p: SettleTransactionParameters,
+): Promise<SettleTransactionResult> {
   const { signed, signature } = coSign(tx, p.feePayer);
   const running = inFlight.get(signature);
   if (running) return running;
@@ -57,8 +66,14 @@ export function settleTransaction(tx: VersionedTransaction, p: SettleTransaction
  *
  * @example const { signature } = coSign(tx, feePayer);
  */
-export function coSign(tx: VersionedTransaction, feePayer: Keypair): { signed: VersionedTransaction; signature: string } {
-  const signed = new VersionedTransaction(tx.message, tx.signatures.map((s) => Uint8Array.from(s)));
+export function coSign(
+  tx: VersionedTransaction,
+  feePayer: Keypair,
+): { signed: VersionedTransaction; signature: string } {
+  const signed = new VersionedTransaction(
+    tx.message,
+    tx.signatures.map((s) => Uint8Array.from(s)),
+  );
   const signature = ed25519Sign(feePayer, tx.message.serialize());
   signed.addSignature(feePayer.publicKey, signature);
   return { signed, signature: base58Encode(signature) };
@@ -74,7 +89,10 @@ export async function hasLanded(connection: Connection, signature: string): Prom
   try {
     return (await statusOf(connection, signature)) !== null;
   } catch (cause) {
-    throw new RailUnavailableError('The Solana RPC failed while looking the transaction up. Try again shortly.', { cause, rail: SOLANA_RAIL_ID });
+    throw new RailUnavailableError('The Solana RPC failed while looking the transaction up. Try again shortly.', {
+      cause,
+      rail: SOLANA_RAIL_ID,
+    });
   }
 }
 
@@ -87,12 +105,19 @@ export async function hasLanded(connection: Connection, signature: string): Prom
  *
  * @example if ((await landedMessageMatches(connection, signature, tx.message.serialize())) === false) …
  */
-export async function landedMessageMatches(connection: Connection, signature: string, message: Uint8Array): Promise<boolean | undefined> {
+export async function landedMessageMatches(
+  connection: Connection,
+  signature: string,
+  message: Uint8Array,
+): Promise<boolean | undefined> {
   let landed;
   try {
     landed = await connection.getTransaction(signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 });
   } catch (cause) {
-    throw new RailUnavailableError('The Solana RPC failed while reading the landed transaction. Try again shortly.', { cause, rail: SOLANA_RAIL_ID });
+    throw new RailUnavailableError('The Solana RPC failed while reading the landed transaction. Try again shortly.', {
+      cause,
+      rail: SOLANA_RAIL_ID,
+    });
   }
   if (!landed) return undefined;
   return Buffer.from(landed.transaction.message.serialize()).equals(Buffer.from(message));
@@ -102,12 +127,18 @@ export async function landedMessageMatches(connection: Connection, signature: st
  * Whether a transaction landed successfully (`landed`), landed with an error (`failed`), or is unknown.
  * RPC failures become `RailUnavailableError`.
  */
-export async function settledStatus(connection: Connection, signature: string): Promise<'landed' | 'failed' | 'unknown'> {
+export async function settledStatus(
+  connection: Connection,
+  signature: string,
+): Promise<'landed' | 'failed' | 'unknown'> {
   let status: SignatureStatus | null;
   try {
     status = await statusOf(connection, signature);
   } catch (cause) {
-    throw new RailUnavailableError('The Solana RPC failed while looking the transaction up. Try again shortly.', { cause, rail: SOLANA_RAIL_ID });
+    throw new RailUnavailableError('The Solana RPC failed while looking the transaction up. Try again shortly.', {
+      cause,
+      rail: SOLANA_RAIL_ID,
+    });
   }
   if (!status) return 'unknown';
   return status.err === null ? 'landed' : 'failed';
@@ -120,22 +151,39 @@ async function statusOf(connection: Connection, signature: string): Promise<Sign
 
 function outcomeOf(status: SignatureStatus, signature: string): SettleTransactionResult | undefined {
   if (status.err !== null) {
-    return { status: 'failed', reason: 'settlement_failed', message: `Transaction ${signature} landed with an error (${JSON.stringify(status.err)}); nothing was paid.`, signature };
+    return {
+      status: 'failed',
+      reason: 'settlement_failed',
+      message: `Transaction ${signature} landed with an error (${JSON.stringify(status.err)}); nothing was paid.`,
+      signature,
+    };
   }
-  if (status.confirmationStatus === 'confirmed' || status.confirmationStatus === 'finalized') return { status: 'landed', signature };
+  if (status.confirmationStatus === 'confirmed' || status.confirmationStatus === 'finalized')
+    return { status: 'landed', signature };
   return undefined;
 }
 
-async function run(signed: VersionedTransaction, signature: string, p: SettleTransactionParameters): Promise<SettleTransactionResult> {
+async function run(
+  signed: VersionedTransaction,
+  signature: string,
+  p: SettleTransactionParameters,
+): Promise<SettleTransactionResult> {
   const { connection } = p;
   const rpcTimeoutMs = p.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
   let earlier: SignatureStatus | null | typeof NO_ANSWER;
   try {
     earlier = await answerWithin(statusOf(connection, signature), rpcTimeoutMs);
   } catch (cause) {
-    throw new RailUnavailableError('The Solana RPC failed before the settlement was sent; nothing was paid. Try again shortly.', { cause, rail: SOLANA_RAIL_ID });
+    throw new RailUnavailableError(
+      'The Solana RPC failed before the settlement was sent; nothing was paid. Try again shortly.',
+      { cause, rail: SOLANA_RAIL_ID },
+    );
   }
-  if (earlier === NO_ANSWER) throw new RailUnavailableError(`The Solana RPC did not answer within ${rpcTimeoutMs} ms before the settlement was sent; nothing was paid. Try again shortly.`, { rail: SOLANA_RAIL_ID });
+  if (earlier === NO_ANSWER)
+    throw new RailUnavailableError(
+      `The Solana RPC did not answer within ${rpcTimeoutMs} ms before the settlement was sent; nothing was paid. Try again shortly.`,
+      { rail: SOLANA_RAIL_ID },
+    );
   if (earlier) {
     const known = outcomeOf(earlier, signature);
     if (known) return known;
@@ -151,14 +199,29 @@ async function run(signed: VersionedTransaction, signature: string, p: SettleTra
  * Sends; answers a definitive refusal, or undefined when the transaction was (or may have been) broadcast
  * (sent, a transport fault, or no answer within `rpcTimeoutMs`: confirm decides).
  */
-async function send(connection: Connection, signed: VersionedTransaction, signature: string, rpcTimeoutMs: number): Promise<SettleTransactionResult | undefined> {
+async function send(
+  connection: Connection,
+  signed: VersionedTransaction,
+  signature: string,
+  rpcTimeoutMs: number,
+): Promise<SettleTransactionResult | undefined> {
   try {
-    await answerWithin(connection.sendRawTransaction(signed.serialize(), { skipPreflight: false, preflightCommitment: 'confirmed', maxRetries: 5 }), rpcTimeoutMs);
+    await answerWithin(
+      connection.sendRawTransaction(signed.serialize(), {
+        skipPreflight: false,
+        preflightCommitment: 'confirmed',
+        maxRetries: 5,
+      }),
+      rpcTimeoutMs,
+    );
     return undefined;
   } catch (error) {
     if (!(error instanceof SendTransactionError)) return undefined; // transport fault: it may have gone out; confirm decides
     // A race with another process that already landed it: the node answers AlreadyProcessed.
-    const landed = await answerWithin(statusOf(connection, signature), rpcTimeoutMs).then((status) => (status === NO_ANSWER ? null : status), () => null);
+    const landed = await answerWithin(statusOf(connection, signature), rpcTimeoutMs).then(
+      (status) => (status === NO_ANSWER ? null : status),
+      () => null,
+    );
     if (landed) return outcomeOf(landed, signature);
     const text = error.transactionError.message;
     const known = /Blockhash not found/i.test(text)
@@ -167,11 +230,19 @@ async function send(connection: Connection, signed: VersionedTransaction, signat
         ? classifyTransactionError({ InstructionError: [2, { Custom: 1 }] })
         : undefined;
     if (known) return { status: 'failed', reason: known.reason, message: known.message };
-    return { status: 'failed', reason: 'settlement_rejected', message: `The node refused the settlement transaction (${text}); nothing was paid.` };
+    return {
+      status: 'failed',
+      reason: 'settlement_rejected',
+      message: `The node refused the settlement transaction (${text}); nothing was paid.`,
+    };
   }
 }
 
-async function confirm(connection: Connection, signature: string, p: SettleTransactionParameters): Promise<SettleTransactionResult> {
+async function confirm(
+  connection: Connection,
+  signature: string,
+  p: SettleTransactionParameters,
+): Promise<SettleTransactionResult> {
   const deadline = Date.now() + (p.confirmTimeoutMs ?? 30_000);
   const rpcTimeoutMs = p.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
   for (let attempt = 0; ; attempt += 1) {

@@ -14,7 +14,13 @@ const InstructionErrorSchema = z.object({ InstructionError: z.tuple([z.number(),
 const CustomErrorSchema = z.object({ Custom: z.number() });
 
 /** What a simulation says about a payment. */
-export type SimulationVerdict = { ok: true } | { ok: false; reason: 'insufficient_funds' | 'blockhash_expired' | 'invalid_signature' | 'simulation_failed'; message: string };
+export type SimulationVerdict =
+  | { ok: true }
+  | {
+      ok: false;
+      reason: 'insufficient_funds' | 'blockhash_expired' | 'invalid_signature' | 'simulation_failed';
+      message: string;
+    };
 
 /** JSON-RPC code a node answers `simulateTransaction` with when `sigVerify` finds a bad signature. */
 const SIGNATURE_VERIFICATION_FAILURE = -32003;
@@ -42,21 +48,40 @@ const SIGNATURE_FAILURE: Exclude<SimulationVerdict, { ok: true }> = {
  *
  * @example classifyTransactionError({ InstructionError: [2, { Custom: 1 }] }); // insufficient_funds
  */
-export function classifyTransactionError(err: TransactionError | string | object, logs: readonly string[] = []): Exclude<SimulationVerdict, { ok: true }> {
+export function classifyTransactionError(
+  err: TransactionError | string | object,
+  logs: readonly string[] = [],
+): Exclude<SimulationVerdict, { ok: true }> {
   if (err === 'SignatureFailure') return SIGNATURE_FAILURE;
-  if (err === 'BlockhashNotFound') return { ok: false, reason: 'blockhash_expired', message: 'The transaction’s recent blockhash has expired; pay a fresh challenge.' };
+  if (err === 'BlockhashNotFound')
+    return {
+      ok: false,
+      reason: 'blockhash_expired',
+      message: 'The transaction’s recent blockhash has expired; pay a fresh challenge.',
+    };
   if (err === 'InsufficientFundsForFee' || err === 'AccountNotFound') {
-    throw new RailUnavailableError('The server’s Solana fee payer cannot pay the transaction fee; nothing was paid. Fund the fee payer.', { rail: SOLANA_RAIL_ID });
+    throw new RailUnavailableError(
+      'The server’s Solana fee payer cannot pay the transaction fee; nothing was paid. Fund the fee payer.',
+      { rail: SOLANA_RAIL_ID },
+    );
   }
   const instructionError = InstructionErrorSchema.safeParse(err);
   if (instructionError.success) {
     const [index, inner] = instructionError.data.InstructionError;
     if (index === TRANSFER_INDEX && CustomErrorSchema.safeParse(inner).data?.Custom === TOKEN_INSUFFICIENT_FUNDS) {
-      return { ok: false, reason: 'insufficient_funds', message: 'The payer’s token account holds less than the amount.' };
+      return {
+        ok: false,
+        reason: 'insufficient_funds',
+        message: 'The payer’s token account holds less than the amount.',
+      };
     }
   }
   const tail = logs.slice(-3).join(' | ');
-  return { ok: false, reason: 'simulation_failed', message: `The transaction fails in simulation (${JSON.stringify(err)})${tail ? `: ${tail}` : ''}.` };
+  return {
+    ok: false,
+    reason: 'simulation_failed',
+    message: `The transaction fails in simulation (${JSON.stringify(err)})${tail ? `: ${tail}` : ''}.`,
+  };
 }
 
 /**
@@ -67,18 +92,37 @@ export function classifyTransactionError(err: TransactionError | string | object
  *
  * @example const verdict = await simulatePayment(connection, coSign(tx, feePayer).signed);
  */
-export async function simulatePayment(connection: Connection, signed: VersionedTransaction): Promise<SimulationVerdict> {
+export async function simulatePayment(
+  connection: Connection,
+  signed: VersionedTransaction,
+): Promise<SimulationVerdict> {
   let result;
   try {
-    result = await connection.simulateTransaction(signed, { sigVerify: true, replaceRecentBlockhash: false, commitment: 'confirmed' });
+    result = await connection.simulateTransaction(signed, {
+      sigVerify: true,
+      replaceRecentBlockhash: false,
+      commitment: 'confirmed',
+    });
   } catch (cause) {
     if (isSignatureVerificationFailure(cause)) return SIGNATURE_FAILURE;
     // The payment's fault, not the node's: a bad payment is a 402, never a 503 (nor a strike on a breaker).
     if (cause instanceof Error && TRANSACTION_REFUSED.test(cause.message)) {
-      return { ok: false, reason: 'simulation_failed', message: `The node refused to simulate the transaction: ${cause.message.slice(0, 200)}` };
+      return {
+        ok: false,
+        reason: 'simulation_failed',
+        message: `The node refused to simulate the transaction: ${cause.message.slice(0, 200)}`,
+      };
     }
-    if (cause instanceof SolanaJSONRPCError) return { ok: false, reason: 'simulation_failed', message: `The node refused to simulate the transaction: ${cause.message}` };
-    throw new RailUnavailableError('The Solana RPC failed while simulating the payment. Try again shortly.', { cause, rail: SOLANA_RAIL_ID });
+    if (cause instanceof SolanaJSONRPCError)
+      return {
+        ok: false,
+        reason: 'simulation_failed',
+        message: `The node refused to simulate the transaction: ${cause.message}`,
+      };
+    throw new RailUnavailableError('The Solana RPC failed while simulating the payment. Try again shortly.', {
+      cause,
+      rail: SOLANA_RAIL_ID,
+    });
   }
   const { err, logs } = result.value;
   if (err === null) return { ok: true };
@@ -95,6 +139,9 @@ export async function blockhashIsValid(connection: Connection, blockhash: string
   try {
     return (await connection.isBlockhashValid(blockhash, { commitment: 'confirmed' })).value;
   } catch (cause) {
-    throw new RailUnavailableError('The Solana RPC failed while checking the blockhash. Try again shortly.', { cause, rail: SOLANA_RAIL_ID });
+    throw new RailUnavailableError('The Solana RPC failed while checking the blockhash. Try again shortly.', {
+      cause,
+      rail: SOLANA_RAIL_ID,
+    });
   }
 }

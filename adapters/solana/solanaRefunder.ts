@@ -30,7 +30,10 @@ type Refunded = { status: 'sent'; reference: string } | { status: 'refused'; rea
  * @example
  * const refunds = { 'solana-spl': solanaRefunder({ connection, owner: payeeKeypair, feePayer }) };
  */
-export function solanaRefunder(parameters: SolanaRefunderParameters): { readonly needsDestination: false; refund(request: Refund): Promise<Refunded> } {
+export function solanaRefunder(parameters: SolanaRefunderParameters): {
+  readonly needsDestination: false;
+  refund(request: Refund): Promise<Refunded>;
+} {
   return {
     needsDestination: false,
     async refund(r) {
@@ -40,7 +43,11 @@ export function solanaRefunder(parameters: SolanaRefunderParameters): { readonly
         payer = new PublicKey(r.payer);
         mint = new PublicKey(r.asset);
       } catch {
-        return { status: 'refused', reason: 'invalid_address', message: 'The deposit payer or mint is not a Solana address.' };
+        return {
+          status: 'refused',
+          reason: 'invalid_address',
+          message: 'The deposit payer or mint is not a Solana address.',
+        };
       }
       let tx;
       try {
@@ -58,7 +65,11 @@ export function solanaRefunder(parameters: SolanaRefunderParameters): { readonly
           memo: `x402-refund:${r.session}`.slice(0, 200),
         });
       } catch (error) {
-        return { status: 'refused', reason: 'rail_unavailable', message: error instanceof Error ? error.message : 'The refund could not be built.' };
+        return {
+          status: 'refused',
+          reason: 'rail_unavailable',
+          message: error instanceof Error ? error.message : 'The refund could not be built.',
+        };
       }
       tx.sign([parameters.owner]);
       let result;
@@ -71,12 +82,16 @@ export function solanaRefunder(parameters: SolanaRefunderParameters): { readonly
         });
       } catch (error) {
         // settleTransaction throws only when the RPC failed before anything was sent.
-        if (error instanceof RailUnavailableError) return { status: 'refused', reason: 'rail_unavailable', message: error.message };
+        if (error instanceof RailUnavailableError)
+          return { status: 'refused', reason: 'rail_unavailable', message: error.message };
         throw error;
       }
       if (result.status === 'landed') return { status: 'sent', reference: result.signature };
       if (result.status === 'failed') return { status: 'refused', reason: result.reason, message: result.message };
-      throw new RailUnavailableError(`Refund ${result.signature} may have landed but was not confirmed: ${result.message}`, { rail: 'solana-spl', status: 502, details: { reference: result.signature } });
+      throw new RailUnavailableError(
+        `Refund ${result.signature} may have landed but was not confirmed: ${result.message}`,
+        { rail: 'solana-spl', status: 502, details: { reference: result.signature } },
+      );
     },
   };
 }

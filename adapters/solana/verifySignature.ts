@@ -12,7 +12,9 @@ export type SignatureCheck = 'valid' | 'missing' | 'invalid';
  */
 export function checkSignerSignature(tx: VersionedTransaction, signer: PublicKey): SignatureCheck {
   const { message } = tx;
-  const index = message.staticAccountKeys.slice(0, message.header.numRequiredSignatures).findIndex((k) => k.equals(signer));
+  const index = message.staticAccountKeys
+    .slice(0, message.header.numRequiredSignatures)
+    .findIndex((k) => k.equals(signer));
   const signature = index === -1 ? undefined : tx.signatures[index];
   if (signature === undefined || signature.every((b) => b === 0)) return 'missing';
   return ed25519Verify(signer, message.serialize(), signature) ? 'valid' : 'invalid';

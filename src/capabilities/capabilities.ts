@@ -84,12 +84,24 @@ export function capabilities(options: CapabilitiesOptions): Capabilities {
     const read = await format.read(presented.token);
     if (!read.ok) return read.reason === 'malformed' ? malformed(read.message) : refuse(ctx, read.reason, read.message);
     const claims = read.claims;
-    if (!issuedHere(claims.iss, ctx.binding.url)) return refuse(ctx, 'capability_wrong_issuer', `This capability was issued by ${claims.iss}.`);
-    if (claims.exp * 1000 <= ctx.now) return refuse(ctx, 'capability_expired', 'This capability has expired; pay again.');
-    if (!inScope(claims, ctx)) return refuse(ctx, 'capability_wrong_scope', `This capability does not cover ${ctx.binding.method} ${ctx.route.key}.`);
+    if (!issuedHere(claims.iss, ctx.binding.url))
+      return refuse(ctx, 'capability_wrong_issuer', `This capability was issued by ${claims.iss}.`);
+    if (claims.exp * 1000 <= ctx.now)
+      return refuse(ctx, 'capability_expired', 'This capability has expired; pay again.');
+    if (!inScope(claims, ctx))
+      return refuse(
+        ctx,
+        'capability_wrong_scope',
+        `This capability does not cover ${ctx.binding.method} ${ctx.route.key}.`,
+      );
     if (options.admit) {
       const admitted = await options.admit(claims);
-      if (admitted !== true) return refuse(ctx, 'capability_denied', admitted.message ?? `The holder of this capability is refused (${admitted.reason}).`);
+      if (admitted !== true)
+        return refuse(
+          ctx,
+          'capability_denied',
+          admitted.message ?? `The holder of this capability is refused (${admitted.reason}).`,
+        );
     }
     const use = { now: ctx.now, ...(claims.amountCap !== undefined ? costOf(ctx.route.key) : {}) };
     const taken = await store.consume(claims.jti, use);
@@ -110,7 +122,8 @@ export function capabilities(options: CapabilitiesOptions): Capabilities {
     }
     const headers: Record<string, string> = {};
     if (taken.remainingCalls !== undefined) headers[capabilityHeaders.remaining] = String(taken.remainingCalls);
-    if (taken.remainingAmount !== undefined) headers[capabilityHeaders.remainingAmount] = taken.remainingAmount.toString();
+    if (taken.remainingAmount !== undefined)
+      headers[capabilityHeaders.remainingAmount] = taken.remainingAmount.toString();
     return withExposedHeaders(response, headers);
   }
 
@@ -189,7 +202,10 @@ export function capabilities(options: CapabilitiesOptions): Capabilities {
   };
 }
 
-const messages: Record<'capability_unknown' | 'capability_exhausted' | 'capability_revoked' | 'capability_expired', string> = {
+const messages: Record<
+  'capability_unknown' | 'capability_exhausted' | 'capability_revoked' | 'capability_expired',
+  string
+> = {
   capability_unknown: 'This server does not know this capability (it may have restarted); pay again.',
   capability_exhausted: 'This capability has no calls (or balance) left; pay again.',
   capability_revoked: 'This capability was revoked; pay again.',
@@ -203,7 +219,10 @@ const messages: Record<'capability_unknown' | 'capability_exhausted' | 'capabili
  *
  * @example capabilityIdOf({ rail: 'lightning-l402', network: 'bip122:0f91…', reference: '9f3c…' }, 'GET /report') // 'cap_Qm9…'
  */
-export function capabilityIdOf(payment: { rail: string; network: string; reference: string }, routeKey: string): string {
+export function capabilityIdOf(
+  payment: { rail: string; network: string; reference: string },
+  routeKey: string,
+): string {
   const identity = ['x402-rails/capability', payment.rail, payment.network, payment.reference, routeKey].join('\n');
   return `cap_${createHash('sha256').update(identity).digest('base64url').slice(0, 22)}`;
 }
@@ -221,14 +240,23 @@ function inScope(claims: CapabilityClaims, ctx: ExtensionBeforeContext): boolean
 }
 
 function malformed(message: string): Response {
-  const response = errorResponse(new MalformedInputError(errorCodes.CAPABILITY_MALFORMED, `${message} Send the token exactly as received.`));
+  const response = errorResponse(
+    new MalformedInputError(errorCodes.CAPABILITY_MALFORMED, `${message} Send the token exactly as received.`),
+  );
   return withExposedHeaders(response, { [capabilityHeaders.error]: 'capability_malformed' });
 }
 
 function rateLimited(retryAfterMs: number): Response {
-  const error = new X402RailsError(errorCodes.CAPABILITY_RATE_LIMITED, 'This capability is used faster than its rate limit; retry after the indicated delay.', {
-    status: 429,
-    details: { retryAfterMs },
+  const error = new X402RailsError(
+    errorCodes.CAPABILITY_RATE_LIMITED,
+    'This capability is used faster than its rate limit; retry after the indicated delay.',
+    {
+      status: 429,
+      details: { retryAfterMs },
+    },
+  );
+  return withExposedHeaders(errorResponse(error), {
+    [capabilityHeaders.error]: 'capability_rate_limited',
+    'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
   });
-  return withExposedHeaders(errorResponse(error), { [capabilityHeaders.error]: 'capability_rate_limited', 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) });
 }

@@ -20,7 +20,10 @@ export const CapabilityClaimsSchema = z.object({
   /** Route keys (`"GET /weather/:city"`) and upper-case methods it authorizes. */
   scope: z.object({
     routes: z.array(z.string().min(1).max(512)).min(1).max(64),
-    methods: z.array(z.string().regex(/^[A-Z]{1,16}$/)).min(1).max(16),
+    methods: z
+      .array(z.string().regex(/^[A-Z]{1,16}$/))
+      .min(1)
+      .max(16),
   }),
   /** Calls it authorizes (beyond the paid call that bought it); absent = limited by time only. */
   calls: z.number().int().positive().max(1e12).optional(),

@@ -45,16 +45,20 @@ export function resolveGrant(key: string, grant: CapabilityGrant): ResolvedGrant
   if (grant.calls === undefined && grant.ttlSeconds === undefined && grant.amountCap === undefined) {
     throw new ConfigurationError(`${where} grants nothing; give calls, ttlSeconds or amountCap.`);
   }
-  if (grant.calls !== undefined && (!Number.isSafeInteger(grant.calls) || grant.calls < 1)) throw new ConfigurationError(`${where}: calls must be a positive integer.`);
+  if (grant.calls !== undefined && (!Number.isSafeInteger(grant.calls) || grant.calls < 1))
+    throw new ConfigurationError(`${where}: calls must be a positive integer.`);
   if (grant.ttlSeconds !== undefined && (!Number.isSafeInteger(grant.ttlSeconds) || grant.ttlSeconds < 1)) {
     throw new ConfigurationError(`${where}: ttlSeconds must be a positive integer.`);
   }
-  if (grant.rateLimit !== undefined && !(grant.rateLimit > 0 && Number.isFinite(grant.rateLimit))) throw new ConfigurationError(`${where}: rateLimit must be positive.`);
+  if (grant.rateLimit !== undefined && !(grant.rateLimit > 0 && Number.isFinite(grant.rateLimit)))
+    throw new ConfigurationError(`${where}: rateLimit must be positive.`);
   const amountCap = atomic(where, 'amountCap', grant.amountCap);
   const costPerCall = atomic(where, 'costPerCall', grant.costPerCall);
-  if ((amountCap === undefined) !== (costPerCall === undefined)) throw new ConfigurationError(`${where}: amountCap and costPerCall go together.`);
+  if ((amountCap === undefined) !== (costPerCall === undefined))
+    throw new ConfigurationError(`${where}: amountCap and costPerCall go together.`);
   const methods = grant.scope?.methods?.map((m) => m.toUpperCase());
-  if (methods?.some((m) => !/^[A-Z]{1,16}$/.test(m))) throw new ConfigurationError(`${where}: scope.methods must be HTTP method names.`);
+  if (methods?.some((m) => !/^[A-Z]{1,16}$/.test(m)))
+    throw new ConfigurationError(`${where}: scope.methods must be HTTP method names.`);
   return {
     calls: grant.calls,
     ttlSeconds: grant.ttlSeconds ?? DEFAULT_TTL_SECONDS,
@@ -67,7 +71,8 @@ export function resolveGrant(key: string, grant: CapabilityGrant): ResolvedGrant
 
 function atomic(where: string, field: string, value: bigint | string | undefined): bigint | undefined {
   if (value === undefined) return undefined;
-  if (typeof value === 'string' && !/^[0-9]{1,78}$/.test(value)) throw new ConfigurationError(`${where}: ${field} must be atomic units (a decimal string or bigint).`);
+  if (typeof value === 'string' && !/^[0-9]{1,78}$/.test(value))
+    throw new ConfigurationError(`${where}: ${field} must be atomic units (a decimal string or bigint).`);
   const n = BigInt(value);
   if (n <= 0n) throw new ConfigurationError(`${where}: ${field} must be positive.`);
   return n;

@@ -30,7 +30,11 @@ export function capabilityTokenByRail(parameters: CapabilityTokenByRailParameter
         const read = await format.read(token);
         if (read.ok || read.reason !== 'malformed') return read;
       }
-      return { ok: false, reason: 'malformed', message: `The capability is none of the formats ${formats.map((f) => f.format).join(', ')}.` };
+      return {
+        ok: false,
+        reason: 'malformed',
+        message: `The capability is none of the formats ${formats.map((f) => f.format).join(', ')}.`,
+      };
     },
   };
 }

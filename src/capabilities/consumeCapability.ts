@@ -26,27 +26,43 @@ export function initialCapabilityState(record: CapabilityRecord): CapabilityStat
  * @example
  * const { result, next } = consumeCapability(state, revoked, { now: Date.now() });
  */
-export function consumeCapability(state: CapabilityState | undefined, revoked: boolean, use: CapabilityUse): { result: ConsumeResult; next?: CapabilityState } {
+export function consumeCapability(
+  state: CapabilityState | undefined,
+  revoked: boolean,
+  use: CapabilityUse,
+): { result: ConsumeResult; next?: CapabilityState } {
   if (revoked) return { result: { ok: false, reason: 'capability_revoked' } };
   if (state === undefined) return { result: { ok: false, reason: 'capability_unknown' } };
   if (state.expiresAt <= use.now) return { result: { ok: false, reason: 'capability_expired' } };
   if (state.calls !== undefined && state.calls <= 0) return { result: { ok: false, reason: 'capability_exhausted' } };
   const amount = state.amount === undefined ? undefined : (use.amount ?? state.costPerCall ?? 0n);
-  if (state.amount !== undefined && amount !== undefined && state.amount < amount) return { result: { ok: false, reason: 'capability_exhausted' } };
+  if (state.amount !== undefined && amount !== undefined && state.amount < amount)
+    return { result: { ok: false, reason: 'capability_exhausted' } };
   const next: CapabilityState = { ...state };
   if (state.rateLimit !== undefined) {
     const elapsed = Math.max(0, use.now - state.refilledAt) / 1000;
     next.tokens = Math.min(Math.max(1, state.rateLimit), state.tokens + elapsed * state.rateLimit);
     next.refilledAt = Math.max(state.refilledAt, use.now);
     if (next.tokens < 1) {
-      return { result: { ok: false, reason: 'capability_rate_limited', retryAfterMs: Math.ceil(((1 - next.tokens) / state.rateLimit) * 1000) }, next };
+      return {
+        result: {
+          ok: false,
+          reason: 'capability_rate_limited',
+          retryAfterMs: Math.ceil(((1 - next.tokens) / state.rateLimit) * 1000),
+        },
+        next,
+      };
     }
     next.tokens -= 1;
   }
   if (next.calls !== undefined) next.calls -= 1;
   if (next.amount !== undefined && amount !== undefined) next.amount -= amount;
   return {
-    result: { ok: true, ...(next.calls !== undefined ? { remainingCalls: next.calls } : {}), ...(next.amount !== undefined ? { remainingAmount: next.amount } : {}) },
+    result: {
+      ok: true,
+      ...(next.calls !== undefined ? { remainingCalls: next.calls } : {}),
+      ...(next.amount !== undefined ? { remainingAmount: next.amount } : {}),
+    },
     next,
   };
 }

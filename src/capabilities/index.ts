@@ -11,11 +11,34 @@ export type { CapabilityStore, CapabilityRecord, CapabilityUse, ConsumeResult } 
 export type { CapabilityToken, CapabilityRefusal, ReadCapabilityResult } from './capabilityToken';
 export { capabilityTokenByRail, type CapabilityTokenByRailParameters } from './capabilityTokenByRail';
 export { createMemoryCapabilityStore, type MemoryCapabilityStoreOptions } from './memoryCapabilityStore';
-export { createSqliteCapabilityStore, type SqliteCapabilityStore, type SqliteCapabilityStoreParameters } from './sqliteCapabilityStore';
+export {
+  createSqliteCapabilityStore,
+  type SqliteCapabilityStore,
+  type SqliteCapabilityStoreParameters,
+} from './sqliteCapabilityStore';
 export { createRedisCapabilityStore, type RedisCapabilityStoreParameters } from './redisCapabilityStore';
-export { createPostgresCapabilityStore, type PostgresCapabilityStore, type PostgresCapabilityStoreParameters } from './postgresCapabilityStore';
-export { jwsCapabilityToken, peekJwsCapabilityClaims, CAPABILITY_JWS_TYPE, type JwsCapabilityToken, type JwsCapabilityTokenParameters } from './jwsCapabilityToken';
-export { macaroonCapabilityToken, peekMacaroonCapabilityClaims, type MacaroonCapabilityTokenParameters } from './macaroonCapabilityToken';
+export {
+  createPostgresCapabilityStore,
+  type PostgresCapabilityStore,
+  type PostgresCapabilityStoreParameters,
+} from './postgresCapabilityStore';
+export {
+  jwsCapabilityToken,
+  peekJwsCapabilityClaims,
+  CAPABILITY_JWS_TYPE,
+  type JwsCapabilityToken,
+  type JwsCapabilityTokenParameters,
+} from './jwsCapabilityToken';
+export {
+  macaroonCapabilityToken,
+  peekMacaroonCapabilityClaims,
+  type MacaroonCapabilityTokenParameters,
+} from './macaroonCapabilityToken';
 export { CAPABILITY_MACAROON_LOCATION } from './macaroonCapabilityCaveats';
 export { peekCapabilityClaims } from './peekCapabilityClaims';
-export { createCapabilityWallet, type CapabilityWallet, type CapabilityWalletOptions, type HeldCapability } from '../client/capabilityWallet';
+export {
+  createCapabilityWallet,
+  type CapabilityWallet,
+  type CapabilityWalletOptions,
+  type HeldCapability,
+} from '../client/capabilityWallet';

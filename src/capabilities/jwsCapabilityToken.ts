@@ -42,10 +42,18 @@ const COMPACT = /^[A-Za-z0-9_-]{2,512}\.[A-Za-z0-9_-]{2,8192}\.[A-Za-z0-9_-]{2,5
  */
 export async function jwsCapabilityToken(parameters: JwsCapabilityTokenParameters = {}): Promise<JwsCapabilityToken> {
   const privateJwk = parameters.privateJwk ?? (await generateReceiptKey());
-  if (privateJwk.kty !== 'OKP' || privateJwk.crv !== 'Ed25519' || typeof privateJwk.d !== 'string' || typeof privateJwk.x !== 'string') {
-    throw new ConfigurationError('The capability key must be an Ed25519 private JWK (kty "OKP", crv "Ed25519", with "d" and "x").');
+  if (
+    privateJwk.kty !== 'OKP' ||
+    privateJwk.crv !== 'Ed25519' ||
+    typeof privateJwk.d !== 'string' ||
+    typeof privateJwk.x !== 'string'
+  ) {
+    throw new ConfigurationError(
+      'The capability key must be an Ed25519 private JWK (kty "OKP", crv "Ed25519", with "d" and "x").',
+    );
   }
-  const kid = privateJwk.kid ?? sha256Base64Url(canonicalJson({ crv: 'Ed25519', kty: 'OKP', x: privateJwk.x })).slice(0, 16);
+  const kid =
+    privateJwk.kid ?? sha256Base64Url(canonicalJson({ crv: 'Ed25519', kty: 'OKP', x: privateJwk.x })).slice(0, 16);
   const publicJwk: JWK = { kty: 'OKP', crv: 'Ed25519', x: privateJwk.x, alg: 'EdDSA', use: 'sig', kid };
   let privateKey: Awaited<ReturnType<typeof importJWK>>;
   let publicKey: Awaited<ReturnType<typeof importJWK>>;
@@ -58,7 +66,8 @@ export async function jwsCapabilityToken(parameters: JwsCapabilityTokenParameter
   const header = { alg: 'EdDSA', kid, typ: CAPABILITY_JWS_TYPE };
   const encodedHeader = Buffer.from(JSON.stringify(header)).toString('base64url');
   const verified = createVerifiedTokenCache(parameters.cacheSize ?? 100_000);
-  const recognizes = (token: string) => (token.startsWith(encodedHeader) && COMPACT.test(token)) || isCapabilityJws(token);
+  const recognizes = (token: string) =>
+    (token.startsWith(encodedHeader) && COMPACT.test(token)) || isCapabilityJws(token);
 
   return {
     format: 'jws',
@@ -74,16 +83,32 @@ export async function jwsCapabilityToken(parameters: JwsCapabilityTokenParameter
     async read(token): Promise<ReadCapabilityResult> {
       const cached = verified.get(token);
       if (cached) return { ok: true, claims: cached };
-      if (!recognizes(token)) return { ok: false, reason: 'malformed', message: 'The capability is not a compact JWS of type x402-capability+jws.' };
+      if (!recognizes(token))
+        return {
+          ok: false,
+          reason: 'malformed',
+          message: 'The capability is not a compact JWS of type x402-capability+jws.',
+        };
       let payload: Uint8Array;
       try {
         const result = await compactVerify(token, publicKey, { algorithms: ['EdDSA'] });
-        if (result.protectedHeader.typ !== CAPABILITY_JWS_TYPE || (result.protectedHeader.kid !== undefined && result.protectedHeader.kid !== kid)) {
-          return { ok: false, reason: 'capability_invalid', message: 'The capability has another type or was signed by another key.' };
+        if (
+          result.protectedHeader.typ !== CAPABILITY_JWS_TYPE ||
+          (result.protectedHeader.kid !== undefined && result.protectedHeader.kid !== kid)
+        ) {
+          return {
+            ok: false,
+            reason: 'capability_invalid',
+            message: 'The capability has another type or was signed by another key.',
+          };
         }
         payload = result.payload;
       } catch {
-        return { ok: false, reason: 'capability_invalid', message: 'The capability signature does not verify: it was forged or altered.' };
+        return {
+          ok: false,
+          reason: 'capability_invalid',
+          message: 'The capability signature does not verify: it was forged or altered.',
+        };
       }
       let json: unknown;
       try {
@@ -92,7 +117,8 @@ export async function jwsCapabilityToken(parameters: JwsCapabilityTokenParameter
         return { ok: false, reason: 'capability_invalid', message: 'The capability payload is not JSON.' };
       }
       const parsed = CapabilityClaimsSchema.safeParse(json);
-      if (!parsed.success) return { ok: false, reason: 'capability_invalid', message: 'The capability claims do not match the schema.' };
+      if (!parsed.success)
+        return { ok: false, reason: 'capability_invalid', message: 'The capability claims do not match the schema.' };
       verified.remember(token, parsed.data);
       return { ok: true, claims: parsed.data };
     },

@@ -26,7 +26,12 @@ export function capabilityMacaroonIdentifier(jti: string): string {
  * @example claimsToCaveats(claims) // ['iss=https://api.example', 'sub=0xabc…', 'routes=["GET /a"]', …]
  */
 export function claimsToCaveats(claims: CapabilityClaims): string[] {
-  const caveats = [`iss=${claims.iss}`, `sub=${claims.sub}`, `routes=${JSON.stringify(claims.scope.routes)}`, `methods=${claims.scope.methods.join(',')}`];
+  const caveats = [
+    `iss=${claims.iss}`,
+    `sub=${claims.sub}`,
+    `routes=${JSON.stringify(claims.scope.routes)}`,
+    `methods=${claims.scope.methods.join(',')}`,
+  ];
   if (claims.calls !== undefined) caveats.push(`calls=${claims.calls}`);
   if (claims.amountCap !== undefined) caveats.push(`amount_cap=${claims.amountCap}`);
   if (claims.rateLimit !== undefined) caveats.push(`rate_limit=${claims.rateLimit}`);
@@ -42,8 +47,12 @@ export function claimsToCaveats(claims: CapabilityClaims): string[] {
  *
  * @example const read = claimsFromCaveats(identifier, firstPartyCaveats(macaroon));
  */
-export function claimsFromCaveats(identifier: string, caveats: readonly string[]): { ok: true; claims: CapabilityClaims } | { ok: false; message: string } {
-  if (!identifier.startsWith(IDENTIFIER_PREFIX)) return { ok: false, message: 'The macaroon identifier is not a capability id.' };
+export function claimsFromCaveats(
+  identifier: string,
+  caveats: readonly string[],
+): { ok: true; claims: CapabilityClaims } | { ok: false; message: string } {
+  if (!identifier.startsWith(IDENTIFIER_PREFIX))
+    return { ok: false, message: 'The macaroon identifier is not a capability id.' };
   const once = new Map<string, string>();
   let exp: number | undefined;
   let routes: string[] | undefined;
@@ -83,7 +92,9 @@ export function claimsFromCaveats(identifier: string, caveats: readonly string[]
     scope: { routes, methods },
     ...(calls !== undefined ? { calls: integer(calls) ?? Number.NaN } : {}),
     ...(amountCap !== undefined ? { amountCap } : {}),
-    ...(rateLimit !== undefined ? { rateLimit: /^[0-9]+(\.[0-9]+)?$/.test(rateLimit) ? Number(rateLimit) : Number.NaN } : {}),
+    ...(rateLimit !== undefined
+      ? { rateLimit: /^[0-9]+(\.[0-9]+)?$/.test(rateLimit) ? Number(rateLimit) : Number.NaN }
+      : {}),
     iat: integer(once.get('iat') ?? ''),
     exp,
     receipt: once.get('receipt'),

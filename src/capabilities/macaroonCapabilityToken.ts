@@ -1,9 +1,22 @@
 import { createHmac } from 'node:crypto';
 import { ConfigurationError } from '../core/errors';
-import { addFirstPartyCaveat, createMacaroon, firstPartyCaveats, macaroonFromBase64, serializeMacaroonV2, verifyMacaroonSignature, type Macaroon } from '../protocol/macaroon';
+import {
+  addFirstPartyCaveat,
+  createMacaroon,
+  firstPartyCaveats,
+  macaroonFromBase64,
+  serializeMacaroonV2,
+  verifyMacaroonSignature,
+  type Macaroon,
+} from '../protocol/macaroon';
 import { CapabilityClaimsSchema, type CapabilityClaims } from './capabilityClaims';
 import type { CapabilityToken, ReadCapabilityResult } from './capabilityToken';
-import { CAPABILITY_MACAROON_LOCATION, capabilityMacaroonIdentifier, claimsFromCaveats, claimsToCaveats } from './macaroonCapabilityCaveats';
+import {
+  CAPABILITY_MACAROON_LOCATION,
+  capabilityMacaroonIdentifier,
+  claimsFromCaveats,
+  claimsToCaveats,
+} from './macaroonCapabilityCaveats';
 import { createVerifiedTokenCache } from './verifiedTokenCache';
 
 /** Parameters of {@link macaroonCapabilityToken}. */
@@ -15,7 +28,10 @@ export type MacaroonCapabilityTokenParameters = {
 };
 
 /** Every capability macaroon starts with these characters: V2 version byte, then its location field. */
-const PREFIX = Buffer.concat([Buffer.from([2, 1, CAPABILITY_MACAROON_LOCATION.length]), Buffer.from(CAPABILITY_MACAROON_LOCATION)]).toString('base64url');
+const PREFIX = Buffer.concat([
+  Buffer.from([2, 1, CAPABILITY_MACAROON_LOCATION.length]),
+  Buffer.from(CAPABILITY_MACAROON_LOCATION),
+]).toString('base64url');
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /**
@@ -30,7 +46,8 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
  * const ext = capabilities({ token: capabilityTokenByRail({ default: jws, rails: { 'lightning-l402': format } }), grants });
  */
 export function macaroonCapabilityToken(parameters: MacaroonCapabilityTokenParameters): CapabilityToken {
-  if (parameters.rootKey.length < 32) throw new ConfigurationError('The capability macaroon root key must be at least 32 bytes.');
+  if (parameters.rootKey.length < 32)
+    throw new ConfigurationError('The capability macaroon root key must be at least 32 bytes.');
   const rootKey = new Uint8Array(parameters.rootKey);
   const keyOf = (identifier: Uint8Array) => new Uint8Array(createHmac('sha256', rootKey).update(identifier).digest());
   const verified = createVerifiedTokenCache(parameters.cacheSize ?? 100_000);
@@ -42,7 +59,11 @@ export function macaroonCapabilityToken(parameters: MacaroonCapabilityTokenParam
     async issue(claims) {
       const checked = CapabilityClaimsSchema.parse(claims);
       const identifier = capabilityMacaroonIdentifier(checked.jti);
-      let macaroon = createMacaroon({ rootKey: keyOf(Buffer.from(identifier)), identifier, location: CAPABILITY_MACAROON_LOCATION });
+      let macaroon = createMacaroon({
+        rootKey: keyOf(Buffer.from(identifier)),
+        identifier,
+        location: CAPABILITY_MACAROON_LOCATION,
+      });
       for (const caveat of claimsToCaveats(checked)) macaroon = addFirstPartyCaveat(macaroon, caveat);
       const token = encode(macaroon);
       verified.remember(token, checked);
@@ -52,9 +73,18 @@ export function macaroonCapabilityToken(parameters: MacaroonCapabilityTokenParam
       const cached = verified.get(token);
       if (cached) return { ok: true, claims: cached };
       const macaroon = decode(token);
-      if (macaroon === undefined) return { ok: false, reason: 'malformed', message: 'The capability is not a base64url V2 macaroon of location x402-capability.' };
+      if (macaroon === undefined)
+        return {
+          ok: false,
+          reason: 'malformed',
+          message: 'The capability is not a base64url V2 macaroon of location x402-capability.',
+        };
       if (!verifyMacaroonSignature(macaroon, keyOf(macaroon.identifier))) {
-        return { ok: false, reason: 'capability_invalid', message: 'The capability macaroon signature does not verify: it was forged or altered.' };
+        return {
+          ok: false,
+          reason: 'capability_invalid',
+          message: 'The capability macaroon signature does not verify: it was forged or altered.',
+        };
       }
       const read = claimsFromCaveats(Buffer.from(macaroon.identifier).toString('utf8'), firstPartyCaveats(macaroon));
       if (!read.ok) return { ok: false, reason: 'capability_invalid', message: read.message };

@@ -1,5 +1,11 @@
 import type { CapabilityStore } from './capabilityStore';
-import { consumeCapability, initialCapabilityState, recordOf, restoreCapability, type CapabilityState } from './consumeCapability';
+import {
+  consumeCapability,
+  initialCapabilityState,
+  recordOf,
+  restoreCapability,
+  type CapabilityState,
+} from './consumeCapability';
 
 /** Options of {@link createMemoryCapabilityStore}. */
 export type MemoryCapabilityStoreOptions = {

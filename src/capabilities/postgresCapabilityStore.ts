@@ -1,9 +1,22 @@
 import { z } from 'zod';
-import { lockDecision, PgAmount, PgNumber, postgresRunner, type PgQuery, type PostgresSource } from '../stores/postgres';
+import {
+  lockDecision,
+  PgAmount,
+  PgNumber,
+  postgresRunner,
+  type PgQuery,
+  type PostgresSource,
+} from '../stores/postgres';
 import { migratePostgres, postgresTables, type PostgresTablesParameters } from '../stores/postgresSchema';
 import { guardStore, StoreCorruptError } from '../stores/storeErrors';
 import type { CapabilityStore } from './capabilityStore';
-import { consumeCapability, initialCapabilityState, recordOf, restoreCapability, type CapabilityState } from './consumeCapability';
+import {
+  consumeCapability,
+  initialCapabilityState,
+  recordOf,
+  restoreCapability,
+  type CapabilityState,
+} from './consumeCapability';
 
 /** Options of {@link createPostgresCapabilityStore}: the pool (or PGlite), a table prefix, sweeping, a clock. */
 export type PostgresCapabilityStoreParameters = PostgresSource &
@@ -51,11 +64,18 @@ export function createPostgresCapabilityStore(parameters: PostgresCapabilityStor
   const store = `${db.kind} capability`;
   let registrations = 0;
 
-  async function read(query: PgQuery, jti: string): Promise<{ state: CapabilityState | undefined; revokedUntil: number | null } | undefined> {
-    const [raw] = await query(`SELECT jti, calls, amount::text, cost_per_call::text, rate_limit, tokens, refilled_at, expires_at, revoked_until FROM ${t} WHERE jti = $1`, [jti]);
+  async function read(
+    query: PgQuery,
+    jti: string,
+  ): Promise<{ state: CapabilityState | undefined; revokedUntil: number | null } | undefined> {
+    const [raw] = await query(
+      `SELECT jti, calls, amount::text, cost_per_call::text, rate_limit, tokens, refilled_at, expires_at, revoked_until FROM ${t} WHERE jti = $1`,
+      [jti],
+    );
     if (raw === undefined) return undefined;
     const parsed = RowSchema.safeParse(raw);
-    if (!parsed.success) throw new StoreCorruptError(store, jti, 'the row does not match the table layout', { cause: parsed.error });
+    if (!parsed.success)
+      throw new StoreCorruptError(store, jti, 'the row does not match the table layout', { cause: parsed.error });
     const row = parsed.data;
     const state: CapabilityState | undefined =
       row.expires_at === null
@@ -74,7 +94,13 @@ export function createPostgresCapabilityStore(parameters: PostgresCapabilityStor
   }
 
   const write = (query: PgQuery, state: CapabilityState) =>
-    query(`UPDATE ${t} SET calls = $2, amount = $3, tokens = $4, refilled_at = $5 WHERE jti = $1`, [state.jti, state.calls ?? null, state.amount?.toString() ?? null, state.tokens, state.refilledAt]);
+    query(`UPDATE ${t} SET calls = $2, amount = $3, tokens = $4, refilled_at = $5 WHERE jti = $1`, [
+      state.jti,
+      state.calls ?? null,
+      state.amount?.toString() ?? null,
+      state.tokens,
+      state.refilledAt,
+    ]);
 
   const locked = <T>(operation: string, jti: string, work: (query: PgQuery) => Promise<T>) =>
     guardStore(db.kind, operation, () =>
@@ -88,7 +114,10 @@ export function createPostgresCapabilityStore(parameters: PostgresCapabilityStor
     migrate: () => migratePostgres(parameters, parameters),
     register: (record) =>
       guardStore(db.kind, 'register capability', async () => {
-        if (++registrations % sweepEvery === 0) await db.query(`DELETE FROM ${t} WHERE coalesce(expires_at, 0) <= $1 AND coalesce(revoked_until, 0) <= $1`, [clock()]);
+        if (++registrations % sweepEvery === 0)
+          await db.query(`DELETE FROM ${t} WHERE coalesce(expires_at, 0) <= $1 AND coalesce(revoked_until, 0) <= $1`, [
+            clock(),
+          ]);
         const state = initialCapabilityState(record);
         // Keeps an earlier revocation of the id (a row without a record yet) and never refills a record already there.
         await db.query(
@@ -120,7 +149,11 @@ export function createPostgresCapabilityStore(parameters: PostgresCapabilityStor
     restore: (jti, use) =>
       locked('restore capability', jti, async (query) => {
         const state = (await read(query, jti))?.state;
-        if (state) await write(query, restoreCapability(state, { now: 0, ...(use.amount !== undefined ? { amount: use.amount } : {}) }));
+        if (state)
+          await write(
+            query,
+            restoreCapability(state, { now: 0, ...(use.amount !== undefined ? { amount: use.amount } : {}) }),
+          );
       }),
     revoke: (jti, expiresAt) =>
       guardStore(db.kind, 'revoke capability', async () => {

@@ -78,9 +78,18 @@ return 1`);
 
 const HashSchema = z.object({
   exp: z.string().regex(/^[0-9]+$/),
-  calls: z.string().regex(/^-?[0-9]+$/).optional(),
-  amount: z.string().regex(/^[0-9]{1,78}$/).optional(),
-  cost: z.string().regex(/^[0-9]{1,78}$/).optional(),
+  calls: z
+    .string()
+    .regex(/^-?[0-9]+$/)
+    .optional(),
+  amount: z
+    .string()
+    .regex(/^[0-9]{1,78}$/)
+    .optional(),
+  cost: z
+    .string()
+    .regex(/^[0-9]{1,78}$/)
+    .optional(),
   rate: z.string().optional(),
 });
 
@@ -102,7 +111,14 @@ export function createRedisCapabilityStore(parameters: RedisCapabilityStoreParam
   return {
     register: (record) =>
       guardStore('redis', 'register capability', async () => {
-        const fields: Array<string | number> = ['exp', record.expiresAt, 'tokens', record.rateLimit === undefined ? 0 : Math.max(1, record.rateLimit), 'refilled', 0];
+        const fields: Array<string | number> = [
+          'exp',
+          record.expiresAt,
+          'tokens',
+          record.rateLimit === undefined ? 0 : Math.max(1, record.rateLimit),
+          'refilled',
+          0,
+        ];
         if (record.calls !== undefined) fields.push('calls', record.calls);
         if (record.amount !== undefined) fields.push('amount', record.amount.toString());
         if (record.costPerCall !== undefined) fields.push('cost', record.costPerCall.toString());
@@ -111,7 +127,12 @@ export function createRedisCapabilityStore(parameters: RedisCapabilityStoreParam
       }),
     consume: (jti, use) =>
       guardStore('redis', 'consume capability', async () => {
-        const reply = await runRedisScript(redis, CONSUME, [recordKey(jti), revokedKey(jti)], [use.now, use.amount?.toString() ?? '']);
+        const reply = await runRedisScript(
+          redis,
+          CONSUME,
+          [recordKey(jti), revokedKey(jti)],
+          [use.now, use.amount?.toString() ?? ''],
+        );
         return toResult(jti, reply);
       }),
     restore: (jti, use) =>
@@ -127,7 +148,10 @@ export function createRedisCapabilityStore(parameters: RedisCapabilityStoreParam
         const [hash, revoked] = await Promise.all([redis.hgetall(recordKey(jti)), redis.pttl(revokedKey(jti))]);
         if (Object.keys(hash).length === 0) return undefined;
         const parsed = HashSchema.safeParse(hash);
-        if (!parsed.success) throw new StoreCorruptError('redis capability', jti, 'the hash does not match the store layout', { cause: parsed.error });
+        if (!parsed.success)
+          throw new StoreCorruptError('redis capability', jti, 'the hash does not match the store layout', {
+            cause: parsed.error,
+          });
         const h = parsed.data;
         const expiresAt = Number(h.exp);
         return {
@@ -147,10 +171,24 @@ export function createRedisCapabilityStore(parameters: RedisCapabilityStoreParam
 /** Parses the consume script's reply. */
 function toResult(jti: string, reply: unknown): ConsumeResult {
   const parsed = z.tuple([z.string(), z.string(), z.string(), z.string()]).safeParse(reply);
-  if (!parsed.success) throw new StoreCorruptError('redis capability', jti, 'the consume script gave an unexpected reply', { cause: parsed.error });
+  if (!parsed.success)
+    throw new StoreCorruptError('redis capability', jti, 'the consume script gave an unexpected reply', {
+      cause: parsed.error,
+    });
   const [reason, calls, amount, retryAfter] = parsed.data;
-  if (reason === 'ok') return { ok: true, ...(calls !== '' ? { remainingCalls: Number(calls) } : {}), ...(amount !== '' ? { remainingAmount: BigInt(amount) } : {}) };
+  if (reason === 'ok')
+    return {
+      ok: true,
+      ...(calls !== '' ? { remainingCalls: Number(calls) } : {}),
+      ...(amount !== '' ? { remainingAmount: BigInt(amount) } : {}),
+    };
   if (reason === 'capability_rate_limited') return { ok: false, reason, retryAfterMs: Number(retryAfter) };
-  if (reason === 'capability_unknown' || reason === 'capability_exhausted' || reason === 'capability_revoked' || reason === 'capability_expired') return { ok: false, reason };
+  if (
+    reason === 'capability_unknown' ||
+    reason === 'capability_exhausted' ||
+    reason === 'capability_revoked' ||
+    reason === 'capability_expired'
+  )
+    return { ok: false, reason };
   throw new StoreCorruptError('redis capability', jti, `the consume script answered ${reason.slice(0, 40)}`);
 }

@@ -3,7 +3,13 @@ import { z } from 'zod';
 import { openSqlite, tableName, type SqliteSource } from '../stores/openSqlite';
 import { guardStore, StoreCorruptError } from '../stores/storeErrors';
 import type { CapabilityStore } from './capabilityStore';
-import { consumeCapability, initialCapabilityState, recordOf, restoreCapability, type CapabilityState } from './consumeCapability';
+import {
+  consumeCapability,
+  initialCapabilityState,
+  recordOf,
+  restoreCapability,
+  type CapabilityState,
+} from './consumeCapability';
 
 /** Options of {@link createSqliteCapabilityStore}: a file `path` (created if missing) or an open `database`. */
 export type SqliteCapabilityStoreParameters = SqliteSource & {
@@ -75,18 +81,25 @@ export function createSqliteCapabilityStore(parameters: SqliteCapabilityStorePar
     ON CONFLICT (jti) DO UPDATE SET calls = excluded.calls, amount = excluded.amount, cost_per_call = excluded.cost_per_call,
       rate_limit = excluded.rate_limit, tokens = excluded.tokens, refilled_at = excluded.refilled_at, expires_at = excluded.expires_at
     WHERE ${t}.expires_at IS NULL`);
-  const updateStmt = db.prepare(`UPDATE ${t} SET calls = @calls, amount = @amount, tokens = @tokens, refilled_at = @refilledAt WHERE jti = @jti`);
+  const updateStmt = db.prepare(
+    `UPDATE ${t} SET calls = @calls, amount = @amount, tokens = @tokens, refilled_at = @refilledAt WHERE jti = @jti`,
+  );
   const revokeStmt = db.prepare(`
     INSERT INTO ${t} (jti, revoked_until) VALUES (@jti, @until)
     ON CONFLICT (jti) DO UPDATE SET revoked_until = coalesce(@explicit, ${t}.expires_at, @until)`);
-  const sweepStmt = db.prepare(`DELETE FROM ${t} WHERE coalesce(expires_at, 0) <= @now AND coalesce(revoked_until, 0) <= @now`);
+  const sweepStmt = db.prepare(
+    `DELETE FROM ${t} WHERE coalesce(expires_at, 0) <= @now AND coalesce(revoked_until, 0) <= @now`,
+  );
   let registrations = 0;
 
   function read(jti: string): { state: CapabilityState | undefined; revokedUntil: number | null } | undefined {
     const raw = getStmt.get(jti);
     if (raw === undefined) return undefined;
     const parsed = RowSchema.safeParse(raw);
-    if (!parsed.success) throw new StoreCorruptError('sqlite capability', jti, 'the row does not match the table layout', { cause: parsed.error });
+    if (!parsed.success)
+      throw new StoreCorruptError('sqlite capability', jti, 'the row does not match the table layout', {
+        cause: parsed.error,
+      });
     const row = parsed.data;
     const state: CapabilityState | undefined =
       row.expires_at === null
@@ -105,13 +118,22 @@ export function createSqliteCapabilityStore(parameters: SqliteCapabilityStorePar
   }
 
   function write(state: CapabilityState): void {
-    updateStmt.run({ jti: state.jti, calls: state.calls ?? null, amount: state.amount?.toString() ?? null, tokens: state.tokens, refilledAt: state.refilledAt });
+    updateStmt.run({
+      jti: state.jti,
+      calls: state.calls ?? null,
+      amount: state.amount?.toString() ?? null,
+      tokens: state.tokens,
+      refilledAt: state.refilledAt,
+    });
   }
 
   const consumeTx = db.transaction((jti: string, now: number, amount: bigint | undefined) => {
     const found = read(jti);
     const revoked = found !== undefined && found.revokedUntil !== null && found.revokedUntil > now;
-    const { result, next } = consumeCapability(found?.state, revoked, { now, ...(amount !== undefined ? { amount } : {}) });
+    const { result, next } = consumeCapability(found?.state, revoked, {
+      now,
+      ...(amount !== undefined ? { amount } : {}),
+    });
     if (next) write(next);
     return result;
   });
@@ -137,7 +159,8 @@ export function createSqliteCapabilityStore(parameters: SqliteCapabilityStorePar
           expiresAt: state.expiresAt,
         });
       }),
-    consume: (jti, use) => guardStore('sqlite', 'consume capability', () => consumeTx.immediate(jti, use.now, use.amount)),
+    consume: (jti, use) =>
+      guardStore('sqlite', 'consume capability', () => consumeTx.immediate(jti, use.now, use.amount)),
     restore: (jti, use) => guardStore('sqlite', 'restore capability', () => restoreTx.immediate(jti, use.amount)),
     revoke: (jti, expiresAt) =>
       guardStore('sqlite', 'revoke capability', () => {

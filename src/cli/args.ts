@@ -11,7 +11,9 @@ export const commonOptions = {
 } as const satisfies OptionSpec;
 
 /** What {@link parseCommandArgs} returns: option values by name, and positionals. */
-export type ParsedArgs<O extends OptionSpec> = ReturnType<typeof parseArgs<{ options: O & typeof commonOptions; allowPositionals: true; strict: true }>>;
+export type ParsedArgs<O extends OptionSpec> = ReturnType<
+  typeof parseArgs<{ options: O & typeof commonOptions; allowPositionals: true; strict: true }>
+>;
 
 /**
  * Parses a command's arguments strictly (unknown flags and missing flag values are errors), with
@@ -23,15 +25,24 @@ export function parseCommandArgs<O extends OptionSpec>(command: string, argv: st
   try {
     return parseArgs({ args: argv, options: { ...options, ...commonOptions }, allowPositionals: true, strict: true });
   } catch (error) {
-    const message = error instanceof Error ? error.message.replace(/\. To specify a positional argument.*$/s, '.') : String(error);
+    const message =
+      error instanceof Error ? error.message.replace(/\. To specify a positional argument.*$/s, '.') : String(error);
     throw new UsageError(message, command);
   }
 }
 
 /** Fails with a usage error unless exactly `count` positionals were given; returns them. */
 export function expectPositionals(command: string, positionals: string[], names: string[]): string[] {
-  if (positionals.length < names.length) throw new UsageError(`Missing ${names.slice(positionals.length).map((n) => `<${n}>`).join(' ')}.`, command);
-  if (positionals.length > names.length) throw new UsageError(`Unexpected argument "${positionals[names.length]}".`, command);
+  if (positionals.length < names.length)
+    throw new UsageError(
+      `Missing ${names
+        .slice(positionals.length)
+        .map((n) => `<${n}>`)
+        .join(' ')}.`,
+      command,
+    );
+  if (positionals.length > names.length)
+    throw new UsageError(`Unexpected argument "${positionals[names.length]}".`, command);
   return positionals;
 }
 
@@ -43,7 +54,10 @@ export function expectPositionals(command: string, positionals: string[], names:
 export function parseAtomicAmount(flag: string, text: string, command: string): bigint {
   const trimmed = text.trim().replace(/_/g, '');
   if (!/^\d{1,78}$/.test(trimmed)) {
-    throw new UsageError(`${flag} "${text}" is not an amount: give atomic units as a whole number (e.g. 10000 for 0.01 of a 6-decimal token, 21000 msat for 21 sat).`, command);
+    throw new UsageError(
+      `${flag} "${text}" is not an amount: give atomic units as a whole number (e.g. 10000 for 0.01 of a 6-decimal token, 21000 msat for 21 sat).`,
+      command,
+    );
   }
   return BigInt(trimmed);
 }
@@ -54,6 +68,7 @@ export function parseAtomicAmount(flag: string, text: string, command: string): 
  * @example parsePort('facilitator', '4021') // 4021
  */
 export function parsePort(command: string, text: string): number {
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new UsageError(`--port "${text}" is not a port number (0–65535).`, command);
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535)
+    throw new UsageError(`--port "${text}" is not a port number (0–65535).`, command);
   return Number(text);
 }

@@ -32,22 +32,38 @@ export type LightningDevnetDescription = {
 };
 
 /** Every rail's devnet as printed by `devnet up` and `demo --serve`. */
-export type DevnetsDescription = { evm: EvmDevnetDescription; solana: SolanaDevnetDescription; lightning: LightningDevnetDescription };
+export type DevnetsDescription = {
+  evm: EvmDevnetDescription;
+  solana: SolanaDevnetDescription;
+  lightning: LightningDevnetDescription;
+};
 
 /**
  * Describes running devnets as plain JSON, keys included. Only for devnets: these keys are public test keys.
  *
  * @example printJson(describeDevnets(await startDevnets()));
  */
-export function describeDevnets(devnets: { evm: EvmDevnet; solana: SolanaDevnet; lightning: LightningDevnet }): DevnetsDescription {
+export function describeDevnets(devnets: {
+  evm: EvmDevnet;
+  solana: SolanaDevnet;
+  lightning: LightningDevnet;
+}): DevnetsDescription {
   const { evm, solana, lightning } = devnets;
   return {
     evm: {
       rpcUrl: evm.rpcUrl,
       chainId: evm.chainId,
       network: evm.network,
-      token: { address: evm.token.address, name: evm.token.name, version: evm.token.version, symbol: evm.token.symbol, decimals: evm.token.decimals },
-      accounts: Object.fromEntries(Object.entries(evm.accounts).map(([name, a]) => [name, { address: a.address, privateKey: a.privateKey }])),
+      token: {
+        address: evm.token.address,
+        name: evm.token.name,
+        version: evm.token.version,
+        symbol: evm.token.symbol,
+        decimals: evm.token.decimals,
+      },
+      accounts: Object.fromEntries(
+        Object.entries(evm.accounts).map(([name, a]) => [name, { address: a.address, privateKey: a.privateKey }]),
+      ),
     },
     solana: {
       rpcUrl: solana.rpcUrl,
@@ -57,13 +73,19 @@ export function describeDevnets(devnets: { evm: EvmDevnet; solana: SolanaDevnet;
       mint2022: solana.mint2022.toBase58(),
       decimals: solana.decimals,
       keypairs: Object.fromEntries(
-        Object.entries(solana.keypairs).map(([name, k]) => [name, { publicKey: k.publicKey.toBase58(), secretKey: base58Encode(k.secretKey) }]),
+        Object.entries(solana.keypairs).map(([name, k]) => [
+          name,
+          { publicKey: k.publicKey.toBase58(), secretKey: base58Encode(k.secretKey) },
+        ]),
       ),
     },
     lightning: {
       network: lightning.network,
       nodes: Object.fromEntries(
-        Object.entries(lightning.nodes).map(([name, n]) => [name, { socket: n.socket, publicKey: n.publicKey, cert: n.cert, macaroon: n.macaroon }]),
+        Object.entries(lightning.nodes).map(([name, n]) => [
+          name,
+          { socket: n.socket, publicKey: n.publicKey, cert: n.cert, macaroon: n.macaroon },
+        ]),
       ),
     },
   };
@@ -73,31 +95,53 @@ export function describeDevnets(devnets: { evm: EvmDevnet; solana: SolanaDevnet;
 export function formatDevnets(d: DevnetsDescription): string {
   const lines: string[] = [];
   lines.push(`EVM (anvil) — ${d.evm.network}`);
-  lines.push(table([
-    ['rpc', d.evm.rpcUrl],
-    ['chainId', String(d.evm.chainId)],
-    ['token', `${d.evm.token.address} (${d.evm.token.symbol}, ${d.evm.token.decimals} decimals, EIP-712 "${d.evm.token.name}" v${d.evm.token.version})`],
-  ]));
+  lines.push(
+    table([
+      ['rpc', d.evm.rpcUrl],
+      ['chainId', String(d.evm.chainId)],
+      [
+        'token',
+        `${d.evm.token.address} (${d.evm.token.symbol}, ${d.evm.token.decimals} decimals, EIP-712 "${d.evm.token.name}" v${d.evm.token.version})`,
+      ],
+    ]),
+  );
   lines.push('  accounts (public anvil dev keys):');
-  lines.push(table(Object.entries(d.evm.accounts).map(([name, a]) => [name, `${a.address}  ${a.privateKey}`]), '    '));
+  lines.push(
+    table(
+      Object.entries(d.evm.accounts).map(([name, a]) => [name, `${a.address}  ${a.privateKey}`]),
+      '    ',
+    ),
+  );
   lines.push('', `Solana (litesvm) — ${d.solana.network}`);
-  lines.push(table([
-    ['rpc', d.solana.rpcUrl],
-    ['ws', d.solana.wsUrl],
-    ['mint', `${d.solana.mint} (SPL Token, ${d.solana.decimals} decimals)`],
-    ['mint2022', `${d.solana.mint2022} (Token-2022)`],
-  ]));
+  lines.push(
+    table([
+      ['rpc', d.solana.rpcUrl],
+      ['ws', d.solana.wsUrl],
+      ['mint', `${d.solana.mint} (SPL Token, ${d.solana.decimals} decimals)`],
+      ['mint2022', `${d.solana.mint2022} (Token-2022)`],
+    ]),
+  );
   lines.push('  keypairs (public key, base58 secret key; devnet only):');
-  lines.push(table(Object.entries(d.solana.keypairs).map(([name, k]) => [name, `${k.publicKey}  ${k.secretKey}`]), '    '));
+  lines.push(
+    table(
+      Object.entries(d.solana.keypairs).map(([name, k]) => [name, `${k.publicKey}  ${k.secretKey}`]),
+      '    ',
+    ),
+  );
   lines.push('', `Lightning (LND-protocol stand-in, not lnd) — ${d.lightning.network}`);
   for (const [name, n] of Object.entries(d.lightning.nodes)) {
     lines.push(`  ${name}`);
-    lines.push(table([
-      ['socket', n.socket],
-      ['pubkey', n.publicKey],
-      ['macaroon', n.macaroon],
-      ['cert', n.cert],
-    ], '    '));
+    lines.push(
+      table(
+        [
+          ['socket', n.socket],
+          ['pubkey', n.publicKey],
+          ['macaroon', n.macaroon],
+          ['cert', n.cert],
+        ],
+        '    ',
+      ),
+    );
   }
   return lines.join('\n');
 }
@@ -113,9 +157,11 @@ export function payerWalletEnv(d: DevnetsDescription): WalletSettings {
   const evmPayer = d.evm.accounts['payer'];
   if (evmPayer) Object.assign(env, { X402_EVM_RPC_URL: d.evm.rpcUrl, X402_EVM_PRIVATE_KEY: evmPayer.privateKey });
   const solPayer = d.solana.keypairs['payer'];
-  if (solPayer) Object.assign(env, { X402_SOLANA_RPC_URL: d.solana.rpcUrl, X402_SOLANA_SECRET_KEY: solPayer.secretKey });
+  if (solPayer)
+    Object.assign(env, { X402_SOLANA_RPC_URL: d.solana.rpcUrl, X402_SOLANA_SECRET_KEY: solPayer.secretKey });
   const alice = d.lightning.nodes['alice'];
-  if (alice) Object.assign(env, { X402_LND_SOCKET: alice.socket, X402_LND_CERT: alice.cert, X402_LND_MACAROON: alice.macaroon });
+  if (alice)
+    Object.assign(env, { X402_LND_SOCKET: alice.socket, X402_LND_CERT: alice.cert, X402_LND_MACAROON: alice.macaroon });
   return env;
 }
 
@@ -125,9 +171,17 @@ export function payerWalletEnv(d: DevnetsDescription): WalletSettings {
  * @example print(exportLines(payerWalletEnv(description)).join('\n'));
  */
 export function exportLines(env: WalletSettings): string[] {
-  const rails: Array<[string, string]> = [['X402_EVM_', 'evm'], ['X402_SOLANA_', 'solana'], ['X402_LND_', 'lightning']];
+  const rails: Array<[string, string]> = [
+    ['X402_EVM_', 'evm'],
+    ['X402_SOLANA_', 'solana'],
+    ['X402_LND_', 'lightning'],
+  ];
   return rails
-    .map(([prefix]) => Object.entries(env).filter(([name]) => name.startsWith(prefix)).map(([name, value]) => `${name}=${value}`))
+    .map(([prefix]) =>
+      Object.entries(env)
+        .filter(([name]) => name.startsWith(prefix))
+        .map(([name, value]) => `${name}=${value}`),
+    )
     .filter((pairs) => pairs.length > 0)
     .map((pairs) => `export ${pairs.join(' ')}`);
 }
@@ -138,7 +192,11 @@ export function exportLines(env: WalletSettings): string[] {
  *
  * @example devnetAmount('lightning-l402', '21000', { evm: { token: { symbol: 'rUSD', decimals: 6 } }, solana: { decimals: 6 } }) // '21 sat'
  */
-export function devnetAmount(rail: string, atomic: string, d: { evm: { token: { symbol: string; decimals: number } }; solana: { decimals: number } }): string {
+export function devnetAmount(
+  rail: string,
+  atomic: string,
+  d: { evm: { token: { symbol: string; decimals: number } }; solana: { decimals: number } },
+): string {
   const amount = BigInt(atomic);
   if (rail.startsWith('evm-')) return `${formatUnits(amount, d.evm.token.decimals)} ${d.evm.token.symbol}`;
   if (rail.startsWith('solana-')) return `${formatUnits(amount, d.solana.decimals)} SPL`;

@@ -46,19 +46,38 @@ export async function facilitatorRailsFromEnv(env: FacilitatorEnv): Promise<Faci
   if (!key && env.X402_EVM_PRIVATE_KEY?.trim()) {
     keyVar = 'X402_EVM_PRIVATE_KEY';
     key = env.X402_EVM_PRIVATE_KEY.trim();
-    notes.push('Deprecated: X402_EVM_PRIVATE_KEY as the facilitator\'s gas account; set X402_FACILITATOR_EVM_PRIVATE_KEY instead (X402_EVM_PRIVATE_KEY is the payer wallet of `x402-rails pay`).');
+    notes.push(
+      "Deprecated: X402_EVM_PRIVATE_KEY as the facilitator's gas account; set X402_FACILITATOR_EVM_PRIVATE_KEY instead (X402_EVM_PRIVATE_KEY is the payer wallet of `x402-rails pay`).",
+    );
   }
   const token = env.X402_EVM_TOKEN_ADDRESS?.trim();
-  const missing = [['X402_EVM_RPC_URL', rpcUrl], [keyVar, key], ['X402_EVM_TOKEN_ADDRESS', token]].filter(([, v]) => !v).map(([n]) => n);
-  if (missing.length > 0) throw new CliError(`The facilitator needs an EVM rail: set ${missing.join(', ')} (and optionally X402_EVM_TOKEN_NAME, X402_EVM_TOKEN_VERSION, X402_EVM_CHAIN_ID).`);
+  const missing = [
+    ['X402_EVM_RPC_URL', rpcUrl],
+    [keyVar, key],
+    ['X402_EVM_TOKEN_ADDRESS', token],
+  ]
+    .filter(([, v]) => !v)
+    .map(([n]) => n);
+  if (missing.length > 0)
+    throw new CliError(
+      `The facilitator needs an EVM rail: set ${missing.join(', ')} (and optionally X402_EVM_TOKEN_NAME, X402_EVM_TOKEN_VERSION, X402_EVM_CHAIN_ID).`,
+    );
   const hexKey = key!.startsWith('0x') ? key! : `0x${key!}`;
-  if (!/^0x[0-9a-fA-F]{64}$/.test(hexKey)) throw new CliError(`${keyVar} is not a private key: expected 32 bytes of hex (0x + 64 hex digits).`);
-  if (!/^0x[0-9a-fA-F]{40}$/.test(token!)) throw new CliError('X402_EVM_TOKEN_ADDRESS is not an address (0x + 40 hex digits).');
+  if (!/^0x[0-9a-fA-F]{64}$/.test(hexKey))
+    throw new CliError(`${keyVar} is not a private key: expected 32 bytes of hex (0x + 64 hex digits).`);
+  if (!/^0x[0-9a-fA-F]{40}$/.test(token!))
+    throw new CliError('X402_EVM_TOKEN_ADDRESS is not an address (0x + 40 hex digits).');
   if (!/^https?:\/\//i.test(rpcUrl!)) throw new CliError('X402_EVM_RPC_URL must be an http(s) URL.');
   const permitPayee = env.X402_EVM_EIP2612_PAYEE?.trim() || undefined;
-  if (permitPayee !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(permitPayee)) throw new CliError('X402_EVM_EIP2612_PAYEE is not an address (0x + 40 hex digits).');
+  if (permitPayee !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(permitPayee))
+    throw new CliError('X402_EVM_EIP2612_PAYEE is not an address (0x + 40 hex digits).');
 
-  const [viem, { privateKeyToAccount }, { getEip712Domain }, evm] = await Promise.all([import('viem'), import('viem/accounts'), import('viem/actions'), import('../../adapters/evm/index')]);
+  const [viem, { privateKeyToAccount }, { getEip712Domain }, evm] = await Promise.all([
+    import('viem'),
+    import('viem/accounts'),
+    import('viem/actions'),
+    import('../../adapters/evm/index'),
+  ]);
   const probe = viem.createPublicClient({ transport: viem.http(rpcUrl) });
   let chainId: number;
   if (env.X402_EVM_CHAIN_ID !== undefined && env.X402_EVM_CHAIN_ID !== '') {
@@ -79,10 +98,17 @@ export async function facilitatorRailsFromEnv(env: FacilitatorEnv): Promise<Faci
       name ??= domain.name;
       version ??= domain.version;
     } catch {
-      throw new CliError('Could not read the token\'s EIP-712 domain (eip712Domain()); set X402_EVM_TOKEN_NAME and X402_EVM_TOKEN_VERSION.');
+      throw new CliError(
+        "Could not read the token's EIP-712 domain (eip712Domain()); set X402_EVM_TOKEN_NAME and X402_EVM_TOKEN_VERSION.",
+      );
     }
   }
-  const chain = viem.defineChain({ id: chainId, name: `eip155:${chainId}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl!] } } });
+  const chain = viem.defineChain({
+    id: chainId,
+    name: `eip155:${chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl!] } },
+  });
   const account = privateKeyToAccount(hexKey as `0x${string}`);
   const publicClient = viem.createPublicClient({ chain, transport: viem.http(rpcUrl) });
   const walletClient = viem.createWalletClient({ account, chain, transport: viem.http(rpcUrl) });
@@ -107,9 +133,13 @@ export async function facilitatorRailsFromEnv(env: FacilitatorEnv): Promise<Faci
   ];
   if (permitPayee !== undefined) {
     rails.push(evm.evmEip2612Server({ ...common, payTo: viem.getAddress(permitPayee) }));
-    describe.push(`evm-eip2612 on eip155:${chainId}: permits to spender ${account.address}, settled only to ${viem.getAddress(permitPayee)}`);
+    describe.push(
+      `evm-eip2612 on eip155:${chainId}: permits to spender ${account.address}, settled only to ${viem.getAddress(permitPayee)}`,
+    );
   } else {
-    describe.push('evm-eip2612 not offered: set X402_EVM_EIP2612_PAYEE to the one payee its permits may pay (a permit binds a spender, not a payee)');
+    describe.push(
+      'evm-eip2612 not offered: set X402_EVM_EIP2612_PAYEE to the one payee its permits may pay (a permit binds a spender, not a payee)',
+    );
   }
   return { rails, signers: { 'eip155:*': [account.address] }, describe, notes };
 }

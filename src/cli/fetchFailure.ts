@@ -48,13 +48,15 @@ export function isFetchFailure(error: unknown): boolean {
  */
 export function whyUnreachable(error: unknown, url: URL): string {
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  const found = codeIn(error instanceof Error ? error.cause ?? error : error);
+  const found = codeIn(error instanceof Error ? (error.cause ?? error) : error);
   const cause = error instanceof Error ? error.cause : undefined;
   let why: string;
   if (found === undefined && cause instanceof Error && cause.message === 'bad port') {
     why = `fetch refuses port ${port} (a blocked port of the Fetch standard); serve on another port`;
-  } else if (found === undefined) why = cause instanceof Error ? cause.message : error instanceof Error ? error.message : String(error);
-  else if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(found.code)) why = `its TLS certificate was rejected: ${found.message}`;
+  } else if (found === undefined)
+    why = cause instanceof Error ? cause.message : error instanceof Error ? error.message : String(error);
+  else if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(found.code))
+    why = `its TLS certificate was rejected: ${found.message}`;
   else why = reasons[found.code] ?? found.message;
   return `${url.hostname}:${port} could not be reached: ${why}${found === undefined ? '' : ` (${found.code})`}`;
 }

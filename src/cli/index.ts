@@ -12,7 +12,10 @@ let settled = false;
 // exit 0 as if it had succeeded; report it and fail instead.
 process.exitCode = 1;
 process.once('beforeExit', () => {
-  if (!settled) process.stderr.write('x402-rails: the command stopped before finishing (a pending step can never complete); this is a bug.\n');
+  if (!settled)
+    process.stderr.write(
+      'x402-rails: the command stopped before finishing (a pending step can never complete); this is a bug.\n',
+    );
 });
 
 main(process.argv.slice(2)).then(

@@ -34,15 +34,23 @@ export async function loadWallets(s: WalletSettings): Promise<LoadedWallets> {
     ...(s.X402_LND_SOCKET && s.X402_LND_CERT && s.X402_LND_MACAROON ? (['lightning'] as const) : []),
   ];
   if (configured.length > 0) {
-    requirePackages(`Paying with the ${configured.join(', ')} wallet${configured.length > 1 ? 's' : ''} set in the environment`, configured.flatMap((rail) => railPackages[rail]));
+    requirePackages(
+      `Paying with the ${configured.join(', ')} wallet${configured.length > 1 ? 's' : ''} set in the environment`,
+      configured.flatMap((rail) => railPackages[rail]),
+    );
   }
 
   if (s.X402_EVM_PRIVATE_KEY && s.X402_EVM_RPC_URL) {
     const key = s.X402_EVM_PRIVATE_KEY.trim();
     const hex = key.startsWith('0x') ? key : `0x${key}`;
-    if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) throw new CliError('X402_EVM_PRIVATE_KEY is not a private key: expected 32 bytes of hex (0x + 64 hex digits).');
+    if (!/^0x[0-9a-fA-F]{64}$/.test(hex))
+      throw new CliError('X402_EVM_PRIVATE_KEY is not a private key: expected 32 bytes of hex (0x + 64 hex digits).');
     const rpcUrl = httpUrl('X402_EVM_RPC_URL', s.X402_EVM_RPC_URL);
-    const [{ createPublicClient, http }, { privateKeyToAccount }, evm] = await Promise.all([import('viem'), import('viem/accounts'), import('../../adapters/evm/index')]);
+    const [{ createPublicClient, http }, { privateKeyToAccount }, evm] = await Promise.all([
+      import('viem'),
+      import('viem/accounts'),
+      import('../../adapters/evm/index'),
+    ]);
     const publicClient = createPublicClient({ transport: http(rpcUrl) });
     wallets.push(evm.evmWallet(privateKeyToAccount(hex as `0x${string}`), { publicClient }));
     adapters.push(...evm.evmClients());
@@ -52,7 +60,10 @@ export async function loadWallets(s: WalletSettings): Promise<LoadedWallets> {
   if (s.X402_SOLANA_SECRET_KEY && s.X402_SOLANA_RPC_URL) {
     const secret = solanaSecretKey(s.X402_SOLANA_SECRET_KEY);
     const rpcUrl = httpUrl('X402_SOLANA_RPC_URL', s.X402_SOLANA_RPC_URL);
-    const [{ Connection, Keypair }, solana] = await Promise.all([import('@solana/web3.js'), import('../../adapters/solana/index')]);
+    const [{ Connection, Keypair }, solana] = await Promise.all([
+      import('@solana/web3.js'),
+      import('../../adapters/solana/index'),
+    ]);
     let keypair;
     try {
       keypair = Keypair.fromSecretKey(secret);
@@ -65,12 +76,21 @@ export async function loadWallets(s: WalletSettings): Promise<LoadedWallets> {
   }
 
   if (s.X402_LND_SOCKET && s.X402_LND_CERT && s.X402_LND_MACAROON) {
-    const [{ authenticatedLndGrpc }, lightning] = await Promise.all([import('ln-service'), import('../../adapters/lightning/index')]);
+    const [{ authenticatedLndGrpc }, lightning] = await Promise.all([
+      import('ln-service'),
+      import('../../adapters/lightning/index'),
+    ]);
     let lnd;
     try {
-      lnd = authenticatedLndGrpc({ socket: s.X402_LND_SOCKET, cert: s.X402_LND_CERT, macaroon: s.X402_LND_MACAROON }).lnd;
+      lnd = authenticatedLndGrpc({
+        socket: s.X402_LND_SOCKET,
+        cert: s.X402_LND_CERT,
+        macaroon: s.X402_LND_MACAROON,
+      }).lnd;
     } catch {
-      throw new CliError('X402_LND_SOCKET / X402_LND_CERT / X402_LND_MACAROON do not make an LND connection (cert: base64 PEM; macaroon: hex or base64).');
+      throw new CliError(
+        'X402_LND_SOCKET / X402_LND_CERT / X402_LND_MACAROON do not make an LND connection (cert: base64 PEM; macaroon: hex or base64).',
+      );
     }
     closers.push(() => closeLnd(lnd));
     wallets.push(lightning.lightningWallet(lnd));
@@ -91,7 +111,9 @@ export async function loadWallets(s: WalletSettings): Promise<LoadedWallets> {
 function pairOrNothing(s: WalletSettings, names: Array<keyof WalletSettings>): void {
   const given = names.filter((n) => s[n] !== undefined);
   if (given.length > 0 && given.length < names.length) {
-    throw new CliError(`${given.join(' and ')} ${given.length === 1 ? 'is' : 'are'} set but ${names.filter((n) => s[n] === undefined).join(' and ')} ${names.length - given.length === 1 ? 'is' : 'are'} not; set all of ${names.join(', ')}.`);
+    throw new CliError(
+      `${given.join(' and ')} ${given.length === 1 ? 'is' : 'are'} set but ${names.filter((n) => s[n] === undefined).join(' and ')} ${names.length - given.length === 1 ? 'is' : 'are'} not; set all of ${names.join(', ')}.`,
+    );
   }
 }
 
@@ -113,7 +135,8 @@ function solanaSecretKey(text: string): Uint8Array {
   if (trimmed.startsWith('[')) {
     try {
       const parsed: unknown = JSON.parse(trimmed);
-      if (Array.isArray(parsed) && parsed.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) bytes = Uint8Array.from(parsed as number[]);
+      if (Array.isArray(parsed) && parsed.every((b) => Number.isInteger(b) && b >= 0 && b <= 255))
+        bytes = Uint8Array.from(parsed as number[]);
     } catch {
       bytes = undefined;
     }
@@ -124,13 +147,17 @@ function solanaSecretKey(text: string): Uint8Array {
       bytes = undefined;
     }
   }
-  if (!bytes || bytes.length !== 64) throw new CliError('X402_SOLANA_SECRET_KEY is not a Solana secret key: expected 64 bytes as base58 or a JSON array of numbers.');
+  if (!bytes || bytes.length !== 64)
+    throw new CliError(
+      'X402_SOLANA_SECRET_KEY is not a Solana secret key: expected 64 bytes as base58 or a JSON array of numbers.',
+    );
   return bytes;
 }
 
 /** Closes the gRPC clients of an ln-service `lnd` object so the process can exit. */
 function closeLnd(lnd: object): void {
   for (const client of Object.values(lnd)) {
-    if (typeof client === 'object' && client !== null && 'close' in client && typeof client.close === 'function') client.close();
+    if (typeof client === 'object' && client !== null && 'close' in client && typeof client.close === 'function')
+      client.close();
   }
 }

@@ -8,12 +8,16 @@ import { readStdin } from './readJsonInput';
  *
  * @example await requestInit('pay', { method: undefined, header: ['Accept: application/json'], data: '{"q":1}' })
  */
-export async function requestInit(command: string, flags: { method?: string; header?: string[]; data?: string }): Promise<RequestInit> {
+export async function requestInit(
+  command: string,
+  flags: { method?: string; header?: string[]; data?: string },
+): Promise<RequestInit> {
   const headers = new Headers();
   for (const line of flags.header ?? []) {
     const colon = line.indexOf(':');
     const name = colon === -1 ? '' : line.slice(0, colon).trim();
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new UsageError(`-H "${line.slice(0, 40)}" is not a header: write "Name: value".`, command);
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
+      throw new UsageError(`-H "${line.slice(0, 40)}" is not a header: write "Name: value".`, command);
     try {
       headers.append(name, line.slice(colon + 1).trim());
     } catch {
@@ -33,6 +37,7 @@ export async function requestInit(command: string, flags: { method?: string; hea
   }
   const method = (flags.method ?? (body === undefined ? 'GET' : 'POST')).toUpperCase();
   if (!/^[A-Z]{1,16}$/.test(method)) throw new UsageError(`-X "${flags.method}" is not an HTTP method.`, command);
-  if (body !== undefined && (method === 'GET' || method === 'HEAD')) throw new UsageError(`A ${method} request cannot carry -d data; add -X POST.`, command);
+  if (body !== undefined && (method === 'GET' || method === 'HEAD'))
+    throw new UsageError(`A ${method} request cannot carry -d data; add -X POST.`, command);
   return { method, headers, ...(body === undefined ? {} : { body }) };
 }

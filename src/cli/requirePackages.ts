@@ -70,6 +70,9 @@ export function installLine(names: readonly string[], options: { dev?: boolean }
 export function requirePackages(what: string, names: readonly string[], options: { dev?: boolean } = {}): void {
   const missing = [...new Set(names)].filter((name) => !isInstalled(name));
   if (missing.length === 0) return;
-  const count = missing.length === 1 ? 'a package that is not installed' : `${missing.length} packages that are not installed`;
-  throw new CliError(`${what} needs ${count}: ${missing.join(', ')}. Install ${missing.length === 1 ? 'it' : 'them'} with:\n  ${installLine(missing, options)}`);
+  const count =
+    missing.length === 1 ? 'a package that is not installed' : `${missing.length} packages that are not installed`;
+  throw new CliError(
+    `${what} needs ${count}: ${missing.join(', ')}. Install ${missing.length === 1 ? 'it' : 'them'} with:\n  ${installLine(missing, options)}`,
+  );
 }

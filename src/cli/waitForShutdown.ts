@@ -66,7 +66,11 @@ export function shutdownLatch(): ShutdownLatch {
  * @example
  * return runUntilSignal('the devnets', () => startDevnets(), (devnets) => printJson(describeDevnets(devnets)));
  */
-export async function runUntilSignal<T extends { stop(): Promise<void> }>(what: string, start: () => Promise<T>, announce: (running: T) => void): Promise<number> {
+export async function runUntilSignal<T extends { stop(): Promise<void> }>(
+  what: string,
+  start: () => Promise<T>,
+  announce: (running: T) => void,
+): Promise<number> {
   const latch = shutdownLatch();
   try {
     const running = await start();

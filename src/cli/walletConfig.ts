@@ -22,7 +22,9 @@ export type WalletSettingName = (typeof walletSettingNames)[number];
 /** Wallet settings, each optional. */
 export type WalletSettings = Partial<Record<WalletSettingName, string>>;
 
-const ConfigFileSchema = z.object(Object.fromEntries(walletSettingNames.map((n) => [n, z.string().min(1).optional()]))).strict();
+const ConfigFileSchema = z
+  .object(Object.fromEntries(walletSettingNames.map((n) => [n, z.string().min(1).optional()])))
+  .strict();
 
 /**
  * Reads wallet settings from the environment and, when given, a JSON config file (which wins).
@@ -40,8 +42,14 @@ export async function readWalletSettings(env: NodeJS.ProcessEnv, configPath?: st
   const json = await readJsonInput(configPath, 'config');
   const parsed = ConfigFileSchema.safeParse(json);
   if (!parsed.success) {
-    const where = parsed.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.join(', ')}` : `${i.path.join('.')} must be a non-empty string`));
-    throw new CliError(`The config file ${configPath} is invalid: ${where.join('; ')}. Fields: ${walletSettingNames.join(', ')}.`);
+    const where = parsed.error.issues.map((i) =>
+      i.code === 'unrecognized_keys'
+        ? `unknown field(s) ${i.keys.join(', ')}`
+        : `${i.path.join('.')} must be a non-empty string`,
+    );
+    throw new CliError(
+      `The config file ${configPath} is invalid: ${where.join('; ')}. Fields: ${walletSettingNames.join(', ')}.`,
+    );
   }
   for (const name of walletSettingNames) {
     const value = parsed.data[name];

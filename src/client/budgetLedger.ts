@@ -23,7 +23,14 @@ export type LocalReservation = { commit(): void; release(): void; readonly amoun
 /** What a reservation is for. */
 export type SpendRequest = { origin: string; network: string; asset: string; amount: bigint; now: number };
 
-type Entry = { origin: string; network: string; asset: string; amount: bigint; at: number; state: 'reserved' | 'committed' };
+type Entry = {
+  origin: string;
+  network: string;
+  asset: string;
+  amount: bigint;
+  at: number;
+  state: 'reserved' | 'committed';
+};
 
 /** Length of each budget window, ms (a total budget never forgets). Shared by every ledger. */
 export const BUDGET_WINDOW_MS = { hour: 3_600_000, day: 86_400_000, total: Number.POSITIVE_INFINITY } as const;
@@ -60,7 +67,13 @@ export function budgetExceeded(spend: SpendRequest, budget: Budget, spent: bigin
   const limit = BigInt(budget.limit);
   return new BudgetExceededError(
     `Paying ${spend.amount} ${spend.asset} would exceed the ${budget.window} budget of ${limit} (${spent} already spent or held). Raise the budget or wait.`,
-    { budget: `${budget.window}:${budget.asset}`, limit: limit.toString(), spent: spent.toString(), requested: spend.amount.toString(), asset: spend.asset },
+    {
+      budget: `${budget.window}:${budget.asset}`,
+      limit: limit.toString(),
+      spent: spent.toString(),
+      requested: spend.amount.toString(),
+      asset: spend.asset,
+    },
   );
 }
 
@@ -69,7 +82,10 @@ export function budgetExceeded(spend: SpendRequest, budget: Budget, spent: bigin
  * origin. (A per-origin budget counts each origin apart; the ledgers key that themselves.)
  */
 export function budgetCovers(budget: Budget, spend: { origin: string; network: string; asset: string }): boolean {
-  return assetMatches(budget.asset, spend.network, spend.asset) && (budget.origin === undefined || budget.origin === spend.origin);
+  return (
+    assetMatches(budget.asset, spend.network, spend.asset) &&
+    (budget.origin === undefined || budget.origin === spend.origin)
+  );
 }
 
 /** True when an asset reference (`asset` or `network/asset`) names this network's asset. */
@@ -81,7 +97,8 @@ export function assetMatches(reference: string, network: string, asset: string):
 /** Creates a budget ledger. */
 export function createBudgetLedger(budgets: Budget[] = []): LocalBudgetLedger {
   let entries: Entry[] = [];
-  const applies = (b: Budget, e: { origin: string; network: string; asset: string }, origin: string) => budgetCovers(b, e) && (!b.perOrigin || e.origin === origin);
+  const applies = (b: Budget, e: { origin: string; network: string; asset: string }, origin: string) =>
+    budgetCovers(b, e) && (!b.perOrigin || e.origin === origin);
 
   function used(budget: Budget, origin: string, now = Date.now()): bigint {
     const since = now - BUDGET_WINDOW_MS[budget.window];
@@ -107,7 +124,14 @@ export function createBudgetLedger(budgets: Budget[] = []): LocalBudgetLedger {
         const spent = used(budget, spend.origin, spend.now);
         if (spent + spend.amount > limit) throw budgetExceeded(spend, budget, spent);
       }
-      const entry: Entry = { origin: spend.origin, network: spend.network, asset: spend.asset, amount: spend.amount, at: spend.now, state: 'reserved' };
+      const entry: Entry = {
+        origin: spend.origin,
+        network: spend.network,
+        asset: spend.asset,
+        amount: spend.amount,
+        at: spend.now,
+        state: 'reserved',
+      };
       entries.push(entry);
       let settled = false;
       return {

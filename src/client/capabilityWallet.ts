@@ -63,7 +63,8 @@ export function createCapabilityWallet(options: CapabilityWalletOptions = {}): C
         drop(entry.token);
         continue;
       }
-      const methodOk = entry.claims.scope.methods.includes(upper) || (upper === 'HEAD' && entry.claims.scope.methods.includes('GET'));
+      const methodOk =
+        entry.claims.scope.methods.includes(upper) || (upper === 'HEAD' && entry.claims.scope.methods.includes('GET'));
       if (methodOk && matchRoute(entry.routes, upper, url.pathname)) return entry;
     }
     return undefined;

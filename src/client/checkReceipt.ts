@@ -37,7 +37,11 @@ export function requestBinding(method: string, url: string, body: Uint8Array | u
  *
  * @example const receipt = await checkServerReceipt(signed, jwks, { binding, offer, origin });
  */
-export async function checkServerReceipt(signed: unknown, jwks: ReceiptJwks, paid: PaidRequest): Promise<{ receipt: Receipt; signed: SignedReceipt }> {
+export async function checkServerReceipt(
+  signed: unknown,
+  jwks: ReceiptJwks,
+  paid: PaidRequest,
+): Promise<{ receipt: Receipt; signed: SignedReceipt }> {
   const receipt = await verifyReceipt(signed, jwks, { request: paid.binding, issuer: paid.origin });
   const offer = paid.offer;
   const expect: Array<[string, string, string]> = [
@@ -48,11 +52,15 @@ export async function checkServerReceipt(signed: unknown, jwks: ReceiptJwks, pai
   ];
   for (const [field, actual, expected] of expect) {
     if (actual !== expected) {
-      throw new ReceiptInvalidError(`The receipt was issued for another payment (${field} differs).`, { details: { field, expected, actual } });
+      throw new ReceiptInvalidError(`The receipt was issued for another payment (${field} differs).`, {
+        details: { field, expected, actual },
+      });
     }
   }
   if (BigInt(receipt.amount) > BigInt(offer.amount)) {
-    throw new ReceiptInvalidError('The receipt states more than the offer paid (amount differs).', { details: { field: 'amount', expected: offer.amount, actual: receipt.amount } });
+    throw new ReceiptInvalidError('The receipt states more than the offer paid (amount differs).', {
+      details: { field: 'amount', expected: offer.amount, actual: receipt.amount },
+    });
   }
   return { receipt, signed: SignedReceiptSchema.parse(signed) };
 }
@@ -64,12 +72,20 @@ export async function checkServerReceipt(signed: unknown, jwks: ReceiptJwks, pai
  *
  * @example const check = await checkSettledOnChain(rail, wallet, offer, settle.transaction);
  */
-export async function checkSettledOnChain(rail: ClientRail, wallet: Wallet, offer: PaymentRequirements, reference: string): Promise<ReceiptCheck> {
+export async function checkSettledOnChain(
+  rail: ClientRail,
+  wallet: Wallet,
+  offer: PaymentRequirements,
+  reference: string,
+): Promise<ReceiptCheck> {
   if (!canConfirmSettlement(rail)) return 'unchecked';
   const check = await rail.confirmSettlement({ offer, reference }, wallet);
   if (check === undefined) return 'unchecked';
   if (check.status === 'refuted') {
-    throw new ReceiptInvalidError(`The server reported settlement ${reference}, but the chain refutes it: ${check.message}`, { details: { reason: check.reason, reference } });
+    throw new ReceiptInvalidError(
+      `The server reported settlement ${reference}, but the chain refutes it: ${check.message}`,
+      { details: { reason: check.reason, reference } },
+    );
   }
   return 'on_chain';
 }

@@ -23,7 +23,8 @@ export function createJwksCache(fetchImpl: (url: string) => Promise<Response>, t
 
 async function load(fetchImpl: (url: string) => Promise<Response>, origin: string): Promise<ReceiptJwks> {
   const response = await fetchImpl(`${origin}${RECEIPT_JWKS_PATH}`);
-  if (!response.ok) throw new ReceiptInvalidError(`The issuer ${origin} publishes no receipt JWKS (HTTP ${response.status}).`);
+  if (!response.ok)
+    throw new ReceiptInvalidError(`The issuer ${origin} publishes no receipt JWKS (HTTP ${response.status}).`);
   const text = await response.text();
   const body = parseBoundedJson(text.slice(0, 64 * 1024), { what: 'JWKS' });
   if (typeof body !== 'object' || body === null || !Array.isArray((body as { keys?: unknown }).keys)) {

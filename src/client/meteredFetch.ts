@@ -87,14 +87,20 @@ export function meteredFetch(options: MeteredFetchOptions): MeteredFetch {
   const jwks = createJwksCache((url) => options.fetch(url));
 
   /** The receipt verified against its issuer's JWKS (and the request, when given); throws ReceiptInvalidError. */
-  async function checked(receipt: SignedReceipt, origin: string, request?: { method: string; url: string }): Promise<SignedReceipt> {
+  async function checked(
+    receipt: SignedReceipt,
+    origin: string,
+    request?: { method: string; url: string },
+  ): Promise<SignedReceipt> {
     if (!verify) return receipt;
     await verifyReceipt(receipt, await jwks.get(origin), { ...(request ? { request } : {}), issuer: origin });
     return receipt;
   }
 
   function current(url: URL, method: string): HeldSession | undefined {
-    return byOrigin.get(url.origin)?.find((s) => !s.retired && matchRoute(s.routes, method, url.pathname) !== undefined);
+    return byOrigin
+      .get(url.origin)
+      ?.find((s) => !s.retired && matchRoute(s.routes, method, url.pathname) !== undefined);
   }
 
   async function keep(request: Request, response: Response, presented: HeldSession | undefined): Promise<void> {
@@ -112,7 +118,15 @@ export function meteredFetch(options: MeteredFetchOptions): MeteredFetch {
         } catch {
           routes = [];
         }
-        held.push({ id: claims.jti, token, rail: claims.rail, url: request.url, method: request.method, retired: false, routes });
+        held.push({
+          id: claims.jti,
+          token,
+          rail: claims.rail,
+          url: request.url,
+          method: request.method,
+          retired: false,
+          routes,
+        });
         byOrigin.set(origin, held);
       }
     }
@@ -130,7 +144,10 @@ export function meteredFetch(options: MeteredFetchOptions): MeteredFetch {
     const headers: Record<string, string> = { [meteringHeaders.session]: session.token, [meteringHeaders.close]: '1' };
     if (refundTo !== undefined) headers[meteringHeaders.refundTo] = refundTo;
     const response = await options.fetch(session.url, { method: session.method, headers });
-    if (response.status !== 200) throw new Error(`Closing metering session ${session.id} answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+    if (response.status !== 200)
+      throw new Error(
+        `Closing metering session ${session.id} answered ${response.status}: ${(await response.text()).slice(0, 300)}`,
+      );
     const closed = ClosedSessionSchema.parse(await response.json());
     await checked(closed.receipt, new URL(session.url).origin);
     if (closed.receipt.metering?.session !== session.id || closed.receipt.metering.final !== true) {
@@ -148,7 +165,12 @@ export function meteredFetch(options: MeteredFetchOptions): MeteredFetch {
     const again = presented ? request.clone() : undefined;
     const response = await options.pay(new Request(request, { headers }));
     await keep(request, response, presented);
-    if (presented && again && response.status === 402 && response.headers.get(meteringHeaders.error) === 'metering_pledged') {
+    if (
+      presented &&
+      again &&
+      response.status === 402 &&
+      response.headers.get(meteringHeaders.error) === 'metering_pledged'
+    ) {
       // "Authorize max, settle actual": settle the spent session first (its permit nonce is then used), then authorize anew.
       await response.body?.cancel();
       await closeOne(presented);
@@ -162,7 +184,10 @@ export function meteredFetch(options: MeteredFetchOptions): MeteredFetch {
 
   function forget(origin: string, session: HeldSession): void {
     session.retired = true;
-    byOrigin.set(origin, (byOrigin.get(origin) ?? []).filter((s) => s !== session));
+    byOrigin.set(
+      origin,
+      (byOrigin.get(origin) ?? []).filter((s) => s !== session),
+    );
   }
 
   return Object.assign(fetch, {
@@ -172,7 +197,11 @@ export function meteredFetch(options: MeteredFetchOptions): MeteredFetch {
       for (const session of [...(byOrigin.get(origin) ?? [])]) {
         let answer = await closeOne(session);
         if (answer.refund.status === 'awaiting_destination' && options.refundDestination) {
-          const destination = await options.refundDestination({ rail: session.rail, amount: BigInt(answer.refund.amount), session: session.id });
+          const destination = await options.refundDestination({
+            rail: session.rail,
+            amount: BigInt(answer.refund.amount),
+            session: session.id,
+          });
           answer = await closeOne(session, destination);
         }
         forget(origin, session);

@@ -43,7 +43,8 @@ export function readMppOffers(response: Response, rails: readonly ClientRail[]):
   for (const challenge of challenges) {
     if (challenge.header !== undefined && challenge.header.toLowerCase() !== 'authorization') continue;
     for (const rail of rails) {
-      if (!speaksMppClient(rail) || rail.mpp.method !== challenge.method || rail.mpp.intent !== challenge.intent) continue;
+      if (!speaksMppClient(rail) || rail.mpp.method !== challenge.method || rail.mpp.intent !== challenge.intent)
+        continue;
       const offer = rail.mpp.offer(challenge);
       if (!offer) continue;
       out.push({ offer, challenge, rail, receiptOffer: sealedOfferOf(challenge, offer) ?? offer });
@@ -56,10 +57,16 @@ export function readMppOffers(response: Response, rails: readonly ClientRail[]):
 function sealedOfferOf(challenge: MppChallenge, offer: PaymentRequirements): PaymentRequirements | undefined {
   if (challenge.opaque === undefined) return undefined;
   try {
-    const sealed = PaymentRequirementsSchema.safeParse(decodeBase64UrlObject(challenge.opaque, 'WWW-Authenticate', 'opaque'));
+    const sealed = PaymentRequirementsSchema.safeParse(
+      decodeBase64UrlObject(challenge.opaque, 'WWW-Authenticate', 'opaque'),
+    );
     if (!sealed.success) return undefined;
     const s = sealed.data;
-    const same = s.network === offer.network && s.amount === offer.amount && s.asset.toLowerCase() === offer.asset.toLowerCase() && s.payTo.toLowerCase() === offer.payTo.toLowerCase();
+    const same =
+      s.network === offer.network &&
+      s.amount === offer.amount &&
+      s.asset.toLowerCase() === offer.asset.toLowerCase() &&
+      s.payTo.toLowerCase() === offer.payTo.toLowerCase();
     return same ? s : undefined;
   } catch {
     return undefined;
@@ -67,9 +74,19 @@ function sealedOfferOf(challenge: MppChallenge, offer: PaymentRequirements): Pay
 }
 
 /** Creates the credential of an MPP offer (the rail signs, or pays first) and answers the headers of the retry. */
-export async function mppCredentialHeaders(mpp: MppOffer, wallet: Wallet, ctx: CreatePaymentContext): Promise<Record<string, string>> {
+export async function mppCredentialHeaders(
+  mpp: MppOffer,
+  wallet: Wallet,
+  ctx: CreatePaymentContext,
+): Promise<Record<string, string>> {
   const { payload, source } = await mpp.rail.mpp.createCredential(mpp.challenge, mpp.offer, wallet, ctx);
-  return { [headerNames.authorization]: serializeMppCredential({ challenge: mpp.challenge, payload, ...(source !== undefined ? { source } : {}) }) };
+  return {
+    [headerNames.authorization]: serializeMppCredential({
+      challenge: mpp.challenge,
+      payload,
+      ...(source !== undefined ? { source } : {}),
+    }),
+  };
 }
 
 /**
@@ -96,7 +113,12 @@ export function mppSettleResponse(response: Response, offer: PaymentRequirements
 
 /** True when two offers ask for the same payment (network, asset, payee, amount). */
 function samePayment(a: PaymentRequirements, b: PaymentRequirements): boolean {
-  return a.network === b.network && a.amount === b.amount && a.asset.toLowerCase() === b.asset.toLowerCase() && a.payTo.toLowerCase() === b.payTo.toLowerCase();
+  return (
+    a.network === b.network &&
+    a.amount === b.amount &&
+    a.asset.toLowerCase() === b.asset.toLowerCase() &&
+    a.payTo.toLowerCase() === b.payTo.toLowerCase()
+  );
 }
 
 /**
@@ -104,12 +126,17 @@ function samePayment(a: PaymentRequirements, b: PaymentRequirements): boolean {
  * (an x402 offer and the MPP challenge for the same network, asset, payee and amount) is listed once, in the
  * preferred protocol, so it is judged, reserved and paid once.
  */
-export function offersByProtocol(x402: readonly PaymentRequirements[], mpp: readonly MppOffer[], protocols: readonly ('x402' | 'mpp')[]): PaymentRequirements[] {
+export function offersByProtocol(
+  x402: readonly PaymentRequirements[],
+  mpp: readonly MppOffer[],
+  protocols: readonly ('x402' | 'mpp')[],
+): PaymentRequirements[] {
   const out: { offer: PaymentRequirements; protocol: 'x402' | 'mpp' }[] = [];
   for (const protocol of protocols) {
     const offers = protocol === 'x402' ? x402 : mpp.map((m) => m.offer);
     // Offers of one protocol are all kept (EIP-3009 and EIP-2612 for one price are two ways to pay, not one).
-    for (const offer of offers) if (!out.some((o) => o.protocol !== protocol && samePayment(o.offer, offer))) out.push({ offer, protocol });
+    for (const offer of offers)
+      if (!out.some((o) => o.protocol !== protocol && samePayment(o.offer, offer))) out.push({ offer, protocol });
   }
   return out.map((o) => o.offer);
 }

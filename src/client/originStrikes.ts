@@ -35,7 +35,8 @@ export type OriginStrikes = {
 /** Creates an in-memory {@link OriginStrikes}. */
 export function createOriginStrikes(options: OriginStrikesOptions = {}): OriginStrikes {
   const limit = options.limit ?? 1;
-  if (!Number.isInteger(limit) || limit < 1) throw new ConfigurationError('createOriginStrikes: limit must be a positive integer.');
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new ConfigurationError('createOriginStrikes: limit must be a positive integer.');
   const byOrigin = new Map<string, Strike[]>();
   return {
     limit,
@@ -46,7 +47,12 @@ export function createOriginStrikes(options: OriginStrikesOptions = {}): OriginS
       const strikes = byOrigin.get(origin) ?? [];
       const last = strikes[strikes.length - 1];
       if (strikes.length < limit || !last) return;
-      throw new OriginSuspendedError(origin, { strikes: strikes.length, limit, lastStatus: last.status, ...(last.reason ? { lastReason: last.reason } : {}) });
+      throw new OriginSuspendedError(origin, {
+        strikes: strikes.length,
+        limit,
+        lastStatus: last.status,
+        ...(last.reason ? { lastReason: last.reason } : {}),
+      });
     },
     strikesOf: (origin) => byOrigin.get(origin) ?? [],
     reset(origin) {

@@ -1,4 +1,11 @@
-import { NoAcceptableOfferError, BudgetExceededError, PaymentInvalidError, PaymentRefusedByServerError, type OfferRejection, type RefusedPaymentDetails } from '../core/errors';
+import {
+  NoAcceptableOfferError,
+  BudgetExceededError,
+  PaymentInvalidError,
+  PaymentRefusedByServerError,
+  type OfferRejection,
+  type RefusedPaymentDetails,
+} from '../core/errors';
 import { negotiate, type Candidate, type Preference } from '../core/negotiate';
 import type { SpendingPolicy } from '../core/policy';
 import { splitPayloadExtensions, type ClientRail, type Wallet } from '../core/rail';
@@ -104,7 +111,8 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
     const send = (headers?: Record<string, string>, signal: AbortSignal = request.signal) => {
       const h = new Headers(request.headers);
       for (const [k, v] of Object.entries(headers ?? {})) h.set(k, v);
-      if (options.acceptPayment !== undefined && !h.has('Accept-Payment')) h.set('Accept-Payment', options.acceptPayment);
+      if (options.acceptPayment !== undefined && !h.has('Accept-Payment'))
+        h.set('Accept-Payment', options.acceptPayment);
       return fetchImpl(request.url, { method: request.method, headers: h, body, redirect: request.redirect, signal });
     };
     const first = capabilities ? await capabilities.send(request.url, request.method, send, now()) : await send();
@@ -114,7 +122,11 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
     const mpp = protocols.includes('mpp') ? readMppOffers(first, options.adapters) : [];
     if (!x402 && mpp.length === 0) return first;
     // A 402 with MPP challenges only reads as an x402 challenge without offers (the MPP offers join below).
-    const challenge: ReadChallenge = x402 ?? { version: 2, paymentRequired: { x402Version: 2, resource: { url: request.url }, accepts: [] }, offers: [] };
+    const challenge: ReadChallenge = x402 ?? {
+      version: 2,
+      paymentRequired: { x402Version: 2, resource: { url: request.url }, accepts: [] },
+      offers: [],
+    };
     const mppOf = (offer: PaymentRequirements): MppOffer | undefined => mpp.find((m) => m.offer === offer);
     const offers = offersByProtocol(challenge.offers, mpp, protocols);
     const started = now();
@@ -148,11 +160,21 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
     try {
       const resource = challenge.version === 2 ? challenge.paymentRequired.resource : { url: challenge.resourceUrl };
       const declared = challenge.version === 2 ? challenge.paymentRequired.extensions : undefined;
-      const ctx = { resource, x402Version: challenge.version, now: now(), ...(declared ? { extensions: declared } : {}) };
+      const ctx = {
+        resource,
+        x402Version: challenge.version,
+        now: now(),
+        ...(declared ? { extensions: declared } : {}),
+      };
       const paidMpp = mppOf(candidate.offer);
       const headers = paidMpp
         ? await mppCredentialHeaders(paidMpp, candidate.wallet, ctx)
-        : paymentHeaders(challenge, candidate, await candidate.rail.createPayment(candidate.offer, candidate.wallet, ctx), resource);
+        : paymentHeaders(
+            challenge,
+            candidate,
+            await candidate.rail.createPayment(candidate.offer, candidate.wallet, ctx),
+            resource,
+          );
       paid = candidate.rail.paysOnCreate === true;
       response = await resendPayment(
         (signal) => {
@@ -177,7 +199,9 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
     }
     await reservation.commit();
     const paidMpp = mppOf(candidate.offer);
-    const settleResponse = readSettleResponse(response, challenge.version) ?? (paidMpp ? mppSettleResponse(response, candidate.offer) : undefined);
+    const settleResponse =
+      readSettleResponse(response, challenge.version) ??
+      (paidMpp ? mppSettleResponse(response, candidate.offer) : undefined);
     const outcome: PaymentOutcome = {
       rail: candidate.rail.id,
       offer: candidate.offer,
@@ -196,8 +220,18 @@ export function payingFetch(fetchImpl: FetchLike, options: PayingFetchOptions): 
       outcome.refused = new PaymentRefusedByServerError(refusal(response.status, reason));
     }
     if (settleResponse) {
-      const paidRequest: PaidRequest = { binding: requestBinding(request.method, request.url, body), offer: paidMpp?.receiptOffer ?? candidate.offer, origin };
-      await attachReceipt(outcome, settleResponse, paidRequest, options.verifyReceipts !== false ? { jwks, candidate } : undefined, now());
+      const paidRequest: PaidRequest = {
+        binding: requestBinding(request.method, request.url, body),
+        offer: paidMpp?.receiptOffer ?? candidate.offer,
+        origin,
+      };
+      await attachReceipt(
+        outcome,
+        settleResponse,
+        paidRequest,
+        options.verifyReceipts !== false ? { jwks, candidate } : undefined,
+        now(),
+      );
     }
     attachOutcome(response, outcome);
     capabilities?.keep(request.url, response);
@@ -224,18 +258,40 @@ async function reserveFirst(
   const all = [...rejections];
   for (const candidate of candidates) {
     try {
-      const reservation = await ledger.reserve({ origin, network: candidate.offer.network, asset: candidate.offer.asset, amount: BigInt(candidate.offer.amount), now });
+      const reservation = await ledger.reserve({
+        origin,
+        network: candidate.offer.network,
+        asset: candidate.offer.asset,
+        amount: BigInt(candidate.offer.amount),
+        now,
+      });
       return { candidate, reservation };
     } catch (error) {
       if (!(error instanceof BudgetExceededError)) throw error;
       const o = candidate.offer;
-      all.push({ index: candidate.index, scheme: o.scheme, network: o.network, asset: o.asset, amount: o.amount, reason: 'budget_exceeded', message: error.message });
+      all.push({
+        index: candidate.index,
+        scheme: o.scheme,
+        network: o.network,
+        asset: o.asset,
+        amount: o.amount,
+        reason: 'budget_exceeded',
+        message: error.message,
+      });
     }
   }
-  throw new NoAcceptableOfferError(all.sort((a, b) => a.index - b.index), url);
+  throw new NoAcceptableOfferError(
+    all.sort((a, b) => a.index - b.index),
+    url,
+  );
 }
 
-function paymentHeaders(challenge: ReadChallenge, candidate: Candidate, payload: Record<string, unknown>, resource: { url: string }): Record<string, string> {
+function paymentHeaders(
+  challenge: ReadChallenge,
+  candidate: Candidate,
+  payload: Record<string, unknown>,
+  resource: { url: string },
+): Record<string, string> {
   // payment-identifier: an id for this payment when the server declares the extension; resends carry the same one.
   const extensions = challenge.version === 2 ? paymentIdentifierFor(challenge.paymentRequired) : {};
   if (challenge.version === 1) {
@@ -263,7 +319,12 @@ function readSettleResponse(response: Response, version: 1 | 2): SettleResponse 
     const v1 = response.headers.get(headerNames.v1PaymentResponse);
     if (v1 !== null && version === 1) {
       const r = decodeV1PaymentResponseHeader(v1);
-      return { success: r.success, transaction: r.transaction, network: normalizeNetwork(r.network) ?? `x402v1:${r.network}`, ...(r.payer ? { payer: r.payer } : {}) };
+      return {
+        success: r.success,
+        transaction: r.transaction,
+        network: normalizeNetwork(r.network) ?? `x402v1:${r.network}`,
+        ...(r.payer ? { payer: r.payer } : {}),
+      };
     }
   } catch {
     return undefined;
@@ -288,14 +349,27 @@ async function attachReceipt(
     if (signed !== undefined) {
       if (!verify) return;
       const checked = await checkServerReceipt(signed, await verify.jwks.get(paid.origin), paid);
-      Object.assign(outcome, { receipt: checked.receipt, signedReceipt: checked.signed, receiptSource: 'server', receiptCheck: 'signature' });
+      Object.assign(outcome, {
+        receipt: checked.receipt,
+        signedReceipt: checked.signed,
+        receiptSource: 'server',
+        receiptCheck: 'signature',
+      });
       return;
     }
     // A plain x402 server: the same receipt format, built from what it settled and what we sent.
-    const built = receiptFromSettleResponse({ rail: outcome.rail, offer: paid.offer, settle, request: { method: paid.binding.method, url: paid.binding.url, bodyHash: paid.binding.bodyHash }, now });
+    const built = receiptFromSettleResponse({
+      rail: outcome.rail,
+      offer: paid.offer,
+      settle,
+      request: { method: paid.binding.method, url: paid.binding.url, bodyHash: paid.binding.bodyHash },
+      now,
+    });
     if (!built) return;
     outcome.receiptSource = 'settle-response';
-    const receiptCheck = verify ? await checkSettledOnChain(verify.candidate.rail, verify.candidate.wallet, paid.offer, built.reference) : 'unchecked';
+    const receiptCheck = verify
+      ? await checkSettledOnChain(verify.candidate.rail, verify.candidate.wallet, paid.offer, built.reference)
+      : 'unchecked';
     Object.assign(outcome, { receipt: built, receiptCheck });
   } catch (error) {
     outcome.receiptError = error instanceof Error ? error : new Error(String(error));

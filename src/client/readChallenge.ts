@@ -31,7 +31,9 @@ export async function readChallenge(response: Response): Promise<ReadChallenge |
   if (typeof body !== 'object' || body === null) return undefined;
   const version = (body as { x402Version?: unknown }).x402Version;
   if (version === 2 && 'accepts' in body) {
-    return readChallenge(new Response(null, { headers: { [headerNames.paymentRequired]: Buffer.from(text).toString('base64') } }));
+    return readChallenge(
+      new Response(null, { headers: { [headerNames.paymentRequired]: Buffer.from(text).toString('base64') } }),
+    );
   }
   if (version !== 1) return undefined;
   const v1 = parsePaymentRequiredV1(body);

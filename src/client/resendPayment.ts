@@ -28,8 +28,13 @@ const DEFAULTS = { attempts: 4, delayMs: 500, maxDelayMs: 5_000 } as const;
  *
  * @example const res = await resendPayment(() => fetch(url, { headers: paid }), { attempts: 5 }, signal);
  */
-export async function resendPayment(send: (signal?: AbortSignal) => Promise<Response>, policy: ResendPolicy | false | undefined, signal?: AbortSignal | null): Promise<Response> {
-  const { attempts, delayMs, maxDelayMs, attemptTimeoutMs } = policy === false ? { ...DEFAULTS, attempts: 1, attemptTimeoutMs: undefined } : { ...DEFAULTS, ...policy };
+export async function resendPayment(
+  send: (signal?: AbortSignal) => Promise<Response>,
+  policy: ResendPolicy | false | undefined,
+  signal?: AbortSignal | null,
+): Promise<Response> {
+  const { attempts, delayMs, maxDelayMs, attemptTimeoutMs } =
+    policy === false ? { ...DEFAULTS, attempts: 1, attemptTimeoutMs: undefined } : { ...DEFAULTS, ...policy };
   let wait = delayMs;
   for (let attempt = 1; ; attempt++) {
     const last = attempt >= attempts;

@@ -49,6 +49,7 @@ export function receiptFromSettleResponse(p: SettledPayment): Receipt | undefine
 /** The amount a SettleResponse states it charged when that is less than the offer (x402 `upto`), with the maximum. */
 function chargedOf(p: SettledPayment): { amount: string; maxAmount?: string } {
   const stated = p.settle.amount;
-  if (stated === undefined || stated === p.offer.amount || BigInt(stated) > BigInt(p.offer.amount)) return { amount: p.offer.amount };
+  if (stated === undefined || stated === p.offer.amount || BigInt(stated) > BigInt(p.offer.amount))
+    return { amount: p.offer.amount };
   return { amount: stated, maxAmount: p.offer.amount };
 }

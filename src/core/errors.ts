@@ -169,7 +169,11 @@ export class SettlementPendingError extends X402RailsError {
   override name = 'SettlementPendingError';
   readonly reference: string;
   constructor(reference: string, message: string, options: Omit<X402RailsErrorOptions, 'status'> = {}) {
-    super(errorCodes.SETTLEMENT_PENDING, message, { ...options, status: 503, details: { reference, ...options.details } });
+    super(errorCodes.SETTLEMENT_PENDING, message, {
+      ...options,
+      status: 503,
+      details: { reference, ...options.details },
+    });
     this.reference = reference;
   }
 }
@@ -195,7 +199,10 @@ export class NoAcceptableOfferError extends X402RailsError {
   override name = 'NoAcceptableOfferError';
   readonly rejections: OfferRejection[];
   constructor(rejections: OfferRejection[], url: string) {
-    const lines = rejections.map((r) => `  #${r.index} ${r.scheme}${r.assetTransferMethod === undefined ? '' : `/${r.assetTransferMethod}`} ${r.network} ${r.amount} ${r.asset}: ${r.reason} (${r.message})`);
+    const lines = rejections.map(
+      (r) =>
+        `  #${r.index} ${r.scheme}${r.assetTransferMethod === undefined ? '' : `/${r.assetTransferMethod}`} ${r.network} ${r.amount} ${r.asset}: ${r.reason} (${r.message})`,
+    );
     super(
       errorCodes.NO_ACCEPTABLE_OFFER,
       `No payment offer from ${url} is acceptable; nothing was paid. Offers:\n${lines.join('\n') || '  (the server offered none)'}`,
@@ -208,7 +215,10 @@ export class NoAcceptableOfferError extends X402RailsError {
 /** A spending budget would be exceeded; nothing was paid. */
 export class BudgetExceededError extends X402RailsError {
   override name = 'BudgetExceededError';
-  constructor(message: string, details: { budget: string; limit: string; spent: string; requested: string; asset: string }) {
+  constructor(
+    message: string,
+    details: { budget: string; limit: string; spent: string; requested: string; asset: string },
+  ) {
     super(errorCodes.BUDGET_EXCEEDED, message, { status: 402, details });
   }
 }
@@ -237,7 +247,10 @@ export class PaymentRefusedByServerError extends X402RailsError {
   override name = 'PaymentRefusedByServerError';
   readonly refused: RefusedPaymentDetails;
   constructor(refused: RefusedPaymentDetails, options: { cause?: unknown } = {}) {
-    const answer = refused.status === 0 ? 'sent no answer' : `answered ${refused.status}${refused.reason ? ` (${refused.reason})` : ''}`;
+    const answer =
+      refused.status === 0
+        ? 'sent no answer'
+        : `answered ${refused.status}${refused.reason ? ` (${refused.reason})` : ''}`;
     super(
       errorCodes.PAYMENT_REFUSED_BY_SERVER,
       `Paid ${refused.amount} ${refused.asset} on ${refused.network} to ${refused.origin}, which ${answer} instead of serving. The payment counts against the budget (it may have been settled, or be settled later); further payments to ${refused.origin} are refused until you reset its strikes.`,

@@ -36,7 +36,9 @@ export interface MppServerRail extends ServerRail {
 /** True when the server rail can offer its payments as MPP challenges. */
 export function speaksMppServer(rail: ServerRail): rail is MppServerRail {
   const mpp = (rail as Partial<MppServerRail>).mpp;
-  return typeof mpp === 'object' && mpp !== null && typeof mpp.request === 'function' && typeof mpp.payload === 'function';
+  return (
+    typeof mpp === 'object' && mpp !== null && typeof mpp.request === 'function' && typeof mpp.payload === 'function'
+  );
 }
 
 /** The client half of a rail's MPP method. */
@@ -49,7 +51,12 @@ export type MppClientMethod = {
    */
   offer(challenge: MppChallenge): PaymentRequirements | undefined;
   /** Builds (for rails that pay first: makes) the payment; returns the credential's payload and source. */
-  createCredential(challenge: MppChallenge, offer: PaymentRequirements, wallet: Wallet, ctx: CreatePaymentContext): Promise<{ payload: Record<string, unknown>; source?: string }>;
+  createCredential(
+    challenge: MppChallenge,
+    offer: PaymentRequirements,
+    wallet: Wallet,
+    ctx: CreatePaymentContext,
+  ): Promise<{ payload: Record<string, unknown>; source?: string }>;
 };
 
 /** A client rail that speaks MPP. */
@@ -60,5 +67,10 @@ export interface MppClientRail extends ClientRail {
 /** True when the client rail can pay MPP challenges. */
 export function speaksMppClient(rail: ClientRail): rail is MppClientRail {
   const mpp = (rail as Partial<MppClientRail>).mpp;
-  return typeof mpp === 'object' && mpp !== null && typeof mpp.offer === 'function' && typeof mpp.createCredential === 'function';
+  return (
+    typeof mpp === 'object' &&
+    mpp !== null &&
+    typeof mpp.offer === 'function' &&
+    typeof mpp.createCredential === 'function'
+  );
 }

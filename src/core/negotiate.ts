@@ -41,9 +41,13 @@ export function negotiate(p: NegotiateParameters): { candidates: Candidate[]; re
         message,
       });
     const rails = p.rails.filter((r) => r.supports(offer));
-    if (rails.length === 0) return reject('no_adapter', 'no rail adapter of this client supports this scheme and network');
-    const pair = rails.map((rail) => ({ rail, wallet: p.wallets.find((w) => w.kind === rail.walletKind) })).find((x) => x.wallet);
-    if (!pair?.wallet) return reject('no_wallet', `no wallet of kind ${rails.map((r) => r.walletKind).join('/')} is configured`);
+    if (rails.length === 0)
+      return reject('no_adapter', 'no rail adapter of this client supports this scheme and network');
+    const pair = rails
+      .map((rail) => ({ rail, wallet: p.wallets.find((w) => w.kind === rail.walletKind) }))
+      .find((x) => x.wallet);
+    if (!pair?.wallet)
+      return reject('no_wallet', `no wallet of kind ${rails.map((r) => r.walletKind).join('/')} is configured`);
     let authorized: AuthorizedAddress[] = [{ role: 'payee', address: offer.payTo }];
     if (hasAuthorizedAddresses(pair.rail)) {
       try {

@@ -63,7 +63,8 @@ export function policyRejection(
   authorized: readonly AuthorizedAddress[] = [{ role: 'payee', address: offer.payTo }],
 ): { reason: string; message: string } | undefined {
   const eq = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
-  const listed = (list: string[] | undefined, value: string, match = eq) => (list ?? []).some((entry) => match(entry, value));
+  const listed = (list: string[] | undefined, value: string, match = eq) =>
+    (list ?? []).some((entry) => match(entry, value));
   const assetMatch = (entry: string, _value: string) => assetMatches(entry, offer.network, offer.asset);
   type Check = [AllowDeny | undefined, string, string, (a: string, b: string) => boolean, string];
   const checks: Check[] = [
@@ -75,14 +76,21 @@ export function policyRejection(
   ];
   for (const [lists, value, what, match, list] of checks) {
     if (!lists) continue;
-    if (listed(lists.deny, value, match)) return { reason: `${what}_denied`, message: `the policy's ${list} deny list names ${what} ${value}` };
+    if (listed(lists.deny, value, match))
+      return { reason: `${what}_denied`, message: `the policy's ${list} deny list names ${what} ${value}` };
     if (lists.allow && lists.allow.length > 0 && !listed(lists.allow, value, match)) {
       return { reason: `${what}_not_allowed`, message: `${what} ${value} is not on the policy's ${list} allow list` };
     }
   }
-  const capEntry = Object.entries(policy.maxPerRequest ?? {}).find(([key]) => assetMatches(key, offer.network, offer.asset));
+  const capEntry = Object.entries(policy.maxPerRequest ?? {}).find(([key]) =>
+    assetMatches(key, offer.network, offer.asset),
+  );
   if (!capEntry) {
-    if (policy.requireCap) return { reason: 'no_cap_for_asset', message: `the policy sets no per-request cap for ${offer.asset} and requires one` };
+    if (policy.requireCap)
+      return {
+        reason: 'no_cap_for_asset',
+        message: `the policy sets no per-request cap for ${offer.asset} and requires one`,
+      };
     const cap = BigInt(policy.defaultMaxPerRequest ?? DEFAULT_MAX_PER_REQUEST);
     if (BigInt(offer.amount) > cap) {
       return {
@@ -93,7 +101,10 @@ export function policyRejection(
     return undefined;
   }
   if (BigInt(offer.amount) > BigInt(capEntry[1])) {
-    return { reason: 'over_request_cap', message: `${offer.amount} exceeds the per-request cap of ${capEntry[1].toString()}` };
+    return {
+      reason: 'over_request_cap',
+      message: `${offer.amount} exceeds the per-request cap of ${capEntry[1].toString()}`,
+    };
   }
   return undefined;
 }

@@ -167,7 +167,10 @@ export type SettlementCheck =
  * @example const check = await rail.confirmSettlement({ offer, reference: settle.transaction }, wallet);
  */
 export interface ConfirmingClientRail extends ClientRail {
-  confirmSettlement(p: { offer: PaymentRequirements; reference: string }, wallet: Wallet): Promise<SettlementCheck | undefined>;
+  confirmSettlement(
+    p: { offer: PaymentRequirements; reference: string },
+    wallet: Wallet,
+  ): Promise<SettlementCheck | undefined>;
 }
 
 /** True when the client rail can check a reported settlement on chain. */
@@ -185,7 +188,10 @@ export function isServerRail(value: unknown): value is ServerRail {
 
 /** True when `value` has the client half of the rail contract. */
 export function isClientRail(value: unknown): value is ClientRail {
-  return hasFunctions(value, ['supports', 'createPayment']) && typeof (value as { walletKind?: unknown }).walletKind === 'string';
+  return (
+    hasFunctions(value, ['supports', 'createPayment']) &&
+    typeof (value as { walletKind?: unknown }).walletKind === 'string'
+  );
 }
 
 function hasFunctions(value: unknown, names: string[]): boolean {
@@ -307,10 +313,16 @@ export function readsPayloadExtensions(rail: ServerRail): rail is PayloadExtensi
  *
  * @example foldPayloadExtensions(rail, paymentPayload.payload, paymentPayload.extensions)
  */
-export function foldPayloadExtensions(rail: ServerRail, payload: RailPayload, extensions: Record<string, unknown> | undefined): RailPayload {
+export function foldPayloadExtensions(
+  rail: ServerRail,
+  payload: RailPayload,
+  extensions: Record<string, unknown> | undefined,
+): RailPayload {
   if (!readsPayloadExtensions(rail)) return payload;
   const { extensions: _smuggled, ...rest } = payload;
-  const picked = Object.fromEntries(rail.payloadExtensionKeys.filter((key) => extensions?.[key] !== undefined).map((key) => [key, extensions?.[key]]));
+  const picked = Object.fromEntries(
+    rail.payloadExtensionKeys.filter((key) => extensions?.[key] !== undefined).map((key) => [key, extensions?.[key]]),
+  );
   return Object.keys(picked).length > 0 ? { ...rest, extensions: picked } : rest;
 }
 
@@ -320,7 +332,10 @@ export function foldPayloadExtensions(rail: ServerRail, payload: RailPayload, ex
  *
  * @example const { payload, extensions } = splitPayloadExtensions(await rail.createPayment(req, wallet, ctx));
  */
-export function splitPayloadExtensions(railPayload: RailPayload): { payload: RailPayload; extensions?: Record<string, unknown> } {
+export function splitPayloadExtensions(railPayload: RailPayload): {
+  payload: RailPayload;
+  extensions?: Record<string, unknown>;
+} {
   const { extensions, ...payload } = railPayload;
   if (typeof extensions !== 'object' || extensions === null || Array.isArray(extensions)) return { payload };
   return { payload, extensions: extensions as Record<string, unknown> };

@@ -19,7 +19,9 @@ export function compileRouteKey(key: string): RouteMatcher {
   const path = m[2] ?? '/';
   const source = path
     .split('/')
-    .map((segment) => (segment === '*' ? '.*' : segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .map((segment) =>
+      segment === '*' ? '.*' : segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
     .join('/')
     .replace(/\/$/, '');
   return { key, method: m[1], pattern: new RegExp(`^${source}/?$`, 'i') };
@@ -34,7 +36,9 @@ export function matchRoute<R extends RouteMatcher>(routes: R[], method: string, 
   const upper = method.toUpperCase();
   const decoded = decodePath(pathname);
   return routes.find(
-    (r) => (r.method === undefined || r.method === upper || (upper === 'HEAD' && r.method === 'GET')) && (r.pattern.test(pathname) || r.pattern.test(decoded)),
+    (r) =>
+      (r.method === undefined || r.method === upper || (upper === 'HEAD' && r.method === 'GET')) &&
+      (r.pattern.test(pathname) || r.pattern.test(decoded)),
   );
 }
 

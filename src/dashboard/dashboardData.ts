@@ -34,16 +34,35 @@ export type ReceiptRow = {
 export type RevenuePoint = { day: string; rail: string; route: string; asset: string; amount: string };
 
 /** A metering session as its receipts tell it. */
-export type SessionRow = { session: string; rail: string; authorized: string; used: string; remaining: string; calls: number; final: boolean; refund?: string };
+export type SessionRow = {
+  session: string;
+  rail: string;
+  authorized: string;
+  used: string;
+  remaining: string;
+  calls: number;
+  final: boolean;
+  refund?: string;
+};
 
 /** A refund the audit log recorded. */
-export type RefundRow = { at: string; paymentId: string; rail: string; amount: string; outcome: string; reason?: string };
+export type RefundRow = {
+  at: string;
+  paymentId: string;
+  rail: string;
+  amount: string;
+  outcome: string;
+  reason?: string;
+};
 
 /** A settlement left pending (broadcast, outcome unknown). */
 export type PendingRow = { paymentId: string; rail: string; reference: string; since: string };
 
 /** The audit log's chain check. */
-export type AuditCheck = { configured: false } | { configured: true; ok: true; entries: number } | { configured: true; ok: false; seq: number; problem: string };
+export type AuditCheck =
+  | { configured: false }
+  | { configured: true; ok: true; entries: number }
+  | { configured: true; ok: false; seq: number; problem: string };
 
 /** The dashboard's whole answer for one set of filters. */
 export type DashboardSummary = {
@@ -61,7 +80,12 @@ export type DashboardSummary = {
 };
 
 /** Path under the dashboard's base of each API call. */
-export const DASHBOARD_API = { summary: '/api/summary', reconcile: '/api/reconcile', csv: '/api/export.csv', jsonl: '/api/export.jsonl' } as const;
+export const DASHBOARD_API = {
+  summary: '/api/summary',
+  reconcile: '/api/reconcile',
+  csv: '/api/export.csv',
+  jsonl: '/api/export.jsonl',
+} as const;
 
 /** Element id of the embedded dashboard config (`{ base, title }`). */
 export const DASHBOARD_CONFIG_ID = 'x402-dashboard-config';

@@ -4,5 +4,23 @@
  * reconcile action, metering sessions, refunds, the audit chain, CSV and JSON-lines exports.
  */
 export { dashboardHandler, type DashboardOptions } from './dashboardHandler';
-export { checkedReceipts, revenueOf, sessionsOf, receiptsCsv, receiptsJsonLines, type CheckedReceipt, type DashboardSources } from './summarize';
-export { DASHBOARD_API, type AuditCheck, type DashboardFilters, type DashboardSummary, type PendingRow, type ReceiptRow, type RefundRow, type RevenuePoint, type SessionRow } from './dashboardData';
+export {
+  checkedReceipts,
+  revenueOf,
+  sessionsOf,
+  receiptsCsv,
+  receiptsJsonLines,
+  type CheckedReceipt,
+  type DashboardSources,
+} from './summarize';
+export {
+  DASHBOARD_API,
+  type AuditCheck,
+  type DashboardFilters,
+  type DashboardSummary,
+  type PendingRow,
+  type ReceiptRow,
+  type RefundRow,
+  type RevenuePoint,
+  type SessionRow,
+} from './dashboardData';

@@ -4,7 +4,15 @@ import type { SignedReceipt } from '../core/receipt/receipt';
 import { verifyReceipt } from '../core/receipt/verifyReceipt';
 import { verifyAuditChain, type AuditLog } from '../risk/auditLog';
 import type { PaymentStore, SettledListingStore, SettledPayment } from '../stores/paymentStore';
-import type { AuditCheck, DashboardFilters, PendingRow, ReceiptRow, RefundRow, RevenuePoint, SessionRow } from './dashboardData';
+import type {
+  AuditCheck,
+  DashboardFilters,
+  PendingRow,
+  ReceiptRow,
+  RefundRow,
+  RevenuePoint,
+  SessionRow,
+} from './dashboardData';
 
 /** Where the dashboard reads from. */
 export type DashboardSources = {
@@ -35,7 +43,10 @@ function timeOf(text: string | undefined): number | undefined {
 export async function checkedReceipts(sources: DashboardSources, filters: DashboardFilters): Promise<CheckedReceipt[]> {
   const since = timeOf(filters.from);
   const until = timeOf(filters.to);
-  const listed: SettledPayment[] = await sources.store.listSettled({ ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) });
+  const listed: SettledPayment[] = await sources.store.listSettled({
+    ...(since === undefined ? {} : { since }),
+    ...(until === undefined ? {} : { until }),
+  });
   const jwks = await sources.jwks();
   const out: CheckedReceipt[] = [];
   for (const { paymentId, record } of listed) {
@@ -86,7 +97,9 @@ export function revenueOf(receipts: readonly CheckedReceipt[]): RevenuePoint[] {
     point.total += charged;
     sums.set(key, point);
   }
-  return [...sums.values()].map(({ total, ...p }) => ({ ...p, amount: total.toString() })).sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
+  return [...sums.values()]
+    .map(({ total, ...p }) => ({ ...p, amount: total.toString() }))
+    .sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
 }
 
 /** Metering sessions as their receipts tell them (the latest receipt of each wins). */
@@ -103,7 +116,16 @@ export function sessionsOf(receipts: readonly CheckedReceipt[]): SessionRow[] {
     }
     latest.set(m.session, {
       seq: m.seq,
-      row: { session: m.session, rail: signed.rail, authorized: m.authorized, used: m.used, remaining: m.remaining, calls, final: m.final === true, ...(m.refund ? { refund: `${m.refund.amount} (${m.refund.status})` } : {}) },
+      row: {
+        session: m.session,
+        rail: signed.rail,
+        authorized: m.authorized,
+        used: m.used,
+        remaining: m.remaining,
+        calls,
+        final: m.final === true,
+        ...(m.refund ? { refund: `${m.refund.amount} (${m.refund.status})` } : {}),
+      },
     });
   }
   return [...latest.values()].map((v) => v.row);
@@ -111,7 +133,12 @@ export function sessionsOf(receipts: readonly CheckedReceipt[]): SessionRow[] {
 
 /** Pending settlements, oldest first. */
 export async function pendingOf(store: PaymentStore): Promise<PendingRow[]> {
-  return (await store.listPending()).map(({ paymentId, record }) => ({ paymentId, rail: record.rail, reference: record.reference, since: new Date(record.updatedAt).toISOString() }));
+  return (await store.listPending()).map(({ paymentId, record }) => ({
+    paymentId,
+    rail: record.rail,
+    reference: record.reference,
+    since: new Date(record.updatedAt).toISOString(),
+  }));
 }
 
 /** The audit log's chain checked end to end, and its refunds. */
@@ -121,8 +148,20 @@ export async function auditOf(auditLog: AuditLog | undefined): Promise<{ audit: 
   const check = verifyAuditChain(entries);
   const refunds = entries
     .filter((e) => e.kind === 'refund')
-    .map((e) => ({ at: new Date(e.at).toISOString(), paymentId: e.paymentId ?? '', rail: e.rail ?? '', amount: e.amount ?? '', outcome: e.outcome ?? '', ...(e.reason ? { reason: e.reason } : {}) }));
-  return { audit: check.ok ? { configured: true, ok: true, entries: check.entries } : { configured: true, ok: false, seq: check.seq, problem: check.problem }, refunds };
+    .map((e) => ({
+      at: new Date(e.at).toISOString(),
+      paymentId: e.paymentId ?? '',
+      rail: e.rail ?? '',
+      amount: e.amount ?? '',
+      outcome: e.outcome ?? '',
+      ...(e.reason ? { reason: e.reason } : {}),
+    }));
+  return {
+    audit: check.ok
+      ? { configured: true, ok: true, entries: check.entries }
+      : { configured: true, ok: false, seq: check.seq, problem: check.problem },
+    refunds,
+  };
 }
 
 /** One CSV field, quoted when needed (and guarded against spreadsheet formula injection). */
@@ -133,8 +172,40 @@ function csvField(value: string): string {
 
 /** The receipts as CSV, one line per receipt, with the verification outcome. */
 export function receiptsCsv(receipts: readonly CheckedReceipt[]): string {
-  const header = ['settled_at', 'receipt_id', 'payment_id', 'rail', 'route', 'network', 'asset', 'amount', 'payer', 'payee', 'reference', 'verified', 'problem'];
-  const lines = receipts.map(({ row }) => [row.settledAt, row.id, row.paymentId, row.rail, row.route, row.network, row.asset, row.amount, row.payer, row.payee, row.reference, String(row.verified), row.problem ?? ''].map(csvField).join(','));
+  const header = [
+    'settled_at',
+    'receipt_id',
+    'payment_id',
+    'rail',
+    'route',
+    'network',
+    'asset',
+    'amount',
+    'payer',
+    'payee',
+    'reference',
+    'verified',
+    'problem',
+  ];
+  const lines = receipts.map(({ row }) =>
+    [
+      row.settledAt,
+      row.id,
+      row.paymentId,
+      row.rail,
+      row.route,
+      row.network,
+      row.asset,
+      row.amount,
+      row.payer,
+      row.payee,
+      row.reference,
+      String(row.verified),
+      row.problem ?? '',
+    ]
+      .map(csvField)
+      .join(','),
+  );
   return `${[header.join(','), ...lines].join('\r\n')}\r\n`;
 }
 

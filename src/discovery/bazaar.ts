@@ -16,7 +16,10 @@ export function bazaar(): PaywallExtension {
       if (!discovery) return {};
       const tool = /^mcp:\/\/tool\/([^/?#]+)$/.exec(ctx.resource.url)?.[1];
       const description = ctx.route.config.description;
-      const target = tool !== undefined ? { type: 'mcp' as const, toolName: tool, ...(description ? { description } : {}) } : { type: 'http' as const, method: ctx.binding.method };
+      const target =
+        tool !== undefined
+          ? { type: 'mcp' as const, toolName: tool, ...(description ? { description } : {}) }
+          : { type: 'http' as const, method: ctx.binding.method };
       return { bazaar: bazaarExtension(target, discovery) };
     },
   };

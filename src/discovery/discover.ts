@@ -22,8 +22,19 @@ export async function discover(origin: string, options: { fetch?: FetchLike } = 
       continue;
     }
     const text = await response.text();
-    if (text.length > 4 * 1024 * 1024) throw new MalformedInputError(errorCodes.HEADER_TOO_LARGE, `The discovery manifest of ${base} is larger than 4 MiB.`);
-    return parseWire(DiscoveryManifestSchema, parseBoundedJson(text, { what: 'discovery manifest' }), 'The discovery manifest');
+    if (text.length > 4 * 1024 * 1024)
+      throw new MalformedInputError(
+        errorCodes.HEADER_TOO_LARGE,
+        `The discovery manifest of ${base} is larger than 4 MiB.`,
+      );
+    return parseWire(
+      DiscoveryManifestSchema,
+      parseBoundedJson(text, { what: 'discovery manifest' }),
+      'The discovery manifest',
+    );
   }
-  throw new MalformedInputError(errorCodes.HEADER_SCHEMA, `${base} publishes no x402 discovery manifest (${DISCOVERY_PATHS.join(', ')} answered ${last}).`);
+  throw new MalformedInputError(
+    errorCodes.HEADER_SCHEMA,
+    `${base} publishes no x402 discovery manifest (${DISCOVERY_PATHS.join(', ')} answered ${last}).`,
+  );
 }

@@ -50,7 +50,12 @@ export type RouteDiscovery = {
   serviceName?: string;
   tags?: string[];
   /** HTTP: query parameters (JSON Schema properties) or a JSON body schema. MCP tools: the tool's input schema. */
-  input?: { queryParams?: Record<string, unknown>; body?: Record<string, unknown>; inputSchema?: Record<string, unknown>; example?: Record<string, unknown> };
+  input?: {
+    queryParams?: Record<string, unknown>;
+    body?: Record<string, unknown>;
+    inputSchema?: Record<string, unknown>;
+    example?: Record<string, unknown>;
+  };
   output?: { example?: unknown; schema?: Record<string, unknown> };
 };
 
@@ -58,14 +63,35 @@ export type RouteDiscovery = {
  * The `bazaar` extension entry of a route or tool (`{ info, schema }`, as `@x402/extensions/bazaar` declares it):
  * HTTP input with its method (query parameters, or a JSON body), or an MCP tool with its input schema.
  */
-export function bazaarExtension(target: { type: 'http'; method: string } | { type: 'mcp'; toolName: string; description?: string }, discovery: RouteDiscovery = {}): { info: Record<string, unknown>; schema: Record<string, unknown> } {
-  const output = discovery.output === undefined ? undefined : { type: 'json', ...(discovery.output.example !== undefined ? { example: discovery.output.example } : {}) };
-  const outputSchema = discovery.output === undefined ? {} : { output: { type: 'object', properties: { type: { type: 'string' }, example: discovery.output.schema ?? { type: 'object' } }, required: ['type'] } };
+export function bazaarExtension(
+  target: { type: 'http'; method: string } | { type: 'mcp'; toolName: string; description?: string },
+  discovery: RouteDiscovery = {},
+): { info: Record<string, unknown>; schema: Record<string, unknown> } {
+  const output =
+    discovery.output === undefined
+      ? undefined
+      : { type: 'json', ...(discovery.output.example !== undefined ? { example: discovery.output.example } : {}) };
+  const outputSchema =
+    discovery.output === undefined
+      ? {}
+      : {
+          output: {
+            type: 'object',
+            properties: { type: { type: 'string' }, example: discovery.output.schema ?? { type: 'object' } },
+            required: ['type'],
+          },
+        };
   if (target.type === 'mcp') {
     const inputSchema = discovery.input?.inputSchema ?? { type: 'object' };
     return {
       info: {
-        input: { type: 'mcp', toolName: target.toolName, ...(target.description ? { description: target.description } : {}), inputSchema, ...(discovery.input?.example ? { example: discovery.input.example } : {}) },
+        input: {
+          type: 'mcp',
+          toolName: target.toolName,
+          ...(target.description ? { description: target.description } : {}),
+          inputSchema,
+          ...(discovery.input?.example ? { example: discovery.input.example } : {}),
+        },
         ...(output ? { output } : {}),
       },
       schema: {
@@ -74,7 +100,13 @@ export function bazaarExtension(target: { type: 'http'; method: string } | { typ
         properties: {
           input: {
             type: 'object',
-            properties: { type: { type: 'string', const: 'mcp' }, toolName: { type: 'string' }, description: { type: 'string' }, inputSchema: { type: 'object' }, example: { type: 'object' } },
+            properties: {
+              type: { type: 'string', const: 'mcp' },
+              toolName: { type: 'string' },
+              description: { type: 'string' },
+              inputSchema: { type: 'object' },
+              example: { type: 'object' },
+            },
             required: ['type', 'toolName', 'inputSchema'],
             additionalProperties: false,
           },
@@ -87,16 +119,39 @@ export function bazaarExtension(target: { type: 'http'; method: string } | { typ
   const body = discovery.input?.body;
   const input = body
     ? { type: 'http', method: target.method, bodyType: 'json', body: discovery.input?.example ?? {} }
-    : { type: 'http', method: target.method, ...(discovery.input?.queryParams ? { queryParams: discovery.input.example ?? {} } : {}) };
+    : {
+        type: 'http',
+        method: target.method,
+        ...(discovery.input?.queryParams ? { queryParams: discovery.input.example ?? {} } : {}),
+      };
   const inputProperties = body
-    ? { type: { type: 'string', const: 'http' }, method: { type: 'string', enum: ['POST', 'PUT', 'PATCH'] }, bodyType: { type: 'string', enum: ['json', 'form-data', 'text'] }, body }
-    : { type: { type: 'string', const: 'http' }, method: { type: 'string', enum: ['GET', 'HEAD', 'DELETE'] }, ...(discovery.input?.queryParams ? { queryParams: { type: 'object', properties: discovery.input.queryParams } } : {}) };
+    ? {
+        type: { type: 'string', const: 'http' },
+        method: { type: 'string', enum: ['POST', 'PUT', 'PATCH'] },
+        bodyType: { type: 'string', enum: ['json', 'form-data', 'text'] },
+        body,
+      }
+    : {
+        type: { type: 'string', const: 'http' },
+        method: { type: 'string', enum: ['GET', 'HEAD', 'DELETE'] },
+        ...(discovery.input?.queryParams
+          ? { queryParams: { type: 'object', properties: discovery.input.queryParams } }
+          : {}),
+      };
   return {
     info: { input, ...(output ? { output } : {}) },
     schema: {
       $schema: 'https://json-schema.org/draft/2020-12/schema',
       type: 'object',
-      properties: { input: { type: 'object', properties: inputProperties, required: body ? ['type', 'method', 'bodyType', 'body'] : ['type', 'method'], additionalProperties: false }, ...outputSchema },
+      properties: {
+        input: {
+          type: 'object',
+          properties: inputProperties,
+          required: body ? ['type', 'method', 'bodyType', 'body'] : ['type', 'method'],
+          additionalProperties: false,
+        },
+        ...outputSchema,
+      },
       required: ['input'],
     },
   };

@@ -34,7 +34,10 @@ export function createMemoryIdempotencyStore(maxEntries = 10_000): IdempotencySt
   return {
     async reserve(key, fingerprint, ttlMs, now) {
       const entry = live(key, now);
-      if (entry) return entry.response ? { fingerprint: entry.fingerprint, response: entry.response } : { fingerprint: entry.fingerprint };
+      if (entry)
+        return entry.response
+          ? { fingerprint: entry.fingerprint, response: entry.response }
+          : { fingerprint: entry.fingerprint };
       put(key, { fingerprint, until: now + ttlMs });
       return undefined;
     },

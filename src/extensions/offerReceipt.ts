@@ -2,7 +2,15 @@ import { ConfigurationError } from '../core/errors';
 import type { ReceiptSigner } from '../core/receipt/signer';
 import { decodePaymentResponseHeader, encodePaymentResponseHeader, headerNames } from '../protocol/headers';
 import type { PaywallExtension } from '../server/extensions';
-import { OFFER_RECEIPT, didJwk, signEip712, type OfferPayload, type ReceiptPayload, type SignTypedData, type SignedArtifact } from './offerReceiptWire';
+import {
+  OFFER_RECEIPT,
+  didJwk,
+  signEip712,
+  type OfferPayload,
+  type ReceiptPayload,
+  type SignTypedData,
+  type SignedArtifact,
+} from './offerReceiptWire';
 
 /** Options of {@link offerReceipt}. */
 export type OfferReceiptOptions =
@@ -70,17 +78,31 @@ export function offerReceipt(options: OfferReceiptOptions): PaywallExtension {
       };
       const receipt = await sign('Receipt', payload);
       const headers = new Headers(ctx.response.headers);
-      headers.set(headerNames.paymentResponse, encodePaymentResponseHeader({ ...settle, extensions: { ...settle.extensions, [OFFER_RECEIPT]: { info: { receipt } } } }));
-      return new Response(ctx.response.body, { status: ctx.response.status, statusText: ctx.response.statusText, headers });
+      headers.set(
+        headerNames.paymentResponse,
+        encodePaymentResponseHeader({
+          ...settle,
+          extensions: { ...settle.extensions, [OFFER_RECEIPT]: { info: { receipt } } },
+        }),
+      );
+      return new Response(ctx.response.body, {
+        status: ctx.response.status,
+        statusText: ctx.response.statusText,
+        headers,
+      });
     },
   };
 }
 
-type Sign = <P extends OfferPayload | ReceiptPayload>(kind: 'Offer' | 'Receipt', payload: P) => Promise<SignedArtifact<P>>;
+type Sign = <P extends OfferPayload | ReceiptPayload>(
+  kind: 'Offer' | 'Receipt',
+  payload: P,
+) => Promise<SignedArtifact<P>>;
 
 function signerOf(options: OfferReceiptOptions): Sign {
   if (options.format === 'eip712') {
-    if (typeof options.signTypedData !== 'function') throw new ConfigurationError('offerReceipt({ format: "eip712" }) needs signTypedData (an EVM account).');
+    if (typeof options.signTypedData !== 'function')
+      throw new ConfigurationError('offerReceipt({ format: "eip712" }) needs signTypedData (an EVM account).');
     return (kind, payload) => signEip712(kind, payload, options.signTypedData);
   }
   const kid = didJwk(options.signer.publicJwk);

@@ -9,13 +9,31 @@
 export const OFFER_RECEIPT = 'offer-receipt';
 
 /** What a signed offer commits to. `validUntil` is unix seconds (0: no expiry). */
-export type OfferPayload = { version: 1; resourceUrl: string; scheme: string; network: string; asset: string; payTo: string; amount: string; validUntil: number };
+export type OfferPayload = {
+  version: 1;
+  resourceUrl: string;
+  scheme: string;
+  network: string;
+  asset: string;
+  payTo: string;
+  amount: string;
+  validUntil: number;
+};
 
 /** What a signed receipt states. `issuedAt` is unix seconds; `transaction` the settlement reference. */
-export type ReceiptPayload = { version: 1; network: string; resourceUrl: string; payer: string; issuedAt: number; transaction: string };
+export type ReceiptPayload = {
+  version: 1;
+  network: string;
+  resourceUrl: string;
+  payer: string;
+  issuedAt: number;
+  transaction: string;
+};
 
 /** A signed offer or receipt, in either form. `acceptIndex` (offers only) is an unsigned hint into `accepts`. */
-export type SignedArtifact<P> = { format: 'jws'; signature: string; acceptIndex?: number } | { format: 'eip712'; payload: P; signature: string; acceptIndex?: number };
+export type SignedArtifact<P> =
+  | { format: 'jws'; signature: string; acceptIndex?: number }
+  | { format: 'eip712'; payload: P; signature: string; acceptIndex?: number };
 
 /** The EIP-712 typed-data signer of an EVM account (viem's `account.signTypedData`). */
 export type SignTypedData = (parameters: {
@@ -48,8 +66,14 @@ export const offerReceiptTypes = {
 } as const;
 
 /** Signs an offer or receipt payload as EIP-712 with the spec's domain and types. */
-export async function signEip712<P extends OfferPayload | ReceiptPayload>(kind: 'Offer' | 'Receipt', payload: P, signTypedData: SignTypedData): Promise<SignedArtifact<P>> {
-  const message = Object.fromEntries(Object.entries(payload).map(([k, v]) => [k, typeof v === 'number' ? BigInt(v) : v]));
+export async function signEip712<P extends OfferPayload | ReceiptPayload>(
+  kind: 'Offer' | 'Receipt',
+  payload: P,
+  signTypedData: SignTypedData,
+): Promise<SignedArtifact<P>> {
+  const message = Object.fromEntries(
+    Object.entries(payload).map(([k, v]) => [k, typeof v === 'number' ? BigInt(v) : v]),
+  );
   const signature = await signTypedData({
     domain: { name: kind === 'Offer' ? 'x402 offer' : 'x402 receipt', version: '1', chainId: 1 },
     types: { [kind]: offerReceiptTypes[kind] },

@@ -51,9 +51,17 @@ export function paymentIdentifier(options: PaymentIdentifierOptions = {}): Paywa
       return undefined; // the flow answers the malformed header (400)
     }
     const found = paymentIdentifierOf(payment);
-    if ('invalid' in found) throw new MalformedInputError(errorCodes.HEADER_SCHEMA, found.invalid, { details: { reason: 'invalid_payment_identifier' } });
+    if ('invalid' in found)
+      throw new MalformedInputError(errorCodes.HEADER_SCHEMA, found.invalid, {
+        details: { reason: 'invalid_payment_identifier' },
+      });
     if (found.id === undefined) {
-      if (required) throw new MalformedInputError(errorCodes.HEADER_SCHEMA, 'This server requires a payment id (extensions["payment-identifier"].info.id).', { details: { reason: 'payment_identifier_required' } });
+      if (required)
+        throw new MalformedInputError(
+          errorCodes.HEADER_SCHEMA,
+          'This server requires a payment id (extensions["payment-identifier"].info.id).',
+          { details: { reason: 'payment_identifier_required' } },
+        );
       return undefined;
     }
     return { key: `${ctx.route.key}\n${found.id}`, fingerprint: hashCanonical({ payment, request: ctx.binding }) };
@@ -68,7 +76,10 @@ export function paymentIdentifier(options: PaymentIdentifierOptions = {}): Paywa
       const entry = await store.reserve(keyed.key, keyed.fingerprint, pendingMs, ctx.now);
       if (entry === undefined) return undefined;
       if (entry.fingerprint !== keyed.fingerprint) {
-        throw new PaymentConflictError('payment_identifier_conflict', 'This payment id was already used with another payment or request. Use a fresh id for a new payment.');
+        throw new PaymentConflictError(
+          'payment_identifier_conflict',
+          'This payment id was already used with another payment or request. Use a fresh id for a new payment.',
+        );
       }
       // The same payment again: its answer when there is one, else the flow (which settles a payment once).
       return entry.response ? responseOf(entry.response) : undefined;
@@ -85,7 +96,11 @@ export function paymentIdentifier(options: PaymentIdentifierOptions = {}): Paywa
       const body = new Uint8Array(await ctx.response.arrayBuffer());
       const kept: CachedResponse = { status: ctx.response.status, headers: [...ctx.response.headers], body };
       if (body.byteLength <= maxBodyBytes) await store.complete(keyed.key, keyed.fingerprint, kept, ttlMs, ctx.now);
-      return new Response(body, { status: kept.status, statusText: ctx.response.statusText, headers: ctx.response.headers });
+      return new Response(body, {
+        status: kept.status,
+        statusText: ctx.response.statusText,
+        headers: ctx.response.headers,
+      });
     },
   };
 }
@@ -93,5 +108,8 @@ export function paymentIdentifier(options: PaymentIdentifierOptions = {}): Paywa
 function responseOf(cached: CachedResponse): Response {
   const headers = new Headers(cached.headers);
   headers.set(IDEMPOTENT_REPLAY_HEADER, 'true');
-  return new Response(cached.status === 204 || cached.status === 304 ? null : Buffer.from(cached.body), { status: cached.status, headers });
+  return new Response(cached.status === 204 || cached.status === 304 ? null : Buffer.from(cached.body), {
+    status: cached.status,
+    headers,
+  });
 }

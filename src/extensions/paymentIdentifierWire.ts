@@ -26,7 +26,10 @@ export const paymentIdentifierSchema = {
 } as const;
 
 /** The declaration a server puts in `PaymentRequired.extensions["payment-identifier"]`. */
-export function declarePaymentIdentifier(required: boolean): { info: { required: boolean }; schema: typeof paymentIdentifierSchema } {
+export function declarePaymentIdentifier(required: boolean): {
+  info: { required: boolean };
+  schema: typeof paymentIdentifierSchema;
+} {
   return { info: { required }, schema: paymentIdentifierSchema };
 }
 
@@ -54,7 +57,10 @@ export function paymentIdentifierOf(payment: PaymentPayload): { id: string | und
  *
  * @example { ...payload, extensions: paymentIdentifierFor(paymentRequired) }
  */
-export function paymentIdentifierFor(paymentRequired: PaymentRequired, id = `pay_${randomBytes(16).toString('hex')}`): Record<string, unknown> {
+export function paymentIdentifierFor(
+  paymentRequired: PaymentRequired,
+  id = `pay_${randomBytes(16).toString('hex')}`,
+): Record<string, unknown> {
   const declared = ExtensionSchema.safeParse(paymentRequired.extensions?.[PAYMENT_IDENTIFIER]);
   if (!declared.success) return {};
   return { [PAYMENT_IDENTIFIER]: { ...declared.data, info: { required: declared.data.info.required ?? false, id } } };

@@ -14,7 +14,13 @@ import { settlePayment, type SettleDeps } from './settlePayment';
 import { supportedKinds } from './supportedKinds';
 import { createResourceCatalog, type ResourceCatalog } from './resourceCatalog';
 import { verifyPayment } from './verifyPayment';
-import { FacilitatorRequestSchema, type FacilitatorRequest, type SettleResponse, type SupportedKind, type SupportedResponse } from './wire';
+import {
+  FacilitatorRequestSchema,
+  type FacilitatorRequest,
+  type SettleResponse,
+  type SupportedKind,
+  type SupportedResponse,
+} from './wire';
 
 /** Options of {@link createFacilitator}. */
 export type FacilitatorOptions = {
@@ -91,7 +97,9 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
   const emit = options.onEvent ?? (() => undefined);
   const kinds = supportedKinds({ rails: options.rails, kinds: options.kinds, now });
   // The PaymentPayload extensions the rails read (e.g. `eip2612GasSponsoring`), as x402's `/supported` lists them.
-  const supportedExtensions = [...new Set(options.rails.flatMap((rail) => (readsPayloadExtensions(rail) ? rail.payloadExtensionKeys : [])))];
+  const supportedExtensions = [
+    ...new Set(options.rails.flatMap((rail) => (readsPayloadExtensions(rail) ? rail.payloadExtensionKeys : []))),
+  ];
   let signer: Promise<ReceiptSigner> | undefined = options.signer ? Promise.resolve(options.signer) : undefined;
   const deps: SettleDeps = {
     rails: options.rails,
@@ -113,7 +121,11 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
     if (authorized && !discovery && !authorized(c.req.header('Authorization'))) {
       emit({ type: 'unauthorized', path: c.req.path });
       return c.json(
-        { error: 'Unauthorized', code: errorCodes.FACILITATOR_AUTH_REQUIRED, message: 'Send the facilitator API key as "Authorization: Bearer <key>".' },
+        {
+          error: 'Unauthorized',
+          code: errorCodes.FACILITATOR_AUTH_REQUIRED,
+          message: 'Send the facilitator API key as "Authorization: Bearer <key>".',
+        },
         401,
         { 'WWW-Authenticate': 'Bearer realm="x402-facilitator"', 'Cache-Control': 'no-store' },
       );
@@ -123,7 +135,12 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
   const limit = bodyLimit({
     maxSize,
     onError: () => {
-      const response = errorResponse(new X402RailsError(errorCodes.BODY_TOO_LARGE, `The request body exceeds ${maxSize} bytes.`, { status: 413, details: { limit: maxSize } }));
+      const response = errorResponse(
+        new X402RailsError(errorCodes.BODY_TOO_LARGE, `The request body exceeds ${maxSize} bytes.`, {
+          status: 413,
+          details: { limit: maxSize },
+        }),
+      );
       // The rest of the body is not read: close the connection so the client does not reuse it mid-upload.
       response.headers.set('Connection', 'close');
       return response;
@@ -131,20 +148,35 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
   });
 
   app.get('/supported', async (c) => {
-    const body: SupportedResponse = { kinds: await kinds(), extensions: supportedExtensions, signers: options.signers ?? {} };
+    const body: SupportedResponse = {
+      kinds: await kinds(),
+      extensions: supportedExtensions,
+      signers: options.signers ?? {},
+    };
     return c.json(body);
   });
   app.post('/verify', limit, async (c) => {
     const body = await readRequest(c);
     const answer = await verifyPayment(options.rails, body, now());
-    emit({ type: 'verified', network: body.paymentRequirements.network, isValid: answer.isValid, ...(answer.invalidReason ? { reason: answer.invalidReason } : {}) });
+    emit({
+      type: 'verified',
+      network: body.paymentRequirements.network,
+      isValid: answer.isValid,
+      ...(answer.invalidReason ? { reason: answer.invalidReason } : {}),
+    });
     return c.json(answer);
   });
   app.post('/settle', limit, async (c) => {
     const body = await readRequest(c);
     const answer: SettleResponse = await settlePayment(deps, body);
     if (answer.success) catalog.record(body, now());
-    emit({ type: 'settled', network: answer.network, success: answer.success, transaction: answer.transaction, ...(answer.errorReason ? { reason: answer.errorReason } : {}) });
+    emit({
+      type: 'settled',
+      network: answer.network,
+      success: answer.success,
+      transaction: answer.transaction,
+      ...(answer.errorReason ? { reason: answer.errorReason } : {}),
+    });
     return c.json(answer);
   });
   app.get('/discovery/resources', (c) => {
@@ -155,16 +187,38 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
     const type = c.req.query('type');
     const limit = number('limit');
     const offset = number('offset');
-    return c.json(catalog.list({ ...(type ? { type } : {}), ...(limit !== undefined ? { limit } : {}), ...(offset !== undefined ? { offset } : {}) }));
+    return c.json(
+      catalog.list({
+        ...(type ? { type } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+        ...(offset !== undefined ? { offset } : {}),
+      }),
+    );
   });
-  app.notFound((c) => c.json({ error: 'NotFound', code: 'FACILITATOR__ROUTE__NOT_FOUND', message: 'Use POST /verify, POST /settle or GET /supported.' }, 404));
+  app.notFound((c) =>
+    c.json(
+      {
+        error: 'NotFound',
+        code: 'FACILITATOR__ROUTE__NOT_FOUND',
+        message: 'Use POST /verify, POST /settle or GET /supported.',
+      },
+      404,
+    ),
+  );
   app.onError((error, c) => {
     if (error instanceof X402RailsError) {
       emit({ type: 'error', path: c.req.path, code: error.code, status: error.status });
       return errorResponse(error);
     }
     emit({ type: 'error', path: c.req.path, code: 'INTERNAL', status: 500 });
-    return c.json({ error: 'InternalError', code: 'FACILITATOR__INTERNAL', message: 'The facilitator failed unexpectedly; nothing is known to have been paid. Try again.' }, 500);
+    return c.json(
+      {
+        error: 'InternalError',
+        code: 'FACILITATOR__INTERNAL',
+        message: 'The facilitator failed unexpectedly; nothing is known to have been paid. Try again.',
+      },
+      500,
+    );
   });
 
   return { fetch: async (request) => app.fetch(request), store };
@@ -175,7 +229,10 @@ async function readRequest(c: Context): Promise<FacilitatorRequest> {
   const text = await c.req.text();
   const json = parseBoundedJson(text, { what: 'The request body' });
   if (typeof json === 'object' && json !== null && 'x402Version' in json && json.x402Version !== 2) {
-    throw new MalformedInputError(errorCodes.UNSUPPORTED_VERSION, `This facilitator speaks x402 version 2; the request is version ${String(json.x402Version)}.`);
+    throw new MalformedInputError(
+      errorCodes.UNSUPPORTED_VERSION,
+      `This facilitator speaks x402 version 2; the request is version ${String(json.x402Version)}.`,
+    );
   }
   return parseWire(FacilitatorRequestSchema, json, 'The request body');
 }

@@ -28,21 +28,43 @@ export type Mismatch = { reason: string; message: string };
  * const m = matchPayment(rails, body, Date.now());
  * if ('reason' in m) return { isValid: false, invalidReason: m.reason };
  */
-export function matchPayment(rails: readonly ServerRail[], body: FacilitatorRequest, now: number): MatchedPayment | Mismatch {
+export function matchPayment(
+  rails: readonly ServerRail[],
+  body: FacilitatorRequest,
+  now: number,
+): MatchedPayment | Mismatch {
   const req = body.paymentRequirements;
   const accepted = body.paymentPayload.accepted;
-  if (accepted.scheme !== req.scheme) return { reason: 'scheme_mismatch', message: `The payment is for scheme "${accepted.scheme}", the requirements ask "${req.scheme}".` };
-  if (accepted.network !== req.network) return { reason: 'network_mismatch', message: `The payment is for ${accepted.network}, the requirements ask ${req.network}.` };
+  if (accepted.scheme !== req.scheme)
+    return {
+      reason: 'scheme_mismatch',
+      message: `The payment is for scheme "${accepted.scheme}", the requirements ask "${req.scheme}".`,
+    };
+  if (accepted.network !== req.network)
+    return {
+      reason: 'network_mismatch',
+      message: `The payment is for ${accepted.network}, the requirements ask ${req.network}.`,
+    };
   // x402 `upto`: the payment authorizes `accepted.amount` at most; a /settle's requirements carry the actual charge
   // in `amount` (the rail settles it, refusing one above the maximum).
   const charge = req.scheme === 'upto' && accepted.amount !== req.amount ? req.amount : undefined;
-  if ((accepted.amount !== req.amount && charge === undefined) || !sameText(accepted.asset, req.asset) || !sameText(accepted.payTo, req.payTo)) {
-    return { reason: 'accepted_mismatch', message: 'The payment echoes another amount, asset or payee than the requirements.' };
+  if (
+    (accepted.amount !== req.amount && charge === undefined) ||
+    !sameText(accepted.asset, req.asset) ||
+    !sameText(accepted.payTo, req.payTo)
+  ) {
+    return {
+      reason: 'accepted_mismatch',
+      message: 'The payment echoes another amount, asset or payee than the requirements.',
+    };
   }
   const requirements = charge === undefined ? req : { ...req, amount: accepted.amount };
   const rail = rails.find((r) => r.supports(requirements));
   if (!rail) {
-    return { reason: 'unsupported_scheme', message: `This facilitator settles no "${req.scheme}" payments of asset ${req.asset} on ${req.network}; see GET /supported.` };
+    return {
+      reason: 'unsupported_scheme',
+      message: `This facilitator settles no "${req.scheme}" payments of asset ${req.asset} on ${req.network}; see GET /supported.`,
+    };
   }
   const payload = foldPayloadExtensions(rail, body.paymentPayload.payload, body.paymentPayload.extensions);
   let id: string;
@@ -54,7 +76,11 @@ export function matchPayment(rails: readonly ServerRail[], body: FacilitatorRequ
   }
   const paymentId = `${rail.id}:${id}`;
   const ctx: PaymentContext = {
-    request: { method: 'POST', url: body.paymentPayload.resource?.url ?? 'urn:x402-rails:facilitator', bodyHash: hashCanonical(body.paymentPayload) },
+    request: {
+      method: 'POST',
+      url: body.paymentPayload.resource?.url ?? 'urn:x402-rails:facilitator',
+      bodyHash: hashCanonical(body.paymentPayload),
+    },
     now,
     paymentId,
     ...(charge !== undefined ? { charge } : {}),

@@ -14,7 +14,11 @@ export type DiscoveryResource = {
 };
 
 /** `GET /discovery/resources` answer (bazaar `DiscoveryResourcesResponse`). */
-export type DiscoveryResourcesResponse = { x402Version: 2; items: DiscoveryResource[]; pagination: { limit: number; offset: number; total: number } };
+export type DiscoveryResourcesResponse = {
+  x402Version: 2;
+  items: DiscoveryResource[];
+  pagination: { limit: number; offset: number; total: number };
+};
 
 /** Fed by settlements, read by `GET /discovery/resources`. */
 export type ResourceCatalog = {
@@ -38,7 +42,8 @@ export function createResourceCatalog(maxEntries = 10_000): ResourceCatalog {
       const { challenge: _token, ...extra } = req.extra;
       const accepted: PaymentRequirements = { ...req, extra };
       const existing = entries.get(url);
-      const same = (a: PaymentRequirements) => a.scheme === req.scheme && a.network === req.network && a.asset === req.asset && a.payTo === req.payTo;
+      const same = (a: PaymentRequirements) =>
+        a.scheme === req.scheme && a.network === req.network && a.asset === req.asset && a.payTo === req.payTo;
       const bazaar = request.paymentPayload.extensions?.bazaar;
       const resource = request.paymentPayload.resource;
       const entry: DiscoveryResource = {
@@ -47,9 +52,21 @@ export function createResourceCatalog(maxEntries = 10_000): ResourceCatalog {
         x402Version: 2,
         accepts: [...(existing?.accepts.filter((a) => !same(a)) ?? []), accepted].slice(-16),
         lastUpdated: new Date(now).toISOString(),
-        ...(resource?.description ? { description: resource.description } : existing?.description ? { description: existing.description } : {}),
-        ...(resource?.mimeType ? { mimeType: resource.mimeType } : existing?.mimeType ? { mimeType: existing.mimeType } : {}),
-        ...(bazaar !== undefined ? { extensions: { bazaar } } : existing?.extensions ? { extensions: existing.extensions } : {}),
+        ...(resource?.description
+          ? { description: resource.description }
+          : existing?.description
+            ? { description: existing.description }
+            : {}),
+        ...(resource?.mimeType
+          ? { mimeType: resource.mimeType }
+          : existing?.mimeType
+            ? { mimeType: existing.mimeType }
+            : {}),
+        ...(bazaar !== undefined
+          ? { extensions: { bazaar } }
+          : existing?.extensions
+            ? { extensions: existing.extensions }
+            : {}),
       };
       entries.delete(url);
       entries.set(url, entry);
@@ -59,7 +76,11 @@ export function createResourceCatalog(maxEntries = 10_000): ResourceCatalog {
       const all = [...entries.values()].reverse().filter((e) => query.type === undefined || e.type === query.type);
       const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
       const offset = Math.max(query.offset ?? 0, 0);
-      return { x402Version: 2, items: all.slice(offset, offset + limit), pagination: { limit, offset, total: all.length } };
+      return {
+        x402Version: 2,
+        items: all.slice(offset, offset + limit),
+        pagination: { limit, offset, total: all.length },
+      };
     },
   };
 }

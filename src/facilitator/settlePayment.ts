@@ -56,7 +56,11 @@ export async function settlePayment(deps: SettleDeps, body: FacilitatorRequest):
     if (record === undefined) continue; // the first attempt moved nothing and released it: claim afresh
     if (record.state === 'in_flight') {
       if (attempt < 2) continue; // its lease has run out: claim it
-      return failure(network, 'settlement_in_progress', 'This payment is being settled by another request. Repeat this request shortly.');
+      return failure(
+        network,
+        'settlement_in_progress',
+        'This payment is being settled by another request. Repeat this request shortly.',
+      );
     }
     if (record.requestKey !== matched.requestKey) {
       return failure(network, 'payment_already_used', 'This payment was already settled for other requirements.');
@@ -79,7 +83,13 @@ async function settleClaimed(deps: SettleDeps, m: MatchedPayment): Promise<Settl
     settling = true;
     return await record(deps, m, await m.rail.settle(m.payload, m.requirements, m.ctx), { releaseOnFailure: true });
   } catch (error) {
-    if (settling && error instanceof SettlementPendingError) return record(deps, m, { status: 'pending', reference: error.reference, message: error.message }, { releaseOnFailure: true });
+    if (settling && error instanceof SettlementPendingError)
+      return record(
+        deps,
+        m,
+        { status: 'pending', reference: error.reference, message: error.message },
+        { releaseOnFailure: true },
+      );
     // Rails throw only when nothing was broadcast, so the claim can be freed for a retry.
     await deps.store.release(m.paymentId);
     throw error;
@@ -100,7 +110,12 @@ function reconcile(deps: SettleDeps, m: MatchedPayment): Promise<SettleResponse 
       verification = await verify();
     }
     // Still spendable: the earlier broadcast has not landed. Sending it again could only waste gas or race it.
-    if (verification.isValid) return pending(m.requirements.network, current.reference, 'The settlement transaction is broadcast but not confirmed yet. Repeat this request later.');
+    if (verification.isValid)
+      return pending(
+        m.requirements.network,
+        current.reference,
+        'The settlement transaction is broadcast but not confirmed yet. Repeat this request later.',
+      );
     const settlement = await m.rail.settle(m.payload, m.requirements, { ...m.ctx, now: deps.now() });
     return record(deps, m, settlement, { releaseOnFailure: false, reference: current.reference });
   });
@@ -133,11 +148,20 @@ async function record(
   }
   // A failed settlement moved no money; a first attempt frees the claim, a reconciliation keeps the record.
   if (options.releaseOnFailure) await deps.store.release(m.paymentId);
-  return { ...failure(network, settlement.reason, settlement.message), transaction: settlement.reference ?? options.reference ?? '' };
+  return {
+    ...failure(network, settlement.reason, settlement.message),
+    transaction: settlement.reference ?? options.reference ?? '',
+  };
 }
 
 function successOf(receipt: SignedReceipt): SettleResponse {
-  return { success: true, transaction: receipt.reference, network: receipt.network, payer: receipt.payer, amount: receipt.amount };
+  return {
+    success: true,
+    transaction: receipt.reference,
+    network: receipt.network,
+    payer: receipt.payer,
+    amount: receipt.amount,
+  };
 }
 
 function pending(network: SettleResponse['network'], transaction: string, message: string): SettleResponse {
@@ -145,5 +169,12 @@ function pending(network: SettleResponse['network'], transaction: string, messag
 }
 
 function failure(network: SettleResponse['network'], reason: string, message: string, payer?: string): SettleResponse {
-  return { success: false, errorReason: reason, errorMessage: message, transaction: '', network, ...(payer !== undefined ? { payer } : {}) };
+  return {
+    success: false,
+    errorReason: reason,
+    errorMessage: message,
+    transaction: '',
+    network,
+    ...(payer !== undefined ? { payer } : {}),
+  };
 }

@@ -37,7 +37,9 @@ export async function startFacilitator(options: StartFacilitatorOptions): Promis
     );
   }
   const facilitator = createFacilitator(rest);
-  const started = await serveFetch(facilitator.fetch, { ...(port !== undefined ? { port } : {}), ...(hostname !== undefined ? { hostname } : {}) });
+  const started = await serveFetch(facilitator.fetch, {
+    ...(port !== undefined ? { port } : {}),
+    ...(hostname !== undefined ? { hostname } : {}),
+  });
   return { ...started, facilitator };
 }
-

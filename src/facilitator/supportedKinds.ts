@@ -39,7 +39,16 @@ export function supportedKinds(source: KindSource): () => Promise<SupportedKind[
 }
 
 async function probe(rail: ServerRail, now: number): Promise<SupportedKind> {
-  const ctx: QuoteContext = { request: { method: 'GET', url: PROBE_URL, bodyHash: sha256Base64Url('') }, resource: { url: PROBE_URL }, now };
+  const ctx: QuoteContext = {
+    request: { method: 'GET', url: PROBE_URL, bodyHash: sha256Base64Url('') },
+    resource: { url: PROBE_URL },
+    now,
+  };
   const req = await rail.quote({ rail: rail.id, amount: '1' }, ctx);
-  return { x402Version: 2, scheme: req.scheme, network: req.network, ...(Object.keys(req.extra).length > 0 ? { extra: req.extra } : {}) };
+  return {
+    x402Version: 2,
+    scheme: req.scheme,
+    network: req.network,
+    ...(Object.keys(req.extra).length > 0 ? { extra: req.extra } : {}),
+  };
 }

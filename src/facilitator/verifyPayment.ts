@@ -9,10 +9,19 @@ import type { FacilitatorRequest, VerifyResponse } from './wire';
  * @example
  * await verifyPayment(rails, body, Date.now()); // { isValid: true, payer: '0x…' }
  */
-export async function verifyPayment(rails: readonly ServerRail[], body: FacilitatorRequest, now: number): Promise<VerifyResponse> {
+export async function verifyPayment(
+  rails: readonly ServerRail[],
+  body: FacilitatorRequest,
+  now: number,
+): Promise<VerifyResponse> {
   const matched = matchPayment(rails, body, now);
   if ('reason' in matched) return { isValid: false, invalidReason: matched.reason, invalidMessage: matched.message };
   const result = await matched.rail.verify(matched.payload, matched.requirements, matched.ctx);
   if (result.isValid) return { isValid: true, payer: result.payer };
-  return { isValid: false, invalidReason: result.reason, invalidMessage: result.message, ...(result.payer !== undefined ? { payer: result.payer } : {}) };
+  return {
+    isValid: false,
+    invalidReason: result.reason,
+    invalidMessage: result.message,
+    ...(result.payer !== undefined ? { payer: result.payer } : {}),
+  };
 }

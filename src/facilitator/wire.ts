@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { PaymentPayloadSchema, PaymentRequirementsSchema, type SettleResponse, type VerifyResponse } from '../protocol/schemas';
+import {
+  PaymentPayloadSchema,
+  PaymentRequirementsSchema,
+  type SettleResponse,
+  type VerifyResponse,
+} from '../protocol/schemas';
 
 /**
  * The x402 v2 facilitator wire shapes (`@x402/core` `VerifyRequest`, `SettleRequest`, `SupportedResponse`),
@@ -25,7 +30,14 @@ export type SupportedResponse = { kinds: SupportedKind[]; extensions: string[]; 
 /** Schema of a `/supported` answer (for clients of a facilitator). */
 export const SupportedResponseSchema = z.looseObject({
   kinds: z
-    .array(z.looseObject({ x402Version: z.number().int(), scheme: z.string().max(64), network: z.string().max(64), extra: z.record(z.string(), z.unknown()).optional() }))
+    .array(
+      z.looseObject({
+        x402Version: z.number().int(),
+        scheme: z.string().max(64),
+        network: z.string().max(64),
+        extra: z.record(z.string(), z.unknown()).optional(),
+      }),
+    )
     .max(1024),
   extensions: z.array(z.string().max(256)).max(256).default([]),
   signers: z.record(z.string().max(64), z.array(z.string().max(256)).max(256)).default({}),

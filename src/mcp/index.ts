@@ -4,6 +4,12 @@
  * with the same negotiation, policy and budgets as `payingFetch`.
  */
 export { mcpPaywall, type McpPaywall, type McpPaywallOptions, type PaidToolsConfig, type ToolCall } from './mcpPaywall';
-export { payingMcpClient, toolPaymentOf, type PayingMcpClient, type PayingMcpClientOptions, type ToolCallParams } from './payingMcpClient';
+export {
+  payingMcpClient,
+  toolPaymentOf,
+  type PayingMcpClient,
+  type PayingMcpClientOptions,
+  type ToolCallParams,
+} from './payingMcpClient';
 export { paymentRequiredResult, paymentRequiredOf, paymentResponseOf, type ToolPaymentError } from './toolResults';
 export { mcpMetaKeys, toolResourceUrl, toolNameOf, toolCallBody, TOOL_NAME } from './toolResource';

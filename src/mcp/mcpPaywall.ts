@@ -1,7 +1,12 @@
 import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { ConfigurationError } from '../core/errors';
-import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader, headerNames } from '../protocol/headers';
+import {
+  decodePaymentRequiredHeader,
+  decodePaymentResponseHeader,
+  encodePaymentSignatureHeader,
+  headerNames,
+} from '../protocol/headers';
 import { PaymentPayloadSchema } from '../protocol/schemas';
 import type { DiscoveryManifest } from '../discovery/manifest';
 import { paywall, type Paywall, type PaywallOptions } from '../server/paywall';
@@ -34,14 +39,20 @@ export type McpPaywall = {
    * does not run); a paid one is verified, `run` runs, a result without `isError` is settled once and carries
    * `_meta["x402/payment-response"]` with the signed receipt. A tool that is not paid runs straight through.
    */
-  call(call: ToolCall, run: (args: Record<string, unknown>) => CallToolResult | Promise<CallToolResult>): Promise<CallToolResult>;
+  call(
+    call: ToolCall,
+    run: (args: Record<string, unknown>) => CallToolResult | Promise<CallToolResult>,
+  ): Promise<CallToolResult>;
   /**
    * Wraps an `McpServer.registerTool` callback (`(args, extra)`, or `(extra)` for a tool without input) with the
    * tool's price. The receipt binds the arguments as the SDK handed them to the callback (after the input schema).
    *
    * @example server.registerTool('get_weather', { inputSchema: { city: z.string() } }, tools.tool('get_weather', async ({ city }) => ({ content: [{ type: 'text', text: forecast(city) }] })));
    */
-  tool<A extends unknown[]>(name: string, handler: (...params: A) => CallToolResult | Promise<CallToolResult>): (...params: A) => Promise<CallToolResult>;
+  tool<A extends unknown[]>(
+    name: string,
+    handler: (...params: A) => CallToolResult | Promise<CallToolResult>,
+  ): (...params: A) => Promise<CallToolResult>;
   /** The discovery manifest of the paid tools (`type: 'mcp'`); serve it at `/.well-known/x402` beside the MCP endpoint. */
   manifest(): Promise<DiscoveryManifest>;
   /** True when `name` is a paid tool. */
@@ -67,17 +78,27 @@ export function mcpPaywall(tools: PaidToolsConfig, options: McpPaywallOptions): 
     assertToolName(name);
     routes[`POST /${name}`] = config;
   }
-  if (typeof options.issuer !== 'string') throw new ConfigurationError('mcpPaywall() needs `issuer`, e.g. https://tools.example.com.');
+  if (typeof options.issuer !== 'string')
+    throw new ConfigurationError('mcpPaywall() needs `issuer`, e.g. https://tools.example.com.');
   const pw = paywall(routes, options);
 
-  async function call(toolCall: ToolCall, run: (args: Record<string, unknown>) => CallToolResult | Promise<CallToolResult>): Promise<CallToolResult> {
+  async function call(
+    toolCall: ToolCall,
+    run: (args: Record<string, unknown>) => CallToolResult | Promise<CallToolResult>,
+  ): Promise<CallToolResult> {
     const args = toolCall.arguments ?? {};
     if (!pw.covers('POST', `/${toolCall.name}`)) return run(args);
     const headers = new Headers({ 'Content-Type': 'application/json' });
     const payment = toolCall._meta?.[mcpMetaKeys.payment];
     if (payment !== undefined) {
       const parsed = PaymentPayloadSchema.safeParse(payment);
-      if (!parsed.success) return errorResult({ status: 400, code: 'PROTOCOL__HEADER__SCHEMA_MISMATCH', reason: 'invalid_payload', message: `_meta["${mcpMetaKeys.payment}"] is not an x402 v2 PaymentPayload.` });
+      if (!parsed.success)
+        return errorResult({
+          status: 400,
+          code: 'PROTOCOL__HEADER__SCHEMA_MISMATCH',
+          reason: 'invalid_payload',
+          message: `_meta["${mcpMetaKeys.payment}"] is not an x402 v2 PaymentPayload.`,
+        });
       headers.set(headerNames.paymentSignature, encodePaymentSignatureHeader(parsed.data));
     }
     const request = new Request(toolResourceUrl(toolCall.name), { method: 'POST', headers, body: toolCallBody(args) });
@@ -87,7 +108,10 @@ export function mcpPaywall(tools: PaidToolsConfig, options: McpPaywallOptions): 
       ran = await run(args);
       // A tool's own error is the handler answering ≥ 400: nothing is settled and the claim is freed.
       // The result is the body too, so an answer kept for a payment id (payment-identifier) carries it.
-      handlerResponse = new Response(JSON.stringify(ran), { status: ran.isError === true ? 500 : 200, headers: { 'Content-Type': 'application/json' } });
+      handlerResponse = new Response(JSON.stringify(ran), {
+        status: ran.isError === true ? 500 : 200,
+        headers: { 'Content-Type': 'application/json' },
+      });
       return handlerResponse;
     });
     if (response === handlerResponse && ran) return ran;
@@ -101,7 +125,10 @@ export function mcpPaywall(tools: PaidToolsConfig, options: McpPaywallOptions): 
     const served = response.status < 400 ? (ran ?? (await keptResult(response))) : undefined;
     if (served) {
       await response.body?.cancel().catch(() => undefined);
-      return { ...served, _meta: { ...served._meta, ...(paymentResponse ? { [mcpMetaKeys.paymentResponse]: paymentResponse } : {}) } };
+      return {
+        ...served,
+        _meta: { ...served._meta, ...(paymentResponse ? { [mcpMetaKeys.paymentResponse]: paymentResponse } : {}) },
+      };
     }
     const body = await readErrorBody(response);
     return errorResult(body, paymentResponse);
@@ -115,7 +142,9 @@ export function mcpPaywall(tools: PaidToolsConfig, options: McpPaywallOptions): 
         const extra = params.length > 0 ? params[params.length - 1] : undefined;
         const meta = isToolExtra(extra) ? extra._meta : undefined;
         const args = params.length >= 2 ? params[0] : undefined;
-        return call({ name, ...(isArguments(args) ? { arguments: args } : {}), ...(meta ? { _meta: meta } : {}) }, () => handler(...params));
+        return call({ name, ...(isArguments(args) ? { arguments: args } : {}), ...(meta ? { _meta: meta } : {}) }, () =>
+          handler(...params),
+        );
       };
     },
     covers: (name) => pw.covers('POST', `/${name}`),
@@ -134,7 +163,11 @@ async function keptResult(response: Response): Promise<CallToolResult | undefine
   }
 }
 
-const ErrorBodySchema = z.object({ code: z.string().max(128), reason: z.string().max(128).optional(), message: z.string().max(2048) });
+const ErrorBodySchema = z.object({
+  code: z.string().max(128),
+  reason: z.string().max(128).optional(),
+  message: z.string().max(2048),
+});
 
 /** The error body of a flow answer (409, 400, 413, 503…), as the HTTP paywall wrote it. */
 async function readErrorBody(response: Response): Promise<ToolPaymentError> {
@@ -146,7 +179,12 @@ async function readErrorBody(response: Response): Promise<ToolPaymentError> {
   } catch {
     parsed = undefined;
   }
-  return { status: response.status, code: parsed?.code ?? 'UNKNOWN', ...(parsed?.reason ? { reason: parsed.reason } : {}), message: parsed?.message ?? `The payment flow answered ${response.status}.` };
+  return {
+    status: response.status,
+    code: parsed?.code ?? 'UNKNOWN',
+    ...(parsed?.reason ? { reason: parsed.reason } : {}),
+    message: parsed?.message ?? `The payment flow answered ${response.status}.`,
+  };
 }
 
 /** An error result that is neither a payment request nor the tool's own (replay refused, malformed payment, rail down). */
@@ -154,7 +192,10 @@ function errorResult(error: ToolPaymentError, paymentResponse?: unknown): CallTo
   return {
     isError: true,
     content: [{ type: 'text', text: error.message }],
-    _meta: { [mcpMetaKeys.error]: error, ...(paymentResponse ? { [mcpMetaKeys.paymentResponse]: paymentResponse } : {}) },
+    _meta: {
+      [mcpMetaKeys.error]: error,
+      ...(paymentResponse ? { [mcpMetaKeys.paymentResponse]: paymentResponse } : {}),
+    },
   };
 }
 

@@ -7,7 +7,12 @@ import { createBudgetLedger } from '../client/budgetLedger';
 import { createOriginStrikes } from '../client/originStrikes';
 import { payingFetch, type FetchLike, type PayingFetchOptions } from '../client/payingFetch';
 import { receiptOf, type PaymentOutcome } from '../client/paymentOutcome';
-import { decodePaymentSignatureHeader, encodePaymentRequiredHeader, encodePaymentResponseHeader, headerNames } from '../protocol/headers';
+import {
+  decodePaymentSignatureHeader,
+  encodePaymentRequiredHeader,
+  encodePaymentResponseHeader,
+  headerNames,
+} from '../protocol/headers';
 import { mcpMetaKeys, toolCallBody, toolNameOf, toolResourceUrl } from './toolResource';
 import { paymentRequiredOf, paymentResponseOf, type ToolPaymentError } from './toolResults';
 
@@ -70,8 +75,15 @@ export function payingMcpClient(client: Pick<Client, 'callTool'>, options: Payin
     const call = pending.get(request.headers.get(CALL_ID) ?? '');
     if (!call) throw new MalformedInputError(errorCodes.HEADER_SCHEMA, 'An MCP tool call was sent outside callTool().');
     const signature = request.headers.get(headerNames.paymentSignature);
-    const meta = { ...call.params._meta, ...(signature === null ? {} : { [mcpMetaKeys.payment]: decodePaymentSignatureHeader(signature) }) };
-    const result = await client.callTool({ name, arguments: call.params.arguments ?? {}, ...(Object.keys(meta).length > 0 ? { _meta: meta } : {}) }, CallToolResultSchema, call.options);
+    const meta = {
+      ...call.params._meta,
+      ...(signature === null ? {} : { [mcpMetaKeys.payment]: decodePaymentSignatureHeader(signature) }),
+    };
+    const result = await client.callTool(
+      { name, arguments: call.params.arguments ?? {}, ...(Object.keys(meta).length > 0 ? { _meta: meta } : {}) },
+      CallToolResultSchema,
+      call.options,
+    );
     return responseOf(CallToolResultSchema.parse(result));
   };
   const pay = payingFetch(transport, {

@@ -24,7 +24,8 @@ export const mcpMetaKeys = {
 
 /** Throws ConfigurationError for a tool name that is not one URL segment. */
 export function assertToolName(name: string): void {
-  if (!TOOL_NAME.test(name)) throw new ConfigurationError(`Paid tool name "${name.slice(0, 140)}" must match ${TOOL_NAME.source}.`);
+  if (!TOOL_NAME.test(name))
+    throw new ConfigurationError(`Paid tool name "${name.slice(0, 140)}" must match ${TOOL_NAME.source}.`);
 }
 
 /**

@@ -1,6 +1,11 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { parseBoundedJson } from '../protocol/jsonCodec';
-import { PaymentRequiredSchema, SettleResponseSchema, type PaymentRequired, type SettleResponse } from '../protocol/schemas';
+import {
+  PaymentRequiredSchema,
+  SettleResponseSchema,
+  type PaymentRequired,
+  type SettleResponse,
+} from '../protocol/schemas';
 import { mcpMetaKeys } from './toolResource';
 
 /**
@@ -10,7 +15,11 @@ import { mcpMetaKeys } from './toolResource';
  * @example return paymentRequiredResult(paymentRequired);
  */
 export function paymentRequiredResult(paymentRequired: PaymentRequired): CallToolResult {
-  return { isError: true, structuredContent: paymentRequired, content: [{ type: 'text', text: JSON.stringify(paymentRequired) }] };
+  return {
+    isError: true,
+    structuredContent: paymentRequired,
+    content: [{ type: 'text', text: JSON.stringify(paymentRequired) }],
+  };
 }
 
 /**
@@ -24,7 +33,9 @@ export function paymentRequiredOf(result: CallToolResult): PaymentRequired | und
   const first = result.content[0];
   if (first?.type !== 'text' || first.text.length > 256 * 1024) return undefined;
   try {
-    const parsed = PaymentRequiredSchema.safeParse(parseBoundedJson(first.text, { what: 'payment-required tool result' }));
+    const parsed = PaymentRequiredSchema.safeParse(
+      parseBoundedJson(first.text, { what: 'payment-required tool result' }),
+    );
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;

@@ -40,7 +40,12 @@ export type CloseOutcome = {
 };
 
 /** Closes a session again (closeMeterSession), for a step that lost a race to a concurrent close. */
-export type CloseAgain = (id: string, binding: RequestBinding, destination: string | undefined, deps: CloseDeps) => Promise<CloseOutcome | undefined>;
+export type CloseAgain = (
+  id: string,
+  binding: RequestBinding,
+  destination: string | undefined,
+  deps: CloseDeps,
+) => Promise<CloseOutcome | undefined>;
 
 export const OPEN_TO_REFUND: ReadonlyArray<RefundStatus | undefined> = [undefined, 'awaiting_destination'];
 
@@ -100,7 +105,13 @@ export async function finish(
   deps: CloseDeps,
   closeAgain: CloseAgain,
 ): Promise<CloseOutcome | undefined> {
-  const receipt = await signMeteringReceipt(deps.signer, session, binding, deps.now(), { seq: session.seq + 1, charged: 0n, used: session.used, final: true, refund });
+  const receipt = await signMeteringReceipt(deps.signer, session, binding, deps.now(), {
+    seq: session.seq + 1,
+    charged: 0n,
+    used: session.used,
+    final: true,
+    refund,
+  });
   const set = await deps.store.setRefund(session.id, expected, refund, receipt);
   if (!set.applied) return closeAgain(session.id, binding, undefined, deps);
   return outcome(session, receipt);
@@ -110,11 +121,18 @@ export async function finish(
 export function outcome(session: MeterSession, receipt: SignedReceipt): CloseOutcome {
   const settlement = receipt.metering?.settlement;
   if (settlement) return { session: session.id, receipt, refund: { status: 'none', amount: '0' }, settlement };
-  const refund = receipt.metering?.refund ?? { status: 'none' as const, amount: (session.authorized - session.used).toString() };
+  const refund = receipt.metering?.refund ?? {
+    status: 'none' as const,
+    amount: (session.authorized - session.used).toString(),
+  };
   return { session: session.id, receipt, refund };
 }
 
 /** The 503 a close answers while it cannot finish yet. */
 export function pending(why: string): X402RailsError {
-  return new X402RailsError(errorCodes.METERING_CLOSE_PENDING, `The metering session cannot be closed yet. ${why} Retry the close shortly.`, { status: 503 });
+  return new X402RailsError(
+    errorCodes.METERING_CLOSE_PENDING,
+    `The metering session cannot be closed yet. ${why} Retry the close shortly.`,
+    { status: 503 },
+  );
 }

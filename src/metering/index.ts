@@ -7,17 +7,42 @@
 export { metering, type Metering, type MeteringOptions } from './metering';
 export type { MeteredRoute } from './meteredRoute';
 export { meteringHeaders, METERING_HEADER_MAX_LENGTH, type MeteringRefusal } from './meteringHeaders';
-export { signMeteringReceipt, encodeMeteringReceipt, decodeMeteringReceipt, type MeteringReceiptPart } from './meteringReceipt';
+export {
+  signMeteringReceipt,
+  encodeMeteringReceipt,
+  decodeMeteringReceipt,
+  type MeteringReceiptPart,
+} from './meteringReceipt';
 export type { MeteringRefunder, RefundRequest, RefundResult } from './meteringRefunder';
-export type { MeteringAuthorizer, AuthorizationCheck, Authorized, AuthorizationRefused, SettleAuthorizedRequest } from './meteringAuthorizer';
+export type {
+  MeteringAuthorizer,
+  AuthorizationCheck,
+  Authorized,
+  AuthorizationRefused,
+  SettleAuthorizedRequest,
+} from './meteringAuthorizer';
 export { SETTLE_MARGIN_SECONDS } from './openAuthorizedSession';
 export type { MeteringStore } from './meteringStore';
 export type { MeterSession, RefundState, RefundStatus, ReserveResult, CommitResult } from './meterSession';
 export { createMemoryMeteringStore } from './memoryMeteringStore';
-export { createSqliteMeteringStore, type SqliteMeteringStore, type SqliteMeteringStoreParameters } from './sqliteMeteringStore';
+export {
+  createSqliteMeteringStore,
+  type SqliteMeteringStore,
+  type SqliteMeteringStoreParameters,
+} from './sqliteMeteringStore';
 export { createRedisMeteringStore, type RedisMeteringStoreParameters } from './redisMeteringStore';
-export { createPostgresMeteringStore, type PostgresMeteringStore, type PostgresMeteringStoreParameters } from './postgresMeteringStore';
+export {
+  createPostgresMeteringStore,
+  type PostgresMeteringStore,
+  type PostgresMeteringStoreParameters,
+} from './postgresMeteringStore';
 export { meteringStoreOver, type AtomicSessionUpdate, type SessionDecision } from './meteringStoreOver';
 export type { CloseOutcome } from './closeMeterSession';
-export { meteredFetch, type MeteredFetch, type MeteredFetchOptions, type HeldSession, type ClosedSession } from '../client/meteredFetch';
+export {
+  meteredFetch,
+  type MeteredFetch,
+  type MeteredFetchOptions,
+  type HeldSession,
+  type ClosedSession,
+} from '../client/meteredFetch';
 export { MeteringReceiptSchema } from '../core/receipt/receipt';

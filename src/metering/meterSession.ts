@@ -49,7 +49,16 @@ export type MeterSession = {
 };
 
 /** Outcome of a reservation. */
-export type ReserveResult = { ok: true } | { ok: false; reason: Extract<MeteringRefusal, 'metering_unknown' | 'metering_expired' | 'metering_closed' | 'metering_exhausted'>; remaining?: bigint };
+export type ReserveResult =
+  | { ok: true }
+  | {
+      ok: false;
+      reason: Extract<
+        MeteringRefusal,
+        'metering_unknown' | 'metering_expired' | 'metering_closed' | 'metering_exhausted'
+      >;
+      remaining?: bigint;
+    };
 
 /** A call's charge committed: its receipt's order, the running total and what is left of the authorization. */
 export type CommitResult = { seq: number; used: bigint; remaining: bigint };
@@ -60,12 +69,17 @@ export type CommitResult = { seq: number; used: bigint; remaining: bigint };
  *
  * @example const { result, next } = reserveDraw(session, 5_000n, Date.now());
  */
-export function reserveDraw(session: MeterSession | undefined, amount: bigint, now: number): { result: ReserveResult; next?: MeterSession } {
+export function reserveDraw(
+  session: MeterSession | undefined,
+  amount: bigint,
+  now: number,
+): { result: ReserveResult; next?: MeterSession } {
   if (session === undefined) return { result: { ok: false, reason: 'metering_unknown' } };
   if (session.closed) return { result: { ok: false, reason: 'metering_closed' } };
   if (session.expiresAt <= now) return { result: { ok: false, reason: 'metering_expired' } };
   const free = session.authorized - session.used - session.reserved;
-  if (free < amount) return { result: { ok: false, reason: 'metering_exhausted', remaining: session.authorized - session.used } };
+  if (free < amount)
+    return { result: { ok: false, reason: 'metering_exhausted', remaining: session.authorized - session.used } };
   return { result: { ok: true }, next: { ...session, reserved: session.reserved + amount } };
 }
 
@@ -73,7 +87,11 @@ export function reserveDraw(session: MeterSession | undefined, amount: bigint, n
  * Ends a reservation: charges `charged` (at most what was reserved) and frees the rest. Runs on closed
  * sessions too, so a call in flight at close is still accounted. Pure.
  */
-export function commitDraw(session: MeterSession, reserved: bigint, charged: bigint): { result: CommitResult; next: MeterSession } {
+export function commitDraw(
+  session: MeterSession,
+  reserved: bigint,
+  charged: bigint,
+): { result: CommitResult; next: MeterSession } {
   const charge = charged < 0n ? 0n : charged > reserved ? reserved : charged;
   const next = { ...session, reserved: session.reserved - reserved, used: session.used + charge, seq: session.seq + 1 };
   return { result: { seq: next.seq, used: next.used, remaining: next.authorized - next.used }, next };
@@ -85,7 +103,11 @@ export function refundApplies(session: MeterSession, expected: ReadonlyArray<Ref
 }
 
 /** A session with its refund state replaced (or cleared) and, when given, its final receipt. Pure. */
-export function withRefund(session: MeterSession, refund: RefundState | undefined, finalReceipt?: SignedReceipt): MeterSession {
+export function withRefund(
+  session: MeterSession,
+  refund: RefundState | undefined,
+  finalReceipt?: SignedReceipt,
+): MeterSession {
   const { refund: _previous, ...rest } = session;
   return { ...rest, ...(refund ? { refund } : {}), ...(finalReceipt ? { finalReceipt } : {}) };
 }
@@ -114,8 +136,17 @@ const StoredSessionSchema = z.object({
   seq: z.number().int().nonnegative(),
   expiresAt: z.number(),
   closed: z.boolean(),
-  authorization: z.string().max(64 * 1024).optional(),
-  refund: z.object({ status: z.enum(['none', 'unsupported', 'awaiting_destination', 'in_progress', 'sent']), amount: AMOUNT, reference: z.string().optional() }).optional(),
+  authorization: z
+    .string()
+    .max(64 * 1024)
+    .optional(),
+  refund: z
+    .object({
+      status: z.enum(['none', 'unsupported', 'awaiting_destination', 'in_progress', 'sent']),
+      amount: AMOUNT,
+      reference: z.string().optional(),
+    })
+    .optional(),
   finalReceipt: SignedReceiptSchema.optional(),
 });
 
@@ -141,7 +172,15 @@ export function sessionFromJson(text: string): MeterSession | undefined {
     authorized: BigInt(s.authorized),
     used: BigInt(s.used),
     reserved: BigInt(s.reserved),
-    ...(refund ? { refund: { status: refund.status, amount: BigInt(refund.amount), ...(refund.reference !== undefined ? { reference: refund.reference } : {}) } } : {}),
+    ...(refund
+      ? {
+          refund: {
+            status: refund.status,
+            amount: BigInt(refund.amount),
+            ...(refund.reference !== undefined ? { reference: refund.reference } : {}),
+          },
+        }
+      : {}),
     ...(finalReceipt ? { finalReceipt } : {}),
   };
 }

@@ -41,13 +41,20 @@ const DEFAULT_TTL_SECONDS = 24 * 60 * 60;
 /** Validates the metering of route `key`; throws ConfigurationError naming what is wrong. */
 export function resolveMeteredRoute(key: string, route: MeteredRoute): ResolvedMeteredRoute {
   const where = `Metered route "${key}"`;
-  const max = typeof route.maxUnitsPerCall === 'number' ? (Number.isSafeInteger(route.maxUnitsPerCall) ? BigInt(route.maxUnitsPerCall) : -1n) : route.maxUnitsPerCall;
+  const max =
+    typeof route.maxUnitsPerCall === 'number'
+      ? Number.isSafeInteger(route.maxUnitsPerCall)
+        ? BigInt(route.maxUnitsPerCall)
+        : -1n
+      : route.maxUnitsPerCall;
   if (max <= 0n) throw new ConfigurationError(`${where}: maxUnitsPerCall must be a positive integer.`);
   const ttl = route.ttlSeconds ?? DEFAULT_TTL_SECONDS;
-  if (!Number.isSafeInteger(ttl) || ttl < 1) throw new ConfigurationError(`${where}: ttlSeconds must be a positive integer.`);
+  if (!Number.isSafeInteger(ttl) || ttl < 1)
+    throw new ConfigurationError(`${where}: ttlSeconds must be a positive integer.`);
   const prices = route.unitPrice ?? 1n;
   const all = typeof prices === 'bigint' ? [prices] : Object.values(prices);
-  if (all.some((p) => typeof p !== 'bigint' || p <= 0n)) throw new ConfigurationError(`${where}: unitPrice must be positive bigints.`);
+  if (all.some((p) => typeof p !== 'bigint' || p <= 0n))
+    throw new ConfigurationError(`${where}: unitPrice must be positive bigints.`);
   return {
     maxUnitsPerCall: max,
     unitPrice: (rail) => (typeof prices === 'bigint' ? prices : prices[rail]),

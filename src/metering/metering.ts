@@ -4,10 +4,23 @@ import type { ReceiptSigner } from '../core/receipt/signer';
 import type { CapabilityClaims } from '../capabilities/capabilityClaims';
 import { withExposedHeaders } from '../capabilities/capabilityHeaders';
 import type { CapabilityToken } from '../capabilities/capabilityToken';
-import type { ExtensionBeforeContext, ExtensionPaidContext, ExtensionReplayContext, ExtensionVerifiedContext, PaymentRefusal, PaywallExtension } from '../server/extensions';
+import type {
+  ExtensionBeforeContext,
+  ExtensionPaidContext,
+  ExtensionReplayContext,
+  ExtensionVerifiedContext,
+  PaymentRefusal,
+  PaywallExtension,
+} from '../server/extensions';
 import { errorResponse, jsonResponse } from '../server/responses';
 import type { AuditLog } from '../risk/auditLog';
-import { closeMeterSession, operatorBinding, resolveRefund, type CloseDeps, type CloseOutcome } from './closeMeterSession';
+import {
+  closeMeterSession,
+  operatorBinding,
+  resolveRefund,
+  type CloseDeps,
+  type CloseOutcome,
+} from './closeMeterSession';
 import { settleExpiredSessions } from './settleExpiredSessions';
 import { resolveMeteredRoute, parseUsage, type MeteredRoute, type ResolvedMeteredRoute } from './meteredRoute';
 import { meteringHeaders, type MeteringRefusal } from './meteringHeaders';
@@ -102,9 +115,14 @@ export function metering(options: MeteringOptions): Metering {
   const now = options.now ?? Date.now;
   const routes = new Map<string, ResolvedMeteredRoute>();
   for (const [key, route] of Object.entries(options.routes)) routes.set(key, resolveMeteredRoute(key, route));
-  if ([...routes.values()].some((r) => r.settle === 'authorize') && Object.keys(options.authorizers ?? {}).length === 0) {
+  if (
+    [...routes.values()].some((r) => r.settle === 'authorize') &&
+    Object.keys(options.authorizers ?? {}).length === 0
+  ) {
     // Without one, the route's permit would silently be settled in full as a deposit.
-    throw new ConfigurationError("A metered route settles by 'authorize' but no authorizers are given (e.g. { 'evm-eip2612': evmPermitAuthorizer(…) }).");
+    throw new ConfigurationError(
+      "A metered route settles by 'authorize' but no authorizers are given (e.g. { 'evm-eip2612': evmPermitAuthorizer(…) }).",
+    );
   }
   const closeDeps: CloseDeps = {
     store,
@@ -125,33 +143,56 @@ export function metering(options: MeteringOptions): Metering {
     const route = routes.get(ctx.route.key);
     if (!route) return undefined;
     if (route.settle === 'authorize') {
-      const opened = await authorizeSession(ctx, route, { token: options.token, store, authorizers: options.authorizers ?? {}, ...(options.admit ? { admit: options.admit } : {}) });
+      const opened = await authorizeSession(ctx, route, {
+        token: options.token,
+        store,
+        authorizers: options.authorizers ?? {},
+        ...(options.admit ? { admit: options.admit } : {}),
+      });
       if (opened.kind === 'refused') {
-        return refuse(ctx, opened.reason === 'authorization_pledged' ? 'metering_pledged' : 'metering_unauthorized', `${opened.message} (${opened.reason}) Nothing was moved.`);
+        return refuse(
+          ctx,
+          opened.reason === 'authorization_pledged' ? 'metering_pledged' : 'metering_unauthorized',
+          `${opened.message} (${opened.reason}) Nothing was moved.`,
+        );
       }
       if (opened.kind === 'session') {
         // The same permit again on a session that cannot serve: close it (settle) and authorize anew, like a pledged nonce.
-        return withExposedHeaders(await drawAndServe(ctx, route, opened.session.id, opened.session.rail, 'metering_pledged'), { [meteringHeaders.session]: opened.session.token });
+        return withExposedHeaders(
+          await drawAndServe(ctx, route, opened.session.id, opened.session.rail, 'metering_pledged'),
+          { [meteringHeaders.session]: opened.session.token },
+        );
       }
     }
     const presented = readPresentedSession(ctx.request);
     if (presented.kind === 'none') return undefined;
     if (presented.kind === 'malformed') return malformed(presented.message);
     const read = await options.token.read(presented.token);
-    if (!read.ok) return read.reason === 'malformed' ? malformed(read.message) : refuse(ctx, 'metering_invalid', read.message);
+    if (!read.ok)
+      return read.reason === 'malformed' ? malformed(read.message) : refuse(ctx, 'metering_invalid', read.message);
     const claims = read.claims;
     if (claims.amountCap === undefined) return refuse(ctx, 'metering_invalid', 'This token is not a metering session.');
-    if (!claims.scope.routes.includes(ctx.route.key)) return refuse(ctx, 'metering_wrong_scope', `This session does not meter ${ctx.route.key}.`);
+    if (!claims.scope.routes.includes(ctx.route.key))
+      return refuse(ctx, 'metering_wrong_scope', `This session does not meter ${ctx.route.key}.`);
     if (presented.close) {
       const closed = await closeMeterSession(claims.jti, ctx.binding, presented.refundTo, closeDeps);
       if (!closed) return refuse(ctx, 'metering_unknown', messages.metering_unknown);
-      return jsonResponse(200, closed, { 'Cache-Control': 'no-store', [meteringHeaders.receipt]: encodeMeteringReceipt(closed.receipt) });
+      return jsonResponse(200, closed, {
+        'Cache-Control': 'no-store',
+        [meteringHeaders.receipt]: encodeMeteringReceipt(closed.receipt),
+      });
     }
     return drawAndServe(ctx, route, claims.jti, claims.rail);
   }
 
   /** Serves a call of session `id` when its balance covers the call's reservation, and charges what it used. */
-  async function drawAndServe(ctx: ExtensionBeforeContext, route: ResolvedMeteredRoute, id: string, rail: string, refusal?: MeteringRefusal): Promise<Response> {
+  async function drawAndServe(
+    ctx: ExtensionBeforeContext,
+    route: ResolvedMeteredRoute,
+    id: string,
+    rail: string,
+    refusal?: MeteringRefusal,
+  ): Promise<Response> {
     const price = route.unitPrice(rail);
     if (price === undefined) return refuse(ctx, 'metering_invalid', `This route names no unit price on ${rail}.`);
     const reserve = route.maxUnitsPerCall * price;
@@ -168,13 +209,23 @@ export function metering(options: MeteringOptions): Metering {
   }
 
   /** Charges a served call against its reservation and attaches its incremental receipt. */
-  async function chargeCall(id: string, reserve: bigint, price: bigint, response: Response, binding: RequestBinding): Promise<Response> {
+  async function chargeCall(
+    id: string,
+    reserve: bigint,
+    price: bigint,
+    response: Response,
+    binding: RequestBinding,
+  ): Promise<Response> {
     const charged = response.status >= 400 ? 0n : chargeOf(response, price, reserve);
     try {
       const committed = await store.commit(id, reserve, charged);
       const session = await store.get(id);
       if (!committed || !session) return stripUsage(response);
-      const receipt = await signMeteringReceipt(options.signer, session, binding, now(), { seq: committed.seq, charged, used: committed.used });
+      const receipt = await signMeteringReceipt(options.signer, session, binding, now(), {
+        seq: committed.seq,
+        charged,
+        used: committed.used,
+      });
       return withExposedHeaders(stripUsage(response), { [meteringHeaders.receipt]: encodeMeteringReceipt(receipt) });
     } catch (error) {
       // Served already: the answer goes out; the reservation stays held (the client is never overcharged by it).
@@ -197,7 +248,9 @@ export function metering(options: MeteringOptions): Metering {
     // No session was opened for this deposit (opening failed after it settled): a plain paid replay.
     if (!existing) return undefined;
     const response = await drawAndServe(ctx, route, existing.id, existing.rail);
-    return response.status >= 400 ? response : withExposedHeaders(response, { [meteringHeaders.session]: existing.token });
+    return response.status >= 400
+      ? response
+      : withExposedHeaders(response, { [meteringHeaders.session]: existing.token });
   }
 
   async function afterPaid(ctx: ExtensionPaidContext): Promise<Response> {
@@ -207,7 +260,11 @@ export function metering(options: MeteringOptions): Metering {
     if (ctx.replayed) return stripUsage(ctx.response);
     try {
       const price = route.unitPrice(ctx.receipt.rail);
-      if (price === undefined) throw new X402RailsError(errorCodes.CONFIG_INVALID, `Metered route "${ctx.route.key}" names no unit price on ${ctx.receipt.rail}.`);
+      if (price === undefined)
+        throw new X402RailsError(
+          errorCodes.CONFIG_INVALID,
+          `Metered route "${ctx.route.key}" names no unit price on ${ctx.receipt.rail}.`,
+        );
       const authorized = BigInt(ctx.receipt.amount);
       const cap = route.maxUnitsPerCall * price < authorized ? route.maxUnitsPerCall * price : authorized;
       const charged = ctx.response.status >= 400 ? 0n : chargeOf(ctx.response, price, cap);
@@ -226,8 +283,15 @@ export function metering(options: MeteringOptions): Metering {
       };
       const token = await options.token.issue(claims);
       const session = await store.open(sessionOf(ctx, token, authorized, charged, claims.exp * 1000));
-      const receipt = await signMeteringReceipt(options.signer, session, ctx.binding, now(), { seq: 1, charged, used: charged });
-      return withExposedHeaders(stripUsage(ctx.response), { [meteringHeaders.session]: session.token, [meteringHeaders.receipt]: encodeMeteringReceipt(receipt) });
+      const receipt = await signMeteringReceipt(options.signer, session, ctx.binding, now(), {
+        seq: 1,
+        charged,
+        used: charged,
+      });
+      return withExposedHeaders(stripUsage(ctx.response), {
+        [meteringHeaders.session]: session.token,
+        [meteringHeaders.receipt]: encodeMeteringReceipt(receipt),
+      });
     } catch (error) {
       // The deposit settled: its paid response (with its receipt) goes out even when the session could not open.
       options.onError?.(error, 'open');
@@ -255,11 +319,18 @@ const messages: Record<'metering_unknown' | 'metering_expired' | 'metering_close
   metering_unknown: 'This server does not know this metering session; pay a new deposit.',
   metering_expired: 'This metering session has expired; close it for its refund and pay a new deposit.',
   metering_closed: 'This metering session is closed; pay a new deposit.',
-  metering_exhausted: "This metering session's balance does not cover another call; close it for its refund and pay a new deposit.",
+  metering_exhausted:
+    "This metering session's balance does not cover another call; close it for its refund and pay a new deposit.",
 };
 
 /** A new session from its deposit: the first call already charged. */
-function sessionOf(ctx: ExtensionPaidContext, token: string, authorized: bigint, charged: bigint, expiresAt: number): MeterSession {
+function sessionOf(
+  ctx: ExtensionPaidContext,
+  token: string,
+  authorized: bigint,
+  charged: bigint,
+  expiresAt: number,
+): MeterSession {
   const r = ctx.receipt;
   return {
     id: r.id,
@@ -307,7 +378,8 @@ function stripUsage(response: Response): Response {
 }
 
 function malformed(message: string): Response {
-  const response = errorResponse(new MalformedInputError(errorCodes.METERING_MALFORMED, `${message} Send the session token exactly as received.`));
+  const response = errorResponse(
+    new MalformedInputError(errorCodes.METERING_MALFORMED, `${message} Send the session token exactly as received.`),
+  );
   return withExposedHeaders(response, { [meteringHeaders.error]: 'metering_malformed', 'Cache-Control': 'no-store' });
 }
-

@@ -48,5 +48,9 @@ export type MeteringAuthorizer = {
    * not: a crash, a lost confirmation). `landed` (exactly `amount` moved from the authorization's owner) lets a
    * later close record it as sent; anything else leaves it to the operator.
    */
-  lookup?(request: { authorization: Record<string, unknown>; amount: bigint; reference: string }): Promise<'landed' | 'in_flight' | 'unknown'>;
+  lookup?(request: {
+    authorization: Record<string, unknown>;
+    amount: bigint;
+    reference: string;
+  }): Promise<'landed' | 'in_flight' | 'unknown'>;
 };

@@ -16,7 +16,13 @@ export type MeteringReceiptPart = { seq: number; charged: bigint; used: bigint; 
  *
  * @example const receipt = await signMeteringReceipt(signer, session, binding, Date.now(), { seq: 2, charged: 120n, used: 620n });
  */
-export function signMeteringReceipt(signer: ReceiptSigner, session: MeterSession, binding: RequestBinding, now: number, part: MeteringReceiptPart): Promise<SignedReceipt> {
+export function signMeteringReceipt(
+  signer: ReceiptSigner,
+  session: MeterSession,
+  binding: RequestBinding,
+  now: number,
+  part: MeteringReceiptPart,
+): Promise<SignedReceipt> {
   const at = new Date(now).toISOString();
   // An authorized session's final transfer is the settlement of its total (its transaction is the receipt's reference), not a refund.
   const settles = session.authorization !== undefined;
@@ -48,7 +54,13 @@ export function signMeteringReceipt(signer: ReceiptSigner, session: MeterSession
       remaining: (session.authorized - part.used).toString(),
       ...(part.final ? { final: true } : {}),
       ...(part.refund
-        ? { [settles ? 'settlement' : 'refund']: { amount: part.refund.amount.toString(), status: part.refund.status, ...(part.refund.reference !== undefined ? { reference: part.refund.reference } : {}) } }
+        ? {
+            [settles ? 'settlement' : 'refund']: {
+              amount: part.refund.amount.toString(),
+              status: part.refund.status,
+              ...(part.refund.reference !== undefined ? { reference: part.refund.reference } : {}),
+            },
+          }
         : {}),
     },
   };
@@ -73,7 +85,9 @@ export function encodeMeteringReceipt(receipt: SignedReceipt): string {
 export function decodeMeteringReceipt(value: string | null): SignedReceipt | undefined {
   if (value === null) return undefined;
   try {
-    const parsed = SignedReceiptSchema.safeParse(decodeBase64Json(value, { what: 'X402-Metering-Receipt', maxBytes: 64 * 1024 }));
+    const parsed = SignedReceiptSchema.safeParse(
+      decodeBase64Json(value, { what: 'X402-Metering-Receipt', maxBytes: 64 * 1024 }),
+    );
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;

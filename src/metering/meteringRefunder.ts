@@ -14,7 +14,9 @@ export type RefundRequest = {
 };
 
 /** How a refund ended: sent (with its settlement reference), or refused with nothing sent (the close may be retried). */
-export type RefundResult = { status: 'sent'; reference: string } | { status: 'refused'; reason: string; message: string };
+export type RefundResult =
+  | { status: 'sent'; reference: string }
+  | { status: 'refused'; reason: string; message: string };
 
 /**
  * Pays back a closed session's unused balance on one rail. The adapters provide one each

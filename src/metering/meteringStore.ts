@@ -23,7 +23,12 @@ export interface MeteringStore {
    * Sets (or, with undefined, clears) the refund state when the current one is in `expected` (compare-and-set, so one close sends the
    * refund), with the final receipt that states it. Answers whether it applied and the session after.
    */
-  setRefund(id: string, expected: ReadonlyArray<RefundStatus | undefined>, refund: RefundState | undefined, finalReceipt?: SignedReceipt): Promise<{ applied: boolean; session?: MeterSession }>;
+  setRefund(
+    id: string,
+    expected: ReadonlyArray<RefundStatus | undefined>,
+    refund: RefundState | undefined,
+    finalReceipt?: SignedReceipt,
+  ): Promise<{ applied: boolean; session?: MeterSession }>;
   /** A session, or undefined. */
   get(id: string): Promise<MeterSession | undefined>;
   /**

@@ -8,7 +8,10 @@ export type SessionDecision<T> = { result: T; next?: MeterSession };
  * The one primitive a metering store implements: read a session, decide, and write the decision back
  * atomically (memory: synchronously; SQLite: an IMMEDIATE transaction; Redis: compare-and-set on a version).
  */
-export type AtomicSessionUpdate = <T>(id: string, decide: (session: MeterSession | undefined) => SessionDecision<T>) => Promise<T>;
+export type AtomicSessionUpdate = <T>(
+  id: string,
+  decide: (session: MeterSession | undefined) => SessionDecision<T>,
+) => Promise<T>;
 
 /**
  * Whether a session is due for settlement at `now`: opened by an authorization, expired, its close not recorded and
@@ -17,7 +20,12 @@ export type AtomicSessionUpdate = <T>(id: string, decide: (session: MeterSession
  * (SQLite and Redis narrow by index, then check with this), so stuck settlements never crowd out the rest.
  */
 export function isDueForSettlement(session: MeterSession, now: number): boolean {
-  return session.authorization !== undefined && session.finalReceipt === undefined && session.refund?.status !== 'in_progress' && session.expiresAt <= now;
+  return (
+    session.authorization !== undefined &&
+    session.finalReceipt === undefined &&
+    session.refund?.status !== 'in_progress' &&
+    session.expiresAt <= now
+  );
 }
 
 /**
@@ -33,9 +41,11 @@ export function meteringStoreOver(
   dueForSettlement: (now: number, limit: number) => Promise<MeterSession[]>,
 ): MeteringStore {
   return {
-    open: (session) => update(session.id, (existing) => (existing ? { result: existing } : { result: session, next: session })),
+    open: (session) =>
+      update(session.id, (existing) => (existing ? { result: existing } : { result: session, next: session })),
     reserve: (id, amount, now) => update(id, (session) => reserveDraw(session, amount, now)),
-    commit: (id, reserved, charged) => update(id, (session) => (session ? commitDraw(session, reserved, charged) : { result: undefined })),
+    commit: (id, reserved, charged) =>
+      update(id, (session) => (session ? commitDraw(session, reserved, charged) : { result: undefined })),
     close: (id) =>
       update(id, (session) => {
         if (!session) return { result: undefined };
@@ -44,7 +54,8 @@ export function meteringStoreOver(
       }),
     setRefund: (id, expected, refund, finalReceipt) =>
       update<{ applied: boolean; session?: MeterSession }>(id, (session) => {
-        if (!session || !refundApplies(session, expected)) return { result: { applied: false, ...(session ? { session } : {}) } };
+        if (!session || !refundApplies(session, expected))
+          return { result: { applied: false, ...(session ? { session } : {}) } };
         const next = withRefund(session, refund, finalReceipt);
         return { result: { applied: true, session: next }, next };
       }),

@@ -27,7 +27,10 @@ export type AuthorizeDeps = {
  * handles it as a deposit), `refused` (answer 402; nothing moved), or the session it opened (or opened already:
  * the same authorization presented again draws on its session).
  */
-export type AuthorizeOutcome = { kind: 'none' } | { kind: 'refused'; reason: string; message: string } | { kind: 'session'; session: MeterSession };
+export type AuthorizeOutcome =
+  | { kind: 'none' }
+  | { kind: 'refused'; reason: string; message: string }
+  | { kind: 'session'; session: MeterSession };
 
 /**
  * Opens a metering session from an authorization presented in PAYMENT-SIGNATURE (route `settle: 'authorize'`),
@@ -38,7 +41,11 @@ export type AuthorizeOutcome = { kind: 'none' } | { kind: 'refused'; reason: str
  *
  * @example const opened = await authorizeSession(ctx, route, { token, store, authorizers }); // { kind: 'session', session }
  */
-export async function authorizeSession(ctx: ExtensionBeforeContext, route: ResolvedMeteredRoute, deps: AuthorizeDeps): Promise<AuthorizeOutcome> {
+export async function authorizeSession(
+  ctx: ExtensionBeforeContext,
+  route: ResolvedMeteredRoute,
+  deps: AuthorizeDeps,
+): Promise<AuthorizeOutcome> {
   const header = ctx.request.headers.get(headerNames.paymentSignature);
   if (header === null) return { kind: 'none' };
   let payment;
@@ -52,21 +59,40 @@ export async function authorizeSession(ctx: ExtensionBeforeContext, route: Resol
   const offer = authorizer && ctx.route.config.accepts.find((o) => o.rail === authorizer.rail);
   if (!authorizer || !offer) return { kind: 'none' };
   const exp = Math.floor(ctx.now / 1000) + route.ttlSeconds;
-  const verdict = await authorizer.verify(payment.payload, { max: BigInt(offer.amount), lastsUntil: exp + SETTLE_MARGIN_SECONDS, now: ctx.now });
+  const verdict = await authorizer.verify(payment.payload, {
+    max: BigInt(offer.amount),
+    lastsUntil: exp + SETTLE_MARGIN_SECONDS,
+    now: ctx.now,
+  });
   if (!verdict.ok) return { kind: 'refused', reason: verdict.reason, message: verdict.message };
   const authorization = JSON.stringify(payment.payload);
-  const pledged = { kind: 'refused', reason: 'authorization_pledged', message: 'This authorization (its permit nonce) already backs another open metering session; close that session first.' } as const;
+  const pledged = {
+    kind: 'refused',
+    reason: 'authorization_pledged',
+    message:
+      'This authorization (its permit nonce) already backs another open metering session; close that session first.',
+  } as const;
   // A closed session that settled nothing never used its authorization (the nonce is free again, and the very same
   // permit may come back): the next one opens under a numbered id after it. Any other session holding the id pledges it.
   for (let generation = 0; generation < MAX_GENERATIONS; generation++) {
     const id = generation === 0 ? verdict.id : `${verdict.id}:g${generation}`;
     const found = await deps.store.get(id);
     if (!found && deps.admit) {
-      const refusal = await deps.admit({ ...ctx, paymentId: id, rail: authorizer.rail, accepted, payload: payment.payload, payer: verdict.payer, amount: verdict.amount.toString() });
+      const refusal = await deps.admit({
+        ...ctx,
+        paymentId: id,
+        rail: authorizer.rail,
+        accepted,
+        payload: payment.payload,
+        payer: verdict.payer,
+        amount: verdict.amount.toString(),
+      });
       if (refusal?.status === 503) throw new PaymentDeferredError(refusal.reason, refusal.message, refusal.code);
       if (refusal) return { kind: 'refused', reason: refusal.reason, message: refusal.message };
     }
-    const existing = found ?? (await deps.store.open(await sessionOf(ctx, route, deps, accepted, authorizer.rail, verdict, authorization, id)));
+    const existing =
+      found ??
+      (await deps.store.open(await sessionOf(ctx, route, deps, accepted, authorizer.rail, verdict, authorization, id)));
     if (existing.finalReceipt && existing.refund?.status === 'none') continue;
     return existing.authorization === authorization ? { kind: 'session', session: existing } : pledged;
   }

@@ -37,7 +37,8 @@ export function createPostgresMeteringStore(parameters: PostgresMeteringStorePar
   function parse(raw: unknown): MeterSession {
     const row = RowSchema.safeParse(raw);
     const session = row.success ? sessionFromJson(row.data.session) : undefined;
-    if (!session) throw new StoreCorruptError(store, row.success ? row.data.id : '?', 'the row is not a metering session');
+    if (!session)
+      throw new StoreCorruptError(store, row.success ? row.data.id : '?', 'the row is not a metering session');
     return session;
   }
   async function read(query: PgQuery, id: string): Promise<MeterSession | undefined> {
@@ -53,11 +54,10 @@ export function createPostgresMeteringStore(parameters: PostgresMeteringStorePar
           const { result, next } = decide(await read(query, id));
           if (next) {
             const dueAt = isDueForSettlement(next, Number.POSITIVE_INFINITY) ? next.expiresAt : null;
-            await query(`INSERT INTO ${t} (id, session, due_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET session = excluded.session, due_at = excluded.due_at`, [
-              id,
-              sessionToJson(next),
-              dueAt,
-            ]);
+            await query(
+              `INSERT INTO ${t} (id, session, due_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET session = excluded.session, due_at = excluded.due_at`,
+              [id, sessionToJson(next), dueAt],
+            );
           }
           return result;
         }),
@@ -65,7 +65,10 @@ export function createPostgresMeteringStore(parameters: PostgresMeteringStorePar
     (id) => guardStore(db.kind, 'get metering session', () => read(db.query, id)),
     (now, limit) =>
       guardStore(db.kind, 'list metering sessions due', async () => {
-        const rows = await db.query(`SELECT id, session FROM ${t} WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at, id LIMIT $2`, [now, limit]);
+        const rows = await db.query(
+          `SELECT id, session FROM ${t} WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at, id LIMIT $2`,
+          [now, limit],
+        );
         return rows.map(parse).filter((s) => isDueForSettlement(s, now));
       }),
   );

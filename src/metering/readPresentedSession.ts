@@ -16,14 +16,22 @@ export function readPresentedSession(request: Request): PresentedSession {
   const headers = request.headers;
   const value = headers.get(meteringHeaders.session);
   if (value === null) return { kind: 'none' };
-  if (headers.has(headerNames.paymentSignature) || headers.has(headerNames.v1Payment) || /^\s*(l402|lsat)\s/i.test(headers.get(headerNames.authorization) ?? '')) {
+  if (
+    headers.has(headerNames.paymentSignature) ||
+    headers.has(headerNames.v1Payment) ||
+    /^\s*(l402|lsat)\s/i.test(headers.get(headerNames.authorization) ?? '')
+  ) {
     return { kind: 'none' };
   }
   const token = value.trim();
-  if (token.length === 0 || token.length > METERING_HEADER_MAX_LENGTH) return { kind: 'malformed', message: `${meteringHeaders.session} is empty or too long.` };
+  if (token.length === 0 || token.length > METERING_HEADER_MAX_LENGTH)
+    return { kind: 'malformed', message: `${meteringHeaders.session} is empty or too long.` };
   const close = headers.has(meteringHeaders.close);
   const refundTo = headers.get(meteringHeaders.refundTo)?.trim();
-  if (refundTo !== undefined && (refundTo.length === 0 || refundTo.length > METERING_HEADER_MAX_LENGTH || /\s/.test(refundTo))) {
+  if (
+    refundTo !== undefined &&
+    (refundTo.length === 0 || refundTo.length > METERING_HEADER_MAX_LENGTH || /\s/.test(refundTo))
+  ) {
     return { kind: 'malformed', message: `${meteringHeaders.refundTo} is empty, too long or holds spaces.` };
   }
   return { kind: 'session', token, close, ...(close && refundTo !== undefined ? { refundTo } : {}) };

@@ -60,9 +60,14 @@ export function createRedisMeteringStore(parameters: RedisMeteringStoreParameter
           const { result, next } = decide(session);
           if (!next) return result;
           const dueAt = isDueForSettlement(next, Number.POSITIVE_INFINITY) ? String(next.expiresAt) : '';
-          if ((await runRedisScript(redis, SWAP, [keyOf(id), dueKey], [version, sessionToJson(next), id, dueAt])) === 1) return result;
+          if ((await runRedisScript(redis, SWAP, [keyOf(id), dueKey], [version, sessionToJson(next), id, dueAt])) === 1)
+            return result;
         }
-        throw new StoreUnavailableError('redis', 'update metering session', new Error(`the session changed under ${maxAttempts} attempts in a row`));
+        throw new StoreUnavailableError(
+          'redis',
+          'update metering session',
+          new Error(`the session changed under ${maxAttempts} attempts in a row`),
+        );
       }),
     (id) => guardStore('redis', 'get metering session', async () => (await read(id)).session),
     (now, limit) =>

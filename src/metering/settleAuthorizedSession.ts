@@ -1,5 +1,14 @@
 import type { RequestBinding } from '../core/rail';
-import { audit, auditReasonOf, finish, OPEN_TO_REFUND, pending, type CloseAgain, type CloseDeps, type CloseOutcome } from './closeSteps';
+import {
+  audit,
+  auditReasonOf,
+  finish,
+  OPEN_TO_REFUND,
+  pending,
+  type CloseAgain,
+  type CloseDeps,
+  type CloseOutcome,
+} from './closeSteps';
 import type { MeterSession } from './meterSession';
 
 /**
@@ -14,12 +23,18 @@ import type { MeterSession } from './meterSession';
  *
  * @example const closed = await settleAuthorizedSession(session, binding, deps); // closed.settlement: { status: 'sent', amount: '15800', reference: '0x…' }
  */
-export async function settleAuthorizedSession(session: MeterSession, binding: RequestBinding, deps: CloseDeps, closeAgain: CloseAgain): Promise<CloseOutcome | undefined> {
+export async function settleAuthorizedSession(
+  session: MeterSession,
+  binding: RequestBinding,
+  deps: CloseDeps,
+  closeAgain: CloseAgain,
+): Promise<CloseOutcome | undefined> {
   const amount = session.used;
   if (amount === 0n) return finish(session, binding, { status: 'none', amount }, OPEN_TO_REFUND, deps, closeAgain);
   const authorizer = deps.authorizers?.[session.rail];
   const authorization = parseAuthorization(session.authorization);
-  if (!authorizer || !authorization) throw pending(`No authorizer settles rail ${session.rail} here; nothing was settled.`);
+  if (!authorizer || !authorization)
+    throw pending(`No authorizer settles rail ${session.rail} here; nothing was settled.`);
 
   const claimed = await deps.store.setRefund(session.id, OPEN_TO_REFUND, { status: 'in_progress', amount });
   // Another close took the settlement between our read and now: answer what it records.
@@ -34,15 +49,32 @@ export async function settleAuthorizedSession(session: MeterSession, binding: Re
   } catch (error) {
     deps.onError?.(error, 'refund');
     await audit(deps, session, amount, 'unknown', auditReasonOf(error), undefined, 'settlement');
-    throw pending('Its settlement was attempted but its outcome is unknown; it is recorded in progress and will not be sent again automatically.');
+    throw pending(
+      'Its settlement was attempted but its outcome is unknown; it is recorded in progress and will not be sent again automatically.',
+    );
   }
   if (result.status === 'refused') {
     await audit(deps, session, amount, 'refused', result.reason, undefined, 'settlement');
     await deps.store.setRefund(session.id, ['in_progress'], undefined);
     throw pending(`Its settlement was refused by the rail (${result.reason}: ${result.message}); nothing was moved.`);
   }
-  const closed = await finish(session, binding, { status: 'sent', amount, reference: result.reference }, ['in_progress'], deps, closeAgain);
-  await audit(deps, session, amount, 'sent', undefined, { reference: result.reference, ...(closed ? { receipt: closed.receipt } : {}) }, 'settlement');
+  const closed = await finish(
+    session,
+    binding,
+    { status: 'sent', amount, reference: result.reference },
+    ['in_progress'],
+    deps,
+    closeAgain,
+  );
+  await audit(
+    deps,
+    session,
+    amount,
+    'sent',
+    undefined,
+    { reference: result.reference, ...(closed ? { receipt: closed.receipt } : {}) },
+    'settlement',
+  );
   return closed;
 }
 
@@ -54,18 +86,41 @@ export async function settleAuthorizedSession(session: MeterSession, binding: Re
  *
  * @example const recovered = await recoverSettlement(session, binding, deps); // undefined unless the transfer on record landed
  */
-export async function recoverSettlement(session: MeterSession, binding: RequestBinding, deps: CloseDeps, closeAgain: CloseAgain): Promise<CloseOutcome | undefined> {
+export async function recoverSettlement(
+  session: MeterSession,
+  binding: RequestBinding,
+  deps: CloseDeps,
+  closeAgain: CloseAgain,
+): Promise<CloseOutcome | undefined> {
   const state = session.refund;
   const authorizer = deps.authorizers?.[session.rail];
   const authorization = parseAuthorization(session.authorization);
-  if (state?.status !== 'in_progress' || state.reference === undefined || !authorizer?.lookup || !authorization) return undefined;
-  const found = await authorizer.lookup({ authorization, amount: state.amount, reference: state.reference }).catch((error: unknown) => {
-    deps.onError?.(error, 'refund');
-    return 'unknown' as const;
-  });
+  if (state?.status !== 'in_progress' || state.reference === undefined || !authorizer?.lookup || !authorization)
+    return undefined;
+  const found = await authorizer
+    .lookup({ authorization, amount: state.amount, reference: state.reference })
+    .catch((error: unknown) => {
+      deps.onError?.(error, 'refund');
+      return 'unknown' as const;
+    });
   if (found !== 'landed') return undefined;
-  const closed = await finish(session, binding, { status: 'sent', amount: state.amount, reference: state.reference }, ['in_progress'], deps, closeAgain);
-  await audit(deps, session, state.amount, 'sent', 'recovered', { reference: state.reference, ...(closed ? { receipt: closed.receipt } : {}) }, 'settlement');
+  const closed = await finish(
+    session,
+    binding,
+    { status: 'sent', amount: state.amount, reference: state.reference },
+    ['in_progress'],
+    deps,
+    closeAgain,
+  );
+  await audit(
+    deps,
+    session,
+    state.amount,
+    'sent',
+    'recovered',
+    { reference: state.reference, ...(closed ? { receipt: closed.receipt } : {}) },
+    'settlement',
+  );
   return closed;
 }
 
@@ -73,7 +128,9 @@ function parseAuthorization(text: string | undefined): Record<string, unknown> |
   if (text === undefined) return undefined;
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -43,7 +43,9 @@ export function createSqliteMeteringStore(parameters: SqliteMeteringStoreParamet
     WHERE ${due} AND json_extract(session, '$.expiresAt') <= ? AND coalesce(json_extract(session, '$.refund.status'), '') <> 'in_progress'
     ORDER BY json_extract(session, '$.expiresAt') LIMIT ?`);
   const getStmt = db.prepare(`SELECT session FROM ${t} WHERE id = ?`);
-  const upsertStmt = db.prepare(`INSERT INTO ${t} (id, session) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET session = excluded.session`);
+  const upsertStmt = db.prepare(
+    `INSERT INTO ${t} (id, session) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET session = excluded.session`,
+  );
 
   function read(id: string): MeterSession | undefined {
     return parseRow(id, getStmt.get(id));
@@ -51,7 +53,10 @@ export function createSqliteMeteringStore(parameters: SqliteMeteringStoreParamet
 
   function parseRow(id: string, row: unknown): MeterSession | undefined {
     if (row === undefined) return undefined;
-    const text = typeof row === 'object' && row !== null && 'session' in row && typeof row.session === 'string' ? row.session : undefined;
+    const text =
+      typeof row === 'object' && row !== null && 'session' in row && typeof row.session === 'string'
+        ? row.session
+        : undefined;
     const session = text === undefined ? undefined : sessionFromJson(text);
     if (!session) throw new StoreCorruptError('sqlite metering', id, 'the row is not a metering session');
     return session;
@@ -72,7 +77,8 @@ export function createSqliteMeteringStore(parameters: SqliteMeteringStoreParamet
     (now, limit) =>
       guardStore('sqlite', 'list metering sessions due', () =>
         dueStmt.all(now, limit).flatMap((row: unknown) => {
-          const id = typeof row === 'object' && row !== null && 'id' in row && typeof row.id === 'string' ? row.id : '?';
+          const id =
+            typeof row === 'object' && row !== null && 'id' in row && typeof row.id === 'string' ? row.id : '?';
           const session = parseRow(id, row);
           return session && isDueForSettlement(session, now) ? [session] : [];
         }),

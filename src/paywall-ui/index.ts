@@ -5,8 +5,22 @@
  * the 402 unchanged.
  */
 export { withPaywallPage, type PaywallPageOptions } from './paywallPage';
-export { renderPaywallPage, type RenderPaywallPageParameters, type RenderPaywallPageReturnType } from './renderPaywallPage';
+export {
+  renderPaywallPage,
+  type RenderPaywallPageParameters,
+  type RenderPaywallPageReturnType,
+} from './renderPaywallPage';
 export { offerViews, type OfferViewOptions } from './offerViews';
 export { prefersHtml } from './prefersHtml';
 export { hasInvoiceStatus, type InvoiceStatus, type InvoiceStatusSource } from './invoiceStatus';
-export { formatUnits, INVOICE_STATUS_PATH, PAGE_DATA_ID, type AssetDisplay, type OfferFlow, type OfferView, type PageData, type PaywallColors, type PaywallTheme } from './pageData';
+export {
+  formatUnits,
+  INVOICE_STATUS_PATH,
+  PAGE_DATA_ID,
+  type AssetDisplay,
+  type OfferFlow,
+  type OfferView,
+  type PageData,
+  type PaywallColors,
+  type PaywallTheme,
+} from './pageData';

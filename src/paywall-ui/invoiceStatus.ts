@@ -24,5 +24,9 @@ export type InvoiceStatusSource = {
 
 /** True when `value` can report invoice states (see {@link InvoiceStatusSource}). */
 export function hasInvoiceStatus(value: unknown): value is InvoiceStatusSource {
-  return typeof value === 'object' && value !== null && typeof (value as Partial<InvoiceStatusSource>).invoiceStatus === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Partial<InvoiceStatusSource>).invoiceStatus === 'function'
+  );
 }

@@ -18,7 +18,12 @@ const SOLANA_NAMES: Record<string, string> = {
   'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1': 'Solana devnet',
   'solana:4uhcVJyU9pJkvQyS88uRDiswHXSCkY3z': 'Solana testnet',
 };
-const EVM_NAMES: Record<string, string> = { 'eip155:1': 'Ethereum', 'eip155:8453': 'Base', 'eip155:84532': 'Base Sepolia', 'eip155:31337': 'local chain 31337' };
+const EVM_NAMES: Record<string, string> = {
+  'eip155:1': 'Ethereum',
+  'eip155:8453': 'Base',
+  'eip155:84532': 'Base Sepolia',
+  'eip155:31337': 'local chain 31337',
+};
 const LIGHTNING_NAMES: Record<string, string> = {
   'bip122:000000000019d6689c085ae165831e93': 'Lightning',
   'bip122:0f9188f13cb7b2c71f2a335e3a4fc328': 'Lightning (regtest)',
@@ -48,7 +53,8 @@ function shortAsset(asset: string): string {
 function offerView(req: PaymentRequirements, index: number, options: OfferViewOptions): OfferView {
   const named = options.networkNames?.[req.network];
   if (req.network.startsWith('bip122:') && req.asset === 'msat') {
-    const payable = options.lightningStatus && typeof req.extra.invoice === 'string' && typeof req.extra.macaroon === 'string';
+    const payable =
+      options.lightningStatus && typeof req.extra.invoice === 'string' && typeof req.extra.macaroon === 'string';
     const networkName = named ?? LIGHTNING_NAMES[req.network] ?? 'Lightning';
     return {
       index,
@@ -58,11 +64,15 @@ function offerView(req: PaymentRequirements, index: number, options: OfferViewOp
       networkName,
       decimals: 3,
       symbol: 'sat',
-      ...(payable ? {} : { note: 'This server does not tell the page when an invoice is paid; pay with an L402 client.' }),
+      ...(payable
+        ? {}
+        : { note: 'This server does not tell the page when an invoice is paid; pay with an L402 client.' }),
     };
   }
   const asset = assetOf(req, options.assets ?? {});
-  const amountText = asset ? `${formatUnits(req.amount, asset.decimals)} ${asset.symbol}` : `${req.amount} units of ${shortAsset(req.asset)}`;
+  const amountText = asset
+    ? `${formatUnits(req.amount, asset.decimals)} ${asset.symbol}`
+    : `${req.amount} units of ${shortAsset(req.asset)}`;
   const base = { index, amountText, decimals: asset?.decimals ?? 0, symbol: asset?.symbol ?? shortAsset(req.asset) };
   if (req.network.startsWith('eip155:')) {
     const chainId = Number(req.network.slice('eip155:'.length));
@@ -75,7 +85,9 @@ function offerView(req: PaymentRequirements, index: number, options: OfferViewOp
       title: `${base.symbol} on ${networkName}${method === 'eip2612' ? ' (permit)' : method === 'permit2' ? ' (Permit2)' : ''}`,
       networkName,
       chainId,
-      ...(eip3009 ? {} : { note: 'This offer is paid by an x402 client (the page pays the EIP-3009 offer of this token).' }),
+      ...(eip3009
+        ? {}
+        : { note: 'This offer is paid by an x402 client (the page pays the EIP-3009 offer of this token).' }),
     };
   }
   if (req.network.startsWith('solana:')) {
@@ -91,5 +103,11 @@ function offerView(req: PaymentRequirements, index: number, options: OfferViewOp
       ...(payable ? {} : { note: 'The page has no Solana RPC endpoint for this network; pay with an x402 client.' }),
     };
   }
-  return { ...base, flow: 'none', title: `${base.symbol} on ${named ?? req.network}`, networkName: named ?? req.network, note: 'Pay this offer with an x402 client.' };
+  return {
+    ...base,
+    flow: 'none',
+    title: `${base.symbol} on ${named ?? req.network}`,
+    networkName: named ?? req.network,
+    note: 'Pay this offer with an x402 client.',
+  };
 }

@@ -7,7 +7,14 @@
 import type { PaymentRequired } from '../protocol/schemas';
 
 /** Colours of the page (any CSS colour). Defaults keep WCAG AA contrast; choose yours to keep it too. */
-export type PaywallColors = { accent?: string; accentText?: string; background?: string; surface?: string; text?: string; muted?: string };
+export type PaywallColors = {
+  accent?: string;
+  accentText?: string;
+  background?: string;
+  surface?: string;
+  text?: string;
+  muted?: string;
+};
 
 /** Look of the page for a route: title, description, logo (an https: or data: URL), colours. */
 export type PaywallTheme = { title?: string; description?: string; logoUrl?: string; colors?: PaywallColors };

@@ -48,7 +48,8 @@ const InvoiceStatusRequestSchema = z.object({ macaroon: z.string().min(1).max(81
  */
 export function withPaywallPage(pw: Paywall, options: PaywallPageOptions = {}): Paywall {
   const themed = Object.entries(options.routes ?? {}).map(([key, theme]) => ({ ...compileRouteKey(key), theme }));
-  const invoiceStatus = options.invoiceStatus !== undefined && hasInvoiceStatus(options.invoiceStatus) ? options.invoiceStatus : undefined;
+  const invoiceStatus =
+    options.invoiceStatus !== undefined && hasInvoiceStatus(options.invoiceStatus) ? options.invoiceStatus : undefined;
   const now = options.now ?? Date.now;
   const viewOptions: OfferViewOptions = {
     ...(options.assets ? { assets: options.assets } : {}),
@@ -56,7 +57,9 @@ export function withPaywallPage(pw: Paywall, options: PaywallPageOptions = {}): 
     ...(options.solanaRpcUrls ? { solanaRpcUrls: options.solanaRpcUrls } : {}),
     lightningStatus: invoiceStatus !== undefined,
   };
-  const connectOrigins = [...new Set(Object.values(options.solanaRpcUrls ?? {}).flatMap((u) => (URL.canParse(u) ? [new URL(u).origin] : [])))];
+  const connectOrigins = [
+    ...new Set(Object.values(options.solanaRpcUrls ?? {}).flatMap((u) => (URL.canParse(u) ? [new URL(u).origin] : []))),
+  ];
 
   function page(request: Request, response: Response): Response {
     if (response.status !== 402 || !prefersHtml(request.headers.get('accept'))) return response;
@@ -70,7 +73,11 @@ export function withPaywallPage(pw: Paywall, options: PaywallPageOptions = {}): 
     }
     const url = new URL(request.url);
     const route = matchRoute(themed, request.method, url.pathname);
-    const theme: PaywallTheme = { ...options.theme, ...route?.theme, colors: { ...options.theme?.colors, ...route?.theme.colors } };
+    const theme: PaywallTheme = {
+      ...options.theme,
+      ...route?.theme,
+      colors: { ...options.theme?.colors, ...route?.theme.colors },
+    };
     const { html, contentSecurityPolicy } = renderPaywallPage({
       paymentRequired,
       offers: offerViews(paymentRequired.accepts, viewOptions),
@@ -95,13 +102,18 @@ export function withPaywallPage(pw: Paywall, options: PaywallPageOptions = {}): 
 
   async function status(request: Request): Promise<Response> {
     if (!invoiceStatus) return jsonResponse(404, { error: 'not_found' });
-    if (request.method !== 'POST') return jsonResponse(405, { error: 'method_not_allowed', message: 'POST {"macaroon": "…"}.' }, { Allow: 'POST' });
+    if (request.method !== 'POST')
+      return jsonResponse(405, { error: 'method_not_allowed', message: 'POST {"macaroon": "…"}.' }, { Allow: 'POST' });
     let parsed: z.infer<typeof InvoiceStatusRequestSchema>;
     try {
       const text = await request.text();
       if (text.length > 16_384) return jsonResponse(413, { error: 'too_large', message: 'The request is too large.' });
       const result = InvoiceStatusRequestSchema.safeParse(JSON.parse(text));
-      if (!result.success) return jsonResponse(400, { error: 'malformed', message: 'Send {"macaroon": "<the L402 macaroon of the 402>"}.' });
+      if (!result.success)
+        return jsonResponse(400, {
+          error: 'malformed',
+          message: 'Send {"macaroon": "<the L402 macaroon of the 402>"}.',
+        });
       parsed = result.data;
     } catch {
       return jsonResponse(400, { error: 'malformed', message: 'The body is not JSON.' });

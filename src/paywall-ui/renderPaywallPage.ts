@@ -46,11 +46,14 @@ export function renderPaywallPage(p: RenderPaywallPageParameters): RenderPaywall
   };
   const offers = p.offers
     .map(
-      (o) => `<li class="offer" data-flow="${o.flow}"><div class="offer-text"><span class="amount">${escapeHtml(o.amountText)}</span><span class="network">${escapeHtml(o.title)}</span>${
-        o.note ? `<span class="note">${escapeHtml(o.note)}</span>` : ''
-      }</div>${
-        o.flow === 'none' ? '' : `<button type="button" class="pay" data-offer="${o.index}" disabled>Pay ${escapeHtml(o.amountText)} with ${escapeHtml(flowName(o))}</button>`
-      }</li>`,
+      (o) =>
+        `<li class="offer" data-flow="${o.flow}"><div class="offer-text"><span class="amount">${escapeHtml(o.amountText)}</span><span class="network">${escapeHtml(o.title)}</span>${
+          o.note ? `<span class="note">${escapeHtml(o.note)}</span>` : ''
+        }</div>${
+          o.flow === 'none'
+            ? ''
+            : `<button type="button" class="pay" data-offer="${o.index}" disabled>Pay ${escapeHtml(o.amountText)} with ${escapeHtml(flowName(o))}</button>`
+        }</li>`,
     )
     .join('');
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${escapeHtml(title)}</title><style>${style}</style></head><body><main><header>${

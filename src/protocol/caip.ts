@@ -45,7 +45,10 @@ export function isCaipNetwork(value: string): value is CaipNetwork {
 /** Splits a CAIP-2 id into namespace and reference; throws a 400-typed error when malformed. */
 export function parseCaipNetwork(value: string): { namespace: string; reference: string } {
   if (!isCaipNetwork(value)) {
-    throw new MalformedInputError(errorCodes.INVALID_CAIP, `"${value.slice(0, 80)}" is not a CAIP-2 network id (namespace:reference).`);
+    throw new MalformedInputError(
+      errorCodes.INVALID_CAIP,
+      `"${value.slice(0, 80)}" is not a CAIP-2 network id (namespace:reference).`,
+    );
   }
   const i = value.indexOf(':');
   return { namespace: value.slice(0, i), reference: value.slice(i + 1) };
@@ -82,7 +85,10 @@ export function isAtomicAmount(value: string): boolean {
 /** Parses an atomic amount string to bigint; throws a 400-typed error otherwise. Never goes through a float. */
 export function parseAtomicAmount(value: string): bigint {
   if (!isAtomicAmount(value)) {
-    throw new MalformedInputError(errorCodes.INVALID_AMOUNT, `"${value.slice(0, 80)}" is not an atomic amount (a decimal integer string).`);
+    throw new MalformedInputError(
+      errorCodes.INVALID_AMOUNT,
+      `"${value.slice(0, 80)}" is not an atomic amount (a decimal integer string).`,
+    );
   }
   return BigInt(value);
 }

@@ -22,16 +22,26 @@ export const headerNames = {
 } as const;
 
 /** Headers a browser client must be allowed to read (CORS `Access-Control-Expose-Headers`). */
-export const exposedHeaders = [headerNames.paymentRequired, headerNames.paymentResponse, headerNames.v1PaymentResponse, headerNames.wwwAuthenticate, 'Payment-Receipt'];
+export const exposedHeaders = [
+  headerNames.paymentRequired,
+  headerNames.paymentResponse,
+  headerNames.v1PaymentResponse,
+  headerNames.wwwAuthenticate,
+  'Payment-Receipt',
+];
 
 /** Parses `value` with `schema`, turning schema issues into a 400-typed error naming the paths. */
 export function parseWire<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues = result.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-  throw new MalformedInputError(errorCodes.HEADER_SCHEMA, `${what} does not match the x402 v2 schema: ${issues.join('; ')}`, {
-    details: { issues },
-  });
+  throw new MalformedInputError(
+    errorCodes.HEADER_SCHEMA,
+    `${what} does not match the x402 v2 schema: ${issues.join('; ')}`,
+    {
+      details: { issues },
+    },
+  );
 }
 
 /** Encodes a PAYMENT-REQUIRED header value. */
@@ -40,7 +50,11 @@ export function encodePaymentRequiredHeader(value: PaymentRequired): string {
 }
 /** Decodes and validates a PAYMENT-REQUIRED header value (throws MalformedInputError). */
 export function decodePaymentRequiredHeader(value: string): PaymentRequired {
-  return parseWire(PaymentRequiredSchema, decodeBase64Json(value, { what: headerNames.paymentRequired }), headerNames.paymentRequired);
+  return parseWire(
+    PaymentRequiredSchema,
+    decodeBase64Json(value, { what: headerNames.paymentRequired }),
+    headerNames.paymentRequired,
+  );
 }
 /** Encodes a PAYMENT-SIGNATURE header value. */
 export function encodePaymentSignatureHeader(value: PaymentPayload): string {
@@ -48,7 +62,11 @@ export function encodePaymentSignatureHeader(value: PaymentPayload): string {
 }
 /** Decodes and validates a PAYMENT-SIGNATURE header value (throws MalformedInputError). */
 export function decodePaymentSignatureHeader(value: string): PaymentPayload {
-  return parseWire(PaymentPayloadSchema, decodeBase64Json(value, { what: headerNames.paymentSignature }), headerNames.paymentSignature);
+  return parseWire(
+    PaymentPayloadSchema,
+    decodeBase64Json(value, { what: headerNames.paymentSignature }),
+    headerNames.paymentSignature,
+  );
 }
 /** Encodes a PAYMENT-RESPONSE header value. */
 export function encodePaymentResponseHeader(value: SettleResponse): string {
@@ -56,5 +74,9 @@ export function encodePaymentResponseHeader(value: SettleResponse): string {
 }
 /** Decodes and validates a PAYMENT-RESPONSE header value (throws MalformedInputError). */
 export function decodePaymentResponseHeader(value: string): SettleResponse {
-  return parseWire(SettleResponseSchema, decodeBase64Json(value, { what: headerNames.paymentResponse, maxBytes: 64 * 1024 }), headerNames.paymentResponse);
+  return parseWire(
+    SettleResponseSchema,
+    decodeBase64Json(value, { what: headerNames.paymentResponse, maxBytes: 64 * 1024 }),
+    headerNames.paymentResponse,
+  );
 }

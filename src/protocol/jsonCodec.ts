@@ -27,20 +27,30 @@ export function decodeBase64Json(value: string, options: DecodeBase64JsonOptions
   const maxBytes = options.maxBytes ?? MAX_HEADER_BYTES;
   const trimmed = value.trim();
   if (trimmed.length > maxBytes) {
-    throw new MalformedInputError(errorCodes.HEADER_TOO_LARGE, `${what} is ${trimmed.length} bytes; the limit is ${maxBytes}.`, {
-      details: { size: trimmed.length, limit: maxBytes },
-    });
+    throw new MalformedInputError(
+      errorCodes.HEADER_TOO_LARGE,
+      `${what} is ${trimmed.length} bytes; the limit is ${maxBytes}.`,
+      {
+        details: { size: trimmed.length, limit: maxBytes },
+      },
+    );
   }
   // Some clients send base64url or drop padding; accept both spellings, refuse anything else.
   let normalized = trimmed;
   if (!BASE64.test(normalized)) {
     if (!BASE64URL.test(normalized.replace(/=+$/, ''))) {
-      throw new MalformedInputError(errorCodes.HEADER_BAD_BASE64, `${what} is not base64. Send standard base64 of the JSON object.`);
+      throw new MalformedInputError(
+        errorCodes.HEADER_BAD_BASE64,
+        `${what} is not base64. Send standard base64 of the JSON object.`,
+      );
     }
     normalized = normalized.replace(/=+$/, '').replace(/-/g, '+').replace(/_/g, '/');
     normalized += '='.repeat((4 - (normalized.length % 4)) % 4);
     if (!BASE64.test(normalized)) {
-      throw new MalformedInputError(errorCodes.HEADER_BAD_BASE64, `${what} is not base64. Send standard base64 of the JSON object.`);
+      throw new MalformedInputError(
+        errorCodes.HEADER_BAD_BASE64,
+        `${what} is not base64. Send standard base64 of the JSON object.`,
+      );
     }
   }
   const text = Buffer.from(normalized, 'base64').toString('utf8');

@@ -57,9 +57,13 @@ function malformed(header: 'WWW-Authenticate' | 'Authorization', reason: string,
 
 function bounded(value: string, header: 'WWW-Authenticate' | 'Authorization'): string {
   if (value.length > L402_MAX_HEADER_LENGTH) {
-    throw new MalformedInputError(errorCodes.HEADER_TOO_LARGE, `The ${header} header is ${value.length} characters; at most ${L402_MAX_HEADER_LENGTH} are read.`, {
-      details: { header, length: value.length, limit: L402_MAX_HEADER_LENGTH },
-    });
+    throw new MalformedInputError(
+      errorCodes.HEADER_TOO_LARGE,
+      `The ${header} header is ${value.length} characters; at most ${L402_MAX_HEADER_LENGTH} are read.`,
+      {
+        details: { header, length: value.length, limit: L402_MAX_HEADER_LENGTH },
+      },
+    );
   }
   return value;
 }
@@ -95,7 +99,11 @@ function readChallenges(text: string): RawChallenge[] {
       value += text.charAt(i);
       i += 1;
     }
-    throw malformed('WWW-Authenticate', 'unterminated_quote', 'The WWW-Authenticate header has an unterminated quoted string.');
+    throw malformed(
+      'WWW-Authenticate',
+      'unterminated_quote',
+      'The WWW-Authenticate header has an unterminated quoted string.',
+    );
   };
   const bare = (): string => {
     const start = i;
@@ -107,7 +115,12 @@ function readChallenges(text: string): RawChallenge[] {
     skip(/[\s,]/);
     if (i >= text.length) break;
     const scheme = token();
-    if (scheme === '') throw malformed('WWW-Authenticate', 'bad_scheme', `The WWW-Authenticate header has an unexpected character at position ${i}.`);
+    if (scheme === '')
+      throw malformed(
+        'WWW-Authenticate',
+        'bad_scheme',
+        `The WWW-Authenticate header has an unexpected character at position ${i}.`,
+      );
     const challenge: RawChallenge = { scheme, params: {} };
     out.push(challenge);
     for (;;) {
@@ -131,7 +144,12 @@ function readChallenges(text: string): RawChallenge[] {
       }
       const value = text.charAt(i) === '"' ? quoted() : bare();
       params += 1;
-      if (params > MAX_PARAMS) throw malformed('WWW-Authenticate', 'too_many_params', `The WWW-Authenticate header has more than ${MAX_PARAMS} parameters.`);
+      if (params > MAX_PARAMS)
+        throw malformed(
+          'WWW-Authenticate',
+          'too_many_params',
+          `The WWW-Authenticate header has more than ${MAX_PARAMS} parameters.`,
+        );
       const key = name.toLowerCase();
       if (!(key in challenge.params)) challenge.params[key] = value;
     }
@@ -153,8 +171,18 @@ export function parseL402Challenges(header: string): L402Challenge[] {
     if (!scheme) continue;
     const macaroon = raw.params.macaroon?.trim() ?? '';
     const invoice = (raw.params.invoice?.trim() ?? '').toLowerCase().replace(/^lightning:/, '');
-    if (!BASE64.test(macaroon)) throw malformed('WWW-Authenticate', 'bad_macaroon', `The ${scheme} challenge has no macaroon="<base64>" parameter.`);
-    if (!INVOICE.test(invoice)) throw malformed('WWW-Authenticate', 'bad_invoice', `The ${scheme} challenge has no invoice="<bolt11>" parameter.`);
+    if (!BASE64.test(macaroon))
+      throw malformed(
+        'WWW-Authenticate',
+        'bad_macaroon',
+        `The ${scheme} challenge has no macaroon="<base64>" parameter.`,
+      );
+    if (!INVOICE.test(invoice))
+      throw malformed(
+        'WWW-Authenticate',
+        'bad_invoice',
+        `The ${scheme} challenge has no invoice="<bolt11>" parameter.`,
+      );
     challenges.push({ scheme, macaroon, invoice, params: raw.params });
   }
   return challenges;
@@ -178,9 +206,14 @@ export function parseL402Challenge(header: string): L402Challenge | undefined {
  * @example
  * formatL402Challenge({ macaroon, invoice }) // 'L402 macaroon="AgEL…", invoice="lnbcrt…"'
  */
-export function formatL402Challenge(challenge: { macaroon: string; invoice: string }, scheme: L402Scheme = 'L402'): string {
-  if (!BASE64.test(challenge.macaroon)) throw malformed('WWW-Authenticate', 'bad_macaroon', 'The macaroon to send is not base64.');
-  if (!INVOICE.test(challenge.invoice)) throw malformed('WWW-Authenticate', 'bad_invoice', 'The invoice to send is not a BOLT11 payment request.');
+export function formatL402Challenge(
+  challenge: { macaroon: string; invoice: string },
+  scheme: L402Scheme = 'L402',
+): string {
+  if (!BASE64.test(challenge.macaroon))
+    throw malformed('WWW-Authenticate', 'bad_macaroon', 'The macaroon to send is not base64.');
+  if (!INVOICE.test(challenge.invoice))
+    throw malformed('WWW-Authenticate', 'bad_invoice', 'The invoice to send is not a BOLT11 payment request.');
   return `${scheme} macaroon="${challenge.macaroon}", invoice="${challenge.invoice}"`;
 }
 
@@ -195,18 +228,30 @@ export function parseL402Authorization(header: string): L402Credential {
   const text = bounded(header, 'Authorization').trim();
   const m = /^(\S+)\s+([\s\S]*)$/.exec(text);
   const scheme = m ? asScheme(m[1] ?? '') : undefined;
-  if (!m || !scheme) throw malformed('Authorization', 'not_l402', 'The Authorization header is not an L402 credential ("L402 <macaroon>:<preimage>").');
+  if (!m || !scheme)
+    throw malformed(
+      'Authorization',
+      'not_l402',
+      'The Authorization header is not an L402 credential ("L402 <macaroon>:<preimage>").',
+    );
   const token = (m[2] ?? '').trim();
   const colon = token.lastIndexOf(':');
   if (colon < 0) throw malformed('Authorization', 'no_preimage', 'The L402 credential has no ":<preimage>" part.');
   const preimage = token.slice(colon + 1).trim();
-  if (!PREIMAGE.test(preimage)) throw malformed('Authorization', 'bad_preimage', 'The L402 preimage must be 64 hex characters (32 bytes).');
+  if (!PREIMAGE.test(preimage))
+    throw malformed('Authorization', 'bad_preimage', 'The L402 preimage must be 64 hex characters (32 bytes).');
   const macaroons = token
     .slice(0, colon)
     .split(',')
     .map((s) => s.trim());
-  if (macaroons.length > L402_MAX_MACAROONS) throw malformed('Authorization', 'too_many_macaroons', `The L402 credential carries more than ${L402_MAX_MACAROONS} macaroons.`);
-  if (macaroons.some((mac) => !BASE64.test(mac))) throw malformed('Authorization', 'bad_macaroon', 'An L402 macaroon is empty or not base64.');
+  if (macaroons.length > L402_MAX_MACAROONS)
+    throw malformed(
+      'Authorization',
+      'too_many_macaroons',
+      `The L402 credential carries more than ${L402_MAX_MACAROONS} macaroons.`,
+    );
+  if (macaroons.some((mac) => !BASE64.test(mac)))
+    throw malformed('Authorization', 'bad_macaroon', 'An L402 macaroon is empty or not base64.');
   return { scheme, macaroons, preimage: preimage.toLowerCase() };
 }
 
@@ -216,10 +261,22 @@ export function parseL402Authorization(header: string): L402Credential {
  * @example
  * headers.set('Authorization', formatL402Authorization({ macaroons: [challenge.macaroon], preimage }));
  */
-export function formatL402Authorization(credential: { macaroons: readonly string[]; preimage: string }, scheme: L402Scheme = 'L402'): string {
-  if (credential.macaroons.length === 0 || credential.macaroons.length > L402_MAX_MACAROONS || credential.macaroons.some((mac) => !BASE64.test(mac))) {
-    throw malformed('Authorization', 'bad_macaroon', `An L402 credential carries 1 to ${L402_MAX_MACAROONS} base64 macaroons.`);
+export function formatL402Authorization(
+  credential: { macaroons: readonly string[]; preimage: string },
+  scheme: L402Scheme = 'L402',
+): string {
+  if (
+    credential.macaroons.length === 0 ||
+    credential.macaroons.length > L402_MAX_MACAROONS ||
+    credential.macaroons.some((mac) => !BASE64.test(mac))
+  ) {
+    throw malformed(
+      'Authorization',
+      'bad_macaroon',
+      `An L402 credential carries 1 to ${L402_MAX_MACAROONS} base64 macaroons.`,
+    );
   }
-  if (!PREIMAGE.test(credential.preimage)) throw malformed('Authorization', 'bad_preimage', 'The L402 preimage must be 64 hex characters (32 bytes).');
+  if (!PREIMAGE.test(credential.preimage))
+    throw malformed('Authorization', 'bad_preimage', 'The L402 preimage must be 64 hex characters (32 bytes).');
   return `${scheme} ${credential.macaroons.join(',')}:${credential.preimage.toLowerCase()}`;
 }

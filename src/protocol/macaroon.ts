@@ -104,7 +104,8 @@ export class MacaroonFormatError extends MalformedInputError {
 }
 
 const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
-const hmac = (key: Uint8Array, data: Uint8Array): Uint8Array => new Uint8Array(createHmac('sha256', key).update(data).digest());
+const hmac = (key: Uint8Array, data: Uint8Array): Uint8Array =>
+  new Uint8Array(createHmac('sha256', key).update(data).digest());
 const copy = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
 
 /**
@@ -114,9 +115,12 @@ const copy = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
  * const m = createMacaroon({ rootKey: randomBytes(32), identifier: 'token-1', location: 'x402-rails' });
  */
 export function createMacaroon(parameters: CreateMacaroonParameters): Macaroon {
-  const identifier = typeof parameters.identifier === 'string' ? utf8(parameters.identifier) : copy(parameters.identifier);
+  const identifier =
+    typeof parameters.identifier === 'string' ? utf8(parameters.identifier) : copy(parameters.identifier);
   const signature = hmac(hmac(KEY_GENERATOR, parameters.rootKey), identifier);
-  return parameters.location ? { location: parameters.location, identifier, caveats: [], signature } : { identifier, caveats: [], signature };
+  return parameters.location
+    ? { location: parameters.location, identifier, caveats: [], signature }
+    : { identifier, caveats: [], signature };
 }
 
 /**
@@ -127,12 +131,18 @@ export function createMacaroon(parameters: CreateMacaroonParameters): Macaroon {
  */
 export function addFirstPartyCaveat(macaroon: Macaroon, caveat: Uint8Array | string): Macaroon {
   const identifier = typeof caveat === 'string' ? utf8(caveat) : copy(caveat);
-  return { ...macaroon, caveats: [...macaroon.caveats, { identifier }], signature: hmac(macaroon.signature, identifier) };
+  return {
+    ...macaroon,
+    caveats: [...macaroon.caveats, { identifier }],
+    signature: hmac(macaroon.signature, identifier),
+  };
 }
 
 /** First-party caveat conditions as strings (UTF-8). Third-party caveats are skipped. */
 export function firstPartyCaveats(macaroon: Macaroon): string[] {
-  return macaroon.caveats.filter((c) => c.verificationId === undefined).map((c) => Buffer.from(c.identifier).toString('utf8'));
+  return macaroon.caveats
+    .filter((c) => c.verificationId === undefined)
+    .map((c) => Buffer.from(c.identifier).toString('utf8'));
 }
 
 /**
@@ -198,7 +208,8 @@ class Reader {
 
   peek(): number {
     const byte = this.bytes[this.index];
-    if (byte === undefined) throw new MacaroonFormatError(macaroonFormatErrorCodes.TRUNCATED, 'The macaroon ends early: a field is missing.');
+    if (byte === undefined)
+      throw new MacaroonFormatError(macaroonFormatErrorCodes.TRUNCATED, 'The macaroon ends early: a field is missing.');
     return byte;
   }
 
@@ -218,12 +229,18 @@ class Reader {
         return value;
       }
     }
-    throw new MacaroonFormatError(macaroonFormatErrorCodes.BAD_VARINT, 'A field length in the macaroon does not fit in 32 bits.');
+    throw new MacaroonFormatError(
+      macaroonFormatErrorCodes.BAD_VARINT,
+      'A field length in the macaroon does not fit in 32 bits.',
+    );
   }
 
   take(length: number): Uint8Array {
     if (length > this.remaining) {
-      throw new MacaroonFormatError(macaroonFormatErrorCodes.TRUNCATED, `The macaroon ends early: a field of ${length} bytes has only ${this.remaining} left.`);
+      throw new MacaroonFormatError(
+        macaroonFormatErrorCodes.TRUNCATED,
+        `The macaroon ends early: a field of ${length} bytes has only ${this.remaining} left.`,
+      );
     }
     const out = new Uint8Array(this.bytes.subarray(this.index, this.index + length));
     this.index += length;
@@ -235,13 +252,22 @@ class Reader {
     const type = this.byte();
     if (type === FIELD_EOS) return { type, data: new Uint8Array(0) };
     if (type !== FIELD_LOCATION && type !== FIELD_IDENTIFIER && type !== FIELD_VID && type !== FIELD_SIGNATURE) {
-      throw new MacaroonFormatError(macaroonFormatErrorCodes.UNKNOWN_FIELD, `The macaroon has an unknown field type ${type}.`);
+      throw new MacaroonFormatError(
+        macaroonFormatErrorCodes.UNKNOWN_FIELD,
+        `The macaroon has an unknown field type ${type}.`,
+      );
     }
     return { type, data: this.take(this.uvarint()) };
   }
 }
 
-const fieldNames: Record<number, string> = { 0: 'end', 1: 'location', 2: 'identifier', 4: 'verification id', 6: 'signature' };
+const fieldNames: Record<number, string> = {
+  0: 'end',
+  1: 'location',
+  2: 'identifier',
+  4: 'verification id',
+  6: 'signature',
+};
 
 function expectField(reader: Reader, type: number, where: string): Uint8Array {
   const got = reader.field();
@@ -258,7 +284,9 @@ function readText(bytes: Uint8Array): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (cause) {
-    throw new MacaroonFormatError(macaroonFormatErrorCodes.BAD_UTF8, 'A macaroon location is not valid UTF-8.', { cause });
+    throw new MacaroonFormatError(macaroonFormatErrorCodes.BAD_UTF8, 'A macaroon location is not valid UTF-8.', {
+      cause,
+    });
   }
 }
 
@@ -279,12 +307,18 @@ export function parseMacaroonV2(bytes: Uint8Array, options: ParseMacaroonOptions
   const maxCaveats = options.maxCaveats ?? MACAROON_MAX_CAVEATS;
   if (bytes.length === 0) throw new MacaroonFormatError(macaroonFormatErrorCodes.EMPTY, 'The macaroon is empty.');
   if (bytes.length > maxBytes) {
-    throw new MacaroonFormatError(macaroonFormatErrorCodes.TOO_LARGE, `The macaroon is ${bytes.length} bytes; at most ${maxBytes} are accepted.`);
+    throw new MacaroonFormatError(
+      macaroonFormatErrorCodes.TOO_LARGE,
+      `The macaroon is ${bytes.length} bytes; at most ${maxBytes} are accepted.`,
+    );
   }
   const reader = new Reader(bytes);
   const version = reader.byte();
   if (version !== VERSION_V2) {
-    throw new MacaroonFormatError(macaroonFormatErrorCodes.UNSUPPORTED_VERSION, `Only V2 binary macaroons are accepted (first byte 0x02), got 0x${version.toString(16).padStart(2, '0')}.`);
+    throw new MacaroonFormatError(
+      macaroonFormatErrorCodes.UNSUPPORTED_VERSION,
+      `Only V2 binary macaroons are accepted (first byte 0x02), got 0x${version.toString(16).padStart(2, '0')}.`,
+    );
   }
   const location = optionalLocation(reader);
   const identifier = expectField(reader, FIELD_IDENTIFIER, 'in the header');
@@ -292,7 +326,10 @@ export function parseMacaroonV2(bytes: Uint8Array, options: ParseMacaroonOptions
   const caveats: MacaroonCaveat[] = [];
   while (reader.peek() !== FIELD_EOS) {
     if (caveats.length >= maxCaveats) {
-      throw new MacaroonFormatError(macaroonFormatErrorCodes.TOO_MANY_CAVEATS, `The macaroon has more than ${maxCaveats} caveats.`);
+      throw new MacaroonFormatError(
+        macaroonFormatErrorCodes.TOO_MANY_CAVEATS,
+        `The macaroon has more than ${maxCaveats} caveats.`,
+      );
     }
     const caveatLocation = optionalLocation(reader);
     const caveatId = expectField(reader, FIELD_IDENTIFIER, 'in a caveat');
@@ -307,10 +344,16 @@ export function parseMacaroonV2(bytes: Uint8Array, options: ParseMacaroonOptions
   expectField(reader, FIELD_EOS, 'after the caveats');
   const signature = expectField(reader, FIELD_SIGNATURE, 'at the end');
   if (signature.length !== SIGNATURE_LENGTH) {
-    throw new MacaroonFormatError(macaroonFormatErrorCodes.BAD_SIGNATURE_LENGTH, `The macaroon signature is ${signature.length} bytes, not ${SIGNATURE_LENGTH}.`);
+    throw new MacaroonFormatError(
+      macaroonFormatErrorCodes.BAD_SIGNATURE_LENGTH,
+      `The macaroon signature is ${signature.length} bytes, not ${SIGNATURE_LENGTH}.`,
+    );
   }
   if (reader.remaining !== 0) {
-    throw new MacaroonFormatError(macaroonFormatErrorCodes.TRAILING_DATA, `The macaroon has ${reader.remaining} unexpected bytes after its signature.`);
+    throw new MacaroonFormatError(
+      macaroonFormatErrorCodes.TRAILING_DATA,
+      `The macaroon has ${reader.remaining} unexpected bytes after its signature.`,
+    );
   }
   return location === undefined ? { identifier, caveats, signature } : { location, identifier, caveats, signature };
 }
@@ -329,7 +372,10 @@ export function macaroonToBase64(macaroon: Macaroon): string {
 export function macaroonFromBase64(text: string, options: ParseMacaroonOptions = {}): Macaroon {
   const maxBytes = options.maxBytes ?? MACAROON_MAX_BYTES;
   if (text.length > Math.ceil((maxBytes * 4) / 3) + 4) {
-    throw new MacaroonFormatError(macaroonFormatErrorCodes.TOO_LARGE, `The macaroon text is ${text.length} characters; at most ${maxBytes} bytes are accepted.`);
+    throw new MacaroonFormatError(
+      macaroonFormatErrorCodes.TOO_LARGE,
+      `The macaroon text is ${text.length} characters; at most ${maxBytes} bytes are accepted.`,
+    );
   }
   if (!/^[A-Za-z0-9+/\-_]*={0,2}$/.test(text) || text.replace(/=+$/, '').length % 4 === 1) {
     throw new MacaroonFormatError(macaroonFormatErrorCodes.BAD_ENCODING, 'The macaroon is not valid base64.');
@@ -346,7 +392,10 @@ export function macaroonToHex(macaroon: Macaroon): string {
 export function macaroonFromHex(text: string, options: ParseMacaroonOptions = {}): Macaroon {
   const maxBytes = options.maxBytes ?? MACAROON_MAX_BYTES;
   if (text.length > maxBytes * 2) {
-    throw new MacaroonFormatError(macaroonFormatErrorCodes.TOO_LARGE, `The macaroon text is ${text.length} characters; at most ${maxBytes} bytes are accepted.`);
+    throw new MacaroonFormatError(
+      macaroonFormatErrorCodes.TOO_LARGE,
+      `The macaroon text is ${text.length} characters; at most ${maxBytes} bytes are accepted.`,
+    );
   }
   if (text.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(text)) {
     throw new MacaroonFormatError(macaroonFormatErrorCodes.BAD_ENCODING, 'The macaroon is not valid hex.');

@@ -9,7 +9,10 @@ import { isAtomicAmount, isCaipNetwork } from './caip';
 const boundedString = (max: number) => z.string().min(1).max(max);
 
 /** Atomic amount: decimal integer string. */
-export const AtomicAmountSchema = z.string().max(78).refine(isAtomicAmount, 'must be an atomic amount (decimal integer string)');
+export const AtomicAmountSchema = z
+  .string()
+  .max(78)
+  .refine(isAtomicAmount, 'must be an atomic amount (decimal integer string)');
 /** CAIP-2 network id. */
 export const NetworkSchema = z.string().max(64).refine(isCaipNetwork, 'must be a CAIP-2 network id');
 /** Free-form extension object. */
@@ -29,7 +32,11 @@ export const PaymentRequirementsSchema = z.looseObject({
   amount: AtomicAmountSchema,
   asset: boundedString(256),
   payTo: boundedString(256),
-  maxTimeoutSeconds: z.number().int().positive().max(86_400 * 30),
+  maxTimeoutSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(86_400 * 30),
   extra: ExtraSchema.default({}),
 });
 

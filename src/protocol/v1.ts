@@ -18,7 +18,11 @@ export const PaymentRequirementsV1Schema = z.looseObject({
   description: z.string().max(4096).default(''),
   mimeType: z.string().max(256).default(''),
   payTo: z.string().min(1).max(256),
-  maxTimeoutSeconds: z.number().int().positive().max(86_400 * 30),
+  maxTimeoutSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(86_400 * 30),
   asset: z.string().min(1).max(256),
   outputSchema: z.unknown().optional(),
   extra: ExtraSchema.nullish(),
@@ -77,5 +81,9 @@ export function encodeV1PaymentHeader(req: PaymentRequirementsV1, payload: Recor
 
 /** Decodes `X-PAYMENT-RESPONSE`. */
 export function decodeV1PaymentResponseHeader(value: string): SettleResponseV1 {
-  return parseWire(SettleResponseV1Schema, decodeBase64Json(value, { what: 'X-PAYMENT-RESPONSE' }), 'X-PAYMENT-RESPONSE');
+  return parseWire(
+    SettleResponseV1Schema,
+    decodeBase64Json(value, { what: 'X-PAYMENT-RESPONSE' }),
+    'X-PAYMENT-RESPONSE',
+  );
 }

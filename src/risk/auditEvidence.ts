@@ -8,7 +8,17 @@ import type { AuditRecord } from './auditLog';
  * from, a session or capability token. The audit log keeps their SHA-256 (`<key>Sha256`) instead: whoever holds
  * the value can show it matches the record, whoever reads the record cannot spend it.
  */
-export const SPENDABLE_EVIDENCE_KEYS: ReadonlySet<string> = new Set(['payload', 'preimage', 'macaroon', 'macaroons', 'proof', 'transaction', 'authorization', 'token', 'credential']);
+export const SPENDABLE_EVIDENCE_KEYS: ReadonlySet<string> = new Set([
+  'payload',
+  'preimage',
+  'macaroon',
+  'macaroons',
+  'proof',
+  'transaction',
+  'authorization',
+  'token',
+  'credential',
+]);
 
 /** An EVM signature (65 bytes hex, possibly more for smart-account signatures): spendable with its message. */
 const HEX_SIGNATURE = /^0x[0-9a-fA-F]{128,}$/;
@@ -41,7 +51,10 @@ function redactObject(value: Record<string, unknown>, depth: number): Record<str
   const out: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value)) {
     if (inner === undefined) continue;
-    if (SPENDABLE_EVIDENCE_KEYS.has(key) || (key === 'signature' && typeof inner === 'string' && HEX_SIGNATURE.test(inner))) {
+    if (
+      SPENDABLE_EVIDENCE_KEYS.has(key) ||
+      (key === 'signature' && typeof inner === 'string' && HEX_SIGNATURE.test(inner))
+    ) {
       out[`${key}Sha256`] = evidenceDigest(inner);
     } else {
       out[key] = redactValue(inner, depth + 1);
@@ -54,6 +67,7 @@ function redactValue(value: unknown, depth: number): unknown {
   // Deeper than any evidence the framework writes: keep only a digest rather than walk on.
   if (depth > MAX_DEPTH) return { digestSha256: evidenceDigest(value) };
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
-  if (typeof value === 'object' && value !== null) return redactObject(Object.fromEntries(Object.entries(value)), depth);
+  if (typeof value === 'object' && value !== null)
+    return redactObject(Object.fromEntries(Object.entries(value)), depth);
   return value;
 }

@@ -54,7 +54,9 @@ export const AUDIT_GENESIS = 'genesis';
 
 /** Hash of an entry: SHA-256 (base64url) of its canonical JSON with `seq` and `prevHash`. */
 export function auditEntryHash(record: AuditRecord, seq: number, prevHash: string): string {
-  return createHash('sha256').update(canonicalJson({ ...record, seq, prevHash })).digest('base64url');
+  return createHash('sha256')
+    .update(canonicalJson({ ...record, seq, prevHash }))
+    .digest('base64url');
 }
 
 /**
@@ -82,9 +84,12 @@ export function verifyAuditChain(entries: readonly AuditEntry[]): AuditChainChec
   let previous: AuditEntry | undefined;
   for (const entry of entries) {
     const { seq, prevHash, hash, ...record } = entry;
-    if (previous && seq !== previous.seq + 1) return { ok: false, seq, problem: `entry ${previous.seq + 1} is missing` };
-    if (previous && prevHash !== previous.hash) return { ok: false, seq, problem: 'does not link to the entry before it' };
-    if (auditEntryHash(record, seq, prevHash) !== hash) return { ok: false, seq, problem: 'its content does not match its hash' };
+    if (previous && seq !== previous.seq + 1)
+      return { ok: false, seq, problem: `entry ${previous.seq + 1} is missing` };
+    if (previous && prevHash !== previous.hash)
+      return { ok: false, seq, problem: 'does not link to the entry before it' };
+    if (auditEntryHash(record, seq, prevHash) !== hash)
+      return { ok: false, seq, problem: 'its content does not match its hash' };
     previous = entry;
   }
   return { ok: true, entries: entries.length };
@@ -92,5 +97,9 @@ export function verifyAuditChain(entries: readonly AuditEntry[]): AuditChainChec
 
 /** Keeps the fields of a query's filter; shared by the log implementations. */
 export function matchesAuditQuery(entry: AuditEntry, query: AuditQuery): boolean {
-  return (query.kind === undefined || entry.kind === query.kind) && (query.paymentId === undefined || entry.paymentId === query.paymentId) && (query.since === undefined || entry.at >= query.since);
+  return (
+    (query.kind === undefined || entry.kind === query.kind) &&
+    (query.paymentId === undefined || entry.paymentId === query.paymentId) &&
+    (query.since === undefined || entry.at >= query.since)
+  );
 }

@@ -6,7 +6,11 @@ export type CapLimit = { key: string; max: bigint };
  * total would pass its max (answering that limit). Memory for one process; SQLite for several on one machine.
  */
 export interface CapCounter {
-  tryReserve(reservationId: string, limits: readonly CapLimit[], amount: bigint): Promise<{ ok: true } | { ok: false; limit: CapLimit }>;
+  tryReserve(
+    reservationId: string,
+    limits: readonly CapLimit[],
+    amount: bigint,
+  ): Promise<{ ok: true } | { ok: false; limit: CapLimit }>;
   /** Keeps a reservation's amounts (the money moved or may have). */
   commit(reservationId: string): Promise<void>;
   /** Takes a reservation's amounts back out of the totals. */

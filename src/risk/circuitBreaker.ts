@@ -1,5 +1,11 @@
 /** A rail's breaker: closed (settling), open (refusing until `retryAt`), or half-open (one trial settling). */
-export type BreakerState = { rail: string; state: 'closed' | 'open' | 'half-open'; consecutiveFailures: number; openedAt?: number; retryAt?: number };
+export type BreakerState = {
+  rail: string;
+  state: 'closed' | 'open' | 'half-open';
+  consecutiveFailures: number;
+  openedAt?: number;
+  retryAt?: number;
+};
 
 /** When a breaker opens and how long it stays open. */
 export type CircuitBreakerOptions = {
@@ -58,7 +64,13 @@ export function circuitBreakers(options: CircuitBreakerOptions = {}): CircuitBre
     succeeded(rail) {
       const b = of(rail);
       const was = b.state;
-      Object.assign(b, { state: 'closed', consecutiveFailures: 0, trial: false, openedAt: undefined, retryAt: undefined });
+      Object.assign(b, {
+        state: 'closed',
+        consecutiveFailures: 0,
+        trial: false,
+        openedAt: undefined,
+        retryAt: undefined,
+      });
       if (was !== 'closed') change(b);
     },
     failed(rail, now) {
@@ -74,7 +86,9 @@ export function circuitBreakers(options: CircuitBreakerOptions = {}): CircuitBre
       if (b.state === 'half-open') b.trial = false;
     },
     states(now) {
-      return [...rails.values()].map((b) => view(b.state === 'open' && now >= (b.retryAt ?? 0) ? { ...b, state: 'half-open' } : b));
+      return [...rails.values()].map((b) =>
+        view(b.state === 'open' && now >= (b.retryAt ?? 0) ? { ...b, state: 'half-open' } : b),
+      );
     },
   };
 }

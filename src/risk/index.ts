@@ -3,8 +3,20 @@
  * append-only, hash-chained audit log, as one paywall extension.
  */
 export { riskControls, type RiskControls, type RiskControlsOptions } from './riskControls';
-export { payerScreening, normalizePayer, type PayerScreeningOptions, type ScreenedPayer, type ScreeningResult } from './payerScreening';
-export { spendingCaps, type SpendingCaps, type SpendingCapsOptions, type AmountCap, type CappedPayment } from './spendingCaps';
+export {
+  payerScreening,
+  normalizePayer,
+  type PayerScreeningOptions,
+  type ScreenedPayer,
+  type ScreeningResult,
+} from './payerScreening';
+export {
+  spendingCaps,
+  type SpendingCaps,
+  type SpendingCapsOptions,
+  type AmountCap,
+  type CappedPayment,
+} from './spendingCaps';
 export { createMemoryCapCounter, type CapCounter, type CapLimit } from './capCounter';
 export { createSqliteCapCounter, type SqliteCapCounterOptions } from './sqliteCapCounter';
 export { createRedisCapCounter, type RedisCapCounterParameters } from './redisCapCounter';

@@ -31,13 +31,16 @@ export function normalizePayer(payer: string): string {
  *
  * @example const check = payerScreening({ denyPayers: ['0xBad…'] }); const refusal = await check(ctx);
  */
-export function payerScreening(options: PayerScreeningOptions): (ctx: ExtensionVerifiedContext) => Promise<PaymentRefusal | undefined> {
+export function payerScreening(
+  options: PayerScreeningOptions,
+): (ctx: ExtensionVerifiedContext) => Promise<PaymentRefusal | undefined> {
   const allow = options.allowPayers ? new Set(options.allowPayers.map(normalizePayer)) : undefined;
   const deny = new Set((options.denyPayers ?? []).map(normalizePayer));
   return async (ctx) => {
     const payer = normalizePayer(ctx.payer);
     if (deny.has(payer)) return { reason: 'payer_denied', message: 'This payer may not pay here.' };
-    if (allow && !allow.has(payer)) return { reason: 'payer_denied', message: 'This payer is not on the allow list of this server.' };
+    if (allow && !allow.has(payer))
+      return { reason: 'payer_denied', message: 'This payer is not on the allow list of this server.' };
     if (!options.screen) return undefined;
     let result: ScreeningResult;
     try {
@@ -51,6 +54,9 @@ export function payerScreening(options: PayerScreeningOptions): (ctx: ExtensionV
       };
     }
     if (result.allowed) return undefined;
-    return { reason: 'payer_denied', message: `This payer may not pay here${result.reason ? ` (${result.reason})` : ''}.` };
+    return {
+      reason: 'payer_denied',
+      message: `This payer may not pay here${result.reason ? ` (${result.reason})` : ''}.`,
+    };
   };
 }

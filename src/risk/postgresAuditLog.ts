@@ -20,7 +20,9 @@ const RowSchema = z.object({ seq: PgNumber, body: z.string(), prev_hash: z.strin
  * const audit = createPostgresAuditLog({ pool, retentionMs: 365 * 86_400_000 });
  * await audit.migrate();
  */
-export function createPostgresAuditLog(parameters: PostgresAuditLogParameters): AuditLog & { migrate(): Promise<void> } {
+export function createPostgresAuditLog(
+  parameters: PostgresAuditLogParameters,
+): AuditLog & { migrate(): Promise<void> } {
   const db = postgresRunner(parameters);
   const retention = parameters.retentionMs ?? 400 * 86_400_000;
   const now = parameters.now ?? Date.now;
@@ -29,8 +31,14 @@ export function createPostgresAuditLog(parameters: PostgresAuditLogParameters): 
 
   const toEntry = (raw: unknown): AuditEntry => {
     const row = RowSchema.safeParse(raw);
-    if (!row.success) throw new StoreCorruptError(store, '(audit)', 'a row does not match the table layout', { cause: row.error });
-    return { ...(JSON.parse(row.data.body) as AuditRecord), seq: row.data.seq, prevHash: row.data.prev_hash, hash: row.data.hash };
+    if (!row.success)
+      throw new StoreCorruptError(store, '(audit)', 'a row does not match the table layout', { cause: row.error });
+    return {
+      ...(JSON.parse(row.data.body) as AuditRecord),
+      seq: row.data.seq,
+      prevHash: row.data.prev_hash,
+      hash: row.data.hash,
+    };
   };
 
   return {
@@ -43,15 +51,18 @@ export function createPostgresAuditLog(parameters: PostgresAuditLogParameters): 
           const entry = chainAuditEntry(record, last === undefined ? undefined : toEntry(last));
           // The body is the record as chained (spendable evidence already replaced by its digest), never the input.
           const { seq: _seq, prevHash: _prev, hash: _hash, ...stored } = entry;
-          await query(`INSERT INTO ${t} (seq, at, kind, payment_id, body, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
-            entry.seq,
-            entry.at,
-            entry.kind,
-            entry.paymentId ?? null,
-            JSON.stringify(stored),
-            entry.prevHash,
-            entry.hash,
-          ]);
+          await query(
+            `INSERT INTO ${t} (seq, at, kind, payment_id, body, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+            [
+              entry.seq,
+              entry.at,
+              entry.kind,
+              entry.paymentId ?? null,
+              JSON.stringify(stored),
+              entry.prevHash,
+              entry.hash,
+            ],
+          );
           return entry;
         }),
       ),
@@ -66,6 +77,11 @@ export function createPostgresAuditLog(parameters: PostgresAuditLogParameters): 
           )
         ).map(toEntry),
       ),
-    prune: (at = now()) => guardStore(store, 'prune', async () => (await db.query(`DELETE FROM ${t} WHERE at < $1 RETURNING seq`, [at - retention])).length),
+    prune: (at = now()) =>
+      guardStore(
+        store,
+        'prune',
+        async () => (await db.query(`DELETE FROM ${t} WHERE at < $1 RETURNING seq`, [at - retention])).length,
+      ),
   };
 }

@@ -21,7 +21,9 @@ const HeldRow = z.object({ key: z.string(), amount: PgAmount });
  * await capCounter.migrate();
  * const risk = riskControls({ caps, capCounter });
  */
-export function createPostgresCapCounter(parameters: PostgresCapCounterParameters): CapCounter & { migrate(): Promise<void> } {
+export function createPostgresCapCounter(
+  parameters: PostgresCapCounterParameters,
+): CapCounter & { migrate(): Promise<void> } {
   const db = postgresRunner(parameters);
   const tables = postgresTables(parameters.tablePrefix);
   const totals = tables.capTotals;
@@ -34,14 +36,25 @@ export function createPostgresCapCounter(parameters: PostgresCapCounterParameter
     tryReserve: (id, limits, amount) =>
       guardStore(store, 'reserve', () =>
         db.transaction(async (query): Promise<{ ok: true } | { ok: false; limit: CapLimit }> => {
-          await lockDecision(query, limits.map((l) => lockName(l.key)));
-          const rows = await query(`SELECT key, amount::text FROM ${totals} WHERE key = ANY($1::text[])`, [limits.map((l) => l.key)]);
+          await lockDecision(
+            query,
+            limits.map((l) => lockName(l.key)),
+          );
+          const rows = await query(`SELECT key, amount::text FROM ${totals} WHERE key = ANY($1::text[])`, [
+            limits.map((l) => l.key),
+          ]);
           const current = new Map(rows.map((raw) => TotalRow.parse(raw)).map((r) => [r.key, r.amount]));
           const over = limits.find((l) => (current.get(l.key) ?? 0n) + amount > l.max);
           if (over) return { ok: false, limit: over };
           for (const l of limits) {
-            await query(`INSERT INTO ${totals} (key, amount) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET amount = ${totals}.amount + excluded.amount`, [l.key, amount.toString()]);
-            await query(`INSERT INTO ${held} (id, key, amount) VALUES ($1, $2, $3) ON CONFLICT (id, key) DO UPDATE SET amount = excluded.amount`, [id, l.key, amount.toString()]);
+            await query(
+              `INSERT INTO ${totals} (key, amount) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET amount = ${totals}.amount + excluded.amount`,
+              [l.key, amount.toString()],
+            );
+            await query(
+              `INSERT INTO ${held} (id, key, amount) VALUES ($1, $2, $3) ON CONFLICT (id, key) DO UPDATE SET amount = excluded.amount`,
+              [id, l.key, amount.toString()],
+            );
           }
           return { ok: true };
         }),
@@ -54,9 +67,15 @@ export function createPostgresCapCounter(parameters: PostgresCapCounterParameter
       guardStore(store, 'release', () =>
         db.transaction(async (query) => {
           // The holds are deleted first (one release wins them), then their amounts leave the totals under the keys' locks.
-          const rows = (await query(`DELETE FROM ${held} WHERE id = $1 RETURNING key, amount::text`, [id])).map((raw) => HeldRow.parse(raw));
-          await lockDecision(query, rows.map((r) => lockName(r.key)));
-          for (const r of rows) await query(`UPDATE ${totals} SET amount = amount - $2 WHERE key = $1`, [r.key, r.amount.toString()]);
+          const rows = (await query(`DELETE FROM ${held} WHERE id = $1 RETURNING key, amount::text`, [id])).map((raw) =>
+            HeldRow.parse(raw),
+          );
+          await lockDecision(
+            query,
+            rows.map((r) => lockName(r.key)),
+          );
+          for (const r of rows)
+            await query(`UPDATE ${totals} SET amount = amount - $2 WHERE key = $1`, [r.key, r.amount.toString()]);
         }),
       ),
     total: (key) =>

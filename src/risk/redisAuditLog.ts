@@ -32,7 +32,13 @@ while true do
 end
 return removed`);
 
-const EntrySchema = z.looseObject({ seq: z.number(), prevHash: z.string(), hash: z.string(), kind: z.string(), at: z.number() });
+const EntrySchema = z.looseObject({
+  seq: z.number(),
+  prevHash: z.string(),
+  hash: z.string(),
+  kind: z.string(),
+  at: z.number(),
+});
 
 /**
  * A Redis {@link AuditLog} for servers on several machines: one hash chain for all of them. An entry is chained
@@ -57,7 +63,10 @@ export function createRedisAuditLog(options: RedisAuditLogOptions): AuditLog {
       throw new StoreCorruptError('redis audit', '(audit)', 'an entry is not JSON', { cause });
     }
     const parsed = EntrySchema.safeParse(json);
-    if (!parsed.success) throw new StoreCorruptError('redis audit', '(audit)', 'an entry does not match the audit layout', { cause: parsed.error });
+    if (!parsed.success)
+      throw new StoreCorruptError('redis audit', '(audit)', 'an entry does not match the audit layout', {
+        cause: parsed.error,
+      });
     return parsed.data as AuditEntry;
   };
 
@@ -67,11 +76,23 @@ export function createRedisAuditLog(options: RedisAuditLogOptions): AuditLog {
         for (let attempt = 0; attempt < 100; attempt++) {
           const head = (await redis.get(headKey)) ?? '';
           const [seq, hash] = head === '' ? [] : head.split(' ');
-          const entry = chainAuditEntry(record, seq !== undefined && hash !== undefined ? { seq: Number(seq), hash } : undefined);
-          const appended = await runRedisScript(redis, APPEND, [headKey, logKey], [head, `${entry.seq} ${entry.hash}`, entry.seq, JSON.stringify(entry)]);
+          const entry = chainAuditEntry(
+            record,
+            seq !== undefined && hash !== undefined ? { seq: Number(seq), hash } : undefined,
+          );
+          const appended = await runRedisScript(
+            redis,
+            APPEND,
+            [headKey, logKey],
+            [head, `${entry.seq} ${entry.hash}`, entry.seq, JSON.stringify(entry)],
+          );
           if (appended === 1) return entry;
         }
-        throw new StoreCorruptError('redis audit', '(audit)', 'could not append after 100 attempts: the head keeps moving');
+        throw new StoreCorruptError(
+          'redis audit',
+          '(audit)',
+          'could not append after 100 attempts: the head keeps moving',
+        );
       }),
     list: (query = {}) =>
       guardStore('redis audit', 'list', async () => {

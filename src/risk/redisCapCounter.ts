@@ -63,7 +63,12 @@ export function createRedisCapCounter(parameters: RedisCapCounterParameters): Ca
   return {
     tryReserve: (id, limits: readonly CapLimit[], amount) =>
       guardStore('redis caps', 'reserve', async () => {
-        const reply = await runRedisScript(redis, RESERVE, [heldKey(id), ...limits.map((l) => totalKey(l.key))], [amount.toString(), ttl, ...limits.map((l) => l.max.toString())]);
+        const reply = await runRedisScript(
+          redis,
+          RESERVE,
+          [heldKey(id), ...limits.map((l) => totalKey(l.key))],
+          [amount.toString(), ttl, ...limits.map((l) => l.max.toString())],
+        );
         if (reply === 0) return { ok: true as const };
         const limit = typeof reply === 'number' ? limits[reply - 1] : undefined;
         if (!limit) throw new StoreCorruptError('redis caps', id, 'the reserve script gave an unexpected reply');

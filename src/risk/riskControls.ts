@@ -1,5 +1,10 @@
 import type { PaywallEvent } from '../server/paywall';
-import type { ExtensionVerifiedContext, PaymentRefusal, PaywallExtension, SettlementOutcome } from '../server/extensions';
+import type {
+  ExtensionVerifiedContext,
+  PaymentRefusal,
+  PaywallExtension,
+  SettlementOutcome,
+} from '../server/extensions';
 import { hashCanonical } from '../core/canonical';
 import { errorCodes } from '../core/errors';
 import { evidenceDigest } from './auditEvidence';
@@ -71,9 +76,20 @@ export function riskControls(options: RiskControlsOptions = {}): RiskControls {
     const screened = await screen(ctx);
     if (screened) return screened;
     if (failures?.suspended(ctx.route.key, ctx.payer, now())) {
-      return { reason: 'payer_settlement_failures', message: 'Payments of this payer verified but did not settle several times; it is refused here for now. Nothing was charged.' };
+      return {
+        reason: 'payer_settlement_failures',
+        message:
+          'Payments of this payer verified but did not settle several times; it is refused here for now. Nothing was charged.',
+      };
     }
-    const capped = await caps.reserve({ paymentId: ctx.paymentId, payer: ctx.payer, network: ctx.accepted.network, asset: ctx.accepted.asset, amount: BigInt(ctx.amount), now: now() });
+    const capped = await caps.reserve({
+      paymentId: ctx.paymentId,
+      payer: ctx.payer,
+      network: ctx.accepted.network,
+      asset: ctx.accepted.asset,
+      amount: BigInt(ctx.amount),
+      now: now(),
+    });
     if (capped) return capped;
     if (breakers && !breakers.admit(ctx.rail, now())) {
       await caps.release(ctx.paymentId);
@@ -134,8 +150,15 @@ export function riskControls(options: RiskControlsOptions = {}): RiskControls {
       });
     },
     observe(event: PaywallEvent) {
-      if (event.type === 'challenge') audit?.({ kind: 'challenge', route: event.route, requestHash: hashCanonical(event.binding), evidence: { challengeId: event.challengeId } });
-      else if (event.type === 'rejected') audit?.({ kind: 'rejected', route: event.route, reason: event.reason, evidence: { status: event.status } });
+      if (event.type === 'challenge')
+        audit?.({
+          kind: 'challenge',
+          route: event.route,
+          requestHash: hashCanonical(event.binding),
+          evidence: { challengeId: event.challengeId },
+        });
+      else if (event.type === 'rejected')
+        audit?.({ kind: 'rejected', route: event.route, reason: event.reason, evidence: { status: event.status } });
     },
     breakers: () => breakers?.states(now()) ?? [],
     spentToday: (asset, network, payer) => caps.spentToday(asset, network, now(), payer),

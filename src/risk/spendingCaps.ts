@@ -17,7 +17,14 @@ export type SpendingCapsOptions = {
 };
 
 /** What a cap check needs to know of a payment. */
-export type CappedPayment = { paymentId: string; payer: string; network: string; asset: string; amount: bigint; now: number };
+export type CappedPayment = {
+  paymentId: string;
+  payer: string;
+  network: string;
+  asset: string;
+  amount: bigint;
+  now: number;
+};
 
 /**
  * Checks payments against per-transaction, per-payer daily and global daily caps, and reserves their amounts
@@ -43,23 +50,40 @@ const DAY_MS = 86_400_000;
  *
  * @example const caps = spendingCaps({ perPayerDaily: [{ asset: usdc, max: 50_000_000n }] }, createSqliteCapCounter({ path }));
  */
-export function spendingCaps(options: SpendingCapsOptions, counter: CapCounter = createMemoryCapCounter()): SpendingCaps {
-  for (const cap of [...(options.perTransaction ?? []), ...(options.perPayerDaily ?? []), ...(options.globalDaily ?? [])]) {
+export function spendingCaps(
+  options: SpendingCapsOptions,
+  counter: CapCounter = createMemoryCapCounter(),
+): SpendingCaps {
+  for (const cap of [
+    ...(options.perTransaction ?? []),
+    ...(options.perPayerDaily ?? []),
+    ...(options.globalDaily ?? []),
+  ]) {
     if (cap.max < 0n) throw new ConfigurationError(`A cap on ${cap.asset} must not be negative.`);
   }
   const find = (caps: readonly AmountCap[] | undefined, p: { asset: string; network: string }) =>
-    caps?.find((c) => c.asset.toLowerCase() === p.asset.toLowerCase() && (c.network === undefined || c.network === p.network));
-  const key = (day: number, p: { asset: string; network: string }, payer?: string) => `${day}|${p.network}|${p.asset.toLowerCase()}|${payer ?? '*'}`;
+    caps?.find(
+      (c) => c.asset.toLowerCase() === p.asset.toLowerCase() && (c.network === undefined || c.network === p.network),
+    );
+  const key = (day: number, p: { asset: string; network: string }, payer?: string) =>
+    `${day}|${p.network}|${p.asset.toLowerCase()}|${payer ?? '*'}`;
 
   return {
     async reserve(p) {
       const one = find(options.perTransaction, p);
-      if (one && p.amount > one.max) return { reason: 'over_transaction_cap', message: `A single payment here may be at most ${one.max} of ${p.asset}.` };
+      if (one && p.amount > one.max)
+        return {
+          reason: 'over_transaction_cap',
+          message: `A single payment here may be at most ${one.max} of ${p.asset}.`,
+        };
       const day = Math.floor(p.now / DAY_MS);
       const perPayer = find(options.perPayerDaily, p);
       const global = find(options.globalDaily, p);
       const payerKey = key(day, p, normalizePayer(p.payer));
-      const limits: CapLimit[] = [...(perPayer ? [{ key: payerKey, max: perPayer.max }] : []), ...(global ? [{ key: key(day, p), max: global.max }] : [])];
+      const limits: CapLimit[] = [
+        ...(perPayer ? [{ key: payerKey, max: perPayer.max }] : []),
+        ...(global ? [{ key: key(day, p), max: global.max }] : []),
+      ];
       if (limits.length === 0) return undefined;
       const reserved = await counter.tryReserve(p.paymentId, limits, p.amount);
       if (reserved.ok) return undefined;
@@ -71,6 +95,9 @@ export function spendingCaps(options: SpendingCapsOptions, counter: CapCounter =
     },
     commit: (paymentId) => counter.commit(paymentId),
     release: (paymentId) => counter.release(paymentId),
-    spentToday: (asset, network, now, payer) => counter.total(key(Math.floor(now / DAY_MS), { asset, network }, payer === undefined ? undefined : normalizePayer(payer))),
+    spentToday: (asset, network, now, payer) =>
+      counter.total(
+        key(Math.floor(now / DAY_MS), { asset, network }, payer === undefined ? undefined : normalizePayer(payer)),
+      ),
   };
 }

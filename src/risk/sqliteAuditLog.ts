@@ -35,7 +35,9 @@ export function createSqliteAuditLog(options: SqliteAuditLogOptions): AuditLog &
     CREATE TRIGGER IF NOT EXISTS ${t}_append_only BEFORE UPDATE ON ${t} BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
   `);
   const lastStmt = db.prepare(`SELECT seq, body, prev_hash, hash FROM ${t} ORDER BY seq DESC LIMIT 1`);
-  const insertStmt = db.prepare(`INSERT INTO ${t} (seq, at, kind, payment_id, body, prev_hash, hash) VALUES (@seq, @at, @kind, @paymentId, @body, @prevHash, @hash)`);
+  const insertStmt = db.prepare(
+    `INSERT INTO ${t} (seq, at, kind, payment_id, body, prev_hash, hash) VALUES (@seq, @at, @kind, @paymentId, @body, @prevHash, @hash)`,
+  );
   const listStmt = db.prepare(`
     SELECT seq, body, prev_hash, hash FROM ${t}
     WHERE (@kind IS NULL OR kind = @kind) AND (@paymentId IS NULL OR payment_id = @paymentId) AND (@since IS NULL OR at >= @since)
@@ -44,15 +46,31 @@ export function createSqliteAuditLog(options: SqliteAuditLogOptions): AuditLog &
 
   const toEntry = (raw: unknown): AuditEntry => {
     const row = RowSchema.safeParse(raw);
-    if (!row.success) throw new StoreCorruptError('sqlite audit', '(audit)', 'a row does not match the table layout', { cause: row.error });
-    return { ...(JSON.parse(row.data.body) as AuditRecord), seq: row.data.seq, prevHash: row.data.prev_hash, hash: row.data.hash };
+    if (!row.success)
+      throw new StoreCorruptError('sqlite audit', '(audit)', 'a row does not match the table layout', {
+        cause: row.error,
+      });
+    return {
+      ...(JSON.parse(row.data.body) as AuditRecord),
+      seq: row.data.seq,
+      prevHash: row.data.prev_hash,
+      hash: row.data.hash,
+    };
   };
   const appendTx = db.transaction((record: AuditRecord): AuditEntry => {
     const last = lastStmt.get();
     const entry = chainAuditEntry(record, last === undefined ? undefined : toEntry(last));
     // The body is the record as chained (spendable evidence already replaced by its digest), never the input.
     const { seq: _seq, prevHash: _prev, hash: _hash, ...stored } = entry;
-    insertStmt.run({ seq: entry.seq, at: entry.at, kind: entry.kind, paymentId: entry.paymentId ?? null, body: JSON.stringify(stored), prevHash: entry.prevHash, hash: entry.hash });
+    insertStmt.run({
+      seq: entry.seq,
+      at: entry.at,
+      kind: entry.kind,
+      paymentId: entry.paymentId ?? null,
+      body: JSON.stringify(stored),
+      prevHash: entry.prevHash,
+      hash: entry.hash,
+    });
     return entry;
   });
 
@@ -60,7 +78,14 @@ export function createSqliteAuditLog(options: SqliteAuditLogOptions): AuditLog &
     append: (record) => guardStore('sqlite audit', 'append', () => appendTx.immediate(record)),
     list: (query = {}) =>
       guardStore('sqlite audit', 'list', () =>
-        listStmt.all({ kind: query.kind ?? null, paymentId: query.paymentId ?? null, since: query.since ?? null, limit: query.limit ?? -1 }).map(toEntry),
+        listStmt
+          .all({
+            kind: query.kind ?? null,
+            paymentId: query.paymentId ?? null,
+            since: query.since ?? null,
+            limit: query.limit ?? -1,
+          })
+          .map(toEntry),
       ),
     prune: (at = now()) => guardStore('sqlite audit', 'prune', () => pruneStmt.run(at - retention).changes),
     close() {

@@ -25,7 +25,9 @@ export function createSqliteCapCounter(options: SqliteCapCounterOptions): CapCou
     CREATE TABLE IF NOT EXISTS ${held} (id TEXT NOT NULL, key TEXT NOT NULL, amount TEXT NOT NULL, PRIMARY KEY (id, key)) WITHOUT ROWID;
   `);
   const getTotal = db.prepare(`SELECT amount FROM ${totals} WHERE key = ?`);
-  const setTotal = db.prepare(`INSERT INTO ${totals} (key, amount) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET amount = excluded.amount`);
+  const setTotal = db.prepare(
+    `INSERT INTO ${totals} (key, amount) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET amount = excluded.amount`,
+  );
   const hold = db.prepare(`INSERT OR REPLACE INTO ${held} (id, key, amount) VALUES (?, ?, ?)`);
   const heldOf = db.prepare(`SELECT key, amount FROM ${held} WHERE id = ?`);
   const drop = db.prepare(`DELETE FROM ${held} WHERE id = ?`);
@@ -34,15 +36,17 @@ export function createSqliteCapCounter(options: SqliteCapCounterOptions): CapCou
     const row = getTotal.get(key);
     return row === undefined ? 0n : BigInt(TotalSchema.parse(row).amount);
   };
-  const reserveTx = db.transaction((id: string, limits: readonly CapLimit[], amount: bigint): { ok: true } | { ok: false; limit: CapLimit } => {
-    const over = limits.find((l) => read(l.key) + amount > l.max);
-    if (over) return { ok: false, limit: over };
-    for (const l of limits) {
-      setTotal.run(l.key, (read(l.key) + amount).toString());
-      hold.run(id, l.key, amount.toString());
-    }
-    return { ok: true };
-  });
+  const reserveTx = db.transaction(
+    (id: string, limits: readonly CapLimit[], amount: bigint): { ok: true } | { ok: false; limit: CapLimit } => {
+      const over = limits.find((l) => read(l.key) + amount > l.max);
+      if (over) return { ok: false, limit: over };
+      for (const l of limits) {
+        setTotal.run(l.key, (read(l.key) + amount).toString());
+        hold.run(id, l.key, amount.toString());
+      }
+      return { ok: true };
+    },
+  );
   const releaseTx = db.transaction((id: string) => {
     for (const raw of heldOf.all(id)) {
       const r = ReservationSchema.parse(raw);
@@ -52,7 +56,8 @@ export function createSqliteCapCounter(options: SqliteCapCounterOptions): CapCou
   });
 
   return {
-    tryReserve: (id, limits, amount) => guardStore('sqlite caps', 'reserve', () => reserveTx.immediate(id, limits, amount)),
+    tryReserve: (id, limits, amount) =>
+      guardStore('sqlite caps', 'reserve', () => reserveTx.immediate(id, limits, amount)),
     commit: (id) =>
       guardStore('sqlite caps', 'commit', () => {
         drop.run(id);

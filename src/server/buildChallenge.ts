@@ -50,7 +50,9 @@ export async function buildChallenge(
     offers.push(f.req);
   }
   if (offers.length === 0) {
-    throw new RailUnavailableError('No rail of this route can quote a price right now; try again shortly.', { cause: failures[0] });
+    throw new RailUnavailableError('No rail of this route can quote a price right now; try again shortly.', {
+      cause: failures[0],
+    });
   }
   const sealed = sealOffers(deps.secret, offers, binding, now);
   const extensions: Record<string, unknown> = {};
@@ -60,7 +62,11 @@ export async function buildChallenge(
     if (rail && readsPayloadExtensions(rail)) Object.assign(extensions, rail.declareExtensions(offer));
   });
   for (const extension of deps.extensions) {
-    if (extension.declare) Object.assign(extensions, await extension.declare({ route, binding, resource: stripUndefined(resource), accepts: sealed.offers, now }));
+    if (extension.declare)
+      Object.assign(
+        extensions,
+        await extension.declare({ route, binding, resource: stripUndefined(resource), accepts: sealed.offers, now }),
+      );
   }
   if (rejection) extensions['x402-rails/rejection'] = rejection;
   const paymentRequired: PaymentRequired = {

@@ -32,13 +32,25 @@ export function sealOffers(
 }
 
 /** Result of {@link openChallenge}. */
-export type OpenedChallenge = { ok: true; challengeId: string; expiresAt: number } | { ok: false; reason: 'challenge_missing' | 'challenge_invalid' | 'challenge_expired'; message: string };
+export type OpenedChallenge =
+  | { ok: true; challengeId: string; expiresAt: number }
+  | { ok: false; reason: 'challenge_missing' | 'challenge_invalid' | 'challenge_expired'; message: string };
 
 /** Checks that `accepted` is an offer this server sealed for this request and that it is still valid. */
-export function openChallenge(secret: Uint8Array, accepted: PaymentRequirements, binding: ChallengeBinding, now: number): OpenedChallenge {
+export function openChallenge(
+  secret: Uint8Array,
+  accepted: PaymentRequirements,
+  binding: ChallengeBinding,
+  now: number,
+): OpenedChallenge {
   const token = accepted.extra[CHALLENGE_FIELD];
   if (typeof token !== 'string') {
-    return { ok: false, reason: 'challenge_missing', message: 'The payment does not echo an offer of this server (no challenge). Pay one of the offers of a fresh 402.' };
+    return {
+      ok: false,
+      reason: 'challenge_missing',
+      message:
+        'The payment does not echo an offer of this server (no challenge). Pay one of the offers of a fresh 402.',
+    };
   }
   const m = /^([A-Za-z0-9_-]{16})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
   if (!m) return { ok: false, reason: 'challenge_invalid', message: 'The echoed offer carries a malformed challenge.' };
@@ -50,14 +62,26 @@ export function openChallenge(secret: Uint8Array, accepted: PaymentRequirements,
     return {
       ok: false,
       reason: 'challenge_invalid',
-      message: 'The echoed offer differs from what this server offered for this request (altered, or made for another route).',
+      message:
+        'The echoed offer differs from what this server offered for this request (altered, or made for another route).',
     };
   }
-  if (expiry * 1000 < now) return { ok: false, reason: 'challenge_expired', message: 'The offer expired. Pay one of the offers of a fresh 402.' };
+  if (expiry * 1000 < now)
+    return {
+      ok: false,
+      reason: 'challenge_expired',
+      message: 'The offer expired. Pay one of the offers of a fresh 402.',
+    };
   return { ok: true, challengeId, expiresAt: expiry * 1000 };
 }
 
-function macOf(secret: Uint8Array, challengeId: string, expiry: number, offer: PaymentRequirements, binding: ChallengeBinding): string {
+function macOf(
+  secret: Uint8Array,
+  challengeId: string,
+  expiry: number,
+  offer: PaymentRequirements,
+  binding: ChallengeBinding,
+): string {
   return createHmac('sha256', secret)
     .update(canonicalJson({ challengeId, expiry, offer, method: binding.method, url: binding.url }))
     .digest('base64url');

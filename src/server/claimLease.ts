@@ -14,7 +14,13 @@ export type ClaimLease = {
 };
 
 /** Parameters of {@link keepClaim}. */
-export type KeepClaimParameters = { store: PaymentStore; paymentId: string; owner: string; leaseMs: number; now: () => number };
+export type KeepClaimParameters = {
+  store: PaymentStore;
+  paymentId: string;
+  owner: string;
+  leaseMs: number;
+  now: () => number;
+};
 
 /**
  * Keeps a claim alive for as long as its attempt lives: renews it every third of the lease (a timer that does
@@ -44,9 +50,12 @@ export function keepClaim(p: KeepClaimParameters): ClaimLease {
     }
     return kept;
   };
-  const timer = setInterval(() => {
-    renew().catch(() => undefined);
-  }, Math.max(1, Math.floor(p.leaseMs / 3)));
+  const timer = setInterval(
+    () => {
+      renew().catch(() => undefined);
+    },
+    Math.max(1, Math.floor(p.leaseMs / 3)),
+  );
   timer.unref?.();
   const stop = () => {
     stopped = true;

@@ -22,7 +22,12 @@ export function expressPaywall(routes: RoutesConfig | Paywall, options?: Paywall
     }
     const url = routedUrlOf(req);
     if (url === undefined) {
-      void sendFetchResponse(res, errorResponse(new MalformedInputError(errorCodes.HEADER_SCHEMA, 'The request target or Host header is not a valid URL.')));
+      void sendFetchResponse(
+        res,
+        errorResponse(
+          new MalformedInputError(errorCodes.HEADER_SCHEMA, 'The request target or Host header is not a valid URL.'),
+        ),
+      );
       return;
     }
     // Free routes pass straight on: their bodies are neither read nor bounded here.
@@ -33,7 +38,9 @@ export function expressPaywall(routes: RoutesConfig | Paywall, options?: Paywall
     bufferUnparsedBody(req)
       .then(() => pw.handle(toFetchRequest(req, url), () => captureDownstream(res, next)))
       .then((response) => sendFetchResponse(res, response))
-      .catch((error: unknown) => (error instanceof X402RailsError ? sendFetchResponse(res, errorResponse(error)) : next(error)));
+      .catch((error: unknown) =>
+        error instanceof X402RailsError ? sendFetchResponse(res, errorResponse(error)) : next(error),
+      );
   };
 }
 
@@ -101,7 +108,11 @@ function captureDownstream(res: ExpressResponse, next: NextFunction): Promise<Re
     const chunks: Buffer[] = [];
     const push = (chunk: unknown, encoding?: unknown) => {
       if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
-      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk), typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
+      chunks.push(
+        Buffer.isBuffer(chunk)
+          ? chunk
+          : Buffer.from(String(chunk), typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'),
+      );
     };
     res.writeHead = function writeHead(this: ExpressResponse, status: number) {
       res.statusCode = status;

@@ -35,7 +35,11 @@ export type ExtensionDeclareContext = {
 };
 
 /** What an extension sees once a request has been paid and served. */
-export type ExtensionPaidContext = ExtensionRequestContext & { response: Response; receipt: SignedReceipt; replayed: boolean };
+export type ExtensionPaidContext = ExtensionRequestContext & {
+  response: Response;
+  receipt: SignedReceipt;
+  replayed: boolean;
+};
 
 /** A payment verified and about to be served and settled: who pays what, on which rail, for which request. */
 export type ExtensionVerifiedContext = ExtensionRequestContext & {

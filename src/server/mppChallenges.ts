@@ -5,7 +5,12 @@ import { speaksMppServer, type MppServerRail } from '../core/mppRail';
 import type { RailPayload, RequestBinding, ServerRail } from '../core/rail';
 import { rankByAcceptPayment } from '../protocol/mpp/acceptPayment';
 import { decodeBase64UrlObject, encodeCanonicalBase64Url } from '../protocol/mpp/encoding';
-import { encodeMppRequest, serializeMppChallenge, stripUndefined, type MppChallenge } from '../protocol/mpp/mppChallenge';
+import {
+  encodeMppRequest,
+  serializeMppChallenge,
+  stripUndefined,
+  type MppChallenge,
+} from '../protocol/mpp/mppChallenge';
 import { parseMppCredential } from '../protocol/mpp/mppCredential';
 import { parseWire } from '../protocol/headers';
 import { PaymentRequirementsSchema, type PaymentRequirements } from '../protocol/schemas';
@@ -86,7 +91,12 @@ function expiryOf(offer: PaymentRequirements): number | undefined {
 }
 
 /** A credential opened: the rail, the offer it pays, the rail payload, and the challenge id (for receipts). */
-export type OpenedMppCredential = { rail: MppServerRail; accepted: PaymentRequirements; payload: RailPayload; challengeId: string };
+export type OpenedMppCredential = {
+  rail: MppServerRail;
+  accepted: PaymentRequirements;
+  payload: RailPayload;
+  challengeId: string;
+};
 
 /**
  * Reads an `Authorization: Payment` credential and checks it answers a challenge this server made for this
@@ -108,28 +118,48 @@ export function openMppCredential(p: {
   if (id.length !== expected.length || !timingSafeEqual(Buffer.from(id), Buffer.from(expected))) {
     return {
       reason: 'challenge_invalid',
-      message: 'The Payment credential echoes a challenge this server did not make for this request (altered, or made for another route). Pay a fresh challenge.',
+      message:
+        'The Payment credential echoes a challenge this server did not make for this request (altered, or made for another route). Pay a fresh challenge.',
     };
   }
   if (rest.expires !== undefined && Date.parse(rest.expires) <= p.now) {
     return { reason: 'challenge_expired', message: 'The Payment challenge expired. Pay a fresh challenge.' };
   }
-  if (rest.opaque === undefined) return { reason: 'challenge_invalid', message: 'The Payment challenge carries no offer of this server.' };
+  if (rest.opaque === undefined)
+    return { reason: 'challenge_invalid', message: 'The Payment challenge carries no offer of this server.' };
   let offer: PaymentRequirements;
   try {
-    offer = parseWire(PaymentRequirementsSchema, decodeBase64UrlObject(rest.opaque, 'Authorization', 'opaque'), 'The Payment challenge offer');
+    offer = parseWire(
+      PaymentRequirementsSchema,
+      decodeBase64UrlObject(rest.opaque, 'Authorization', 'opaque'),
+      'The Payment challenge offer',
+    );
   } catch (error) {
-    if (error instanceof MalformedInputError) return { reason: 'challenge_invalid', message: 'The Payment challenge carries no readable offer of this server.' };
+    if (error instanceof MalformedInputError)
+      return {
+        reason: 'challenge_invalid',
+        message: 'The Payment challenge carries no readable offer of this server.',
+      };
     throw error;
   }
   // The sealed offer's own token binds it to this request as well (defence in depth; the id already did).
   const opened = openChallenge(p.secret, offer, p.binding, p.now);
   if (!opened.ok) return opened;
-  const rail = p.rails.find((r): r is MppServerRail => speaksMppServer(r) && r.mpp.method === rest.method && r.mpp.intent === rest.intent && r.supports(offer));
-  if (!rail) return { reason: 'unsupported_offer', message: `No rail of this route takes ${rest.method}/${rest.intent} payments for this offer.` };
+  const rail = p.rails.find(
+    (r): r is MppServerRail =>
+      speaksMppServer(r) && r.mpp.method === rest.method && r.mpp.intent === rest.intent && r.supports(offer),
+  );
+  if (!rail)
+    return {
+      reason: 'unsupported_offer',
+      message: `No rail of this route takes ${rest.method}/${rest.intent} payments for this offer.`,
+    };
   const request = rail.mpp.request(offer);
   if (request === undefined || canonicalJson(request) !== canonicalJson(rest.request)) {
-    return { reason: 'challenge_invalid', message: 'The Payment challenge request differs from the offer it was made for.' };
+    return {
+      reason: 'challenge_invalid',
+      message: 'The Payment challenge request differs from the offer it was made for.',
+    };
   }
   const read = rail.mpp.payload(credential, offer);
   if (!('payload' in read)) return read;

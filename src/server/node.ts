@@ -20,7 +20,10 @@ export type StartedServer = { url: string; port: number; server: Server; close()
  *
  * @example const { url, close } = await serveFetch(pw.wrap(handler));
  */
-export async function serveFetch(fetch: FetchHandler, options: { port?: number; hostname?: string } = {}): Promise<StartedServer> {
+export async function serveFetch(
+  fetch: FetchHandler,
+  options: { port?: number; hostname?: string } = {},
+): Promise<StartedServer> {
   const server = createServer(getRequestListener(fetch));
   const hostname = options.hostname ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {

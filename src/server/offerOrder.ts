@@ -19,7 +19,9 @@ export function offerOrder(offers: readonly PaymentRequirements[]): number[] {
   // Where each offer goes: after the last standard offer of its kind when it is an extension offer listed before it.
   const after = offers.map((offer, i) => {
     if (!isExtensionOffer(offer)) return i;
-    const last = offers.findLastIndex((o) => o.scheme === offer.scheme && o.network === offer.network && !isExtensionOffer(o));
+    const last = offers.findLastIndex(
+      (o) => o.scheme === offer.scheme && o.network === offer.network && !isExtensionOffer(o),
+    );
     return Math.max(last, i);
   });
   const order: number[] = [];

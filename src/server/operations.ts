@@ -78,13 +78,22 @@ export function paywallOperations(parameters: PaywallOperationsParameters): Payw
   };
 
   async function readiness(): Promise<Response> {
-    const checks: Record<string, () => Promise<unknown>> = { store: () => parameters.store.get('x402-readiness-probe'), ...parameters.checks };
+    const checks: Record<string, () => Promise<unknown>> = {
+      store: () => parameters.store.get('x402-readiness-probe'),
+      ...parameters.checks,
+    };
     const failed: Record<string, string> = {};
     await Promise.all(
       Object.entries(checks).map(async ([name, check]) => {
         let timer: NodeJS.Timeout | undefined;
         try {
-          await Promise.race([check(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)))]);
+          await Promise.race([
+            check(),
+            new Promise(
+              (_, reject) =>
+                (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)),
+            ),
+          ]);
         } catch (error) {
           // The name and a short cause only: a check's error never carries secrets into the answer by design of its message.
           failed[name] = error instanceof Error ? error.name : 'failed';
@@ -95,30 +104,58 @@ export function paywallOperations(parameters: PaywallOperationsParameters): Payw
     );
     if (draining) failed.server = 'draining';
     const ok = Object.keys(failed).length === 0;
-    return Response.json({ status: ok ? 'ready' : 'unavailable', ...(ok ? {} : { failed }) }, { status: ok ? 200 : 503, headers: { 'Cache-Control': 'no-store' } });
+    return Response.json(
+      { status: ok ? 'ready' : 'unavailable', ...(ok ? {} : { failed }) },
+      { status: ok ? 200 : 503, headers: { 'Cache-Control': 'no-store' } },
+    );
   }
 
   async function metrics(): Promise<string> {
     const lines: string[] = [];
-    lines.push('# HELP x402_payments_total Payments answered, by rail and outcome.', '# TYPE x402_payments_total counter');
+    lines.push(
+      '# HELP x402_payments_total Payments answered, by rail and outcome.',
+      '# TYPE x402_payments_total counter',
+    );
     for (const [key, n] of payments) {
       const [rail = '', outcome = ''] = key.split('\u0000');
       lines.push(`x402_payments_total{rail="${label(rail)}",outcome="${label(outcome)}"} ${n}`);
     }
-    lines.push('# HELP x402_paid_request_duration_seconds Paid requests from arrival to answer (verify, handler, settlement).', '# TYPE x402_paid_request_duration_seconds histogram');
+    lines.push(
+      '# HELP x402_paid_request_duration_seconds Paid requests from arrival to answer (verify, handler, settlement).',
+      '# TYPE x402_paid_request_duration_seconds histogram',
+    );
     for (const [outcome, h] of durations) {
-      BUCKETS.forEach((bound, i) => lines.push(`x402_paid_request_duration_seconds_bucket{outcome="${label(outcome)}",le="${bound}"} ${h.buckets[i] ?? 0}`));
+      BUCKETS.forEach((bound, i) =>
+        lines.push(
+          `x402_paid_request_duration_seconds_bucket{outcome="${label(outcome)}",le="${bound}"} ${h.buckets[i] ?? 0}`,
+        ),
+      );
       lines.push(`x402_paid_request_duration_seconds_bucket{outcome="${label(outcome)}",le="+Inf"} ${h.count}`);
-      lines.push(`x402_paid_request_duration_seconds_sum{outcome="${label(outcome)}"} ${h.sum}`, `x402_paid_request_duration_seconds_count{outcome="${label(outcome)}"} ${h.count}`);
+      lines.push(
+        `x402_paid_request_duration_seconds_sum{outcome="${label(outcome)}"} ${h.sum}`,
+        `x402_paid_request_duration_seconds_count{outcome="${label(outcome)}"} ${h.count}`,
+      );
     }
     const pending = await parameters.store.listPending().then(
       (list) => list.length,
       () => Number.NaN,
     );
-    lines.push('# HELP x402_pending_payments Payments broadcast whose outcome is not known yet (NaN: store unreachable).', '# TYPE x402_pending_payments gauge', `x402_pending_payments ${pending}`);
-    lines.push('# HELP x402_in_flight_requests Requests being answered by this instance.', '# TYPE x402_in_flight_requests gauge', `x402_in_flight_requests ${inFlight}`);
-    lines.push('# HELP x402_breaker_state Circuit breaker per rail: 0 closed, 1 half-open, 2 open.', '# TYPE x402_breaker_state gauge');
-    for (const b of parameters.breakers?.() ?? []) lines.push(`x402_breaker_state{rail="${label(b.rail)}"} ${BREAKER_VALUE[b.state]}`);
+    lines.push(
+      '# HELP x402_pending_payments Payments broadcast whose outcome is not known yet (NaN: store unreachable).',
+      '# TYPE x402_pending_payments gauge',
+      `x402_pending_payments ${pending}`,
+    );
+    lines.push(
+      '# HELP x402_in_flight_requests Requests being answered by this instance.',
+      '# TYPE x402_in_flight_requests gauge',
+      `x402_in_flight_requests ${inFlight}`,
+    );
+    lines.push(
+      '# HELP x402_breaker_state Circuit breaker per rail: 0 closed, 1 half-open, 2 open.',
+      '# TYPE x402_breaker_state gauge',
+    );
+    for (const b of parameters.breakers?.() ?? [])
+      lines.push(`x402_breaker_state{rail="${label(b.rail)}"} ${BREAKER_VALUE[b.state]}`);
     return `${lines.join('\n')}\n`;
   }
 
@@ -131,15 +168,21 @@ export function paywallOperations(parameters: PaywallOperationsParameters): Payw
     wrap(handler) {
       return async (request) => {
         const { pathname } = new URL(request.url);
-        if (request.method === 'GET' && pathname === paths.health) return Response.json({ status: 'ok' }, { headers: { 'Cache-Control': 'no-store' } });
+        if (request.method === 'GET' && pathname === paths.health)
+          return Response.json({ status: 'ok' }, { headers: { 'Cache-Control': 'no-store' } });
         if (request.method === 'GET' && pathname === paths.ready) return readiness();
-        if (request.method === 'GET' && pathname === paths.metrics) return new Response(await metrics(), { headers: { 'Content-Type': 'text/plain; version=0.0.4' } });
+        if (request.method === 'GET' && pathname === paths.metrics)
+          return new Response(await metrics(), { headers: { 'Content-Type': 'text/plain; version=0.0.4' } });
         const paid = ['payment-signature', 'x-payment', 'authorization'].some((h) => request.headers.has(h));
         const started = performance.now();
         inFlight++;
         try {
           const response = await handler(request);
-          if (paid) observe(response.headers.has('PAYMENT-RESPONSE') && response.status < 400 ? 'paid' : String(response.status), (performance.now() - started) / 1000);
+          if (paid)
+            observe(
+              response.headers.has('PAYMENT-RESPONSE') && response.status < 400 ? 'paid' : String(response.status),
+              (performance.now() - started) / 1000,
+            );
           return response;
         } finally {
           inFlight--;
@@ -151,7 +194,10 @@ export function paywallOperations(parameters: PaywallOperationsParameters): Payw
       draining = true;
       if (inFlight > 0) {
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([new Promise<void>((resolve) => idle.push(resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
+        await Promise.race([
+          new Promise<void>((resolve) => idle.push(resolve)),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout))),
+        ]);
         clearTimeout(timer);
         idle = [];
       }

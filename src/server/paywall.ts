@@ -108,7 +108,9 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
   for (const route of compiled) {
     for (const offer of route.config.accepts) {
       if (!railsById.has(offer.rail)) {
-        throw new ConfigurationError(`Route "${route.key}" offers rail "${offer.rail}", which is not among the rails given to paywall().`);
+        throw new ConfigurationError(
+          `Route "${route.key}" offers rail "${offer.rail}", which is not among the rails given to paywall().`,
+        );
       }
     }
   }
@@ -118,7 +120,14 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
   const now = options.now ?? Date.now;
   const issuer = checkIssuer(options.issuer);
   const replay = { windowMs: options.replay?.windowMs ?? 60_000, max: options.replay?.max ?? 3 };
-  if (!(Number.isSafeInteger(replay.windowMs) && replay.windowMs >= 0 && Number.isSafeInteger(replay.max) && replay.max >= 0)) {
+  if (
+    !(
+      Number.isSafeInteger(replay.windowMs) &&
+      replay.windowMs >= 0 &&
+      Number.isSafeInteger(replay.max) &&
+      replay.max >= 0
+    )
+  ) {
     throw new ConfigurationError('replay.windowMs and replay.max must be non-negative integers.');
   }
   const deps: PaymentFlowDeps = {
@@ -157,12 +166,25 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
       if (source) refuseOversizedPaymentHeader(source);
       const { binding, request: replayable } = await readBinding(request, maxBodyBytes);
       const challenge = async (rejection?: { reason: string; message: string }) => {
-        const built = await buildChallenge(route, binding, deps, rejection, request.headers.get(mppHeaderNames.acceptPayment));
+        const built = await buildChallenge(
+          route,
+          binding,
+          deps,
+          rejection,
+          request.headers.get(mppHeaderNames.acceptPayment),
+        );
         deps.emit({ type: 'challenge', route: route.key, challengeId: built.challengeId, binding });
         return built.response;
       };
       for (const extension of deps.extensions) {
-        const answered = await extension.beforePayment?.({ request: replayable, route, binding, now: now(), serve: async () => handler(replayable), challenge });
+        const answered = await extension.beforePayment?.({
+          request: replayable,
+          route,
+          binding,
+          now: now(),
+          serve: async () => handler(replayable),
+          challenge,
+        });
         if (answered) return answered;
       }
       if (source === undefined) return await challenge();
@@ -183,8 +205,13 @@ export function paywall(routes: RoutesConfig, options: PaywallOptions): Paywall 
         if (request.method === 'GET' && new URL(request.url).pathname === RECEIPT_JWKS_PATH) {
           return jsonResponse(200, options.signer.jwks(), { 'Cache-Control': 'public, max-age=300' });
         }
-        if (request.method === 'GET' && (DISCOVERY_PATHS as readonly string[]).includes(new URL(request.url).pathname)) {
-          return manifest(issuer ?? new URL(request.url).origin).then((m) => jsonResponse(200, m, { 'Cache-Control': 'public, max-age=300' }));
+        if (
+          request.method === 'GET' &&
+          (DISCOVERY_PATHS as readonly string[]).includes(new URL(request.url).pathname)
+        ) {
+          return manifest(issuer ?? new URL(request.url).origin).then((m) =>
+            jsonResponse(200, m, { 'Cache-Control': 'public, max-age=300' }),
+          );
         }
         return handle(request, handler);
       };
@@ -215,13 +242,21 @@ function checkIssuer(issuer: string | undefined): string | undefined {
     );
   }
   const parsed = IssuerSchema.safeParse(issuer);
-  if (!parsed.success) throw new ConfigurationError(`paywall() issuer must be an http(s) URL such as 'https://api.example.com', got "${issuer.slice(0, 80)}".`);
+  if (!parsed.success)
+    throw new ConfigurationError(
+      `paywall() issuer must be an http(s) URL such as 'https://api.example.com', got "${issuer.slice(0, 80)}".`,
+    );
   return parsed.data;
 }
 
 /** One event sink for the user's observer and every extension's; an observer that throws is ignored. */
-function fanOut(onEvent: ((event: PaywallEvent) => void) | undefined, extensions: readonly PaywallExtension[]): (event: PaywallEvent) => void {
-  const sinks = [onEvent, ...extensions.map((e) => e.observe?.bind(e))].filter((f): f is (event: PaywallEvent) => void => f !== undefined);
+function fanOut(
+  onEvent: ((event: PaywallEvent) => void) | undefined,
+  extensions: readonly PaywallExtension[],
+): (event: PaywallEvent) => void {
+  const sinks = [onEvent, ...extensions.map((e) => e.observe?.bind(e))].filter(
+    (f): f is (event: PaywallEvent) => void => f !== undefined,
+  );
   return (event) => {
     for (const sink of sinks) {
       try {
@@ -234,12 +269,22 @@ function fanOut(onEvent: ((event: PaywallEvent) => void) | undefined, extensions
 }
 
 /** The payment a request presents: PAYMENT-SIGNATURE first, else `Authorization: Payment` (MPP) when a route's rail speaks it, else an Authorization scheme a route's rail reads (L402). */
-function paymentSourceOf(request: Request, route: CompiledRoute, railsById: Map<string, ServerRail>): PaymentSource | undefined {
+function paymentSourceOf(
+  request: Request,
+  route: CompiledRoute,
+  railsById: Map<string, ServerRail>,
+): PaymentSource | undefined {
   const header = request.headers.get(headerNames.paymentSignature);
   if (header !== null) return { kind: 'x402', header };
   const authorization = request.headers.get(headerNames.authorization);
   if (authorization === null) return undefined;
-  if (isMppAuthorization(authorization) && route.config.accepts.some((o) => { const rail = railsById.get(o.rail); return rail !== undefined && speaksMppServer(rail); })) {
+  if (
+    isMppAuthorization(authorization) &&
+    route.config.accepts.some((o) => {
+      const rail = railsById.get(o.rail);
+      return rail !== undefined && speaksMppServer(rail);
+    })
+  ) {
     return { kind: 'mpp', header: authorization };
   }
   const scheme = authorization.trim().split(/\s+/, 1)[0]?.toLowerCase() ?? '';

@@ -10,7 +10,8 @@ import type { RoutesConfig } from './routes';
  */
 export function paywallFrom(routes: RoutesConfig | Paywall, options: PaywallOptions | undefined): Paywall {
   if (isPaywall(routes)) return routes;
-  if (!options) throw new ConfigurationError('paywall options (rails, signer, issuer) are required when routes are given.');
+  if (!options)
+    throw new ConfigurationError('paywall options (rails, signer, issuer) are required when routes are given.');
   return paywall(routes, options);
 }
 

@@ -1,5 +1,10 @@
 import { hashCanonical } from '../core/canonical';
-import { PaymentConflictError, PaymentInvalidError, PaymentDeferredError, SettlementPendingError } from '../core/errors';
+import {
+  PaymentConflictError,
+  PaymentInvalidError,
+  PaymentDeferredError,
+  SettlementPendingError,
+} from '../core/errors';
 import {
   allowsReuse,
   canFindSettlement,
@@ -51,7 +56,10 @@ export type PaymentFlowDeps = {
 export type SettledResult = Extract<SettleResult, { status: 'settled' }>;
 
 /** Where the payment came from: an x402 PAYMENT-SIGNATURE, or a rail's own Authorization scheme (L402). */
-export type PaymentSource = { kind: 'x402'; header: string } | { kind: 'authorization'; header: string; rail: AuthorizationRail } | { kind: 'mpp'; header: string };
+export type PaymentSource =
+  | { kind: 'x402'; header: string }
+  | { kind: 'authorization'; header: string; rail: AuthorizationRail }
+  | { kind: 'mpp'; header: string };
 
 /** The protocol a payment came in, as receipts name it. */
 function protocolOf(source: PaymentSource): 'x402' | 'l402' | 'mpp' {
@@ -68,7 +76,13 @@ export type PaidRequest = {
 };
 
 /** A payment decoded, matched to our offer, and keyed. */
-type MatchedPayment = { rail: ServerRail; accepted: PaymentRequirements; payload: RailPayload; paymentId: string; challengeId: string };
+type MatchedPayment = {
+  rail: ServerRail;
+  accepted: PaymentRequirements;
+  payload: RailPayload;
+  paymentId: string;
+  challengeId: string;
+};
 
 const WAIT_STEP_MS = 20;
 
@@ -97,7 +111,13 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
   const claim = await deps.store.claim(matched.paymentId, requestKey, deps.settleLeaseMs);
   if (!claim.claimed) return answerExisting(paid, deps, matched, requestKey, claim.record);
   const { owner } = claim;
-  const lease = keepClaim({ store: deps.store, paymentId: matched.paymentId, owner, leaseMs: deps.settleLeaseMs, now: deps.now });
+  const lease = keepClaim({
+    store: deps.store,
+    paymentId: matched.paymentId,
+    owner,
+    leaseMs: deps.settleLeaseMs,
+    now: deps.now,
+  });
 
   let settling = false;
   let subject = subjectOf(paid, matched, { payer: '', amount: matched.accepted.amount });
@@ -128,7 +148,12 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
         // The dead attempt's request paid: its own retry takes the claim over again, finds this settlement and
         // is served with its receipt. Another request presenting the payment is not (one payment, one service).
         await deps.store.expireClaim(matched.paymentId, owner, claim.takenFrom);
-        return reject(paid, deps, 'payment_already_used', 'This payment was already used for another request. Pay a fresh challenge.');
+        return reject(
+          paid,
+          deps,
+          'payment_already_used',
+          'This payment was already used for another request. Pay a fresh challenge.',
+        );
       }
       if (found) return await serveSettled(paid, deps, matched, { status: 'settled', ...found }, lease);
     }
@@ -172,9 +197,19 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
     settling = true;
     deps.settling.add(matched.paymentId);
     charge = reportedCharge(paid.request);
-    const settlement = await matched.rail.settle(matched.payload, matched.accepted, charge !== undefined ? { ...ctx, charge } : ctx);
+    const settlement = await matched.rail.settle(
+      matched.payload,
+      matched.accepted,
+      charge !== undefined ? { ...ctx, charge } : ctx,
+    );
     if (settlement.status === 'settled') {
-      const { receipt, first } = await recordSettlement(deps, subject, matched.challengeId, settlement, protocolOf(paid.source));
+      const { receipt, first } = await recordSettlement(
+        deps,
+        subject,
+        matched.challengeId,
+        settlement,
+        protocolOf(paid.source),
+      );
       // Not first: another instance found this broadcast pending, recorded its settlement and served the request
       // (reconcilePending) while this one confirmed it; delivering here too would serve one payment twice.
       if (lease.lost || !first) {
@@ -186,7 +221,10 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
     await response.body?.cancel();
     if (settlement.status === 'pending') {
       // Recorded and notified once, below (as a rail that throws SettlementPendingError is).
-      throw new SettlementPendingError(settlement.reference, `${settlement.message} Retry the same request with the same payment to get the receipt.`);
+      throw new SettlementPendingError(
+        settlement.reference,
+        `${settlement.message} Retry the same request with the same payment to get the receipt.`,
+      );
     }
     // Refused after the handler ran: no money moved, and this payment is never served again (a payload that
     // verifies but cannot settle would otherwise buy unlimited handler runs).
@@ -215,7 +253,10 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
 
 /** 409 `claim_lost`: this attempt's claim was taken over; nothing is served (the receipt, when it settled). */
 function claimLost(paid: PaidRequest, deps: PaymentFlowDeps, receipt: SignedReceipt | undefined): Response {
-  const error = new PaymentConflictError('claim_lost', 'This payment was taken over by another attempt while this request ran; it is not served twice. Retry the same request to get its answer.');
+  const error = new PaymentConflictError(
+    'claim_lost',
+    'This payment was taken over by another attempt while this request ran; it is not served twice. Retry the same request to get its answer.',
+  );
   deps.emit({ type: 'rejected', route: paid.route.key, reason: error.reason, status: error.status });
   const response = errorResponse(error);
   return receipt ? withReceipt(response, receipt) : response;
@@ -226,7 +267,13 @@ type Rejection = { reason: string; message: string };
 async function decodeAndMatch(paid: PaidRequest, deps: PaymentFlowDeps): Promise<MatchedPayment | Rejection> {
   if (paid.source.kind === 'mpp') {
     const rails = paid.route.config.accepts.flatMap((o) => deps.railsById.get(o.rail) ?? []);
-    const opened = openMppCredential({ header: paid.source.header, secret: deps.secret, binding: paid.binding, rails, now: deps.now() });
+    const opened = openMppCredential({
+      header: paid.source.header,
+      secret: deps.secret,
+      binding: paid.binding,
+      rails,
+      now: deps.now(),
+    });
     if ('reason' in opened) return opened;
     return keyPayment(opened.rail, opened.accepted, opened.payload, opened.challengeId);
   }
@@ -239,12 +286,24 @@ async function decodeAndMatch(paid: PaidRequest, deps: PaymentFlowDeps): Promise
   const payment = decodePaymentSignatureHeader(paid.source.header);
   const opened = openChallenge(deps.secret, payment.accepted, paid.binding, deps.now());
   if (!opened.ok) return opened;
-  const rail = paid.route.config.accepts.map((o) => deps.railsById.get(o.rail)).find((r) => r?.supports(payment.accepted));
+  const rail = paid.route.config.accepts
+    .map((o) => deps.railsById.get(o.rail))
+    .find((r) => r?.supports(payment.accepted));
   if (!rail) return { reason: 'unsupported_offer', message: 'No rail of this route takes the echoed offer.' };
-  return keyPayment(rail, payment.accepted, foldPayloadExtensions(rail, payment.payload, payment.extensions), opened.challengeId);
+  return keyPayment(
+    rail,
+    payment.accepted,
+    foldPayloadExtensions(rail, payment.payload, payment.extensions),
+    opened.challengeId,
+  );
 }
 
-function keyPayment(rail: ServerRail, accepted: PaymentRequirements, payload: RailPayload, challengeId: string): MatchedPayment | Rejection {
+function keyPayment(
+  rail: ServerRail,
+  accepted: PaymentRequirements,
+  payload: RailPayload,
+  challengeId: string,
+): MatchedPayment | Rejection {
   try {
     return { rail, accepted, payload, paymentId: `${rail.id}:${rail.paymentId(payload, accepted)}`, challengeId };
   } catch (error) {
@@ -267,7 +326,10 @@ async function answerExisting(
   // unless the credential is reusable (L402): then it waits for the settlement and is re-checked.
   const mine = (r: PaymentRecord) => r.requestKey === requestKey || allowsReuse(matched.rail);
   const busy = (r: PaymentRecord | undefined) =>
-    r !== undefined && mine(r) && ((r.state === 'in_flight' && r.leaseUntil > deps.now()) || (r.state === 'pending' && deps.settling.has(matched.paymentId)));
+    r !== undefined &&
+    mine(r) &&
+    ((r.state === 'in_flight' && r.leaseUntil > deps.now()) ||
+      (r.state === 'pending' && deps.settling.has(matched.paymentId)));
   while (busy(current) && deps.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
     current = await deps.store.get(matched.paymentId);
@@ -278,17 +340,33 @@ async function answerExisting(
     return processPayment(paid, deps);
   }
   if (current.state === 'failed') {
-    return reject(paid, deps, 'payment_failed', 'The settlement of this payment failed after it was served once; it is not served again. Pay a fresh challenge.');
+    return reject(
+      paid,
+      deps,
+      'payment_failed',
+      'The settlement of this payment failed after it was served once; it is not served again. Pay a fresh challenge.',
+    );
   }
   // A reusable credential (L402) is re-checked on every use, the identical request included: its caveats
   // (expiry) may have lapsed since it was settled.
   if (current.state === 'settled' && allowsReuse(matched.rail)) return serveReuse(paid, deps, matched, current.receipt);
   if (current.requestKey !== requestKey) {
-    return reject(paid, deps, 'payment_already_used', 'This payment was already used for another request. Pay a fresh challenge.');
+    return reject(
+      paid,
+      deps,
+      'payment_already_used',
+      'This payment was already used for another request. Pay a fresh challenge.',
+    );
   }
   if (current.state === 'settled') return serveReplay(paid, deps, matched, requestKey, current.receipt);
-  if (current.state === 'pending' && !deps.settling.has(matched.paymentId)) return reconcilePending(paid, deps, matched, current.reference);
-  return reject(paid, deps, 'payment_in_progress', 'This payment is still being settled by another request. Retry shortly.');
+  if (current.state === 'pending' && !deps.settling.has(matched.paymentId))
+    return reconcilePending(paid, deps, matched, current.reference);
+  return reject(
+    paid,
+    deps,
+    'payment_in_progress',
+    'This payment is still being settled by another request. Retry shortly.',
+  );
 }
 
 /**
@@ -330,9 +408,21 @@ export async function recordSettlement(
  * Records a payment found settled and serves the request once. When another attempt recorded it first (two
  * retries of a pending payment at once), this serving is a replay and counts against the replay bound.
  */
-async function serveSettled(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, settlement: SettledResult, lease?: ClaimLease): Promise<Response> {
+async function serveSettled(
+  paid: PaidRequest,
+  deps: PaymentFlowDeps,
+  matched: MatchedPayment,
+  settlement: SettledResult,
+  lease?: ClaimLease,
+): Promise<Response> {
   const subject = subjectOf(paid, matched, { payer: settlement.payer, amount: settlement.amount });
-  const { receipt, first } = await recordSettlement(deps, subject, matched.challengeId, settlement, protocolOf(paid.source));
+  const { receipt, first } = await recordSettlement(
+    deps,
+    subject,
+    matched.challengeId,
+    settlement,
+    protocolOf(paid.source),
+  );
   lease?.stop();
   if (!first) return serveReplay(paid, deps, matched, hashCanonical(paid.binding), receipt);
   const response = await paid.handler(paid.request);
@@ -345,7 +435,13 @@ async function serveSettled(paid: PaidRequest, deps: PaymentFlowDeps, matched: M
  * extension's `beforeReplay` runs first and may refuse it or serve it on its own terms (metering draws on the
  * deposit's session). Past the bound: 409 with the receipt on record and no service.
  */
-async function serveReplay(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, requestKey: string, receipt: SignedReceipt): Promise<Response> {
+async function serveReplay(
+  paid: PaidRequest,
+  deps: PaymentFlowDeps,
+  matched: MatchedPayment,
+  requestKey: string,
+  receipt: SignedReceipt,
+): Promise<Response> {
   const admission = await deps.store.replay(matched.paymentId, requestKey, deps.replay);
   if (!admission.admitted) {
     const error = new PaymentConflictError(
@@ -359,10 +455,17 @@ async function serveReplay(paid: PaidRequest, deps: PaymentFlowDeps, matched: Ma
 }
 
 /** Serves a settled payment again (an admitted replay, a reusable credential): `beforeReplay` hooks first, then the handler. */
-async function serveAgain(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, receipt: SignedReceipt): Promise<Response> {
+async function serveAgain(
+  paid: PaidRequest,
+  deps: PaymentFlowDeps,
+  matched: MatchedPayment,
+  receipt: SignedReceipt,
+): Promise<Response> {
   deps.emit({ type: 'replayed', route: paid.route.key, paymentId: matched.paymentId });
   const serve = async () => paid.handler(paid.request);
-  const challenge = async (rejection?: { reason: string; message: string }) => (await buildChallenge(paid.route, paid.binding, deps, rejection, paid.request.headers.get('Accept-Payment'))).response;
+  const challenge = async (rejection?: { reason: string; message: string }) =>
+    (await buildChallenge(paid.route, paid.binding, deps, rejection, paid.request.headers.get('Accept-Payment')))
+      .response;
   let response: Response | undefined;
   for (const extension of deps.extensions) {
     if (!extension.beforeReplay) continue;
@@ -387,34 +490,71 @@ async function serveAgain(paid: PaidRequest, deps: PaymentFlowDeps, matched: Mat
  * payment, so it finds the earlier broadcast instead of paying twice) and answer with the receipt once it
  * has landed.
  */
-async function reconcilePending(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, reference: string): Promise<Response> {
+async function reconcilePending(
+  paid: PaidRequest,
+  deps: PaymentFlowDeps,
+  matched: MatchedPayment,
+  reference: string,
+): Promise<Response> {
   const ctx = { request: paid.binding, now: deps.now(), paymentId: matched.paymentId, reference };
   const settlement = await matched.rail.settle(matched.payload, matched.accepted, ctx);
   if (settlement.status === 'pending') {
-    throw new SettlementPendingError(settlement.reference, 'The settlement of this payment is still being confirmed. Retry the same request later.');
+    throw new SettlementPendingError(
+      settlement.reference,
+      'The settlement of this payment is still being confirmed. Retry the same request later.',
+    );
   }
   if (settlement.status === 'failed') {
     // Its handler ran on the first attempt: the payment is not served again.
     await deps.store.fail(matched.paymentId, settlement.reason);
-    await notifySettlement(deps, subjectOf(paid, matched, { payer: '', amount: matched.accepted.amount }), { outcome: 'failed', reason: settlement.reason });
+    await notifySettlement(deps, subjectOf(paid, matched, { payer: '', amount: matched.accepted.amount }), {
+      outcome: 'failed',
+      reason: settlement.reason,
+    });
     return reject(paid, deps, settlement.reason, settlement.message);
   }
   return serveSettled(paid, deps, matched, settlement);
 }
 
 /** A reusable credential (L402) presented again: re-check it (caveats, expiry) and serve with the original receipt. */
-async function serveReuse(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, receipt: SignedReceipt): Promise<Response> {
-  const verification = await matched.rail.verify(matched.payload, matched.accepted, { request: paid.binding, now: deps.now(), paymentId: matched.paymentId });
+async function serveReuse(
+  paid: PaidRequest,
+  deps: PaymentFlowDeps,
+  matched: MatchedPayment,
+  receipt: SignedReceipt,
+): Promise<Response> {
+  const verification = await matched.rail.verify(matched.payload, matched.accepted, {
+    request: paid.binding,
+    now: deps.now(),
+    paymentId: matched.paymentId,
+  });
   if (!verification.isValid) return reject(paid, deps, verification.reason, verification.message);
   return serveAgain(paid, deps, matched, receipt);
 }
 
 /** Attaches the receipt, then lets each extension decorate the paid response. */
-async function deliver(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, response: Response, receipt: SignedReceipt, replayed: boolean): Promise<Response> {
+async function deliver(
+  paid: PaidRequest,
+  deps: PaymentFlowDeps,
+  matched: MatchedPayment,
+  response: Response,
+  receipt: SignedReceipt,
+  replayed: boolean,
+): Promise<Response> {
   let out = withReceipt(response, receipt);
-  if (paid.source.kind === 'mpp' && speaksMppServer(matched.rail)) out = withMppReceipt(out, receipt, matched.rail.mpp.method);
+  if (paid.source.kind === 'mpp' && speaksMppServer(matched.rail))
+    out = withMppReceipt(out, receipt, matched.rail.mpp.method);
   for (const extension of deps.extensions) {
-    if (extension.afterPaid) out = await extension.afterPaid({ request: paid.request, route: paid.route, binding: paid.binding, now: deps.now(), response: out, receipt, replayed });
+    if (extension.afterPaid)
+      out = await extension.afterPaid({
+        request: paid.request,
+        route: paid.route,
+        binding: paid.binding,
+        now: deps.now(),
+        response: out,
+        receipt,
+        replayed,
+      });
   }
   return out;
 }
@@ -423,12 +563,28 @@ async function deliver(paid: PaidRequest, deps: PaymentFlowDeps, matched: Matche
 export type SettlementSubject = Omit<SettlementOutcome, 'outcome' | 'receipt' | 'reason'>;
 
 /** The subject of a matched payment for this request, paid by `payer` for `amount`. */
-function subjectOf(paid: PaidRequest, matched: MatchedPayment, by: { payer: string; amount: string }): SettlementSubject {
-  return { paymentId: matched.paymentId, route: paid.route.key, rail: matched.rail.id, accepted: matched.accepted, binding: paid.binding, ...by };
+function subjectOf(
+  paid: PaidRequest,
+  matched: MatchedPayment,
+  by: { payer: string; amount: string },
+): SettlementSubject {
+  return {
+    paymentId: matched.paymentId,
+    route: paid.route.key,
+    rail: matched.rail.id,
+    accepted: matched.accepted,
+    binding: paid.binding,
+    ...by,
+  };
 }
 
 /** Asks each extension whether a verified payment may go on; the first refusal wins. */
-async function admitVerified(paid: PaidRequest, deps: PaymentFlowDeps, matched: MatchedPayment, subject: SettlementSubject): Promise<PaymentRefusal | undefined> {
+async function admitVerified(
+  paid: PaidRequest,
+  deps: PaymentFlowDeps,
+  matched: MatchedPayment,
+  subject: SettlementSubject,
+): Promise<PaymentRefusal | undefined> {
   for (const extension of deps.extensions) {
     if (!extension.afterVerify) continue;
     const refusal = await extension.afterVerify({
@@ -449,7 +605,11 @@ async function admitVerified(paid: PaidRequest, deps: PaymentFlowDeps, matched: 
 }
 
 /** Tells each extension how a settlement ended; an observer's failure never changes the payment's answer. */
-async function notifySettlement(deps: PaymentFlowDeps, subject: SettlementSubject, result: Pick<SettlementOutcome, 'outcome' | 'receipt' | 'reason'>): Promise<void> {
+async function notifySettlement(
+  deps: PaymentFlowDeps,
+  subject: SettlementSubject,
+  result: Pick<SettlementOutcome, 'outcome' | 'receipt' | 'reason'>,
+): Promise<void> {
   const outcome: SettlementOutcome = { ...subject, ...result };
   for (const extension of deps.extensions) await extension.onSettlement?.(outcome).catch(() => undefined);
 }
@@ -457,7 +617,15 @@ async function notifySettlement(deps: PaymentFlowDeps, subject: SettlementSubjec
 async function reject(paid: PaidRequest, deps: PaymentFlowDeps, reason: string, message: string): Promise<Response> {
   deps.emit({ type: 'rejected', route: paid.route.key, reason, status: 402 });
   try {
-    return (await buildChallenge(paid.route, paid.binding, deps, { reason, message }, paid.request.headers.get('Accept-Payment'))).response;
+    return (
+      await buildChallenge(
+        paid.route,
+        paid.binding,
+        deps,
+        { reason, message },
+        paid.request.headers.get('Accept-Payment'),
+      )
+    ).response;
   } catch {
     return errorResponse(new PaymentInvalidError(reason, message));
   }

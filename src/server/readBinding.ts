@@ -6,7 +6,10 @@ import type { RequestBinding } from '../core/rail';
  * Hashes the request body (bounded, from a clone) and returns the binding a receipt carries; the
  * original request stays readable by the handler.
  */
-export async function readBinding(request: Request, maxBodyBytes: number): Promise<{ binding: RequestBinding; request: Request }> {
+export async function readBinding(
+  request: Request,
+  maxBodyBytes: number,
+): Promise<{ binding: RequestBinding; request: Request }> {
   const method = request.method.toUpperCase();
   if (method === 'GET' || method === 'HEAD' || request.body === null) {
     return { binding: { method, url: request.url, bodyHash: EMPTY_BODY_HASH }, request };
@@ -38,5 +41,8 @@ export const EMPTY_BODY_HASH = sha256Base64Url('');
 
 /** The 413 answer to a request body over `limit` bytes. */
 export function bodyTooLarge(limit: number): X402RailsError {
-  return new X402RailsError(errorCodes.BODY_TOO_LARGE, `The request body is larger than ${limit} bytes.`, { status: 413, details: { limit } });
+  return new X402RailsError(errorCodes.BODY_TOO_LARGE, `The request body is larger than ${limit} bytes.`, {
+    status: 413,
+    details: { limit },
+  });
 }

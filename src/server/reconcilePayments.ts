@@ -32,12 +32,21 @@ export async function reconcilePayments(deps: PaymentFlowDeps): Promise<Reconcil
     const intent = decodeSettlementIntent(record.intent);
     const rail = deps.railsById.get(record.rail);
     if (!intent || !rail) {
-      report.skipped.push({ paymentId, reason: intent ? `rail "${record.rail}" is not configured` : 'no settlement intent on record' });
+      report.skipped.push({
+        paymentId,
+        reason: intent ? `rail "${record.rail}" is not configured` : 'no settlement intent on record',
+      });
       continue;
     }
     let settlement;
     try {
-      settlement = await rail.settle(intent.payload, intent.accepted, { request: intent.binding, now: deps.now(), paymentId, reference: record.reference, ...(intent.charge !== undefined ? { charge: intent.charge } : {}) });
+      settlement = await rail.settle(intent.payload, intent.accepted, {
+        request: intent.binding,
+        now: deps.now(),
+        paymentId,
+        reference: record.reference,
+        ...(intent.charge !== undefined ? { charge: intent.charge } : {}),
+      });
     } catch (error) {
       if (!(error instanceof X402RailsError)) throw error;
       report.pending.push({ paymentId, reason: error.message });
@@ -48,7 +57,15 @@ export async function reconcilePayments(deps: PaymentFlowDeps): Promise<Reconcil
       await deps.store.fail(paymentId, settlement.reason);
       report.failed.push(paymentId);
     } else {
-      const subject = { paymentId, route: intent.route, rail: rail.id, accepted: intent.accepted, binding: intent.binding, payer: settlement.payer, amount: settlement.amount };
+      const subject = {
+        paymentId,
+        route: intent.route,
+        rail: rail.id,
+        accepted: intent.accepted,
+        binding: intent.binding,
+        payer: settlement.payer,
+        amount: settlement.amount,
+      };
       await recordSettlement(deps, subject, intent.challengeId, settlement);
       report.settled.push(paymentId);
     }

@@ -65,7 +65,17 @@ export function remoteRail(p: RemoteRailParameters): ServerRail {
   // PaymentPayload extensions a rail reads travel folded into its payload (`foldPayloadExtensions`): sent at the top.
   const body = (railPayload: RailPayload, req: PaymentRequirements, ctx: PaymentContext): string => {
     const { payload, extensions } = splitPayloadExtensions(railPayload);
-    return JSON.stringify({ x402Version: 2, paymentPayload: { x402Version: 2, resource: { url: ctx.request.url }, accepted: req, payload, ...(extensions ? { extensions } : {}) }, paymentRequirements: req });
+    return JSON.stringify({
+      x402Version: 2,
+      paymentPayload: {
+        x402Version: 2,
+        resource: { url: ctx.request.url },
+        accepted: req,
+        payload,
+        ...(extensions ? { extensions } : {}),
+      },
+      paymentRequirements: req,
+    });
   };
 
   async function call<S extends z.ZodType>(path: 'verify' | 'settle', json: string, schema: S): Promise<z.output<S>> {
@@ -82,30 +92,57 @@ export function remoteRail(p: RemoteRailParameters): ServerRail {
     } catch (cause) {
       // Refused or unresolvable: nothing reached the facilitator. A timeout or reset may have: ambiguous.
       const ambiguous = !['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'].includes(errorCodeOf(cause));
-      throw new RailUnavailableError(`The facilitator did not answer /${path}. Try again shortly.`, { cause, rail: p.id, details: { path, ambiguous } });
+      throw new RailUnavailableError(`The facilitator did not answer /${path}. Try again shortly.`, {
+        cause,
+        rail: p.id,
+        details: { path, ambiguous },
+      });
     }
     let parsed: z.output<S> | undefined;
     try {
-      const result = schema.safeParse(parseBoundedJson(text, { what: `The facilitator's /${path} answer`, maxDepth: 32 }));
+      const result = schema.safeParse(
+        parseBoundedJson(text, { what: `The facilitator's /${path} answer`, maxDepth: 32 }),
+      );
       if (result.success) parsed = result.data;
     } catch {
       parsed = undefined;
     }
     // Some facilitators answer a refused payment with 4xx and a Verify/SettleResponse body: take the answer.
-    if (parsed !== undefined && (response.ok || (response.status >= 400 && response.status < 500 && response.status !== 401 && response.status !== 403))) {
+    if (
+      parsed !== undefined &&
+      (response.ok ||
+        (response.status >= 400 && response.status < 500 && response.status !== 401 && response.status !== 403))
+    ) {
       return parsed;
     }
     const status = response.status;
     // Our facilitator answers 503 only when nothing was broadcast; a gateway's 502/504 leaves the outcome unknown.
     const details = { path, status, ambiguous: status === 502 || status === 504 };
     if (status === 401 || status === 403) {
-      throw new RailUnavailableError(`The facilitator refused our credentials (${status}) on /${path}; check the apiKey.`, { status: 502, rail: p.id, details });
+      throw new RailUnavailableError(
+        `The facilitator refused our credentials (${status}) on /${path}; check the apiKey.`,
+        { status: 502, rail: p.id, details },
+      );
     }
-    if (status >= 500) throw new RailUnavailableError(`The facilitator failed on /${path} (${status}). Try again shortly.`, { status: 503, rail: p.id, details });
-    throw new RailUnavailableError(`The facilitator gave an unusable answer to /${path} (${status}).`, { status: 502, rail: p.id, details });
+    if (status >= 500)
+      throw new RailUnavailableError(`The facilitator failed on /${path} (${status}). Try again shortly.`, {
+        status: 503,
+        rail: p.id,
+        details,
+      });
+    throw new RailUnavailableError(`The facilitator gave an unusable answer to /${path} (${status}).`, {
+      status: 502,
+      rail: p.id,
+      details,
+    });
   }
 
-  const extensionPower = p.extensions ? { payloadExtensionKeys: p.extensions.payloadExtensionKeys, declareExtensions: (req: PaymentRequirements) => p.extensions?.declareExtensions(req) ?? {} } : {};
+  const extensionPower = p.extensions
+    ? {
+        payloadExtensionKeys: p.extensions.payloadExtensionKeys,
+        declareExtensions: (req: PaymentRequirements) => p.extensions?.declareExtensions(req) ?? {},
+      }
+    : {};
   return defineServerRail({
     id: p.id,
     ...extensionPower,
@@ -116,7 +153,12 @@ export function remoteRail(p: RemoteRailParameters): ServerRail {
       const answer = await call('verify', body(payload, req, ctx), VerifyResponseSchema);
       if (answer.isValid) return { isValid: true, payer: answer.payer ?? '', amount: req.amount };
       const reason = answer.invalidReason ?? 'invalid_payment';
-      return { isValid: false, reason, message: answer.invalidMessage ?? `The facilitator refused the payment (${reason}).`, ...(answer.payer ? { payer: answer.payer } : {}) };
+      return {
+        isValid: false,
+        reason,
+        message: answer.invalidMessage ?? `The facilitator refused the payment (${reason}).`,
+        ...(answer.payer ? { payer: answer.payer } : {}),
+      };
     },
     async settle(payload, req, ctx): Promise<SettleResult> {
       const json = body(payload, req, ctx);
@@ -125,17 +167,33 @@ export function remoteRail(p: RemoteRailParameters): ServerRail {
       for (let attempt = 1; ; attempt++) {
         try {
           const answer = await call('settle', json, SettleResponseSchema);
-          if (answer.success) return { status: 'settled', reference: answer.transaction, payer: answer.payer ?? '', amount: answer.amount ?? req.amount };
+          if (answer.success)
+            return {
+              status: 'settled',
+              reference: answer.transaction,
+              payer: answer.payer ?? '',
+              amount: answer.amount ?? req.amount,
+            };
           const reason = answer.errorReason ?? 'settlement_failed';
           const message = answer.errorMessage ?? `The facilitator could not settle the payment (${reason}).`;
-          if (reason === 'settlement_pending' && answer.transaction) return { status: 'pending', reference: answer.transaction, message };
-          return { status: 'failed', reason, message, ...(answer.transaction ? { reference: answer.transaction } : {}) };
+          if (reason === 'settlement_pending' && answer.transaction)
+            return { status: 'pending', reference: answer.transaction, message };
+          return {
+            status: 'failed',
+            reason,
+            message,
+            ...(answer.transaction ? { reference: answer.transaction } : {}),
+          };
         } catch (error) {
           const ambiguous = error instanceof RailUnavailableError && error.details.ambiguous === true;
           sawAmbiguous ||= ambiguous;
           if (!ambiguous || attempt >= attempts) {
             if (sawAmbiguous && error instanceof RailUnavailableError) {
-              throw new SettlementPendingError(`facilitator:${ctx.paymentId}`, 'The facilitator may have settled this payment, but its answer was lost.', { cause: error });
+              throw new SettlementPendingError(
+                `facilitator:${ctx.paymentId}`,
+                'The facilitator may have settled this payment, but its answer was lost.',
+                { cause: error },
+              );
             }
             throw error;
           }

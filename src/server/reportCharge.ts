@@ -14,7 +14,10 @@ const charges = new WeakMap<Request, string>();
  */
 export function reportCharge(request: Request, amount: bigint | string): void {
   const text = typeof amount === 'bigint' ? amount.toString() : amount;
-  if (!/^(0|[1-9][0-9]{0,77})$/.test(text)) throw new ConfigurationError(`reportCharge takes atomic units as a non-negative integer, not ${JSON.stringify(text.slice(0, 40))}.`);
+  if (!/^(0|[1-9][0-9]{0,77})$/.test(text))
+    throw new ConfigurationError(
+      `reportCharge takes atomic units as a non-negative integer, not ${JSON.stringify(text.slice(0, 40))}.`,
+    );
   charges.set(request, text);
 }
 

@@ -29,7 +29,8 @@ export type CompiledRoute = { key: string; method: string | undefined; pattern: 
 /** Compiles route keys to matchers; throws ConfigurationError on a malformed key or an empty accept list. */
 export function compileRoutes(routes: RoutesConfig): CompiledRoute[] {
   return Object.entries(routes).map(([key, config]) => {
-    if (config.accepts.length === 0) throw new ConfigurationError(`Route "${key}" accepts nothing; list at least one offer.`);
+    if (config.accepts.length === 0)
+      throw new ConfigurationError(`Route "${key}" accepts nothing; list at least one offer.`);
     return { ...compileRouteKey(key), config };
   });
 }

@@ -28,7 +28,10 @@ const IntentSchema = z.object({
   payload: z.record(z.string(), z.unknown()),
   binding: z.object({ method: z.string(), url: z.string(), bodyHash: z.string() }),
   challengeId: z.string(),
-  charge: z.string().regex(/^[0-9]{1,78}$/).optional(),
+  charge: z
+    .string()
+    .regex(/^[0-9]{1,78}$/)
+    .optional(),
 });
 
 /**

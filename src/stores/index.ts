@@ -6,15 +6,33 @@
  */
 export * from './paymentStore';
 export * from './memoryPaymentStore';
-export { createSqlitePaymentStore, type SqlitePaymentStore, type SqlitePaymentStoreParameters } from './sqlitePaymentStore';
+export {
+  createSqlitePaymentStore,
+  type SqlitePaymentStore,
+  type SqlitePaymentStoreParameters,
+} from './sqlitePaymentStore';
 export { createRedisPaymentStore, type RedisPaymentStoreParameters } from './redisPaymentStore';
 export { createRedisBudgetLedger, type RedisBudgetLedgerParameters } from './redisBudgetLedger';
 export type { RedisClient } from './redisScript';
-export { createSqliteBudgetLedger, type SqliteBudgetLedger, type SqliteBudgetLedgerOptions } from './sqliteBudgetLedger';
+export {
+  createSqliteBudgetLedger,
+  type SqliteBudgetLedger,
+  type SqliteBudgetLedgerOptions,
+} from './sqliteBudgetLedger';
 export { defaultPaymentStore, type DefaultPaymentStoreParameters } from './defaultPaymentStore';
 export { StoreCorruptError, StoreUnavailableError } from './storeErrors';
-export { createPostgresPaymentStore, type PostgresPaymentStore, type PostgresPaymentStoreParameters } from './postgresPaymentStore';
+export {
+  createPostgresPaymentStore,
+  type PostgresPaymentStore,
+  type PostgresPaymentStoreParameters,
+} from './postgresPaymentStore';
 export { createPostgresBudgetLedger, type PostgresBudgetLedgerParameters } from './postgresBudgetLedger';
-export { migratePostgres, postgresTables, POSTGRES_TABLE_PREFIX, type PostgresTables, type PostgresTablesParameters } from './postgresSchema';
+export {
+  migratePostgres,
+  postgresTables,
+  POSTGRES_TABLE_PREFIX,
+  type PostgresTables,
+  type PostgresTablesParameters,
+} from './postgresSchema';
 export type { PostgresSource, PgPool, PgPoolClient, PgliteDatabase, PgQueryResult } from './postgres';
 export { SQLITE_BUSY_TIMEOUT_MS, type SqliteSource } from './openSqlite';

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { selectSettled, type ClaimResult, type PaymentRecord, type SettledListingStore, type SettledPayment } from './paymentStore';
+import {
+  selectSettled,
+  type ClaimResult,
+  type PaymentRecord,
+  type SettledListingStore,
+  type SettledPayment,
+} from './paymentStore';
 
 /** A record as held here: an in-flight claim also keeps its owner token (never handed out by `get`). */
 type Held = { record: PaymentRecord; owner?: string };
@@ -12,15 +18,20 @@ type Held = { record: PaymentRecord; owner?: string };
 export function createMemoryPaymentStore(options: { now?: () => number } = {}): SettledListingStore {
   const now = options.now ?? Date.now;
   const records = new Map<string, Held>();
-  const set = (paymentId: string, record: PaymentRecord, owner?: string) => records.set(paymentId, owner === undefined ? { record } : { record, owner });
-  const holds = (held: Held | undefined, owner: string | undefined) => held?.record.state === 'in_flight' && (owner === undefined || held.owner === owner);
+  const set = (paymentId: string, record: PaymentRecord, owner?: string) =>
+    records.set(paymentId, owner === undefined ? { record } : { record, owner });
+  const holds = (held: Held | undefined, owner: string | undefined) =>
+    held?.record.state === 'in_flight' && (owner === undefined || held.owner === owner);
   return {
     async claim(paymentId, requestKey, leaseMs): Promise<ClaimResult> {
       const current = records.get(paymentId)?.record;
-      if (current && !(current.state === 'in_flight' && current.leaseUntil <= now())) return { claimed: false, record: current };
+      if (current && !(current.state === 'in_flight' && current.leaseUntil <= now()))
+        return { claimed: false, record: current };
       const owner = randomUUID();
       set(paymentId, { state: 'in_flight', requestKey, leaseUntil: now() + leaseMs }, owner);
-      return current ? { claimed: true, owner, takeover: true, takenFrom: current.requestKey } : { claimed: true, owner };
+      return current
+        ? { claimed: true, owner, takeover: true, takenFrom: current.requestKey }
+        : { claimed: true, owner };
     },
     async renew(paymentId, owner, leaseMs) {
       const held = records.get(paymentId);
@@ -31,7 +42,13 @@ export function createMemoryPaymentStore(options: { now?: () => number } = {}): 
     async settle(paymentId, receipt) {
       const current = records.get(paymentId)?.record;
       if (current?.state === 'settled') return current.receipt;
-      set(paymentId, { state: 'settled', requestKey: current?.requestKey ?? '', receipt, settledAt: now(), replays: 0 });
+      set(paymentId, {
+        state: 'settled',
+        requestKey: current?.requestKey ?? '',
+        receipt,
+        settledAt: now(),
+        replays: 0,
+      });
       return receipt;
     },
     async markPending(paymentId, rail, reference, intent) {
@@ -39,7 +56,14 @@ export function createMemoryPaymentStore(options: { now?: () => number } = {}): 
       if (current?.state === 'settled') return;
       const requestKey = current?.requestKey ?? '';
       const kept = intent ?? (current?.state === 'pending' ? current.intent : undefined);
-      set(paymentId, { state: 'pending', requestKey, rail, reference, updatedAt: now(), ...(kept !== undefined ? { intent: kept } : {}) });
+      set(paymentId, {
+        state: 'pending',
+        requestKey,
+        rail,
+        reference,
+        updatedAt: now(),
+        ...(kept !== undefined ? { intent: kept } : {}),
+      });
     },
     async fail(paymentId, reason) {
       const current = records.get(paymentId)?.record;
@@ -54,11 +78,17 @@ export function createMemoryPaymentStore(options: { now?: () => number } = {}): 
     },
     async expireClaim(paymentId, owner, requestKey) {
       const held = records.get(paymentId);
-      if (held?.record.state === 'in_flight' && holds(held, owner)) set(paymentId, { ...held.record, leaseUntil: 0, ...(requestKey !== undefined ? { requestKey } : {}) }, held.owner);
+      if (held?.record.state === 'in_flight' && holds(held, owner))
+        set(
+          paymentId,
+          { ...held.record, leaseUntil: 0, ...(requestKey !== undefined ? { requestKey } : {}) },
+          held.owner,
+        );
     },
     async replay(paymentId, requestKey, policy) {
       const current = records.get(paymentId)?.record;
-      if (current?.state !== 'settled' || current.requestKey !== requestKey) return { admitted: false, reason: 'not_replayable' };
+      if (current?.state !== 'settled' || current.requestKey !== requestKey)
+        return { admitted: false, reason: 'not_replayable' };
       if (now() > current.settledAt + policy.windowMs) return { admitted: false, reason: 'replay_window_closed' };
       if (current.replays >= policy.max) return { admitted: false, reason: 'replay_limit_reached' };
       set(paymentId, { ...current, replays: current.replays + 1 });
@@ -74,7 +104,8 @@ export function createMemoryPaymentStore(options: { now?: () => number } = {}): 
     },
     async listSettled(query) {
       const settled: SettledPayment[] = [];
-      for (const [paymentId, { record }] of records) if (record.state === 'settled') settled.push({ paymentId, record });
+      for (const [paymentId, { record }] of records)
+        if (record.state === 'settled') settled.push({ paymentId, record });
       return selectSettled(settled, query);
     },
   };

@@ -11,7 +11,10 @@ function loadBetterSqlite3(): typeof Database {
   try {
     return require('better-sqlite3') as typeof Database;
   } catch (cause) {
-    throw new ConfigurationError('The SQLite stores need better-sqlite3, which is not installed: npm install better-sqlite3 (or use a memory, Redis or Postgres store).', { cause });
+    throw new ConfigurationError(
+      'The SQLite stores need better-sqlite3, which is not installed: npm install better-sqlite3 (or use a memory, Redis or Postgres store).',
+      { cause },
+    );
   }
 }
 
@@ -32,9 +35,13 @@ export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
  * @example const { db, owned } = openSqlite({ path: './x402.sqlite' })
  */
 export function openSqlite(source: SqliteSource, busyTimeoutMs = SQLITE_BUSY_TIMEOUT_MS): OpenedSqlite {
-  if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new ConfigurationError(`busyTimeoutMs must be a non-negative integer, got ${busyTimeoutMs}.`);
+  if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0)
+    throw new ConfigurationError(`busyTimeoutMs must be a non-negative integer, got ${busyTimeoutMs}.`);
   const db = source.database ?? new (loadBetterSqlite3())(source.path, { timeout: busyTimeoutMs });
-  if (!db.open) throw new ConfigurationError('The SQLite database given to the store is closed. Pass an open better-sqlite3 Database or a path.');
+  if (!db.open)
+    throw new ConfigurationError(
+      'The SQLite database given to the store is closed. Pass an open better-sqlite3 Database or a path.',
+    );
   db.pragma(`busy_timeout = ${busyTimeoutMs}`);
   if (db.name !== ':memory:' && db.name !== '') db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
@@ -48,7 +55,9 @@ export function openSqlite(source: SqliteSource, busyTimeoutMs = SQLITE_BUSY_TIM
  */
 export function tableName(prefix: string, name: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,48}$/.test(`${prefix}${name}`)) {
-    throw new ConfigurationError(`Table prefix ${JSON.stringify(prefix)} is not allowed: use letters, digits and "_" only.`);
+    throw new ConfigurationError(
+      `Table prefix ${JSON.stringify(prefix)} is not allowed: use letters, digits and "_" only.`,
+    );
   }
   return `${prefix}${name}`;
 }

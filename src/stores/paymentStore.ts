@@ -24,7 +24,9 @@ export type PaymentRecord =
  * look for an earlier settlement before paying; `takenFrom` is the request key that dead attempt was serving (a
  * settlement found then belongs to that request, not necessarily to the claimer's).
  */
-export type ClaimResult = { claimed: true; owner: string; takeover?: true; takenFrom?: string } | { claimed: false; record: PaymentRecord };
+export type ClaimResult =
+  | { claimed: true; owner: string; takeover?: true; takenFrom?: string }
+  | { claimed: false; record: PaymentRecord };
 
 /** How many identical requests a settled payment serves again, and for how long after its settlement. */
 export type ReplayPolicy = { windowMs: number; max: number };
@@ -34,7 +36,9 @@ export type ReplayPolicy = { windowMs: number; max: number };
  * ago than the window), `replay_limit_reached` (already replayed `max` times), `not_replayable` (not settled, or
  * settled for another request).
  */
-export type ReplayAdmission = { admitted: true } | { admitted: false; reason: 'replay_window_closed' | 'replay_limit_reached' | 'not_replayable' };
+export type ReplayAdmission =
+  | { admitted: true }
+  | { admitted: false; reason: 'replay_window_closed' | 'replay_limit_reached' | 'not_replayable' };
 
 /** The store every paywall uses. Implementations: memory (tests), SQLite (embedded default), Redis. */
 export interface PaymentStore {
@@ -118,7 +122,11 @@ export const SETTLED_LISTING_LIMIT = 10_000;
 export function selectSettled(all: Iterable<SettledPayment>, query: SettledQuery = {}): SettledPayment[] {
   const limit = Math.min(query.limit ?? SETTLED_LISTING_LIMIT, SETTLED_LISTING_LIMIT);
   return [...all]
-    .filter(({ record }) => (query.since === undefined || record.settledAt >= query.since) && (query.until === undefined || record.settledAt < query.until))
+    .filter(
+      ({ record }) =>
+        (query.since === undefined || record.settledAt >= query.since) &&
+        (query.until === undefined || record.settledAt < query.until),
+    )
     .sort((a, b) => b.record.settledAt - a.record.settledAt || (a.paymentId < b.paymentId ? -1 : 1))
     .slice(0, limit);
 }

@@ -18,12 +18,17 @@ export type PgPoolClient = {
 };
 
 /** A `pg` Pool, or anything with the same `connect` and `query`. */
-export type PgPool = { connect(): Promise<PgPoolClient>; query(text: string, values?: unknown[]): Promise<PgQueryResult> };
+export type PgPool = {
+  connect(): Promise<PgPoolClient>;
+  query(text: string, values?: unknown[]): Promise<PgQueryResult>;
+};
 
 /** An embedded PGlite database (one connection, in this process). */
 export type PgliteDatabase = {
   query(text: string, params?: unknown[]): Promise<PgQueryResult>;
-  transaction<T>(callback: (tx: { query(text: string, params?: unknown[]): Promise<PgQueryResult> }) => Promise<T>): Promise<T>;
+  transaction<T>(
+    callback: (tx: { query(text: string, params?: unknown[]): Promise<PgQueryResult> }) => Promise<T>,
+  ): Promise<T>;
 };
 
 /**
@@ -53,7 +58,9 @@ const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 5;
 
 function sqlState(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
+    ? error.code
+    : undefined;
 }
 
 /**
@@ -67,11 +74,13 @@ export function postgresRunner(source: PostgresSource): PostgresRunner {
     return {
       kind: 'pglite',
       query: async (text, values) => (await pglite.query(text, values)).rows,
-      transaction: (work) => pglite.transaction((tx) => work(async (text, values) => (await tx.query(text, values)).rows)),
+      transaction: (work) =>
+        pglite.transaction((tx) => work(async (text, values) => (await tx.query(text, values)).rows)),
     };
   }
   const pool = source.pool;
-  if (!pool || typeof pool.connect !== 'function') throw new ConfigurationError('Pass a pg Pool as `pool` or a PGlite database as `pglite` to the Postgres store.');
+  if (!pool || typeof pool.connect !== 'function')
+    throw new ConfigurationError('Pass a pg Pool as `pool` or a PGlite database as `pglite` to the Postgres store.');
   return {
     kind: 'postgres',
     query: async (text, values) => (await pool.query(text, values)).rows,
@@ -107,11 +116,16 @@ export function postgresRunner(source: PostgresSource): PostgresRunner {
  * @example await lockDecision(query, [`x402_payments:${paymentId}`]);
  */
 export async function lockDecision(query: PgQuery, names: readonly string[]): Promise<void> {
-  for (const name of [...new Set(names)].sort()) await query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [name]);
+  for (const name of [...new Set(names)].sort())
+    await query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [name]);
 }
 
 /** A BIGINT / NUMERIC column read back as a JS number (`pg` answers int8 as text, PGlite as a number or bigint). */
-export const PgNumber = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/), z.bigint()]).transform((v) => Number(v));
+export const PgNumber = z
+  .union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/), z.bigint()])
+  .transform((v) => Number(v));
 
 /** A NUMERIC(78,0) amount read back exactly. */
-export const PgAmount = z.union([z.string().regex(/^-?\d{1,78}$/), z.bigint(), z.number().int()]).transform((v) => BigInt(v));
+export const PgAmount = z
+  .union([z.string().regex(/^-?\d{1,78}$/), z.bigint(), z.number().int()])
+  .transform((v) => BigInt(v));

@@ -3,7 +3,14 @@ import { z } from 'zod';
 import type { SignedReceipt } from '../core/receipt/receipt';
 import { lockDecision, PgNumber, postgresRunner, type PgQuery, type PostgresSource } from './postgres';
 import { migratePostgres, postgresTables, type PostgresTablesParameters } from './postgresSchema';
-import { SETTLED_LISTING_LIMIT, type ClaimResult, type PaymentRecord, type ReplayAdmission, type SettledListingStore, type SettledPayment } from './paymentStore';
+import {
+  SETTLED_LISTING_LIMIT,
+  type ClaimResult,
+  type PaymentRecord,
+  type ReplayAdmission,
+  type SettledListingStore,
+  type SettledPayment,
+} from './paymentStore';
 import { guardStore, StoreCorruptError } from './storeErrors';
 import { parseStoredReceipt } from './storedReceipt';
 
@@ -62,12 +69,17 @@ export function createPostgresPaymentStore(parameters: PostgresPaymentStoreParam
     const [raw] = await query(`SELECT * FROM ${t} WHERE payment_id = $1`, [paymentId]);
     if (raw === undefined) return undefined;
     const parsed = RowSchema.safeParse(raw);
-    if (!parsed.success) throw new StoreCorruptError(kind, paymentId, 'the row does not match the table layout', { cause: parsed.error });
+    if (!parsed.success)
+      throw new StoreCorruptError(kind, paymentId, 'the row does not match the table layout', { cause: parsed.error });
     return parsed.data;
   }
 
   /** One decision on one payment: its lock, its row, the work. */
-  const decide = <T>(operation: string, paymentId: string, work: (query: PgQuery, row: Row | undefined) => Promise<T>) =>
+  const decide = <T>(
+    operation: string,
+    paymentId: string,
+    work: (query: PgQuery, row: Row | undefined) => Promise<T>,
+  ) =>
     guardStore(kind, operation, () =>
       db.transaction(async (query) => {
         await lockDecision(query, [`${t}:${paymentId}`]);
@@ -82,24 +94,29 @@ export function createPostgresPaymentStore(parameters: PostgresPaymentStoreParam
         const at = now();
         const owner = randomUUID();
         if (row === undefined) {
-          await query(`INSERT INTO ${t} (payment_id, state, request_key, lease_until, owner, updated_at) VALUES ($1, 'in_flight', $2, $3, $4, $5)`, [paymentId, requestKey, at + leaseMs, owner, at]);
+          await query(
+            `INSERT INTO ${t} (payment_id, state, request_key, lease_until, owner, updated_at) VALUES ($1, 'in_flight', $2, $3, $4, $5)`,
+            [paymentId, requestKey, at + leaseMs, owner, at],
+          );
           return { claimed: true, owner };
         }
-        if (row.state !== 'in_flight' || row.lease_until === null || row.lease_until > at) return { claimed: false, record: toRecord(kind, paymentId, row) };
-        await query(`UPDATE ${t} SET request_key = $2, lease_until = $3, owner = $4, receipt = NULL, rail = NULL, reference = NULL, updated_at = $5 WHERE payment_id = $1`, [
-          paymentId,
-          requestKey,
-          at + leaseMs,
-          owner,
-          at,
-        ]);
+        if (row.state !== 'in_flight' || row.lease_until === null || row.lease_until > at)
+          return { claimed: false, record: toRecord(kind, paymentId, row) };
+        await query(
+          `UPDATE ${t} SET request_key = $2, lease_until = $3, owner = $4, receipt = NULL, rail = NULL, reference = NULL, updated_at = $5 WHERE payment_id = $1`,
+          [paymentId, requestKey, at + leaseMs, owner, at],
+        );
         return { claimed: true, owner, takeover: true, takenFrom: row.request_key };
       }),
     renew: (paymentId, owner, leaseMs) =>
       decide('renew', paymentId, async (query, row) => {
         if (row?.state !== 'in_flight' || row.owner !== owner) return false;
         const at = now();
-        await query(`UPDATE ${t} SET lease_until = $2, updated_at = $3 WHERE payment_id = $1`, [paymentId, at + leaseMs, at]);
+        await query(`UPDATE ${t} SET lease_until = $2, updated_at = $3 WHERE payment_id = $1`, [
+          paymentId,
+          at + leaseMs,
+          at,
+        ]);
         return true;
       }),
     settle: (paymentId, receipt) =>
@@ -146,12 +163,17 @@ export function createPostgresPaymentStore(parameters: PostgresPaymentStoreParam
     expireClaim: (paymentId, owner, requestKey) =>
       decide('expireClaim', paymentId, async (query, row) => {
         if (row?.state !== 'in_flight' || (owner !== undefined && row.owner !== owner)) return;
-        await query(`UPDATE ${t} SET lease_until = 0, request_key = COALESCE($2, request_key) WHERE payment_id = $1`, [paymentId, requestKey ?? null]);
+        await query(`UPDATE ${t} SET lease_until = 0, request_key = COALESCE($2, request_key) WHERE payment_id = $1`, [
+          paymentId,
+          requestKey ?? null,
+        ]);
       }),
     replay: (paymentId, requestKey, policy) =>
       decide('replay', paymentId, async (query, row): Promise<ReplayAdmission> => {
-        if (row?.state !== 'settled' || row.request_key !== requestKey) return { admitted: false, reason: 'not_replayable' };
-        if ((row.settled_at ?? row.updated_at) + policy.windowMs < now()) return { admitted: false, reason: 'replay_window_closed' };
+        if (row?.state !== 'settled' || row.request_key !== requestKey)
+          return { admitted: false, reason: 'not_replayable' };
+        if ((row.settled_at ?? row.updated_at) + policy.windowMs < now())
+          return { admitted: false, reason: 'replay_window_closed' };
         if (row.replays >= policy.max) return { admitted: false, reason: 'replay_limit_reached' };
         await query(`UPDATE ${t} SET replays = replays + 1 WHERE payment_id = $1`, [paymentId]);
         return { admitted: true };
@@ -166,11 +188,18 @@ export function createPostgresPaymentStore(parameters: PostgresPaymentStoreParam
         const out: SettledPayment[] = [];
         const rows = await db.query(
           `SELECT * FROM ${t} WHERE state = 'settled' AND COALESCE(settled_at, updated_at) >= $1 AND COALESCE(settled_at, updated_at) < $2 ORDER BY COALESCE(settled_at, updated_at) DESC, payment_id LIMIT $3`,
-          [query.since ?? 0, query.until ?? Number.MAX_SAFE_INTEGER, Math.min(query.limit ?? SETTLED_LISTING_LIMIT, SETTLED_LISTING_LIMIT)],
+          [
+            query.since ?? 0,
+            query.until ?? Number.MAX_SAFE_INTEGER,
+            Math.min(query.limit ?? SETTLED_LISTING_LIMIT, SETTLED_LISTING_LIMIT),
+          ],
         );
         for (const raw of rows) {
           const parsed = RowSchema.safeParse(raw);
-          if (!parsed.success) throw new StoreCorruptError(kind, '(unknown)', 'a settled row does not match the table layout', { cause: parsed.error });
+          if (!parsed.success)
+            throw new StoreCorruptError(kind, '(unknown)', 'a settled row does not match the table layout', {
+              cause: parsed.error,
+            });
           const record = toRecord(kind, parsed.data.payment_id, parsed.data);
           if (record.state === 'settled') out.push({ paymentId: parsed.data.payment_id, record });
         }
@@ -179,9 +208,14 @@ export function createPostgresPaymentStore(parameters: PostgresPaymentStoreParam
     listPending: () =>
       guardStore(kind, 'listPending', async () => {
         const out: Array<{ paymentId: string; record: Extract<PaymentRecord, { state: 'pending' }> }> = [];
-        for (const raw of await db.query(`SELECT * FROM ${t} WHERE state = 'pending' ORDER BY updated_at, payment_id`)) {
+        for (const raw of await db.query(
+          `SELECT * FROM ${t} WHERE state = 'pending' ORDER BY updated_at, payment_id`,
+        )) {
           const parsed = RowSchema.safeParse(raw);
-          if (!parsed.success) throw new StoreCorruptError(kind, '(unknown)', 'a pending row does not match the table layout', { cause: parsed.error });
+          if (!parsed.success)
+            throw new StoreCorruptError(kind, '(unknown)', 'a pending row does not match the table layout', {
+              cause: parsed.error,
+            });
           const record = toRecord(kind, parsed.data.payment_id, parsed.data);
           if (record.state === 'pending') out.push({ paymentId: parsed.data.payment_id, record });
         }
@@ -197,10 +231,24 @@ function toRecord(kind: string, paymentId: string, row: Row): PaymentRecord {
       if (row.lease_until === null) throw new StoreCorruptError(kind, paymentId, 'an in-flight claim has no lease');
       return { state: 'in_flight', requestKey: row.request_key, leaseUntil: row.lease_until };
     case 'pending':
-      if (row.rail === null || row.reference === null) throw new StoreCorruptError(kind, paymentId, 'a pending payment has no rail or reference');
-      return { state: 'pending', requestKey: row.request_key, rail: row.rail, reference: row.reference, updatedAt: row.updated_at, ...(row.intent !== null ? { intent: row.intent } : {}) };
+      if (row.rail === null || row.reference === null)
+        throw new StoreCorruptError(kind, paymentId, 'a pending payment has no rail or reference');
+      return {
+        state: 'pending',
+        requestKey: row.request_key,
+        rail: row.rail,
+        reference: row.reference,
+        updatedAt: row.updated_at,
+        ...(row.intent !== null ? { intent: row.intent } : {}),
+      };
     case 'settled':
-      return { state: 'settled', requestKey: row.request_key, receipt: parseStoredReceipt(kind, paymentId, row.receipt), settledAt: row.settled_at ?? row.updated_at, replays: row.replays };
+      return {
+        state: 'settled',
+        requestKey: row.request_key,
+        receipt: parseStoredReceipt(kind, paymentId, row.receipt),
+        settledAt: row.settled_at ?? row.updated_at,
+        replays: row.replays,
+      };
     case 'failed':
       return { state: 'failed', requestKey: row.request_key, reason: row.reason ?? '', failedAt: row.updated_at };
   }

@@ -29,7 +29,9 @@ export type PostgresTables = {
  */
 export function postgresTables(prefix = POSTGRES_TABLE_PREFIX): PostgresTables {
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(prefix)) {
-    throw new ConfigurationError(`Table prefix ${JSON.stringify(prefix)} is not allowed: use letters, digits and "_" only (at most 41).`);
+    throw new ConfigurationError(
+      `Table prefix ${JSON.stringify(prefix)} is not allowed: use letters, digits and "_" only (at most 41).`,
+    );
   }
   const p = prefix.toLowerCase();
   return {
@@ -123,7 +125,10 @@ function schema(t: PostgresTables): string[] {
  * const pool = new Pool({ connectionString: process.env.DATABASE_URL });
  * await migratePostgres({ pool }, { tablePrefix: 'shop_' });
  */
-export async function migratePostgres(source: PostgresSource, parameters: PostgresTablesParameters = {}): Promise<void> {
+export async function migratePostgres(
+  source: PostgresSource,
+  parameters: PostgresTablesParameters = {},
+): Promise<void> {
   const tables = postgresTables(parameters.tablePrefix);
   await postgresRunner(source).transaction(async (query) => {
     await query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`${tables.payments}:migrate`]);

@@ -1,5 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { BUDGET_WINDOW_MS, budgetCovers, budgetExceeded, type Budget, type BudgetLedger, type Reservation } from '../client/budgetLedger';
+import {
+  BUDGET_WINDOW_MS,
+  budgetCovers,
+  budgetExceeded,
+  type Budget,
+  type BudgetLedger,
+  type Reservation,
+} from '../client/budgetLedger';
 import { ConfigurationError } from '../core/errors';
 import { REDIS_DECIMAL_LUA } from './redisDecimal';
 import { redisKeyPrefix, redisScript, runRedisScript, type RedisClient } from './redisScript';
@@ -14,7 +21,6 @@ export type RedisBudgetLedgerParameters = {
   /** Prefix of every key (default `x402:`); on a Redis Cluster it needs a hash tag (default there `{x402}:`). */
   keyPrefix?: string;
 };
-
 
 /** Sums the live holds of one budget key (members `id:amount`, scored by time). */
 const SUM = `
@@ -61,11 +67,15 @@ export function createRedisBudgetLedger(parameters: RedisBudgetLedgerParameters)
   const { redis, budgets } = parameters;
   const prefix = redisKeyPrefix(redis, parameters.keyPrefix);
   for (const b of budgets) {
-    if (BigInt(b.limit) < 0n) throw new ConfigurationError(`Budget limit ${String(b.limit)} for ${b.asset} must not be negative.`);
+    if (BigInt(b.limit) < 0n)
+      throw new ConfigurationError(`Budget limit ${String(b.limit)} for ${b.asset} must not be negative.`);
   }
   // A budget's key is its identity (not its limit, so raising a limit keeps what was spent) and its origin scope.
   const keyOf = (b: Budget, origin: string) => {
-    const id = createHash('sha256').update(JSON.stringify([b.asset.toLowerCase(), b.window, b.origin ?? null, b.perOrigin === true])).digest('hex').slice(0, 24);
+    const id = createHash('sha256')
+      .update(JSON.stringify([b.asset.toLowerCase(), b.window, b.origin ?? null, b.perOrigin === true]))
+      .digest('hex')
+      .slice(0, 24);
     return `${prefix}budget:${id}:${b.perOrigin ? origin : '*'}`;
   };
   const since = (b: Budget, now: number) => (b.window === 'total' ? '' : String(now - BUDGET_WINDOW_MS[b.window]));
@@ -75,7 +85,8 @@ export function createRedisBudgetLedger(parameters: RedisBudgetLedgerParameters)
     used: (budget, origin, now = Date.now()) =>
       guardStore('redis budget', 'used', async () => {
         const reply = await runRedisScript(redis, USED, [keyOf(budget, origin)], [since(budget, now)]);
-        if (typeof reply !== 'string') throw new StoreCorruptError('redis budget', origin, 'the used script gave an unexpected reply');
+        if (typeof reply !== 'string')
+          throw new StoreCorruptError('redis budget', origin, 'the used script gave an unexpected reply');
         return BigInt(reply);
       }),
     async reserve(spend): Promise<Reservation> {
@@ -84,12 +95,18 @@ export function createRedisBudgetLedger(parameters: RedisBudgetLedgerParameters)
       const keys = matching.map((b) => keyOf(b, spend.origin));
       const member = `${randomUUID()}:${spend.amount}`;
       if (keys.length > 0) {
-        const args = [String(spend.now), member, spend.amount.toString(), ...matching.flatMap((b) => [since(b, spend.now), BigInt(b.limit).toString()])];
+        const args = [
+          String(spend.now),
+          member,
+          spend.amount.toString(),
+          ...matching.flatMap((b) => [since(b, spend.now), BigInt(b.limit).toString()]),
+        ];
         const reply = await guardStore('redis budget', 'reserve', () => runRedisScript(redis, RESERVE, keys, args));
         if (reply !== 'ok') {
           const [index, spent] = Array.isArray(reply) ? reply : [];
           const budget = typeof index === 'number' ? matching[index - 1] : undefined;
-          if (!budget || typeof spent !== 'string') throw new StoreCorruptError('redis budget', spend.origin, 'the reserve script gave an unexpected reply');
+          if (!budget || typeof spent !== 'string')
+            throw new StoreCorruptError('redis budget', spend.origin, 'the reserve script gave an unexpected reply');
           throw budgetExceeded(spend, budget, spent);
         }
       }
@@ -102,7 +119,8 @@ export function createRedisBudgetLedger(parameters: RedisBudgetLedgerParameters)
         async release() {
           if (settled) return;
           settled = true;
-          if (keys.length > 0) await guardStore('redis budget', 'release', () => Promise.all(keys.map((k) => redis.zrem(k, member))));
+          if (keys.length > 0)
+            await guardStore('redis budget', 'release', () => Promise.all(keys.map((k) => redis.zrem(k, member))));
         },
       };
     },

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
-import { selectSettled, type ClaimResult, type PaymentRecord, type ReplayAdmission, type SettledListingStore, type SettledPayment } from './paymentStore';
+import {
+  selectSettled,
+  type ClaimResult,
+  type PaymentRecord,
+  type ReplayAdmission,
+  type SettledListingStore,
+  type SettledPayment,
+} from './paymentStore';
 import { redisKeyPrefix, redisScript, runRedisScript, type RedisClient } from './redisScript';
 import { guardStore, StoreCorruptError } from './storeErrors';
 import { parseStoredReceipt } from './storedReceipt';
@@ -27,9 +34,22 @@ export type RedisPaymentStoreParameters = {
 /** Record layout in Redis: JSON, with the receipt as its own JSON text (parsed by the receipt schema). */
 const StoredSchema = z.discriminatedUnion('state', [
   z.object({ state: z.literal('in_flight'), requestKey: z.string(), leaseUntil: z.number() }),
-  z.object({ state: z.literal('pending'), requestKey: z.string(), rail: z.string(), reference: z.string(), updatedAt: z.number(), intent: z.string().optional() }),
+  z.object({
+    state: z.literal('pending'),
+    requestKey: z.string(),
+    rail: z.string(),
+    reference: z.string(),
+    updatedAt: z.number(),
+    intent: z.string().optional(),
+  }),
   // Records settled by earlier versions have no settledAt: their replay window is closed.
-  z.object({ state: z.literal('settled'), requestKey: z.string(), receipt: z.string(), settledAt: z.number().default(0), replays: z.number().default(0) }),
+  z.object({
+    state: z.literal('settled'),
+    requestKey: z.string(),
+    receipt: z.string(),
+    settledAt: z.number().default(0),
+    replays: z.number().default(0),
+  }),
   z.object({ state: z.literal('failed'), requestKey: z.string(), reason: z.string(), failedAt: z.number() }),
 ]);
 
@@ -157,23 +177,38 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
     const ttl = Math.max(1, Math.ceil(leaseMs + abandonedTtl));
     if ((await redis.set(key, value, 'PX', ttl, 'NX')) === 'OK') return { claimed: true, owner };
     const reply = await runRedisScript(redis, TAKE_OVER, [key], [value, at, ttl]);
-    if (Array.isArray(reply) && reply[0] === 1) return { claimed: true, owner, takeover: true, ...(typeof reply[1] === 'string' ? { takenFrom: reply[1] } : {}) };
-    if (typeof reply !== 'string') throw new StoreCorruptError('redis', paymentId, 'the claim script gave an unexpected reply');
+    if (Array.isArray(reply) && reply[0] === 1)
+      return { claimed: true, owner, takeover: true, ...(typeof reply[1] === 'string' ? { takenFrom: reply[1] } : {}) };
+    if (typeof reply !== 'string')
+      throw new StoreCorruptError('redis', paymentId, 'the claim script gave an unexpected reply');
     return { claimed: false, record: decode(paymentId, reply) };
   }
 
   return {
-    claim: (paymentId, requestKey, leaseMs) => guardStore('redis', 'claim', () => claimOnce(paymentId, requestKey, leaseMs)),
-    settle: (paymentId, receipt) => guardStore('redis', 'settle', async () => {
-      const reply = await runRedisScript(redis, SETTLE, [recordKey(paymentId), pendingKey], [JSON.stringify(receipt), paymentId, now()]);
-      if (reply === 1) return receipt;
-      const stored = typeof reply === 'string' ? decode(paymentId, reply) : undefined;
-      if (stored?.state !== 'settled') throw new StoreCorruptError('redis', paymentId, 'the settle script gave an unexpected reply');
-      return stored.receipt;
-    }),
+    claim: (paymentId, requestKey, leaseMs) =>
+      guardStore('redis', 'claim', () => claimOnce(paymentId, requestKey, leaseMs)),
+    settle: (paymentId, receipt) =>
+      guardStore('redis', 'settle', async () => {
+        const reply = await runRedisScript(
+          redis,
+          SETTLE,
+          [recordKey(paymentId), pendingKey],
+          [JSON.stringify(receipt), paymentId, now()],
+        );
+        if (reply === 1) return receipt;
+        const stored = typeof reply === 'string' ? decode(paymentId, reply) : undefined;
+        if (stored?.state !== 'settled')
+          throw new StoreCorruptError('redis', paymentId, 'the settle script gave an unexpected reply');
+        return stored.receipt;
+      }),
     markPending: (paymentId, rail, reference, intent) =>
       guardStore('redis', 'markPending', async () => {
-        await runRedisScript(redis, MARK_PENDING, [recordKey(paymentId), pendingKey], [rail, reference, now(), paymentId, intent ?? '']);
+        await runRedisScript(
+          redis,
+          MARK_PENDING,
+          [recordKey(paymentId), pendingKey],
+          [rail, reference, now(), paymentId, intent ?? ''],
+        );
       }),
     renew: (paymentId, owner, leaseMs) =>
       guardStore('redis', 'renew', async () => {
@@ -195,9 +230,15 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
       }),
     replay: (paymentId, requestKey, policy) =>
       guardStore('redis', 'replay', async (): Promise<ReplayAdmission> => {
-        const reply = await runRedisScript(redis, REPLAY, [recordKey(paymentId)], [requestKey, now(), policy.windowMs, policy.max]);
+        const reply = await runRedisScript(
+          redis,
+          REPLAY,
+          [recordKey(paymentId)],
+          [requestKey, now(), policy.windowMs, policy.max],
+        );
         if (reply === 1) return { admitted: true };
-        if (reply === 'replay_window_closed' || reply === 'replay_limit_reached' || reply === 'not_replayable') return { admitted: false, reason: reply };
+        if (reply === 'replay_window_closed' || reply === 'replay_limit_reached' || reply === 'not_replayable')
+          return { admitted: false, reason: reply };
         throw new StoreCorruptError('redis', paymentId, 'the replay script gave an unexpected reply');
       }),
     get: (paymentId) =>
@@ -207,43 +248,51 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
       }),
     // Settled payments have no index of their own: SCAN the record keys (an operator's listing, not a hot path). On a
     // Cluster every key of the store shares one hash tag, so each primary is scanned and MGET stays in one slot.
-    listSettled: (query) => guardStore('redis', 'listSettled', async () => {
-      const settled: SettledPayment[] = [];
-      const keyOffset = recordKey('').length;
-      const nodes: Redis[] = isCluster(redis) ? redis.nodes('master') : [redis];
-      for (const node of nodes) {
-        let cursor = '0';
-        do {
-          const [next, keys] = await node.scan(cursor, 'MATCH', `${recordKey('').replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 500);
-          cursor = next;
-          if (keys.length === 0) continue;
-          const values = await node.mget(keys);
-          keys.forEach((key, j) => {
+    listSettled: (query) =>
+      guardStore('redis', 'listSettled', async () => {
+        const settled: SettledPayment[] = [];
+        const keyOffset = recordKey('').length;
+        const nodes: Redis[] = isCluster(redis) ? redis.nodes('master') : [redis];
+        for (const node of nodes) {
+          let cursor = '0';
+          do {
+            const [next, keys] = await node.scan(
+              cursor,
+              'MATCH',
+              `${recordKey('').replace(/[*?[\]\\]/g, '\\$&')}*`,
+              'COUNT',
+              500,
+            );
+            cursor = next;
+            if (keys.length === 0) continue;
+            const values = await node.mget(keys);
+            keys.forEach((key, j) => {
+              const value = values[j];
+              if (value === null || value === undefined) return;
+              const paymentId = key.slice(keyOffset);
+              const record = decode(paymentId, value);
+              if (record.state === 'settled') settled.push({ paymentId, record });
+            });
+          } while (cursor !== '0');
+        }
+        return selectSettled(settled, query);
+      }),
+    listPending: () =>
+      guardStore('redis', 'listPending', async () => {
+        const ids = (await redis.smembers(pendingKey)).sort();
+        const out: Array<{ paymentId: string; record: Extract<PaymentRecord, { state: 'pending' }> }> = [];
+        for (let i = 0; i < ids.length; i += 500) {
+          const chunk = ids.slice(i, i + 500);
+          const values = await redis.mget(chunk.map(recordKey));
+          chunk.forEach((paymentId, j) => {
             const value = values[j];
             if (value === null || value === undefined) return;
-            const paymentId = key.slice(keyOffset);
             const record = decode(paymentId, value);
-            if (record.state === 'settled') settled.push({ paymentId, record });
+            if (record.state === 'pending') out.push({ paymentId, record });
           });
-        } while (cursor !== '0');
-      }
-      return selectSettled(settled, query);
-    }),
-    listPending: () => guardStore('redis', 'listPending', async () => {
-      const ids = (await redis.smembers(pendingKey)).sort();
-      const out: Array<{ paymentId: string; record: Extract<PaymentRecord, { state: 'pending' }> }> = [];
-      for (let i = 0; i < ids.length; i += 500) {
-        const chunk = ids.slice(i, i + 500);
-        const values = await redis.mget(chunk.map(recordKey));
-        chunk.forEach((paymentId, j) => {
-          const value = values[j];
-          if (value === null || value === undefined) return;
-          const record = decode(paymentId, value);
-          if (record.state === 'pending') out.push({ paymentId, record });
-        });
-      }
-      return out.sort((a, b) => a.record.updatedAt - b.record.updatedAt);
-    }),
+        }
+        return out.sort((a, b) => a.record.updatedAt - b.record.updatedAt);
+      }),
   };
 }
 
@@ -256,10 +305,19 @@ function decode(paymentId: string, value: string): PaymentRecord {
     throw new StoreCorruptError('redis', paymentId, 'the record is not valid JSON', { cause });
   }
   const parsed = StoredSchema.safeParse(json);
-  if (!parsed.success) throw new StoreCorruptError('redis', paymentId, 'the record does not match the store layout', { cause: parsed.error });
+  if (!parsed.success)
+    throw new StoreCorruptError('redis', paymentId, 'the record does not match the store layout', {
+      cause: parsed.error,
+    });
   const stored = parsed.data;
   if (stored.state !== 'settled') return stored;
-  return { state: 'settled', requestKey: stored.requestKey, receipt: parseStoredReceipt('redis', paymentId, stored.receipt), settledAt: stored.settledAt, replays: stored.replays };
+  return {
+    state: 'settled',
+    requestKey: stored.requestKey,
+    receipt: parseStoredReceipt('redis', paymentId, stored.receipt),
+    settledAt: stored.settledAt,
+    replays: stored.replays,
+  };
 }
 
 /** A Cluster client (told apart without importing ioredis, an optional peer). */

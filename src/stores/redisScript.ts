@@ -21,7 +21,9 @@ export function redisKeyPrefix(redis: RedisClient, keyPrefix?: string): string {
   const cluster = 'isCluster' in redis && redis.isCluster === true;
   if (keyPrefix === undefined) return cluster ? '{x402}:' : 'x402:';
   if (cluster && !/\{[^{}]+\}/.test(keyPrefix)) {
-    throw new ConfigurationError(`On a Redis Cluster the key prefix needs a hash tag so that each script's keys share a slot: use e.g. "{${keyPrefix.replace(/[:{}]+$/, '') || 'x402'}}:" instead of ${JSON.stringify(keyPrefix)}.`);
+    throw new ConfigurationError(
+      `On a Redis Cluster the key prefix needs a hash tag so that each script's keys share a slot: use e.g. "{${keyPrefix.replace(/[:{}]+$/, '') || 'x402'}}:" instead of ${JSON.stringify(keyPrefix)}.`,
+    );
   }
   return keyPrefix;
 }
@@ -45,7 +47,12 @@ export function redisScript(source: string): RedisScript {
  *
  * @example await runRedisScript(redis, release, ['x402:payment:abc'], [])
  */
-export async function runRedisScript(redis: RedisClient, script: RedisScript, keys: string[], args: Array<string | number>): Promise<unknown> {
+export async function runRedisScript(
+  redis: RedisClient,
+  script: RedisScript,
+  keys: string[],
+  args: Array<string | number>,
+): Promise<unknown> {
   try {
     return await redis.evalsha(script.sha, keys.length, ...keys, ...args);
   } catch (error) {

@@ -1,6 +1,14 @@
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
-import { BUDGET_WINDOW_MS, budgetCovers, budgetExceeded, type Budget, type LocalBudgetLedger, type LocalReservation, type SpendRequest } from '../client/budgetLedger';
+import {
+  BUDGET_WINDOW_MS,
+  budgetCovers,
+  budgetExceeded,
+  type Budget,
+  type LocalBudgetLedger,
+  type LocalReservation,
+  type SpendRequest,
+} from '../client/budgetLedger';
 import { ConfigurationError, X402RailsError } from '../core/errors';
 import { StoreUnavailableError } from './storeErrors';
 import { openSqlite, tableName } from './openSqlite';
@@ -34,9 +42,14 @@ const AmountRow = z.object({ amount: z.string().regex(/^\d{1,78}$/) });
  * const ledger = createSqliteBudgetLedger('./budgets.sqlite', [{ asset: 'msat', limit: 1_000_000n, window: 'day' }]);
  * const pay = payingFetch({ wallets, rails, ledger });
  */
-export function createSqliteBudgetLedger(path: string | Database.Database, budgets: Budget[] = [], options: SqliteBudgetLedgerOptions = {}): SqliteBudgetLedger {
+export function createSqliteBudgetLedger(
+  path: string | Database.Database,
+  budgets: Budget[] = [],
+  options: SqliteBudgetLedgerOptions = {},
+): SqliteBudgetLedger {
   for (const b of budgets) {
-    if (BigInt(b.limit) < 0n) throw new ConfigurationError(`Budget limit ${String(b.limit)} for ${b.asset} must not be negative.`);
+    if (BigInt(b.limit) < 0n)
+      throw new ConfigurationError(`Budget limit ${String(b.limit)} for ${b.asset} must not be negative.`);
   }
   const { db, owned } = openSqlite(typeof path === 'string' ? { path } : { database: path });
   const t = tableName(options.tablePrefix ?? 'x402_', 'budget_entries');
@@ -70,7 +83,6 @@ export function createSqliteBudgetLedger(path: string | Database.Database, budge
   const commitStmt = db.prepare(`UPDATE ${t} SET state = 'committed' WHERE id = ? AND state = 'reserved'`);
   const releaseStmt = db.prepare(`DELETE FROM ${t} WHERE id = ? AND state = 'reserved'`);
   const pruneStmt = db.prepare(`DELETE FROM ${t} WHERE at <= ?`);
-
 
   function used(budget: Budget, origin: string, now = Date.now()): bigint {
     const window = BUDGET_WINDOW_MS[budget.window];

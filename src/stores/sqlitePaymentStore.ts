@@ -3,7 +3,16 @@ import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { openSqlite, tableName, type SqliteSource } from './openSqlite';
 import type { SignedReceipt } from '../core/receipt/receipt';
-import { SETTLED_LISTING_LIMIT, type ClaimResult, type PaymentRecord, type ReplayAdmission, type ReplayPolicy, type SettledListingStore, type SettledPayment, type SettledQuery } from './paymentStore';
+import {
+  SETTLED_LISTING_LIMIT,
+  type ClaimResult,
+  type PaymentRecord,
+  type ReplayAdmission,
+  type ReplayPolicy,
+  type SettledListingStore,
+  type SettledPayment,
+  type SettledQuery,
+} from './paymentStore';
 import { guardStore, StoreCorruptError } from './storeErrors';
 import { parseStoredReceipt } from './storedReceipt';
 
@@ -75,8 +84,15 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
     CREATE INDEX IF NOT EXISTS ${t}_pending ON ${t} (updated_at) WHERE state = 'pending';
   `);
   // Files written by earlier versions lack the later columns (settlement intent, claim owner, replay count, failure).
-  for (const [column, type] of [['intent', 'TEXT'], ['owner', 'TEXT'], ['settled_at', 'INTEGER'], ['replays', 'INTEGER NOT NULL DEFAULT 0'], ['reason', 'TEXT']] as const) {
-    if (!db.prepare(`SELECT 1 FROM pragma_table_info('${t}') WHERE name = ?`).get(column)) db.exec(`ALTER TABLE ${t} ADD COLUMN ${column} ${type}`);
+  for (const [column, type] of [
+    ['intent', 'TEXT'],
+    ['owner', 'TEXT'],
+    ['settled_at', 'INTEGER'],
+    ['replays', 'INTEGER NOT NULL DEFAULT 0'],
+    ['reason', 'TEXT'],
+  ] as const) {
+    if (!db.prepare(`SELECT 1 FROM pragma_table_info('${t}') WHERE name = ?`).get(column))
+      db.exec(`ALTER TABLE ${t} ADD COLUMN ${column} ${type}`);
   }
 
   const claimStmt = db.prepare(`
@@ -105,7 +121,9 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
     ON CONFLICT (payment_id) DO UPDATE SET
       state = 'failed', lease_until = NULL, owner = NULL, intent = NULL, reason = excluded.reason, updated_at = excluded.updated_at
     WHERE ${t}.state <> 'settled'`);
-  const renewStmt = db.prepare(`UPDATE ${t} SET lease_until = @leaseUntil, updated_at = @now WHERE payment_id = @id AND state = 'in_flight' AND owner = @owner`);
+  const renewStmt = db.prepare(
+    `UPDATE ${t} SET lease_until = @leaseUntil, updated_at = @now WHERE payment_id = @id AND state = 'in_flight' AND owner = @owner`,
+  );
   const replayStmt = db.prepare(`
     UPDATE ${t} SET replays = replays + 1
     WHERE payment_id = @id AND state = 'settled' AND request_key = @requestKey
@@ -117,7 +135,9 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
       state = 'pending', lease_until = NULL, owner = NULL, rail = excluded.rail, reference = excluded.reference,
       intent = COALESCE(excluded.intent, ${t}.intent), updated_at = excluded.updated_at
     WHERE ${t}.state <> 'settled'`);
-  const releaseStmt = db.prepare(`DELETE FROM ${t} WHERE payment_id = @id AND state = @state AND (@owner IS NULL OR state <> 'in_flight' OR owner = @owner)`);
+  const releaseStmt = db.prepare(
+    `DELETE FROM ${t} WHERE payment_id = @id AND state = @state AND (@owner IS NULL OR state <> 'in_flight' OR owner = @owner)`,
+  );
   const expireStmt = db.prepare(
     `UPDATE ${t} SET lease_until = 0, request_key = COALESCE(@requestKey, request_key) WHERE payment_id = @id AND state = 'in_flight' AND (@owner IS NULL OR owner = @owner)`,
   );
@@ -131,27 +151,42 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
     const existing = ExistingKeySchema.safeParse(existingKeyStmt.get(id));
     const owner = randomUUID();
     if (claimStmt.get({ id, requestKey, leaseUntil: at + leaseMs, owner, now: at }) !== undefined) {
-      return existing.success ? { claimed: true, owner, takeover: true, takenFrom: existing.data.request_key } : { claimed: true, owner };
+      return existing.success
+        ? { claimed: true, owner, takeover: true, takenFrom: existing.data.request_key }
+        : { claimed: true, owner };
     }
     const record = read(id);
     // Cannot be missing: the row that blocked the insert is still there inside this write transaction.
-    if (record === undefined) throw new StoreCorruptError('sqlite', id, 'the claim conflicted with a row that does not exist');
+    if (record === undefined)
+      throw new StoreCorruptError('sqlite', id, 'the claim conflicted with a row that does not exist');
     return { claimed: false, record };
   });
 
   const settleTx = db.transaction((id: string, receipt: SignedReceipt): SignedReceipt => {
-    settleStmt.run({ id, receipt: JSON.stringify(receipt), rail: receipt.rail, reference: receipt.reference, now: now() });
+    settleStmt.run({
+      id,
+      receipt: JSON.stringify(receipt),
+      rail: receipt.rail,
+      reference: receipt.reference,
+      now: now(),
+    });
     const stored = read(id);
-    if (stored?.state !== 'settled') throw new StoreCorruptError('sqlite', id, 'the payment is not settled right after settling it');
+    if (stored?.state !== 'settled')
+      throw new StoreCorruptError('sqlite', id, 'the payment is not settled right after settling it');
     return stored.receipt;
   });
 
   const replayTx = db.transaction((id: string, requestKey: string, policy: ReplayPolicy): ReplayAdmission => {
     const at = now();
-    if (replayStmt.run({ id, requestKey, windowMs: policy.windowMs, max: policy.max, now: at }).changes === 1) return { admitted: true };
+    if (replayStmt.run({ id, requestKey, windowMs: policy.windowMs, max: policy.max, now: at }).changes === 1)
+      return { admitted: true };
     const current = read(id);
-    if (current?.state !== 'settled' || current.requestKey !== requestKey) return { admitted: false, reason: 'not_replayable' };
-    return { admitted: false, reason: at > current.settledAt + policy.windowMs ? 'replay_window_closed' : 'replay_limit_reached' };
+    if (current?.state !== 'settled' || current.requestKey !== requestKey)
+      return { admitted: false, reason: 'not_replayable' };
+    return {
+      admitted: false,
+      reason: at > current.settledAt + policy.windowMs ? 'replay_window_closed' : 'replay_limit_reached',
+    };
   });
 
   function read(id: string): PaymentRecord | undefined {
@@ -161,7 +196,8 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
 
   return {
     database: db,
-    claim: (paymentId, requestKey, leaseMs) => guardStore('sqlite', 'claim', () => claimTx.immediate(paymentId, requestKey, leaseMs)),
+    claim: (paymentId, requestKey, leaseMs) =>
+      guardStore('sqlite', 'claim', () => claimTx.immediate(paymentId, requestKey, leaseMs)),
     renew: (paymentId, owner, leaseMs) =>
       guardStore('sqlite', 'renew', () => {
         const at = now();
@@ -172,7 +208,8 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
       guardStore('sqlite', 'fail', () => {
         failStmt.run({ id: paymentId, reason, now: now() });
       }),
-    replay: (paymentId, requestKey, policy) => guardStore('sqlite', 'replay', () => replayTx.immediate(paymentId, requestKey, policy)),
+    replay: (paymentId, requestKey, policy) =>
+      guardStore('sqlite', 'replay', () => replayTx.immediate(paymentId, requestKey, policy)),
     markPending: (paymentId, rail, reference, intent) =>
       guardStore('sqlite', 'markPending', () => {
         pendingStmt.run({ id: paymentId, rail, reference, intent: intent ?? null, now: now() });
@@ -195,7 +232,11 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
 
   function listSettled(query: SettledQuery): SettledPayment[] {
     const out: SettledPayment[] = [];
-    const rows = listSettledStmt.all({ since: query.since ?? 0, until: query.until ?? Number.MAX_SAFE_INTEGER, limit: Math.min(query.limit ?? SETTLED_LISTING_LIMIT, SETTLED_LISTING_LIMIT) });
+    const rows = listSettledStmt.all({
+      since: query.since ?? 0,
+      until: query.until ?? Number.MAX_SAFE_INTEGER,
+      limit: Math.min(query.limit ?? SETTLED_LISTING_LIMIT, SETTLED_LISTING_LIMIT),
+    });
     for (const raw of rows) {
       const id = IdSchema.safeParse(raw);
       const paymentId = id.success ? id.data.payment_id : '(unknown)';
@@ -220,14 +261,18 @@ export function createSqlitePaymentStore(parameters: SqlitePaymentStoreParameter
 /** Parses one row into a record; anything unexpected is a {@link StoreCorruptError}. */
 function toRecord(paymentId: string, raw: unknown): PaymentRecord {
   const parsed = RowSchema.safeParse(raw);
-  if (!parsed.success) throw new StoreCorruptError('sqlite', paymentId, 'the row does not match the table layout', { cause: parsed.error });
+  if (!parsed.success)
+    throw new StoreCorruptError('sqlite', paymentId, 'the row does not match the table layout', {
+      cause: parsed.error,
+    });
   const row = parsed.data;
   switch (row.state) {
     case 'in_flight':
       if (row.lease_until === null) throw new StoreCorruptError('sqlite', paymentId, 'an in-flight claim has no lease');
       return { state: 'in_flight', requestKey: row.request_key, leaseUntil: row.lease_until };
     case 'pending':
-      if (row.rail === null || row.reference === null) throw new StoreCorruptError('sqlite', paymentId, 'a pending payment has no rail or reference');
+      if (row.rail === null || row.reference === null)
+        throw new StoreCorruptError('sqlite', paymentId, 'a pending payment has no rail or reference');
       return {
         state: 'pending',
         requestKey: row.request_key,

@@ -16,11 +16,15 @@ export class StoreCorruptError extends X402RailsError {
   /** The payment whose record is corrupt. */
   readonly paymentId: string;
   constructor(store: string, paymentId: string, problem: string, options: { cause?: unknown } = {}) {
-    super(errorCodes.RECEIPT_INVALID, `The ${store} payment store holds a corrupt record for payment ${paymentId}: ${problem}. Repair or delete that record.`, {
-      status: 500,
-      details: { store, paymentId, problem },
-      cause: options.cause,
-    });
+    super(
+      errorCodes.RECEIPT_INVALID,
+      `The ${store} payment store holds a corrupt record for payment ${paymentId}: ${problem}. Repair or delete that record.`,
+      {
+        status: 500,
+        details: { store, paymentId, problem },
+        cause: options.cause,
+      },
+    );
     this.paymentId = paymentId;
   }
 }
@@ -38,11 +42,15 @@ export class StoreUnavailableError extends X402RailsError {
   override name = 'StoreUnavailableError';
   constructor(store: string, operation: string, cause: unknown) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    super(errorCodes.RAIL_UNAVAILABLE, `The ${store} payment store failed during ${operation} (${reason}). Check that it is reachable and retry.`, {
-      status: 503,
-      details: { store, operation },
-      cause,
-    });
+    super(
+      errorCodes.RAIL_UNAVAILABLE,
+      `The ${store} payment store failed during ${operation} (${reason}). Check that it is reachable and retry.`,
+      {
+        status: 503,
+        details: { store, operation },
+        cause,
+      },
+    );
   }
 }
 

@@ -16,6 +16,9 @@ export function parseStoredReceipt(store: string, paymentId: string, json: unkno
     throw new StoreCorruptError(store, paymentId, 'the receipt is not valid JSON', { cause });
   }
   const parsed = SignedReceiptSchema.safeParse(value);
-  if (!parsed.success) throw new StoreCorruptError(store, paymentId, 'the receipt does not match the receipt schema', { cause: parsed.error });
+  if (!parsed.success)
+    throw new StoreCorruptError(store, paymentId, 'the receipt does not match the receipt schema', {
+      cause: parsed.error,
+    });
   return parsed.data;
 }

@@ -15,15 +15,25 @@ export type BoundRequest = { method: string; url: string; bodyHash: string };
  * request binding, requirements hash, challenge id, status, issuer, the x402 SettleResponse beside it, and
  * the signature against the paywall's JWKS (and that a changed field breaks it).
  */
-export async function checkReceipt(ctx: ConformanceContext, outcome: PaymentOutcome, request: BoundRequest): Promise<void> {
+export async function checkReceipt(
+  ctx: ConformanceContext,
+  outcome: PaymentOutcome,
+  request: BoundRequest,
+): Promise<void> {
   const { setup } = ctx;
   const same = setup.sameAddress ?? ((a: string, b: string) => a === b);
-  check(outcome.receiptError === undefined, 'payingFetch could not verify the receipt.', { error: outcome.receiptError?.message });
+  check(outcome.receiptError === undefined, 'payingFetch could not verify the receipt.', {
+    error: outcome.receiptError?.message,
+  });
   const receipt = outcome.receipt;
   const signed = outcome.signedReceipt;
-  check(receipt !== undefined && signed !== undefined, 'The paid answer must carry a signed receipt in PAYMENT-RESPONSE extensions.');
+  check(
+    receipt !== undefined && signed !== undefined,
+    'The paid answer must carry a signed receipt in PAYMENT-RESPONSE extensions.',
+  );
   const offer = outcome.offer;
-  const field = (name: string, actual: unknown, expected: unknown) => check(actual === expected, `receipt.${name} must be ${String(expected)}.`, { actual });
+  const field = (name: string, actual: unknown, expected: unknown) =>
+    check(actual === expected, `receipt.${name} must be ${String(expected)}.`, { actual });
 
   field('v', receipt.v, 1);
   check(receipt.id.length > 0, 'receipt.id must not be empty.');
@@ -33,9 +43,17 @@ export async function checkReceipt(ctx: ConformanceContext, outcome: PaymentOutc
   field('asset', receipt.asset, offer.asset);
   field('amount', receipt.amount, ctx.price.toString());
   field('amount (of the offer)', receipt.amount, offer.amount);
-  check(same(receipt.payee, offer.payTo), 'receipt.payee must be the offer\'s payTo.', { payee: receipt.payee, payTo: offer.payTo });
-  if (setup.payee !== undefined) check(same(receipt.payee, setup.payee), 'receipt.payee must be the setup\'s payee.', { payee: receipt.payee });
-  if (setup.payer !== undefined) check(same(receipt.payer, setup.payer), 'receipt.payer must be the paying wallet.', { payer: receipt.payer, expected: setup.payer });
+  check(same(receipt.payee, offer.payTo), "receipt.payee must be the offer's payTo.", {
+    payee: receipt.payee,
+    payTo: offer.payTo,
+  });
+  if (setup.payee !== undefined)
+    check(same(receipt.payee, setup.payee), "receipt.payee must be the setup's payee.", { payee: receipt.payee });
+  if (setup.payer !== undefined)
+    check(same(receipt.payer, setup.payer), 'receipt.payer must be the paying wallet.', {
+      payer: receipt.payer,
+      expected: setup.payer,
+    });
   check(receipt.reference.trim().length > 0, 'receipt.reference must name the settlement.');
   check(receipt.proof === undefined || receipt.proof.length > 0, 'receipt.proof, when present, must not be empty.');
   field('request.method', receipt.request.method, request.method);
@@ -43,11 +61,21 @@ export async function checkReceipt(ctx: ConformanceContext, outcome: PaymentOutc
   field('request.bodyHash', receipt.request.bodyHash, request.bodyHash);
   field('requirementsHash', receipt.requirementsHash, hashCanonical(offer));
   const token = offer.extra[CHALLENGE_FIELD];
-  check(typeof token === 'string' && receipt.challenge === token.split('.')[0], 'receipt.challenge must be the id of the challenge paid.', { challenge: receipt.challenge });
+  check(
+    typeof token === 'string' && receipt.challenge === token.split('.')[0],
+    'receipt.challenge must be the id of the challenge paid.',
+    { challenge: receipt.challenge },
+  );
   field('status', receipt.status, 'settled');
   field('issuer', receipt.issuer, new URL(request.url).origin);
-  check(!Number.isNaN(Date.parse(receipt.issuedAt)), 'receipt.issuedAt must be an ISO time.', { issuedAt: receipt.issuedAt });
-  check(receipt.settledAt === undefined || !Number.isNaN(Date.parse(receipt.settledAt)), 'receipt.settledAt, when present, must be an ISO time.', { settledAt: receipt.settledAt });
+  check(!Number.isNaN(Date.parse(receipt.issuedAt)), 'receipt.issuedAt must be an ISO time.', {
+    issuedAt: receipt.issuedAt,
+  });
+  check(
+    receipt.settledAt === undefined || !Number.isNaN(Date.parse(receipt.settledAt)),
+    'receipt.settledAt, when present, must be an ISO time.',
+    { settledAt: receipt.settledAt },
+  );
 
   const settle = outcome.settleResponse;
   check(settle !== undefined && settle.success, 'PAYMENT-RESPONSE must report success.');
@@ -56,7 +84,11 @@ export async function checkReceipt(ctx: ConformanceContext, outcome: PaymentOutc
   if (settle.payer !== undefined) field('payer (= SettleResponse.payer)', receipt.payer, settle.payer);
   if (settle.amount !== undefined) field('amount (= SettleResponse.amount)', receipt.amount, settle.amount);
   const emitted = ctx.settled.at(-1);
-  check(emitted !== undefined && emitted.id === receipt.id && emitted.signature === signed.signature, 'The receipt the client got must be the one the paywall reported settled.', { emitted: emitted?.id });
+  check(
+    emitted !== undefined && emitted.id === receipt.id && emitted.signature === signed.signature,
+    'The receipt the client got must be the one the paywall reported settled.',
+    { emitted: emitted?.id },
+  );
   if (setup.checkSettlement) await setup.checkSettlement(receipt);
 
   const verified = await verifyReceipt(signed, ctx.pw.jwks(), { request, issuer: receipt.issuer });

@@ -40,7 +40,13 @@ export type ConformanceContext = {
   /** Creates a payment with the setup's client rail. */
   pay(offer: PaymentRequirements, options?: ConformancePayOptions): Promise<RailPayload>;
   /** POSTs `body` to `path` with PAYMENT-SIGNATURE echoing `accepted` and carrying `payload`. */
-  send(path: string, body: string, accepted: PaymentRequirements, payload: RailPayload, headers?: Record<string, string>): Promise<Response>;
+  send(
+    path: string,
+    body: string,
+    accepted: PaymentRequirements,
+    payload: RailPayload,
+    headers?: Record<string, string>,
+  ): Promise<Response>;
   hookKit(path: string): ConformanceHookKit;
   balances(): Promise<ConformanceBalances>;
 };
@@ -75,7 +81,11 @@ export async function createConformanceContext(setup: RailConformanceSetup): Pro
   let counter = 0;
   const url = (path: string) => `${CONFORMANCE_ORIGIN}${path}`;
   const pay = (req: PaymentRequirements, options: ConformancePayOptions = {}) =>
-    setup.client.createPayment(req, options.wallet ?? setup.wallet, { resource: { url: CONFORMANCE_ORIGIN }, x402Version: 2, now: options.now ?? Date.now() });
+    setup.client.createPayment(req, options.wallet ?? setup.wallet, {
+      resource: { url: CONFORMANCE_ORIGIN },
+      x402Version: 2,
+      now: options.now ?? Date.now(),
+    });
 
   const context: ConformanceContext = {
     setup,
@@ -96,15 +106,31 @@ export async function createConformanceContext(setup: RailConformanceSetup): Pro
       await drain(res);
       const first = decodePaymentRequiredHeader(header).accepts[0];
       check(first !== undefined, 'The 402 offers nothing: the rail could not quote the price.');
-      check(setup.client.supports(first), 'The client rail does not support the server rail\'s quote.', { offer: first });
+      check(setup.client.supports(first), "The client rail does not support the server rail's quote.", {
+        offer: first,
+      });
       return first;
     },
     pay,
     send(path, body, accepted, payload, headers = {}) {
-      const signature = encodePaymentSignatureHeader({ x402Version: 2, resource: { url: url(path) }, accepted, payload });
-      return fetch(url(path), { method: 'POST', body, headers: { ...headers, [headerNames.paymentSignature]: signature } });
+      const signature = encodePaymentSignatureHeader({
+        x402Version: 2,
+        resource: { url: url(path) },
+        accepted,
+        payload,
+      });
+      return fetch(url(path), {
+        method: 'POST',
+        body,
+        headers: { ...headers, [headerNames.paymentSignature]: signature },
+      });
     },
-    hookKit: (path) => ({ request: { method: 'POST', url: url(path) }, pay, wallet: setup.wallet, secondWallet: setup.secondWallet }),
+    hookKit: (path) => ({
+      request: { method: 'POST', url: url(path) },
+      pay,
+      wallet: setup.wallet,
+      secondWallet: setup.secondWallet,
+    }),
     balances: () => setup.balances(),
   };
   return context;

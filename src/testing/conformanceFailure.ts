@@ -4,7 +4,11 @@ export class ConformanceFailure extends Error {
   /** What was observed, for the report. */
   readonly details: Record<string, unknown>;
   constructor(message: string, details: Record<string, unknown> = {}) {
-    super(Object.keys(details).length === 0 ? message : `${message} ${JSON.stringify(details, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
+    super(
+      Object.keys(details).length === 0
+        ? message
+        : `${message} ${JSON.stringify(details, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`,
+    );
     this.details = details;
   }
 }

@@ -1,5 +1,11 @@
 import { ConfigurationError } from '../core/errors';
-import { formatConformanceReport, openRailConformance, summarize, type ConformanceResult, type ConformanceSession } from './runRailConformance';
+import {
+  formatConformanceReport,
+  openRailConformance,
+  summarize,
+  type ConformanceResult,
+  type ConformanceSession,
+} from './runRailConformance';
 import { conformanceScenarios, type ConformanceScenarioId } from './scenarios';
 import type { RailConformanceSetupFn } from './setup';
 
@@ -30,7 +36,11 @@ export type DescribeRailConformanceOptions = {
  *   teardown: () => devnet.stop(),
  * }));
  */
-export async function describeRailConformance(name: string, setup: RailConformanceSetupFn, options: DescribeRailConformanceOptions = {}): Promise<void> {
+export async function describeRailConformance(
+  name: string,
+  setup: RailConformanceSetupFn,
+  options: DescribeRailConformanceOptions = {},
+): Promise<void> {
   const { afterAll, beforeAll, describe, it } = await loadVitest();
   describe(`rail conformance: ${name}`, () => {
     let session: ConformanceSession | undefined;
@@ -42,16 +52,28 @@ export async function describeRailConformance(name: string, setup: RailConforman
     }, options.setupTimeoutMs ?? 120_000);
     afterAll(async () => {
       await session?.close();
-      if (session && options.printReport !== false) console.info(formatConformanceReport(summarize(name === session.setup.server.id ? name : `${session.setup.server.id} (${name})`, results, { setupMs: session.setupMs, durationMs: Math.round(performance.now() - started) })));
+      if (session && options.printReport !== false)
+        console.info(
+          formatConformanceReport(
+            summarize(name === session.setup.server.id ? name : `${session.setup.server.id} (${name})`, results, {
+              setupMs: session.setupMs,
+              durationMs: Math.round(performance.now() - started),
+            }),
+          ),
+        );
     });
     for (const id of options.only ?? conformanceScenarios) {
-      it(id, async (context) => {
-        if (!session) throw new Error('The conformance setup did not complete.');
-        const result = await session.run(id);
-        results.push(result);
-        if (result.status === 'skipped') context.skip(`${id} skipped: ${result.skipReason ?? ''}`);
-        if (result.error) throw result.error;
-      }, options.scenarioTimeoutMs ?? 60_000);
+      it(
+        id,
+        async (context) => {
+          if (!session) throw new Error('The conformance setup did not complete.');
+          const result = await session.run(id);
+          results.push(result);
+          if (result.status === 'skipped') context.skip(`${id} skipped: ${result.skipReason ?? ''}`);
+          if (result.error) throw result.error;
+        },
+        options.scenarioTimeoutMs ?? 60_000,
+      );
     }
   });
 }
@@ -60,6 +82,9 @@ async function loadVitest(): Promise<typeof import('vitest')> {
   try {
     return await import('vitest');
   } catch (cause) {
-    throw new ConfigurationError('describeRailConformance runs under vitest: install vitest, or call runRailConformance from your own test runner.', { cause });
+    throw new ConfigurationError(
+      'describeRailConformance runs under vitest: install vitest, or call runRailConformance from your own test runner.',
+      { cause },
+    );
   }
 }

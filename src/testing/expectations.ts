@@ -20,7 +20,8 @@ export async function expectRefused(
   if (res.status === 400 && options.allow400) {
     const body: unknown = await res.json().catch(() => undefined);
     const record = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-    const named = typeof record.reason === 'string' ? record.reason : typeof record.code === 'string' ? record.code : undefined;
+    const named =
+      typeof record.reason === 'string' ? record.reason : typeof record.code === 'string' ? record.code : undefined;
     check(named !== undefined && named.length > 0, 'A 400 must say why in its JSON body (reason or code).', { body });
     return named;
   }
@@ -30,7 +31,9 @@ export async function expectRefused(
   await drain(res);
   const required = decodePaymentRequiredHeader(header);
   const reason = required.error ?? '';
-  check(REASON.test(reason), 'A 402 refusal must name a snake_case reason in PAYMENT-REQUIRED `error`.', { error: required.error });
+  check(REASON.test(reason), 'A 402 refusal must name a snake_case reason in PAYMENT-REQUIRED `error`.', {
+    error: required.error,
+  });
   check(required.accepts.length > 0, 'A 402 refusal must offer a fresh challenge.');
   expectReason(setup, scenario, reason);
   return reason;
@@ -50,9 +53,20 @@ export function expectUnmoved(before: ConformanceBalances, after: ConformanceBal
 }
 
 /** Checks that the payer paid and the payee received exactly `payerPaid` / `payeeGot`. */
-export function expectMoved(before: ConformanceBalances, after: ConformanceBalances, payerPaid: bigint, payeeGot: bigint): void {
-  check(before.payer - after.payer === payerPaid, `The payer's balance must fall by exactly ${payerPaid}.`, { before, after });
-  check(after.payee - before.payee === payeeGot, `The payee's balance must rise by exactly ${payeeGot}.`, { before, after });
+export function expectMoved(
+  before: ConformanceBalances,
+  after: ConformanceBalances,
+  payerPaid: bigint,
+  payeeGot: bigint,
+): void {
+  check(before.payer - after.payer === payerPaid, `The payer's balance must fall by exactly ${payerPaid}.`, {
+    before,
+    after,
+  });
+  check(after.payee - before.payee === payeeGot, `The payee's balance must rise by exactly ${payeeGot}.`, {
+    before,
+    after,
+  });
 }
 
 /** The decoded PAYMENT-RESPONSE of a paid answer. */

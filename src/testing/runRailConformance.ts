@@ -2,7 +2,15 @@ import { createConformanceContext, type ConformanceContext } from './conformance
 import { ConformanceFailure } from './conformanceFailure';
 import { conformanceScenarios, scenarioTitles, type ConformanceScenarioId } from './scenarios';
 import { distinctPayments, happyPath } from './scenarios/happyPath';
-import { expired, malformedPayment, tamperedPayload, wrongAmount, wrongAsset, wrongNetwork, wrongPayee } from './scenarios/badPayments';
+import {
+  expired,
+  malformedPayment,
+  tamperedPayload,
+  wrongAmount,
+  wrongAsset,
+  wrongNetwork,
+  wrongPayee,
+} from './scenarios/badPayments';
 import { concurrentDoubleSubmit, crossRouteReplay, replayed } from './scenarios/replays';
 import { handlerFailure } from './scenarios/handlerFailure';
 import type { Scenario } from './scenarios/types';
@@ -85,8 +93,10 @@ export async function openRailConformance(setupFn: RailConformanceSetupFn): Prom
   const setupMs = Math.round(performance.now() - started);
   try {
     for (const id of Object.keys(setup.skip ?? {})) {
-      if (!(conformanceScenarios as readonly string[]).includes(id)) throw new ConformanceFailure(`skip names an unknown scenario "${id}".`);
-      if (!setup.skip?.[id as ConformanceScenarioId]?.trim()) throw new ConformanceFailure(`skip.${id} must give a reason.`);
+      if (!(conformanceScenarios as readonly string[]).includes(id))
+        throw new ConformanceFailure(`skip names an unknown scenario "${id}".`);
+      if (!setup.skip?.[id as ConformanceScenarioId]?.trim())
+        throw new ConformanceFailure(`skip.${id} must give a reason.`);
     }
     if (setup.skip?.happyPath !== undefined) throw new ConformanceFailure('happyPath cannot be skipped.');
     const context = await createConformanceContext(setup);
@@ -125,7 +135,10 @@ export async function openRailConformance(setupFn: RailConformanceSetupFn): Prom
  * const report = await runRailConformance(async () => ({ server, client, wallet, secondWallet, offer, balances }));
  * if (report.failed > 0) console.error(formatConformanceReport(report));
  */
-export async function runRailConformance(setupFn: RailConformanceSetupFn, options: RunRailConformanceOptions = {}): Promise<ConformanceReport> {
+export async function runRailConformance(
+  setupFn: RailConformanceSetupFn,
+  options: RunRailConformanceOptions = {},
+): Promise<ConformanceReport> {
   const started = performance.now();
   const session = await openRailConformance(setupFn);
   const results: ConformanceResult[] = [];
@@ -134,11 +147,18 @@ export async function runRailConformance(setupFn: RailConformanceSetupFn, option
   } finally {
     await session.close();
   }
-  return summarize(session.setup.server.id, results, { setupMs: session.setupMs, durationMs: Math.round(performance.now() - started) });
+  return summarize(session.setup.server.id, results, {
+    setupMs: session.setupMs,
+    durationMs: Math.round(performance.now() - started),
+  });
 }
 
 /** Counts a list of results into a report. */
-export function summarize(rail: string, results: ConformanceResult[], times: { setupMs: number; durationMs: number }): ConformanceReport {
+export function summarize(
+  rail: string,
+  results: ConformanceResult[],
+  times: { setupMs: number; durationMs: number },
+): ConformanceReport {
   const count = (status: ConformanceResult['status']) => results.filter((r) => r.status === status).length;
   return { rail, results, passed: count('passed'), failed: count('failed'), skipped: count('skipped'), ...times };
 }
@@ -151,7 +171,12 @@ export function summarize(rail: string, results: ConformanceResult[], times: { s
  */
 export function formatConformanceReport(report: ConformanceReport): string {
   const lines = report.results.map((r) => {
-    const detail = r.status === 'skipped' ? `skipped: ${r.skipReason}` : r.status === 'failed' ? `FAILED: ${r.error?.message}` : [r.reason, r.note].filter(Boolean).join(' — ');
+    const detail =
+      r.status === 'skipped'
+        ? `skipped: ${r.skipReason}`
+        : r.status === 'failed'
+          ? `FAILED: ${r.error?.message}`
+          : [r.reason, r.note].filter(Boolean).join(' — ');
     return `  ${r.status === 'passed' ? '✓' : r.status === 'skipped' ? '-' : '✗'} ${r.id.padEnd(24)} ${String(r.durationMs).padStart(6)} ms  ${detail}`;
   });
   const scenariosMs = report.results.reduce((sum, r) => sum + r.durationMs, 0);

@@ -49,7 +49,11 @@ export type ConformanceHooks = {
   /** Default: the client pays with its clock set back by the offer's timeout plus an hour. */
   payExpired?: BadPaymentHook;
   /** Default: one character of the payload's longest string is changed within its alphabet (hex, base58, base64). */
-  tamper?: (payload: RailPayload, offer: PaymentRequirements, kit: ConformanceHookKit) => RailPayload | Promise<RailPayload>;
+  tamper?: (
+    payload: RailPayload,
+    offer: PaymentRequirements,
+    kit: ConformanceHookKit,
+  ) => RailPayload | Promise<RailPayload>;
 };
 
 /** Values the generic bad-payment derivations substitute into the real offer. */

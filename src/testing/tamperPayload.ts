@@ -18,14 +18,22 @@ export function tamperPayload(payload: RailPayload): RailPayload {
   const { holder, key, value } = target;
   const start = value.startsWith('0x') ? 2 : 0;
   const index = start + Math.floor((value.length - start) / 3);
-  const alphabet = HEX.test(value) ? '0123456789abcdef' : BASE58.test(value) ? '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz' : BASE64.test(value) ? 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789' : 'ab';
+  const alphabet = HEX.test(value)
+    ? '0123456789abcdef'
+    : BASE58.test(value)
+      ? '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+      : BASE64.test(value)
+        ? 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+        : 'ab';
   const current = value[index] ?? '';
   const replacement = [...alphabet].find((c) => c.toLowerCase() !== current.toLowerCase()) ?? 'a';
   holder[key] = value.slice(0, index) + replacement + value.slice(index + 1);
   return copy;
 }
 
-function longestString(node: unknown): { holder: Record<string | number, unknown>; key: string | number; value: string } | undefined {
+function longestString(
+  node: unknown,
+): { holder: Record<string | number, unknown>; key: string | number; value: string } | undefined {
   let best: { holder: Record<string | number, unknown>; key: string | number; value: string } | undefined;
   const visit = (value: unknown, depth: number) => {
     if (depth > 16 || typeof value !== 'object' || value === null) return;

@@ -22,7 +22,11 @@ import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
 import { startLightningDevnet, type LightningDevnet } from '../../fixtures/lightning/index';
 import { payingFetch, type FetchLike } from '../../src/client/payingFetch';
 import { createReceiptSigner } from '../../src/core/receipt/signer';
-import { decodePaymentRequiredHeader, decodePaymentSignatureHeader, encodePaymentSignatureHeader } from '../../src/protocol/headers';
+import {
+  decodePaymentRequiredHeader,
+  decodePaymentSignatureHeader,
+  encodePaymentSignatureHeader,
+} from '../../src/protocol/headers';
 import { macaroonFromBase64 } from '../../src/protocol/macaroon';
 import { createSqliteAuditLog, evidenceDigest, riskControls, type AuditEntry } from '../../src/risk/index';
 import { paywall } from '../../src/server/paywall';
@@ -41,9 +45,17 @@ const served: string[] = [];
 beforeAll(async () => {
   [ln, evm] = await Promise.all([startLightningDevnet(), startEvmDevnet()]);
   audit = createSqliteAuditLog({ path: join(dir, 'audit.sqlite') });
-  const settler = { publicClient: evm.publicClient, walletClient: evm.walletClientFor('facilitator'), confirmTimeoutMs: 10_000, pollingIntervalMs: 5 };
+  const settler = {
+    publicClient: evm.publicClient,
+    walletClient: evm.walletClientFor('facilitator'),
+    confirmTimeoutMs: 10_000,
+    pollingIntervalMs: 5,
+  };
   const pw = paywall(
-    { 'GET /ln/report': { accepts: [{ rail: 'lightning-l402', amount: LN_PRICE }] }, 'GET /evm/report': { accepts: [{ rail: 'evm-eip3009', amount: EVM_PRICE }] } },
+    {
+      'GET /ln/report': { accepts: [{ rail: 'lightning-l402', amount: LN_PRICE }] },
+      'GET /evm/report': { accepts: [{ rail: 'evm-eip3009', amount: EVM_PRICE }] },
+    },
     {
       rails: [
         lightningServer({ lnd: ln.nodes.bob.lnd, network: ln.network, rootKey: new Uint8Array(randomBytes(32)) }),
@@ -103,7 +115,9 @@ it('no audit entry holds a spendable credential, and nothing lifted from the log
   const invoice = /invoice="([^"]+)"/.exec(www)?.[1] ?? '';
   const preimage = (await pay({ lnd: ln.nodes.alice.lnd, request: invoice, max_fee_mtokens: '1000' })).secret;
   const paymentHash = createHash('sha256').update(Buffer.from(preimage, 'hex')).digest('hex');
-  expect((await serverFetch(`${BASE}/ln/report`, { headers: { Authorization: `L402 ${macaroon}:${preimage}` } })).status).toBe(200);
+  expect(
+    (await serverFetch(`${BASE}/ln/report`, { headers: { Authorization: `L402 ${macaroon}:${preimage}` } })).status,
+  ).toBe(200);
 
   // 2. An EVM EIP-3009 payment through payingFetch; the PAYMENT-SIGNATURE header is captured on its way out.
   let paymentHeader = '';
@@ -111,7 +125,11 @@ it('no audit entry holds a spendable credential, and nothing lifted from the log
     paymentHeader = new Headers(init?.headers).get('PAYMENT-SIGNATURE') ?? paymentHeader;
     return serverFetch(input, init);
   };
-  const payer = payingFetch(capturing, { adapters: [evmEip3009Client()], wallets: [walletFor(evm, 'payer')], capabilities: false });
+  const payer = payingFetch(capturing, {
+    adapters: [evmEip3009Client()],
+    wallets: [walletFor(evm, 'payer')],
+    capabilities: false,
+  });
   expect((await payer(`${BASE}/evm/report`)).status).toBe(200);
   const evmPayload = decodePaymentSignatureHeader(paymentHeader).payload;
   const evmSignature = typeof evmPayload.signature === 'string' ? evmPayload.signature : '';
@@ -123,18 +141,35 @@ it('no audit entry holds a spendable credential, and nothing lifted from the log
   // The log: what proves each payment, nothing that can be spent.
   const entries = await settledEntries(2);
   const text = JSON.stringify(entries);
-  for (const secret of [macaroon, preimage, evmSignature, evmSignature.slice(2), paymentHeader]) expect(text).not.toContain(secret);
-  expect(entries.map((e) => e.kind)).toEqual(['challenge', 'payment', 'settlement', 'challenge', 'payment', 'settlement']);
+  for (const secret of [macaroon, preimage, evmSignature, evmSignature.slice(2), paymentHeader])
+    expect(text).not.toContain(secret);
+  expect(entries.map((e) => e.kind)).toEqual([
+    'challenge',
+    'payment',
+    'settlement',
+    'challenge',
+    'payment',
+    'settlement',
+  ]);
   const [lnPayment, evmPayment] = entries.filter((e) => e.kind === 'payment');
-  expect(lnPayment).toMatchObject({ paymentId: `lightning-l402:${paymentHash}`, evidence: { payloadSha256: evidenceDigest({ preimage, macaroon }) } });
+  expect(lnPayment).toMatchObject({
+    paymentId: `lightning-l402:${paymentHash}`,
+    evidence: { payloadSha256: evidenceDigest({ preimage, macaroon }) },
+  });
   expect(evmPayment?.evidence).toEqual({ payloadSha256: evidenceDigest(evmPayload) });
   const lnSettlement = entries.find((e) => e.kind === 'settlement' && e.paymentId === `lightning-l402:${paymentHash}`);
-  expect(lnSettlement?.evidence).toMatchObject({ receipt: { reference: paymentHash, proofSha256: evidenceDigest(preimage) } });
+  expect(lnSettlement?.evidence).toMatchObject({
+    receipt: { reference: paymentHash, proofSha256: evidenceDigest(preimage) },
+  });
 
   // 3. The attack: every macaroon and every 32-byte hex value found in the log, plus a macaroon anyone can get from a
   //    fresh 402, presented as an L402 credential; every 0x value as an EIP-3009 signature over the paid authorization.
   const loot = [...new Set(stringsOf(entries))];
-  const macaroons = [...loot.filter(isMacaroon), /macaroon="([^"]+)"/.exec((await serverFetch(`${BASE}/ln/report`)).headers.get('WWW-Authenticate') ?? '')?.[1] ?? ''];
+  const macaroons = [
+    ...loot.filter(isMacaroon),
+    /macaroon="([^"]+)"/.exec((await serverFetch(`${BASE}/ln/report`)).headers.get('WWW-Authenticate') ?? '')?.[1] ??
+      '',
+  ];
   expect(macaroons).toHaveLength(1); // the log holds none
   const hexes = loot.filter((s) => /^[0-9a-f]{64}$/.test(s));
   expect(hexes).toContain(paymentHash); // the payment's identity (and challenge ids), never its preimage
@@ -146,14 +181,21 @@ it('no audit entry holds a spendable credential, and nothing lifted from the log
     }
   }
 
-  const fresh = decodePaymentRequiredHeader((await serverFetch(`${BASE}/evm/report`)).headers.get('PAYMENT-REQUIRED') ?? '');
+  const fresh = decodePaymentRequiredHeader(
+    (await serverFetch(`${BASE}/evm/report`)).headers.get('PAYMENT-REQUIRED') ?? '',
+  );
   const accepted = fresh.accepts[0];
   if (!accepted) throw new Error('no EVM offer');
   const paidAuthorization = evmPayload.authorization;
   const candidates = loot.filter((s) => /^0x[0-9a-fA-F]+$/.test(s));
   expect(candidates.length).toBeGreaterThan(0); // addresses, the token, tx hashes: none of them a signature
   for (const signature of candidates) {
-    const header = encodePaymentSignatureHeader({ x402Version: 2, resource: fresh.resource, accepted, payload: { signature, authorization: paidAuthorization } });
+    const header = encodePaymentSignatureHeader({
+      x402Version: 2,
+      resource: fresh.resource,
+      accepted,
+      payload: { signature, authorization: paidAuthorization },
+    });
     const res = await serverFetch(`${BASE}/evm/report`, { headers: { 'PAYMENT-SIGNATURE': header } });
     expect([res.status, signature]).toEqual([402, signature]);
   }

@@ -52,7 +52,11 @@ function processOf(): FetchLike {
   const caps = capabilities({ token, store, grants: { 'GET /ln/report': { calls: 3, ttlSeconds: 600 } } });
   const pw = paywall(
     { 'GET /ln/report': { accepts: [{ rail: 'lightning-l402', amount: PRICE }] } },
-    { rails: [lightningServer({ lnd: devnet.nodes.bob.lnd, network: devnet.network, rootKey })], signer, extensions: [caps] },
+    {
+      rails: [lightningServer({ lnd: devnet.nodes.bob.lnd, network: devnet.network, rootKey })],
+      signer,
+      extensions: [caps],
+    },
   );
   const app = pw.wrap(async () => {
     served++;
@@ -77,17 +81,23 @@ it('one L402 payment buys one capability across two processes: 3 calls in total,
   const onB = await b(`${BASE}/ln/report`, { headers: credential }); // B has never seen this payment
   expect(onB.status).toBe(200);
   const [capA, capB] = [onA.headers.get('X402-Capability') ?? '', onB.headers.get('X402-Capability') ?? ''];
-  const ids = await Promise.all([capA, capB].map(async (c) => ((r) => (r.ok ? r.claims.jti : undefined))(await token.read(c))));
+  const ids = await Promise.all(
+    [capA, capB].map(async (c) => ((r) => (r.ok ? r.claims.jti : undefined))(await token.read(c))),
+  );
   expect(ids[0]).toMatch(/^cap_/);
   expect(ids[1]).toBe(ids[0]);
   expect(served).toBe(2);
 
   // Spent alternately on both processes with both tokens: 3 calls, then exhausted everywhere.
-  const use = (server: FetchLike, capability: string) => server(`${BASE}/ln/report`, { headers: { 'X402-Capability': capability } });
+  const use = (server: FetchLike, capability: string) =>
+    server(`${BASE}/ln/report`, { headers: { 'X402-Capability': capability } });
   const statuses = [await use(a, capA), await use(b, capB), await use(b, capA), await use(a, capB), await use(b, capB)];
   expect(statuses.map((r) => r.status)).toEqual([200, 200, 200, 402, 402]);
   expect(statuses.map((r) => r.headers.get('X402-Capability-Remaining'))).toEqual(['2', '1', '0', null, null]);
-  expect(statuses.slice(3).map((r) => r.headers.get('X402-Capability-Error'))).toEqual(['capability_exhausted', 'capability_exhausted']);
+  expect(statuses.slice(3).map((r) => r.headers.get('X402-Capability-Error'))).toEqual([
+    'capability_exhausted',
+    'capability_exhausted',
+  ]);
   expect(served).toBe(5);
 
   // The node was paid once.

@@ -55,7 +55,11 @@ it('a resent paid request hands back the same capability, never a second; copies
     if (headers.has('PAYMENT-SIGNATURE')) paidHeaders = headers;
     return serverFetch(input, init);
   };
-  const pay = payingFetch(capturing, { adapters: [evmEip3009Client()], wallets: [walletFor(devnet, 'payer')], capabilities: false });
+  const pay = payingFetch(capturing, {
+    adapters: [evmEip3009Client()],
+    wallets: [walletFor(devnet, 'payer')],
+    capabilities: false,
+  });
   const bought = await pay(`${BASE}/paid/3009`);
   expect(bought.status).toBe(200);
   const first = bought.headers.get('X402-Capability');
@@ -70,11 +74,15 @@ it('a resent paid request hands back the same capability, never a second; copies
   expect(served).toEqual(['/paid/3009', '/paid/3009']);
 
   // Two clients hold the two tokens: together they get exactly the 2 calls bought, then exhaustion.
-  const use = (capability: string | null, path = '/paid/3009') => serverFetch(`${BASE}${path}`, { headers: { 'X402-Capability': capability ?? '' } });
+  const use = (capability: string | null, path = '/paid/3009') =>
+    serverFetch(`${BASE}${path}`, { headers: { 'X402-Capability': capability ?? '' } });
   const uses = [await use(first), await use(second), await use(first), await use(second)];
   expect(uses.map((r) => r.status)).toEqual([200, 200, 402, 402]);
   expect(uses.map((r) => r.headers.get('X402-Capability-Remaining'))).toEqual(['1', '0', null, null]);
-  expect(uses.slice(2).map((r) => r.headers.get('X402-Capability-Error'))).toEqual(['capability_exhausted', 'capability_exhausted']);
+  expect(uses.slice(2).map((r) => r.headers.get('X402-Capability-Error'))).toEqual([
+    'capability_exhausted',
+    'capability_exhausted',
+  ]);
 
   // Another paid route: refused, not served.
   const elsewhere = await use(first, '/paid/other');

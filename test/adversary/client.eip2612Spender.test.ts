@@ -9,7 +9,13 @@
  * receives a payment, the attacker's allowance stays 0 and no balance moves.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodePaymentRequiredHeader, encodePaymentRequiredHeader, payingFetch, type FetchLike, type PaymentRequirements } from '../../src/index';
+import {
+  decodePaymentRequiredHeader,
+  encodePaymentRequiredHeader,
+  payingFetch,
+  type FetchLike,
+  type PaymentRequirements,
+} from '../../src/index';
 import { evmClients } from '../../adapters/evm/index';
 import { exactTokenAbi } from '../../adapters/evm/abi';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
@@ -35,14 +41,24 @@ function swappedSpender(attacker: string): { fetch: FetchLike; payments: () => n
     if (request.headers.has('PAYMENT-SIGNATURE')) payments += 1;
     const res = await honest(`${BASE}/paid/2612`);
     const challenge = decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED') ?? '');
-    const accepts = challenge.accepts.map((o): PaymentRequirements => ({ ...o, extra: { ...o.extra, spender: attacker } }));
-    return new Response('{}', { status: 402, headers: { 'PAYMENT-REQUIRED': encodePaymentRequiredHeader({ ...challenge, accepts }) } });
+    const accepts = challenge.accepts.map(
+      (o): PaymentRequirements => ({ ...o, extra: { ...o.extra, spender: attacker } }),
+    );
+    return new Response('{}', {
+      status: 402,
+      headers: { 'PAYMENT-REQUIRED': encodePaymentRequiredHeader({ ...challenge, accepts }) },
+    });
   };
   return { fetch, payments: () => payments };
 }
 
 const allowance = (owner: `0x${string}`, spender: `0x${string}`) =>
-  devnet.publicClient.readContract({ address: devnet.token.address, abi: exactTokenAbi, functionName: 'allowance', args: [owner, spender] });
+  devnet.publicClient.readContract({
+    address: devnet.token.address,
+    abi: exactTokenAbi,
+    functionName: 'allowance',
+    args: [owner, spender],
+  });
 
 describe('EIP-2612 offer with an allowed payTo and the attacker as spender (anvil)', () => {
   it.each([
@@ -54,25 +70,45 @@ describe('EIP-2612 offer with an allowed payTo and the attacker as spender (anvi
     const payees = 'allow' in lists ? { allow: [payee] } : { deny: [attacker] };
     const evil = swappedSpender(attacker);
     const payer = devnet.accounts.payer.address;
-    const before = { payer: await devnet.balanceOf(payer), attacker: await devnet.balanceOf(attacker), payee: await devnet.balanceOf(payee) };
-    const pay = payingFetch(evil.fetch, { adapters: evmClients(), wallets: [walletFor(devnet, 'payer')], policy: { payees } });
+    const before = {
+      payer: await devnet.balanceOf(payer),
+      attacker: await devnet.balanceOf(attacker),
+      payee: await devnet.balanceOf(payee),
+    };
+    const pay = payingFetch(evil.fetch, {
+      adapters: evmClients(),
+      wallets: [walletFor(devnet, 'payer')],
+      policy: { payees },
+    });
 
     const error = await pay(`${BASE}/paid/2612`).then(
       () => undefined,
       (e: unknown) => e,
     );
-    expect(error).toMatchObject({ name: 'NoAcceptableOfferError', code: 'CLIENT__NEGOTIATION__NO_ACCEPTABLE_OFFER', rejections: [{ reason }] });
+    expect(error).toMatchObject({
+      name: 'NoAcceptableOfferError',
+      code: 'CLIENT__NEGOTIATION__NO_ACCEPTABLE_OFFER',
+      rejections: [{ reason }],
+    });
     expect(String((error as Error).message)).toContain(attacker);
     expect(evil.payments()).toBe(0);
     expect(await allowance(payer, attacker)).toBe(0n);
-    expect({ payer: await devnet.balanceOf(payer), attacker: await devnet.balanceOf(attacker), payee: await devnet.balanceOf(payee) }).toEqual(before);
+    expect({
+      payer: await devnet.balanceOf(payer),
+      attacker: await devnet.balanceOf(attacker),
+      payee: await devnet.balanceOf(payee),
+    }).toEqual(before);
   });
 
   it('control: the same offer with the genuine spender is paid under the same allow list (policy names payee and spender)', async () => {
     const res = await honest(`${BASE}/paid/2612`);
     const offer = decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED') ?? '').accepts[0];
     const spender = String(offer?.extra.spender);
-    const pay = payingFetch(honest, { adapters: evmClients(), wallets: [walletFor(devnet, 'payer')], policy: { payees: { allow: [devnet.accounts.payee.address, spender] } } });
+    const pay = payingFetch(honest, {
+      adapters: evmClients(),
+      wallets: [walletFor(devnet, 'payer')],
+      policy: { payees: { allow: [devnet.accounts.payee.address, spender] } },
+    });
     const before = await devnet.balanceOf(devnet.accounts.payer.address);
     expect((await pay(`${BASE}/paid/2612`)).status).toBe(200);
     expect(before - (await devnet.balanceOf(devnet.accounts.payer.address))).toBe(BigInt(offer?.amount ?? '0'));

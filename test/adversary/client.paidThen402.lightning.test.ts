@@ -41,13 +41,22 @@ describe('a server that takes the paid invoice and answers 402 again (LND stand-
     const evil = neverServes();
     const budget = { asset: 'msat', limit: LN_PRICE, window: 'total' as const };
     const ledger = createBudgetLedger([budget]);
-    const pay = payingFetch(evil.fetch, { adapters: [lightningClient()], wallets: [lightningWallet(devnet.nodes.alice.lnd)], ledger, resend: false });
+    const pay = payingFetch(evil.fetch, {
+      adapters: [lightningClient()],
+      wallets: [lightningWallet(devnet.nodes.alice.lnd)],
+      ledger,
+      resend: false,
+    });
     const before = { alice: devnet.channelBalance('alice'), bob: devnet.channelBalance('bob') };
     const res = await pay(`${BASE}/ln/report`);
     expect(res.status).toBe(402);
-    expect(receiptOf(res)?.refused).toMatchObject({ name: 'PaymentRefusedByServerError', refused: { status: 402, amount: LN_PRICE.toString(), rail: 'lightning-l402' } });
+    expect(receiptOf(res)?.refused).toMatchObject({
+      name: 'PaymentRefusedByServerError',
+      refused: { status: 402, amount: LN_PRICE.toString(), rail: 'lightning-l402' },
+    });
     expect(ledger.used(budget, BASE)).toBe(LN_PRICE);
-    for (let i = 0; i < 3; i += 1) await expect(pay(`${BASE}/ln/report`)).rejects.toMatchObject({ name: 'OriginSuspendedError' });
+    for (let i = 0; i < 3; i += 1)
+      await expect(pay(`${BASE}/ln/report`)).rejects.toMatchObject({ name: 'OriginSuspendedError' });
     expect(evil.paidRetries()).toBe(1);
     expect(before.alice - devnet.channelBalance('alice')).toBe(LN_PRICE);
     expect(devnet.channelBalance('bob') - before.bob).toBe(LN_PRICE);
@@ -58,7 +67,11 @@ describe('a server that takes the paid invoice and answers 402 again (LND stand-
     const get = l402Fetch(evil.fetch, { lnd: devnet.nodes.alice.lnd, maxFeeMsat: 1_000n });
     const before = devnet.channelBalance('alice');
     expect((await get(`${BASE}/ln/report`)).status).toBe(402);
-    for (let i = 0; i < 3; i += 1) await expect(get(`${BASE}/ln/report`)).rejects.toMatchObject({ name: 'OriginSuspendedError', code: 'CLIENT__ORIGIN__SUSPENDED' });
+    for (let i = 0; i < 3; i += 1)
+      await expect(get(`${BASE}/ln/report`)).rejects.toMatchObject({
+        name: 'OriginSuspendedError',
+        code: 'CLIENT__ORIGIN__SUSPENDED',
+      });
     expect(evil.paidRetries()).toBe(1);
     expect(before - devnet.channelBalance('alice')).toBe(LN_PRICE);
   });

@@ -44,7 +44,10 @@ async function recordedPaymentResponse(path: string, init?: RequestInit): Promis
     recorded = res.headers.get('PAYMENT-RESPONSE') ?? recorded;
     return res;
   };
-  const res = await payingFetch(tap, { adapters: evmClients(), wallets: [walletFor(devnet, 'payer2')] })(`${BASE}${path}`, init);
+  const res = await payingFetch(tap, { adapters: evmClients(), wallets: [walletFor(devnet, 'payer2')] })(
+    `${BASE}${path}`,
+    init,
+  );
   expect(res.status).toBe(200);
   expect(receiptOf(res)?.receiptCheck).toBe('signature');
   return recorded;
@@ -53,26 +56,44 @@ async function recordedPaymentResponse(path: string, init?: RequestInit): Promis
 describe('a genuine receipt of another request, replayed by the server', () => {
   it.each<[string, string, RequestInit | undefined, string, RequestInit | undefined, string]>([
     ['another URL', '/paid/other', undefined, '/paid/3009', undefined, 'url'],
-    ['the same URL, another body', '/paid/both', { method: 'POST', body: 'order 1' }, '/paid/both', { method: 'POST', body: 'order 2' }, 'bodyHash'],
-  ])('%s: reported as receiptError, never as the verified receipt', async (_label, fromPath, fromInit, path, init, field) => {
-    const recorded = await recordedPaymentResponse(fromPath, fromInit);
-    const before = await devnet.balanceOf(devnet.accounts.payer.address);
-    const pay = payingFetch(replaying(recorded), { adapters: evmClients(), wallets: [walletFor(devnet, 'payer')] });
-    const res = await pay(`${BASE}${path}`, init);
-    expect(res.status).toBe(200);
-    const outcome = receiptOf(res);
-    expect(outcome?.receipt).toBeUndefined();
-    expect(outcome?.signedReceipt).toBeUndefined();
-    expect(outcome?.receiptCheck).toBeUndefined();
-    expect(outcome?.receiptError).toMatchObject({ name: 'ReceiptInvalidError', code: 'RECEIPT__INVALID', details: { field } });
-    // this request was paid once, at the price
-    expect(before - (await devnet.balanceOf(devnet.accounts.payer.address))).toBe(PRICE);
-  });
+    [
+      'the same URL, another body',
+      '/paid/both',
+      { method: 'POST', body: 'order 1' },
+      '/paid/both',
+      { method: 'POST', body: 'order 2' },
+      'bodyHash',
+    ],
+  ])(
+    '%s: reported as receiptError, never as the verified receipt',
+    async (_label, fromPath, fromInit, path, init, field) => {
+      const recorded = await recordedPaymentResponse(fromPath, fromInit);
+      const before = await devnet.balanceOf(devnet.accounts.payer.address);
+      const pay = payingFetch(replaying(recorded), { adapters: evmClients(), wallets: [walletFor(devnet, 'payer')] });
+      const res = await pay(`${BASE}${path}`, init);
+      expect(res.status).toBe(200);
+      const outcome = receiptOf(res);
+      expect(outcome?.receipt).toBeUndefined();
+      expect(outcome?.signedReceipt).toBeUndefined();
+      expect(outcome?.receiptCheck).toBeUndefined();
+      expect(outcome?.receiptError).toMatchObject({
+        name: 'ReceiptInvalidError',
+        code: 'RECEIPT__INVALID',
+        details: { field },
+      });
+      // this request was paid once, at the price
+      expect(before - (await devnet.balanceOf(devnet.accounts.payer.address))).toBe(PRICE);
+    },
+  );
 
   it('control: the honest answer to the same request verifies and binds it', async () => {
     const pay = payingFetch(honest, { adapters: evmClients(), wallets: [walletFor(devnet, 'payer')] });
     const res = await pay(`${BASE}/paid/both`, { method: 'POST', body: 'order 3' });
-    expect(receiptOf(res)).toMatchObject({ receiptSource: 'server', receiptCheck: 'signature', receipt: { request: { method: 'POST', url: `${BASE}/paid/both` }, amount: PRICE.toString() } });
+    expect(receiptOf(res)).toMatchObject({
+      receiptSource: 'server',
+      receiptCheck: 'signature',
+      receipt: { request: { method: 'POST', url: `${BASE}/paid/both` }, amount: PRICE.toString() },
+    });
     expect(receiptOf(res)?.receiptError).toBeUndefined();
   });
 });

@@ -39,18 +39,31 @@ describe('client against a server that settles and answers 402 (EVM EIP-3009, an
     const evil = settlingRefuser(honest, serverRail());
     const budget = { asset: devnet.token.address, limit: PRICE, window: 'total' as const };
     const ledger = createBudgetLedger([budget]);
-    const pay = payingFetch(evil.fetch, { adapters: evmClients(), wallets: [walletFor(devnet, 'payer')], ledger, resend: false });
+    const pay = payingFetch(evil.fetch, {
+      adapters: evmClients(),
+      wallets: [walletFor(devnet, 'payer')],
+      ledger,
+      resend: false,
+    });
     const before = await balances();
 
     const res = await pay(`${BASE}/paid/3009`);
     expect(res.status).toBe(402);
     const outcome = receiptOf(res);
-    expect(outcome?.refused).toMatchObject({ name: 'PaymentRefusedByServerError', code: 'CLIENT__PAYMENT__REFUSED_BY_SERVER', refused: { status: 402, amount: PRICE.toString(), origin: BASE } });
+    expect(outcome?.refused).toMatchObject({
+      name: 'PaymentRefusedByServerError',
+      code: 'CLIENT__PAYMENT__REFUSED_BY_SERVER',
+      refused: { status: 402, amount: PRICE.toString(), origin: BASE },
+    });
     expect(outcome?.receipt).toBeUndefined();
     expect(ledger.used(budget, BASE)).toBe(PRICE);
 
     // A naive retry loop: every further attempt is refused before anything is paid.
-    for (let i = 0; i < 3; i += 1) await expect(pay(`${BASE}/paid/3009`)).rejects.toMatchObject({ name: 'OriginSuspendedError', code: 'CLIENT__ORIGIN__SUSPENDED' });
+    for (let i = 0; i < 3; i += 1)
+      await expect(pay(`${BASE}/paid/3009`)).rejects.toMatchObject({
+        name: 'OriginSuspendedError',
+        code: 'CLIENT__ORIGIN__SUSPENDED',
+      });
     expect(evil.received).toBe(1);
     expect(evil.settled).toHaveLength(1);
     expect(ledger.used(budget, BASE)).toBe(PRICE);
@@ -64,11 +77,20 @@ describe('client against a server that settles and answers 402 (EVM EIP-3009, an
     const budget = { asset: devnet.token.address, limit: PRICE, window: 'total' as const };
     const ledger = createBudgetLedger([budget]);
     const strikes = createOriginStrikes();
-    const pay = payingFetch(evil.fetch, { adapters: evmClients(), wallets: [walletFor(devnet, 'payer')], ledger, strikes, resend: false });
+    const pay = payingFetch(evil.fetch, {
+      adapters: evmClients(),
+      wallets: [walletFor(devnet, 'payer')],
+      ledger,
+      strikes,
+      resend: false,
+    });
     const before = await balances();
     expect((await pay(`${BASE}/paid/3009`)).status).toBe(402);
     strikes.reset(BASE);
-    await expect(pay(`${BASE}/paid/3009`)).rejects.toMatchObject({ name: 'NoAcceptableOfferError', rejections: [{ reason: 'budget_exceeded' }] });
+    await expect(pay(`${BASE}/paid/3009`)).rejects.toMatchObject({
+      name: 'NoAcceptableOfferError',
+      rejections: [{ reason: 'budget_exceeded' }],
+    });
     expect(evil.received).toBe(1);
     expect(ledger.used(budget, BASE)).toBe(PRICE);
     expect(before.payer - (await balances()).payer).toBe(PRICE);
@@ -78,9 +100,17 @@ describe('client against a server that settles and answers 402 (EVM EIP-3009, an
     const evil = settlingRefuser(honest, serverRail(), { dropAnswer: true });
     const budget = { asset: devnet.token.address, limit: 10n * PRICE, window: 'total' as const };
     const ledger = createBudgetLedger([budget]);
-    const pay = payingFetch(evil.fetch, { adapters: evmClients(), wallets: [walletFor(devnet, 'payer')], ledger, resend: { attempts: 3, delayMs: 1 } });
+    const pay = payingFetch(evil.fetch, {
+      adapters: evmClients(),
+      wallets: [walletFor(devnet, 'payer')],
+      ledger,
+      resend: { attempts: 3, delayMs: 1 },
+    });
     const before = await balances();
-    await expect(pay(`${BASE}/paid/3009`)).rejects.toMatchObject({ name: 'PaymentRefusedByServerError', refused: { status: 0, reason: 'no_answer', amount: PRICE.toString() } });
+    await expect(pay(`${BASE}/paid/3009`)).rejects.toMatchObject({
+      name: 'PaymentRefusedByServerError',
+      refused: { status: 0, reason: 'no_answer', amount: PRICE.toString() },
+    });
     await expect(pay(`${BASE}/paid/3009`)).rejects.toMatchObject({ name: 'OriginSuspendedError' });
     // the same signed payment was re-sent 3 times; the rail answers each with the one settlement it made
     expect(evil.received).toBe(3);

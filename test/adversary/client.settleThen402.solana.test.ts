@@ -34,18 +34,30 @@ describe('client against a server that settles and answers 402 (Solana SPL, lite
     const evil = settlingRefuser(honest, rail);
     const budget = { asset: devnet.mint.toBase58(), limit: SOL_PRICE, window: 'total' as const };
     const ledger = createBudgetLedger([budget]);
-    const pay = payingFetch(evil.fetch, { adapters: [solanaExactClient()], wallets: [solanaWalletFor(devnet, 'payer')], ledger, resend: false });
+    const pay = payingFetch(evil.fetch, {
+      adapters: [solanaExactClient()],
+      wallets: [solanaWalletFor(devnet, 'payer')],
+      ledger,
+      resend: false,
+    });
     const payer = devnet.keypairs.payer.publicKey;
     const payee = devnet.keypairs.payee.publicKey;
     const before = { payer: devnet.tokenBalance(payer), payee: devnet.tokenBalance(payee) };
 
     const res = await pay(`${BASE}/paid/sol`);
     expect(res.status).toBe(402);
-    expect(receiptOf(res)?.refused).toMatchObject({ name: 'PaymentRefusedByServerError', refused: { status: 402, amount: SOL_PRICE.toString(), origin: BASE, rail: 'solana-spl' } });
+    expect(receiptOf(res)?.refused).toMatchObject({
+      name: 'PaymentRefusedByServerError',
+      refused: { status: 402, amount: SOL_PRICE.toString(), origin: BASE, rail: 'solana-spl' },
+    });
     expect(receiptOf(res)?.receipt).toBeUndefined();
     expect(ledger.used(budget, BASE)).toBe(SOL_PRICE);
 
-    for (let i = 0; i < 3; i += 1) await expect(pay(`${BASE}/paid/sol`)).rejects.toMatchObject({ name: 'OriginSuspendedError', code: 'CLIENT__ORIGIN__SUSPENDED' });
+    for (let i = 0; i < 3; i += 1)
+      await expect(pay(`${BASE}/paid/sol`)).rejects.toMatchObject({
+        name: 'OriginSuspendedError',
+        code: 'CLIENT__ORIGIN__SUSPENDED',
+      });
     expect(evil.received).toBe(1);
     expect(evil.settled).toHaveLength(1);
     expect(ledger.used(budget, BASE)).toBe(SOL_PRICE);

@@ -17,7 +17,15 @@ import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
 import { OFFICIAL_PRICE, officialEvmFacilitator, officialEvmHonoApp } from '../interop/support/officialEvm';
 import { jsonOf, runCli } from '../cli/runCli';
 
-type PayJson = { status: number; paid: boolean; receiptVerified: boolean; receiptSource?: string; receiptCheck?: string; receiptError?: string; receipt?: { reference: string } };
+type PayJson = {
+  status: number;
+  paid: boolean;
+  receiptVerified: boolean;
+  receiptSource?: string;
+  receiptCheck?: string;
+  receiptError?: string;
+  receipt?: { reference: string };
+};
 
 let devnet: EvmDevnet;
 const servers: StartedServer[] = [];
@@ -46,29 +54,55 @@ describe('x402-rails pay against a plain x402 server (official @x402/hono on anv
     const text = await runCli(['pay', `${url}/weather`], { env: env() });
     expect(text.code, text.stderr).toBe(0);
     expect(text.stderr).not.toContain('signature verified');
-    expect(text.stderr).toContain("built from the server's settlement answer; the server signed no receipt; checked on chain");
+    expect(text.stderr).toContain(
+      "built from the server's settlement answer; the server signed no receipt; checked on chain",
+    );
     const json = jsonOf<PayJson>(await runCli(['pay', `${url}/weather`, '--json'], { env: env() }));
-    expect(json).toMatchObject({ status: 200, paid: true, receiptVerified: true, receiptSource: 'settle-response', receiptCheck: 'on_chain' });
+    expect(json).toMatchObject({
+      status: 200,
+      paid: true,
+      receiptVerified: true,
+      receiptSource: 'settle-response',
+      receiptCheck: 'on_chain',
+    });
     expect(before - (await payerBalance())).toBe(2n * OFFICIAL_PRICE);
   });
 
   it.each([
     ['a transaction hash that does not exist', () => `0x${'ab'.repeat(32)}`, 'not on chain'],
-    ['a real transaction that moved nothing of the payer', async () => (await devnet.walletClientFor('deployer').sendTransaction({ to: devnet.accounts.payee.address, value: 1n })) as string, 'no Transfer of'],
-  ])('a forged settlement answer (%s): refuted, exit 1, never "verified", no money moved', async (_label, forged, why) => {
-    const transaction = await forged();
-    const real = officialEvmFacilitator(devnet).client;
-    const lying = { ...real, settle: async () => ({ success: true, transaction, network: devnet.network, payer: devnet.accounts.payer.address }) };
-    const url = await serve(officialEvmHonoApp(devnet, lying));
-    const before = await payerBalance();
-    const run = await runCli(['pay', `${url}/weather`, '--json'], { env: env() });
-    expect(run.code).toBe(1);
-    const json = jsonOf<PayJson>(run);
-    expect(json).toMatchObject({ status: 200, paid: true, receiptVerified: false, receiptSource: 'settle-response' });
-    expect(json.receipt).toBeUndefined();
-    expect(json.receiptError).toContain(why);
-    expect(run.stderr).toContain('The receipt did not check out');
-    expect(run.stderr).not.toContain('verified');
-    expect(await payerBalance()).toBe(before);
-  });
+    [
+      'a real transaction that moved nothing of the payer',
+      async () =>
+        (await devnet
+          .walletClientFor('deployer')
+          .sendTransaction({ to: devnet.accounts.payee.address, value: 1n })) as string,
+      'no Transfer of',
+    ],
+  ])(
+    'a forged settlement answer (%s): refuted, exit 1, never "verified", no money moved',
+    async (_label, forged, why) => {
+      const transaction = await forged();
+      const real = officialEvmFacilitator(devnet).client;
+      const lying = {
+        ...real,
+        settle: async () => ({
+          success: true,
+          transaction,
+          network: devnet.network,
+          payer: devnet.accounts.payer.address,
+        }),
+      };
+      const url = await serve(officialEvmHonoApp(devnet, lying));
+      const before = await payerBalance();
+      const run = await runCli(['pay', `${url}/weather`, '--json'], { env: env() });
+      expect(run.code).toBe(1);
+      const json = jsonOf<PayJson>(run);
+      expect(json).toMatchObject({ status: 200, paid: true, receiptVerified: false, receiptSource: 'settle-response' });
+      expect(json.receipt).toBeUndefined();
+      expect(json.receiptError).toContain(why);
+      expect(run.stderr).toContain('The receipt did not check out');
+      expect(run.stderr).not.toContain('verified');
+      expect(await payerBalance()).toBe(before);
+    },
+  );
 });

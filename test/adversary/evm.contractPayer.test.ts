@@ -52,8 +52,14 @@ describe('a payer account with code (smart wallet / EIP-7702)', () => {
         // The premise: the token refuses this (ECDSA-valid) authorization from an account with code.
         const a = (decodePaymentSignatureHeader(header).payload as Eip3009Payload).authorization;
         const { r, s, v } = parseSignature((decodePaymentSignatureHeader(header).payload as Eip3009Payload).signature);
-        const data = encodeFunctionData({ abi: exactTokenAbi, functionName: 'transferWithAuthorization', args: [a.from, a.to, BigInt(a.value), BigInt(a.validAfter), BigInt(a.validBefore), a.nonce, Number(v), r, s] });
-        await expect(devnet.publicClient.call({ to: devnet.token.address, data, account: devnet.accounts.facilitator.address })).rejects.toThrow();
+        const data = encodeFunctionData({
+          abi: exactTokenAbi,
+          functionName: 'transferWithAuthorization',
+          args: [a.from, a.to, BigInt(a.value), BigInt(a.validAfter), BigInt(a.validBefore), a.nonce, Number(v), r, s],
+        });
+        await expect(
+          devnet.publicClient.call({ to: devnet.token.address, data, account: devnet.accounts.facilitator.address }),
+        ).rejects.toThrow();
       }
       const res = await fetch(URL_, { headers: { 'PAYMENT-SIGNATURE': header } });
       expect(res.status).toBe(402);

@@ -16,7 +16,13 @@ import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
 import { startFacilitator } from '../../src/facilitator/index';
 import { ConfigurationError, createReceiptSigner, paywall, type FetchLike } from '../../src/index';
 import { PRICE } from '../support/evmHarness';
-import { FACILITATOR_KEY, bearer, facilitatorBody, requirementsFor, signedPayment } from '../support/facilitatorHarness';
+import {
+  FACILITATOR_KEY,
+  bearer,
+  facilitatorBody,
+  requirementsFor,
+  signedPayment,
+} from '../support/facilitatorHarness';
 import { offerOf, paymentHeader, payerPayeeBalances } from './support/evmFlow';
 
 const URL_ = 'http://shop.test/report';
@@ -43,21 +49,44 @@ const balances = () => payerPayeeBalances(devnet);
 
 describe('a token name/version that is not the token’s EIP-712 domain', () => {
   it('assertEvmTokenDomain names both domains for a wrong name or version, and passes the right one', async () => {
-    const check = (name: string, version: string) => assertEvmTokenDomain({ publicClient: devnet.publicClient, chainId: devnet.chainId, token: { address: devnet.token.address, name, version } });
+    const check = (name: string, version: string) =>
+      assertEvmTokenDomain({
+        publicClient: devnet.publicClient,
+        chainId: devnet.chainId,
+        token: { address: devnet.token.address, name, version },
+      });
     await expect(check(devnet.token.name, devnet.token.version)).resolves.toBeUndefined();
-    for (const [name, version] of [['Rails USDC', devnet.token.version], [devnet.token.name, '1']] as const) {
-      const error = await check(name, version).then(() => undefined, (e: unknown) => e);
+    for (const [name, version] of [
+      ['Rails USDC', devnet.token.version],
+      [devnet.token.name, '1'],
+    ] as const) {
+      const error = await check(name, version).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(ConfigurationError);
       expect(error).toMatchObject({ code: 'CONFIG__EIP712__DOMAIN_MISMATCH', status: 500 });
-      expect((error as Error).message).toMatch(/^EIP-712 domain mismatch: configured \{name: .*, version: .*\} for token 0x[0-9a-fA-F]{40}, token reports \{name: "Rails USD", version: "2"/);
+      expect((error as Error).message).toMatch(
+        /^EIP-712 domain mismatch: configured \{name: .*, version: .*\} for token 0x[0-9a-fA-F]{40}, token reports \{name: "Rails USD", version: "2"/,
+      );
     }
-    const wrongChain = await assertEvmTokenDomain({ publicClient: devnet.publicClient, chainId: 1, token: devnet.token }).then(() => undefined, (e: unknown) => e);
+    const wrongChain = await assertEvmTokenDomain({
+      publicClient: devnet.publicClient,
+      chainId: 1,
+      token: devnet.token,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(wrongChain).toMatchObject({ code: 'CONFIG__EIP712__DOMAIN_MISMATCH' });
   });
 
   it('paywall: a payment signed over the wrong domain is never served (500 domain mismatch ×5, handler 0 runs, no money moves)', async () => {
     const runs = { count: 0 };
-    const pw = paywall({ 'GET /report': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } }, { rails: [railWith('Rails USDC', '2')], signer: await createReceiptSigner(), issuer: 'http://shop.test' });
+    const pw = paywall(
+      { 'GET /report': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } },
+      { rails: [railWith('Rails USDC', '2')], signer: await createReceiptSigner(), issuer: 'http://shop.test' },
+    );
     const app = pw.wrap(async () => {
       runs.count++;
       return Response.json({ ok: true });
@@ -80,23 +109,38 @@ describe('a token name/version that is not the token’s EIP-712 domain', () => 
 
   it('facilitator: /verify and /settle with a wrong-name rail answer the mismatch and settle nothing; the right rail settles', async () => {
     const wrong = await startFacilitator({ rails: [railWith(devnet.token.name, '1')], apiKeys: [FACILITATOR_KEY] });
-    const right = await startFacilitator({ rails: [railWith(devnet.token.name, devnet.token.version)], apiKeys: [FACILITATOR_KEY] });
+    const right = await startFacilitator({
+      rails: [railWith(devnet.token.name, devnet.token.version)],
+      apiKeys: [FACILITATOR_KEY],
+    });
     try {
       const start = await balances();
       const requirements = requirementsFor(devnet, { extra: { name: devnet.token.name, version: '1' } });
       const payment = await signedPayment(devnet, requirements);
       for (const path of ['/verify', '/settle']) {
-        const res = await fetch(`${wrong.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...bearer() }, body: facilitatorBody(payment) });
+        const res = await fetch(`${wrong.url}${path}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', ...bearer() },
+          body: facilitatorBody(payment),
+        });
         expect(res.status).toBe(500);
         expect(await res.json()).toMatchObject({ code: 'CONFIG__EIP712__DOMAIN_MISMATCH' });
       }
       expect(await balances()).toEqual(start);
       // The right rail refuses the payment signed for the wrong domain before any signature work (domain_mismatch) …
-      const refused = await fetch(`${right.url}/settle`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...bearer() }, body: facilitatorBody(payment) });
+      const refused = await fetch(`${right.url}/settle`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...bearer() },
+        body: facilitatorBody(payment),
+      });
       expect(await refused.json()).toMatchObject({ success: false, errorReason: 'domain_mismatch' });
       // … and settles one signed for the token's domain.
       const good = await signedPayment(devnet, requirementsFor(devnet));
-      const settled = await fetch(`${right.url}/settle`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...bearer() }, body: facilitatorBody(good) });
+      const settled = await fetch(`${right.url}/settle`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...bearer() },
+        body: facilitatorBody(good),
+      });
       expect(await settled.json()).toMatchObject({ success: true });
       const end = await balances();
       expect(start.payer - end.payer).toBe(PRICE);

@@ -61,7 +61,9 @@ describe('malleable (high-s) and non-canonical signatures on anvil', () => {
       functionName: 'transferWithAuthorization',
       args: [a.from, a.to, BigInt(a.value), BigInt(a.validAfter), BigInt(a.validBefore), a.nonce, Number(v), r, s],
     });
-    await expect(devnet.publicClient.call({ to: devnet.token.address, data: call, account: devnet.accounts.facilitator.address })).rejects.toThrow();
+    await expect(
+      devnet.publicClient.call({ to: devnet.token.address, data: call, account: devnet.accounts.facilitator.address }),
+    ).rejects.toThrow();
 
     const twinHeader = encodePaymentSignatureHeader({ ...payment, payload: twin });
     const reasons: Array<string | undefined> = [];
@@ -94,10 +96,15 @@ describe('malleable (high-s) and non-canonical signatures on anvil', () => {
     const payload = payment.payload as Eip3009Payload;
     const { r, s, yParity } = parseSignature(payload.signature);
     const compact = serializeSignature({ r, s, yParity, to: 'hex' }).slice(0, 130) as Hex; // r ‖ s only
-    const yParityAndS = `0x${r.slice(2)}${((BigInt(yParity) << 255n) | BigInt(s)).toString(16).padStart(64, '0')}` as Hex; // EIP-2098
+    const yParityAndS =
+      `0x${r.slice(2)}${((BigInt(yParity) << 255n) | BigInt(s)).toString(16).padStart(64, '0')}` as Hex; // EIP-2098
     const oddV = `${payload.signature.slice(0, 130)}1d` as Hex; // v = 29
     for (const signature of [compact, yParityAndS, oddV]) {
-      const res = await fetch(URL_, { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ ...payment, payload: { ...payload, signature } }) } });
+      const res = await fetch(URL_, {
+        headers: {
+          'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ ...payment, payload: { ...payload, signature } }),
+        },
+      });
       expect(res.status).toBe(402);
       expect(['non_canonical_signature', 'invalid_payload']).toContain(await reasonOf(res));
     }
@@ -116,10 +123,17 @@ describe('malleable (high-s) and non-canonical signatures on anvil', () => {
     });
     const ctx = { request: { method: 'GET', url: URL_, bodyHash: '' }, resource: { url: URL_ }, now: Date.now() };
     const req: PaymentRequirements = await rail.quote({ rail: rail.id, amount: PRICE }, ctx);
-    const payload = await evmEip2612Client().createPayment(req, walletFor(devnet, 'payer2'), { resource: { url: URL_ }, x402Version: 2, now: Date.now() });
+    const payload = await evmEip2612Client().createPayment(req, walletFor(devnet, 'payer2'), {
+      resource: { url: URL_ },
+      x402Version: 2,
+      now: Date.now(),
+    });
     const twin = { ...payload, signature: highS(payload['signature'] as Hex) };
     const verifyCtx = { request: ctx.request, now: Date.now(), paymentId: 'p' };
-    expect(await rail.verify(twin, req, verifyCtx)).toMatchObject({ isValid: false, reason: 'non_canonical_signature' });
+    expect(await rail.verify(twin, req, verifyCtx)).toMatchObject({
+      isValid: false,
+      reason: 'non_canonical_signature',
+    });
     expect(await rail.verify(payload, req, verifyCtx)).toMatchObject({ isValid: true });
   });
 });

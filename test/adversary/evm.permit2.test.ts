@@ -1,7 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maxUint256, type Address } from 'viem';
-import { createReceiptSigner, encodePaymentSignatureHeader, paywall, reportCharge, splitPayloadExtensions, type FetchLike, type PaymentRequirements } from '../../src/index';
-import { PERMIT2_ADDRESS, X402_EXACT_PERMIT2_PROXY_ADDRESS, evmPermit2Server, evmUptoClient, evmUptoServer, exactPermit2WitnessTypes, permitTypes } from '../../adapters/evm/index';
+import {
+  createReceiptSigner,
+  encodePaymentSignatureHeader,
+  paywall,
+  reportCharge,
+  splitPayloadExtensions,
+  type FetchLike,
+  type PaymentRequirements,
+} from '../../src/index';
+import {
+  PERMIT2_ADDRESS,
+  X402_EXACT_PERMIT2_PROXY_ADDRESS,
+  evmPermit2Server,
+  evmUptoClient,
+  evmUptoServer,
+  exactPermit2WitnessTypes,
+  permitTypes,
+} from '../../adapters/evm/index';
 import { railsTokenAbi, startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
 import { walletFor } from '../support/evmHarness';
 import { offerOf, reasonOf } from './support/evmFlow';
@@ -21,14 +37,31 @@ let otherShop: FetchLike;
 
 beforeAll(async () => {
   devnet = await startEvmDevnet();
-  const approve = await devnet.walletClientFor('payer2').writeContract({ address: devnet.token.address, abi: railsTokenAbi, functionName: 'approve', args: [PERMIT2_ADDRESS, maxUint256] });
+  const approve = await devnet.walletClientFor('payer2').writeContract({
+    address: devnet.token.address,
+    abi: railsTokenAbi,
+    functionName: 'approve',
+    args: [PERMIT2_ADDRESS, maxUint256],
+  });
   await devnet.publicClient.waitForTransactionReceipt({ hash: approve });
-  const settler = { publicClient: devnet.publicClient, walletClient: devnet.walletClientFor('facilitator'), confirmTimeoutMs: 10_000, pollingIntervalMs: 5 };
+  const settler = {
+    publicClient: devnet.publicClient,
+    walletClient: devnet.walletClientFor('facilitator'),
+    confirmTimeoutMs: 10_000,
+    pollingIntervalMs: 5,
+  };
   const common = { ...settler, chainId: devnet.chainId, token: devnet.token, payTo: devnet.accounts.payee.address };
   const build = async () => {
     const pw = paywall(
-      { 'GET /p2': { accepts: [{ rail: 'evm-permit2', amount: PRICE }] }, 'GET /upto-over': { accepts: [{ rail: 'evm-upto', amount: MAX }] } },
-      { rails: [evmPermit2Server(common), evmUptoServer(common)], signer: await createReceiptSigner(), issuer: 'http://shop.test' },
+      {
+        'GET /p2': { accepts: [{ rail: 'evm-permit2', amount: PRICE }] },
+        'GET /upto-over': { accepts: [{ rail: 'evm-upto', amount: MAX }] },
+      },
+      {
+        rails: [evmPermit2Server(common), evmUptoServer(common)],
+        signer: await createReceiptSigner(),
+        issuer: 'http://shop.test',
+      },
     );
     const wrapped = pw.wrap(async (request) => {
       if (new URL(request.url).pathname === '/upto-over') reportCharge(request, MAX + 1n);
@@ -46,21 +79,46 @@ afterAll(async () => {
 /** Every balance and Permit2-related allowance an attack could move. */
 async function ledger() {
   const { payer, payer2, payee, facilitator } = devnet.accounts;
-  const allowance = (owner: Address, spender: Address) => devnet.publicClient.readContract({ address: devnet.token.address, abi: railsTokenAbi, functionName: 'allowance', args: [owner, spender] });
+  const allowance = (owner: Address, spender: Address) =>
+    devnet.publicClient.readContract({
+      address: devnet.token.address,
+      abi: railsTokenAbi,
+      functionName: 'allowance',
+      args: [owner, spender],
+    });
   return {
     balances: await Promise.all([payer, payer2, payee, facilitator].map((a) => devnet.balanceOf(a.address))),
-    allowances: await Promise.all([allowance(payer.address, PERMIT2_ADDRESS), allowance(payer.address, payer2.address), allowance(payer.address, facilitator.address)]),
+    allowances: await Promise.all([
+      allowance(payer.address, PERMIT2_ADDRESS),
+      allowance(payer.address, payer2.address),
+      allowance(payer.address, facilitator.address),
+    ]),
   };
 }
 
 type Authorization = { to: Address; nonce: bigint; deadline: bigint; amount?: bigint };
 
 /** A Permit2 `exact` payment signed by `from` with chosen fields (what a crafted client would send). */
-async function permit2Payload(offer: PaymentRequirements, from: 'payer' | 'payer2', a: Authorization): Promise<Record<string, unknown>> {
+async function permit2Payload(
+  offer: PaymentRequirements,
+  from: 'payer' | 'payer2',
+  a: Authorization,
+): Promise<Record<string, unknown>> {
   const wallet = devnet.walletClientFor(from);
   const amount = a.amount ?? BigInt(offer.amount);
-  const message = { permitted: { token: devnet.token.address, amount }, spender: X402_EXACT_PERMIT2_PROXY_ADDRESS, nonce: a.nonce, deadline: a.deadline, witness: { to: a.to, validAfter: 0n } };
-  const signature = await wallet.signTypedData({ domain: { name: 'Permit2', chainId: devnet.chainId, verifyingContract: PERMIT2_ADDRESS }, types: exactPermit2WitnessTypes, primaryType: 'PermitWitnessTransferFrom', message });
+  const message = {
+    permitted: { token: devnet.token.address, amount },
+    spender: X402_EXACT_PERMIT2_PROXY_ADDRESS,
+    nonce: a.nonce,
+    deadline: a.deadline,
+    witness: { to: a.to, validAfter: 0n },
+  };
+  const signature = await wallet.signTypedData({
+    domain: { name: 'Permit2', chainId: devnet.chainId, verifyingContract: PERMIT2_ADDRESS },
+    types: exactPermit2WitnessTypes,
+    primaryType: 'PermitWitnessTransferFrom',
+    message,
+  });
   return {
     signature,
     permit2Authorization: {
@@ -77,7 +135,17 @@ async function permit2Payload(offer: PaymentRequirements, from: 'payer' | 'payer
 /** Sends `payload` (its `extensions` at the PaymentPayload's top) for `offer` at `url`. */
 function send(url: string, offer: PaymentRequirements, railPayload: Record<string, unknown>): Promise<Response> {
   const { payload, extensions } = splitPayloadExtensions(railPayload);
-  return shop(url, { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, resource: { url }, accepted: offer, payload, ...(extensions ? { extensions } : {}) }) } });
+  return shop(url, {
+    headers: {
+      'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({
+        x402Version: 2,
+        resource: { url },
+        accepted: offer,
+        payload,
+        ...(extensions ? { extensions } : {}),
+      }),
+    },
+  });
 }
 
 const soon = () => BigInt(Math.floor(Date.now() / 1000) + 300);
@@ -88,7 +156,11 @@ describe('Permit2 payments that must be refused, balances and allowances unchang
     const url = 'http://shop.test/p2';
     const offer = await offerOf(shop, url);
     const before = await ledger();
-    const res = await send(url, offer, await permit2Payload(offer, 'payer2', { to: devnet.accounts.payer2.address, nonce: nonce++, deadline: soon() }));
+    const res = await send(
+      url,
+      offer,
+      await permit2Payload(offer, 'payer2', { to: devnet.accounts.payer2.address, nonce: nonce++, deadline: soon() }),
+    );
     expect(res.status).toBe(402);
     expect(await reasonOf(res)).toBe('payee_mismatch');
     expect(await ledger()).toEqual(before);
@@ -98,7 +170,15 @@ describe('Permit2 payments that must be refused, balances and allowances unchang
     const url = 'http://shop.test/p2';
     const offer = await offerOf(shop, url);
     const before = await ledger();
-    const res = await send(url, offer, await permit2Payload(offer, 'payer2', { to: devnet.accounts.payee.address, nonce: nonce++, deadline: BigInt(Math.floor(Date.now() / 1000) - 1) }));
+    const res = await send(
+      url,
+      offer,
+      await permit2Payload(offer, 'payer2', {
+        to: devnet.accounts.payee.address,
+        nonce: nonce++,
+        deadline: BigInt(Math.floor(Date.now() / 1000) - 1),
+      }),
+    );
     expect(await reasonOf(res)).toBe('expired');
     expect(await ledger()).toEqual(before);
   });
@@ -107,13 +187,33 @@ describe('Permit2 payments that must be refused, balances and allowances unchang
     const url = 'http://shop.test/p2';
     const reused = nonce++;
     const first = await offerOf(shop, url);
-    const paid = await send(url, first, await permit2Payload(first, 'payer2', { to: devnet.accounts.payee.address, nonce: reused, deadline: soon() }));
+    const paid = await send(
+      url,
+      first,
+      await permit2Payload(first, 'payer2', { to: devnet.accounts.payee.address, nonce: reused, deadline: soon() }),
+    );
     expect(paid.status).toBe(200);
     const before = await ledger();
     // Presented where no store knows it (another shop): only the chain's nonce bitmap can refuse it.
     const second = await offerOf(otherShop, url);
-    const { payload, extensions } = splitPayloadExtensions(await permit2Payload(second, 'payer2', { to: devnet.accounts.payee.address, nonce: reused, deadline: soon() + 7n }));
-    const res = await otherShop(url, { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, resource: { url }, accepted: second, payload, ...(extensions ? { extensions } : {}) }) } });
+    const { payload, extensions } = splitPayloadExtensions(
+      await permit2Payload(second, 'payer2', {
+        to: devnet.accounts.payee.address,
+        nonce: reused,
+        deadline: soon() + 7n,
+      }),
+    );
+    const res = await otherShop(url, {
+      headers: {
+        'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({
+          x402Version: 2,
+          resource: { url },
+          accepted: second,
+          payload,
+          ...(extensions ? { extensions } : {}),
+        }),
+      },
+    });
     expect(res.status).toBe(402);
     expect(await reasonOf(res)).toBe('nonce_used');
     expect(await ledger()).toEqual(before);
@@ -123,7 +223,11 @@ describe('Permit2 payments that must be refused, balances and allowances unchang
     const url = 'http://shop.test/p2';
     const offer = await offerOf(shop, url);
     const before = await ledger();
-    const res = await send(url, offer, await permit2Payload(offer, 'payer', { to: devnet.accounts.payee.address, nonce: nonce++, deadline: soon() }));
+    const res = await send(
+      url,
+      offer,
+      await permit2Payload(offer, 'payer', { to: devnet.accounts.payee.address, nonce: nonce++, deadline: soon() }),
+    );
     expect(await reasonOf(res)).toBe('permit2_allowance_required');
     expect(await ledger()).toEqual(before);
   });
@@ -132,16 +236,35 @@ describe('Permit2 payments that must be refused, balances and allowances unchang
     const url = 'http://shop.test/p2';
     const payer = devnet.accounts.payer.address;
     const attacker = devnet.accounts.payer2.address;
-    const permitNonce = await devnet.publicClient.readContract({ address: devnet.token.address, abi: railsTokenAbi, functionName: 'nonces', args: [payer] });
+    const permitNonce = await devnet.publicClient.readContract({
+      address: devnet.token.address,
+      abi: railsTokenAbi,
+      functionName: 'nonces',
+      args: [payer],
+    });
     const deadline = soon();
     const signedFor = (spender: Address) =>
       devnet.walletClientFor('payer').signTypedData({
-        domain: { name: devnet.token.name, version: devnet.token.version, chainId: devnet.chainId, verifyingContract: devnet.token.address },
+        domain: {
+          name: devnet.token.name,
+          version: devnet.token.version,
+          chainId: devnet.chainId,
+          verifyingContract: devnet.token.address,
+        },
         types: permitTypes,
         primaryType: 'Permit',
         message: { owner: payer, spender, value: PRICE, nonce: permitNonce, deadline },
       });
-    const info = (spender: Address, signature: string) => ({ from: payer, asset: devnet.token.address, spender, amount: PRICE.toString(), nonce: permitNonce.toString(), deadline: deadline.toString(), signature, version: '1' });
+    const info = (spender: Address, signature: string) => ({
+      from: payer,
+      asset: devnet.token.address,
+      spender,
+      amount: PRICE.toString(),
+      nonce: permitNonce.toString(),
+      deadline: deadline.toString(),
+      signature,
+      version: '1',
+    });
     const cases = [
       { spender: attacker, signature: await signedFor(attacker), reason: 'eip2612_spender_not_permit2' },
       { spender: PERMIT2_ADDRESS, signature: await signedFor(attacker), reason: 'eip2612_invalid_signature' },
@@ -149,8 +272,15 @@ describe('Permit2 payments that must be refused, balances and allowances unchang
     for (const c of cases) {
       const offer = await offerOf(shop, url);
       const before = await ledger();
-      const payment = await permit2Payload(offer, 'payer', { to: devnet.accounts.payee.address, nonce: nonce++, deadline });
-      const res = await send(url, offer, { ...payment, extensions: { eip2612GasSponsoring: { info: info(c.spender, c.signature) } } });
+      const payment = await permit2Payload(offer, 'payer', {
+        to: devnet.accounts.payee.address,
+        nonce: nonce++,
+        deadline,
+      });
+      const res = await send(url, offer, {
+        ...payment,
+        extensions: { eip2612GasSponsoring: { info: info(c.spender, c.signature) } },
+      });
       expect(await reasonOf(res)).toBe(c.reason);
       expect(await ledger()).toEqual(before);
     }
@@ -160,7 +290,11 @@ describe('Permit2 payments that must be refused, balances and allowances unchang
     const url = 'http://shop.test/upto-over';
     const offer = await offerOf(shop, url);
     const before = await ledger();
-    const payload = await evmUptoClient().createPayment(offer, walletFor(devnet, 'payer2'), { resource: { url }, x402Version: 2, now: Date.now() });
+    const payload = await evmUptoClient().createPayment(offer, walletFor(devnet, 'payer2'), {
+      resource: { url },
+      x402Version: 2,
+      now: Date.now(),
+    });
     const res = await send(url, offer, payload);
     expect(res.status).toBe(402);
     expect(await reasonOf(res)).toBe('invalid_upto_evm_payload_settlement_exceeds_amount');

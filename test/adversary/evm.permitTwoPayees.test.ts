@@ -12,7 +12,13 @@
  */
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evmEip2612Client, evmEip2612Server, evmEip3009Server, evmPermitAuthorizer, exactTokenAbi } from '../../adapters/evm/index';
+import {
+  evmEip2612Client,
+  evmEip2612Server,
+  evmEip3009Server,
+  evmPermitAuthorizer,
+  exactTokenAbi,
+} from '../../adapters/evm/index';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
 import {
   ConfigurationError,
@@ -52,7 +58,13 @@ const balances = async () => ({
   a: await devnet.balanceOf(sellerA),
   b: await devnet.balanceOf(sellerB),
 });
-const permitNonce = () => devnet.publicClient.readContract({ address: devnet.token.address, abi: exactTokenAbi, functionName: 'nonces', args: [devnet.accounts.payer2.address] });
+const permitNonce = () =>
+  devnet.publicClient.readContract({
+    address: devnet.token.address,
+    abi: exactTokenAbi,
+    functionName: 'nonces',
+    args: [devnet.accounts.payer2.address],
+  });
 
 async function offersOf(fetch: FetchLike, url: string): Promise<PaymentRequirements[]> {
   const res = await fetch(url);
@@ -66,9 +78,18 @@ describe('one EIP-2612 gas account, two payees', () => {
     // The marketplace as configured before: B's route asks the same EIP-2612 rail to pay B.
     const routes = {
       'GET /a': { accepts: [{ rail: 'evm-eip2612', amount: PRICE }] },
-      'GET /b': { accepts: [{ rail: 'evm-eip2612', amount: PRICE, payTo: sellerB }, { rail: 'evm-eip3009', amount: PRICE, payTo: sellerB }] },
+      'GET /b': {
+        accepts: [
+          { rail: 'evm-eip2612', amount: PRICE, payTo: sellerB },
+          { rail: 'evm-eip3009', amount: PRICE, payTo: sellerB },
+        ],
+      },
     };
-    const pw = paywall(routes, { rails: [rail2612, evmEip3009Server(settlerOf(sellerA))], signer: await createReceiptSigner(), issuer: 'http://market.test' });
+    const pw = paywall(routes, {
+      rails: [rail2612, evmEip3009Server(settlerOf(sellerA))],
+      signer: await createReceiptSigner(),
+      issuer: 'http://market.test',
+    });
     const served: string[] = [];
     const app = pw.wrap(async (request) => {
       served.push(new URL(request.url).pathname);
@@ -79,27 +100,49 @@ describe('one EIP-2612 gas account, two payees', () => {
     // B's route cannot offer EIP-2612 to B: only EIP-3009 (whose signature binds `to`) is offered.
     const offersB = await offersOf(fetch, 'http://market.test/b');
     expect(offersB.map((o) => [o.extra['assetTransferMethod'] ?? 'eip3009', o.payTo])).toEqual([['eip3009', sellerB]]);
-    await expect(rail2612.quote({ rail: 'evm-eip2612', amount: PRICE, payTo: sellerB }, { request: { method: 'GET', url: 'http://market.test/b', bodyHash: '' }, resource: { url: 'http://market.test/b' }, now: Date.now() })).rejects.toBeInstanceOf(ConfigurationError);
+    await expect(
+      rail2612.quote(
+        { rail: 'evm-eip2612', amount: PRICE, payTo: sellerB },
+        {
+          request: { method: 'GET', url: 'http://market.test/b', bodyHash: '' },
+          resource: { url: 'http://market.test/b' },
+          now: Date.now(),
+        },
+      ),
+    ).rejects.toBeInstanceOf(ConfigurationError);
     // Nor can another rail or a permit authorizer bind the same spender to B.
     expect(() => evmEip2612Server(settlerOf(sellerB))).toThrow(/already pays/);
     expect(() => evmPermitAuthorizer(settlerOf(sellerB))).toThrow(/already pays/);
 
     const [offerA] = await offersOf(fetch, 'http://market.test/a');
     if (!offerA) throw new Error('no offer on A');
-    const permit = await evmEip2612Client().createPayment(offerA, walletFor(devnet, 'payer2'), { resource: { url: 'http://market.test/a' }, x402Version: 2, now: Date.now() });
+    const permit = await evmEip2612Client().createPayment(offerA, walletFor(devnet, 'payer2'), {
+      resource: { url: 'http://market.test/a' },
+      x402Version: 2,
+      now: Date.now(),
+    });
     const start = await balances();
     const nonce = await permitNonce();
 
     // On B's route, echoing A's offer or A's offer with B as payee: 402, the handler never runs.
     for (const accepted of [offerA, { ...offerA, payTo: sellerB }]) {
-      const header = encodePaymentSignatureHeader({ x402Version: 2, resource: { url: 'http://market.test/b' }, accepted, payload: permit });
+      const header = encodePaymentSignatureHeader({
+        x402Version: 2,
+        resource: { url: 'http://market.test/b' },
+        accepted,
+        payload: permit,
+      });
       const res = await fetch('http://market.test/b', { headers: { 'PAYMENT-SIGNATURE': header } });
       expect(res.status).toBe(402);
       expect(await reasonOf(res)).toBe('challenge_invalid'); // neither is an offer this route made
     }
     // Straight to the rail with B's requirements (what a facilitator caller controls): refused at verify and settle.
     const reqB = { ...offerA, payTo: sellerB };
-    const ctx = { request: { method: 'GET', url: 'http://market.test/b', bodyHash: '' }, now: Date.now(), paymentId: 'x' };
+    const ctx = {
+      request: { method: 'GET', url: 'http://market.test/b', bodyHash: '' },
+      now: Date.now(),
+      paymentId: 'x',
+    };
     expect(await rail2612.verify(permit, reqB, ctx)).toMatchObject({ isValid: false, reason: 'payee_not_bound' });
     expect(await rail2612.settle(permit, reqB, ctx)).toMatchObject({ status: 'failed', reason: 'payee_not_bound' });
     expect(served).toEqual([]);
@@ -107,7 +150,12 @@ describe('one EIP-2612 gas account, two payees', () => {
     expect(await permitNonce()).toBe(nonce);
 
     // The permit pays the payee the payer chose, on A's route.
-    const header = encodePaymentSignatureHeader({ x402Version: 2, resource: { url: 'http://market.test/a' }, accepted: offerA, payload: permit });
+    const header = encodePaymentSignatureHeader({
+      x402Version: 2,
+      resource: { url: 'http://market.test/a' },
+      accepted: offerA,
+      payload: permit,
+    });
     const paid = await fetch('http://market.test/a', { headers: { 'PAYMENT-SIGNATURE': header } });
     expect(paid.status).toBe(200);
     expect(served).toEqual(['/a']);

@@ -42,8 +42,21 @@ describe('an authorization that lapses while the handler runs', () => {
     const reasons: Array<string | undefined> = [];
     for (let i = 0; i < 3; i++) {
       const offer = await offerOf(fetch, URL_);
-      const payload = await evmEip3009Client().createPayment({ ...offer, maxTimeoutSeconds: 8 }, walletFor(devnet, 'payer'), { resource: { url: URL_ }, x402Version: 2, now: Date.now() });
-      const res = await fetch(URL_, { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, resource: { url: URL_ }, accepted: offer, payload }) } });
+      const payload = await evmEip3009Client().createPayment(
+        { ...offer, maxTimeoutSeconds: 8 },
+        walletFor(devnet, 'payer'),
+        { resource: { url: URL_ }, x402Version: 2, now: Date.now() },
+      );
+      const res = await fetch(URL_, {
+        headers: {
+          'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({
+            x402Version: 2,
+            resource: { url: URL_ },
+            accepted: offer,
+            payload,
+          }),
+        },
+      });
       expect(res.status).toBe(402);
       reasons.push(await reasonOf(res));
     }
@@ -51,7 +64,9 @@ describe('an authorization that lapses while the handler runs', () => {
     expect(runs.count).toBe(0);
     expect(await balances()).toEqual(start);
 
-    const paid = await fetch(URL_, { headers: { 'PAYMENT-SIGNATURE': await paymentHeader(devnet, await offerOf(fetch, URL_), URL_, 'payer') } });
+    const paid = await fetch(URL_, {
+      headers: { 'PAYMENT-SIGNATURE': await paymentHeader(devnet, await offerOf(fetch, URL_), URL_, 'payer') },
+    });
     expect(paid.status).toBe(200);
     expect(runs.count).toBe(1);
     const end = await balances();

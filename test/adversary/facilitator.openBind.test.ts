@@ -30,8 +30,10 @@ afterAll(async () => {
 
 describe('an open facilitator (no API keys)', () => {
   it('tells loopback from the rest', () => {
-    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) expect(isLoopback(host)).toBe(true);
-    for (const host of ['0.0.0.0', '::', '10.0.0.7', '192.168.1.2', 'example.com', '128.0.0.1', '127.0.0.1.nip.io']) expect(isLoopback(host)).toBe(false);
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1'])
+      expect(isLoopback(host)).toBe(true);
+    for (const host of ['0.0.0.0', '::', '10.0.0.7', '192.168.1.2', 'example.com', '128.0.0.1', '127.0.0.1.nip.io'])
+      expect(isLoopback(host)).toBe(false);
   });
 
   it('binds to 127.0.0.1 by default and refuses 0.0.0.0 unless allowOpen; with keys it may bind anywhere', async () => {
@@ -39,10 +41,16 @@ describe('an open facilitator (no API keys)', () => {
     const local = await startFacilitator({ rails });
     expect(new URL(local.url).hostname).toBe('127.0.0.1');
     await local.close();
-    const refused = await startFacilitator({ rails, hostname: '0.0.0.0' }).then(() => undefined, (e: unknown) => e);
+    const refused = await startFacilitator({ rails, hostname: '0.0.0.0' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(refused).toBeInstanceOf(ConfigurationError);
     expect(refused).toMatchObject({ code: 'CONFIG__FACILITATOR__OPEN', message: expect.stringContaining('allowOpen') });
-    const emptyKeys = await startFacilitator({ rails, apiKeys: [], hostname: '0.0.0.0' }).then(() => undefined, (e: unknown) => e);
+    const emptyKeys = await startFacilitator({ rails, apiKeys: [], hostname: '0.0.0.0' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(emptyKeys).toMatchObject({ code: 'CONFIG__FACILITATOR__OPEN' });
     const open = await startFacilitator({ rails, hostname: '0.0.0.0', allowOpen: true });
     await open.close();
@@ -51,7 +59,9 @@ describe('an open facilitator (no API keys)', () => {
   });
 
   it('CLI: --host 0.0.0.0 without keys exits 1 with the reason (nothing listens); --open is the explicit way', async () => {
-    const run = await runCli(['facilitator', '--host', '0.0.0.0', '--port', '0'], { env: { X402_FACILITATOR_KEYS: '' } });
+    const run = await runCli(['facilitator', '--host', '0.0.0.0', '--port', '0'], {
+      env: { X402_FACILITATOR_KEYS: '' },
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('--open');
     expect(run.stderr).toContain('X402_FACILITATOR_KEYS');
@@ -71,9 +81,18 @@ describe('an open facilitator (no API keys)', () => {
     try {
       expect(cli.ready.rails).toEqual(['evm-eip3009', 'evm-permit2', 'evm-upto', 'evm-eip2612']);
       const requirements = requirementsFor(devnet, {
-        extra: { name: devnet.token.name, version: devnet.token.version, assetTransferMethod: 'eip2612', spender: devnet.accounts.facilitator.address },
+        extra: {
+          name: devnet.token.name,
+          version: devnet.token.version,
+          assetTransferMethod: 'eip2612',
+          spender: devnet.accounts.facilitator.address,
+        },
       });
-      const payload = await evmEip2612Client().createPayment(requirements, walletFor(devnet, 'payer'), { resource: { url: 'http://shop.test/x' }, x402Version: 2, now: Date.now() });
+      const payload = await evmEip2612Client().createPayment(requirements, walletFor(devnet, 'payer'), {
+        resource: { url: 'http://shop.test/x' },
+        x402Version: 2,
+        now: Date.now(),
+      });
       const redirected = { ...requirements, payTo: stranger };
       const before = await devnet.balanceOf(devnet.accounts.payer.address);
       const res = await fetch(`${cli.ready.url}/settle`, {

@@ -17,7 +17,13 @@ import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
 import type { StartedFacilitator } from '../../src/facilitator/index';
 import type { PaymentPayload, PaymentRequirements } from '../../src/index';
 import { PRICE, walletFor } from '../support/evmHarness';
-import { bearer, facilitatorBody, requirementsFor, signedPayment, startEvmFacilitator } from '../support/facilitatorHarness';
+import {
+  bearer,
+  facilitatorBody,
+  requirementsFor,
+  signedPayment,
+  startEvmFacilitator,
+} from '../support/facilitatorHarness';
 
 const VICTIM_KEY = 'tenant-victim-key-0123456789abcdef';
 const ATTACKER_KEY = 'tenant-attacker-key-0123456789abcd';
@@ -36,7 +42,11 @@ afterAll(async () => {
 });
 
 async function post(path: '/verify' | '/settle', body: string, key: string): Promise<Record<string, unknown>> {
-  const res = await fetch(`${fac.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...bearer(key) }, body });
+  const res = await fetch(`${fac.url}${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...bearer(key) },
+    body,
+  });
   expect(res.status).toBe(200);
   return (await res.json()) as Record<string, unknown>;
 }
@@ -46,22 +56,48 @@ const balances = async () => ({
   merchant: await devnet.balanceOf(devnet.accounts.payee.address),
   attacker: await devnet.balanceOf(attacker),
 });
-const permitNonce = () => devnet.publicClient.readContract({ address: devnet.token.address, abi: exactTokenAbi, functionName: 'nonces', args: [devnet.accounts.payer.address] });
+const permitNonce = () =>
+  devnet.publicClient.readContract({
+    address: devnet.token.address,
+    abi: exactTokenAbi,
+    functionName: 'nonces',
+    args: [devnet.accounts.payer.address],
+  });
 
 describe('a tenant redirects another tenant’s payment to itself', () => {
   it('EIP-2612: the attacker’s /verify and /settle with its own payTo are refused (payee_not_bound), then the merchant settles it', async () => {
     const requirements: PaymentRequirements = requirementsFor(devnet, {
-      extra: { name: devnet.token.name, version: devnet.token.version, assetTransferMethod: 'eip2612', spender: devnet.accounts.facilitator.address },
+      extra: {
+        name: devnet.token.name,
+        version: devnet.token.version,
+        assetTransferMethod: 'eip2612',
+        spender: devnet.accounts.facilitator.address,
+      },
     });
-    const payload = await evmEip2612Client().createPayment(requirements, walletFor(devnet, 'payer'), { resource: { url: 'http://shop.test/paid' }, x402Version: 2, now: Date.now() });
-    const victim: PaymentPayload = { x402Version: 2, resource: { url: 'http://shop.test/paid' }, accepted: requirements, payload };
+    const payload = await evmEip2612Client().createPayment(requirements, walletFor(devnet, 'payer'), {
+      resource: { url: 'http://shop.test/paid' },
+      x402Version: 2,
+      now: Date.now(),
+    });
+    const victim: PaymentPayload = {
+      x402Version: 2,
+      resource: { url: 'http://shop.test/paid' },
+      accepted: requirements,
+      payload,
+    };
     const redirected = { ...requirements, payTo: attacker };
     const start = await balances();
     const nonce = await permitNonce();
 
-    expect(await post('/verify', facilitatorBody({ ...victim, accepted: redirected }, redirected), ATTACKER_KEY)).toMatchObject({ isValid: false, invalidReason: 'payee_not_bound' });
+    expect(
+      await post('/verify', facilitatorBody({ ...victim, accepted: redirected }, redirected), ATTACKER_KEY),
+    ).toMatchObject({ isValid: false, invalidReason: 'payee_not_bound' });
     for (let i = 0; i < 3; i++) {
-      const settled = await post('/settle', facilitatorBody({ ...victim, accepted: redirected }, redirected), ATTACKER_KEY);
+      const settled = await post(
+        '/settle',
+        facilitatorBody({ ...victim, accepted: redirected }, redirected),
+        ATTACKER_KEY,
+      );
       expect(settled).toMatchObject({ success: false, errorReason: 'payee_not_bound', transaction: '' });
       expect(String(settled['errorMessage'])).toContain('a permit binds a spender, not a payee');
     }
@@ -75,7 +111,9 @@ describe('a tenant redirects another tenant’s payment to itself', () => {
     expect(end.merchant - start.merchant).toBe(PRICE);
     expect(end.attacker).toBe(0n);
     // and the attacker's later attempt still gets nothing
-    expect(await post('/settle', facilitatorBody({ ...victim, accepted: redirected }, redirected), ATTACKER_KEY)).toMatchObject({ success: false });
+    expect(
+      await post('/settle', facilitatorBody({ ...victim, accepted: redirected }, redirected), ATTACKER_KEY),
+    ).toMatchObject({ success: false });
     expect(await balances()).toEqual(end);
   });
 
@@ -84,7 +122,9 @@ describe('a tenant redirects another tenant’s payment to itself', () => {
     const victim = await signedPayment(devnet, requirements);
     const redirected = { ...requirements, payTo: attacker };
     const start = await balances();
-    expect(await post('/settle', facilitatorBody({ ...victim, accepted: redirected }, redirected), ATTACKER_KEY)).toMatchObject({ success: false, errorReason: 'payee_mismatch' });
+    expect(
+      await post('/settle', facilitatorBody({ ...victim, accepted: redirected }, redirected), ATTACKER_KEY),
+    ).toMatchObject({ success: false, errorReason: 'payee_mismatch' });
     expect(await balances()).toEqual(start);
     expect(await post('/settle', facilitatorBody(victim), VICTIM_KEY)).toMatchObject({ success: true });
     const end = await balances();

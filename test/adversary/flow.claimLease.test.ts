@@ -74,10 +74,21 @@ describe('a handler slower than the claim lease (EIP-3009 on anvil)', () => {
     };
     // After its outage, instance 1's final check reaches the store again and finds the claim taken.
     let outage = true;
-    const flaky: PaymentStore = { ...shared, renew: (...args) => (outage ? cutOff.renew(...args) : shared.renew(...args)) };
+    const flaky: PaymentStore = {
+      ...shared,
+      renew: (...args) => (outage ? cutOff.renew(...args) : shared.renew(...args)),
+    };
     const secret = new Uint8Array(32).fill(7);
-    const one = await flowPaywall(devnet, routes, slowHandler(served, 900), { settleLeaseMs: 200, store: flaky, challengeSecret: secret });
-    const two = await flowPaywall(devnet, routes, slowHandler(served, 0), { settleLeaseMs: 200, store: shared, challengeSecret: secret });
+    const one = await flowPaywall(devnet, routes, slowHandler(served, 900), {
+      settleLeaseMs: 200,
+      store: flaky,
+      challengeSecret: secret,
+    });
+    const two = await flowPaywall(devnet, routes, slowHandler(served, 0), {
+      settleLeaseMs: 200,
+      store: shared,
+      challengeSecret: secret,
+    });
     const start = await balances();
     const header = await paymentHeader(devnet, await offerOf(one.fetch, URL_, { method: 'POST', body: 'A' }), URL_);
 

@@ -12,7 +12,14 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
-import { ConfigurationError, createReceiptSigner, decodePaymentRequiredHeader, paywall, verifyReceipt, type PaymentRequirements } from '../../src/index';
+import {
+  ConfigurationError,
+  createReceiptSigner,
+  decodePaymentRequiredHeader,
+  paywall,
+  verifyReceipt,
+  type PaymentRequirements,
+} from '../../src/index';
 import { serveFetch, type StartedServer } from '../../src/server/node';
 import { PRICE } from '../support/evmHarness';
 import { eip3009Rail, paymentHeader, receiptIn } from './support/evmFlow';
@@ -27,7 +34,10 @@ beforeAll(async () => {
   devnet = await startEvmDevnet();
   const signer = await createReceiptSigner();
   jwks = () => signer.jwks();
-  const pw = paywall({ 'GET /report': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } }, { rails: [eip3009Rail(devnet)], signer, issuer: ISSUER });
+  const pw = paywall(
+    { 'GET /report': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } },
+    { rails: [eip3009Rail(devnet)], signer, issuer: ISSUER },
+  );
   server = await serveFetch(pw.wrap(() => Response.json({ report: 'paid' })));
 });
 afterAll(async () => {
@@ -38,15 +48,18 @@ afterAll(async () => {
 /** A GET over a real socket with the Host header of our choosing; answers the status and headers as a Response. */
 function getWithHost(host: string, headers: Record<string, string> = {}): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port: server.port, path: '/report', method: 'GET', headers: { ...headers, Host: host } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const out = new Headers();
-        for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') out.set(name, value);
-        resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0, headers: out }));
-      });
-    });
+    const req = httpRequest(
+      { host: '127.0.0.1', port: server.port, path: '/report', method: 'GET', headers: { ...headers, Host: host } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const out = new Headers();
+          for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') out.set(name, value);
+          resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0, headers: out }));
+        });
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -58,7 +71,9 @@ describe('receipts and the Host header', () => {
     const before = await devnet.balanceOf(devnet.accounts.payee.address);
     const challenge = await getWithHost(host);
     expect(challenge.status).toBe(402);
-    const [offer] = decodePaymentRequiredHeader(challenge.headers.get('PAYMENT-REQUIRED') ?? '').accepts as [PaymentRequirements];
+    const [offer] = decodePaymentRequiredHeader(challenge.headers.get('PAYMENT-REQUIRED') ?? '').accepts as [
+      PaymentRequirements,
+    ];
     const url = `http://${host}/report`;
     const paid = await getWithHost(host, { 'PAYMENT-SIGNATURE': await paymentHeader(devnet, offer, url) });
     expect(paid.status).toBe(200);
@@ -75,7 +90,10 @@ describe('receipts and the Host header', () => {
   it('a paywall without an issuer refuses to start outside development and test', async () => {
     const signer = await createReceiptSigner();
     const make = (issuer?: string) =>
-      paywall({ 'GET /report': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } }, { rails: [eip3009Rail(devnet)], signer, ...(issuer === undefined ? {} : { issuer }) });
+      paywall(
+        { 'GET /report': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } },
+        { rails: [eip3009Rail(devnet)], signer, ...(issuer === undefined ? {} : { issuer }) },
+      );
     const saved = process.env.NODE_ENV;
     try {
       for (const env of ['production', undefined, 'staging']) {

@@ -23,7 +23,11 @@ import { flowPaywall, offerOf, paymentHeader, reasonOf, receiptIn, payerPayeeBal
 
 const URL_ = 'http://shop.test/report';
 const routes = { 'POST /report': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } };
-const init = (header: string): RequestInit => ({ method: 'POST', body: 'same body', headers: { 'PAYMENT-SIGNATURE': header } });
+const init = (header: string): RequestInit => ({
+  method: 'POST',
+  body: 'same body',
+  headers: { 'PAYMENT-SIGNATURE': header },
+});
 let devnet: EvmDevnet;
 const dir = mkdtempSync(join(tmpdir(), 'x402-adversary-replay-'));
 
@@ -50,7 +54,11 @@ describe('replaying a settled payment for the identical request (EIP-3009 on anv
     const a = await flowPaywall(devnet, routes, counting(runs), { store: storeA, challengeSecret });
     const b = await flowPaywall(devnet, routes, counting(runs), { store: storeB, challengeSecret });
     const start = await balances();
-    const header = await paymentHeader(devnet, await offerOf(a.fetch, URL_, { method: 'POST', body: 'same body' }), URL_);
+    const header = await paymentHeader(
+      devnet,
+      await offerOf(a.fetch, URL_, { method: 'POST', body: 'same body' }),
+      URL_,
+    );
 
     const paid = await a.fetch(URL_, init(header));
     expect(paid.status).toBe(200);
@@ -103,7 +111,11 @@ describe('replaying a settled payment for the identical request (EIP-3009 on anv
       return res;
     };
     const start = await balances();
-    const pay = payingFetch(lossy, { adapters: [evmEip3009Client()], wallets: [walletFor(devnet, 'payer')], resend: { attempts: 3, delayMs: 5 } });
+    const pay = payingFetch(lossy, {
+      adapters: [evmEip3009Client()],
+      wallets: [walletFor(devnet, 'payer')],
+      resend: { attempts: 3, delayMs: 5 },
+    });
     const res = await pay(URL_, { method: 'POST', body: 'same body' });
     expect(res.status).toBe(200);
     expect(receiptOf(res)?.receipt).toBeDefined();

@@ -46,7 +46,11 @@ describe('a payment that verifies but cannot settle (EIP-3009 on anvil)', () => 
     const { fetch } = await flowPaywall(devnet, routes, drainingHandler(runs), {
       extensions: [{ name: 'observer', onSettlement: async (o) => void outcomes.push(o) }],
     });
-    const start = { payer: await balanceOf('payer2'), payee: await balanceOf('payee'), sink: await balanceOf('deployer') };
+    const start = {
+      payer: await balanceOf('payer2'),
+      payee: await balanceOf('payee'),
+      sink: await balanceOf('deployer'),
+    };
     const header = await paymentHeader(devnet, await offerOf(fetch, URL_), URL_, 'payer2');
 
     const first = await fetch(URL_, { headers: { 'PAYMENT-SIGNATURE': header } });
@@ -88,7 +92,13 @@ describe('a payment that verifies but cannot settle (EIP-3009 on anvil)', () => 
       expect(res.status).toBe(402);
       reasons.push(await reasonOf(res));
     }
-    expect(reasons).toEqual(['settlement_reverted', 'settlement_reverted', 'settlement_reverted', 'payer_settlement_failures', 'payer_settlement_failures']);
+    expect(reasons).toEqual([
+      'settlement_reverted',
+      'settlement_reverted',
+      'settlement_reverted',
+      'payer_settlement_failures',
+      'payer_settlement_failures',
+    ]);
     expect(runs.count).toBe(3);
     expect(await balanceOf('payee')).toBe(start.payee);
     expect(await balanceOf('payer2')).toBe(start.payer);

@@ -13,7 +13,12 @@ import { encodeFunctionData, parseSignature } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Eip3009PayloadSchema, exactTokenAbi } from '../../adapters/evm/index';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
-import { createMemoryPaymentStore, decodePaymentSignatureHeader, hashCanonical, sha256Base64Url } from '../../src/index';
+import {
+  createMemoryPaymentStore,
+  decodePaymentSignatureHeader,
+  hashCanonical,
+  sha256Base64Url,
+} from '../../src/index';
 import { PRICE } from '../support/evmHarness';
 import { flowPaywall, offerOf, paymentHeader, reasonOf, receiptIn, payerPayeeBalances } from './support/evmFlow';
 
@@ -71,7 +76,10 @@ describe('a dead claim taken over for another request (EIP-3009 on anvil)', () =
     expect(retryA.status).toBe(200);
     expect(await retryA.json()).toEqual({ body: 'A' });
     const receipt = receiptIn(retryA);
-    expect(receipt).toMatchObject({ reference: hash, request: { method: 'POST', url: URL_, bodyHash: bindingA.bodyHash } });
+    expect(receipt).toMatchObject({
+      reference: hash,
+      request: { method: 'POST', url: URL_, bodyHash: bindingA.bodyHash },
+    });
     expect(served).toEqual(['A']);
     expect(await balances()).toEqual({ payer: start.payer - PRICE, payee: start.payee + PRICE });
   });

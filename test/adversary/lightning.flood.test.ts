@@ -10,7 +10,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lightningClient, lightningServer, lightningWallet, type LightningServerRail } from '../../adapters/lightning/index';
+import {
+  lightningClient,
+  lightningServer,
+  lightningWallet,
+  type LightningServerRail,
+} from '../../adapters/lightning/index';
 import { startLightningDevnet, type LightningDevnet } from '../../fixtures/lightning/index';
 import { payingFetch, type FetchLike } from '../../src/client/payingFetch';
 import { createReceiptSigner } from '../../src/core/receipt/signer';
@@ -33,7 +38,11 @@ afterAll(async () => {
 });
 
 /** A paywall over bob's node: `GET /ln` takes Lightning only, `GET /mixed` Lightning or the fake rail. */
-async function server(parameters: { cap: number; ready: number; lifetime: number }): Promise<{ fetch: FetchLike; rail: LightningServerRail; served: () => number }> {
+async function server(parameters: {
+  cap: number;
+  ready: number;
+  lifetime: number;
+}): Promise<{ fetch: FetchLike; rail: LightningServerRail; served: () => number }> {
   const rail = lightningServer({
     lnd: devnet.nodes.bob.lnd,
     network: devnet.network,
@@ -48,7 +57,12 @@ async function server(parameters: { cap: number; ready: number; lifetime: number
   const pw = paywall(
     {
       'GET /ln': { accepts: [{ rail: 'lightning-l402', amount: PRICE }] },
-      'GET /mixed': { accepts: [{ rail: 'lightning-l402', amount: PRICE }, { rail: 'fake-exact', amount: 5n }] },
+      'GET /mixed': {
+        accepts: [
+          { rail: 'lightning-l402', amount: PRICE },
+          { rail: 'fake-exact', amount: 5n },
+        ],
+      },
     },
     { rails: [rail, fakeRail({ ledger, payTo: 'merchant' })], signer: await createReceiptSigner() },
   );
@@ -71,7 +85,9 @@ describe('an unpaid flood on a Lightning route', () => {
     const before = devnet.invoiceCount('bob');
 
     // Distinct URLs (no two alike, so nothing is made ahead) and one hot URL, all at once.
-    const flood = await Promise.all(Array.from({ length: 500 }, (_, i) => fetch(`${BASE}/ln${i % 2 ? `?n=${i}` : ''}`)));
+    const flood = await Promise.all(
+      Array.from({ length: 500 }, (_, i) => fetch(`${BASE}/ln${i % 2 ? `?n=${i}` : ''}`)),
+    );
     const challenged = flood.filter((r) => r.status === 402);
     const refused = flood.filter((r) => r.status === 503);
     expect(challenged.length + refused.length).toBe(500);
@@ -97,7 +113,11 @@ describe('an unpaid flood on a Lightning route', () => {
     // The flood's invoices expire: a real payment gets a new invoice and moves exactly the price.
     await new Promise((resolve) => setTimeout(resolve, LIFETIME_SECONDS * 1000 + 1_100));
     const [alice, bob] = [devnet.channelBalance('alice'), devnet.channelBalance('bob')];
-    const payer = payingFetch(fetch, { adapters: [lightningClient({ maxFeeMsat: 1_000n })], wallets: [lightningWallet(devnet.nodes.alice.lnd)], capabilities: false });
+    const payer = payingFetch(fetch, {
+      adapters: [lightningClient({ maxFeeMsat: 1_000n })],
+      wallets: [lightningWallet(devnet.nodes.alice.lnd)],
+      capabilities: false,
+    });
     const paid = await payer(`${BASE}/ln`);
     expect(paid.status).toBe(200);
     expect(served()).toBe(1);

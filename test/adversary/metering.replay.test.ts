@@ -36,31 +36,55 @@ afterAll(async () => {
 
 const balances = () => payerPayeeBalances(devnet);
 
-async function meteredShop(runs: { count: number }): Promise<{ fetch: FetchLike; meter: Metering; jwks: () => ReturnType<Awaited<ReturnType<typeof createReceiptSigner>>['jwks']> }> {
+async function meteredShop(runs: { count: number }): Promise<{
+  fetch: FetchLike;
+  meter: Metering;
+  jwks: () => ReturnType<Awaited<ReturnType<typeof createReceiptSigner>>['jwks']>;
+}> {
   const signer = await createReceiptSigner();
   const rail = eip3009Rail(devnet);
   const meter = metering({
     token: await jwsCapabilityToken(),
     signer,
     routes: { 'POST /llm': { maxUnitsPerCall: MAX_UNITS, unitPrice: UNIT_PRICE } },
-    refunds: { [rail.id]: evmRefunder({ publicClient: devnet.publicClient, walletClient: devnet.walletClientFor('payee'), confirmTimeoutMs: 10_000, pollingIntervalMs: 5 }) },
+    refunds: {
+      [rail.id]: evmRefunder({
+        publicClient: devnet.publicClient,
+        walletClient: devnet.walletClientFor('payee'),
+        confirmTimeoutMs: 10_000,
+        pollingIntervalMs: 5,
+      }),
+    },
   });
   const handler = async (request: Request) => {
     runs.count++;
     return Response.json({ answer: 42 }, { headers: { 'X402-Usage': request.headers.get('x-units') ?? '100' } });
   };
-  const { fetch } = await flowPaywall(devnet, { 'POST /llm': { accepts: [{ rail: rail.id, amount: DEPOSIT }] } }, handler, { signer, extensions: [meter] });
+  const { fetch } = await flowPaywall(
+    devnet,
+    { 'POST /llm': { accepts: [{ rail: rail.id, amount: DEPOSIT }] } },
+    handler,
+    { signer, extensions: [meter] },
+  );
   return { fetch, meter, jwks: () => signer.jwks() };
 }
 
-const deposit = (header: string): RequestInit => ({ method: 'POST', body: 'prompt', headers: { 'PAYMENT-SIGNATURE': header, 'x-units': '100' } });
+const deposit = (header: string): RequestInit => ({
+  method: 'POST',
+  body: 'prompt',
+  headers: { 'PAYMENT-SIGNATURE': header, 'x-units': '100' },
+});
 
 describe("the deposit's PAYMENT-SIGNATURE re-sent (metering on anvil)", () => {
   it('after close + refund, 5 re-sends reach the handler 0 times; balances stay as after the close', async () => {
     const runs = { count: 0 };
     const shop = await meteredShop(runs);
     const start = await balances();
-    const header = await paymentHeader(devnet, await offerOf(shop.fetch, URL_, { method: 'POST', body: 'prompt' }), URL_);
+    const header = await paymentHeader(
+      devnet,
+      await offerOf(shop.fetch, URL_, { method: 'POST', body: 'prompt' }),
+      URL_,
+    );
 
     const opened = await shop.fetch(URL_, deposit(header));
     expect(opened.status).toBe(200);
@@ -68,7 +92,10 @@ describe("the deposit's PAYMENT-SIGNATURE re-sent (metering on anvil)", () => {
     expect(session).not.toBe('');
     expect(runs.count).toBe(1);
     // one call of 100 units (1,000) was charged on the deposit; close it: the refund is 99,000
-    const closed = await shop.fetch(URL_, { method: 'POST', headers: { 'X402-Metering-Session': session, 'X402-Metering-Close': '1' } });
+    const closed = await shop.fetch(URL_, {
+      method: 'POST',
+      headers: { 'X402-Metering-Session': session, 'X402-Metering-Close': '1' },
+    });
     expect(closed.status).toBe(200);
     expect(await closed.json()).toMatchObject({ refund: { status: 'sent', amount: '99000' } });
     const afterClose = await balances();
@@ -77,10 +104,18 @@ describe("the deposit's PAYMENT-SIGNATURE re-sent (metering on anvil)", () => {
     const answers: Array<{ status: number; reason: string | undefined; meteringError: string | null }> = [];
     for (let i = 0; i < 5; i++) {
       const res = await shop.fetch(URL_, deposit(header));
-      answers.push({ status: res.status, meteringError: res.headers.get('X402-Metering-Error'), reason: await reasonOf(res) });
+      answers.push({
+        status: res.status,
+        meteringError: res.headers.get('X402-Metering-Error'),
+        reason: await reasonOf(res),
+      });
     }
     expect(answers).toEqual([
-      ...Array.from({ length: 3 }, () => ({ status: 402, reason: 'metering_closed', meteringError: 'metering_closed' })),
+      ...Array.from({ length: 3 }, () => ({
+        status: 402,
+        reason: 'metering_closed',
+        meteringError: 'metering_closed',
+      })),
       ...Array.from({ length: 2 }, () => ({ status: 409, reason: 'replay_limit_reached', meteringError: null })),
     ]);
     expect(runs.count).toBe(1);
@@ -91,7 +126,11 @@ describe("the deposit's PAYMENT-SIGNATURE re-sent (metering on anvil)", () => {
     const runs = { count: 0 };
     const shop = await meteredShop(runs);
     const start = await balances();
-    const header = await paymentHeader(devnet, await offerOf(shop.fetch, URL_, { method: 'POST', body: 'prompt' }), URL_);
+    const header = await paymentHeader(
+      devnet,
+      await offerOf(shop.fetch, URL_, { method: 'POST', body: 'prompt' }),
+      URL_,
+    );
     const opened = await shop.fetch(URL_, deposit(header));
     expect(opened.status).toBe(200);
     const session = opened.headers.get('X402-Metering-Session');
@@ -104,7 +143,10 @@ describe("the deposit's PAYMENT-SIGNATURE re-sent (metering on anvil)", () => {
     expect(call.metering).toMatchObject({ used: '2000', remaining: '98000' });
     expect(runs.count).toBe(2);
 
-    const closed = await shop.fetch(URL_, { method: 'POST', headers: { 'X402-Metering-Session': session ?? '', 'X402-Metering-Close': '1' } });
+    const closed = await shop.fetch(URL_, {
+      method: 'POST',
+      headers: { 'X402-Metering-Session': session ?? '', 'X402-Metering-Close': '1' },
+    });
     expect(await closed.json()).toMatchObject({ refund: { status: 'sent', amount: '98000' } });
     expect(await balances()).toEqual({ payer: start.payer - 2_000n, payee: start.payee + 2_000n });
   });

@@ -46,7 +46,12 @@ afterAll(async () => {
 
 /** One server process: a metering instance over the shared SQLite file, its paywall, served in-process. */
 function instance(): { meter: Metering; fetch: FetchLike; store: SqliteMeteringStore } {
-  const settler = { publicClient: devnet.publicClient, walletClient: devnet.walletClientFor('facilitator'), confirmTimeoutMs: 10_000, pollingIntervalMs: 5 };
+  const settler = {
+    publicClient: devnet.publicClient,
+    walletClient: devnet.walletClientFor('facilitator'),
+    confirmTimeoutMs: 10_000,
+    pollingIntervalMs: 5,
+  };
   const common = { ...settler, chainId: devnet.chainId, token: devnet.token, payTo: devnet.accounts.payee.address };
   const store = createSqliteMeteringStore({ path });
   stores.push(store);
@@ -59,14 +64,24 @@ function instance(): { meter: Metering; fetch: FetchLike; store: SqliteMeteringS
     closeWaitMs: 5_000,
     now: clock.now,
   });
-  const pw = paywall({ 'POST /llm': { accepts: [{ rail: 'evm-eip2612', amount: MAX, maxTimeoutSeconds: TTL + 900 }] } }, { rails: [evmEip2612Server(common)], signer, extensions: [meter], now: clock.now });
+  const pw = paywall(
+    { 'POST /llm': { accepts: [{ rail: 'evm-eip2612', amount: MAX, maxTimeoutSeconds: TTL + 900 }] } },
+    { rails: [evmEip2612Server(common)], signer, extensions: [meter], now: clock.now },
+  );
   const app = pw.wrap(usageHandler);
   return { meter, store, fetch: async (input, init) => app(new Request(input, init)) };
 }
 
 const balance = (name: 'payer' | 'payee') => devnet.balanceOf(devnet.accounts[name].address);
 const transfersSince = async (head: bigint) =>
-  (await devnet.publicClient.getContractEvents({ address: devnet.token.address, abi: exactTokenAbi, eventName: 'Transfer', fromBlock: head }))
+  (
+    await devnet.publicClient.getContractEvents({
+      address: devnet.token.address,
+      abi: exactTokenAbi,
+      eventName: 'Transfer',
+      fromBlock: head,
+    })
+  )
     .filter((e) => e.blockNumber > head)
     .map((e) => ({ from: e.args.from, to: e.args.to, value: e.args.value }));
 
@@ -76,7 +91,14 @@ it('a session opened before a restart is settled by a NEW instance after expiry,
 
   // Process 1: the payer authorizes the maximum and draws 123 + 450 units at 10 each = 5,730.
   const first = instance();
-  const client = meteredFetch({ pay: payingFetch(first.fetch, { adapters: [evmEip2612Client()], wallets: [walletFor(devnet, 'payer')], capabilities: false }), fetch: first.fetch });
+  const client = meteredFetch({
+    pay: payingFetch(first.fetch, {
+      adapters: [evmEip2612Client()],
+      wallets: [walletFor(devnet, 'payer')],
+      capabilities: false,
+    }),
+    fetch: first.fetch,
+  });
   for (const units of ['123', '450']) {
     const res = await client(`${ORIGIN}/llm`, { method: 'POST', headers: { 'x-units': units }, body: 'prompt' });
     expect(res.status).toBe(200);
@@ -101,7 +123,9 @@ it('a session opened before a restart is settled by a NEW instance after expiry,
   expect(settlements[0]).toMatchObject({ status: 'sent', amount: '5730' });
 
   // Exactly one transfer of the usage, payer → merchant.
-  expect(await transfersSince(head)).toEqual([{ from: devnet.accounts.payer.address, to: devnet.accounts.payee.address, value: 5_730n }]);
+  expect(await transfersSince(head)).toEqual([
+    { from: devnet.accounts.payer.address, to: devnet.accounts.payee.address, value: 5_730n },
+  ]);
   expect(await balance('payer')).toBe(payerStart - 5_730n);
   expect(await balance('payee')).toBe(payeeStart + 5_730n);
 

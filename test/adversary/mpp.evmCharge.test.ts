@@ -8,7 +8,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evmEip3009Client, mppChallengeHash } from '../../adapters/evm/index';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
-import { parseMppChallenges, parseMppReceipt, serializeMppCredential, type FetchLike, type MppChallenge, type MppCredential } from '../../src/index';
+import {
+  parseMppChallenges,
+  parseMppReceipt,
+  serializeMppCredential,
+  type FetchLike,
+  type MppChallenge,
+  type MppCredential,
+} from '../../src/index';
 import { PRICE, walletFor } from '../support/evmHarness';
 import { flowPaywall, payerPayeeBalances, reasonOf } from './support/evmFlow';
 
@@ -49,15 +56,24 @@ async function challengeOf(path: string): Promise<MppChallenge> {
 }
 
 /** An honest credential for `challenge` (as mppx writes it), optionally signed over an altered offer. */
-async function credentialFor(challenge: MppChallenge, alter: { amount?: string; payTo?: string } = {}): Promise<MppCredential> {
+async function credentialFor(
+  challenge: MppChallenge,
+  alter: { amount?: string; payTo?: string } = {},
+): Promise<MppCredential> {
   const rail = client();
   const offer = rail.mpp.offer(challenge);
   if (!offer) throw new Error('not an evm charge');
-  const { payload, source } = await rail.mpp.createCredential(challenge, { ...offer, ...alter }, walletFor(devnet, 'payer'), { resource: { url: BASE }, x402Version: 2, now: clock });
+  const { payload, source } = await rail.mpp.createCredential(
+    challenge,
+    { ...offer, ...alter },
+    walletFor(devnet, 'payer'),
+    { resource: { url: BASE }, x402Version: 2, now: clock },
+  );
   return { challenge, payload, ...(source ? { source } : {}) };
 }
 
-const present = (path: string, credential: MppCredential) => fetch(`${BASE}${path}`, { headers: { Authorization: serializeMppCredential(credential) } });
+const present = (path: string, credential: MppCredential) =>
+  fetch(`${BASE}${path}`, { headers: { Authorization: serializeMppCredential(credential) } });
 
 /** Presents the credential and expects a refusal with `reason`, the handler not run and balances unchanged. */
 async function refused(path: string, credential: MppCredential, reason: string, status = 402): Promise<void> {
@@ -78,7 +94,10 @@ describe('MPP evm charge: attacks refused, balances unchanged', () => {
     const res = await present('/a', credential);
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('paid content');
-    expect(parseMppReceipt(res.headers.get('Payment-Receipt') ?? '')).toMatchObject({ method: 'evm', status: 'success' });
+    expect(parseMppReceipt(res.headers.get('Payment-Receipt') ?? '')).toMatchObject({
+      method: 'evm',
+      status: 'success',
+    });
     const after = await payerPayeeBalances(devnet);
     expect(before.payer - after.payer).toBe(PRICE);
     expect(after.payee - before.payee).toBe(PRICE);
@@ -94,7 +113,10 @@ describe('MPP evm charge: attacks refused, balances unchanged', () => {
     await refused('/b', await credentialFor(await challengeOf('/a')), 'challenge_invalid');
     const credential = await credentialFor(await challengeOf('/a'));
     const before = await payerPayeeBalances(devnet);
-    const res = await fetch(`${BASE}/a`, { method: 'POST', headers: { Authorization: serializeMppCredential(credential) } });
+    const res = await fetch(`${BASE}/a`, {
+      method: 'POST',
+      headers: { Authorization: serializeMppCredential(credential) },
+    });
     // POST /a is not a paid route: the handler serves it free, the credential is never settled.
     expect(res.status).toBe(200);
     expect(await payerPayeeBalances(devnet)).toEqual(before);
@@ -113,15 +135,26 @@ describe('MPP evm charge: attacks refused, balances unchanged', () => {
     const credential = await credentialFor(await challengeOf('/a'));
     clock += 121_000;
     await refused('/a', credential, 'challenge_expired');
-    const extended = { ...credential, challenge: { ...credential.challenge, expires: new Date(clock + 60_000).toISOString() } };
+    const extended = {
+      ...credential,
+      challenge: { ...credential.challenge, expires: new Date(clock + 60_000).toISOString() },
+    };
     await refused('/a', extended, 'challenge_invalid');
     clock = Date.now();
   });
 
   it('an authorization for less than the price, or to another recipient, is refused (amount_mismatch, payee_mismatch)', async () => {
     clock = Date.now();
-    await refused('/a', await credentialFor(await challengeOf('/a'), { amount: (PRICE / 10n).toString() }), 'amount_mismatch');
-    await refused('/a', await credentialFor(await challengeOf('/a'), { payTo: devnet.accounts.payer2.address }), 'payee_mismatch');
+    await refused(
+      '/a',
+      await credentialFor(await challengeOf('/a'), { amount: (PRICE / 10n).toString() }),
+      'amount_mismatch',
+    );
+    await refused(
+      '/a',
+      await credentialFor(await challengeOf('/a'), { payTo: devnet.accounts.payer2.address }),
+      'payee_mismatch',
+    );
   });
 
   it('a tampered request (lower amount, another recipient) or opaque offer is refused (challenge_invalid), even signed to match', async () => {
@@ -133,15 +166,28 @@ describe('MPP evm charge: attacks refused, balances unchanged', () => {
     const elsewhere = { ...redirected, request: { ...redirected.request, recipient: devnet.accounts.payer2.address } };
     await refused('/a', await credentialFor(elsewhere), 'challenge_invalid');
     const opaque = await challengeOf('/a');
-    await refused('/a', await credentialFor({ ...opaque, opaque: `${opaque.opaque?.slice(0, -2)}AA` }), 'challenge_invalid');
+    await refused(
+      '/a',
+      await credentialFor({ ...opaque, opaque: `${opaque.opaque?.slice(0, -2)}AA` }),
+      'challenge_invalid',
+    );
   });
 
   it('a credential whose source names another payer is refused (source_mismatch); garbage is a 400, never a 500', async () => {
     clock = Date.now();
     const runsBefore = runs;
     const credential = await credentialFor(await challengeOf('/a'));
-    await refused('/a', { ...credential, source: `did:pkh:eip155:${devnet.chainId}:${devnet.accounts.payer2.address}` }, 'source_mismatch');
-    for (const header of ['Payment', 'Payment !!!', `Payment ${Buffer.from('{"challenge":1}').toString('base64url')}`, `Payment ${'A'.repeat(40_000)}`]) {
+    await refused(
+      '/a',
+      { ...credential, source: `did:pkh:eip155:${devnet.chainId}:${devnet.accounts.payer2.address}` },
+      'source_mismatch',
+    );
+    for (const header of [
+      'Payment',
+      'Payment !!!',
+      `Payment ${Buffer.from('{"challenge":1}').toString('base64url')}`,
+      `Payment ${'A'.repeat(40_000)}`,
+    ]) {
       const res = await fetch(`${BASE}/a`, { headers: { Authorization: header } });
       expect([400, 402]).toContain(res.status);
       if (header !== 'Payment') expect(res.status).toBe(400);

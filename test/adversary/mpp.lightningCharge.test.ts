@@ -10,7 +10,16 @@ import { pay } from 'ln-service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lightningClient, lightningWallet, parseL402Challenges } from '../../adapters/lightning/index';
 import { startLightningDevnet, type LightningDevnet } from '../../fixtures/lightning/index';
-import { decodePaymentRequiredHeader, parseMppChallenges, parseMppReceipt, payingFetch, receiptOf, serializeMppCredential, type FetchLike, type MppChallenge } from '../../src/index';
+import {
+  decodePaymentRequiredHeader,
+  parseMppChallenges,
+  parseMppReceipt,
+  payingFetch,
+  receiptOf,
+  serializeMppCredential,
+  type FetchLike,
+  type MppChallenge,
+} from '../../src/index';
 import { LN_PRICE, lightningPaywall } from '../support/lightningHarness';
 
 const BASE = 'http://shop.test';
@@ -41,7 +50,8 @@ async function challengeOf(path: string): Promise<{ challenge: MppChallenge; res
   return { challenge, res };
 }
 const invoiceOf = (c: MppChallenge) => String((c.request.methodDetails as Record<string, unknown>).invoice);
-const alicePays = async (invoice: string) => (await pay({ lnd: devnet.nodes.alice.lnd, request: invoice, max_fee_mtokens: '1000' })).secret;
+const alicePays = async (invoice: string) =>
+  (await pay({ lnd: devnet.nodes.alice.lnd, request: invoice, max_fee_mtokens: '1000' })).secret;
 const present = (path: string, challenge: MppChallenge, preimage: string) =>
   fetch(`${BASE}${path}`, { headers: { Authorization: serializeMppCredential({ challenge, payload: { preimage } }) } });
 
@@ -53,7 +63,12 @@ describe('MPP lightning charge', () => {
     expect(challenge).toMatchObject({
       method: 'lightning',
       intent: 'charge',
-      request: { amount: (LN_PRICE / 1000n).toString(), currency: 'sat', recipient: offer?.payTo, methodDetails: { invoice: offer?.extra.invoice, paymentHash: offer?.extra.paymentHash, network: 'regtest' } },
+      request: {
+        amount: (LN_PRICE / 1000n).toString(),
+        currency: 'sat',
+        recipient: offer?.payTo,
+        methodDetails: { invoice: offer?.extra.invoice, paymentHash: offer?.extra.paymentHash, network: 'regtest' },
+      },
     });
     expect(l402?.invoice).toBe(invoiceOf(challenge));
   });
@@ -66,8 +81,16 @@ describe('MPP lightning charge', () => {
     const res = await present('/ln/report', challenge, preimage);
     expect(res.status).toBe(200);
     const receipt = parseMppReceipt(res.headers.get('Payment-Receipt') ?? '');
-    expect(receipt).toMatchObject({ method: 'lightning', status: 'success', reference: createHash('sha256').update(Buffer.from(preimage, 'hex')).digest('hex') });
-    expect(receipt['x402-rails/receipt']).toMatchObject({ protocol: 'mpp', proof: preimage, amount: LN_PRICE.toString() });
+    expect(receipt).toMatchObject({
+      method: 'lightning',
+      status: 'success',
+      reference: createHash('sha256').update(Buffer.from(preimage, 'hex')).digest('hex'),
+    });
+    expect(receipt['x402-rails/receipt']).toMatchObject({
+      protocol: 'mpp',
+      proof: preimage,
+      amount: LN_PRICE.toString(),
+    });
     expect(runs - runsBefore).toBe(1);
     const after = balances();
     expect([before.alice - after.alice, after.bob - before.bob]).toEqual([LN_PRICE, LN_PRICE]);
@@ -81,10 +104,19 @@ describe('MPP lightning charge', () => {
 
   it('payingFetch pays lightning/charge when MPP is preferred: one payment, signed receipt (protocol mpp)', async () => {
     const before = balances();
-    const client = payingFetch(fetch, { adapters: [lightningClient({ maxFeeMsat: 1_000n })], wallets: [lightningWallet(devnet.nodes.alice.lnd)], protocols: ['mpp'] });
+    const client = payingFetch(fetch, {
+      adapters: [lightningClient({ maxFeeMsat: 1_000n })],
+      wallets: [lightningWallet(devnet.nodes.alice.lnd)],
+      protocols: ['mpp'],
+    });
     const res = await client(`${BASE}/ln/report`);
     expect(res.status).toBe(200);
-    expect(receiptOf(res)).toMatchObject({ protocol: 'mpp', receiptSource: 'server', receiptCheck: 'signature', receipt: { protocol: 'mpp', rail: 'lightning-l402' } });
+    expect(receiptOf(res)).toMatchObject({
+      protocol: 'mpp',
+      receiptSource: 'server',
+      receiptCheck: 'signature',
+      receipt: { protocol: 'mpp', rail: 'lightning-l402' },
+    });
     expect(before.alice - balances().alice).toBe(LN_PRICE);
   });
 
@@ -98,10 +130,15 @@ describe('MPP lightning charge', () => {
     expect(otherInvoice.status).toBe(402);
     const otherRoute = await present('/ln/other', first, paidPreimage);
     expect(otherRoute.status).toBe(402);
-    expect(decodePaymentRequiredHeader(otherRoute.headers.get('PAYMENT-REQUIRED') ?? '').error).toBe('challenge_invalid');
+    expect(decodePaymentRequiredHeader(otherRoute.headers.get('PAYMENT-REQUIRED') ?? '').error).toBe(
+      'challenge_invalid',
+    );
     const guessed = await present('/ln/report', second, '11'.repeat(32));
     expect(guessed.status).toBe(402);
-    for (const res of [otherInvoice, guessed]) expect(decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED') ?? '').error).toMatch(/preimage|invoice|payment/);
+    for (const res of [otherInvoice, guessed])
+      expect(decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED') ?? '').error).toMatch(
+        /preimage|invoice|payment/,
+      );
     expect(runs).toBe(runsBefore);
     expect(balances()).toEqual(before);
   });

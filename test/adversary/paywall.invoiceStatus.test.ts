@@ -31,7 +31,12 @@ describe('adversary: the invoice status endpoint gives the preimage to the macar
     const page = withPaywallPage(pw, { invoiceStatus: rail });
     const handler = page.wrap(async () => Response.json({ served: true }));
     const call = (input: string, init?: RequestInit) => handler(new Request(`http://127.0.0.1${input}`, init));
-    const status = (macaroon: string) => call(INVOICE_STATUS_PATH, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ macaroon }) });
+    const status = (macaroon: string) =>
+      call(INVOICE_STATUS_PATH, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ macaroon }),
+      });
 
     const challenge = await call('/ln/report', { headers: { Accept: 'application/json' } });
     const offer = decodePaymentRequiredHeader(challenge.headers.get('PAYMENT-REQUIRED') ?? '').accepts[0];
@@ -45,7 +50,15 @@ describe('adversary: the invoice status endpoint gives the preimage to the macar
     expect(devnet.channelBalance('bob') - bobBefore).toBe(LN_PRICE);
 
     // A stranger knows the payment hash (it is in the invoice) and mints a macaroon for it under its own key.
-    const forged = mintL402Macaroon({ rootKey: new Uint8Array(randomBytes(32)), paymentHash, serviceName: 'x402', path: '/ln/report', method: 'GET', amountMsat: LN_PRICE.toString(), validUntil: Math.floor(Date.now() / 1000) + 600 });
+    const forged = mintL402Macaroon({
+      rootKey: new Uint8Array(randomBytes(32)),
+      paymentHash,
+      serviceName: 'x402',
+      path: '/ln/report',
+      method: 'GET',
+      amountMsat: LN_PRICE.toString(),
+      validUntil: Math.floor(Date.now() / 1000) + 600,
+    });
     // … or alters the real one (its last character flips the signature's bits).
     const altered = macaroon.slice(0, -4) + (macaroon.slice(-4, -3) === 'A' ? 'B' : 'A') + macaroon.slice(-3);
     for (const attempt of [forged.base64, altered, 'not-a-macaroon']) {

@@ -34,26 +34,50 @@ const ctx = { request: { method: 'GET', url: URL_, bodyHash: '' }, now: Date.now
 
 beforeAll(async () => {
   devnet = await startSolanaDevnet();
-  rail = solanaExactServer({ connection: new Connection(devnet.rpcUrl, 'confirmed'), network: devnet.network, feePayer: devnet.keypairs.feePayer, mints: devnet.mint, payTo: devnet.keypairs.payee.publicKey, pollIntervalMs: 20 });
+  rail = solanaExactServer({
+    connection: new Connection(devnet.rpcUrl, 'confirmed'),
+    network: devnet.network,
+    feePayer: devnet.keypairs.feePayer,
+    mints: devnet.mint,
+    payTo: devnet.keypairs.payee.publicKey,
+    pollIntervalMs: 20,
+  });
 });
 afterAll(async () => {
   await devnet?.stop();
 });
 
-const quote = () => rail.quote({ rail: 'solana-spl', amount: PRICE }, { request: ctx.request, resource: { url: URL_ }, now: Date.now() });
+const quote = () =>
+  rail.quote({ rail: 'solana-spl', amount: PRICE }, { request: ctx.request, resource: { url: URL_ }, now: Date.now() });
 
 /** A plain x402 server (no receipts of its own) that answers every payment with `report(payload, offer)`. */
-function plainServer(report: (payload: Record<string, unknown>, offer: PaymentRequirements) => Promise<string>): FetchLike {
+function plainServer(
+  report: (payload: Record<string, unknown>, offer: PaymentRequirements) => Promise<string>,
+): FetchLike {
   return async (input, init) => {
     const request = new Request(input, init);
     const header = request.headers.get('PAYMENT-SIGNATURE');
     if (header === null) {
       const offer = await quote();
-      return new Response(null, { status: 402, headers: { 'PAYMENT-REQUIRED': encodePaymentRequiredHeader({ x402Version: 2, resource: { url: URL_ }, accepts: [offer] }) } });
+      return new Response(null, {
+        status: 402,
+        headers: {
+          'PAYMENT-REQUIRED': encodePaymentRequiredHeader({
+            x402Version: 2,
+            resource: { url: URL_ },
+            accepts: [offer],
+          }),
+        },
+      });
     }
     const payment = decodePaymentSignatureHeader(header);
     const transaction = await report(payment.payload, payment.accepted);
-    const settle = encodePaymentResponseHeader({ success: true, transaction, network: devnet.network, payer: devnet.keypairs.payer.publicKey.toBase58() });
+    const settle = encodePaymentResponseHeader({
+      success: true,
+      transaction,
+      network: devnet.network,
+      payer: devnet.keypairs.payer.publicKey.toBase58(),
+    });
     return Response.json({ report: 'secret' }, { headers: { 'PAYMENT-RESPONSE': settle } });
   };
 }
@@ -62,7 +86,11 @@ describe('Solana client: a settlement reference of an earlier payment', () => {
   it('is refuted: not the transaction this wallet signed for this offer', async () => {
     // The client's earlier payment, settled for real.
     const earlierOffer = await quote();
-    const earlier = await solanaExactClient().createPayment(earlierOffer, solanaWalletFor(devnet, 'payer'), { resource: { url: URL_ }, x402Version: 2, now: Date.now() });
+    const earlier = await solanaExactClient().createPayment(earlierOffer, solanaWalletFor(devnet, 'payer'), {
+      resource: { url: URL_ },
+      x402Version: 2,
+      now: Date.now(),
+    });
     const settled = await rail.settle(earlier, earlierOffer, ctx);
     if (settled.status !== 'settled') throw new Error('earlier payment did not settle');
 

@@ -32,8 +32,18 @@ afterAll(async () => {
 
 /** A paywall whose Solana rail settles on `devnet` but labels its offers `network`. */
 async function shop(network: `solana:${string}`): Promise<FetchLike> {
-  const rail = solanaExactServer({ connection: new Connection(devnet.rpcUrl, 'confirmed'), network, feePayer: devnet.keypairs.feePayer, mints: devnet.mint, payTo: devnet.keypairs.payee.publicKey, pollIntervalMs: 20 });
-  const pw = paywall({ 'GET /report': { accepts: [{ rail: 'solana-spl', amount: PRICE }] } }, { rails: [rail], signer: await createReceiptSigner() });
+  const rail = solanaExactServer({
+    connection: new Connection(devnet.rpcUrl, 'confirmed'),
+    network,
+    feePayer: devnet.keypairs.feePayer,
+    mints: devnet.mint,
+    payTo: devnet.keypairs.payee.publicKey,
+    pollIntervalMs: 20,
+  });
+  const pw = paywall(
+    { 'GET /report': { accepts: [{ rail: 'solana-spl', amount: PRICE }] } },
+    { rails: [rail], signer: await createReceiptSigner() },
+  );
   const handler = pw.wrap(async () => {
     handlerRuns += 1;
     return Response.json({ report: 'secret' });
@@ -46,7 +56,10 @@ describe('Solana client: an offer labelled with another cluster', () => {
     const payer = devnet.tokenBalance(devnet.keypairs.payer.publicKey);
     const payee = devnet.tokenBalance(devnet.keypairs.payee.publicKey);
     handlerRuns = 0;
-    const pay = payingFetch(await shop(OTHER_CLUSTER), { adapters: [solanaExactClient()], wallets: [solanaWalletFor(devnet, 'payer')] });
+    const pay = payingFetch(await shop(OTHER_CLUSTER), {
+      adapters: [solanaExactClient()],
+      wallets: [solanaWalletFor(devnet, 'payer')],
+    });
     const error = await pay(`${BASE}/report`).then(
       () => undefined,
       (e: unknown) => e,
@@ -61,7 +74,10 @@ describe('Solana client: an offer labelled with another cluster', () => {
   it('pays an offer labelled with the cluster the wallet reaches', async () => {
     const payer = devnet.tokenBalance(devnet.keypairs.payer.publicKey);
     handlerRuns = 0;
-    const pay = payingFetch(await shop(devnet.network), { adapters: [solanaExactClient()], wallets: [solanaWalletFor(devnet, 'payer')] });
+    const pay = payingFetch(await shop(devnet.network), {
+      adapters: [solanaExactClient()],
+      wallets: [solanaWalletFor(devnet, 'payer')],
+    });
     expect((await pay(`${BASE}/report`)).status).toBe(200);
     expect(handlerRuns).toBe(1);
     expect(payer - devnet.tokenBalance(devnet.keypairs.payer.publicKey)).toBe(PRICE);

@@ -33,16 +33,33 @@ beforeAll(async () => {
     pollIntervalMs: 20,
   });
   facilitator = createFacilitator({ rails: [rail] });
-  requirements = await rail.quote({ rail: 'solana-spl', amount: PRICE }, { request: { method: 'GET', url: 'http://shop.test/report', bodyHash: '' }, resource: { url: 'http://shop.test/report' }, now: Date.now() });
+  requirements = await rail.quote(
+    { rail: 'solana-spl', amount: PRICE },
+    {
+      request: { method: 'GET', url: 'http://shop.test/report', bodyHash: '' },
+      resource: { url: 'http://shop.test/report' },
+      now: Date.now(),
+    },
+  );
 });
 afterAll(async () => {
   await devnet?.stop();
 });
 
 function call(path: '/verify' | '/settle', payload: { transaction: string }): Promise<Record<string, unknown>> {
-  const body = { x402Version: 2, paymentPayload: { x402Version: 2, accepted: requirements, payload }, paymentRequirements: requirements };
+  const body = {
+    x402Version: 2,
+    paymentPayload: { x402Version: 2, accepted: requirements, payload },
+    paymentRequirements: requirements,
+  };
   return facilitator
-    .fetch(new Request(`http://facilitator.test${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }))
+    .fetch(
+      new Request(`http://facilitator.test${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }),
+    )
     .then((res) => res.json() as Promise<Record<string, unknown>>);
 }
 
@@ -51,16 +68,20 @@ describe('Solana facilitator: re-signed copies of one payment', () => {
     const { payer, payee } = devnet.keypairs;
     const tx = await unsignedPayment(devnet, requirements, payer.publicKey);
     const message = tx.message.serialize();
-    const copies = Array.from({ length: 5 }, (_, i) => payloadOf(withSignature(tx, payer.publicKey, signWithNonce(payer, message, 104_729n * BigInt(i + 1)))));
+    const copies = Array.from({ length: 5 }, (_, i) =>
+      payloadOf(withSignature(tx, payer.publicKey, signWithNonce(payer, message, 104_729n * BigInt(i + 1)))),
+    );
     expect(new Set(copies.map((c) => c.transaction)).size).toBe(5);
     for (const copy of copies) expect(await call('/verify', copy)).toMatchObject({ isValid: true });
 
     const before = { payer: devnet.tokenBalance(payer.publicKey), payee: devnet.tokenBalance(payee.publicKey) };
     const answers = await Promise.all(copies.map((copy) => call('/settle', copy)));
     expect(answers.filter((a) => a['success'] === true)).toHaveLength(1);
-    for (const refused of answers.filter((a) => a['success'] !== true)) expect(['payment_already_used', 'settlement_in_progress']).toContain(refused['errorReason']);
+    for (const refused of answers.filter((a) => a['success'] !== true))
+      expect(['payment_already_used', 'settlement_in_progress']).toContain(refused['errorReason']);
     expect(devnet.tokenBalance(payee.publicKey) - before.payee).toBe(PRICE);
     expect(before.payer - devnet.tokenBalance(payer.publicKey)).toBe(PRICE);
-    for (const copy of copies) expect(await call('/verify', copy)).toMatchObject({ isValid: false, invalidReason: 'already_settled' });
+    for (const copy of copies)
+      expect(await call('/verify', copy)).toMatchObject({ isValid: false, invalidReason: 'already_settled' });
   });
 });

@@ -11,7 +11,15 @@
  */
 import { Connection } from '@solana/web3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigurationError, createReceiptSigner, decodePaymentRequiredHeader, encodePaymentSignatureHeader, paywall, type FetchLike, type PaymentRequirements } from '../../src/index';
+import {
+  ConfigurationError,
+  createReceiptSigner,
+  decodePaymentRequiredHeader,
+  encodePaymentSignatureHeader,
+  paywall,
+  type FetchLike,
+  type PaymentRequirements,
+} from '../../src/index';
 import { solanaExactServer, type SolanaExactServerParameters } from '../../adapters/solana/index';
 import { startSolanaDevnet, type SolanaDevnet } from '../../fixtures/solana/index';
 import { payloadOf, unsignedPayment } from '../support/solanaAdversary';
@@ -31,8 +39,19 @@ afterAll(async () => {
 /** A paywall on `GET /report` with a Solana rail configured by `options`. */
 async function shop(options: Partial<SolanaExactServerParameters> = {}): Promise<FetchLike> {
   const connection = new Connection(devnet.rpcUrl, 'confirmed');
-  const rail = solanaExactServer({ connection, network: devnet.network, feePayer: devnet.keypairs.feePayer, mints: devnet.mint, payTo: devnet.keypairs.payee.publicKey, pollIntervalMs: 20, ...options });
-  const pw = paywall({ 'GET /report': { accepts: [{ rail: 'solana-spl', amount: PRICE }] } }, { rails: [rail], signer: await createReceiptSigner() });
+  const rail = solanaExactServer({
+    connection,
+    network: devnet.network,
+    feePayer: devnet.keypairs.feePayer,
+    mints: devnet.mint,
+    payTo: devnet.keypairs.payee.publicKey,
+    pollIntervalMs: 20,
+    ...options,
+  });
+  const pw = paywall(
+    { 'GET /report': { accepts: [{ rail: 'solana-spl', amount: PRICE }] } },
+    { rails: [rail], signer: await createReceiptSigner() },
+  );
   const handler = pw.wrap(async () => {
     handlerRuns += 1;
     return Response.json({ report: 'secret' });
@@ -50,9 +69,16 @@ async function offerOf(serve: FetchLike): Promise<PaymentRequirements> {
 /** Pays `GET /report` with a transaction of the given compute budget, signed by the payer. */
 async function payWithBudget(serve: FetchLike, computeUnitLimit: number, computeUnitPrice: bigint): Promise<Response> {
   const accepted = await offerOf(serve);
-  const tx = await unsignedPayment(devnet, accepted, devnet.keypairs.payer.publicKey, { computeUnitLimit, computeUnitPrice });
+  const tx = await unsignedPayment(devnet, accepted, devnet.keypairs.payer.publicKey, {
+    computeUnitLimit,
+    computeUnitPrice,
+  });
   tx.sign([devnet.keypairs.payer]);
-  return serve(`${BASE}/report`, { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted, payload: payloadOf(tx) }) } });
+  return serve(`${BASE}/report`, {
+    headers: {
+      'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted, payload: payloadOf(tx) }),
+    },
+  });
 }
 
 const reasonOf = (res: Response) => decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED') ?? '').error;

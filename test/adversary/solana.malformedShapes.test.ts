@@ -11,7 +11,14 @@
 import { Connection, MessageV0, TransactionMessage, VersionedTransaction, type Keypair } from '@solana/web3.js';
 import { createTransferCheckedInstruction, getAssociatedTokenAddressSync } from '@solana/spl-token';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReceiptSigner, decodePaymentRequiredHeader, encodePaymentSignatureHeader, paywall, type FetchLike, type PaymentRequirements } from '../../src/index';
+import {
+  createReceiptSigner,
+  decodePaymentRequiredHeader,
+  encodePaymentSignatureHeader,
+  paywall,
+  type FetchLike,
+  type PaymentRequirements,
+} from '../../src/index';
 import { coSign, simulatePayment, solanaExactServer } from '../../adapters/solana/index';
 import { startSolanaDevnet, type SolanaDevnet } from '../../fixtures/solana/index';
 import { payloadOf, unsignedPayment } from '../support/solanaAdversary';
@@ -25,8 +32,18 @@ let handlerRuns = 0;
 beforeAll(async () => {
   devnet = await startSolanaDevnet();
   const connection = new Connection(devnet.rpcUrl, 'confirmed');
-  const rail = solanaExactServer({ connection, network: devnet.network, feePayer: devnet.keypairs.feePayer, mints: devnet.mint, payTo: devnet.keypairs.payee.publicKey, pollIntervalMs: 20 });
-  const pw = paywall({ 'GET /report': { accepts: [{ rail: 'solana-spl', amount: PRICE }] } }, { rails: [rail], signer: await createReceiptSigner() });
+  const rail = solanaExactServer({
+    connection,
+    network: devnet.network,
+    feePayer: devnet.keypairs.feePayer,
+    mints: devnet.mint,
+    payTo: devnet.keypairs.payee.publicKey,
+    pollIntervalMs: 20,
+  });
+  const pw = paywall(
+    { 'GET /report': { accepts: [{ rail: 'solana-spl', amount: PRICE }] } },
+    { rails: [rail], signer: await createReceiptSigner() },
+  );
   const handler = pw.wrap(async () => {
     handlerRuns += 1;
     return Response.json({ report: 'secret' });
@@ -52,10 +69,19 @@ function signed(message: MessageV0, signers: Keypair[]): VersionedTransaction {
 
 /** The payment's v0 message rebuilt with edits. */
 function rebuilt(m: MessageV0, edit: Partial<ConstructorParameters<typeof MessageV0>[0]>): MessageV0 {
-  return new MessageV0({ header: m.header, staticAccountKeys: m.staticAccountKeys, recentBlockhash: m.recentBlockhash, compiledInstructions: m.compiledInstructions, addressTableLookups: [], ...edit });
+  return new MessageV0({
+    header: m.header,
+    staticAccountKeys: m.staticAccountKeys,
+    recentBlockhash: m.recentBlockhash,
+    compiledInstructions: m.compiledInstructions,
+    addressTableLookups: [],
+    ...edit,
+  });
 }
 
-const shapes: Array<[string, (accepted: PaymentRequirements) => Promise<VersionedTransaction | { transaction: string }>, string]> = [
+const shapes: Array<
+  [string, (accepted: PaymentRequirements) => Promise<VersionedTransaction | { transaction: string }>, string]
+> = [
   [
     'the authority in a second signer slot (three signers, one key twice)',
     async (accepted) => {
@@ -66,9 +92,17 @@ const shapes: Array<[string, (accepted: PaymentRequirements) => Promise<Versione
       const shift = (i: number) => (i >= 2 ? i + 1 : i);
       return signed(
         rebuilt(m, {
-          header: { ...m.header, numRequiredSignatures: 3, numReadonlySignedAccounts: m.header.numReadonlySignedAccounts + 1 },
+          header: {
+            ...m.header,
+            numRequiredSignatures: 3,
+            numReadonlySignedAccounts: m.header.numReadonlySignedAccounts + 1,
+          },
           staticAccountKeys: [feePayer, authority, payer.publicKey, ...rest],
-          compiledInstructions: m.compiledInstructions.map((ix) => ({ ...ix, programIdIndex: shift(ix.programIdIndex), accountKeyIndexes: ix.accountKeyIndexes.map(shift) })),
+          compiledInstructions: m.compiledInstructions.map((ix) => ({
+            ...ix,
+            programIdIndex: shift(ix.programIdIndex),
+            accountKeyIndexes: ix.accountKeyIndexes.map(shift),
+          })),
         }),
         [payer],
       );
@@ -111,7 +145,14 @@ const shapes: Array<[string, (accepted: PaymentRequirements) => Promise<Versione
       const base = await unsignedPayment(devnet, accepted, payer.publicKey);
       const message = TransactionMessage.decompile(base.message);
       const from = getAssociatedTokenAddressSync(devnet.mint, payer.publicKey);
-      message.instructions[3] = createTransferCheckedInstruction(from, devnet.mint, getAssociatedTokenAddressSync(devnet.mint, payer2.publicKey), payer.publicKey, 1n, devnet.decimals);
+      message.instructions[3] = createTransferCheckedInstruction(
+        from,
+        devnet.mint,
+        getAssociatedTokenAddressSync(devnet.mint, payer2.publicKey),
+        payer.publicKey,
+        1n,
+        devnet.decimals,
+      );
       const tx = new VersionedTransaction(message.compileToV0Message());
       tx.sign([payer]);
       return tx;
@@ -132,7 +173,9 @@ describe('Solana: malformed payment transaction shapes', () => {
         feePayer: await devnet.connection.getBalance(devnet.keypairs.feePayer.publicKey),
       };
       handlerRuns = 0;
-      const res = await serve(`${BASE}/report`, { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted, payload }) } });
+      const res = await serve(`${BASE}/report`, {
+        headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted, payload }) },
+      });
       expect(res.status).toBe(402);
       expect(decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED') ?? '').error).toBe(reason);
       expect(handlerRuns).toBe(0);
@@ -149,6 +192,9 @@ describe('Solana: malformed payment transaction shapes', () => {
     const { payer, feePayer } = devnet.keypairs;
     const m = (await unsignedPayment(devnet, accepted, payer.publicKey)).message as MessageV0;
     const tx = signed(rebuilt(m, { header: { ...m.header, numReadonlySignedAccounts: 2 } }), [payer]);
-    expect(await simulatePayment(devnet.connection, coSign(tx, feePayer).signed)).toMatchObject({ ok: false, reason: 'simulation_failed' });
+    expect(await simulatePayment(devnet.connection, coSign(tx, feePayer).signed)).toMatchObject({
+      ok: false,
+      reason: 'simulation_failed',
+    });
   });
 });

@@ -26,7 +26,14 @@ beforeAll(async () => {
   devnet = await startSolanaDevnet();
   const connection = new Connection(devnet.rpcUrl, { commitment: 'confirmed' });
   const { feePayer, payee } = devnet.keypairs;
-  const rail = solanaExactServer({ connection, network: devnet.network, feePayer, mints: [devnet.mint], payTo: payee.publicKey, pollIntervalMs: 20 });
+  const rail = solanaExactServer({
+    connection,
+    network: devnet.network,
+    feePayer,
+    mints: [devnet.mint],
+    payTo: payee.publicKey,
+    pollIntervalMs: 20,
+  });
   const refunder = solanaRefunder({ connection, owner: payee, feePayer, confirmTimeoutMs: 10_000, pollIntervalMs: 20 });
   server = await devnetMetering({ rail, deposit: DEPOSIT, maxUnitsPerCall: 100n, unitPrice: UNIT_PRICE, refunder });
 });
@@ -45,7 +52,10 @@ async function offerFor(url: string): Promise<PaymentRequirements> {
 describe('Solana metering: re-signed copies of one deposit', () => {
   it('5 concurrent copies open one session; its close refunds deposit − usage once; the merchant keeps the usage', async () => {
     const { payer, payee } = devnet.keypairs;
-    const balances = () => ({ payer: devnet.tokenBalance(payer.publicKey), payee: devnet.tokenBalance(payee.publicKey) });
+    const balances = () => ({
+      payer: devnet.tokenBalance(payer.publicKey),
+      payee: devnet.tokenBalance(payee.publicKey),
+    });
     const start = balances();
     const urls = Array.from({ length: 5 }, (_, i) => `${ORIGIN}/llm?call=${i}`);
     const offers = await Promise.all(urls.map((url) => offerFor(url)));
@@ -53,14 +63,23 @@ describe('Solana metering: re-signed copies of one deposit', () => {
     if (!first) throw new Error('no offer');
     const tx = await unsignedPayment(devnet, first, payer.publicKey);
     const message = tx.message.serialize();
-    const copies = urls.map((_, i) => withSignature(tx, payer.publicKey, signWithNonce(payer, message, 7_919n * BigInt(i + 1))));
+    const copies = urls.map((_, i) =>
+      withSignature(tx, payer.publicKey, signWithNonce(payer, message, 7_919n * BigInt(i + 1))),
+    );
     expect(new Set(copies.map((c) => Buffer.from(c.signatures[1] ?? []).toString('hex'))).size).toBe(5);
 
     const answers = await Promise.all(
       copies.map((copy, i) =>
         server.fetch(urls[i] ?? '', {
           method: 'POST',
-          headers: { 'x-units': '1', 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted: offers[i] ?? first, payload: payloadOf(copy) }) },
+          headers: {
+            'x-units': '1',
+            'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({
+              x402Version: 2,
+              accepted: offers[i] ?? first,
+              payload: payloadOf(copy),
+            }),
+          },
         }),
       ),
     );
@@ -70,10 +89,16 @@ describe('Solana metering: re-signed copies of one deposit', () => {
     expect(balances()).toEqual({ payer: start.payer - DEPOSIT, payee: start.payee + DEPOSIT });
 
     // Closing the one session refunds deposit − usage (1 unit × 100) once; closing it again moves nothing.
-    const close = () => server.fetch(`${ORIGIN}/llm`, { method: 'POST', headers: { [meteringHeaders.session]: sessions[0] ?? '', [meteringHeaders.close]: '1' } });
+    const close = () =>
+      server.fetch(`${ORIGIN}/llm`, {
+        method: 'POST',
+        headers: { [meteringHeaders.session]: sessions[0] ?? '', [meteringHeaders.close]: '1' },
+      });
     const closed = await close();
     expect(closed.status).toBe(200);
-    expect(await closed.json()).toMatchObject({ refund: { status: 'sent', amount: (DEPOSIT - UNIT_PRICE).toString() } });
+    expect(await closed.json()).toMatchObject({
+      refund: { status: 'sent', amount: (DEPOSIT - UNIT_PRICE).toString() },
+    });
     expect(balances()).toEqual({ payer: start.payer - UNIT_PRICE, payee: start.payee + UNIT_PRICE });
     await close();
     expect(balances()).toEqual({ payer: start.payer - UNIT_PRICE, payee: start.payee + UNIT_PRICE });

@@ -11,7 +11,15 @@
  */
 import { Connection, type VersionedTransaction } from '@solana/web3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReceiptSigner, decodePaymentRequiredHeader, encodePaymentSignatureHeader, paywall, type FetchLike, type PaymentRequirements, type ServerRail } from '../../src/index';
+import {
+  createReceiptSigner,
+  decodePaymentRequiredHeader,
+  encodePaymentSignatureHeader,
+  paywall,
+  type FetchLike,
+  type PaymentRequirements,
+  type ServerRail,
+} from '../../src/index';
 import { solanaExactServer } from '../../adapters/solana/index';
 import { checkSignerSignature } from '../../adapters/solana/verifySignature';
 import { startSolanaDevnet, type SolanaDevnet } from '../../fixtures/solana/index';
@@ -27,8 +35,18 @@ let handlerRuns = 0;
 beforeAll(async () => {
   devnet = await startSolanaDevnet();
   const connection = new Connection(devnet.rpcUrl, 'confirmed');
-  rail = solanaExactServer({ connection, network: devnet.network, feePayer: devnet.keypairs.feePayer, mints: devnet.mint, payTo: devnet.keypairs.payee.publicKey, pollIntervalMs: 20 });
-  const pw = paywall({ 'GET /report': { accepts: [{ rail: 'solana-spl', amount: PRICE }] } }, { rails: [rail], signer: await createReceiptSigner() });
+  rail = solanaExactServer({
+    connection,
+    network: devnet.network,
+    feePayer: devnet.keypairs.feePayer,
+    mints: devnet.mint,
+    payTo: devnet.keypairs.payee.publicKey,
+    pollIntervalMs: 20,
+  });
+  const pw = paywall(
+    { 'GET /report': { accepts: [{ rail: 'solana-spl', amount: PRICE }] } },
+    { rails: [rail], signer: await createReceiptSigner() },
+  );
   const handler = pw.wrap(async () => {
     handlerRuns += 1;
     return Response.json({ report: 'secret' });
@@ -52,7 +70,9 @@ async function resignedCopies(accepted: PaymentRequirements, count: number): Pro
   const { payer } = devnet.keypairs;
   const tx = await unsignedPayment(devnet, accepted, payer.publicKey);
   const message = tx.message.serialize();
-  return Array.from({ length: count }, (_, i) => withSignature(tx, payer.publicKey, signWithNonce(payer, message, 1_000_003n * BigInt(i + 1))));
+  return Array.from({ length: count }, (_, i) =>
+    withSignature(tx, payer.publicKey, signWithNonce(payer, message, 1_000_003n * BigInt(i + 1))),
+  );
 }
 
 const reasonOf = (res: Response) => decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED') ?? '').error;
@@ -74,11 +94,20 @@ describe('Solana: re-signed copies of one payment', () => {
     const payee = devnet.tokenBalance(devnet.keypairs.payee.publicKey);
     handlerRuns = 0;
     const send = (i: number, copy: VersionedTransaction) =>
-      serve(urls[i] ?? '', { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted: offers[i] ?? accepted, payload: payloadOf(copy) }) } });
+      serve(urls[i] ?? '', {
+        headers: {
+          'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({
+            x402Version: 2,
+            accepted: offers[i] ?? accepted,
+            payload: payloadOf(copy),
+          }),
+        },
+      });
     const answers = await Promise.all(copies.map((copy, i) => send(i, copy)));
     const statuses = answers.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 402, 402, 402, 402]);
-    for (const refused of answers.filter((r) => r.status === 402)) expect(['payment_already_used', 'payment_in_progress']).toContain(reasonOf(refused));
+    for (const refused of answers.filter((r) => r.status === 402))
+      expect(['payment_already_used', 'payment_in_progress']).toContain(reasonOf(refused));
     expect(handlerRuns).toBe(1);
     expect(devnet.tokenBalance(devnet.keypairs.payee.publicKey) - payee).toBe(PRICE);
     expect(payer - devnet.tokenBalance(devnet.keypairs.payer.publicKey)).toBe(PRICE);
@@ -102,9 +131,13 @@ describe('Solana: re-signed copies of one payment', () => {
     const ctx = { request: { method: 'GET', url: `${BASE}/report`, bodyHash: '' }, now: Date.now(), paymentId: 'x' };
     const settled = await rail.settle(payloadOf(first), accepted, ctx);
     expect(settled.status).toBe('settled');
-    if (settled.status !== 'settled' || !('findSettlement' in rail) || typeof rail.findSettlement !== 'function') throw new Error('no settlement');
+    if (settled.status !== 'settled' || !('findSettlement' in rail) || typeof rail.findSettlement !== 'function')
+      throw new Error('no settlement');
     // The other copy IS that payment (same message, same id): it finds the same transaction.
-    expect(await rail.findSettlement(payloadOf(second), accepted, ctx)).toMatchObject({ reference: settled.reference, amount: PRICE.toString() });
+    expect(await rail.findSettlement(payloadOf(second), accepted, ctx)).toMatchObject({
+      reference: settled.reference,
+      amount: PRICE.toString(),
+    });
     // Another message by the same payer (fresh memo) never claims it.
     const other = await unsignedPayment(devnet, accepted, devnet.keypairs.payer.publicKey);
     other.sign([devnet.keypairs.payer]);

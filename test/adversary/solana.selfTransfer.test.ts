@@ -7,10 +7,29 @@
  * Guarantee: a payment whose source is the destination is refused at verify with 402 `self_transfer`; the
  * handler never runs and no token moves (the payee's balance and the delegate's allowance are unchanged).
  */
-import { ComputeBudgetProgram, Connection, Transaction, TransactionMessage, VersionedTransaction, type PublicKey } from '@solana/web3.js';
-import { createApproveCheckedInstruction, createTransferCheckedInstruction, getAccount, getAssociatedTokenAddressSync } from '@solana/spl-token';
+import {
+  ComputeBudgetProgram,
+  Connection,
+  Transaction,
+  TransactionMessage,
+  VersionedTransaction,
+  type PublicKey,
+} from '@solana/web3.js';
+import {
+  createApproveCheckedInstruction,
+  createTransferCheckedInstruction,
+  getAccount,
+  getAssociatedTokenAddressSync,
+} from '@solana/spl-token';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReceiptSigner, decodePaymentRequiredHeader, encodePaymentSignatureHeader, paywall, type FetchLike, type PaymentRequirements } from '../../src/index';
+import {
+  createReceiptSigner,
+  decodePaymentRequiredHeader,
+  encodePaymentSignatureHeader,
+  paywall,
+  type FetchLike,
+  type PaymentRequirements,
+} from '../../src/index';
 import { coSign, simulatePayment, solanaExactServer } from '../../adapters/solana/index';
 import { startSolanaDevnet, type SolanaDevnet } from '../../fixtures/solana/index';
 import { fundTokenOwner, payloadOf } from '../support/solanaAdversary';
@@ -27,8 +46,18 @@ beforeAll(async () => {
   devnet = await startSolanaDevnet();
   const { payee, payer2, mintAuthority, feePayer } = devnet.keypairs;
   const connection = new Connection(devnet.rpcUrl, 'confirmed');
-  const rail = solanaExactServer({ connection, network: devnet.network, feePayer, mints: devnet.mint, payTo: payee.publicKey, pollIntervalMs: 20 });
-  const pw = paywall({ 'GET /report': { accepts: [{ rail: 'solana-spl', amount: PRICE }] } }, { rails: [rail], signer: await createReceiptSigner() });
+  const rail = solanaExactServer({
+    connection,
+    network: devnet.network,
+    feePayer,
+    mints: devnet.mint,
+    payTo: payee.publicKey,
+    pollIntervalMs: 20,
+  });
+  const pw = paywall(
+    { 'GET /report': { accepts: [{ rail: 'solana-spl', amount: PRICE }] } },
+    { rails: [rail], signer: await createReceiptSigner() },
+  );
   const handler = pw.wrap(async () => {
     handlerRuns += 1;
     return Response.json({ report: 'secret' });
@@ -37,8 +66,20 @@ beforeAll(async () => {
   // The merchant's account holds earlier income and has approved a delegate (payer2).
   await fundTokenOwner(devnet, payee.publicKey, 50_000n);
   payeeAta = getAssociatedTokenAddressSync(devnet.mint, payee.publicKey);
-  const approve = new Transaction({ feePayer: mintAuthority.publicKey, ...(await devnet.connection.getLatestBlockhash()) });
-  approve.add(createApproveCheckedInstruction(payeeAta, devnet.mint, payer2.publicKey, payee.publicKey, ALLOWANCE, devnet.decimals));
+  const approve = new Transaction({
+    feePayer: mintAuthority.publicKey,
+    ...(await devnet.connection.getLatestBlockhash()),
+  });
+  approve.add(
+    createApproveCheckedInstruction(
+      payeeAta,
+      devnet.mint,
+      payer2.publicKey,
+      payee.publicKey,
+      ALLOWANCE,
+      devnet.decimals,
+    ),
+  );
   approve.sign(mintAuthority, payee);
   await devnet.connection.sendRawTransaction(approve.serialize());
 });
@@ -73,7 +114,11 @@ describe('Solana: a transfer from the payee to the payee', () => {
 
     const balance = devnet.tokenBalance(devnet.keypairs.payee.publicKey);
     handlerRuns = 0;
-    const res = await serve(`${BASE}/report`, { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted, payload: payloadOf(tx) }) } });
+    const res = await serve(`${BASE}/report`, {
+      headers: {
+        'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted, payload: payloadOf(tx) }),
+      },
+    });
     expect(res.status).toBe(402);
     expect(decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED') ?? '').error).toBe('self_transfer');
     expect(handlerRuns).toBe(0);

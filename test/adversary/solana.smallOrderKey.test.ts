@@ -14,11 +14,25 @@
 import { createPublicKey, verify as opensslVerify } from 'node:crypto';
 import { Connection } from '@solana/web3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReceiptSigner, decodePaymentRequiredHeader, encodePaymentSignatureHeader, paywall, type FetchLike, type PaymentRequirements } from '../../src/index';
+import {
+  createReceiptSigner,
+  decodePaymentRequiredHeader,
+  encodePaymentSignatureHeader,
+  paywall,
+  type FetchLike,
+  type PaymentRequirements,
+} from '../../src/index';
 import { coSign, simulatePayment, solanaExactServer } from '../../adapters/solana/index';
 import { ed25519Sign, ed25519Verify } from '../../adapters/solana/ed25519';
 import { startSolanaDevnet, type SolanaDevnet } from '../../fixtures/solana/index';
-import { SMALL_ORDER_KEY, forgedSmallOrderSignature, fundTokenOwner, payloadOf, unsignedPayment, withSignature } from '../support/solanaAdversary';
+import {
+  SMALL_ORDER_KEY,
+  forgedSmallOrderSignature,
+  fundTokenOwner,
+  payloadOf,
+  unsignedPayment,
+  withSignature,
+} from '../support/solanaAdversary';
 
 const BASE = 'http://shop.test';
 const PRICE = 10_000n;
@@ -30,8 +44,18 @@ let handlerRuns = 0;
 beforeAll(async () => {
   devnet = await startSolanaDevnet();
   const connection = new Connection(devnet.rpcUrl, 'confirmed');
-  const rail = solanaExactServer({ connection, network: devnet.network, feePayer: devnet.keypairs.feePayer, mints: devnet.mint, payTo: devnet.keypairs.payee.publicKey, pollIntervalMs: 20 });
-  const pw = paywall({ 'GET /report': { accepts: [{ rail: 'solana-spl', amount: PRICE }] } }, { rails: [rail], signer: await createReceiptSigner() });
+  const rail = solanaExactServer({
+    connection,
+    network: devnet.network,
+    feePayer: devnet.keypairs.feePayer,
+    mints: devnet.mint,
+    payTo: devnet.keypairs.payee.publicKey,
+    pollIntervalMs: 20,
+  });
+  const pw = paywall(
+    { 'GET /report': { accepts: [{ rail: 'solana-spl', amount: PRICE }] } },
+    { rails: [rail], signer: await createReceiptSigner() },
+  );
   const handler = pw.wrap(async () => {
     handlerRuns += 1;
     return Response.json({ report: 'secret' });
@@ -52,7 +76,9 @@ async function offer(): Promise<PaymentRequirements> {
 
 const reasonOf = (res: Response) => decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED') ?? '').error;
 const pay = (accepted: PaymentRequirements, payload: { transaction: string }) =>
-  serve(`${BASE}/report`, { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted, payload }) } });
+  serve(`${BASE}/report`, {
+    headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted, payload }) },
+  });
 
 async function snapshot() {
   return {
@@ -68,11 +94,17 @@ describe('Solana: a forged signature for a small-order key', () => {
     const tx = await unsignedPayment(devnet, accepted, SMALL_ORDER_KEY);
     const forged = withSignature(tx, SMALL_ORDER_KEY, forgedSmallOrderSignature());
     // The attack is real: OpenSSL accepts the forgery over this very message.
-    const laxKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(SMALL_ORDER_KEY.toBytes()).toString('base64url') }, format: 'jwk' });
+    const laxKey = createPublicKey({
+      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(SMALL_ORDER_KEY.toBytes()).toString('base64url') },
+      format: 'jwk',
+    });
     expect(opensslVerify(null, tx.message.serialize(), laxKey, forgedSmallOrderSignature())).toBe(true);
     // Both layers refuse it on their own: the strict signature check, and the simulation with sigVerify.
     expect(ed25519Verify(SMALL_ORDER_KEY, tx.message.serialize(), forgedSmallOrderSignature())).toBe(false);
-    expect(await simulatePayment(devnet.connection, coSign(forged, devnet.keypairs.feePayer).signed)).toMatchObject({ ok: false, reason: 'invalid_signature' });
+    expect(await simulatePayment(devnet.connection, coSign(forged, devnet.keypairs.feePayer).signed)).toMatchObject({
+      ok: false,
+      reason: 'invalid_signature',
+    });
     expect(devnet.tokenBalance(SMALL_ORDER_KEY)).toBe(PRICE);
 
     const before = await snapshot();
@@ -121,7 +153,10 @@ describe('Solana: a forged signature for a small-order key', () => {
     // The payer's slot holds payer2's signature of the message: well formed, wrong key.
     const tx = await unsignedPayment(devnet, accepted, payer.publicKey);
     const wrong = withSignature(tx, payer.publicKey, ed25519Sign(payer2, tx.message.serialize()));
-    expect(await simulatePayment(devnet.connection, coSign(wrong, feePayer).signed)).toMatchObject({ ok: false, reason: 'invalid_signature' });
+    expect(await simulatePayment(devnet.connection, coSign(wrong, feePayer).signed)).toMatchObject({
+      ok: false,
+      reason: 'invalid_signature',
+    });
     const good = await unsignedPayment(devnet, accepted, payer.publicKey);
     good.sign([payer]);
     expect(await simulatePayment(devnet.connection, coSign(good, feePayer).signed)).toEqual({ ok: true });

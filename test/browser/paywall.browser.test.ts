@@ -24,7 +24,14 @@ import { createMemoryAuditLog } from '../../src/risk/memoryAuditLog';
 import { riskControls } from '../../src/risk/riskControls';
 import { createSqlitePaymentStore, type SqlitePaymentStore } from '../../src/stores/sqlitePaymentStore';
 import { verifyReceipt, type SignedReceipt } from '../../src/core/receipt/index';
-import { injectTestWallets, launchBrowser, screenshot, type EvmWalletControl, type SolanaWalletControl, type TestBrowser } from '../support/browser';
+import {
+  injectTestWallets,
+  launchBrowser,
+  screenshot,
+  type EvmWalletControl,
+  type SolanaWalletControl,
+  type TestBrowser,
+} from '../support/browser';
 
 const PRICE = 10_000n;
 const PRICE_MSAT = 21_000n;
@@ -56,7 +63,10 @@ beforeAll(async () => {
   const signer = await createReceiptSigner();
   const pageOptions = {
     theme: { title: 'Weather Pro', description: 'Today’s forecast, paid per view.' },
-    assets: { [devnets.evm.token.address]: { symbol: 'rUSD', decimals: 6 }, [devnets.solana.mint.toBase58()]: { symbol: 'dUSD', decimals: 6 } },
+    assets: {
+      [devnets.evm.token.address]: { symbol: 'rUSD', decimals: 6 },
+      [devnets.solana.mint.toBase58()]: { symbol: 'dUSD', decimals: 6 },
+    },
     solanaRpcUrls: { [devnets.solana.network]: devnets.solana.rpcUrl },
     invoiceStatus: rails.lightning,
   };
@@ -66,19 +76,49 @@ beforeAll(async () => {
   const auditLog = createMemoryAuditLog();
   const pw = paywall(
     { 'GET /report': { accepts, description: 'The forecast' } },
-    { rails: [rails.evm3009, rails.evm2612, rails.solana, rails.lightning], signer, issuer: 'http://127.0.0.1', store, extensions: [riskControls({ audit: auditLog })] },
+    {
+      rails: [rails.evm3009, rails.evm2612, rails.solana, rails.lightning],
+      signer,
+      issuer: 'http://127.0.0.1',
+      store,
+      extensions: [riskControls({ audit: auditLog })],
+    },
   );
   jwks = pw.jwks();
-  const dashboard = dashboardHandler({ store, jwks: pw.jwks(), bearerKeys: [DASHBOARD_KEY], auditLog, reconcile: pw.reconcile, issuer: 'http://127.0.0.1' });
+  const dashboard = dashboardHandler({
+    store,
+    jwks: pw.jwks(),
+    bearerKeys: [DASHBOARD_KEY],
+    auditLog,
+    reconcile: pw.reconcile,
+    issuer: 'http://127.0.0.1',
+  });
   const paid = withPaywallPage(pw, pageOptions).wrap(handler);
-  server = await serveFetch((request) => (new URL(request.url).pathname.startsWith('/dashboard') ? dashboard(request) : paid(request)));
+  server = await serveFetch((request) =>
+    new URL(request.url).pathname.startsWith('/dashboard') ? dashboard(request) : paid(request),
+  );
   // A page made ten minutes ago: its offers have expired by the time the person clicks.
-  const stale = paywall({ 'GET /report': { accepts: accepts.slice(0, 1) } }, { rails: [rails.evm3009], signer, issuer: 'http://127.0.0.1' });
-  expiredServer = await serveFetch(withPaywallPage(stale, { ...pageOptions, now: () => Date.now() - 600_000 }).wrap(handler));
+  const stale = paywall(
+    { 'GET /report': { accepts: accepts.slice(0, 1) } },
+    { rails: [rails.evm3009], signer, issuer: 'http://127.0.0.1' },
+  );
+  expiredServer = await serveFetch(
+    withPaywallPage(stale, { ...pageOptions, now: () => Date.now() - 600_000 }).wrap(handler),
+  );
   browser = await launchBrowser();
-  evmWallet = { account: privateKeyToAccount(devnets.evm.accounts.payer.privateKey), chainId: 1, rejectSignature: false, rejectSwitch: false, signatures: 0 };
+  evmWallet = {
+    account: privateKeyToAccount(devnets.evm.accounts.payer.privateKey),
+    chainId: 1,
+    rejectSignature: false,
+    rejectSwitch: false,
+    signatures: 0,
+  };
   solanaWallet = { keypair: devnets.solana.keypairs.payer, rejectSignature: false, signatures: 0 };
-  await injectTestWallets(browser.context, { control: evmWallet, publicClient: devnets.evm.publicClient }, { control: solanaWallet });
+  await injectTestWallets(
+    browser.context,
+    { control: evmWallet, publicClient: devnets.evm.publicClient },
+    { control: solanaWallet },
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -102,7 +142,9 @@ async function payWith(page: Page, label: RegExp): Promise<void> {
 }
 
 async function expectPaid(page: Page, rail: string): Promise<void> {
-  await poll(() => page.locator('#receipt-check').textContent()).toMatch(/^Receipt verified: signed by the server's key/);
+  await poll(() => page.locator('#receipt-check').textContent()).toMatch(
+    /^Receipt verified: signed by the server's key/,
+  );
   expect(await page.locator('#receipt').textContent()).toContain(rail);
   expect(await page.locator('#content').textContent()).toContain('sunny on every rail');
   expect(await page.locator('#status').textContent()).toMatch(/^Paid /);
@@ -121,7 +163,9 @@ describe('paywall page in Chromium, on the devnets', BROWSER_TEST, () => {
     expect(offers[3]).toContain('21 sat');
     // Every pay button is a labelled button reached by Tab.
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Pay 0.01 rUSD with an Ethereum wallet');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe(
+      'Pay 0.01 rUSD with an Ethereum wallet',
+    );
     await screenshot(page, 'paywall');
     await page.close();
   });
@@ -132,11 +176,15 @@ describe('paywall page in Chromium, on the devnets', BROWSER_TEST, () => {
     const page = await openPaywall();
     evmWallet.rejectSwitch = true;
     await payWith(page, /rUSD with an Ethereum wallet/);
-    await poll(() => page.locator('#status').textContent()).toMatch(/You rejected the switch to local chain 31337 in your wallet\. Nothing was charged\./);
+    await poll(() => page.locator('#status').textContent()).toMatch(
+      /You rejected the switch to local chain 31337 in your wallet\. Nothing was charged\./,
+    );
     evmWallet.rejectSwitch = false;
     evmWallet.rejectSignature = true;
     await payWith(page, /rUSD with an Ethereum wallet/);
-    await poll(() => page.locator('#status').textContent()).toMatch(/You rejected the signature in your wallet\. Nothing was charged\./);
+    await poll(() => page.locator('#status').textContent()).toMatch(
+      /You rejected the signature in your wallet\. Nothing was charged\./,
+    );
     expect(evmWallet.chainId).toBe(devnets.evm.chainId); // the page asked for the switch
     evmWallet.rejectSignature = false;
     await payWith(page, /rUSD with an Ethereum wallet/);
@@ -155,7 +203,9 @@ describe('paywall page in Chromium, on the devnets', BROWSER_TEST, () => {
     try {
       const page = await openPaywall();
       await payWith(page, /rUSD with an Ethereum wallet/);
-      await poll(() => page.locator('#status').textContent()).toMatch(/^Insufficient balance: your account 0x\w{4}…\w{4} holds 0 rUSD, the price is 0\.01 rUSD\. Nothing was charged\.$/);
+      await poll(() => page.locator('#status').textContent()).toMatch(
+        /^Insufficient balance: your account 0x\w{4}…\w{4} holds 0 rUSD, the price is 0\.01 rUSD\. Nothing was charged\.$/,
+      );
       expect(evmWallet.signatures).toBe(signatures);
       await page.close();
     } finally {
@@ -165,15 +215,23 @@ describe('paywall page in Chromium, on the devnets', BROWSER_TEST, () => {
 
   it('Solana: a Wallet Standard wallet signs the partially signed transfer; paid once (payer −price, payee +price), receipt verified', async () => {
     const { solana } = devnets;
-    const before = [solana.tokenBalance(solana.keypairs.payer.publicKey), solana.tokenBalance(solana.keypairs.payee.publicKey)];
+    const before = [
+      solana.tokenBalance(solana.keypairs.payer.publicKey),
+      solana.tokenBalance(solana.keypairs.payee.publicKey),
+    ];
     const page = await openPaywall();
     solanaWallet.rejectSignature = true;
     await payWith(page, /dUSD with a Solana wallet/);
-    await poll(() => page.locator('#status').textContent()).toMatch(/You rejected the signature in your wallet\. Nothing was charged\./);
+    await poll(() => page.locator('#status').textContent()).toMatch(
+      /You rejected the signature in your wallet\. Nothing was charged\./,
+    );
     solanaWallet.rejectSignature = false;
     await payWith(page, /dUSD with a Solana wallet/);
     await expectPaid(page, 'solana-spl');
-    const after = [solana.tokenBalance(solana.keypairs.payer.publicKey), solana.tokenBalance(solana.keypairs.payee.publicKey)];
+    const after = [
+      solana.tokenBalance(solana.keypairs.payer.publicKey),
+      solana.tokenBalance(solana.keypairs.payee.publicKey),
+    ];
     expect(before[0]! - after[0]!).toBe(PRICE);
     expect(after[1]! - before[1]!).toBe(PRICE);
     await page.close();
@@ -186,7 +244,9 @@ describe('paywall page in Chromium, on the devnets', BROWSER_TEST, () => {
       const page = await browser.context.newPage();
       await page.goto(`${server.url}/report`);
       await payWith(page, /dUSD with a Solana wallet/);
-      await poll(() => page.locator('#status').textContent()).toMatch(/^Insufficient balance: .+ holds 0 dUSD, the price is 0\.01 dUSD\./);
+      await poll(() => page.locator('#status').textContent()).toMatch(
+        /^Insufficient balance: .+ holds 0 dUSD, the price is 0\.01 dUSD\./,
+      );
       await page.close();
     } finally {
       solanaWallet.keypair = payer;
@@ -215,7 +275,9 @@ describe('paywall page in Chromium, on the devnets', BROWSER_TEST, () => {
     const signatures = evmWallet.signatures;
     const page = await openPaywall(`${expiredServer.url}/report`);
     await payWith(page, /rUSD with an Ethereum wallet/);
-    await poll(() => page.locator('#status').textContent()).toBe('This offer expired before it was paid. Nothing was charged: reload the page for a fresh offer.');
+    await poll(() => page.locator('#status').textContent()).toBe(
+      'This offer expired before it was paid. Nothing was charged: reload the page for a fresh offer.',
+    );
     expect(evmWallet.signatures).toBe(signatures);
     await page.close();
   });
@@ -233,8 +295,17 @@ describe('receipts dashboard in Chromium, over the same store', BROWSER_TEST, ()
 
   it('the API refuses a missing or wrong key (401) and serves the right one', async () => {
     expect((await fetch(`${server.url}/dashboard/api/summary`)).status).toBe(401);
-    expect((await fetch(`${server.url}/dashboard/api/summary`, { headers: { Authorization: 'Bearer wrong-key-wrong-key-wrong' } })).status).toBe(401);
-    expect((await fetch(`${server.url}/dashboard/api/summary`, { headers: { Authorization: `Bearer ${DASHBOARD_KEY}` } })).status).toBe(200);
+    expect(
+      (
+        await fetch(`${server.url}/dashboard/api/summary`, {
+          headers: { Authorization: 'Bearer wrong-key-wrong-key-wrong' },
+        })
+      ).status,
+    ).toBe(401);
+    expect(
+      (await fetch(`${server.url}/dashboard/api/summary`, { headers: { Authorization: `Bearer ${DASHBOARD_KEY}` } }))
+        .status,
+    ).toBe(200);
   });
 
   it('lists the three payments made from the page, each verified; revenue chart per rail; audit chain intact; filters by rail', async () => {
@@ -243,10 +314,16 @@ describe('receipts dashboard in Chromium, over the same store', BROWSER_TEST, ()
     expect(await page.locator('#verified-count').textContent()).toBe('3 verified');
     expect(await page.locator('#flagged-count').textContent()).toBe('0 failed verification');
     const rows = await page.locator('table:has(th:text("Signature")) tbody tr').allTextContents();
-    expect(rows.map((r) => /(evm-eip3009|solana-spl|lightning-l402)/.exec(r)?.[1]).sort()).toEqual(['evm-eip3009', 'lightning-l402', 'solana-spl']);
+    expect(rows.map((r) => /(evm-eip3009|solana-spl|lightning-l402)/.exec(r)?.[1]).sort()).toEqual([
+      'evm-eip3009',
+      'lightning-l402',
+      'solana-spl',
+    ]);
     expect(rows.every((r) => r.includes('GET /report') && r.includes('✓ verified'))).toBe(true);
     expect(await page.locator('svg rect[data-rail]').count()).toBe(3);
-    expect(await page.locator('#audit').textContent()).toMatch(/^Audit log chain intact: \d+ entries checked end to end\.$/);
+    expect(await page.locator('#audit').textContent()).toMatch(
+      /^Audit log chain intact: \d+ entries checked end to end\.$/,
+    );
     await screenshot(page, 'dashboard');
     await page.locator('#f-rail').selectOption('solana-spl');
     await page.getByRole('button', { name: 'Apply' }).click();
@@ -259,7 +336,9 @@ describe('receipts dashboard in Chromium, over the same store', BROWSER_TEST, ()
     const [victim] = await store.listSettled({});
     if (!victim) throw new Error('no settled payment');
     const tampered: SignedReceipt = { ...victim.record.receipt, amount: '1' };
-    store.database.prepare('UPDATE x402_payments SET receipt = ? WHERE payment_id = ?').run(JSON.stringify(tampered), victim.paymentId);
+    store.database
+      .prepare('UPDATE x402_payments SET receipt = ? WHERE payment_id = ?')
+      .run(JSON.stringify(tampered), victim.paymentId);
     const page = await openDashboard();
     expect(await page.locator('#flagged-count').textContent()).toBe('1 failed verification');
     const flagged = page.locator(`tr.tampered[data-payment="${victim.paymentId}"]`);
@@ -271,11 +350,23 @@ describe('receipts dashboard in Chromium, over the same store', BROWSER_TEST, ()
     const csv = await (await fetch(`${server.url}/dashboard/api/export.csv`, auth)).text();
     const lines = csv.trim().split('\r\n');
     expect(lines).toHaveLength(4);
-    expect(lines[0]).toBe('settled_at,receipt_id,payment_id,rail,route,network,asset,amount,payer,payee,reference,verified,problem');
+    expect(lines[0]).toBe(
+      'settled_at,receipt_id,payment_id,rail,route,network,asset,amount,payer,payee,reference,verified,problem',
+    );
     expect(lines.filter((l) => l.includes(',false,'))).toHaveLength(1);
-    const jsonl = (await (await fetch(`${server.url}/dashboard/api/export.jsonl`, auth)).text()).trim().split('\n').map((l) => JSON.parse(l) as SignedReceipt);
+    const jsonl = (await (await fetch(`${server.url}/dashboard/api/export.jsonl`, auth)).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as SignedReceipt);
     expect(jsonl).toHaveLength(3);
-    const verdicts = await Promise.all(jsonl.map((r) => verifyReceipt(r, jwks).then(() => true, () => false)));
+    const verdicts = await Promise.all(
+      jsonl.map((r) =>
+        verifyReceipt(r, jwks).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     expect(verdicts.filter((v) => !v)).toHaveLength(1); // the altered one, exported as stored: a dispute sees it fail
   });
 });

@@ -18,19 +18,29 @@ let caps: Capabilities;
 
 beforeAll(async () => {
   devnet = await startEvmDevnet();
-  caps = capabilities({ token: await jwsCapabilityToken(), grants: { 'GET /paid/3009': { calls: 10, ttlSeconds: 600 } } });
+  caps = capabilities({
+    token: await jwsCapabilityToken(),
+    grants: { 'GET /paid/3009': { calls: 10, ttlSeconds: 600 } },
+  });
   ({ fetch: serverFetch } = await evmPaywall(devnet, { extensions: [caps] }));
 });
 afterAll(async () => {
   await devnet?.stop();
 });
 
-const balances = async () => ({ payer: await devnet.balanceOf(devnet.accounts.payer.address), payee: await devnet.balanceOf(devnet.accounts.payee.address) });
+const balances = async () => ({
+  payer: await devnet.balanceOf(devnet.accounts.payer.address),
+  payee: await devnet.balanceOf(devnet.accounts.payee.address),
+});
 
 describe('capabilities on the EVM devnet', () => {
   it('one settlement, ten capability calls, then exhaustion and an automatic second payment', async () => {
     const wallet = createCapabilityWallet();
-    const pay = payingFetch(serverFetch, { adapters: [evmEip3009Client()], wallets: [walletFor(devnet, 'payer')], capabilities: wallet });
+    const pay = payingFetch(serverFetch, {
+      adapters: [evmEip3009Client()],
+      wallets: [walletFor(devnet, 'payer')],
+      capabilities: wallet,
+    });
     const before = await balances();
 
     const bought = await pay(`${BASE}/paid/3009`);
@@ -40,7 +50,12 @@ describe('capabilities on the EVM devnet', () => {
     const afterOne = await balances();
     expect(afterOne.payer).toBe(before.payer - PRICE);
     expect(afterOne.payee).toBe(before.payee + PRICE);
-    expect(wallet.held(BASE)[0]?.claims).toMatchObject({ sub: devnet.accounts.payer.address, calls: 10, rail: 'evm-eip3009', scope: { routes: ['GET /paid/3009'] } });
+    expect(wallet.held(BASE)[0]?.claims).toMatchObject({
+      sub: devnet.accounts.payer.address,
+      calls: 10,
+      rail: 'evm-eip3009',
+      scope: { routes: ['GET /paid/3009'] },
+    });
 
     for (let i = 0; i < 10; i++) {
       const res = await pay(`${BASE}/paid/3009`);
@@ -66,7 +81,11 @@ describe('capabilities on the EVM devnet', () => {
 
   it('a revoked capability makes the client pay again on chain', async () => {
     const wallet = createCapabilityWallet();
-    const pay = payingFetch(serverFetch, { adapters: [evmEip3009Client()], wallets: [walletFor(devnet, 'payer2')], capabilities: wallet });
+    const pay = payingFetch(serverFetch, {
+      adapters: [evmEip3009Client()],
+      wallets: [walletFor(devnet, 'payer2')],
+      capabilities: wallet,
+    });
     await pay(`${BASE}/paid/3009`);
     const jti = wallet.held(BASE)[0]?.claims.jti ?? '';
     expect((await pay(`${BASE}/paid/3009`)).headers.get('X402-Capability-Remaining')).toBe('9');

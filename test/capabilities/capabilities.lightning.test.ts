@@ -22,26 +22,42 @@ let serverFetch: FetchLike;
 
 beforeAll(async () => {
   devnet = await startLightningDevnet();
-  const token = capabilityTokenByRail({ default: await jwsCapabilityToken(), rails: { 'lightning-l402': macaroonCapabilityToken({ rootKey: randomBytes(32) }) } });
-  const caps = capabilities({ token, grants: { 'GET /ln/report': { calls: 3, ttlSeconds: 600, scope: { routes: ['GET /ln/report', 'GET /ln/other'] } } } });
+  const token = capabilityTokenByRail({
+    default: await jwsCapabilityToken(),
+    rails: { 'lightning-l402': macaroonCapabilityToken({ rootKey: randomBytes(32) }) },
+  });
+  const caps = capabilities({
+    token,
+    grants: { 'GET /ln/report': { calls: 3, ttlSeconds: 600, scope: { routes: ['GET /ln/report', 'GET /ln/other'] } } },
+  });
   ({ fetch: serverFetch } = await lightningPaywall(devnet, { paywall: { extensions: [caps] } }));
 });
 afterAll(async () => {
   await devnet?.stop();
 });
 
-const present = (path: string, token: string) => serverFetch(`${BASE}${path}`, { headers: { 'X402-Capability': token } });
+const present = (path: string, token: string) =>
+  serverFetch(`${BASE}${path}`, { headers: { 'X402-Capability': token } });
 
 describe('capabilities on the Lightning devnet (macaroon form)', () => {
   it('an L402 payment buys a macaroon capability; the client spends it, then pays over Lightning again', async () => {
     const wallet = createCapabilityWallet();
-    const pay = payingFetch(serverFetch, { adapters: [lightningClient({ maxFeeMsat: 1_000n })], wallets: [lightningWallet(devnet.nodes.alice.lnd)], capabilities: wallet, verifyReceipts: false });
+    const pay = payingFetch(serverFetch, {
+      adapters: [lightningClient({ maxFeeMsat: 1_000n })],
+      wallets: [lightningWallet(devnet.nodes.alice.lnd)],
+      capabilities: wallet,
+      verifyReceipts: false,
+    });
     const start = devnet.channelBalance('alice');
     const bought = await pay(`${BASE}/ln/report`);
     expect(bought.status).toBe(200);
     const token = bought.headers.get('X402-Capability') ?? '';
     expect(macaroonFromBase64(token).location).toBe('x402-capability');
-    expect(wallet.held(BASE)[0]?.claims).toMatchObject({ rail: 'lightning-l402', calls: 3, scope: { routes: ['GET /ln/report', 'GET /ln/other'] } });
+    expect(wallet.held(BASE)[0]?.claims).toMatchObject({
+      rail: 'lightning-l402',
+      calls: 3,
+      scope: { routes: ['GET /ln/report', 'GET /ln/other'] },
+    });
     const paidOnce = devnet.channelBalance('alice');
     expect(start - paidOnce).toBeGreaterThanOrEqual(LN_PRICE);
 
@@ -61,9 +77,15 @@ describe('capabilities on the Lightning devnet (macaroon form)', () => {
 
   it('a holder-attenuated macaroon is narrower; an altered one is refused; the original still works', async () => {
     const wallet = createCapabilityWallet();
-    const pay = payingFetch(serverFetch, { adapters: [lightningClient({ maxFeeMsat: 1_000n })], wallets: [lightningWallet(devnet.nodes.alice.lnd)], capabilities: wallet, verifyReceipts: false });
+    const pay = payingFetch(serverFetch, {
+      adapters: [lightningClient({ maxFeeMsat: 1_000n })],
+      wallets: [lightningWallet(devnet.nodes.alice.lnd)],
+      capabilities: wallet,
+      verifyReceipts: false,
+    });
     const token = (await pay(`${BASE}/ln/report`)).headers.get('X402-Capability') ?? '';
-    const encode = (m: ReturnType<typeof macaroonFromBase64>) => Buffer.from(serializeMacaroonV2(m)).toString('base64url');
+    const encode = (m: ReturnType<typeof macaroonFromBase64>) =>
+      Buffer.from(serializeMacaroonV2(m)).toString('base64url');
     const narrowed = encode(addFirstPartyCaveat(macaroonFromBase64(token), 'routes=["GET /ln/other"]'));
     const refused = await present('/ln/report', narrowed);
     expect(refused.status).toBe(402);
@@ -71,7 +93,12 @@ describe('capabilities on the Lightning devnet (macaroon form)', () => {
     expect((await present('/ln/other', narrowed)).headers.get('X402-Capability-Remaining')).toBe('2');
 
     const m = macaroonFromBase64(token);
-    const altered = encode({ ...m, caveats: m.caveats.map((c) => (Buffer.from(c.identifier).toString().startsWith('calls=') ? { identifier: Buffer.from('calls=1000000') } : c)) });
+    const altered = encode({
+      ...m,
+      caveats: m.caveats.map((c) =>
+        Buffer.from(c.identifier).toString().startsWith('calls=') ? { identifier: Buffer.from('calls=1000000') } : c,
+      ),
+    });
     const forged = await present('/ln/report', altered);
     expect(forged.status).toBe(402);
     expect(forged.headers.get('X402-Capability-Error')).toBe('capability_invalid');

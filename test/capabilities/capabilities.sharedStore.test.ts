@@ -32,7 +32,10 @@ const backends: Array<[string, () => [CapabilityStore, CapabilityStore]]> = [
       const path = join(dir, `shared-${closers.length}.sqlite`);
       const a = createSqliteCapabilityStore({ path });
       const b = createSqliteCapabilityStore({ path });
-      closers.push(() => a.close(), () => b.close());
+      closers.push(
+        () => a.close(),
+        () => b.close(),
+      );
       return [a, b];
     },
   ],
@@ -43,7 +46,10 @@ if (harness) {
     'Redis, one client per instance',
     () => {
       const keyPrefix = `shared${prefixes++}:`;
-      return [createRedisCapabilityStore({ redis: harness.connect(), keyPrefix }), createRedisCapabilityStore({ redis: harness.connect(), keyPrefix })];
+      return [
+        createRedisCapabilityStore({ redis: harness.connect(), keyPrefix }),
+        createRedisCapabilityStore({ redis: harness.connect(), keyPrefix }),
+      ];
     },
   ]);
 }
@@ -64,9 +70,13 @@ for (const [name, open] of backends) {
       const [a, b] = await twoInstances();
       const token = await a.buy();
       expect((await b.present('/api/1', token)).headers.get('X402-Capability-Remaining')).toBe('9');
-      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).present(`/api/${i}`, token)));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).present(`/api/${i}`, token)),
+      );
       expect(results.filter((r) => r.status === 200)).toHaveLength(9);
-      expect(results.filter((r) => r.status === 402 && r.headers.get('X402-Capability-Error') === 'capability_exhausted')).toHaveLength(41);
+      expect(
+        results.filter((r) => r.status === 402 && r.headers.get('X402-Capability-Error') === 'capability_exhausted'),
+      ).toHaveLength(41);
       expect(a.state.handlerCalls + b.state.handlerCalls).toBe(1 + 10);
     });
 
@@ -74,7 +84,10 @@ for (const [name, open] of backends) {
       const [a, b] = await twoInstances();
       const token = await a.buy();
       await b.caps.revoke(peekCapabilityClaims(token)?.jti ?? '');
-      for (const instance of [a, b]) expect((await instance.present('/api/1', token)).headers.get('X402-Capability-Error')).toBe('capability_revoked');
+      for (const instance of [a, b])
+        expect((await instance.present('/api/1', token)).headers.get('X402-Capability-Error')).toBe(
+          'capability_revoked',
+        );
     });
   });
 }

@@ -62,7 +62,8 @@ describe('capabilities: pay once, call many', () => {
     const pay = s.client({ capabilities: wallet });
     const bought = await pay(`${ORIGIN}/api/1`);
     expect(bought.status).toBe(200);
-    for (let i = 0; i < 10; i++) expect((await pay(`${ORIGIN}/api/1`)).headers.get('X402-Capability-Remaining')).toBe(String(9 - i));
+    for (let i = 0; i < 10; i++)
+      expect((await pay(`${ORIGIN}/api/1`)).headers.get('X402-Capability-Remaining')).toBe(String(9 - i));
     const transfersBefore = s.ledger.transfers.length;
     const again = await pay(`${ORIGIN}/api/1`);
     expect(again.status).toBe(200);
@@ -124,7 +125,10 @@ describe('capabilities: pay once, call many', () => {
     const claims = peekCapabilityClaims(token);
     if (!claims) throw new Error('no claims');
     const forger = await jwsCapabilityToken();
-    await expectRefused(await s.present('/api/1', await forger.issue({ ...claims, calls: 1_000_000 })), 'capability_invalid');
+    await expectRefused(
+      await s.present('/api/1', await forger.issue({ ...claims, calls: 1_000_000 })),
+      'capability_invalid',
+    );
 
     const [header, payload, signature] = token.split('.');
     const raised = Buffer.from(JSON.stringify({ ...claims, calls: 1_000_000 })).toString('base64url');
@@ -205,14 +209,17 @@ describe('capabilities: pay once, call many', () => {
     const s = await capabilitySetup();
     const token = await s.buy('/metered');
     const left = [];
-    for (let i = 0; i < 3; i++) left.push((await s.present('/metered', token)).headers.get('X402-Capability-Remaining-Amount'));
+    for (let i = 0; i < 3; i++)
+      left.push((await s.present('/metered', token)).headers.get('X402-Capability-Remaining-Amount'));
     expect(left).toEqual(['70', '40', '10']);
     await expectRefused(await s.present('/metered', token), 'capability_exhausted');
   });
 
   it('admit hook: a holder denied after buying cannot keep using the capability', async () => {
     let denied = false;
-    const s = await capabilitySetup({ admit: async (claims) => (denied && claims.sub === 'alice' ? { allowed: false, reason: 'sanctioned' } : true) });
+    const s = await capabilitySetup({
+      admit: async (claims) => (denied && claims.sub === 'alice' ? { allowed: false, reason: 'sanctioned' } : true),
+    });
     const token = await s.buy();
     expect((await s.present('/api/1', token)).status).toBe(200);
     denied = true;
@@ -222,11 +229,22 @@ describe('capabilities: pay once, call many', () => {
   it('a request that also carries a payment pays (the capability is not taken)', async () => {
     const s = await capabilitySetup();
     const token = await s.buy();
-    const challenge = decodePaymentRequiredHeader((await s.fetch(`${ORIGIN}/api/1`)).headers.get('PAYMENT-REQUIRED') ?? '');
+    const challenge = decodePaymentRequiredHeader(
+      (await s.fetch(`${ORIGIN}/api/1`)).headers.get('PAYMENT-REQUIRED') ?? '',
+    );
     const offer = challenge.accepts[0];
     if (!offer) throw new Error('no offer');
-    const payload = await s.rail.createPayment(offer, s.alice, { resource: challenge.resource, x402Version: 2, now: Date.now() });
-    const payment = encodePaymentSignatureHeader({ x402Version: 2, resource: challenge.resource, accepted: offer, payload });
+    const payload = await s.rail.createPayment(offer, s.alice, {
+      resource: challenge.resource,
+      x402Version: 2,
+      now: Date.now(),
+    });
+    const payment = encodePaymentSignatureHeader({
+      x402Version: 2,
+      resource: challenge.resource,
+      accepted: offer,
+      payload,
+    });
     const res = await s.present('/api/1', token, { headers: { 'PAYMENT-SIGNATURE': payment } });
     expect(res.status).toBe(200);
     expect(res.headers.get('PAYMENT-RESPONSE')).not.toBeNull();

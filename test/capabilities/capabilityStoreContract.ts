@@ -12,7 +12,10 @@ const jti = () => randomBytes(12).toString('base64url');
  * The contract every CapabilityStore passes: counting down, atomic decrement under concurrency (also across
  * two handles), revocation, expiry, metered amounts beyond 64 bits, restore, rate limit.
  */
-export function describeCapabilityStoreContract(name: string, make: () => CapabilityStoreFixture | Promise<CapabilityStoreFixture>): void {
+export function describeCapabilityStoreContract(
+  name: string,
+  make: () => CapabilityStoreFixture | Promise<CapabilityStoreFixture>,
+): void {
   describe(`capability store contract: ${name}`, () => {
     const fixtures: CapabilityStoreFixture[] = [];
     const open = async () => {
@@ -56,10 +59,14 @@ export function describeCapabilityStoreContract(name: string, make: () => Capabi
       const { store, peer } = await open();
       const id = jti();
       await store.register({ jti: id, calls: 10, expiresAt: T0 + 60_000 });
-      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? store : peer).consume(id, { now: T0 })));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? store : peer).consume(id, { now: T0 })),
+      );
       const served = results.filter((r) => r.ok);
       expect(served).toHaveLength(10);
-      expect(served.map((r) => (r.ok ? r.remainingCalls : -1)).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(served.map((r) => (r.ok ? r.remainingCalls : -1)).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual([
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+      ]);
       expect(results.filter((r) => !r.ok && r.reason === 'capability_exhausted')).toHaveLength(40);
     });
 
@@ -101,8 +108,14 @@ export function describeCapabilityStoreContract(name: string, make: () => Capabi
       const cost = 3n * 10n ** 29n;
       await store.register({ jti: id, amount: cap, costPerCall: cost, expiresAt: T0 + 60_000 });
       expect(await store.consume(id, { now: T0 })).toEqual({ ok: true, remainingAmount: 7n * 10n ** 29n });
-      expect(await peer.consume(id, { now: T0, amount: 123_456_789_012_345_678_901n })).toEqual({ ok: true, remainingAmount: 7n * 10n ** 29n - 123_456_789_012_345_678_901n });
-      expect(await store.consume(id, { now: T0, amount: 7n * 10n ** 29n })).toEqual({ ok: false, reason: 'capability_exhausted' });
+      expect(await peer.consume(id, { now: T0, amount: 123_456_789_012_345_678_901n })).toEqual({
+        ok: true,
+        remainingAmount: 7n * 10n ** 29n - 123_456_789_012_345_678_901n,
+      });
+      expect(await store.consume(id, { now: T0, amount: 7n * 10n ** 29n })).toEqual({
+        ok: false,
+        reason: 'capability_exhausted',
+      });
       await peer.restore(id, { now: T0, amount: 123_456_789_012_345_678_901n });
       expect(await store.consume(id, { now: T0 })).toEqual({ ok: true, remainingAmount: 4n * 10n ** 29n });
       expect(await store.consume(id, { now: T0 })).toEqual({ ok: true, remainingAmount: 10n ** 29n });

@@ -6,7 +6,12 @@ import { capabilityTokenByRail } from '../../src/capabilities/capabilityTokenByR
 import { jwsCapabilityToken } from '../../src/capabilities/jwsCapabilityToken';
 import { macaroonCapabilityToken } from '../../src/capabilities/macaroonCapabilityToken';
 import { peekCapabilityClaims } from '../../src/capabilities/peekCapabilityClaims';
-import { addFirstPartyCaveat, macaroonFromBase64, serializeMacaroonV2, type Macaroon } from '../../src/protocol/macaroon';
+import {
+  addFirstPartyCaveat,
+  macaroonFromBase64,
+  serializeMacaroonV2,
+  type Macaroon,
+} from '../../src/protocol/macaroon';
 
 const claims: CapabilityClaims = {
   v: 1,
@@ -43,7 +48,12 @@ describe('capability token formats', () => {
     expect(await format.read(forged)).toMatchObject({ ok: false, reason: 'capability_invalid' });
     const token = await format.issue(claims);
     const m = macaroonFromBase64(token);
-    const altered = encode({ ...m, caveats: m.caveats.map((c) => (Buffer.from(c.identifier).toString() === 'calls=1000' ? { identifier: Buffer.from('calls=99999') } : c)) });
+    const altered = encode({
+      ...m,
+      caveats: m.caveats.map((c) =>
+        Buffer.from(c.identifier).toString() === 'calls=1000' ? { identifier: Buffer.from('calls=99999') } : c,
+      ),
+    });
     expect(altered).not.toBe(token);
     expect(await format.read(altered)).toMatchObject({ ok: false, reason: 'capability_invalid' });
     expect(await format.read(token.slice(0, -4))).toMatchObject({ ok: false });
@@ -52,20 +62,38 @@ describe('capability token formats', () => {
   it('macaroon attenuation by the holder only narrows: earlier exp, fewer routes and methods; never more calls', async () => {
     const format = macaroonCapabilityToken({ rootKey: randomBytes(32) });
     const token = await format.issue(claims);
-    const narrowed = attenuate(attenuate(attenuate(token, 'exp=1800000100'), 'routes=["GET /other","GET /admin"]'), 'methods=GET,DELETE');
-    expect(await format.read(narrowed)).toEqual({ ok: true, claims: { ...claims, exp: 1_800_000_100, scope: { routes: ['GET /other'], methods: ['GET'] } } });
+    const narrowed = attenuate(
+      attenuate(attenuate(token, 'exp=1800000100'), 'routes=["GET /other","GET /admin"]'),
+      'methods=GET,DELETE',
+    );
+    expect(await format.read(narrowed)).toEqual({
+      ok: true,
+      claims: { ...claims, exp: 1_800_000_100, scope: { routes: ['GET /other'], methods: ['GET'] } },
+    });
     const later = attenuate(token, 'exp=1900000000');
     expect(await format.read(later)).toMatchObject({ ok: true, claims: { exp: claims.exp } });
-    expect(await format.read(attenuate(token, 'calls=1000000'))).toMatchObject({ ok: false, reason: 'capability_invalid' });
-    expect(await format.read(attenuate(token, 'admin=true'))).toMatchObject({ ok: false, reason: 'capability_invalid' });
-    expect(await format.read(attenuate(token, 'routes=["GET /admin"]'))).toMatchObject({ ok: false, reason: 'capability_invalid' });
+    expect(await format.read(attenuate(token, 'calls=1000000'))).toMatchObject({
+      ok: false,
+      reason: 'capability_invalid',
+    });
+    expect(await format.read(attenuate(token, 'admin=true'))).toMatchObject({
+      ok: false,
+      reason: 'capability_invalid',
+    });
+    expect(await format.read(attenuate(token, 'routes=["GET /admin"]'))).toMatchObject({
+      ok: false,
+      reason: 'capability_invalid',
+    });
   });
 
   it('a JWS with a raised claim under the old signature is capability_invalid; garbage is malformed', async () => {
     const format = await jwsCapabilityToken();
     const [header, , signature] = (await format.issue(claims)).split('.');
     const raised = Buffer.from(JSON.stringify({ ...claims, calls: 10 ** 9 })).toString('base64url');
-    expect(await format.read(`${header}.${raised}.${signature}`)).toMatchObject({ ok: false, reason: 'capability_invalid' });
+    expect(await format.read(`${header}.${raised}.${signature}`)).toMatchObject({
+      ok: false,
+      reason: 'capability_invalid',
+    });
     expect(await format.read('AgEPeDQwMi1jYXBhYmlsaXR5')).toMatchObject({ ok: false, reason: 'malformed' });
   });
 

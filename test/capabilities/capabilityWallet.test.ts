@@ -67,7 +67,8 @@ describe('capability wallet', () => {
 
   it('refusals: 402 drops it and returns the challenge; 400 drops it and resends without; 429 keeps it', async () => {
     const wallet = createCapabilityWallet();
-    const refusal = (status: number, reason: string) => new Response('no', { status, headers: { 'X402-Capability-Error': reason } });
+    const refusal = (status: number, reason: string) =>
+      new Response('no', { status, headers: { 'X402-Capability-Error': reason } });
 
     wallet.keep('https://a.test/weather/x', (await issued(claims())).response);
     const limited = recorder(() => refusal(429, 'capability_rate_limited'));
@@ -80,7 +81,9 @@ describe('capability wallet', () => {
     expect(wallet.held('https://a.test')).toHaveLength(0);
 
     wallet.keep('https://a.test/weather/x', (await issued(claims())).response);
-    const malformed = recorder((capability) => (capability ? refusal(400, 'capability_malformed') : new Response('402 next', { status: 402 })));
+    const malformed = recorder((capability) =>
+      capability ? refusal(400, 'capability_malformed') : new Response('402 next', { status: 402 }),
+    );
     expect((await wallet.send('https://a.test/weather/x', 'GET', malformed.send, NOW)).status).toBe(402);
     expect(malformed.sent.map((s) => s !== undefined)).toEqual([true, false]);
     expect(wallet.held('https://a.test')).toHaveLength(0);

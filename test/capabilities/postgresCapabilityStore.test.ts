@@ -6,7 +6,11 @@ const pgs = await postgresForTests('Postgres capability store');
 
 const stores = (make: () => Promise<PostgresFixture>) => async () => {
   const { source, peer, tablePrefix } = await make();
-  return { store: createPostgresCapabilityStore({ ...source, tablePrefix }), peer: createPostgresCapabilityStore({ ...peer, tablePrefix }), close: () => {} };
+  return {
+    store: createPostgresCapabilityStore({ ...source, tablePrefix }),
+    peer: createPostgresCapabilityStore({ ...peer, tablePrefix }),
+    close: () => {},
+  };
 };
 
 if (pgs.server) describeCapabilityStoreContract('postgres (server, two pools)', stores(pgs.server.fresh));

@@ -15,7 +15,11 @@ if (harness) {
 
   describeCapabilityStoreContract('redis (two ioredis clients)', () => {
     const keyPrefix = `caps${prefixes++}:`;
-    return { store: createRedisCapabilityStore({ redis: connect(), keyPrefix }), peer: createRedisCapabilityStore({ redis: connect(), keyPrefix }), close: () => {} };
+    return {
+      store: createRedisCapabilityStore({ redis: connect(), keyPrefix }),
+      peer: createRedisCapabilityStore({ redis: connect(), keyPrefix }),
+      close: () => {},
+    };
   });
 
   describe('Redis capability store', () => {
@@ -31,12 +35,20 @@ if (harness) {
       await store.revoke('capability-ttl');
       expect(await redis.pttl('ttl:capability-revoked:capability-ttl')).toBeGreaterThan(55_000);
       await redis.script('FLUSH');
-      expect(await store.consume('capability-ttl', { now: Date.now() })).toEqual({ ok: false, reason: 'capability_revoked' });
+      expect(await store.consume('capability-ttl', { now: Date.now() })).toEqual({
+        ok: false,
+        reason: 'capability_revoked',
+      });
     });
 
     it('Redis unreachable is a StoreUnavailableError (503), not a crash', async () => {
       const own = await startRedisServer(binary);
-      const redis = new Redis(own.url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+      const redis = new Redis(own.url, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+        retryStrategy: () => null,
+      });
       redis.on('error', () => {});
       await redis.connect();
       const store = createRedisCapabilityStore({ redis, keyPrefix: 'down:' });
@@ -55,6 +67,10 @@ if (cluster) {
   let tags = 0;
   describeCapabilityStoreContract('redis cluster (3 primaries, two Cluster clients)', () => {
     const keyPrefix = `{caps${tags++}}:`;
-    return { store: createRedisCapabilityStore({ redis: cluster.connect(), keyPrefix }), peer: createRedisCapabilityStore({ redis: cluster.connect(), keyPrefix }), close: () => {} };
+    return {
+      store: createRedisCapabilityStore({ redis: cluster.connect(), keyPrefix }),
+      peer: createRedisCapabilityStore({ redis: cluster.connect(), keyPrefix }),
+      close: () => {},
+    };
   });
 }

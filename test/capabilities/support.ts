@@ -42,10 +42,14 @@ export async function capabilitySetup(options: Partial<CapabilitiesOptions> = {}
   const pw = paywall(capabilityRoutes, { rails: [rail], signer: await createReceiptSigner(), now, extensions: [caps] });
   const app = pw.wrap(async (request) => {
     state.handlerCalls++;
-    return Response.json({ path: new URL(request.url).pathname, method: request.method }, { status: state.handlerStatus });
+    return Response.json(
+      { path: new URL(request.url).pathname, method: request.method },
+      { status: state.handlerStatus },
+    );
   });
   const fetch: FetchLike = async (input, init) => app(new Request(input, init));
-  const client = (extra: Partial<PayingFetchOptions> = {}) => payingFetch(fetch, { adapters: [rail], wallets: [alice], verifyReceipts: false, now, ...extra });
+  const client = (extra: Partial<PayingFetchOptions> = {}) =>
+    payingFetch(fetch, { adapters: [rail], wallets: [alice], verifyReceipts: false, now, ...extra });
   /** Pays once (raw client, no wallet) and returns the capability the paid response carried. */
   const buy = async (path = '/api/1') => {
     const res = await client({ capabilities: false })(`${ORIGIN}${path}`);

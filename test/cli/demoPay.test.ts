@@ -32,7 +32,8 @@ type PayJson = {
 };
 
 /** The wallet settings of one rail only (by variable prefix), so the payer holds that rail's wallet alone. */
-const only = (env: Record<string, string>, prefix: string) => Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith(prefix)));
+const only = (env: Record<string, string>, prefix: string) =>
+  Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith(prefix)));
 
 describe('x402-rails demo --serve, paid with x402-rails pay', () => {
   let demo: RunningCli<DemoServeJson>;
@@ -54,7 +55,15 @@ describe('x402-rails demo --serve, paid with x402-rails pay', () => {
       ['lightning-l402', '21000'],
     ]);
     expect(prices.map((p) => p.display)).toEqual(['0.01 rUSD', '0.01 rUSD', '0.01 SPL', '21 sat']);
-    expect(Object.keys(walletEnv).sort()).toEqual(['X402_EVM_PRIVATE_KEY', 'X402_EVM_RPC_URL', 'X402_LND_CERT', 'X402_LND_MACAROON', 'X402_LND_SOCKET', 'X402_SOLANA_RPC_URL', 'X402_SOLANA_SECRET_KEY']);
+    expect(Object.keys(walletEnv).sort()).toEqual([
+      'X402_EVM_PRIVATE_KEY',
+      'X402_EVM_RPC_URL',
+      'X402_LND_CERT',
+      'X402_LND_MACAROON',
+      'X402_LND_SOCKET',
+      'X402_SOLANA_RPC_URL',
+      'X402_SOLANA_SECRET_KEY',
+    ]);
     expect(curl).toBe(`curl -i ${reportUrl}`);
     const unpaid = await fetch(reportUrl);
     expect(unpaid.status).toBe(402);
@@ -66,23 +75,49 @@ describe('x402-rails demo --serve, paid with x402-rails pay', () => {
     expect(page.status).toBe(402);
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
     const html = await page.text();
-    for (const label of ['Pay 0.01 rUSD with an Ethereum wallet', 'Pay 0.01 SPL with a Solana wallet', 'Pay 21 sat with Lightning']) expect(html).toContain(label);
+    for (const label of [
+      'Pay 0.01 rUSD with an Ethereum wallet',
+      'Pay 0.01 SPL with a Solana wallet',
+      'Pay 21 sat with Lightning',
+    ])
+      expect(html).toContain(label);
   });
 
   it('pays on every rail (--prefer a rail id over the server order, or a namespace; --max per asset or overall) and prints a verified receipt', async () => {
     const { reportUrl, walletEnv } = demo.ready;
     const cases = [
-      { expectRail: 'evm-eip3009', amount: '10000', env: only(walletEnv, 'X402_EVM_'), args: ['--prefer', 'evm-eip3009'] },
-      { expectRail: 'evm-eip2612', amount: '10000', env: only(walletEnv, 'X402_EVM_'), args: ['--prefer', 'evm-eip2612', '--max', '10000'] },
+      {
+        expectRail: 'evm-eip3009',
+        amount: '10000',
+        env: only(walletEnv, 'X402_EVM_'),
+        args: ['--prefer', 'evm-eip3009'],
+      },
+      {
+        expectRail: 'evm-eip2612',
+        amount: '10000',
+        env: only(walletEnv, 'X402_EVM_'),
+        args: ['--prefer', 'evm-eip2612', '--max', '10000'],
+      },
       { expectRail: 'solana-spl', amount: '10000', env: only(walletEnv, 'X402_SOLANA_'), args: ['--prefer', 'solana'] },
-      { expectRail: 'lightning-l402', amount: '21000', env: only(walletEnv, 'X402_LND_'), args: ['--prefer', 'bip122', '--max', 'msat=21000'] },
+      {
+        expectRail: 'lightning-l402',
+        amount: '21000',
+        env: only(walletEnv, 'X402_LND_'),
+        args: ['--prefer', 'bip122', '--max', 'msat=21000'],
+      },
     ];
     const runs = await Promise.all(cases.map((c) => runCli(['pay', reportUrl, ...c.args, '--json'], { env: c.env })));
     runs.forEach((run, i) => {
       const c = cases[i]!;
       expect(run.code, `${c.expectRail}: ${run.stderr}`).toBe(0);
       const out = jsonOf<PayJson>(run);
-      expect(out).toMatchObject({ status: 200, paid: true, rail: c.expectRail, amount: c.amount, receiptVerified: true });
+      expect(out).toMatchObject({
+        status: 200,
+        paid: true,
+        rail: c.expectRail,
+        amount: c.amount,
+        receiptVerified: true,
+      });
       expect(JSON.parse(out.body)).toEqual({ report: 'Paid content: the weather on every rail is fine.' });
       expect(out.receipt).toMatchObject({ rail: c.expectRail, amount: c.amount, request: { url: reportUrl } });
       expect(out.receipt?.reference).not.toBe('');
@@ -93,13 +128,17 @@ describe('x402-rails demo --serve, paid with x402-rails pay', () => {
     expect(new Set(runs.map((r) => jsonOf<PayJson>(r).receipt?.reference)).size).toBe(4);
 
     // The receipt `pay` printed verifies offline against the server's published JWKS (fetched by URL).
-    const verify = await runCli(['receipt', 'verify', '-', '--jwks', demo.ready.url, '--url', reportUrl, '--json'], { input: runs[0]!.stdout });
+    const verify = await runCli(['receipt', 'verify', '-', '--jwks', demo.ready.url, '--url', reportUrl, '--json'], {
+      input: runs[0]!.stdout,
+    });
     expect(verify.code, verify.stderr).toBe(0);
     expect(jsonOf<{ valid: boolean }>(verify).valid).toBe(true);
   });
 
   it('the lines the text output prints (export …, npx x402-rails pay …) run as printed from the repository root', async () => {
-    const printed = formatServe(demo.ready as unknown as DemoServeDescription).split('\n').map((line) => line.trim());
+    const printed = formatServe(demo.ready as unknown as DemoServeDescription)
+      .split('\n')
+      .map((line) => line.trim());
     const exports = printed.filter((line) => line.startsWith('export X402_'));
     const payLine = printed.find((line) => line.startsWith('npx x402-rails pay '));
     expect(exports).toHaveLength(3);
@@ -112,16 +151,23 @@ describe('x402-rails demo --serve, paid with x402-rails pay', () => {
   });
 
   it('refuses to pay over --max: exit 1, nothing paid, the reason per offer', async () => {
-    const run = await runCli(['pay', demo.ready.reportUrl, '--max', '20000', '--json'], { env: only(demo.ready.walletEnv, 'X402_LND_') });
+    const run = await runCli(['pay', demo.ready.reportUrl, '--max', '20000', '--json'], {
+      env: only(demo.ready.walletEnv, 'X402_LND_'),
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('Nothing was paid');
     expect(run.stderr).toMatch(/21000 msat: over_request_cap/);
     expect(run.stderr).toContain('To pay more, raise the cap: --max');
-    expect(jsonOf<{ ok: boolean; error: { code: string } }>(run)).toMatchObject({ ok: false, error: { code: 'CLI__COMMAND__FAILED' } });
+    expect(jsonOf<{ ok: boolean; error: { code: string } }>(run)).toMatchObject({
+      ok: false,
+      error: { code: 'CLI__COMMAND__FAILED' },
+    });
   });
 
   it('tells the EIP-3009 and the EIP-2612 offers apart when refusing them', async () => {
-    const run = await runCli(['pay', demo.ready.reportUrl, '--max', '1'], { env: only(demo.ready.walletEnv, 'X402_EVM_') });
+    const run = await runCli(['pay', demo.ready.reportUrl, '--max', '1'], {
+      env: only(demo.ready.walletEnv, 'X402_EVM_'),
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/#0 exact eip155:31337 10000 0x[0-9a-fA-F]{40}: over_request_cap/);
     expect(run.stderr).toMatch(/#1 exact\/eip2612 eip155:31337 10000 0x[0-9a-fA-F]{40}: over_request_cap/);
@@ -130,26 +176,42 @@ describe('x402-rails demo --serve, paid with x402-rails pay', () => {
   it('a wrong LND certificate is told apart from an unreachable node; nothing is paid either way', async () => {
     const lnd = only(demo.ready.walletEnv, 'X402_LND_');
     const [wrongCert, down] = await Promise.all([
-      runCli(['pay', demo.ready.reportUrl], { env: { ...lnd, X402_LND_CERT: demo.ready.devnets.lightning.nodes['bob']!.cert } }),
+      runCli(['pay', demo.ready.reportUrl], {
+        env: { ...lnd, X402_LND_CERT: demo.ready.devnets.lightning.nodes['bob']!.cert },
+      }),
       runCli(['pay', demo.ready.reportUrl], { env: { ...lnd, X402_LND_SOCKET: '127.0.0.1:1' } }),
     ]);
     expect(wrongCert.code).toBe(1);
-    expect(wrongCert.stderr).toContain("The payer's Lightning node rejected the TLS connection: its certificate is not the configured one");
+    expect(wrongCert.stderr).toContain(
+      "The payer's Lightning node rejected the TLS connection: its certificate is not the configured one",
+    );
     expect(down.code).toBe(1);
-    expect(down.stderr).toContain("The payer's Lightning node could not be reached (connect ECONNREFUSED 127.0.0.1:1); nothing was paid.");
+    expect(down.stderr).toContain(
+      "The payer's Lightning node could not be reached (connect ECONNREFUSED 127.0.0.1:1); nothing was paid.",
+    );
   });
 
   it('facilitator serves /supported for the demo chain and stops on SIGTERM', async () => {
     const { evm } = demo.ready.devnets;
     // The demo's exported payer lines set X402_EVM_PRIVATE_KEY; the facilitator's gas account is its own variable.
-    const env = { ...demo.ready.walletEnv, X402_FACILITATOR_EVM_PRIVATE_KEY: evm.accounts['facilitator']!.privateKey, X402_EVM_TOKEN_ADDRESS: evm.token.address };
-    const facilitator = await startCli<{ url: string; rails: string[]; auth: boolean }>(['facilitator', '--port', '0', '--json'], { env });
+    const env = {
+      ...demo.ready.walletEnv,
+      X402_FACILITATOR_EVM_PRIVATE_KEY: evm.accounts['facilitator']!.privateKey,
+      X402_EVM_TOKEN_ADDRESS: evm.token.address,
+    };
+    const facilitator = await startCli<{ url: string; rails: string[]; auth: boolean }>(
+      ['facilitator', '--port', '0', '--json'],
+      { env },
+    );
     try {
       expect(facilitator.stderr()).not.toContain('Deprecated');
       // EIP-2612 is opt-in (X402_EVM_EIP2612_PAYEE): a permit binds the facilitator's spender, not a payee.
       // Permit2 and upto bind the payee in the signed witness: offered by default.
       expect(facilitator.ready).toMatchObject({ rails: ['evm-eip3009', 'evm-permit2', 'evm-upto'], auth: false });
-      const supported = (await (await fetch(`${facilitator.ready.url}/supported`)).json()) as { kinds: Array<{ scheme: string; network: string }>; extensions: string[] };
+      const supported = (await (await fetch(`${facilitator.ready.url}/supported`)).json()) as {
+        kinds: Array<{ scheme: string; network: string }>;
+        extensions: string[];
+      };
       expect(new Set(supported.kinds.map((k) => k.network))).toEqual(new Set(['eip155:31337']));
       expect(supported.kinds.map((k) => k.scheme)).toEqual(['exact', 'exact', 'upto']);
       expect(supported.extensions).toEqual(['eip2612GasSponsoring']);
@@ -160,11 +222,17 @@ describe('x402-rails demo --serve, paid with x402-rails pay', () => {
 
   it('facilitator still takes its gas account from X402_EVM_PRIVATE_KEY alone, with a deprecation note', async () => {
     const { evm } = demo.ready.devnets;
-    const env = { X402_EVM_RPC_URL: evm.rpcUrl, X402_EVM_PRIVATE_KEY: evm.accounts['facilitator']!.privateKey, X402_EVM_TOKEN_ADDRESS: evm.token.address };
+    const env = {
+      X402_EVM_RPC_URL: evm.rpcUrl,
+      X402_EVM_PRIVATE_KEY: evm.accounts['facilitator']!.privateKey,
+      X402_EVM_TOKEN_ADDRESS: evm.token.address,
+    };
     const facilitator = await startCli<{ rails: string[] }>(['facilitator', '--port', '0', '--json'], { env });
     const exit = await facilitator.stop('SIGTERM');
     expect(facilitator.ready.rails).toEqual(['evm-eip3009', 'evm-permit2', 'evm-upto']);
-    expect(exit.stderr).toContain('Deprecated: X402_EVM_PRIVATE_KEY as the facilitator\'s gas account; set X402_FACILITATOR_EVM_PRIVATE_KEY');
+    expect(exit.stderr).toContain(
+      "Deprecated: X402_EVM_PRIVATE_KEY as the facilitator's gas account; set X402_FACILITATOR_EVM_PRIVATE_KEY",
+    );
   });
 
   it('stops the server and every devnet on Ctrl-C (SIGINT) with exit 0', async () => {

@@ -4,15 +4,33 @@ import { answers, processesMatching } from './processes';
 import { startCli } from './runCli';
 
 type DevnetUpJson = {
-  evm: { rpcUrl: string; chainId: number; network: string; token: { address: string }; accounts: Record<string, { address: string; privateKey: string }> };
-  solana: { rpcUrl: string; network: string; mint: string; keypairs: Record<string, { publicKey: string; secretKey: string }> };
-  lightning: { network: string; nodes: Record<string, { socket: string; publicKey: string; cert: string; macaroon: string }> };
+  evm: {
+    rpcUrl: string;
+    chainId: number;
+    network: string;
+    token: { address: string };
+    accounts: Record<string, { address: string; privateKey: string }>;
+  };
+  solana: {
+    rpcUrl: string;
+    network: string;
+    mint: string;
+    keypairs: Record<string, { publicKey: string; secretKey: string }>;
+  };
+  lightning: {
+    network: string;
+    nodes: Record<string, { socket: string; publicKey: string; cert: string; macaroon: string }>;
+  };
   walletEnv: Record<string, string>;
   timings: { readyMs: number; totalMs: number };
 };
 
 const rpc = async (url: string, method: string): Promise<unknown> => {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: [] }) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: [] }),
+  });
   return ((await response.json()) as { result: unknown }).result;
 };
 
@@ -49,7 +67,11 @@ describe('x402-rails devnet up', () => {
       for (const node of Object.values(lightning.nodes)) expect(await tcpOpen(node.socket)).toBe(true);
       expect(lightning.nodes['alice']?.macaroon).toMatch(/^[0-9a-f]+$/);
       // The ready-made wallet settings for `pay` point at these devnets.
-      expect(walletEnv).toMatchObject({ X402_EVM_RPC_URL: evm.rpcUrl, X402_SOLANA_RPC_URL: solana.rpcUrl, X402_LND_SOCKET: lightning.nodes['alice']?.socket });
+      expect(walletEnv).toMatchObject({
+        X402_EVM_RPC_URL: evm.rpcUrl,
+        X402_SOLANA_RPC_URL: solana.rpcUrl,
+        X402_LND_SOCKET: lightning.nodes['alice']?.socket,
+      });
 
       const exit = await devnets.stop('SIGTERM');
       stopped = true;

@@ -32,8 +32,12 @@ describe.concurrent('x402-rails bin from a clone', () => {
     // A clone without dist/: the bin copied, everything else linked to this checkout.
     mkdirSync(join(scratch, 'bin'));
     copyFileSync(join(repoRoot, 'bin/x402-rails.js'), join(scratch, 'bin/x402-rails.js'));
-    for (const entry of ['package.json', 'src', 'adapters', 'fixtures', 'node_modules']) symlinkSync(join(repoRoot, entry), join(scratch, entry));
-    const { stdout } = await run(process.execPath, [join(scratch, 'bin/x402-rails.js'), 'pay', '--help'], { cwd: scratch, env });
+    for (const entry of ['package.json', 'src', 'adapters', 'fixtures', 'node_modules'])
+      symlinkSync(join(repoRoot, entry), join(scratch, entry));
+    const { stdout } = await run(process.execPath, [join(scratch, 'bin/x402-rails.js'), 'pay', '--help'], {
+      cwd: scratch,
+      env,
+    });
     expect(stdout).toMatch(/^Usage: x402-rails pay <url>/);
   });
 });

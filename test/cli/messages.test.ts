@@ -13,7 +13,10 @@ import { runCli } from './runCli';
 const dir = mkdtempSync(join(tmpdir(), 'x402-rails-messages-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const jwksFile = join(dir, 'jwks.json');
-writeFileSync(jwksFile, JSON.stringify({ keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }] }));
+writeFileSync(
+  jwksFile,
+  JSON.stringify({ keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }] }),
+);
 
 /** A port that was free a moment ago and that nothing listens on now. */
 function closedPort(): Promise<number> {
@@ -30,26 +33,34 @@ describe.concurrent('x402-rails messages', () => {
     const port = await closedPort();
     const run = await runCli(['pay', `http://127.0.0.1:${port}/report`]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`The server at http://127.0.0.1:${port}/report did not answer: 127.0.0.1:${port} could not be reached: connection refused: nothing is listening on that port (ECONNREFUSED).`);
+    expect(run.stderr).toContain(
+      `The server at http://127.0.0.1:${port}/report did not answer: 127.0.0.1:${port} could not be reached: connection refused: nothing is listening on that port (ECONNREFUSED).`,
+    );
   });
 
   it('pay to a port fetch refuses (port 1) says so instead of "fetch failed"', async () => {
     const run = await runCli(['pay', 'http://127.0.0.1:1/report']);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('127.0.0.1:1 could not be reached: fetch refuses port 1 (a blocked port of the Fetch standard)');
+    expect(run.stderr).toContain(
+      '127.0.0.1:1 could not be reached: fetch refuses port 1 (a blocked port of the Fetch standard)',
+    );
   });
 
   it('pay to a host name that does not resolve says so', async () => {
     const run = await runCli(['pay', 'http://no-such-host.invalid/report']);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/no-such-host\.invalid:80 could not be reached: the host name (does not resolve|could not be resolved right now) \(DNS\)/);
+    expect(run.stderr).toMatch(
+      /no-such-host\.invalid:80 could not be reached: the host name (does not resolve|could not be resolved right now) \(DNS\)/,
+    );
   });
 
   it('an unreachable --jwks names its URL, host, port and reason', async () => {
     const port = await closedPort();
     const run = await runCli(['receipt', 'verify', '-', '--jwks', `http://127.0.0.1:${port}`], { input: '{"a":1}' });
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`The JWKS at http://127.0.0.1:${port}/.well-known/x402-rails/jwks.json did not answer: 127.0.0.1:${port} could not be reached: connection refused`);
+    expect(run.stderr).toContain(
+      `The JWKS at http://127.0.0.1:${port}/.well-known/x402-rails/jwks.json did not answer: 127.0.0.1:${port} could not be reached: connection refused`,
+    );
   });
 
   it('receipt verify on {"a":1} names the missing fields', async () => {

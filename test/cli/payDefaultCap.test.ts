@@ -16,8 +16,19 @@ let server: StartedServer;
 
 beforeAll(async () => {
   devnet = await startEvmDevnet();
-  const rail = evmEip3009Server({ publicClient: devnet.publicClient, walletClient: devnet.walletClientFor('facilitator'), confirmTimeoutMs: 10_000, pollingIntervalMs: 5, chainId: devnet.chainId, token: devnet.token, payTo: devnet.accounts.payee.address });
-  const pw = paywall({ 'GET /dear': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } }, { rails: [rail], signer: await createReceiptSigner() });
+  const rail = evmEip3009Server({
+    publicClient: devnet.publicClient,
+    walletClient: devnet.walletClientFor('facilitator'),
+    confirmTimeoutMs: 10_000,
+    pollingIntervalMs: 5,
+    chainId: devnet.chainId,
+    token: devnet.token,
+    payTo: devnet.accounts.payee.address,
+  });
+  const pw = paywall(
+    { 'GET /dear': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } },
+    { rails: [rail], signer: await createReceiptSigner() },
+  );
   const handler = pw.wrap(async () => Response.json({ dear: true }));
   server = await serveFetch(handler);
 });
@@ -35,13 +46,19 @@ describe('x402-rails pay: the default per-request cap', () => {
     const refused = await runCli(['pay', `${server.url}/dear`], { env: env() });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('Nothing was paid');
-    expect(refused.stderr).toMatch(/1000001 0x[0-9a-fA-F]{40}: over_request_cap \(1000001 exceeds the default per-request cap of 1000000 atomic units/);
+    expect(refused.stderr).toMatch(
+      /1000001 0x[0-9a-fA-F]{40}: over_request_cap \(1000001 exceeds the default per-request cap of 1000000 atomic units/,
+    );
     expect(refused.stderr).toContain('--max');
     expect(await payer()).toBe(before);
 
     const paid = await runCli(['pay', `${server.url}/dear`, '--max', PRICE.toString(), '--json'], { env: env() });
     expect(paid.code, paid.stderr).toBe(0);
-    expect(jsonOf<{ status: number; receiptVerified: boolean; receiptCheck: string }>(paid)).toMatchObject({ status: 200, receiptVerified: true, receiptCheck: 'signature' });
+    expect(jsonOf<{ status: number; receiptVerified: boolean; receiptCheck: string }>(paid)).toMatchObject({
+      status: 200,
+      receiptVerified: true,
+      receiptCheck: 'signature',
+    });
     expect(before - (await payer())).toBe(PRICE);
   });
 });

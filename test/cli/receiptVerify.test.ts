@@ -71,7 +71,14 @@ describe.concurrent('x402-rails receipt verify', () => {
   });
 
   it("a receipt checked against another issuer's JWKS is invalid", async () => {
-    const run = await runCli(['receipt', 'verify', join(dir, 'receipt.json'), '--jwks', join(dir, 'other-jwks.json'), '--json']);
+    const run = await runCli([
+      'receipt',
+      'verify',
+      join(dir, 'receipt.json'),
+      '--jwks',
+      join(dir, 'other-jwks.json'),
+      '--json',
+    ]);
     expect(run.code).toBe(1);
     expect(jsonOf(run)).toMatchObject({ valid: false, code: 'RECEIPT__INVALID' });
   });
@@ -79,8 +86,30 @@ describe.concurrent('x402-rails receipt verify', () => {
   it('binds to the request and issuer when asked: another URL is refused, the right one accepted', async () => {
     const jwks = join(dir, 'jwks.json');
     const [wrongUrl, right] = await Promise.all([
-      runCli(['receipt', 'verify', join(dir, 'receipt.json'), '--jwks', jwks, '--url', 'https://api.example.com/other', '--json']),
-      runCli(['receipt', 'verify', join(dir, 'receipt.json'), '--jwks', jwks, '--url', receipt.request.url, '--method', 'get', '--issuer', receipt.issuer, '--json']),
+      runCli([
+        'receipt',
+        'verify',
+        join(dir, 'receipt.json'),
+        '--jwks',
+        jwks,
+        '--url',
+        'https://api.example.com/other',
+        '--json',
+      ]),
+      runCli([
+        'receipt',
+        'verify',
+        join(dir, 'receipt.json'),
+        '--jwks',
+        jwks,
+        '--url',
+        receipt.request.url,
+        '--method',
+        'get',
+        '--issuer',
+        receipt.issuer,
+        '--json',
+      ]),
     ]);
     expect(wrongUrl.code).toBe(1);
     expect(jsonOf(wrongUrl)).toMatchObject({ valid: false, code: 'RECEIPT__INVALID' });

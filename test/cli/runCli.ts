@@ -18,13 +18,19 @@ function cliEnv(extra: CliOptions['env'] = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   // Wallet settings of the developer's shell must not leak into the tests.
   for (const name of Object.keys(env)) if (name.startsWith('X402_')) delete env[name];
-  for (const [name, value] of Object.entries(extra)) if (value === undefined) delete env[name]; else env[name] = value;
+  for (const [name, value] of Object.entries(extra))
+    if (value === undefined) delete env[name];
+    else env[name] = value;
   return env;
 }
 
 /** Spawns the CLI with `args`; the caller reads its streams and waits for it. */
 export function spawnCli(args: string[], options: CliOptions = {}): ChildProcessWithoutNullStreams {
-  const child = spawn(process.execPath, [...cliArgs, ...args], { cwd: repoRoot, env: cliEnv(options.env), stdio: 'pipe' });
+  const child = spawn(process.execPath, [...cliArgs, ...args], {
+    cwd: repoRoot,
+    env: cliEnv(options.env),
+    stdio: 'pipe',
+  });
   child.stdout.setEncoding('utf8');
   child.stderr.setEncoding('utf8');
   if (options.input !== undefined) child.stdin.end(options.input);
@@ -33,7 +39,10 @@ export function spawnCli(args: string[], options: CliOptions = {}): ChildProcess
 }
 
 /** Waits for a spawned CLI to exit, collecting everything it printed. */
-export function finished(child: ChildProcessWithoutNullStreams, already: { stdout?: string; stderr?: string } = {}): Promise<CliRun> {
+export function finished(
+  child: ChildProcessWithoutNullStreams,
+  already: { stdout?: string; stderr?: string } = {},
+): Promise<CliRun> {
   let stdout = already.stdout ?? '';
   let stderr = already.stderr ?? '';
   child.stdout.on('data', (chunk: string) => (stdout += chunk));
@@ -77,7 +86,8 @@ export function startCli<T>(args: string[], options: CliOptions = {}): Promise<R
   const onErr = (chunk: string) => (stderr += chunk);
   child.stderr.on('data', onErr);
   return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`x402-rails ${args.join(' ')} exited (${code}) before it was ready:\n${stderr}`));
+    const onExit = (code: number | null) =>
+      reject(new Error(`x402-rails ${args.join(' ')} exited (${code}) before it was ready:\n${stderr}`));
     child.once('exit', onExit);
     const onOut = (chunk: string) => {
       stdout += chunk;

@@ -2,13 +2,16 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { jsonOf, runCli } from './runCli';
 
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const version = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 describe.concurrent('x402-rails command line: help and bad arguments', () => {
   it('--help lists every command and exits 0; --version prints the package version', async () => {
     const [help, ver] = await Promise.all([runCli(['--help']), runCli(['--version'])]);
     expect(help.code).toBe(0);
-    for (const command of ['devnet up', 'pay', 'receipt verify', 'facilitator', 'dashboard', 'demo']) expect(help.stdout).toContain(`  ${command} `);
+    for (const command of ['devnet up', 'pay', 'receipt verify', 'facilitator', 'dashboard', 'demo'])
+      expect(help.stdout).toContain(`  ${command} `);
     expect(ver).toMatchObject({ code: 0, stdout: `x402-rails ${version}\n` });
   });
 
@@ -43,7 +46,11 @@ describe.concurrent('x402-rails command line: help and bad arguments', () => {
   it('with --json a usage error is also one JSON document on stdout', async () => {
     const run = await runCli(['pay', '--bogus', '--json']);
     expect(run.code).toBe(2);
-    expect(jsonOf(run)).toEqual({ ok: false, exitCode: 2, error: { code: 'CLI__USAGE__INVALID', message: "Unknown option '--bogus'." } });
+    expect(jsonOf(run)).toEqual({
+      ok: false,
+      exitCode: 2,
+      error: { code: 'CLI__USAGE__INVALID', message: "Unknown option '--bogus'." },
+    });
   });
 
   it('a wallet setting without its pair fails with exit 1, naming the settings but never echoing the key', async () => {
@@ -55,7 +62,9 @@ describe.concurrent('x402-rails command line: help and bad arguments', () => {
   });
 
   it('a malformed key fails with exit 1 without echoing it', async () => {
-    const run = await runCli(['pay', 'http://127.0.0.1:9/x'], { env: { X402_EVM_PRIVATE_KEY: '0xdeadbeefcafe', X402_EVM_RPC_URL: 'http://127.0.0.1:9' } });
+    const run = await runCli(['pay', 'http://127.0.0.1:9/x'], {
+      env: { X402_EVM_PRIVATE_KEY: '0xdeadbeefcafe', X402_EVM_RPC_URL: 'http://127.0.0.1:9' },
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('X402_EVM_PRIVATE_KEY is not a private key');
     expect(run.stderr).not.toContain('deadbeefcafe');

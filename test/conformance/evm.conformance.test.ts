@@ -4,7 +4,15 @@
  */
 import { erc20Abi, getAddress, parseEventLogs, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { evmEip2612Client, evmEip2612Server, evmEip3009Client, evmEip3009Server, evmWallet, exactTokenAbi, permitTypes } from '../../adapters/evm/index';
+import {
+  evmEip2612Client,
+  evmEip2612Server,
+  evmEip3009Client,
+  evmEip3009Server,
+  evmWallet,
+  exactTokenAbi,
+  permitTypes,
+} from '../../adapters/evm/index';
 import type { EvmDevnet } from '../../fixtures/evm/index';
 import { startDevnets } from '../../fixtures/index';
 import type { ClientRail, ServerRail } from '../../src/index';
@@ -50,12 +58,41 @@ const methods: EvmMethod[] = [
     // then refuses it as used before the rail sees the domain): sign for the other token at our current nonce.
     payOtherAsset: (devnet) => async (offer) => {
       const owner = privateKeyToAccount(devnet.accounts.payer.privateKey as Hex);
-      const nonce = await devnet.publicClient.readContract({ address: devnet.token.address, abi: exactTokenAbi, functionName: 'nonces', args: [owner.address] });
+      const nonce = await devnet.publicClient.readContract({
+        address: devnet.token.address,
+        abi: exactTokenAbi,
+        functionName: 'nonces',
+        args: [owner.address],
+      });
       const { otherToken } = devnet;
-      const permit = { owner: owner.address, spender: getAddress(String(offer.extra.spender)), value: BigInt(offer.amount), nonce, deadline: BigInt(Math.floor(Date.now() / 1000) + offer.maxTimeoutSeconds) };
-      const domain = { name: otherToken.name, version: otherToken.version, chainId: devnet.chainId, verifyingContract: otherToken.address };
-      const signature = await owner.signTypedData({ domain, types: permitTypes, primaryType: 'Permit', message: permit });
-      return { signature, permit: { ...permit, value: permit.value.toString(), nonce: nonce.toString(), deadline: permit.deadline.toString() } };
+      const permit = {
+        owner: owner.address,
+        spender: getAddress(String(offer.extra.spender)),
+        value: BigInt(offer.amount),
+        nonce,
+        deadline: BigInt(Math.floor(Date.now() / 1000) + offer.maxTimeoutSeconds),
+      };
+      const domain = {
+        name: otherToken.name,
+        version: otherToken.version,
+        chainId: devnet.chainId,
+        verifyingContract: otherToken.address,
+      };
+      const signature = await owner.signTypedData({
+        domain,
+        types: permitTypes,
+        primaryType: 'Permit',
+        message: permit,
+      });
+      return {
+        signature,
+        permit: {
+          ...permit,
+          value: permit.value.toString(),
+          nonce: nonce.toString(),
+          deadline: permit.deadline.toString(),
+        },
+      };
     },
   },
 ];
@@ -81,16 +118,29 @@ for (const method of methods) {
       wallet: wallet(payer.privateKey),
       secondWallet: wallet(payer2.privateKey),
       offer: { amount: 10_000n },
-      balances: async () => ({ payer: await devnet.balanceOf(payer.address), payee: await devnet.balanceOf(payee.address) }),
+      balances: async () => ({
+        payer: await devnet.balanceOf(payer.address),
+        payee: await devnet.balanceOf(payee.address),
+      }),
       payer: payer.address,
       payee: payee.address,
       sameAddress: (a, b) => a.toLowerCase() === b.toLowerCase(),
       async checkSettlement(receipt) {
         const tx = await devnet.publicClient.getTransactionReceipt({ hash: receipt.reference as Hex });
         if (tx.status !== 'success') throw new Error(`Settlement ${receipt.reference} reverted.`);
-        const transfers = parseEventLogs({ abi: erc20Abi, logs: tx.logs, eventName: 'Transfer' }).filter((l) => getAddress(l.address) === getAddress(receipt.asset));
-        const paid = transfers.some((l) => getAddress(l.args.from) === getAddress(receipt.payer) && getAddress(l.args.to) === getAddress(receipt.payee) && l.args.value === BigInt(receipt.amount));
-        if (!paid) throw new Error(`Settlement ${receipt.reference} carries no Transfer of ${receipt.amount} from the payer to the payee.`);
+        const transfers = parseEventLogs({ abi: erc20Abi, logs: tx.logs, eventName: 'Transfer' }).filter(
+          (l) => getAddress(l.address) === getAddress(receipt.asset),
+        );
+        const paid = transfers.some(
+          (l) =>
+            getAddress(l.args.from) === getAddress(receipt.payer) &&
+            getAddress(l.args.to) === getAddress(receipt.payee) &&
+            l.args.value === BigInt(receipt.amount),
+        );
+        if (!paid)
+          throw new Error(
+            `Settlement ${receipt.reference} carries no Transfer of ${receipt.amount} from the payer to the payee.`,
+          );
       },
       variants: { payTo: devnet.accounts.poor.address, asset: devnet.otherToken.address },
       hooks: {

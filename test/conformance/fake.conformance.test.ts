@@ -21,7 +21,11 @@ await describeRailConformance('fake-exact (in-memory)', () => {
     payee: 'merchant',
     checkSettlement(receipt) {
       const transfer = ledger.transfers.find((t) => t.reference === receipt.reference);
-      if (transfer?.from !== receipt.payer || transfer.to !== receipt.payee || transfer.amount !== BigInt(receipt.amount)) {
+      if (
+        transfer?.from !== receipt.payer ||
+        transfer.to !== receipt.payee ||
+        transfer.amount !== BigInt(receipt.amount)
+      ) {
         throw new Error(`No ledger transfer matches receipt ${receipt.reference}.`);
       }
     },

@@ -8,7 +8,10 @@ import { runRailConformance, type ConformanceScenarioId, type RailConformanceSet
 import { createFakeLedger, fakeRail } from '../unit/support/fakeRail';
 
 /** A setup over the fake rail, with `defect` applied to the rail. */
-function brokenSetup(defect: (rail: RailAdapter, ledger: ReturnType<typeof createFakeLedger>) => RailAdapter, extra: Partial<RailConformanceSetup> = {}): RailConformanceSetup {
+function brokenSetup(
+  defect: (rail: RailAdapter, ledger: ReturnType<typeof createFakeLedger>) => RailAdapter,
+  extra: Partial<RailConformanceSetup> = {},
+): RailConformanceSetup {
   const ledger = createFakeLedger();
   const rail = defect(fakeRail({ ledger, payTo: 'merchant' }), ledger);
   return {
@@ -25,7 +28,10 @@ function brokenSetup(defect: (rail: RailAdapter, ledger: ReturnType<typeof creat
   };
 }
 
-async function failedScenarios(setup: RailConformanceSetup, only: readonly ConformanceScenarioId[]): Promise<ConformanceScenarioId[]> {
+async function failedScenarios(
+  setup: RailConformanceSetup,
+  only: readonly ConformanceScenarioId[],
+): Promise<ConformanceScenarioId[]> {
   const report = await runRailConformance(() => setup, { only });
   return report.results.filter((r) => r.status === 'failed').map((r) => r.id);
 }
@@ -35,9 +41,20 @@ describe('conformance kit against broken rails', () => {
     const setup = brokenSetup((rail) => ({
       ...rail,
       verify: async (payload, req) => ({ isValid: true, payer: String(payload.from), amount: req.amount }),
-      settle: async (payload, req): Promise<SettleResult> => ({ status: 'settled', reference: `unchecked-${String(payload.nonce)}`, payer: String(payload.from), amount: req.amount }),
+      settle: async (payload, req): Promise<SettleResult> => ({
+        status: 'settled',
+        reference: `unchecked-${String(payload.nonce)}`,
+        payer: String(payload.from),
+        amount: req.amount,
+      }),
     }));
-    const failed = await failedScenarios(setup, ['wrongAmount', 'wrongPayee', 'wrongNetwork', 'wrongAsset', 'tamperedPayload']);
+    const failed = await failedScenarios(setup, [
+      'wrongAmount',
+      'wrongPayee',
+      'wrongNetwork',
+      'wrongAsset',
+      'tamperedPayload',
+    ]);
     expect(failed).toEqual(['wrongAmount', 'wrongPayee', 'wrongNetwork', 'wrongAsset', 'tamperedPayload']);
   });
 
@@ -56,7 +73,12 @@ describe('conformance kit against broken rails', () => {
   it('fails a rail that reports settled without moving money, and a receipt the rail cannot back', async () => {
     const setup = brokenSetup((rail) => ({
       ...rail,
-      settle: async (payload, req): Promise<SettleResult> => ({ status: 'settled', reference: 'nothing-moved', payer: String(payload.from), amount: req.amount }),
+      settle: async (payload, req): Promise<SettleResult> => ({
+        status: 'settled',
+        reference: 'nothing-moved',
+        payer: String(payload.from),
+        amount: req.amount,
+      }),
     }));
     const report = await runRailConformance(() => setup, { only: ['happyPath'] });
     expect(report.results[0]?.error?.message).toMatch(/balance must/);
@@ -85,8 +107,12 @@ describe('conformance kit against broken rails', () => {
   });
 
   it('refuses a skip without a reason, a skipped happy path, and an unknown scenario', async () => {
-    await expect(runRailConformance(() => brokenSetup((r) => r, { skip: { wrongAmount: ' ' } }))).rejects.toThrow(/skip\.wrongAmount must give a reason/);
-    await expect(runRailConformance(() => brokenSetup((r) => r, { skip: { happyPath: 'no' } }))).rejects.toThrow(/happyPath cannot be skipped/);
+    await expect(runRailConformance(() => brokenSetup((r) => r, { skip: { wrongAmount: ' ' } }))).rejects.toThrow(
+      /skip\.wrongAmount must give a reason/,
+    );
+    await expect(runRailConformance(() => brokenSetup((r) => r, { skip: { happyPath: 'no' } }))).rejects.toThrow(
+      /happyPath cannot be skipped/,
+    );
     const unknown: RailConformanceSetup = brokenSetup((r) => r);
     Object.assign(unknown, { skip: { notAScenario: 'x' } });
     await expect(runRailConformance(() => unknown)).rejects.toThrow(/unknown scenario/);

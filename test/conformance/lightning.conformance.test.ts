@@ -28,10 +28,13 @@ function payOtherInvoice(payer: AuthenticatedLnd, payee: AuthenticatedLnd, msat:
 
 /** Throws unless the proof opens the reference and bob's node shows that invoice settled for the amount. */
 async function checkInvoiceSettled(bob: AuthenticatedLnd, receipt: Receipt): Promise<void> {
-  const hash = createHash('sha256').update(Buffer.from(receipt.proof ?? '', 'hex')).digest('hex');
+  const hash = createHash('sha256')
+    .update(Buffer.from(receipt.proof ?? '', 'hex'))
+    .digest('hex');
   if (hash !== receipt.reference) throw new Error('receipt.proof is not the preimage of receipt.reference.');
   const invoice = await getInvoice({ lnd: bob, id: receipt.reference });
-  if (!invoice.is_confirmed || invoice.received_mtokens !== receipt.amount) throw new Error(`Invoice ${receipt.reference} is not settled for ${receipt.amount} msat.`);
+  if (!invoice.is_confirmed || invoice.received_mtokens !== receipt.amount)
+    throw new Error(`Invoice ${receipt.reference} is not settled for ${receipt.amount} msat.`);
 }
 
 await describeRailConformance('Lightning L402 on the LND-protocol devnet', async (): Promise<RailConformanceSetup> => {
@@ -58,7 +61,10 @@ await describeRailConformance('Lightning L402 on the LND-protocol devnet', async
       payToOther: payOtherInvoice(alice.lnd, carol.lnd, PRICE),
       payOnOtherNetwork: async (offer, kit) => {
         const request = { method: kit.request.method, url: kit.request.url, bodyHash: '' };
-        const testnetOffer = await onTestnet.quote({ rail: server.id, amount: offer.amount }, { request, resource: { url: kit.request.url }, now: Date.now() });
+        const testnetOffer = await onTestnet.quote(
+          { rail: server.id, amount: offer.amount },
+          { request, resource: { url: kit.request.url }, now: Date.now() },
+        );
         return kit.pay(testnetOffer);
       },
       // The token's validity (its valid_until caveat) has ended: the holder's copy carries an expiry in the past,
@@ -66,7 +72,12 @@ await describeRailConformance('Lightning L402 on the LND-protocol devnet', async
       payExpired: async (offer, kit) => {
         const payload = await kit.pay(offer);
         const macaroon = macaroonFromBase64(String(payload.macaroon));
-        return { ...payload, macaroon: macaroonToBase64(addFirstPartyCaveat(macaroon, `x402_valid_until=${Math.floor(Date.now() / 1000) - 60}`)) };
+        return {
+          ...payload,
+          macaroon: macaroonToBase64(
+            addFirstPartyCaveat(macaroon, `x402_valid_until=${Math.floor(Date.now() / 1000) - 60}`),
+          ),
+        };
       },
     },
     skip: { wrongAsset: 'Lightning offers are priced only in msat: the rail has no other asset to pay in.' },

@@ -3,7 +3,13 @@
  * for the SPL Token mint and once for the Token-2022 mint.
  */
 import { Keypair, type PublicKey } from '@solana/web3.js';
-import { base58Encode, decodePaymentTransaction, encodePaymentTransaction, solanaExactClient, solanaExactServer } from '../../adapters/solana/index';
+import {
+  base58Encode,
+  decodePaymentTransaction,
+  encodePaymentTransaction,
+  solanaExactClient,
+  solanaExactServer,
+} from '../../adapters/solana/index';
 import { startDevnets } from '../../fixtures/index';
 import type { SolanaDevnet } from '../../fixtures/solana/index';
 import type { Receipt } from '../../src/index';
@@ -12,16 +18,22 @@ import { handMadePayment, solanaWalletFor } from '../support/solanaHarness';
 
 /** Throws unless the receipt's reference is a landed transaction moving `amount` of its mint from payer to payee. */
 async function checkLanded(devnet: SolanaDevnet, receipt: Receipt): Promise<void> {
-  const tx = await devnet.connection.getTransaction(receipt.reference, { maxSupportedTransactionVersion: 0, commitment: 'confirmed' });
+  const tx = await devnet.connection.getTransaction(receipt.reference, {
+    maxSupportedTransactionVersion: 0,
+    commitment: 'confirmed',
+  });
   if (!tx?.meta || tx.meta.err !== null) throw new Error(`Settlement ${receipt.reference} did not land cleanly.`);
   const { preTokenBalances = [], postTokenBalances = [] } = tx.meta;
   const change = (owner: string) => {
-    const amount = (list: typeof preTokenBalances) => BigInt(list?.find((b) => b.owner === owner && b.mint === receipt.asset)?.uiTokenAmount.amount ?? '0');
+    const amount = (list: typeof preTokenBalances) =>
+      BigInt(list?.find((b) => b.owner === owner && b.mint === receipt.asset)?.uiTokenAmount.amount ?? '0');
     return amount(postTokenBalances) - amount(preTokenBalances);
   };
   const amount = BigInt(receipt.amount);
   if (change(receipt.payer) !== -amount || change(receipt.payee) !== amount) {
-    throw new Error(`Settlement ${receipt.reference} does not move ${receipt.amount} of ${receipt.asset} from the payer to the payee.`);
+    throw new Error(
+      `Settlement ${receipt.reference} does not move ${receipt.amount} of ${receipt.asset} from the payer to the payee.`,
+    );
   }
 }
 
@@ -49,7 +61,10 @@ for (const [label, pick] of [
       wallet: solanaWalletFor(devnet, 'payer'),
       secondWallet: solanaWalletFor(devnet, 'payer2'),
       offer: { amount: 10_000n, asset: mint.toBase58() },
-      balances: async () => ({ payer: devnet.tokenBalance(payer.publicKey, mint), payee: devnet.tokenBalance(payee.publicKey, mint) }),
+      balances: async () => ({
+        payer: devnet.tokenBalance(payer.publicKey, mint),
+        payee: devnet.tokenBalance(payee.publicKey, mint),
+      }),
       payer: payer.publicKey.toBase58(),
       payee: payee.publicKey.toBase58(),
       checkSettlement: (receipt) => checkLanded(devnet, receipt),
@@ -57,7 +72,10 @@ for (const [label, pick] of [
       hooks: {
         // The network is not inside a Solana transaction: a payment made on another cluster is one whose recent
         // blockhash this cluster never issued.
-        payOnOtherNetwork: (offer) => handMadePayment(devnet, offer, payer, { recentBlockhash: base58Encode(Keypair.generate().publicKey.toBytes()) }),
+        payOnOtherNetwork: (offer) =>
+          handMadePayment(devnet, offer, payer, {
+            recentBlockhash: base58Encode(Keypair.generate().publicKey.toBytes()),
+          }),
         // Validity is the blockhash, not a client clock: the payment is made, then every blockhash handed out expires.
         payExpired: async (offer, kit) => {
           const payload = await kit.pay(offer);

@@ -49,10 +49,18 @@ afterAll(async () => {
 });
 
 /** A started server process and the messages it sent. */
-type Started = { child: ChildProcess; ready: Extract<CrashServerMessage, { type: 'ready' }>; broadcast: Promise<string> };
+type Started = {
+  child: ChildProcess;
+  ready: Extract<CrashServerMessage, { type: 'ready' }>;
+  broadcast: Promise<string>;
+};
 
 function startServer(config: CrashServerConfig): Promise<Started> {
-  const child = fork(SCRIPT, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, X402_CRASH_SERVER: JSON.stringify(config) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(SCRIPT, [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, X402_CRASH_SERVER: JSON.stringify(config) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   children.push(child);
   let onBroadcast: (reference: string) => void = () => {};
   const broadcast = new Promise<string>((resolve) => (onBroadcast = resolve));
@@ -74,11 +82,19 @@ function kill(child: ChildProcess): Promise<void> {
 }
 
 async function balances(): Promise<{ payer: bigint; payee: bigint }> {
-  const [payer, payee] = await Promise.all([evm.balanceOf(evm.accounts.payer.address), evm.balanceOf(evm.accounts.payee.address)]);
+  const [payer, payee] = await Promise.all([
+    evm.balanceOf(evm.accounts.payer.address),
+    evm.balanceOf(evm.accounts.payee.address),
+  ]);
   return { payer, payee };
 }
 
-async function configFor(name: string, hangAt: CrashServerConfig['hangAt'], settleLeaseMs: number, extra: Partial<CrashServerConfig> = {}): Promise<CrashServerConfig> {
+async function configFor(
+  name: string,
+  hangAt: CrashServerConfig['hangAt'],
+  settleLeaseMs: number,
+  extra: Partial<CrashServerConfig> = {},
+): Promise<CrashServerConfig> {
   return {
     ...extra,
     sqlitePath: join(dir, `${name}.sqlite`),
@@ -100,15 +116,28 @@ function client(method: 'evm-eip3009' | 'evm-eip2612' = 'evm-eip3009') {
   const wallet = payer();
   // Re-sends for up to ~15 s: long enough for the test to restart the server and for a dead claim to expire.
   const adapter = method === 'evm-eip2612' ? evmEip2612Client() : evmEip3009Client();
-  return payingFetch(fetch, { adapters: [adapter], wallets: [wallet], resend: { attempts: 12, delayMs: 300, maxDelayMs: 1_500 } });
+  return payingFetch(fetch, {
+    adapters: [adapter],
+    wallets: [wallet],
+    resend: { attempts: 12, delayMs: 300, maxDelayMs: 1_500 },
+  });
 }
 
 /**
  * Pays `GET /paid` on a server that hangs at its first broadcast, kills it there, restarts it on the same port
  * and store, and returns what the client finally got.
  */
-async function payThroughCrash(hangAt: 'before-intent' | 'after-intent', settleLeaseMs: number, extra: Partial<CrashServerConfig> = {}) {
-  const config = await configFor(`${hangAt}-${extra.rail ?? 'evm-eip3009'}-${extra.hangAtBroadcast ?? 1}`, hangAt, settleLeaseMs, extra);
+async function payThroughCrash(
+  hangAt: 'before-intent' | 'after-intent',
+  settleLeaseMs: number,
+  extra: Partial<CrashServerConfig> = {},
+) {
+  const config = await configFor(
+    `${hangAt}-${extra.rail ?? 'evm-eip3009'}-${extra.hangAtBroadcast ?? 1}`,
+    hangAt,
+    settleLeaseMs,
+    extra,
+  );
   const first = await startServer(config);
   const before = await balances();
   const paying = client(extra.rail)(`${first.ready.url}/paid`);
@@ -136,7 +165,13 @@ describe('crash between broadcast and reply (real process, SIGKILL)', () => {
     expect(await response.json()).toMatchObject({ served: true });
     const outcome = receiptOf(response);
     expect(outcome?.receiptError).toBeUndefined();
-    expect(outcome?.receipt).toMatchObject({ rail: 'evm-eip3009', reference, amount: PRICE.toString(), payer: evm.accounts.payer.address, status: 'settled' });
+    expect(outcome?.receipt).toMatchObject({
+      rail: 'evm-eip3009',
+      reference,
+      amount: PRICE.toString(),
+      payer: evm.accounts.payer.address,
+      status: 'settled',
+    });
     expect(before.payer - after.payer).toBe(PRICE);
     expect(after.payee - before.payee).toBe(PRICE);
     // the store holds exactly that receipt, and nothing is left pending
@@ -149,7 +184,10 @@ describe('crash between broadcast and reply (real process, SIGKILL)', () => {
     const { response, reference, before, after, report } = await payThroughCrash('before-intent', 2_000);
     // nothing was on record as pending: only the chain knows
     expect(report).toEqual({ settled: [], failed: [], pending: [], skipped: [] });
-    expect(response.status, response.status === 200 ? '' : response.headers.get('PAYMENT-REQUIRED') ?? await response.clone().text()).toBe(200);
+    expect(
+      response.status,
+      response.status === 200 ? '' : (response.headers.get('PAYMENT-REQUIRED') ?? (await response.clone().text())),
+    ).toBe(200);
     const outcome = receiptOf(response);
     expect(outcome?.receiptError).toBeUndefined();
     expect(outcome?.receipt).toMatchObject({ reference, amount: PRICE.toString(), status: 'settled' });
@@ -160,18 +198,24 @@ describe('crash between broadcast and reply (real process, SIGKILL)', () => {
   it.each([
     ['the permit', 1],
     ['the transfer', 2],
-  ])('EIP-2612, killed after %s was broadcast and on record: reconciled at restart, one receipt, charged once', async (_what, nth) => {
-    const { response, reference, before, after, report } = await payThroughCrash('after-intent', 60_000, { rail: 'evm-eip2612', hangAtBroadcast: nth });
-    expect(report.settled).toHaveLength(1);
-    expect(response.status).toBe(200);
-    const outcome = receiptOf(response);
-    expect(outcome?.receiptError).toBeUndefined();
-    expect(outcome?.receipt).toMatchObject({ rail: 'evm-eip2612', amount: PRICE.toString(), status: 'settled' });
-    // killed after the transfer: the receipt names the very transaction that was broadcast before the crash
-    if (nth === 2) expect(outcome?.receipt?.reference).toBe(reference);
-    expect(before.payer - after.payer).toBe(PRICE);
-    expect(after.payee - before.payee).toBe(PRICE);
-  });
+  ])(
+    'EIP-2612, killed after %s was broadcast and on record: reconciled at restart, one receipt, charged once',
+    async (_what, nth) => {
+      const { response, reference, before, after, report } = await payThroughCrash('after-intent', 60_000, {
+        rail: 'evm-eip2612',
+        hangAtBroadcast: nth,
+      });
+      expect(report.settled).toHaveLength(1);
+      expect(response.status).toBe(200);
+      const outcome = receiptOf(response);
+      expect(outcome?.receiptError).toBeUndefined();
+      expect(outcome?.receipt).toMatchObject({ rail: 'evm-eip2612', amount: PRICE.toString(), status: 'settled' });
+      // killed after the transfer: the receipt names the very transaction that was broadcast before the crash
+      if (nth === 2) expect(outcome?.receipt?.reference).toBe(reference);
+      expect(before.payer - after.payer).toBe(PRICE);
+      expect(after.payee - before.payee).toBe(PRICE);
+    },
+  );
 
   it('the same PAYMENT-SIGNATURE sent again and again after recovery gets the one receipt and moves nothing more', async () => {
     const config = await configFor('replay', 'after-intent', 60_000);
@@ -180,8 +224,19 @@ describe('crash between broadcast and reply (real process, SIGKILL)', () => {
     const unpaid = await fetch(url);
     const [offer] = decodePaymentRequiredHeader(unpaid.headers.get('PAYMENT-REQUIRED') ?? '').accepts;
     if (!offer) throw new Error('no offer');
-    const payload = await evmEip3009Client().createPayment(offer, payer(), { resource: { url }, x402Version: 2, now: Date.now() });
-    const headers = { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, resource: { url }, accepted: offer, payload }) };
+    const payload = await evmEip3009Client().createPayment(offer, payer(), {
+      resource: { url },
+      x402Version: 2,
+      now: Date.now(),
+    });
+    const headers = {
+      'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({
+        x402Version: 2,
+        resource: { url },
+        accepted: offer,
+        payload,
+      }),
+    };
     const before = await balances();
     const lost = fetch(url, { headers }).then(
       () => 'answered',

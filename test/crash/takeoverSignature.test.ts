@@ -7,7 +7,13 @@
  */
 import { encodeFunctionData, parseSignature } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryPaymentStore, decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader, hashCanonical } from '../../src/index';
+import {
+  createMemoryPaymentStore,
+  decodePaymentRequiredHeader,
+  decodePaymentResponseHeader,
+  encodePaymentSignatureHeader,
+  hashCanonical,
+} from '../../src/index';
 import { Eip3009PayloadSchema, evmEip3009Client, evmEip3009Server } from '../../adapters/evm/index';
 import { exactTokenAbi } from '../../adapters/evm/abi';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
@@ -23,7 +29,7 @@ afterAll(async () => {
 });
 
 describe('takeover of a dead claim (EIP-3009)', () => {
-  it('a forged signature over a landed authorization is refused, not served on the payer\'s money', async () => {
+  it("a forged signature over a landed authorization is refused, not served on the payer's money", async () => {
     const store = createMemoryPaymentStore();
     // A long lease: the payer's retry below must not have to wait for the stranger's claim to run out.
     const { fetch } = await evmPaywall(evm, { store, settleLeaseMs: 60_000 });
@@ -34,11 +40,21 @@ describe('takeover of a dead claim (EIP-3009)', () => {
       return offer;
     };
     const offer = await challenge();
-    const payload = await evmEip3009Client().createPayment(offer, walletFor(evm, 'payer'), { resource: { url }, x402Version: 2, now: Date.now() });
+    const payload = await evmEip3009Client().createPayment(offer, walletFor(evm, 'payer'), {
+      resource: { url },
+      x402Version: 2,
+      now: Date.now(),
+    });
     const { authorization: a, signature } = Eip3009PayloadSchema.parse(payload);
 
     // The payer's attempt died after its broadcast: its claim is left in flight and the transfer landed.
-    const rail = evmEip3009Server({ publicClient: evm.publicClient, walletClient: evm.walletClientFor('facilitator'), chainId: evm.chainId, token: evm.token, payTo: evm.accounts.payee.address });
+    const rail = evmEip3009Server({
+      publicClient: evm.publicClient,
+      walletClient: evm.walletClientFor('facilitator'),
+      chainId: evm.chainId,
+      token: evm.token,
+      payTo: evm.accounts.payee.address,
+    });
     await store.claim(`${rail.id}:${rail.paymentId(payload, offer)}`, hashCanonical({ method: 'GET', url }), 1);
     const { v, r, s } = parseSignature(signature);
     const data = encodeFunctionData({
@@ -52,14 +68,32 @@ describe('takeover of a dead claim (EIP-3009)', () => {
 
     // A stranger presents the same authorization with a signature of their own under a fresh challenge.
     const forged = { ...payload, signature: `0x${'11'.repeat(64)}1b` };
-    const stranger = await fetch(url, { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, resource: { url }, accepted: await challenge(), payload: forged }) } });
+    const stranger = await fetch(url, {
+      headers: {
+        'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({
+          x402Version: 2,
+          resource: { url },
+          accepted: await challenge(),
+          payload: forged,
+        }),
+      },
+    });
     expect(stranger.status).toBe(402);
     expect(stranger.headers.get('PAYMENT-RESPONSE')).toBeNull();
     await stranger.body?.cancel();
 
     // The stranger's refusal does not free the payment as if it had never been taken: the claim is left to be
     // taken over at once, and the payer's own retry takes it, finds the landed transfer, and gets its receipt.
-    const retry = await fetch(url, { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, resource: { url }, accepted: offer, payload }) } });
+    const retry = await fetch(url, {
+      headers: {
+        'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({
+          x402Version: 2,
+          resource: { url },
+          accepted: offer,
+          payload,
+        }),
+      },
+    });
     expect(retry.status).toBe(200);
     const settle = decodePaymentResponseHeader(retry.headers.get('PAYMENT-RESPONSE') ?? '');
     expect(settle).toMatchObject({ success: true, transaction: hash });

@@ -25,9 +25,19 @@ beforeAll(async () => {
         accepts: [offers.evm, offers.solana, offers.lightning],
         description: 'Weather now',
         mimeType: 'application/json',
-        discovery: { serviceName: 'Weather', tags: ['weather'], input: { queryParams: { city: { type: 'string' } }, example: { city: 'Paris' } }, output: { example: { tempC: 21 } } },
+        discovery: {
+          serviceName: 'Weather',
+          tags: ['weather'],
+          input: { queryParams: { city: { type: 'string' } }, example: { city: 'Paris' } },
+          output: { example: { tempC: 21 } },
+        },
       },
-      'POST /summarize': { accepts: [offers.evm], discovery: { input: { body: { type: 'object', properties: { text: { type: 'string' } } }, example: { text: 'hello' } } } },
+      'POST /summarize': {
+        accepts: [offers.evm],
+        discovery: {
+          input: { body: { type: 'object', properties: { text: { type: 'string' } } }, example: { text: 'hello' } },
+        },
+      },
     },
     { rails: serverRails(net, freshPayee()), signer: await createReceiptSigner(), extensions: [bazaar()] },
   );
@@ -57,15 +67,21 @@ describe('discovery', () => {
     ]);
     for (const a of weather?.accepts ?? []) expect(a.extra.challenge).toBeUndefined();
     expect(summarize).toMatchObject({ input: { method: 'POST', bodyType: 'json' } });
-    for (const item of manifest.items) expect(validateDiscoveryExtension((item.extensions as { bazaar: DiscoveryExtension }).bazaar)).toEqual({ valid: true });
+    for (const item of manifest.items)
+      expect(validateDiscoveryExtension((item.extensions as { bazaar: DiscoveryExtension }).bazaar)).toEqual({
+        valid: true,
+      });
     expect((await fetch(`${server.url}/.well-known/x402.json`)).status).toBe(200);
   });
 
-  it("every 402 of a described route carries extensions.bazaar that the official validator accepts", async () => {
+  it('every 402 of a described route carries extensions.bazaar that the official validator accepts', async () => {
     const res = await fetch(`${server.url}/weather?city=Paris`);
     const required = decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED') ?? '');
     const declared = required.extensions?.bazaar as DiscoveryExtension;
-    expect(declared.info).toMatchObject({ input: { type: 'http', method: 'GET', queryParams: { city: 'Paris' } }, output: { example: { tempC: 21 } } });
+    expect(declared.info).toMatchObject({
+      input: { type: 'http', method: 'GET', queryParams: { city: 'Paris' } },
+      output: { example: { tempC: 21 } },
+    });
     expect(validateDiscoveryExtension(declared)).toEqual({ valid: true });
   });
 
@@ -85,19 +101,40 @@ describe('discovery', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`GET ${server.url}/weather  Weather — Weather now [weather]`);
     expect(run.stdout).toContain(`${net.description.solana.network}`);
-    expect(run.stdout).toMatch(new RegExp(`exact\\s+${net.description.lightning.network.replace(':', ':')}\\s+${offers.lightning.amount} of msat`));
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `exact\\s+${net.description.lightning.network.replace(':', ':')}\\s+${offers.lightning.amount} of msat`,
+      ),
+    );
     const json = await runCli(['discover', server.url, '--json']);
     expect(JSON.parse(json.stdout)).toMatchObject({ x402Version: 2, items: [{ type: 'http' }, { type: 'http' }] });
   });
 
   it('an MCP paywall describes its paid tools as MCP items with their input schema (bazaar mcp form)', async () => {
     const tools = mcpPaywall(
-      { forecast: { accepts: [offers.evm], description: 'Forecast', discovery: { input: { inputSchema: { type: 'object', properties: { city: { type: 'string' } } } } } } },
-      { rails: serverRails(net, freshPayee()), signer: await createReceiptSigner(), issuer: 'https://tools.test', extensions: [bazaar()] },
+      {
+        forecast: {
+          accepts: [offers.evm],
+          description: 'Forecast',
+          discovery: { input: { inputSchema: { type: 'object', properties: { city: { type: 'string' } } } } },
+        },
+      },
+      {
+        rails: serverRails(net, freshPayee()),
+        signer: await createReceiptSigner(),
+        issuer: 'https://tools.test',
+        extensions: [bazaar()],
+      },
     );
     const manifest = await tools.manifest();
-    expect(manifest.items[0]).toMatchObject({ type: 'mcp', resource: { url: 'mcp://tool/forecast' }, input: { toolName: 'forecast', inputSchema: { properties: { city: { type: 'string' } } } } });
-    expect(validateDiscoveryExtension((manifest.items[0]!.extensions as { bazaar: DiscoveryExtension }).bazaar)).toEqual({ valid: true });
+    expect(manifest.items[0]).toMatchObject({
+      type: 'mcp',
+      resource: { url: 'mcp://tool/forecast' },
+      input: { toolName: 'forecast', inputSchema: { properties: { city: { type: 'string' } } } },
+    });
+    expect(
+      validateDiscoveryExtension((manifest.items[0]!.extensions as { bazaar: DiscoveryExtension }).bazaar),
+    ).toEqual({ valid: true });
     const unpaid = await tools.call({ name: 'forecast', arguments: { city: 'Oslo' } }, () => ({ content: [] }));
     const declared = (unpaid.structuredContent as { extensions: { bazaar: DiscoveryExtension } }).extensions.bazaar;
     expect(declared.info).toMatchObject({ input: { type: 'mcp', toolName: 'forecast' } });

@@ -6,7 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createReceiptSigner, payingFetch, paywall, type PaymentRequirements, type ServerRail } from '../../src/index';
-import { remoteRail, startFacilitator, type DiscoveryResourcesResponse, type StartedFacilitator } from '../../src/facilitator/index';
+import {
+  remoteRail,
+  startFacilitator,
+  type DiscoveryResourcesResponse,
+  type StartedFacilitator,
+} from '../../src/facilitator/index';
 import { evmEip3009Client, evmEip3009Server, evmWallet } from '../../adapters/evm/index';
 import { serveFetch, type StartedServer } from '../../src/server/node';
 import { connectSharedDevnets, type SharedDevnets } from '../support/connectSharedDevnets';
@@ -22,10 +27,27 @@ let local: ServerRail;
 beforeAll(async () => {
   net = connectSharedDevnets(inject('devnets'));
   const d = net.description;
-  local = evmEip3009Server({ publicClient: net.evm.publicClient, walletClient: net.evm.walletClient('facilitator'), pollingIntervalMs: 5, chainId: d.evm.chainId, token: net.evm.token, payTo: freshPayee() });
+  local = evmEip3009Server({
+    publicClient: net.evm.publicClient,
+    walletClient: net.evm.walletClient('facilitator'),
+    pollingIntervalMs: 5,
+    chainId: d.evm.chainId,
+    token: net.evm.token,
+    payTo: freshPayee(),
+  });
   facilitator = await startFacilitator({ rails: [local], apiKeys: [KEY] });
-  const rail = remoteRail({ id: local.id, url: facilitator.url, apiKey: KEY, supports: local.supports, quote: local.quote, paymentId: local.paymentId });
-  const pw = paywall({ 'GET /forecast': { accepts: [{ rail: local.id, amount: PRICE }], description: 'Forecast' } }, { rails: [rail], signer: await createReceiptSigner() });
+  const rail = remoteRail({
+    id: local.id,
+    url: facilitator.url,
+    apiKey: KEY,
+    supports: local.supports,
+    quote: local.quote,
+    paymentId: local.paymentId,
+  });
+  const pw = paywall(
+    { 'GET /forecast': { accepts: [{ rail: local.id, amount: PRICE }], description: 'Forecast' } },
+    { rails: [rail], signer: await createReceiptSigner() },
+  );
   server = await serveFetch(pw.wrap(() => Response.json({ sunny: true })));
 });
 afterAll(async () => {
@@ -46,11 +68,19 @@ describe('facilitator discovery', () => {
   });
 
   it('a resource server settling through it gets its paid resource listed with the accepts entry it was paid on', async () => {
-    const res = await payingFetch(fetch, { adapters: [evmEip3009Client()], wallets: [evmWallet(net.evm.account('payer'), { publicClient: net.evm.publicClient })] })(`${server.url}/forecast`);
+    const res = await payingFetch(fetch, {
+      adapters: [evmEip3009Client()],
+      wallets: [evmWallet(net.evm.account('payer'), { publicClient: net.evm.publicClient })],
+    })(`${server.url}/forecast`);
     expect(res.status).toBe(200);
     const { items, pagination } = await list('?type=http');
     expect(pagination.total).toBe(1);
-    expect(items[0]).toMatchObject({ resource: `${server.url}/forecast`, type: 'http', x402Version: 2, accepts: [{ scheme: 'exact', network: net.description.evm.network, amount: PRICE.toString() }] });
+    expect(items[0]).toMatchObject({
+      resource: `${server.url}/forecast`,
+      type: 'http',
+      x402Version: 2,
+      accepts: [{ scheme: 'exact', network: net.description.evm.network, amount: PRICE.toString() }],
+    });
     expect(items[0]?.accepts[0]?.extra.challenge).toBeUndefined();
     expect(Date.parse(items[0]?.lastUpdated ?? '')).toBeGreaterThan(Date.now() - 60_000);
     expect((await list('?type=mcp')).items).toEqual([]);
@@ -58,19 +88,47 @@ describe('facilitator discovery', () => {
 
   it('a payment that echoes the bazaar extension (as official clients do) keeps it; a refused settlement lists nothing', async () => {
     const url = 'mcp://tool/forecast';
-    const offer: PaymentRequirements = await local.quote({ rail: local.id, amount: PRICE }, { request: { method: 'POST', url, bodyHash: '' }, resource: { url }, now: Date.now() });
+    const offer: PaymentRequirements = await local.quote(
+      { rail: local.id, amount: PRICE },
+      { request: { method: 'POST', url, bodyHash: '' }, resource: { url }, now: Date.now() },
+    );
     const wallet = evmWallet(net.evm.account('payer'), { publicClient: net.evm.publicClient });
-    const bazaar = { info: { input: { type: 'mcp', toolName: 'forecast', inputSchema: { type: 'object' } } }, schema: { type: 'object' } };
+    const bazaar = {
+      info: { input: { type: 'mcp', toolName: 'forecast', inputSchema: { type: 'object' } } },
+      schema: { type: 'object' },
+    };
     const settle = async (payer: typeof wallet, amount = offer.amount) => {
-      const payload = await evmEip3009Client().createPayment({ ...offer, amount }, payer, { resource: { url }, x402Version: 2, now: Date.now() });
-      const body = { x402Version: 2, paymentPayload: { x402Version: 2, resource: { url, description: 'Forecast tool' }, accepted: offer, payload, extensions: { bazaar } }, paymentRequirements: offer };
-      return (await fetch(`${facilitator.url}/settle`, { method: 'POST', headers: { Authorization: `Bearer ${KEY}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) })).json();
+      const payload = await evmEip3009Client().createPayment({ ...offer, amount }, payer, {
+        resource: { url },
+        x402Version: 2,
+        now: Date.now(),
+      });
+      const body = {
+        x402Version: 2,
+        paymentPayload: {
+          x402Version: 2,
+          resource: { url, description: 'Forecast tool' },
+          accepted: offer,
+          payload,
+          extensions: { bazaar },
+        },
+        paymentRequirements: offer,
+      };
+      return (
+        await fetch(`${facilitator.url}/settle`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${KEY}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      ).json();
     };
     // Signed for a tenth of the price: refused, not listed.
     expect(await settle(wallet, (PRICE / 10n).toString())).toMatchObject({ success: false });
     expect((await list('?type=mcp')).items).toEqual([]);
     expect(await settle(wallet)).toMatchObject({ success: true });
-    expect((await list('?type=mcp')).items).toEqual([expect.objectContaining({ resource: url, type: 'mcp', description: 'Forecast tool', extensions: { bazaar } })]);
+    expect((await list('?type=mcp')).items).toEqual([
+      expect.objectContaining({ resource: url, type: 'mcp', description: 'Forecast tool', extensions: { bazaar } }),
+    ]);
     expect((await list('?limit=1&offset=1')).pagination).toEqual({ limit: 1, offset: 1, total: 2 });
   });
 });

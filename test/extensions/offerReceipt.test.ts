@@ -23,7 +23,16 @@ import {
   type EIP712SignedReceipt,
 } from '@x402/extensions/offer-receipt';
 import type { PaymentRequired as OfficialPaymentRequired } from '@x402/core/types';
-import { createReceiptSigner, decodePaymentRequiredHeader, payingFetch, paywall, receiptOf, verifyReceipt, type Paywall, type ReceiptSigner } from '../../src/index';
+import {
+  createReceiptSigner,
+  decodePaymentRequiredHeader,
+  payingFetch,
+  paywall,
+  receiptOf,
+  verifyReceipt,
+  type Paywall,
+  type ReceiptSigner,
+} from '../../src/index';
 import { offerReceipt, paymentIdentifier } from '../../src/extensions/index';
 import { evmEip3009Client, evmEip3009Server, evmWallet } from '../../adapters/evm/index';
 import { serveFetch, type StartedServer } from '../../src/server/node';
@@ -43,11 +52,33 @@ beforeAll(async () => {
   net = connectSharedDevnets(inject('devnets'));
   const d = net.description;
   const rail = () =>
-    evmEip3009Server({ publicClient: net.evm.publicClient, walletClient: net.evm.walletClient('facilitator'), pollingIntervalMs: 5, chainId: d.evm.chainId, token: net.evm.token, payTo: freshPayee() });
-  const routes = { 'GET /data': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }, { rail: 'evm-eip3009', amount: PRICE * 2n, extra: { tier: 'gold' } }] } };
+    evmEip3009Server({
+      publicClient: net.evm.publicClient,
+      walletClient: net.evm.walletClient('facilitator'),
+      pollingIntervalMs: 5,
+      chainId: d.evm.chainId,
+      token: net.evm.token,
+      payTo: freshPayee(),
+    });
+  const routes = {
+    'GET /data': {
+      accepts: [
+        { rail: 'evm-eip3009', amount: PRICE },
+        { rail: 'evm-eip3009', amount: PRICE * 2n, extra: { tier: 'gold' } },
+      ],
+    },
+  };
   signer = await createReceiptSigner();
-  jwsPaywall = paywall(routes, { rails: [rail()], signer, extensions: [offerReceipt({ format: 'jws', signer }), paymentIdentifier()] });
-  const eip712 = paywall(routes, { rails: [rail()], signer: await createReceiptSigner(), extensions: [offerReceipt({ format: 'eip712', signTypedData: (p) => evmSigner.signTypedData(p) })] });
+  jwsPaywall = paywall(routes, {
+    rails: [rail()],
+    signer,
+    extensions: [offerReceipt({ format: 'jws', signer }), paymentIdentifier()],
+  });
+  const eip712 = paywall(routes, {
+    rails: [rail()],
+    signer: await createReceiptSigner(),
+    extensions: [offerReceipt({ format: 'eip712', signTypedData: (p) => evmSigner.signTypedData(p) })],
+  });
   for (const pw of [jwsPaywall, eip712]) servers.push(await serveFetch(pw.wrap(() => Response.json({ data: 42 }))));
   jwsUrl = `${servers[0]?.url}/data`;
   eip712Url = `${servers[1]?.url}/data`;
@@ -61,7 +92,11 @@ async function challenge(url: string): Promise<OfficialPaymentRequired> {
   expect(res.status).toBe(402);
   return decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED') ?? '') as unknown as OfficialPaymentRequired;
 }
-const pay = () => payingFetch(fetch, { adapters: [evmEip3009Client()], wallets: [evmWallet(net.evm.account('payer'), { publicClient: net.evm.publicClient })] });
+const pay = () =>
+  payingFetch(fetch, {
+    adapters: [evmEip3009Client()],
+    wallets: [evmWallet(net.evm.account('payer'), { publicClient: net.evm.publicClient })],
+  });
 /** A published public key as the official verifier takes it (its jose's JWK type). */
 function officialJwk(jwks: ReturnType<ReceiptSigner['jwks']>): { kty: string; crv: string; x: string } {
   const [key] = jwks.keys;
@@ -85,9 +120,16 @@ describe('offer-receipt, JWS form (the receipt key, kid did:jwk)', () => {
       expect(offer.format).toBe('jws');
       expect(findAcceptsObjectFromSignedOffer(offer, required.accepts)).toBe(required.accepts[i]);
       const payload = await verifyOfferSignatureJWS(offer.signedOffer as JWSSignedOffer); // key resolved from the did:jwk kid
-      expect(payload).toMatchObject({ version: 1, resourceUrl: jwsUrl, amount: required.accepts[i]?.amount, payTo: required.accepts[i]?.payTo });
+      expect(payload).toMatchObject({
+        version: 1,
+        resourceUrl: jwsUrl,
+        amount: required.accepts[i]?.amount,
+        payTo: required.accepts[i]?.payTo,
+      });
       expect(payload.validUntil).toBeGreaterThan(Date.now() / 1000);
-      await expect(verifyOfferSignatureJWS(offer.signedOffer as JWSSignedOffer, officialJwk(jwsPaywall.jwks()))).resolves.toEqual(payload);
+      await expect(
+        verifyOfferSignatureJWS(offer.signedOffer as JWSSignedOffer, officialJwk(jwsPaywall.jwks())),
+      ).resolves.toEqual(payload);
     }
   });
 
@@ -99,23 +141,41 @@ describe('offer-receipt, JWS form (the receipt key, kid did:jwk)', () => {
     const payload = await verifyReceiptSignatureJWS(standard, officialJwk(jwsPaywall.jwks()));
     const ours = receiptOf(res)?.receipt;
     expect(receiptOf(res)?.receiptCheck).toBe('signature');
-    expect(payload).toMatchObject({ version: 1, network: ours?.network, resourceUrl: ours?.request.url, payer: ours?.payer, transaction: ours?.reference });
+    expect(payload).toMatchObject({
+      version: 1,
+      network: ours?.network,
+      resourceUrl: ours?.request.url,
+      payer: ours?.payer,
+      transaction: ours?.reference,
+    });
     const offer = decodeSignedOffers(extractOffersFromPaymentRequired(await challenge(jwsUrl)))[0];
     if (!offer) throw new Error('no offer');
     expect(verifyReceiptMatchesOffer(standard, offer, [net.evm.account('payer').address])).toBe(true);
     expect(verifyReceiptMatchesOffer(standard, offer, [evmSigner.address])).toBe(false);
-    await expect(verifyReceipt(receiptOf(res)?.signedReceipt, jwsPaywall.jwks())).resolves.toMatchObject({ reference: payload.transaction });
+    await expect(verifyReceipt(receiptOf(res)?.signedReceipt, jwsPaywall.jwks())).resolves.toMatchObject({
+      reference: payload.transaction,
+    });
   });
 
   it('tampering is refused: an offer with a lower amount or another payee, a receipt naming another transaction', async () => {
     const [offer] = extractOffersFromPaymentRequired(await challenge(jwsUrl)) as JWSSignedOffer[];
     if (!offer) throw new Error('no offer');
-    for (const change of [(p: Record<string, unknown>) => ({ ...p, amount: '1' }), (p: Record<string, unknown>) => ({ ...p, payTo: evmSigner.address })]) {
-      await expect(verifyOfferSignatureJWS({ ...offer, signature: tamperJws(offer.signature, change) })).rejects.toThrow(/signature/i);
+    for (const change of [
+      (p: Record<string, unknown>) => ({ ...p, amount: '1' }),
+      (p: Record<string, unknown>) => ({ ...p, payTo: evmSigner.address }),
+    ]) {
+      await expect(
+        verifyOfferSignatureJWS({ ...offer, signature: tamperJws(offer.signature, change) }),
+      ).rejects.toThrow(/signature/i);
     }
     const res = await pay()(jwsUrl);
     const receipt = extractReceiptFromResponse(res) as JWSSignedReceipt;
-    await expect(verifyReceiptSignatureJWS({ ...receipt, signature: tamperJws(receipt.signature, (p) => ({ ...p, transaction: `0x${'ab'.repeat(32)}` })) })).rejects.toThrow(/signature/i);
+    await expect(
+      verifyReceiptSignatureJWS({
+        ...receipt,
+        signature: tamperJws(receipt.signature, (p) => ({ ...p, transaction: `0x${'ab'.repeat(32)}` })),
+      }),
+    ).rejects.toThrow(/signature/i);
     // Another key (a stranger's JWKS) does not verify our artifacts either.
     const stranger = await createReceiptSigner();
     await expect(verifyReceiptSignatureJWS(receipt, officialJwk(stranger.jwks()))).rejects.toThrow(/signature/i);
@@ -139,8 +199,14 @@ describe('offer-receipt, EIP-712 form (an EVM account)', () => {
     const receipt = extractReceiptFromResponse(res) as EIP712SignedReceipt;
     const verified = await verifyReceiptSignatureEIP712(receipt);
     expect(verified.signer).toBe(evmSigner.address);
-    expect(extractReceiptPayload(receipt)).toMatchObject({ transaction: receiptOf(res)?.receipt?.reference, payer: net.evm.account('payer').address });
-    const forged = await verifyReceiptSignatureEIP712({ ...receipt, payload: { ...receipt.payload, payer: evmSigner.address } });
+    expect(extractReceiptPayload(receipt)).toMatchObject({
+      transaction: receiptOf(res)?.receipt?.reference,
+      payer: net.evm.account('payer').address,
+    });
+    const forged = await verifyReceiptSignatureEIP712({
+      ...receipt,
+      payload: { ...receipt.payload, payer: evmSigner.address },
+    });
     expect(forged.signer).not.toBe(evmSigner.address);
   });
 });

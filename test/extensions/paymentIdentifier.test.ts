@@ -45,11 +45,28 @@ beforeAll(async () => {
   net = connectSharedDevnets(inject('devnets'));
   const d = net.description;
   const rail = () =>
-    evmEip3009Server({ publicClient: net.evm.publicClient, walletClient: net.evm.walletClient('facilitator'), pollingIntervalMs: 5, chainId: d.evm.chainId, token: net.evm.token, payTo: payee });
+    evmEip3009Server({
+      publicClient: net.evm.publicClient,
+      walletClient: net.evm.walletClient('facilitator'),
+      pollingIntervalMs: 5,
+      chainId: d.evm.chainId,
+      token: net.evm.token,
+      payTo: payee,
+    });
   const routes = { 'GET /report': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } };
   // No issuer: in tests the request's origin (the ephemeral port) stands in. replay max 0: without the extension an identical resend of a settled payment is refused (409).
-  pw = paywall(routes, { rails: [rail()], signer: await createReceiptSigner(), replay: { max: 0 }, extensions: [paymentIdentifier()] });
-  strict = paywall(routes, { rails: [rail()], signer: await createReceiptSigner(), issuer: 'http://strict.test', extensions: [paymentIdentifier({ required: true })] });
+  pw = paywall(routes, {
+    rails: [rail()],
+    signer: await createReceiptSigner(),
+    replay: { max: 0 },
+    extensions: [paymentIdentifier()],
+  });
+  strict = paywall(routes, {
+    rails: [rail()],
+    signer: await createReceiptSigner(),
+    issuer: 'http://strict.test',
+    extensions: [paymentIdentifier({ required: true })],
+  });
   server = await serveFetch(
     pw.wrap(async () => {
       runs++;
@@ -70,7 +87,10 @@ const wallet = () => evmWallet(net.evm.account('payer'), { publicClient: net.evm
 const url = () => `${server.url}/report`;
 
 /** payingFetch over a recorder of every PAYMENT-SIGNATURE it sends. */
-function recordingClient(options: { resend?: { attemptTimeoutMs: number; delayMs: number } } = {}): { pay: FetchLike; sent: string[] } {
+function recordingClient(options: { resend?: { attemptTimeoutMs: number; delayMs: number } } = {}): {
+  pay: FetchLike;
+  sent: string[];
+} {
   const sent: string[] = [];
   const recorder: FetchLike = (input, init) => {
     const header = new Headers(init?.headers).get('PAYMENT-SIGNATURE');
@@ -83,9 +103,14 @@ function recordingClient(options: { resend?: { attemptTimeoutMs: number; delayMs
 describe('payment-identifier', () => {
   it('every 402 declares the extension as the official helpers read it (info.required false, the spec schema)', async () => {
     const res = await fetch(url());
-    const declared = decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED') ?? '').extensions?.['payment-identifier'];
+    const declared = decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED') ?? '').extensions?.[
+      'payment-identifier'
+    ];
     expect(isPaymentIdentifierExtension(declared)).toBe(true);
-    expect(declared).toMatchObject({ info: { required: false }, schema: { properties: { id: { minLength: 16, maxLength: 128 } } } });
+    expect(declared).toMatchObject({
+      info: { required: false },
+      schema: { properties: { id: { minLength: 16, maxLength: 128 } } },
+    });
   });
 
   it('payingFetch sends an id by default; the identical payment sent again gets the first answer without charging, past the replay bound', async () => {
@@ -119,8 +144,18 @@ describe('payment-identifier', () => {
     const runsBefore = runs;
     const offer = decodePaymentRequiredHeader((await fetch(url())).headers.get('PAYMENT-REQUIRED') ?? '').accepts[0];
     if (!offer) throw new Error('no offer');
-    const payload = await evmEip3009Client().createPayment(offer, wallet(), { resource: { url: url() }, x402Version: 2, now: Date.now() });
-    const other = encodePaymentSignatureHeader({ x402Version: 2, resource: { url: url() }, accepted: offer, payload, extensions: first.extensions });
+    const payload = await evmEip3009Client().createPayment(offer, wallet(), {
+      resource: { url: url() },
+      x402Version: 2,
+      now: Date.now(),
+    });
+    const other = encodePaymentSignatureHeader({
+      x402Version: 2,
+      resource: { url: url() },
+      accepted: offer,
+      payload,
+      extensions: first.extensions,
+    });
     const res = await fetch(url(), { headers: { 'PAYMENT-SIGNATURE': other } });
     expect(res.status).toBe(409);
     expect(await res.json()).toMatchObject({ reason: 'payment_identifier_conflict' });
@@ -151,8 +186,16 @@ describe('payment-identifier', () => {
     expect(declared.extensions?.['payment-identifier']).toMatchObject({ info: { required: true } });
     const offer = declared.accepts[0];
     if (!offer) throw new Error('no offer');
-    const payload = await evmEip3009Client().createPayment(offer, wallet(), { resource: { url: 'http://strict.test/report' }, x402Version: 2, now: Date.now() });
-    const res = await handler(new Request('http://strict.test/report', { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload }) } }));
+    const payload = await evmEip3009Client().createPayment(offer, wallet(), {
+      resource: { url: 'http://strict.test/report' },
+      x402Version: 2,
+      now: Date.now(),
+    });
+    const res = await handler(
+      new Request('http://strict.test/report', {
+        headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload }) },
+      }),
+    );
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ message: expect.stringMatching(/requires a payment id/) });
   });
@@ -161,13 +204,27 @@ describe('payment-identifier', () => {
     const id = `pay_official_${Date.now()}_abcdef`;
     const account = privateKeyToAccount(net.description.evm.accounts.payer?.privateKey as Hex);
     const official = () => {
-      const client = new x402Client().register(net.description.evm.network as `${string}:${string}`, new ExactEvmScheme(account));
-      client.setSpendControls({ allowedAssets: [{ network: net.description.evm.network as `${string}:${string}`, asset: net.evm.token.address, maxAmountPerPayment: PRICE.toString() }] });
+      const client = new x402Client().register(
+        net.description.evm.network as `${string}:${string}`,
+        new ExactEvmScheme(account),
+      );
+      client.setSpendControls({
+        allowedAssets: [
+          {
+            network: net.description.evm.network as `${string}:${string}`,
+            asset: net.evm.token.address,
+            maxAmountPerPayment: PRICE.toString(),
+          },
+        ],
+      });
       client.registerExtension({
         key: 'payment-identifier',
         enrichPaymentPayload: async (payload, required) => {
           if (!required.extensions?.['payment-identifier']) return payload;
-          const extensions = { ...(payload.extensions ?? {}), 'payment-identifier': required.extensions['payment-identifier'] };
+          const extensions = {
+            ...(payload.extensions ?? {}),
+            'payment-identifier': required.extensions['payment-identifier'],
+          };
           return { ...payload, extensions: appendPaymentIdentifierToExtensions(extensions, id) };
         },
       });
@@ -184,7 +241,11 @@ describe('payment-identifier', () => {
     const runsBefore = runs;
     const first = await wrapFetchWithPayment(recorder, official())(url());
     expect(first.status).toBe(200);
-    expect(extractPaymentIdentifier(decodePaymentSignatureHeader(sent[0] ?? '') as Parameters<typeof extractPaymentIdentifier>[0])).toBe(id);
+    expect(
+      extractPaymentIdentifier(
+        decodePaymentSignatureHeader(sent[0] ?? '') as Parameters<typeof extractPaymentIdentifier>[0],
+      ),
+    ).toBe(id);
     const resend = await fetch(url(), { headers: { 'PAYMENT-SIGNATURE': sent[0] ?? '' } });
     expect(resend.status).toBe(200);
     expect(resend.headers.get('PAYMENT-RESPONSE')).toBe(first.headers.get('PAYMENT-RESPONSE'));

@@ -7,7 +7,15 @@
  * `pw.reconcile()`) gets exactly one receipt, and the money moved exactly once (or, if nothing was
  * broadcast, nothing moved).
  */
-import { createPublicClient, createTestClient, createWalletClient, http, type Address, type Hex, type PublicClient } from 'viem';
+import {
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  http,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createReceiptSigner, payingFetch, paywall, receiptOf, type FetchLike, type Paywall } from '../../src/index';
@@ -17,7 +25,14 @@ import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
 import { startAnvil, type AnvilInstance } from '../../fixtures/evm/anvil';
 import { startFaultProxy, type FaultProxy } from '../support/faultProxy';
 import { walletFor } from '../support/evmHarness';
-import { countingHandler, expectPending, expectReceipt, expectUnavailable, preparePayment, type PreparedPayment } from './support/faultAssertions';
+import {
+  countingHandler,
+  expectPending,
+  expectReceipt,
+  expectUnavailable,
+  preparePayment,
+  type PreparedPayment,
+} from './support/faultAssertions';
 
 const PRICE = 10_000n;
 const URL_PAID = 'http://faults.test/paid';
@@ -49,14 +64,30 @@ beforeEach(async () => {
  * A paywall whose EIP-3009 rail reaches anvil only through the fault proxy, with short timeouts. The gas
  * account signs locally, or (`nodeAccount`) is held by the node, which signs on `eth_sendTransaction`.
  */
-async function server(gas: 'local' | 'nodeAccount' = 'local'): Promise<{ pw: Paywall; fetch: FetchLike; runs: () => number }> {
+async function server(
+  gas: 'local' | 'nodeAccount' = 'local',
+): Promise<{ pw: Paywall; fetch: FetchLike; runs: () => number }> {
   const transport = http(proxy.url, { timeout: RPC_TIMEOUT_MS, retryCount: 0 });
   const publicClient = createPublicClient({ chain: evm.chain, transport, pollingInterval: 20 });
-  const account = gas === 'local' ? privateKeyToAccount(evm.accounts.facilitator.privateKey as Hex) : evm.accounts.facilitator.address;
+  const account =
+    gas === 'local'
+      ? privateKeyToAccount(evm.accounts.facilitator.privateKey as Hex)
+      : evm.accounts.facilitator.address;
   const walletClient = createWalletClient({ account, chain: evm.chain, transport });
-  const settler = { publicClient, walletClient, chainId: evm.chainId, token: evm.token, payTo: evm.accounts.payee.address, confirmTimeoutMs: CONFIRM_TIMEOUT_MS, pollingIntervalMs: 20 };
+  const settler = {
+    publicClient,
+    walletClient,
+    chainId: evm.chainId,
+    token: evm.token,
+    payTo: evm.accounts.payee.address,
+    confirmTimeoutMs: CONFIRM_TIMEOUT_MS,
+    pollingIntervalMs: 20,
+  };
   const pw = paywall(
-    { 'GET /paid': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] }, 'GET /paid2612': { accepts: [{ rail: 'evm-eip2612', amount: PRICE }] } },
+    {
+      'GET /paid': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] },
+      'GET /paid2612': { accepts: [{ rail: 'evm-eip2612', amount: PRICE }] },
+    },
     { rails: [evmEip3009Server(settler), evmEip2612Server(settler)], signer: await createReceiptSigner() },
   );
   const counted = countingHandler();
@@ -65,11 +96,19 @@ async function server(gas: 'local' | 'nodeAccount' = 'local'): Promise<{ pw: Pay
 }
 
 function balanceOf(address: Address): Promise<bigint> {
-  return reader.readContract({ address: evm.token.address, abi: exactTokenAbi, functionName: 'balanceOf', args: [address] });
+  return reader.readContract({
+    address: evm.token.address,
+    abi: exactTokenAbi,
+    functionName: 'balanceOf',
+    args: [address],
+  });
 }
 
 async function balances(): Promise<{ payer: bigint; payee: bigint }> {
-  const [payer, payee] = await Promise.all([balanceOf(evm.accounts.payer.address), balanceOf(evm.accounts.payee.address)]);
+  const [payer, payee] = await Promise.all([
+    balanceOf(evm.accounts.payer.address),
+    balanceOf(evm.accounts.payee.address),
+  ]);
   return { payer, payee };
 }
 
@@ -109,7 +148,11 @@ describe('EVM faults (EIP-3009 on anvil behind a fault proxy)', () => {
     const { pw, fetch } = await server();
     const before = await balances();
     await proxy.set({ kind: 'hang-after-forward', methods: ['eth_sendRawTransaction'], times: 1 });
-    const client = payingFetch(fetch, { adapters: [evmEip3009Client()], wallets: [walletFor(evm, 'payer')], resend: { attempts: 3, delayMs: 50, maxDelayMs: 200 } });
+    const client = payingFetch(fetch, {
+      adapters: [evmEip3009Client()],
+      wallets: [walletFor(evm, 'payer')],
+      resend: { attempts: 3, delayMs: 50, maxDelayMs: 200 },
+    });
     const response = await client(URL_PAID);
     const outcome = receiptOf(response);
     expect(outcome?.receiptError).toBeUndefined();
@@ -139,10 +182,19 @@ describe('EVM faults (EIP-3009 on anvil behind a fault proxy)', () => {
 
   it('EIP-2612: RPC times out after the node accepted the transfer (the permit went through): 503 settlement_pending with its hash; the retry gets that receipt, paid once', async () => {
     const { pw, fetch } = await server();
-    const payment = await preparePayment(fetch, 'http://faults.test/paid2612', evmEip2612Client(), walletFor(evm, 'payer'));
+    const payment = await preparePayment(
+      fetch,
+      'http://faults.test/paid2612',
+      evmEip2612Client(),
+      walletFor(evm, 'payer'),
+    );
     const before = await balances();
     // the first send (permit) passes, the second (transferFrom) is taken by the node and its answer lost
-    await proxy.set({ kind: 'hang-after-forward', methods: ['eth_sendRawTransaction'], after: 'eth_sendRawTransaction' });
+    await proxy.set({
+      kind: 'hang-after-forward',
+      methods: ['eth_sendRawTransaction'],
+      after: 'eth_sendRawTransaction',
+    });
 
     const reference = await expectPending(await payment.send());
     expect(await movedSince(before)).toBe(PRICE);
@@ -156,7 +208,12 @@ describe('EVM faults (EIP-3009 on anvil behind a fault proxy)', () => {
 
   it('EIP-2612: RPC times out after the node accepted the permit: 503 settlement_pending, nothing moved yet; the retry makes the one transfer', async () => {
     const { pw, fetch } = await server();
-    const payment = await preparePayment(fetch, 'http://faults.test/paid2612', evmEip2612Client(), walletFor(evm, 'payer'));
+    const payment = await preparePayment(
+      fetch,
+      'http://faults.test/paid2612',
+      evmEip2612Client(),
+      walletFor(evm, 'payer'),
+    );
     const before = await balances();
     await proxy.set({ kind: 'hang-after-forward', methods: ['eth_sendRawTransaction'] });
 
@@ -242,7 +299,11 @@ describe('EVM faults (EIP-3009 on anvil behind a fault proxy)', () => {
     expect(await movedSince(before)).toBe(0n);
 
     // a real client: its first send meets the refused RPC, its re-send the recovered one
-    const client = payingFetch(fetch, { adapters: [evmEip3009Client()], wallets: [walletFor(evm, 'payer')], resend: { attempts: 3, delayMs: 50, maxDelayMs: 300 } });
+    const client = payingFetch(fetch, {
+      adapters: [evmEip3009Client()],
+      wallets: [walletFor(evm, 'payer')],
+      resend: { attempts: 3, delayMs: 50, maxDelayMs: 300 },
+    });
     setTimeout(() => void proxy.set({ kind: 'pass' }), 100);
     const response = await client(URL_PAID);
     const outcome = receiptOf(response);

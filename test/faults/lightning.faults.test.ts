@@ -10,7 +10,14 @@ import { authenticatedLndGrpc, type AuthenticatedLnd } from 'ln-service';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createReceiptSigner, payingFetch, paywall, receiptOf, type FetchLike, type Paywall } from '../../src/index';
-import { formatL402Authorization, lightningClient, lightningServer, lightningWallet, parseL402Challenge, payInvoice } from '../../adapters/lightning/index';
+import {
+  formatL402Authorization,
+  lightningClient,
+  lightningServer,
+  lightningWallet,
+  parseL402Challenge,
+  payInvoice,
+} from '../../adapters/lightning/index';
 import { startLightningDevnet, type LightningDevnet } from '../../fixtures/lightning/index';
 import { startTcpFaultProxy, type TcpFaultProxy } from '../support/tcpFaultProxy';
 import { countingHandler, expectReceipt, expectUnavailable, preparePayment } from './support/faultAssertions';
@@ -27,11 +34,17 @@ let lnd: AuthenticatedLnd;
 beforeAll(async () => {
   devnet = await startLightningDevnet();
   proxy = await startTcpFaultProxy(devnet.nodes.bob.socket);
-  lnd = authenticatedLndGrpc({ socket: proxy.socket, cert: devnet.nodes.bob.cert, macaroon: devnet.nodes.bob.macaroon }).lnd;
+  lnd = authenticatedLndGrpc({
+    socket: proxy.socket,
+    cert: devnet.nodes.bob.cert,
+    macaroon: devnet.nodes.bob.macaroon,
+  }).lnd;
 });
 /** Closes an ln-service client's gRPC channels. */
 function closeLnd(client: AuthenticatedLnd | undefined): void {
-  for (const service of Object.values(client ?? {})) if (typeof service === 'object' && service !== null && 'close' in service && typeof service.close === 'function') service.close();
+  for (const service of Object.values(client ?? {}))
+    if (typeof service === 'object' && service !== null && 'close' in service && typeof service.close === 'function')
+      service.close();
 }
 
 afterAll(async () => {
@@ -44,10 +57,20 @@ beforeEach(async () => {
 });
 
 /** A paywall over bob's node, reached through the fault proxy (or with another `lnd` client, and a given token key). */
-async function server(options: { lnd?: AuthenticatedLnd; rootKey?: Uint8Array } = {}): Promise<{ pw: Paywall; fetch: FetchLike; runs: () => number }> {
+async function server(
+  options: { lnd?: AuthenticatedLnd; rootKey?: Uint8Array } = {},
+): Promise<{ pw: Paywall; fetch: FetchLike; runs: () => number }> {
   const rootKey = options.rootKey ?? new Uint8Array(randomBytes(32));
-  const rail = lightningServer({ lnd: options.lnd ?? lnd, rootKey, network: devnet.network, rpcTimeoutMs: NODE_TIMEOUT_MS });
-  const pw = paywall({ 'GET /ln': { accepts: [{ rail: 'lightning-l402', amount: PRICE }] } }, { rails: [rail], signer: await createReceiptSigner() });
+  const rail = lightningServer({
+    lnd: options.lnd ?? lnd,
+    rootKey,
+    network: devnet.network,
+    rpcTimeoutMs: NODE_TIMEOUT_MS,
+  });
+  const pw = paywall(
+    { 'GET /ln': { accepts: [{ rail: 'lightning-l402', amount: PRICE }] } },
+    { rails: [rail], signer: await createReceiptSigner() },
+  );
   const counted = countingHandler();
   const handler = pw.wrap(counted.handler);
   return { pw, fetch: async (input, init) => handler(new Request(input, init)), runs: () => counted.runs };
@@ -94,7 +117,11 @@ describe('Lightning faults (L402 on the LND stand-in behind a TCP fault proxy)',
     expect(unpaid.headers.get('PAYMENT-REQUIRED')).toBeNull();
     await expectUnavailable(unpaid);
     // a paying client sees the same 503 and pays nothing
-    const client = payingFetch(fetch, { adapters: [lightningClient()], wallets: [lightningWallet(devnet.nodes.alice.lnd)], resend: false });
+    const client = payingFetch(fetch, {
+      adapters: [lightningClient()],
+      wallets: [lightningWallet(devnet.nodes.alice.lnd)],
+      resend: false,
+    });
     await expectUnavailable(await client(URL_PAID));
     expect(movedSince(before)).toBe(0n);
     expect(runs()).toBe(0);
@@ -128,9 +155,17 @@ describe('Lightning faults (L402 on the LND stand-in behind a TCP fault proxy)',
     const challenge = parseL402Challenge((await fetch(URL_PAID)).headers.get('WWW-Authenticate') ?? '');
     if (!challenge) throw new Error('no L402 challenge');
     const before = balances();
-    const { preimage } = await payInvoice({ lnd: devnet.nodes.alice.lnd, invoice: challenge.invoice, amountMsat: PRICE, now: Date.now() });
+    const { preimage } = await payInvoice({
+      lnd: devnet.nodes.alice.lnd,
+      invoice: challenge.invoice,
+      amountMsat: PRICE,
+      now: Date.now(),
+    });
     expect(movedSince(before)).toBe(PRICE);
-    const send = () => fetch(URL_PAID, { headers: { Authorization: formatL402Authorization({ macaroons: [challenge.macaroon], preimage }) } });
+    const send = () =>
+      fetch(URL_PAID, {
+        headers: { Authorization: formatL402Authorization({ macaroons: [challenge.macaroon], preimage }) },
+      });
     await proxy.cut();
     await expectUnavailable(await send());
     expect(runs()).toBe(0);
@@ -145,7 +180,11 @@ describe('Lightning faults (L402 on the LND stand-in behind a TCP fault proxy)',
     const rootKey = new Uint8Array(randomBytes(32));
     const healthy = await server({ rootKey });
     // bob's socket, alice's macaroon: bob's node answers each call with lnd's macaroon failure (gRPC UNKNOWN)
-    const refusing = authenticatedLndGrpc({ socket: devnet.nodes.bob.socket, cert: devnet.nodes.bob.cert, macaroon: devnet.nodes.alice.macaroon }).lnd;
+    const refusing = authenticatedLndGrpc({
+      socket: devnet.nodes.bob.socket,
+      cert: devnet.nodes.bob.cert,
+      macaroon: devnet.nodes.alice.macaroon,
+    }).lnd;
     const failing = await server({ lnd: refusing, rootKey });
     const unpaid = await failing.fetch(URL_PAID);
     expect(unpaid.headers.get('WWW-Authenticate')).toBeNull();
@@ -154,7 +193,12 @@ describe('Lightning faults (L402 on the LND stand-in behind a TCP fault proxy)',
     const challenge = parseL402Challenge((await healthy.fetch(URL_PAID)).headers.get('WWW-Authenticate') ?? '');
     if (!challenge) throw new Error('no L402 challenge');
     const before = balances();
-    const { preimage } = await payInvoice({ lnd: devnet.nodes.alice.lnd, invoice: challenge.invoice, amountMsat: PRICE, now: Date.now() });
+    const { preimage } = await payInvoice({
+      lnd: devnet.nodes.alice.lnd,
+      invoice: challenge.invoice,
+      amountMsat: PRICE,
+      now: Date.now(),
+    });
     const headers = { Authorization: formatL402Authorization({ macaroons: [challenge.macaroon], preimage }) };
     await expectUnavailable(await failing.fetch(URL_PAID, { headers }));
     expect(failing.runs()).toBe(0);
@@ -185,7 +229,10 @@ describe('Lightning faults (L402 on the LND stand-in behind a TCP fault proxy)',
 
     await proxy.restore();
     expect((await challengeOnceBack(fetch)).status).toBe(402);
-    const client = payingFetch(fetch, { adapters: [lightningClient()], wallets: [lightningWallet(devnet.nodes.alice.lnd)] });
+    const client = payingFetch(fetch, {
+      adapters: [lightningClient()],
+      wallets: [lightningWallet(devnet.nodes.alice.lnd)],
+    });
     await expectReceipt(await client(URL_PAID), pw);
   });
 });

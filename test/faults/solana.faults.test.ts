@@ -15,7 +15,14 @@ import { startSolanaDevnet, type SolanaDevnet } from '../../fixtures/solana/inde
 import { startRpcFront, type RpcFront } from '../../fixtures/solana/rpcServer';
 import { startFaultProxy, type FaultProxy } from '../support/faultProxy';
 import { solanaWalletFor } from '../support/solanaHarness';
-import { countingHandler, expectPending, expectReceipt, expectUnavailable, preparePayment, type PreparedPayment } from './support/faultAssertions';
+import {
+  countingHandler,
+  expectPending,
+  expectReceipt,
+  expectUnavailable,
+  preparePayment,
+  type PreparedPayment,
+} from './support/faultAssertions';
 
 const PRICE = 10_000n;
 const URL_PAID = 'http://faults.test/paid';
@@ -55,7 +62,9 @@ function proxiedConnection(): Connection {
  * connection's own (`connection: 'timeout'`), or only the rail's (`'plain'`, a web3.js default connection
  * that waits as long as the socket lets it).
  */
-async function server(connection: 'timeout' | 'plain' = 'timeout'): Promise<{ pw: Paywall; fetch: FetchLike; runs: () => number }> {
+async function server(
+  connection: 'timeout' | 'plain' = 'timeout',
+): Promise<{ pw: Paywall; fetch: FetchLike; runs: () => number }> {
   const rail = solanaExactServer({
     connection: connection === 'timeout' ? proxiedConnection() : new Connection(proxy.url, 'confirmed'),
     rpcTimeoutMs: RPC_TIMEOUT_MS,
@@ -66,14 +75,20 @@ async function server(connection: 'timeout' | 'plain' = 'timeout'): Promise<{ pw
     confirmTimeoutMs: CONFIRM_TIMEOUT_MS,
     pollIntervalMs: 20,
   });
-  const pw = paywall({ 'GET /paid': { accepts: [{ rail: 'solana-spl', amount: PRICE }] } }, { rails: [rail], signer: await createReceiptSigner() });
+  const pw = paywall(
+    { 'GET /paid': { accepts: [{ rail: 'solana-spl', amount: PRICE }] } },
+    { rails: [rail], signer: await createReceiptSigner() },
+  );
   const counted = countingHandler();
   const handler = pw.wrap(counted.handler);
   return { pw, fetch: async (input, init) => handler(new Request(input, init)), runs: () => counted.runs };
 }
 
 function balances(): { payer: bigint; payee: bigint } {
-  return { payer: devnet.tokenBalance(devnet.keypairs.payer.publicKey), payee: devnet.tokenBalance(devnet.keypairs.payee.publicKey) };
+  return {
+    payer: devnet.tokenBalance(devnet.keypairs.payer.publicKey),
+    payee: devnet.tokenBalance(devnet.keypairs.payee.publicKey),
+  };
 }
 
 /** Payer → payee movement since `before` (both sides must agree). */
@@ -190,7 +205,11 @@ describe('Solana faults (SPL exact on the litesvm devnet behind a fault proxy)',
     expect(runs()).toBe(0);
     expect(movedSince(before)).toBe(0n);
 
-    const client = payingFetch(fetch, { adapters: [solanaExactClient()], wallets: [solanaWalletFor(devnet, 'payer')], resend: { attempts: 3, delayMs: 50, maxDelayMs: 300 } });
+    const client = payingFetch(fetch, {
+      adapters: [solanaExactClient()],
+      wallets: [solanaWalletFor(devnet, 'payer')],
+      resend: { attempts: 3, delayMs: 50, maxDelayMs: 300 },
+    });
     setTimeout(() => void proxy.set({ kind: 'pass' }), 100);
     const response = await client(URL_PAID);
     expect(receiptOf(response)?.receiptError).toBeUndefined();

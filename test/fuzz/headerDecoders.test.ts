@@ -17,7 +17,12 @@ import {
   encodePaymentSignatureHeader,
 } from '../../src/protocol/headers';
 import { encodeBase64Json } from '../../src/protocol/jsonCodec';
-import { formatL402Authorization, formatL402Challenge, parseL402Authorization, parseL402Challenges } from '../../src/protocol/l402';
+import {
+  formatL402Authorization,
+  formatL402Challenge,
+  parseL402Authorization,
+  parseL402Challenges,
+} from '../../src/protocol/l402';
 import {
   addFirstPartyCaveat,
   createMacaroon,
@@ -40,7 +45,8 @@ function typedOrValue<T>(decode: () => T): T | undefined {
   try {
     return decode();
   } catch (error) {
-    if (!(error instanceof X402RailsError)) throw new Error(`expected an X402RailsError, got ${String(error)}`, { cause: error });
+    if (!(error instanceof X402RailsError))
+      throw new Error(`expected an X402RailsError, got ${String(error)}`, { cause: error });
     expect(error.status).toBe(400);
     return undefined;
   }
@@ -53,15 +59,57 @@ const validSignature = encodePaymentSignatureHeader({
   accepted: offer,
   payload: {
     signature: `0x${'ab'.repeat(65)}`,
-    authorization: { from: offer.payTo, to: offer.payTo, value: '10000', validAfter: '0', validBefore: '9999999999', nonce: `0x${'11'.repeat(32)}` },
+    authorization: {
+      from: offer.payTo,
+      to: offer.payTo,
+      value: '10000',
+      validAfter: '0',
+      validBefore: '9999999999',
+      nonce: `0x${'11'.repeat(32)}`,
+    },
   },
 });
-const validRequired = encodePaymentRequiredHeader({ x402Version: 2, resource: { url: 'https://api.example/report' }, accepts: [offer, { ...offer, network: 'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1' }] });
-const validResponse = encodePaymentResponseHeader({ success: true, transaction: `0x${'cd'.repeat(32)}`, network: 'eip155:84532', payer: offer.payTo, amount: '10000' });
-const validV1Response = encodeBase64Json({ success: true, transaction: `0x${'cd'.repeat(32)}`, network: 'base-sepolia', payer: offer.payTo });
-const v1Body = { x402Version: 1, error: 'X-PAYMENT header is required', accepts: [{ scheme: 'exact', network: 'base-sepolia', maxAmountRequired: '10000', resource: 'https://api.example/report', description: '', mimeType: 'application/json', payTo: offer.payTo, maxTimeoutSeconds: 60, asset: offer.asset, extra: { name: 'USDC', version: '2' } }] };
+const validRequired = encodePaymentRequiredHeader({
+  x402Version: 2,
+  resource: { url: 'https://api.example/report' },
+  accepts: [offer, { ...offer, network: 'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1' }],
+});
+const validResponse = encodePaymentResponseHeader({
+  success: true,
+  transaction: `0x${'cd'.repeat(32)}`,
+  network: 'eip155:84532',
+  payer: offer.payTo,
+  amount: '10000',
+});
+const validV1Response = encodeBase64Json({
+  success: true,
+  transaction: `0x${'cd'.repeat(32)}`,
+  network: 'base-sepolia',
+  payer: offer.payTo,
+});
+const v1Body = {
+  x402Version: 1,
+  error: 'X-PAYMENT header is required',
+  accepts: [
+    {
+      scheme: 'exact',
+      network: 'base-sepolia',
+      maxAmountRequired: '10000',
+      resource: 'https://api.example/report',
+      description: '',
+      mimeType: 'application/json',
+      payTo: offer.payTo,
+      maxTimeoutSeconds: 60,
+      asset: offer.asset,
+      extra: { name: 'USDC', version: '2' },
+    },
+  ],
+};
 
-const macaroon = [`service=fuzz`, `fuzz_amount_msat=21000`, `expires=9999999999`].reduce(addFirstPartyCaveat, createMacaroon({ rootKey: randomBytes(32), identifier: randomBytes(66), location: 'x402-rails' }));
+const macaroon = [`service=fuzz`, `fuzz_amount_msat=21000`, `expires=9999999999`].reduce(
+  addFirstPartyCaveat,
+  createMacaroon({ rootKey: randomBytes(32), identifier: randomBytes(66), location: 'x402-rails' }),
+);
 const macaroonBase64 = macaroonToBase64(macaroon);
 const preimage = randomBytes(32).toString('hex');
 const invoice = `lnbcrt210n1${'q'.repeat(40)}`;
@@ -71,10 +119,20 @@ const around = (valid: string) => fc.oneof(randomHeader, mutatedBase64Json(valid
 
 describe('fuzz: x402 header decoders return a schema-valid value or throw a typed 400', () => {
   const decoders: Array<[string, string, (header: string) => unknown, (value: unknown) => boolean]> = [
-    ['PAYMENT-SIGNATURE', validSignature, decodePaymentSignatureHeader, (v) => PaymentPayloadSchema.safeParse(v).success],
+    [
+      'PAYMENT-SIGNATURE',
+      validSignature,
+      decodePaymentSignatureHeader,
+      (v) => PaymentPayloadSchema.safeParse(v).success,
+    ],
     ['PAYMENT-REQUIRED', validRequired, decodePaymentRequiredHeader, (v) => PaymentRequiredSchema.safeParse(v).success],
     ['PAYMENT-RESPONSE', validResponse, decodePaymentResponseHeader, (v) => SettleResponseSchema.safeParse(v).success],
-    ['X-PAYMENT-RESPONSE (v1)', validV1Response, decodeV1PaymentResponseHeader, (v) => SettleResponseV1Schema.safeParse(v).success],
+    [
+      'X-PAYMENT-RESPONSE (v1)',
+      validV1Response,
+      decodeV1PaymentResponseHeader,
+      (v) => SettleResponseV1Schema.safeParse(v).success,
+    ],
   ];
   it.each(decoders)('%s', (_name, valid, decode, isValid) => {
     fc.assert(
@@ -92,19 +150,26 @@ describe('fuzz: x402 header decoders return a schema-valid value or throw a type
       fc.string({ unit: 'binary', maxLength: 300 }),
     );
     await fc.assert(
-      fc.asyncProperty(fc.oneof(around(validRequired).map((h) => ({ h })), body.map((b) => ({ b }))), async (input) => {
-        const response =
-          'h' in input
-            ? new Response(null, { status: 402, headers: { 'PAYMENT-REQUIRED': input.h } })
-            : new Response(input.b, { status: 402, headers: { 'Content-Type': 'application/json' } });
-        try {
-          const read = await readChallenge(response);
-          for (const o of read?.offers ?? []) expect(typeof o.amount).toBe('string');
-        } catch (error) {
-          if (!(error instanceof X402RailsError)) throw new Error(`expected an X402RailsError, got ${String(error)}`, { cause: error });
-          expect(error.status).toBe(400);
-        }
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          around(validRequired).map((h) => ({ h })),
+          body.map((b) => ({ b })),
+        ),
+        async (input) => {
+          const response =
+            'h' in input
+              ? new Response(null, { status: 402, headers: { 'PAYMENT-REQUIRED': input.h } })
+              : new Response(input.b, { status: 402, headers: { 'Content-Type': 'application/json' } });
+          try {
+            const read = await readChallenge(response);
+            for (const o of read?.offers ?? []) expect(typeof o.amount).toBe('string');
+          } catch (error) {
+            if (!(error instanceof X402RailsError))
+              throw new Error(`expected an X402RailsError, got ${String(error)}`, { cause: error });
+            expect(error.status).toBe(400);
+          }
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -127,14 +192,38 @@ describe('fuzz: L402 header decoders', () => {
   });
 
   it('Authorization: a valid credential reads back exactly', () => {
-    expect(parseL402Authorization(formatL402Authorization({ macaroons: [macaroonBase64], preimage }))).toEqual({ scheme: 'L402', macaroons: [macaroonBase64], preimage });
+    expect(parseL402Authorization(formatL402Authorization({ macaroons: [macaroonBase64], preimage }))).toEqual({
+      scheme: 'L402',
+      macaroons: [macaroonBase64],
+      preimage,
+    });
   });
 
   it('WWW-Authenticate: random values, mutations and several challenges', () => {
     const mutatedChallenge = fc
-      .tuple(fc.nat({ max: validChallenge.length }), fc.string({ unit: 'binary', maxLength: 6 }), fc.nat({ max: validChallenge.length }))
+      .tuple(
+        fc.nat({ max: validChallenge.length }),
+        fc.string({ unit: 'binary', maxLength: 6 }),
+        fc.nat({ max: validChallenge.length }),
+      )
       .map(([at, insert, cut]) => validChallenge.slice(0, at) + insert + validChallenge.slice(Math.max(at, cut)));
-    const several = fc.array(fc.oneof(fc.constant(validChallenge), fc.constantFrom('Bearer realm="x"', 'Basic', 'L402', 'LSAT macaroon=', 'L402 invoice="lnbc1"', 'x="', 'a=b=c')), { maxLength: 6 }).map((parts) => parts.join(', '));
+    const several = fc
+      .array(
+        fc.oneof(
+          fc.constant(validChallenge),
+          fc.constantFrom(
+            'Bearer realm="x"',
+            'Basic',
+            'L402',
+            'LSAT macaroon=',
+            'L402 invoice="lnbc1"',
+            'x="',
+            'a=b=c',
+          ),
+        ),
+        { maxLength: 6 },
+      )
+      .map((parts) => parts.join(', '));
     fc.assert(
       fc.property(fc.oneof(randomHeader, mutatedChallenge.map(asWireHeader), several.map(asWireHeader)), (header) => {
         const challenges = typedOrValue(() => parseL402Challenges(header));
@@ -152,11 +241,16 @@ describe('fuzz: macaroon decoding', () => {
   const bytes = serializeMacaroonV2(macaroon);
   const mutatedBytes = fc.oneof(
     fc.uint8Array({ maxLength: 400 }),
-    fc.array(fc.tuple(fc.nat({ max: bytes.length - 1 }), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 3 }).map((flips) => {
-      const copy = Uint8Array.from(bytes);
-      for (const [at, mask] of flips) copy[at] = (copy[at] ?? 0) ^ mask;
-      return copy;
-    }),
+    fc
+      .array(fc.tuple(fc.nat({ max: bytes.length - 1 }), fc.integer({ min: 1, max: 255 })), {
+        minLength: 1,
+        maxLength: 3,
+      })
+      .map((flips) => {
+        const copy = Uint8Array.from(bytes);
+        for (const [at, mask] of flips) copy[at] = (copy[at] ?? 0) ^ mask;
+        return copy;
+      }),
     fc.nat({ max: bytes.length }).map((n) => bytes.subarray(0, n)),
     fc.uint8Array({ minLength: 1, maxLength: 40 }).map((tail) => Uint8Array.from([...bytes, ...tail])),
     // a varint length that claims more bytes than there are
@@ -167,7 +261,11 @@ describe('fuzz: macaroon decoding', () => {
     fc.assert(
       fc.property(mutatedBytes, fc.constantFrom('binary', 'base64', 'base64url', 'hex'), (input, form) => {
         const decode = () =>
-          form === 'binary' ? parseMacaroonV2(input) : form === 'hex' ? macaroonFromHex(Buffer.from(input).toString('hex')) : macaroonFromBase64(Buffer.from(input).toString(form));
+          form === 'binary'
+            ? parseMacaroonV2(input)
+            : form === 'hex'
+              ? macaroonFromHex(Buffer.from(input).toString('hex'))
+              : macaroonFromBase64(Buffer.from(input).toString(form));
         const parsed = typedOrValue(decode);
         if (parsed) expect(parsed.signature).toHaveLength(32);
       }),
@@ -176,7 +274,10 @@ describe('fuzz: macaroon decoding', () => {
   });
 
   it('macaroonFromBase64 on random text throws only typed 400s', () => {
-    fc.assert(fc.property(randomHeader, (text) => void typedOrValue(() => macaroonFromBase64(text))), { numRuns: RUNS });
+    fc.assert(
+      fc.property(randomHeader, (text) => void typedOrValue(() => macaroonFromBase64(text))),
+      { numRuns: RUNS },
+    );
   });
 });
 

@@ -55,10 +55,13 @@ async function offersOf(path: string, method = 'GET'): Promise<PaymentRequiremen
 
 /** Sends one hostile request and checks the answer is a clean refusal; returns `status:reason`. */
 async function refused(path: string, headers: Record<string, string>, method = 'GET', body?: string): Promise<string> {
-  const response = await app.handler(new Request(`${ORIGIN}${path}`, { method, headers, ...(body === undefined ? {} : { body }) }));
+  const response = await app.handler(
+    new Request(`${ORIGIN}${path}`, { method, headers, ...(body === undefined ? {} : { body }) }),
+  );
   const label = `${response.status}:${await reasonOf(response)}`;
   tally.set(label, (tally.get(label) ?? 0) + 1);
-  if (![400, 402, 413, 431].includes(response.status)) throw new Error(`answered ${label} to ${JSON.stringify(headers).slice(0, 300)}`);
+  if (![400, 402, 413, 431].includes(response.status))
+    throw new Error(`answered ${label} to ${JSON.stringify(headers).slice(0, 300)}`);
   // A refusal always says why: a stable protocol code on a 400, a fresh challenge on a 402.
   if (response.status === 400) expect(label).toMatch(/^400:(PROTOCOL|MACAROON)__/);
   if (response.status === 402) expect(label).not.toBe('402:no-code');
@@ -82,7 +85,12 @@ describe('fuzz: the paywall with real rails refuses 10,000 hostile payment heade
   it(`${RUNS.randomX402} random PAYMENT-SIGNATURE (and X-PAYMENT) values on a route of every rail`, async () => {
     await fc.assert(
       fc.asyncProperty(randomHeader, fc.boolean(), fc.string({ maxLength: 64 }), async (header, v1Too, body) => {
-        await refused(fuzzPaths.all, { 'PAYMENT-SIGNATURE': header, ...(v1Too ? { 'X-PAYMENT': header } : {}) }, 'POST', body);
+        await refused(
+          fuzzPaths.all,
+          { 'PAYMENT-SIGNATURE': header, ...(v1Too ? { 'X-PAYMENT': header } : {}) },
+          'POST',
+          body,
+        );
       }),
       { numRuns: RUNS.randomX402 },
     );
@@ -91,13 +99,22 @@ describe('fuzz: the paywall with real rails refuses 10,000 hostile payment heade
   it(`${RUNS.evm} mutations of a valid EIP-3009 payment (signed by a payer with no tokens)`, async () => {
     const offer = (await offersOf(fuzzPaths.chain)).find((o) => o.network.startsWith('eip155:'));
     if (!offer) throw new Error('no EVM offer');
-    const poor = evmWallet(privateKeyToAccount(devnets.evm.accounts.poor.privateKey as Hex), { publicClient: devnets.evm.publicClient });
-    const payload = await evmEip3009Client().createPayment(offer, poor, { resource: { url: `${ORIGIN}${fuzzPaths.chain}` }, x402Version: 2, now: Date.now() });
+    const poor = evmWallet(privateKeyToAccount(devnets.evm.accounts.poor.privateKey as Hex), {
+      publicClient: devnets.evm.publicClient,
+    });
+    const payload = await evmEip3009Client().createPayment(offer, poor, {
+      resource: { url: `${ORIGIN}${fuzzPaths.chain}` },
+      x402Version: 2,
+      now: Date.now(),
+    });
     const valid = encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload });
     // The untouched payment gets as far as the chain, which says the payer cannot pay.
     expect(await refused(fuzzPaths.chain, { 'PAYMENT-SIGNATURE': valid })).toBe('402:insufficient_funds');
     await fc.assert(
-      fc.asyncProperty(mutatedBase64Json(valid), async (header) => void (await refused(fuzzPaths.chain, { 'PAYMENT-SIGNATURE': header }))),
+      fc.asyncProperty(
+        mutatedBase64Json(valid),
+        async (header) => void (await refused(fuzzPaths.chain, { 'PAYMENT-SIGNATURE': header })),
+      ),
       { numRuns: RUNS.evm },
     );
   });
@@ -105,12 +122,21 @@ describe('fuzz: the paywall with real rails refuses 10,000 hostile payment heade
   it(`${RUNS.solana} mutations of a valid Solana SPL payment (from a payer with no tokens)`, async () => {
     const offer = (await offersOf(fuzzPaths.chain)).find((o) => o.network.startsWith('solana:'));
     if (!offer) throw new Error('no Solana offer');
-    const poor = solanaWallet(devnets.solana.keypairs.poor, { connection: new Connection(devnets.solana.rpcUrl, { commitment: 'confirmed' }) });
-    const payload = await solanaExactClient().createPayment(offer, poor, { resource: { url: `${ORIGIN}${fuzzPaths.chain}` }, x402Version: 2, now: Date.now() });
+    const poor = solanaWallet(devnets.solana.keypairs.poor, {
+      connection: new Connection(devnets.solana.rpcUrl, { commitment: 'confirmed' }),
+    });
+    const payload = await solanaExactClient().createPayment(offer, poor, {
+      resource: { url: `${ORIGIN}${fuzzPaths.chain}` },
+      x402Version: 2,
+      now: Date.now(),
+    });
     const valid = encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload });
     expect(await refused(fuzzPaths.chain, { 'PAYMENT-SIGNATURE': valid })).toMatch(/^402:/);
     await fc.assert(
-      fc.asyncProperty(mutatedBase64Json(valid), async (header) => void (await refused(fuzzPaths.chain, { 'PAYMENT-SIGNATURE': header }))),
+      fc.asyncProperty(
+        mutatedBase64Json(valid),
+        async (header) => void (await refused(fuzzPaths.chain, { 'PAYMENT-SIGNATURE': header })),
+      ),
       { numRuns: RUNS.solana },
     );
   });
@@ -120,21 +146,38 @@ describe('fuzz: the paywall with real rails refuses 10,000 hostile payment heade
     const macaroon = offer?.extra.macaroon;
     if (typeof macaroon !== 'string') throw new Error('no macaroon in the Lightning offer');
     const preimage = randomBytes(32).toString('hex');
-    expect(await refused(fuzzPaths.lightning, { Authorization: `L402 ${macaroon}:${preimage}` })).toMatch(/^402:invalid_preimage|^402:invoice_unpaid/);
+    expect(await refused(fuzzPaths.lightning, { Authorization: `L402 ${macaroon}:${preimage}` })).toMatch(
+      /^402:invalid_preimage|^402:invoice_unpaid/,
+    );
     const header = fc.oneof(
       { weight: 3, arbitrary: mutatedL402Authorization(macaroon, preimage) },
-      { weight: 1, arbitrary: fc.tuple(fc.constantFrom('L402 ', 'LSAT ', 'Bearer ', ''), randomHeader).map(([scheme, text]) => asWireHeader(scheme + text)) },
+      {
+        weight: 1,
+        arbitrary: fc
+          .tuple(fc.constantFrom('L402 ', 'LSAT ', 'Bearer ', ''), randomHeader)
+          .map(([scheme, text]) => asWireHeader(scheme + text)),
+      },
     );
-    await fc.assert(fc.asyncProperty(header, async (value) => void (await refused(fuzzPaths.lightning, { Authorization: value }))), { numRuns: RUNS.l402 });
+    await fc.assert(
+      fc.asyncProperty(header, async (value) => void (await refused(fuzzPaths.lightning, { Authorization: value }))),
+      { numRuns: RUNS.l402 },
+    );
   });
 
   it(`${RUNS.lightningX402} mutations of a valid Lightning x402 payment (unpaid invoice)`, async () => {
     const [offer] = await offersOf(fuzzPaths.lightning);
     if (!offer || typeof offer.extra.macaroon !== 'string') throw new Error('no Lightning offer');
-    const valid = encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload: { preimage: randomBytes(32).toString('hex'), macaroon: offer.extra.macaroon } });
+    const valid = encodePaymentSignatureHeader({
+      x402Version: 2,
+      accepted: offer,
+      payload: { preimage: randomBytes(32).toString('hex'), macaroon: offer.extra.macaroon },
+    });
     expect(await refused(fuzzPaths.lightning, { 'PAYMENT-SIGNATURE': valid })).toMatch(/^402:/);
     await fc.assert(
-      fc.asyncProperty(mutatedBase64Json(valid), async (header) => void (await refused(fuzzPaths.lightning, { 'PAYMENT-SIGNATURE': header }))),
+      fc.asyncProperty(
+        mutatedBase64Json(valid),
+        async (header) => void (await refused(fuzzPaths.lightning, { 'PAYMENT-SIGNATURE': header })),
+      ),
       { numRuns: RUNS.lightningX402 },
     );
   });
@@ -144,15 +187,25 @@ describe('fuzz: the paywall with real rails refuses 10,000 hostile payment heade
     try {
       const raw = fc.oneof(
         randomHeader,
-        fc.uint8Array({ minLength: 1, maxLength: 200 }).map((bytes) => Buffer.from(bytes).toString('latin1').replace(/[\r\n]/g, '').trim()),
+        fc.uint8Array({ minLength: 1, maxLength: 200 }).map((bytes) =>
+          Buffer.from(bytes)
+            .toString('latin1')
+            .replace(/[\r\n]/g, '')
+            .trim(),
+        ),
       );
       await fc.assert(
-        fc.asyncProperty(raw, fc.constantFrom('PAYMENT-SIGNATURE', 'Authorization'), fc.constantFrom(fuzzPaths.chain, fuzzPaths.lightning), async (value, name, path) => {
-          const status = await statusOfHead(server.url, requestHead('GET', path, { [name]: value }, 'fuzz.test'));
-          const label = `${status}:socket`;
-          tally.set(label, (tally.get(label) ?? 0) + 1);
-          expect([400, 402, 413, 431]).toContain(status);
-        }),
+        fc.asyncProperty(
+          raw,
+          fc.constantFrom('PAYMENT-SIGNATURE', 'Authorization'),
+          fc.constantFrom(fuzzPaths.chain, fuzzPaths.lightning),
+          async (value, name, path) => {
+            const status = await statusOfHead(server.url, requestHead('GET', path, { [name]: value }, 'fuzz.test'));
+            const label = `${status}:socket`;
+            tally.set(label, (tally.get(label) ?? 0) + 1);
+            expect([400, 402, 413, 431]).toContain(status);
+          },
+        ),
         { numRuns: RUNS.socket },
       );
     } finally {

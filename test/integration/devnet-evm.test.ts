@@ -132,7 +132,17 @@ async function submitTransfer(auth: Authorization, signature: Hex): Promise<Hex>
     address: devnet.token.address,
     abi: railsTokenAbi,
     functionName: 'transferWithAuthorization',
-    args: [auth.from, auth.to, auth.value, auth.validAfter, auth.validBefore, auth.nonce, Number(v ?? BigInt(yParity + 27)), r, s],
+    args: [
+      auth.from,
+      auth.to,
+      auth.value,
+      auth.validAfter,
+      auth.validBefore,
+      auth.nonce,
+      Number(v ?? BigInt(yParity + 27)),
+      r,
+      s,
+    ],
   });
   const receipt = await devnet.publicClient.waitForTransactionReceipt({ hash });
   expect(receipt.status).toBe('success');
@@ -148,7 +158,17 @@ async function revertReason(auth: Authorization, signature: Hex): Promise<string
       address: devnet.token.address,
       abi: railsTokenAbi,
       functionName: 'transferWithAuthorization',
-      args: [auth.from, auth.to, auth.value, auth.validAfter, auth.validBefore, auth.nonce, Number(v ?? BigInt(yParity + 27)), r, s],
+      args: [
+        auth.from,
+        auth.to,
+        auth.value,
+        auth.validAfter,
+        auth.validBefore,
+        auth.nonce,
+        Number(v ?? BigInt(yParity + 27)),
+        r,
+        s,
+      ],
     });
   } catch (error) {
     return errorName(error);
@@ -183,11 +203,12 @@ describe('EVM devnet: tokens and accounts', () => {
   });
 
   it('exposes its EIP-712 domain (EIP-5267) with version "2", and DOMAIN_SEPARATOR matches', async () => {
-    const [fields, name, version, chainId, verifyingContract, salt, extensions] = await devnet.publicClient.readContract({
-      address: devnet.token.address,
-      abi: railsTokenAbi,
-      functionName: 'eip712Domain',
-    });
+    const [fields, name, version, chainId, verifyingContract, salt, extensions] =
+      await devnet.publicClient.readContract({
+        address: devnet.token.address,
+        abi: railsTokenAbi,
+        functionName: 'eip712Domain',
+      });
     expect(fields).toBe('0x0f'); // name, version, chainId, verifyingContract
     expect({ name, version, chainId, verifyingContract }).toEqual({
       name: 'Rails USD',
@@ -209,10 +230,14 @@ describe('EVM devnet: tokens and accounts', () => {
     const addresses = Object.values(devnet.accounts).map((a) => a.address);
     expect(new Set(addresses).size).toBe(addresses.length);
     const anvilAccounts = await rpc(devnet.rpcUrl, 'eth_accounts');
-    expect(Array.isArray(anvilAccounts) && anvilAccounts.map((a) => String(a).toLowerCase())).toEqual(devAccounts(10).map((a) => a.address.toLowerCase()));
+    expect(Array.isArray(anvilAccounts) && anvilAccounts.map((a) => String(a).toLowerCase())).toEqual(
+      devAccounts(10).map((a) => a.address.toLowerCase()),
+    );
     expect(devnet.accounts.payer.privateKey).toBe(anvilDevPrivateKeys[1]);
     expect(await devnet.balanceOf(devnet.accounts.payer2.address)).toBe(1_000_000n * 10n ** 6n);
-    expect(await devnet.balanceOf(devnet.accounts.payer.address, devnet.otherToken.address)).toBe(1_000_000n * 10n ** 6n);
+    expect(await devnet.balanceOf(devnet.accounts.payer.address, devnet.otherToken.address)).toBe(
+      1_000_000n * 10n ** 6n,
+    );
     expect(await devnet.balanceOf(devnet.accounts.poor.address)).toBe(0n);
     const gas = await devnet.publicClient.getBalance({ address: devnet.accounts.facilitator.address });
     expect(gas).toBeGreaterThan(10n ** 18n);
@@ -415,7 +440,10 @@ describe('EIP-2612 permit on the version "2" domain', () => {
 
 describe('committed artifact', () => {
   it('was compiled from the current RailsToken.sol (run `npm run compile:token` after editing it)', () => {
-    const source = readFileSync(fileURLToPath(new URL('../../fixtures/evm/contracts/RailsToken.sol', import.meta.url)), 'utf8');
+    const source = readFileSync(
+      fileURLToPath(new URL('../../fixtures/evm/contracts/RailsToken.sol', import.meta.url)),
+      'utf8',
+    );
     const json: unknown = JSON.parse(
       readFileSync(fileURLToPath(new URL('../../fixtures/evm/artifacts/RailsToken.json', import.meta.url)), 'utf8'),
     );
@@ -455,7 +483,9 @@ describe('startAnvil lifecycle', () => {
           if (mode === 'sigterm' && out.includes('\n')) child.kill('SIGTERM');
         });
         child.once('error', reject);
-        child.once('exit', () => (out.startsWith('http') ? resolveUrl(out.trim()) : reject(new Error(`child said: ${out}`))));
+        child.once('exit', () =>
+          out.startsWith('http') ? resolveUrl(out.trim()) : reject(new Error(`child said: ${out}`)),
+        );
       });
     const urls = await Promise.all([runChild('end'), runChild('sigterm')]);
     for (const url of urls) {

@@ -40,7 +40,11 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 const sha256Hex = (hex: string): string => createHash('sha256').update(Buffer.from(hex, 'hex')).digest('hex');
 
 function balances(): Record<'alice' | 'bob' | 'carol', bigint> {
-  return { alice: devnet.channelBalance('alice'), bob: devnet.channelBalance('bob'), carol: devnet.channelBalance('carol') };
+  return {
+    alice: devnet.channelBalance('alice'),
+    bob: devnet.channelBalance('bob'),
+    carol: devnet.channelBalance('carol'),
+  };
 }
 
 beforeAll(async () => {
@@ -77,7 +81,11 @@ describe('Lightning devnet (LND-protocol stand-in) through ln-service', () => {
 
   it('createInvoice with a description hash: DecodePayReq and bolt11 agree, signed by the node key', async () => {
     const descriptionHash = createHash('sha256').update('GET https://api.example/report').digest('hex');
-    const invoice = await createInvoice({ lnd: devnet.nodes.bob.lnd, mtokens: '1234567', description_hash: descriptionHash });
+    const invoice = await createInvoice({
+      lnd: devnet.nodes.bob.lnd,
+      mtokens: '1234567',
+      description_hash: descriptionHash,
+    });
     expect(invoice.request.startsWith('lnbcrt')).toBe(true);
     expect(invoice.mtokens).toBe('1234567');
 
@@ -132,7 +140,11 @@ describe('Lightning devnet (LND-protocol stand-in) through ln-service', () => {
     expect(paid.tokens).toBe(2_500);
     expect(paid.fee).toBe(0);
     expect(paid.hops).toHaveLength(1);
-    expect(paid.hops[0]).toMatchObject({ public_key: devnet.nodes.bob.publicKey, forward_mtokens: '2500000', fee_mtokens: '0' });
+    expect(paid.hops[0]).toMatchObject({
+      public_key: devnet.nodes.bob.publicKey,
+      forward_mtokens: '2500000',
+      fee_mtokens: '0',
+    });
 
     const looked = await getInvoice({ lnd: devnet.nodes.bob.lnd, id: invoice.id });
     expect(looked.is_confirmed).toBe(true);
@@ -146,7 +158,9 @@ describe('Lightning devnet (LND-protocol stand-in) through ln-service', () => {
     expect(after.bob - before.bob).toBe(2_500_000n);
     expect(after.carol).toBe(before.carol);
     const bobAfter = await getChannelBalance({ lnd: devnet.nodes.bob.lnd });
-    expect(BigInt(bobAfter.channel_balance_mtokens ?? '0') - BigInt(bobBefore.channel_balance_mtokens ?? '0')).toBe(2_500_000n);
+    expect(BigInt(bobAfter.channel_balance_mtokens ?? '0') - BigInt(bobBefore.channel_balance_mtokens ?? '0')).toBe(
+      2_500_000n,
+    );
 
     const update = await settled;
     expect(update.id).toBe(invoice.id);
@@ -154,7 +168,9 @@ describe('Lightning devnet (LND-protocol stand-in) through ln-service', () => {
   });
 
   it('per-payment time over 20 payments (payViaPaymentRequest)', async () => {
-    const invoices = await Promise.all(Array.from({ length: 20 }, () => createInvoice({ lnd: devnet.nodes.bob.lnd, tokens: 10 })));
+    const invoices = await Promise.all(
+      Array.from({ length: 20 }, () => createInvoice({ lnd: devnet.nodes.bob.lnd, tokens: 10 })),
+    );
     const before = devnet.channelBalance('alice');
     const started = performance.now();
     for (const invoice of invoices) {
@@ -171,7 +187,11 @@ describe('Lightning devnet (LND-protocol stand-in) through ln-service', () => {
     await pay({ lnd: devnet.nodes.alice.lnd, request: invoice.request });
     const before = balances();
     const error = await rejection(pay({ lnd: devnet.nodes.alice.lnd, request: invoice.request }));
-    expect(error).toMatchObject([503, 'UnexpectedPaymentError', { err: { code: 6, details: 'invoice is already paid' } }]);
+    expect(error).toMatchObject([
+      503,
+      'UnexpectedPaymentError',
+      { err: { code: 6, details: 'invoice is already paid' } },
+    ]);
     // Another payer is refused by the destination, as lnd's payee does for a settled invoice.
     const byCarol = await rejection(pay({ lnd: devnet.nodes.carol.lnd, request: invoice.request }));
     expect(byCarol).toEqual([503, 'PaymentRejectedByDestination']);
@@ -188,26 +208,34 @@ describe('Lightning devnet (LND-protocol stand-in) through ln-service', () => {
     ]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     expect(before.bob + 777_000n).toBe(devnet.channelBalance('bob'));
-    expect(before.alice + before.carol - 777_000n).toBe(devnet.channelBalance('alice') + devnet.channelBalance('carol'));
+    expect(before.alice + before.carol - 777_000n).toBe(
+      devnet.channelBalance('alice') + devnet.channelBalance('carol'),
+    );
     expect((await getInvoice({ lnd: devnet.nodes.bob.lnd, id: invoice.id })).received_mtokens).toBe('777000');
   });
 
   it('a malformed or foreign-network payment request is refused by DecodePayReq and SendPaymentV2', async () => {
     const mainnet = bolt11.sign(
-      bolt11.encode({ satoshis: 10, tags: [{ tagName: 'payment_hash', data: randomBytes(32).toString('hex') }, { tagName: 'payment_secret', data: randomBytes(32).toString('hex') }] }),
+      bolt11.encode({
+        satoshis: 10,
+        tags: [
+          { tagName: 'payment_hash', data: randomBytes(32).toString('hex') },
+          { tagName: 'payment_secret', data: randomBytes(32).toString('hex') },
+        ],
+      }),
       randomBytes(32),
     ).paymentRequest;
     expect(mainnet?.startsWith('lnbc1')).toBe(true);
-    expect(await rejection(decodePaymentRequest({ lnd: devnet.nodes.alice.lnd, request: mainnet ?? '' }))).toMatchObject([
+    expect(
+      await rejection(decodePaymentRequest({ lnd: devnet.nodes.alice.lnd, request: mainnet ?? '' })),
+    ).toMatchObject([
       503,
       'UnexpectedDecodePaymentRequestError',
       { err: { details: "invoice not for current active network 'regtest'" } },
     ]);
-    expect(await rejection(decodePaymentRequest({ lnd: devnet.nodes.alice.lnd, request: 'lnbcrt1garbage' }))).toMatchObject([
-      503,
-      'UnexpectedDecodePaymentRequestError',
-      { err: { code: 2 } },
-    ]);
+    expect(
+      await rejection(decodePaymentRequest({ lnd: devnet.nodes.alice.lnd, request: 'lnbcrt1garbage' })),
+    ).toMatchObject([503, 'UnexpectedDecodePaymentRequestError', { err: { code: 2 } }]);
     const before = balances();
     expect(await rejection(pay({ lnd: devnet.nodes.alice.lnd, request: mainnet ?? '' }))).toMatchObject([
       503,
@@ -218,13 +246,21 @@ describe('Lightning devnet (LND-protocol stand-in) through ln-service', () => {
   });
 
   it('an expired invoice is refused, nothing moves', async () => {
-    const invoice = await createInvoice({ lnd: devnet.nodes.bob.lnd, tokens: 100, expires_at: new Date(Date.now() + 1_000).toISOString() });
+    const invoice = await createInvoice({
+      lnd: devnet.nodes.bob.lnd,
+      tokens: 100,
+      expires_at: new Date(Date.now() + 1_000).toISOString(),
+    });
     await new Promise((r) => setTimeout(r, Date.parse(invoice.created_at) + 2_100 - Date.now()));
     const decoded = await decodePaymentRequest({ lnd: devnet.nodes.alice.lnd, request: invoice.request });
     expect(Date.parse(decoded.expires_at)).toBeLessThan(Date.now());
     const before = balances();
     const error = await rejection(pay({ lnd: devnet.nodes.alice.lnd, request: invoice.request }));
-    expect(error).toMatchObject([503, 'UnexpectedPaymentError', { err: { details: expect.stringMatching(/^invoice expired/) } }]);
+    expect(error).toMatchObject([
+      503,
+      'UnexpectedPaymentError',
+      { err: { details: expect.stringMatching(/^invoice expired/) } },
+    ]);
     expect(balances()).toEqual(before);
     expect((await getInvoice({ lnd: devnet.nodes.bob.lnd, id: invoice.id })).is_confirmed).toBe(false);
   });
@@ -273,34 +309,72 @@ describe('Lightning devnet (LND-protocol stand-in) through ln-service', () => {
   it('refuses calls with a wrong, forged, expired-caveat or missing macaroon', async () => {
     const alice = devnet.nodes.alice;
     const withMacaroon = (macaroon: string | undefined) =>
-      authenticatedLndGrpc({ cert: alice.cert, socket: alice.socket, ...(macaroon === undefined ? {} : { macaroon }) }).lnd;
+      authenticatedLndGrpc({ cert: alice.cert, socket: alice.socket, ...(macaroon === undefined ? {} : { macaroon }) })
+        .lnd;
     const signatureMismatch = { err: { details: 'verification failed: signature mismatch after caveat verification' } };
 
     // bob's (valid) macaroon presented to alice
-    expect(await rejection(getWalletInfo({ lnd: withMacaroon(devnet.nodes.bob.macaroon) }))).toMatchObject([503, 'GetWalletInfoErr', signatureMismatch]);
+    expect(await rejection(getWalletInfo({ lnd: withMacaroon(devnet.nodes.bob.macaroon) }))).toMatchObject([
+      503,
+      'GetWalletInfoErr',
+      signatureMismatch,
+    ]);
     // alice's identifier, signed with another root key
-    const forged = macaroonToHex(createMacaroon({ rootKey: randomBytes(32), identifier: macaroonFromHex(alice.macaroon).identifier, location: 'lnd' }));
-    expect(await rejection(getWalletInfo({ lnd: withMacaroon(forged) }))).toMatchObject([503, 'GetWalletInfoErr', signatureMismatch]);
+    const forged = macaroonToHex(
+      createMacaroon({
+        rootKey: randomBytes(32),
+        identifier: macaroonFromHex(alice.macaroon).identifier,
+        location: 'lnd',
+      }),
+    );
+    expect(await rejection(getWalletInfo({ lnd: withMacaroon(forged) }))).toMatchObject([
+      503,
+      'GetWalletInfoErr',
+      signatureMismatch,
+    ]);
     // alice's macaroon with a caveat whose signature chain is right but whose condition has passed
-    const expired = macaroonToHex(addFirstPartyCaveat(macaroonFromHex(alice.macaroon), `time-before ${new Date(Date.now() - 1_000).toISOString()}`));
-    expect(await rejection(getWalletInfo({ lnd: withMacaroon(expired) }))).toMatchObject([503, 'GetWalletInfoErr', { err: { details: expect.stringMatching(/not satisfied/) } }]);
-    const stillValid = macaroonToHex(addFirstPartyCaveat(macaroonFromHex(alice.macaroon), `time-before ${new Date(Date.now() + 60_000).toISOString()}`));
+    const expired = macaroonToHex(
+      addFirstPartyCaveat(macaroonFromHex(alice.macaroon), `time-before ${new Date(Date.now() - 1_000).toISOString()}`),
+    );
+    expect(await rejection(getWalletInfo({ lnd: withMacaroon(expired) }))).toMatchObject([
+      503,
+      'GetWalletInfoErr',
+      { err: { details: expect.stringMatching(/not satisfied/) } },
+    ]);
+    const stillValid = macaroonToHex(
+      addFirstPartyCaveat(
+        macaroonFromHex(alice.macaroon),
+        `time-before ${new Date(Date.now() + 60_000).toISOString()}`,
+      ),
+    );
     expect((await getWalletInfo({ lnd: withMacaroon(stillValid) })).public_key).toBe(alice.publicKey);
     // no macaroon at all
-    expect(await rejection(getWalletInfo({ lnd: withMacaroon(undefined) }))).toMatchObject([503, 'GetWalletInfoErr', { err: { details: 'expected 1 macaroon, got 0' } }]);
+    expect(await rejection(getWalletInfo({ lnd: withMacaroon(undefined) }))).toMatchObject([
+      503,
+      'GetWalletInfoErr',
+      { err: { details: 'expected 1 macaroon, got 0' } },
+    ]);
     // streams are guarded too, and the refusal arrives (no hang)
     const invoice = await createInvoice({ lnd: devnet.nodes.bob.lnd, tokens: 1 });
-    expect(await rejection(pay({ lnd: withMacaroon(devnet.nodes.bob.macaroon), request: invoice.request }))).toMatchObject([503, 'UnexpectedPaymentError', signatureMismatch]);
+    expect(
+      await rejection(pay({ lnd: withMacaroon(devnet.nodes.bob.macaroon), request: invoice.request })),
+    ).toMatchObject([503, 'UnexpectedPaymentError', signatureMismatch]);
   });
 
   it('an unknown invoice is NOT_FOUND "unable to locate invoice"', async () => {
     const error = await rejection(getInvoice({ lnd: devnet.nodes.bob.lnd, id: randomBytes(32).toString('hex') }));
-    expect(error).toMatchObject([503, 'UnexpectedLookupInvoiceErr', { err: { code: 5, details: 'unable to locate invoice' } }]);
+    expect(error).toMatchObject([
+      503,
+      'UnexpectedLookupInvoiceErr',
+      { err: { code: 5, details: 'unable to locate invoice' } },
+    ]);
   });
 
   it('getChannels lists the fully connected ledger', async () => {
     const { channels } = await getChannels({ lnd: devnet.nodes.alice.lnd });
-    expect(channels.map((c) => c.partner_public_key).sort()).toEqual([devnet.nodes.bob.publicKey, devnet.nodes.carol.publicKey].sort());
+    expect(channels.map((c) => c.partner_public_key).sort()).toEqual(
+      [devnet.nodes.bob.publicKey, devnet.nodes.carol.publicKey].sort(),
+    );
     const withBob = channels.find((c) => c.partner_public_key === devnet.nodes.bob.publicKey);
     expect(BigInt(withBob?.local_balance ?? 0) * 1000n).toBe(devnet.channelBalanceWith('alice', 'bob'));
   });

@@ -43,7 +43,9 @@ interface TransferParameters {
 }
 
 /** The x402 `exact` layout: limit, price, transferChecked; authority signs first, fee payer co-signs the wire bytes. */
-async function buildTransfer(parameters: TransferParameters): Promise<{ tx: VersionedTransaction; blockhash: string; lastValidBlockHeight: number }> {
+async function buildTransfer(
+  parameters: TransferParameters,
+): Promise<{ tx: VersionedTransaction; blockhash: string; lastValidBlockHeight: number }> {
   const mint = parameters.mint ?? devnet.mint;
   const programId = parameters.programId ?? TOKEN_PROGRAM_ID;
   const latest = await devnet.connection.getLatestBlockhash();
@@ -86,7 +88,11 @@ async function sendAndConfirm(built: Awaited<ReturnType<typeof buildTransfer>>):
 }
 
 async function rpc(body: string): Promise<unknown> {
-  const response = await fetch(devnet.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const response = await fetch(devnet.rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
   expect(response.status).toBe(200);
   return response.json();
 }
@@ -155,7 +161,10 @@ describe('Solana devnet through an unmodified web3.js Connection', () => {
     expect(await connection.getBalance(keypairs.payer.publicKey)).toBe(payerSol);
     expect(await connection.getBalance(keypairs.feePayer.publicKey)).toBe(feePayerSol - (fee ?? 0));
 
-    const landed = await connection.getTransaction(signature, { maxSupportedTransactionVersion: 0, commitment: 'confirmed' });
+    const landed = await connection.getTransaction(signature, {
+      maxSupportedTransactionVersion: 0,
+      commitment: 'confirmed',
+    });
     expect(landed?.transaction.message.staticAccountKeys[0]?.equals(keypairs.feePayer.publicKey)).toBe(true);
     expect(landed?.meta?.err).toBeNull();
     expect(landed?.meta?.fee).toBe(fee);
@@ -204,14 +213,20 @@ describe('Solana devnet through an unmodified web3.js Connection', () => {
     expect(error.logs?.join('\n')).toMatch(/insufficient funds/i);
     expect(devnet.tokenBalance(keypairs.poor.publicKey)).toBe(0n);
     expect(await connection.getBalance(keypairs.feePayer.publicKey)).toBe(feePayerSol);
-    expect((await connection.getSignatureStatus(bs58Signature(built.tx), { searchTransactionHistory: true })).value).toBeNull();
+    expect(
+      (await connection.getSignatureStatus(bs58Signature(built.tx), { searchTransactionHistory: true })).value,
+    ).toBeNull();
   });
 
   it('lands a failing transfer sent with skipPreflight as a failed transaction, as a cluster does', async () => {
     const { connection, keypairs } = devnet;
     const built = await buildTransfer({ from: keypairs.poor, to: keypairs.payee.publicKey, amount: 1n });
     const signature = await connection.sendRawTransaction(built.tx.serialize(), { skipPreflight: true });
-    const confirmation = await connection.confirmTransaction({ signature, blockhash: built.blockhash, lastValidBlockHeight: built.lastValidBlockHeight });
+    const confirmation = await connection.confirmTransaction({
+      signature,
+      blockhash: built.blockhash,
+      lastValidBlockHeight: built.lastValidBlockHeight,
+    });
     expect(confirmation.value.err).toEqual({ InstructionError: [2, { Custom: 1 }] });
     const landed = await connection.getTransaction(signature, { maxSupportedTransactionVersion: 0 });
     expect(landed?.meta?.err).toEqual({ InstructionError: [2, { Custom: 1 }] });
@@ -261,7 +276,10 @@ describe('Solana devnet through an unmodified web3.js Connection', () => {
     const { connection, keypairs } = devnet;
     const built = await buildTransfer({ from: keypairs.payer, to: keypairs.payee.publicKey, amount: 3n });
     const payeeAta = getAssociatedTokenAddressSync(devnet.mint, keypairs.payee.publicKey);
-    const simulated = await connection.simulateTransaction(built.tx, { sigVerify: true, accounts: { encoding: 'base64', addresses: [payeeAta.toBase58()] } });
+    const simulated = await connection.simulateTransaction(built.tx, {
+      sigVerify: true,
+      accounts: { encoding: 'base64', addresses: [payeeAta.toBase58()] },
+    });
     expect(simulated.value.err).toBeNull();
     expect(simulated.value.unitsConsumed).toBeGreaterThan(0);
     expect(simulated.value.logs?.length).toBeGreaterThan(0);
@@ -269,7 +287,9 @@ describe('Solana devnet through an unmodified web3.js Connection', () => {
     const unsigned = new VersionedTransaction(built.tx.message);
     const replaced = await connection.simulateTransaction(unsigned, { sigVerify: false, replaceRecentBlockhash: true });
     expect(replaced.value.err).toBeNull();
-    await expect(connection.simulateTransaction(unsigned, { sigVerify: true })).rejects.toThrow(/signature verification/);
+    await expect(connection.simulateTransaction(unsigned, { sigVerify: true })).rejects.toThrow(
+      /signature verification/,
+    );
     expect(devnet.tokenBalance(keypairs.payer.publicKey)).toBe(devnet.tokenBalance(keypairs.payer.publicKey));
   });
 
@@ -287,16 +307,31 @@ describe('Solana devnet through an unmodified web3.js Connection', () => {
       id: 1,
       error: { code: -32601, message: expect.stringContaining('getProgramAccounts') },
     });
-    expect(await rpc('{"jsonrpc":"2.0","id":2,"method":"getBalance","params":["not a key"]}')).toMatchObject({ id: 2, error: { code: -32602 } });
-    expect(await rpc('{"jsonrpc":"2.0","id":3,"method":"getBalance","params":{"x":1}}')).toMatchObject({ error: { code: -32602 } });
-    expect(await rpc('{"jsonrpc":"2.0","id":4,"method":"sendTransaction","params":["!!!",{"encoding":"base64"}]}')).toMatchObject({ error: { code: -32602 } });
-    expect(await rpc('{"jsonrpc":"2.0","id":5,"method":"sendTransaction","params":["AAAA",{"encoding":"base64"}]}')).toMatchObject({ error: { code: -32602 } });
+    expect(await rpc('{"jsonrpc":"2.0","id":2,"method":"getBalance","params":["not a key"]}')).toMatchObject({
+      id: 2,
+      error: { code: -32602 },
+    });
+    expect(await rpc('{"jsonrpc":"2.0","id":3,"method":"getBalance","params":{"x":1}}')).toMatchObject({
+      error: { code: -32602 },
+    });
     expect(
-      await rpc(`{"jsonrpc":"2.0","id":6,"method":"getAccountInfo","params":["${devnet.mint.toBase58()}",{"encoding":"jsonParsed"}]}`),
+      await rpc('{"jsonrpc":"2.0","id":4,"method":"sendTransaction","params":["!!!",{"encoding":"base64"}]}'),
+    ).toMatchObject({ error: { code: -32602 } });
+    expect(
+      await rpc('{"jsonrpc":"2.0","id":5,"method":"sendTransaction","params":["AAAA",{"encoding":"base64"}]}'),
+    ).toMatchObject({ error: { code: -32602 } });
+    expect(
+      await rpc(
+        `{"jsonrpc":"2.0","id":6,"method":"getAccountInfo","params":["${devnet.mint.toBase58()}",{"encoding":"jsonParsed"}]}`,
+      ),
     ).toMatchObject({ error: { code: -32602, message: expect.stringContaining('jsonParsed') } });
-    expect(await rpc('{"jsonrpc":"2.0","id":7,"method":"getSignatureStatuses","params":[["zz"]]}')).toMatchObject({ error: { code: -32602 } });
+    expect(await rpc('{"jsonrpc":"2.0","id":7,"method":"getSignatureStatuses","params":[["zz"]]}')).toMatchObject({
+      error: { code: -32602 },
+    });
     expect(await rpc('{"jsonrpc": "2.0", "id": 8, "method": ')).toMatchObject({ id: null, error: { code: -32700 } });
-    expect(await rpc('[{"jsonrpc":"2.0","id":9,"method":"getSlot"},{"jsonrpc":"2.0","id":10,"method":"getHealth"}]')).toMatchObject([
+    expect(
+      await rpc('[{"jsonrpc":"2.0","id":9,"method":"getSlot"},{"jsonrpc":"2.0","id":10,"method":"getHealth"}]'),
+    ).toMatchObject([
       { id: 9, result: expect.any(Number) },
       { id: 10, result: 'ok' },
     ]);
@@ -307,7 +342,9 @@ describe('Solana devnet through an unmodified web3.js Connection', () => {
     const { keypairs } = devnet;
     const built = await buildTransfer({ from: keypairs.payer2, to: keypairs.payee.publicKey, amount: 2n });
     const before = devnet.tokenBalance(keypairs.payee.publicKey);
-    const answer = await rpc(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'sendTransaction', params: [bs58(built.tx.serialize())] }));
+    const answer = await rpc(
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'sendTransaction', params: [bs58(built.tx.serialize())] }),
+    );
     expect(answer).toMatchObject({ result: bs58Signature(built.tx) });
     expect(devnet.tokenBalance(keypairs.payee.publicKey)).toBe(before + 2n);
   });
@@ -316,10 +353,14 @@ describe('Solana devnet through an unmodified web3.js Connection', () => {
     const rounds = 20;
     const started = performance.now();
     for (let i = 0; i < rounds; i++) {
-      await sendAndConfirm(await buildTransfer({ from: devnet.keypairs.payer, to: devnet.keypairs.payee.publicKey, amount: 1n }));
+      await sendAndConfirm(
+        await buildTransfer({ from: devnet.keypairs.payer, to: devnet.keypairs.payee.publicKey, amount: 1n }),
+      );
     }
     const perTransfer = (performance.now() - started) / rounds;
-    console.log(`[solana devnet] start ${startMs.toFixed(0)} ms; build+send+confirm per transfer ${perTransfer.toFixed(1)} ms (${rounds} rounds)`);
+    console.log(
+      `[solana devnet] start ${startMs.toFixed(0)} ms; build+send+confirm per transfer ${perTransfer.toFixed(1)} ms (${rounds} rounds)`,
+    );
     expect(perTransfer).toBeLessThan(1000);
   });
 

@@ -43,22 +43,39 @@ async function challenge(path: string, init?: RequestInit): Promise<PaymentRequi
 /** Pays `path` by hand: signs against `signedOffer` (defaults to the real one), optionally edits the payload, echoes the real offer. */
 async function payByHand(
   path: string,
-  options: { rail?: ClientRail; signedOffer?: (o: PaymentRequirements) => PaymentRequirements; edit?: (p: Record<string, unknown>) => void; wallet?: 'payer' | 'payer2' | 'poor'; now?: number } = {},
-): Promise<{ res: Response; reason: string | undefined; payload: Record<string, unknown>; offer: PaymentRequirements }> {
+  options: {
+    rail?: ClientRail;
+    signedOffer?: (o: PaymentRequirements) => PaymentRequirements;
+    edit?: (p: Record<string, unknown>) => void;
+    wallet?: 'payer' | 'payer2' | 'poor';
+    now?: number;
+  } = {},
+): Promise<{
+  res: Response;
+  reason: string | undefined;
+  payload: Record<string, unknown>;
+  offer: PaymentRequirements;
+}> {
   const offer = await challenge(path);
   const rail = options.rail ?? evmEip3009Client();
-  const payload = await rail.createPayment(options.signedOffer ? options.signedOffer(offer) : offer, walletFor(devnet, options.wallet ?? 'payer'), {
-    resource: { url: `${BASE}${path}` },
-    x402Version: 2,
-    now: options.now ?? Date.now(),
-  });
+  const payload = await rail.createPayment(
+    options.signedOffer ? options.signedOffer(offer) : offer,
+    walletFor(devnet, options.wallet ?? 'payer'),
+    {
+      resource: { url: `${BASE}${path}` },
+      x402Version: 2,
+      now: options.now ?? Date.now(),
+    },
+  );
   options.edit?.(payload);
   const res = await sendPayment(path, offer, payload);
   return { res, reason: reasonOf(res), payload, offer };
 }
 
 function sendPayment(path: string, offer: PaymentRequirements, payload: Record<string, unknown>): Promise<Response> {
-  return serverFetch(`${BASE}${path}`, { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload }) } });
+  return serverFetch(`${BASE}${path}`, {
+    headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload }) },
+  });
 }
 
 function reasonOf(res: Response): string | undefined {
@@ -76,7 +93,13 @@ describe('EVM rail on anvil', () => {
     expect(outcome?.rail).toBe('evm-eip3009');
     expect(outcome?.receiptError).toBeUndefined();
     const receipt = outcome?.receipt;
-    expect(receipt).toMatchObject({ rail: 'evm-eip3009', scheme: 'exact', network: devnet.network, amount: PRICE.toString(), status: 'settled' });
+    expect(receipt).toMatchObject({
+      rail: 'evm-eip3009',
+      scheme: 'exact',
+      network: devnet.network,
+      amount: PRICE.toString(),
+      status: 'settled',
+    });
     expect(receipt?.payer.toLowerCase()).toBe(devnet.accounts.payer.address.toLowerCase());
     expect(receipt?.payee.toLowerCase()).toBe(devnet.accounts.payee.address.toLowerCase());
     expect(receipt?.request).toMatchObject({ method: 'GET', url: `${BASE}/paid/3009` });
@@ -85,7 +108,9 @@ describe('EVM rail on anvil', () => {
     const after = await balances();
     expect(before.payer - after.payer).toBe(PRICE);
     expect(after.payee - before.payee).toBe(PRICE);
-    await expect(verifyReceipt(outcome?.signedReceipt, pw.jwks(), { request: { method: 'GET', url: `${BASE}/paid/3009` } })).resolves.toBeTruthy();
+    await expect(
+      verifyReceipt(outcome?.signedReceipt, pw.jwks(), { request: { method: 'GET', url: `${BASE}/paid/3009` } }),
+    ).resolves.toBeTruthy();
   });
 
   it('pays with EIP-2612 permit end to end', async () => {
@@ -100,13 +125,19 @@ describe('EVM rail on anvil', () => {
   });
 
   it('binds the body of a POST and follows the client preference between methods', async () => {
-    const pay = payingFetch(serverFetch, { adapters: evmClients(), wallets: [walletFor(devnet, 'payer')], prefer: ['evm-eip2612'] });
+    const pay = payingFetch(serverFetch, {
+      adapters: evmClients(),
+      wallets: [walletFor(devnet, 'payer')],
+      prefer: ['evm-eip2612'],
+    });
     const res = await pay(`${BASE}/paid/both`, { method: 'POST', body: 'hello' });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ body: 'hello' });
     const receipt = receiptOf(res)?.receipt;
     expect(receipt?.rail).toBe('evm-eip2612');
-    expect(receipt?.request.bodyHash).toBe(Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode('hello'))).toString('base64url'));
+    expect(receipt?.request.bodyHash).toBe(
+      Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode('hello'))).toString('base64url'),
+    );
   });
 
   it('answers a malformed payment header with 400 and moves nothing', async () => {
@@ -119,15 +150,34 @@ describe('EVM rail on anvil', () => {
 
   const rejections: Array<[string, Parameters<typeof payByHand>[1], string]> = [
     ['wrong amount', { signedOffer: (o) => ({ ...o, amount: '1' }) }, 'amount_mismatch'],
-    ['wrong payee', { signedOffer: (o) => ({ ...o, payTo: '0x000000000000000000000000000000000000dEaD' }) }, 'payee_mismatch'],
+    [
+      'wrong payee',
+      { signedOffer: (o) => ({ ...o, payTo: '0x000000000000000000000000000000000000dEaD' }) },
+      'payee_mismatch',
+    ],
     ['wrong chain id', { signedOffer: (o) => ({ ...o, network: 'eip155:1' }) }, 'invalid_signature'],
     ['wrong token', { signedOffer: (o) => ({ ...o, asset: devnet.otherToken.address }) }, 'invalid_signature'],
-    ['wrong EIP-712 domain name', { signedOffer: (o) => ({ ...o, extra: { ...o.extra, name: 'USD Coin' } }) }, 'invalid_signature'],
+    [
+      'wrong EIP-712 domain name',
+      { signedOffer: (o) => ({ ...o, extra: { ...o.extra, name: 'USD Coin' } }) },
+      'invalid_signature',
+    ],
     ['expired', { now: Date.now() - 3_600_000 }, 'expired'],
     ['not yet valid', { now: Date.now() + 3_600_000 }, 'not_yet_valid'],
-    ['signature from another key', { wallet: 'payer2', edit: (p) => ((p.authorization as Record<string, unknown>).from = devnet.accounts.payer.address) }, 'invalid_signature'],
+    [
+      'signature from another key',
+      {
+        wallet: 'payer2',
+        edit: (p) => ((p.authorization as Record<string, unknown>).from = devnet.accounts.payer.address),
+      },
+      'invalid_signature',
+    ],
     ['insufficient balance', { wallet: 'poor' }, 'insufficient_funds'],
-    ['malformed payload fields', { edit: (p) => ((p.authorization as Record<string, unknown>).value = '1.5') }, 'invalid_payload'],
+    [
+      'malformed payload fields',
+      { edit: (p) => ((p.authorization as Record<string, unknown>).value = '1.5') },
+      'invalid_payload',
+    ],
   ];
   for (const [name, options, reason] of rejections) {
     it(`rejects ${name} with 402 "${reason}" and moves no money`, async () => {
@@ -144,7 +194,11 @@ describe('EVM rail on anvil', () => {
     const altered = await payByHand('/paid/3009', { signedOffer: (o) => o });
     expect(altered.res.status).toBe(200);
     const offer = await challenge('/paid/3009');
-    const payload = await evmEip3009Client().createPayment(offer, walletFor(devnet, 'payer'), { resource: { url: '' }, x402Version: 2, now: Date.now() });
+    const payload = await evmEip3009Client().createPayment(offer, walletFor(devnet, 'payer'), {
+      resource: { url: '' },
+      x402Version: 2,
+      now: Date.now(),
+    });
     const cheap = await sendPayment('/paid/3009', { ...offer, amount: '1' }, payload);
     expect(reasonOf(cheap)).toBe('challenge_invalid');
     const otherRoute = await sendPayment('/paid/other', offer, payload);
@@ -159,7 +213,13 @@ describe('EVM rail on anvil', () => {
     expect(again.status).toBe(200);
     expect(again.headers.get('PAYMENT-RESPONSE')).toBe(first.res.headers.get('PAYMENT-RESPONSE'));
     const elsewhere = await serverFetch(`${BASE}/paid/3009?x=1`, {
-      headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted: first.offer, payload: first.payload }) },
+      headers: {
+        'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({
+          x402Version: 2,
+          accepted: first.offer,
+          payload: first.payload,
+        }),
+      },
     });
     expect(elsewhere.status).toBe(402);
     expect(['payment_already_used', 'challenge_invalid']).toContain(reasonOf(elsewhere));
@@ -168,16 +228,32 @@ describe('EVM rail on anvil', () => {
 
   it('rejects a nonce already used on chain by someone else with "nonce_used"', async () => {
     const offer = await challenge('/paid/3009');
-    const payload = await evmEip3009Client().createPayment(offer, walletFor(devnet, 'payer'), { resource: { url: '' }, x402Version: 2, now: Date.now() });
+    const payload = await evmEip3009Client().createPayment(offer, walletFor(devnet, 'payer'), {
+      resource: { url: '' },
+      x402Version: 2,
+      now: Date.now(),
+    });
     const a = payload.authorization as Record<string, string>;
     // The payer spends the authorization directly (a front-run): the server must not serve it.
-    const { v, r, s } = await import('viem').then(({ parseSignature }) => parseSignature(payload.signature as `0x${string}`));
+    const { v, r, s } = await import('viem').then(({ parseSignature }) =>
+      parseSignature(payload.signature as `0x${string}`),
+    );
     const { exactTokenAbi } = await import('../../adapters/evm/index');
     const hash = await devnet.walletClientFor('payer2').writeContract({
       address: devnet.token.address,
       abi: exactTokenAbi,
       functionName: 'transferWithAuthorization',
-      args: [a.from as `0x${string}`, a.to as `0x${string}`, BigInt(a.value ?? 0), BigInt(a.validAfter ?? 0), BigInt(a.validBefore ?? 0), a.nonce as `0x${string}`, Number(v), r, s],
+      args: [
+        a.from as `0x${string}`,
+        a.to as `0x${string}`,
+        BigInt(a.value ?? 0),
+        BigInt(a.validAfter ?? 0),
+        BigInt(a.validBefore ?? 0),
+        a.nonce as `0x${string}`,
+        Number(v),
+        r,
+        s,
+      ],
     });
     await devnet.publicClient.waitForTransactionReceipt({ hash });
     const res = await sendPayment('/paid/3009', offer, payload);
@@ -188,7 +264,11 @@ describe('EVM rail on anvil', () => {
   it('settles the same payment sent 10 times concurrently exactly once', async () => {
     const before = await balances();
     const offer = await challenge('/paid/3009');
-    const payload = await evmEip3009Client().createPayment(offer, walletFor(devnet, 'payer'), { resource: { url: '' }, x402Version: 2, now: Date.now() });
+    const payload = await evmEip3009Client().createPayment(offer, walletFor(devnet, 'payer'), {
+      resource: { url: '' },
+      x402Version: 2,
+      now: Date.now(),
+    });
     const answers = await Promise.all(Array.from({ length: 10 }, () => sendPayment('/paid/3009', offer, payload)));
     // served once plus the replay bound (3); the others get 409 replay_limit_reached, all with the one receipt
     expect(answers.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 409, 409, 409, 409, 409, 409]);
@@ -207,11 +287,19 @@ describe('EVM rail on anvil', () => {
 
   it('pays nothing when the client policy forbids the only offer', async () => {
     const before = await balances();
-    const pay = payingFetch(serverFetch, { adapters: evmClients(), wallets: [walletFor(devnet, 'payer')], policy: { maxPerRequest: { [devnet.token.address]: 1n } } });
+    const pay = payingFetch(serverFetch, {
+      adapters: evmClients(),
+      wallets: [walletFor(devnet, 'payer')],
+      policy: { maxPerRequest: { [devnet.token.address]: 1n } },
+    });
     const error = await pay(`${BASE}/paid/3009`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NoAcceptableOfferError);
     expect((error as NoAcceptableOfferError).rejections[0]?.reason).toBe('over_request_cap');
-    const denied = payingFetch(serverFetch, { adapters: evmClients(), wallets: [walletFor(devnet, 'payer')], policy: { networks: { deny: [devnet.network] } } });
+    const denied = payingFetch(serverFetch, {
+      adapters: evmClients(),
+      wallets: [walletFor(devnet, 'payer')],
+      policy: { networks: { deny: [devnet.network] } },
+    });
     await expect(denied(`${BASE}/paid/3009`)).rejects.toMatchObject({ rejections: [{ reason: 'network_denied' }] });
     expect(await balances()).toEqual(before);
   });
@@ -219,8 +307,14 @@ describe('EVM rail on anvil', () => {
   it('settles EIP-3009 and EIP-2612 payments at once from one gas account without a nonce race (one submit queue per account)', async () => {
     const payee = await devnet.balanceOf(devnet.accounts.payee.address);
     const eip3009 = payingFetch(serverFetch, { adapters: [evmEip3009Client()], wallets: [walletFor(devnet, 'payer')] });
-    const eip2612 = payingFetch(serverFetch, { adapters: [evmEip2612Client()], wallets: [walletFor(devnet, 'payer2')] });
-    const answers = await Promise.all([...Array.from({ length: 8 }, () => eip3009(`${BASE}/paid/3009`)), eip2612(`${BASE}/paid/2612`)]);
+    const eip2612 = payingFetch(serverFetch, {
+      adapters: [evmEip2612Client()],
+      wallets: [walletFor(devnet, 'payer2')],
+    });
+    const answers = await Promise.all([
+      ...Array.from({ length: 8 }, () => eip3009(`${BASE}/paid/3009`)),
+      eip2612(`${BASE}/paid/2612`),
+    ]);
     expect(answers.map((r) => r.status)).toEqual(Array.from({ length: 9 }, () => 200));
     expect((await devnet.balanceOf(devnet.accounts.payee.address)) - payee).toBe(PRICE * 9n);
   });

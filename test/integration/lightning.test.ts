@@ -48,7 +48,11 @@ afterAll(async () => {
 });
 
 const sha256Hex = (hex: string): string => createHash('sha256').update(Buffer.from(hex, 'hex')).digest('hex');
-const balances = () => ({ alice: devnet.channelBalance('alice'), bob: devnet.channelBalance('bob'), carol: devnet.channelBalance('carol') });
+const balances = () => ({
+  alice: devnet.channelBalance('alice'),
+  bob: devnet.channelBalance('bob'),
+  carol: devnet.channelBalance('carol'),
+});
 
 function reasonOf(res: Response): string | undefined {
   const header = res.headers.get('PAYMENT-REQUIRED');
@@ -56,7 +60,10 @@ function reasonOf(res: Response): string | undefined {
 }
 
 /** A 402 on `path`: the x402 offer and the L402 challenge, the latter read with a regex straight from the L402 spec. */
-async function challenge(path: string, init?: RequestInit): Promise<{ offer: PaymentRequirements; macaroon: string; invoice: string }> {
+async function challenge(
+  path: string,
+  init?: RequestInit,
+): Promise<{ offer: PaymentRequirements; macaroon: string; invoice: string }> {
   const res = await serverFetch(`${BASE}${path}`, init);
   expect(res.status).toBe(402);
   const offer = decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED') ?? '').accepts[0];
@@ -92,14 +99,27 @@ describe('Lightning rail on the LND-protocol devnet', () => {
   it('offers an invoice + macaroon in x402 accepts and in WWW-Authenticate: L402', async () => {
     const url = `${BASE}/ln/report`;
     const { offer, macaroon, invoice } = await challenge('/ln/report');
-    expect(offer).toMatchObject({ scheme: 'exact', network: REGTEST_CAIP2, asset: 'msat', amount: LN_PRICE.toString(), payTo: devnet.nodes.bob.publicKey });
+    expect(offer).toMatchObject({
+      scheme: 'exact',
+      network: REGTEST_CAIP2,
+      asset: 'msat',
+      amount: LN_PRICE.toString(),
+      payTo: devnet.nodes.bob.publicKey,
+    });
     expect(offer.extra.invoice).toBe(invoice);
     expect(offer.extra.macaroon).toBe(macaroon);
-    const decoded = bolt11.decode(invoice, { bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, validWitnessVersions: [0, 1] });
+    const decoded = bolt11.decode(invoice, {
+      bech32: 'bcrt',
+      pubKeyHash: 0x6f,
+      scriptHash: 0xc4,
+      validWitnessVersions: [0, 1],
+    });
     expect(decoded.millisatoshis).toBe(LN_PRICE.toString());
     expect(decoded.payeeNodeKey).toBe(devnet.nodes.bob.publicKey);
     expect(decoded.tags.find((t) => t.tagName === 'payment_hash')?.data).toBe(offer.extra.paymentHash);
-    expect(decoded.tags.find((t) => t.tagName === 'purpose_commit_hash')?.data).toBe(requestDescriptionHash({ method: 'GET', url }));
+    expect(decoded.tags.find((t) => t.tagName === 'purpose_commit_hash')?.data).toBe(
+      requestDescriptionHash({ method: 'GET', url }),
+    );
     const m = macaroonFromBase64(macaroon);
     expect(m.identifier.length).toBe(66);
     expect(Buffer.from(m.identifier.subarray(2, 34)).toString('hex')).toBe(offer.extra.paymentHash);
@@ -107,7 +127,10 @@ describe('Lightning rail on the LND-protocol devnet', () => {
 
   it('x402: payingFetch pays the invoice; receipt verifies, reference = payment hash, proof = preimage, balances move by the price', async () => {
     const before = balances();
-    const payer = payingFetch(serverFetch, { adapters: [lightningClient({ maxFeeMsat: 1_000n })], wallets: [lightningWallet(devnet.nodes.alice.lnd)] });
+    const payer = payingFetch(serverFetch, {
+      adapters: [lightningClient({ maxFeeMsat: 1_000n })],
+      wallets: [lightningWallet(devnet.nodes.alice.lnd)],
+    });
     const started = performance.now();
     const res = await payer(`${BASE}/ln/report`);
     const elapsed = performance.now() - started;
@@ -115,7 +138,15 @@ describe('Lightning rail on the LND-protocol devnet', () => {
     const outcome = receiptOf(res);
     expect(outcome?.receiptError).toBeUndefined();
     const receipt = outcome?.receipt;
-    expect(receipt).toMatchObject({ rail: 'lightning-l402', scheme: 'exact', network: REGTEST_CAIP2, asset: 'msat', amount: LN_PRICE.toString(), status: 'settled', payee: devnet.nodes.bob.publicKey });
+    expect(receipt).toMatchObject({
+      rail: 'lightning-l402',
+      scheme: 'exact',
+      network: REGTEST_CAIP2,
+      asset: 'msat',
+      amount: LN_PRICE.toString(),
+      status: 'settled',
+      payee: devnet.nodes.bob.publicKey,
+    });
     expect(receipt?.reference).toBe(outcome?.offer.extra.paymentHash);
     expect(sha256Hex(receipt?.proof ?? '')).toBe(receipt?.reference);
     expect(await verifyReceipt(outcome?.signedReceipt, pw.jwks())).toMatchObject({ reference: receipt?.reference });
@@ -130,7 +161,9 @@ describe('Lightning rail on the LND-protocol devnet', () => {
     }
     warm.sort((a, b) => a - b);
     const pct = (q: number) => (warm[Math.min(warm.length - 1, Math.floor(q * warm.length))] ?? 0).toFixed(1);
-    console.log(`[lightning] x402 paid request (402 → pay → 200 with receipt): first ${elapsed.toFixed(1)} ms (cold ln-service client), warm p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms`);
+    console.log(
+      `[lightning] x402 paid request (402 → pay → 200 with receipt): first ${elapsed.toFixed(1)} ms (cold ln-service client), warm p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms`,
+    );
   });
 
   it('can add a legacy LSAT challenge beside the L402 one', async () => {
@@ -152,7 +185,9 @@ describe('Lightning rail on the LND-protocol devnet', () => {
     expect(again.status).toBe(200);
     const otherQuery = await presentL402('/ln/report?page=2', macaroon, preimage);
     expect(otherQuery.status).toBe(200);
-    const lsat = await serverFetch(`${BASE}/ln/report`, { headers: { Authorization: `LSAT ${macaroon}:${preimage.toUpperCase()}` } });
+    const lsat = await serverFetch(`${BASE}/ln/report`, {
+      headers: { Authorization: `LSAT ${macaroon}:${preimage.toUpperCase()}` },
+    });
     expect(lsat.status).toBe(200);
     const after = balances();
     expect(before.alice - after.alice).toBe(LN_PRICE);
@@ -170,7 +205,9 @@ describe('Lightning rail on the LND-protocol devnet', () => {
   it('an x402 payment token can also be used as plain L402 on its route (same payment, no second charge)', async () => {
     const { offer, preimage, macaroon } = await paidToken('/ln/report');
     const x402 = await serverFetch(`${BASE}/ln/report`, {
-      headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload: { preimage } }) },
+      headers: {
+        'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload: { preimage } }),
+      },
     });
     expect(x402.status).toBe(200);
     expect((await presentL402('/ln/report', macaroon, preimage)).status).toBe(200);
@@ -185,16 +222,47 @@ describe('Lightning rail on the LND-protocol devnet', () => {
       ['caveat added: unknown condition', macaroonToBase64(addFirstPartyCaveat(m, 'x402_tier=gold')), preimage],
       ['caveat added: other route', macaroonToBase64(addFirstPartyCaveat(m, 'x402_route=/ln/other')), preimage],
       ['caveat added: other method', macaroonToBase64(addFirstPartyCaveat(m, 'x402_method=POST')), preimage],
-      ['caveat added: expiry in the past', macaroonToBase64(addFirstPartyCaveat(m, `x402_valid_until=${Math.floor(Date.now() / 1000) - 10}`)), preimage],
+      [
+        'caveat added: expiry in the past',
+        macaroonToBase64(addFirstPartyCaveat(m, `x402_valid_until=${Math.floor(Date.now() / 1000) - 10}`)),
+        preimage,
+      ],
       ['caveat removed', withCaveats(macaroon, (c) => c.slice(0, -1)), preimage],
-      ['caveat changed: amount', withCaveats(macaroon, (c) => c.map((x) => (Buffer.from(x.identifier).toString().startsWith('x402_amount_msat=') ? { identifier: Buffer.from('x402_amount_msat=1') } : x))), preimage],
+      [
+        'caveat changed: amount',
+        withCaveats(macaroon, (c) =>
+          c.map((x) =>
+            Buffer.from(x.identifier).toString().startsWith('x402_amount_msat=')
+              ? { identifier: Buffer.from('x402_amount_msat=1') }
+              : x,
+          ),
+        ),
+        preimage,
+      ],
       [
         'macaroon from another root key',
-        mintL402Macaroon({ rootKey: randomBytes(32), paymentHash, serviceName: 'x402', path: '/ln/report', method: 'GET', amountMsat: LN_PRICE.toString(), validUntil: Math.floor(Date.now() / 1000) + 600 }).base64,
+        mintL402Macaroon({
+          rootKey: randomBytes(32),
+          paymentHash,
+          serviceName: 'x402',
+          path: '/ln/report',
+          method: 'GET',
+          amountMsat: LN_PRICE.toString(),
+          validUntil: Math.floor(Date.now() / 1000) + 600,
+        }).base64,
         preimage,
       ],
     ];
-    const expected = ['invalid_preimage', 'caveat_failed', 'caveat_failed', 'caveat_failed', 'macaroon_expired', 'invalid_macaroon', 'invalid_macaroon', 'invalid_macaroon'];
+    const expected = [
+      'invalid_preimage',
+      'caveat_failed',
+      'caveat_failed',
+      'caveat_failed',
+      'macaroon_expired',
+      'invalid_macaroon',
+      'invalid_macaroon',
+      'invalid_macaroon',
+    ];
     const got: string[] = [];
     for (const [, mac, pre] of cases) {
       const res = await presentL402('/ln/report', mac, pre);
@@ -202,7 +270,9 @@ describe('Lightning rail on the LND-protocol devnet', () => {
       expect(res.headers.get('WWW-Authenticate')).toMatch(/^L402 macaroon="/);
       got.push(reasonOf(res) ?? '');
     }
-    expect(Object.fromEntries(cases.map(([name], i) => [name, got[i]]))).toEqual(Object.fromEntries(cases.map(([name], i) => [name, expected[i]])));
+    expect(Object.fromEntries(cases.map(([name], i) => [name, got[i]]))).toEqual(
+      Object.fromEntries(cases.map(([name], i) => [name, expected[i]])),
+    );
     // A holder may narrow the token (an earlier expiry that has not passed): still served.
     const narrowed = macaroonToBase64(addFirstPartyCaveat(m, `x402_valid_until=${Math.floor(Date.now() / 1000) + 60}`));
     expect((await presentL402('/ln/report', narrowed, preimage)).status).toBe(200);
@@ -211,7 +281,9 @@ describe('Lightning rail on the LND-protocol devnet', () => {
   it('x402 payloads are checked the same way (wrong preimage, malformed payload)', async () => {
     const { offer } = await paidToken('/ln/report');
     const send = (payload: Record<string, unknown>) =>
-      serverFetch(`${BASE}/ln/report`, { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload }) } });
+      serverFetch(`${BASE}/ln/report`, {
+        headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload }) },
+      });
     expect(reasonOf(await send({ preimage: randomBytes(32).toString('hex') }))).toBe('invalid_preimage');
     expect(reasonOf(await send({ preimage: 'zz' }))).toBe('invalid_payload');
   });
@@ -224,7 +296,9 @@ describe('Lightning rail on the LND-protocol devnet', () => {
     expect(replay.status).toBe(402);
     expect(reasonOf(replay)).toBe('caveat_failed');
     const any = await paidToken('/ln/any');
-    expect(reasonOf(await presentL402('/ln/any', any.macaroon, any.preimage, { method: 'POST' }))).toBe('caveat_failed');
+    expect(reasonOf(await presentL402('/ln/any', any.macaroon, any.preimage, { method: 'POST' }))).toBe(
+      'caveat_failed',
+    );
     expect((await presentL402('/ln/any', any.macaroon, any.preimage)).status).toBe(200);
   });
 
@@ -246,7 +320,10 @@ describe('Lightning rail on the LND-protocol devnet', () => {
   // node itself with a preimage it chose (lnd's AddInvoice takes one) and mints the token with the server's
   // root key through the same exported minting function the rail uses. Everything but the invoice state is
   // then valid, so the rejection can only come from the node lookup.
-  async function operatorToken(invoice: { mtokens?: string; expires_at?: string }): Promise<{ macaroon: string; preimage: string; request: string }> {
+  async function operatorToken(invoice: {
+    mtokens?: string;
+    expires_at?: string;
+  }): Promise<{ macaroon: string; preimage: string; request: string }> {
     const preimage = randomBytes(32).toString('hex');
     const created = await createInvoice({ lnd: devnet.nodes.bob.lnd, secret: preimage, ...invoice });
     const { base64 } = mintL402Macaroon({
@@ -266,10 +343,18 @@ describe('Lightning rail on the LND-protocol devnet', () => {
     expect(reasonOf(await presentL402('/ln/report', unpaid.macaroon, unpaid.preimage))).toBe('invoice_unpaid');
 
     const underpaid = await operatorToken({});
-    await pay({ lnd: devnet.nodes.alice.lnd, request: underpaid.request, mtokens: (LN_PRICE - 1_000n).toString(), max_fee_mtokens: '1000' });
+    await pay({
+      lnd: devnet.nodes.alice.lnd,
+      request: underpaid.request,
+      mtokens: (LN_PRICE - 1_000n).toString(),
+      max_fee_mtokens: '1000',
+    });
     expect(reasonOf(await presentL402('/ln/report', underpaid.macaroon, underpaid.preimage))).toBe('invoice_underpaid');
 
-    const expired = await operatorToken({ mtokens: LN_PRICE.toString(), expires_at: new Date(Date.now() + 1_500).toISOString() });
+    const expired = await operatorToken({
+      mtokens: LN_PRICE.toString(),
+      expires_at: new Date(Date.now() + 1_500).toISOString(),
+    });
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(reasonOf(await presentL402('/ln/report', expired.macaroon, expired.preimage))).toBe('invoice_expired');
   });
@@ -277,7 +362,12 @@ describe('Lightning rail on the LND-protocol devnet', () => {
   it('carol (too little balance): typed error, nothing charged, budget released', async () => {
     const before = balances();
     const ledger = createBudgetLedger([{ asset: 'msat', limit: 10_000_000n, window: 'day' }]);
-    const payer = payingFetch(serverFetch, { adapters: [lightningClient()], wallets: [lightningWallet(devnet.nodes.carol.lnd)], ledger, policy: { maxPerRequest: { msat: LN_BIG_PRICE } } });
+    const payer = payingFetch(serverFetch, {
+      adapters: [lightningClient()],
+      wallets: [lightningWallet(devnet.nodes.carol.lnd)],
+      ledger,
+      policy: { maxPerRequest: { msat: LN_BIG_PRICE } },
+    });
     const error = await payer(`${BASE}/ln/big`).then(
       () => undefined,
       (e: unknown) => e,
@@ -291,7 +381,13 @@ describe('Lightning rail on the LND-protocol devnet', () => {
 
   it('answers a malformed Authorization: L402 header with 400', async () => {
     const preimage = randomBytes(32).toString('hex');
-    for (const header of ['L402 garbage', 'L402 !!!:' + preimage, `L402 AgEL:${'zz'.repeat(32)}`, `L402 ${Buffer.from('not a macaroon').toString('base64')}:${preimage}`, `LSAT ${'A'.repeat(40_000)}:${preimage}`]) {
+    for (const header of [
+      'L402 garbage',
+      'L402 !!!:' + preimage,
+      `L402 AgEL:${'zz'.repeat(32)}`,
+      `L402 ${Buffer.from('not a macaroon').toString('base64')}:${preimage}`,
+      `LSAT ${'A'.repeat(40_000)}:${preimage}`,
+    ]) {
       const res = await serverFetch(`${BASE}/ln/report`, { headers: { Authorization: header } });
       expect(res.status, header.slice(0, 40)).toBe(400);
     }
@@ -300,7 +396,15 @@ describe('Lightning rail on the LND-protocol devnet', () => {
   it('measures offline L402 verification (macaroon + caveats + preimage, no RPC)', async () => {
     const { macaroon, preimage } = await paidToken('/ln/report');
     const m = macaroonFromBase64(macaroon);
-    const params = { rootKey: server.rootKey, macaroon: m, preimage, serviceName: 'x402', path: '/ln/report', method: 'GET', amountMsat: LN_PRICE.toString() };
+    const params = {
+      rootKey: server.rootKey,
+      macaroon: m,
+      preimage,
+      serviceName: 'x402',
+      path: '/ln/report',
+      method: 'GET',
+      amountMsat: LN_PRICE.toString(),
+    };
     for (let i = 0; i < 500; i += 1) verifyL402Token({ ...params, nowSeconds: Math.floor(Date.now() / 1000) });
     const n = 5_000;
     const started = performance.now();

@@ -16,7 +16,11 @@ const seen: (string | null)[] = [];
 
 beforeAll(async () => {
   devnet = await startEvmDevnet();
-  ({ fetch: fetchPaywall } = await flowPaywall(devnet, { 'GET /report': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } }, async () => new Response('report')));
+  ({ fetch: fetchPaywall } = await flowPaywall(
+    devnet,
+    { 'GET /report': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] } },
+    async () => new Response('report'),
+  ));
 });
 afterAll(async () => {
   await devnet?.stop();
@@ -26,13 +30,17 @@ const recording: FetchLike = async (input, init) => {
   seen.push(new Headers(init?.headers).get('Accept-Payment'));
   return fetchPaywall(input, init);
 };
-const client = (options: { protocols?: readonly ('x402' | 'mpp')[]; acceptPayment?: string; maxPerRequest?: bigint } = {}) =>
+const client = (
+  options: { protocols?: readonly ('x402' | 'mpp')[]; acceptPayment?: string; maxPerRequest?: bigint } = {},
+) =>
   payingFetch(recording, {
     adapters: [evmEip3009Client({ domains: [devnet.token] })],
     wallets: [walletFor(devnet, 'payer')],
     ...(options.protocols ? { protocols: options.protocols } : {}),
     ...(options.acceptPayment ? { acceptPayment: options.acceptPayment } : {}),
-    ...(options.maxPerRequest !== undefined ? { policy: { maxPerRequest: { [devnet.token.address]: options.maxPerRequest } } } : {}),
+    ...(options.maxPerRequest !== undefined
+      ? { policy: { maxPerRequest: { [devnet.token.address]: options.maxPerRequest } } }
+      : {}),
   });
 
 describe('payingFetch over MPP (our paywall, anvil)', () => {
@@ -45,7 +53,11 @@ describe('payingFetch over MPP (our paywall, anvil)', () => {
     const outcome = receiptOf(res);
     expect(outcome).toMatchObject({ protocol: 'mpp', receiptSource: 'server', receiptCheck: 'signature' });
     expect(outcome?.receiptError).toBeUndefined();
-    expect(outcome?.receipt).toMatchObject({ protocol: 'mpp', amount: PRICE.toString(), payer: devnet.accounts.payer.address });
+    expect(outcome?.receipt).toMatchObject({
+      protocol: 'mpp',
+      amount: PRICE.toString(),
+      payer: devnet.accounts.payer.address,
+    });
     const after = await payerPayeeBalances(devnet);
     expect(before.payer - after.payer).toBe(PRICE);
     expect(after.payee - before.payee).toBe(PRICE);
@@ -63,7 +75,9 @@ describe('payingFetch over MPP (our paywall, anvil)', () => {
 
   it('the policy judges MPP offers as any offer: over the per-request cap, nothing is paid in either protocol', async () => {
     const before = await payerPayeeBalances(devnet);
-    await expect(client({ protocols: ['mpp'], maxPerRequest: PRICE - 1n })('http://shop.test/report')).rejects.toBeInstanceOf(NoAcceptableOfferError);
+    await expect(
+      client({ protocols: ['mpp'], maxPerRequest: PRICE - 1n })('http://shop.test/report'),
+    ).rejects.toBeInstanceOf(NoAcceptableOfferError);
     expect(await payerPayeeBalances(devnet)).toEqual(before);
   });
 });

@@ -19,7 +19,14 @@ import { evmClients } from '../../adapters/evm/index';
 import { base58Encode, solanaExactClient, solanaExactServer, type SolanaWallet } from '../../adapters/solana/index';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
 import { startSolanaDevnet, type SolanaDevnet, type SolanaWalletName } from '../../fixtures/solana/index';
-import { SOL_PRICE, evmWalletFor, handMadePayment, lamportTransfer, solanaPaywall, solanaWalletFor } from '../support/solanaHarness';
+import {
+  SOL_PRICE,
+  evmWalletFor,
+  handMadePayment,
+  lamportTransfer,
+  solanaPaywall,
+  solanaWalletFor,
+} from '../support/solanaHarness';
 
 const BASE = 'http://shop.test';
 let devnet: SolanaDevnet;
@@ -57,7 +64,9 @@ async function challenge(path: string): Promise<PaymentRequirements> {
 }
 
 function sendPayment(path: string, offer: PaymentRequirements, payload: Record<string, unknown>): Promise<Response> {
-  return serverFetch(`${BASE}${path}`, { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload }) } });
+  return serverFetch(`${BASE}${path}`, {
+    headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload }) },
+  });
 }
 
 function reasonOf(res: Response): string | undefined {
@@ -65,8 +74,15 @@ function reasonOf(res: Response): string | undefined {
   return header ? decodePaymentRequiredHeader(header).error : undefined;
 }
 
-async function clientPayload(offer: PaymentRequirements, wallet: SolanaWalletName = 'payer'): Promise<Record<string, unknown>> {
-  return solanaExactClient().createPayment(offer, solanaWalletFor(devnet, wallet), { resource: { url: BASE }, x402Version: 2, now: Date.now() });
+async function clientPayload(
+  offer: PaymentRequirements,
+  wallet: SolanaWalletName = 'payer',
+): Promise<Record<string, unknown>> {
+  return solanaExactClient().createPayment(offer, solanaWalletFor(devnet, wallet), {
+    resource: { url: BASE },
+    x402Version: 2,
+    now: Date.now(),
+  });
 }
 
 describe('Solana rail on the litesvm devnet', () => {
@@ -91,7 +107,10 @@ describe('Solana rail on the litesvm devnet', () => {
   ] as const) {
     it(`pays with ${label} end to end and returns a verified receipt whose reference is the on-chain signature`, async () => {
       const before = await balances();
-      const pay = payingFetch(serverFetch, { adapters: [solanaExactClient()], wallets: [solanaWalletFor(devnet, 'payer')] });
+      const pay = payingFetch(serverFetch, {
+        adapters: [solanaExactClient()],
+        wallets: [solanaWalletFor(devnet, 'payer')],
+      });
       const started = performance.now();
       const res = await pay(`${BASE}${path}`);
       const elapsed = performance.now() - started;
@@ -124,7 +143,9 @@ describe('Solana rail on the litesvm devnet', () => {
         expect(after.payee - before.payee).toBe(SOL_PRICE);
         expect(after.payer2022).toBe(before.payer2022);
       }
-      await expect(verifyReceipt(outcome?.signedReceipt, pw.jwks(), { request: { method: 'GET', url: `${BASE}${path}` } })).resolves.toBeTruthy();
+      await expect(
+        verifyReceipt(outcome?.signedReceipt, pw.jwks(), { request: { method: 'GET', url: `${BASE}${path}` } }),
+      ).resolves.toBeTruthy();
       console.info(`[solana] paid request (${label}) in ${elapsed.toFixed(1)} ms`);
     });
   }
@@ -135,29 +156,54 @@ describe('Solana rail on the litesvm devnet', () => {
     const ok = await sendPayment('/paid/memo', offer, await clientPayload(offer));
     expect(ok.status).toBe(200);
     const other = await challenge('/paid/memo');
-    const wrong = await sendPayment('/paid/memo', other, await handMadePayment(devnet, other, devnet.keypairs.payer, { memo: 'order-43' }));
+    const wrong = await sendPayment(
+      '/paid/memo',
+      other,
+      await handMadePayment(devnet, other, devnet.keypairs.payer, { memo: 'order-43' }),
+    );
     expect(reasonOf(wrong)).toBe('memo_mismatch');
   });
 
   const rejections: Array<[string, (offer: PaymentRequirements) => Promise<Record<string, unknown>>, string]> = [
     ['a transfer of another mint', (o) => clientPayload({ ...o, asset: devnet.mint2022.toBase58() }), 'asset_mismatch'],
-    ['a transfer to another destination', (o) => clientPayload({ ...o, payTo: devnet.keypairs.payer2.publicKey.toBase58() }), 'payee_mismatch'],
+    [
+      'a transfer to another destination',
+      (o) => clientPayload({ ...o, payTo: devnet.keypairs.payer2.publicKey.toBase58() }),
+      'payee_mismatch',
+    ],
     ['a transfer of another amount', (o) => clientPayload({ ...o, amount: '1' }), 'amount_mismatch'],
     ['wrong decimals', (o) => handMadePayment(devnet, o, devnet.keypairs.payer, { decimals: 5 }), 'decimals_mismatch'],
-    ['the fee payer as source (transfer authority)', (o) => handMadePayment(devnet, o, devnet.keypairs.feePayer, { signers: [] }), 'fee_payer_is_transfer_party'],
+    [
+      'the fee payer as source (transfer authority)',
+      (o) => handMadePayment(devnet, o, devnet.keypairs.feePayer, { signers: [] }),
+      'fee_payer_is_transfer_party',
+    ],
     [
       'an extra instruction injected',
-      (o) => handMadePayment(devnet, o, devnet.keypairs.payer, { inject: lamportTransfer(devnet.keypairs.payer.publicKey, devnet.keypairs.payer2.publicKey) }),
+      (o) =>
+        handMadePayment(devnet, o, devnet.keypairs.payer, {
+          inject: lamportTransfer(devnet.keypairs.payer.publicKey, devnet.keypairs.payer2.publicKey),
+        }),
       'unexpected_instruction',
     ],
     [
       'the fee payer inside an instruction',
-      (o) => handMadePayment(devnet, o, devnet.keypairs.payer, { edit: (m) => void (m.instructions[2]!.keys[2]!.pubkey = devnet.keypairs.feePayer.publicKey) }),
+      (o) =>
+        handMadePayment(devnet, o, devnet.keypairs.payer, {
+          edit: (m) => void (m.instructions[2]!.keys[2]!.pubkey = devnet.keypairs.feePayer.publicKey),
+        }),
       'fee_payer_in_instruction',
     ],
     [
       'a memo instruction replaced by another program',
-      (o) => handMadePayment(devnet, o, devnet.keypairs.payer, { edit: (m) => void (m.instructions[3] = lamportTransfer(devnet.keypairs.payer.publicKey, devnet.keypairs.payer2.publicKey)) }),
+      (o) =>
+        handMadePayment(devnet, o, devnet.keypairs.payer, {
+          edit: (m) =>
+            void (m.instructions[3] = lamportTransfer(
+              devnet.keypairs.payer.publicKey,
+              devnet.keypairs.payer2.publicKey,
+            )),
+        }),
       'unexpected_instruction',
     ],
     [
@@ -165,12 +211,32 @@ describe('Solana rail on the litesvm devnet', () => {
       (o) => handMadePayment(devnet, o, devnet.keypairs.payer, { tokenProgram: TOKEN_2022_PROGRAM_ID }),
       'token_program_mismatch',
     ],
-    ['a compute price above the cap', (o) => handMadePayment(devnet, o, devnet.keypairs.payer, { computeUnitPrice: 5_000_001n }), 'compute_price_too_high'],
-    ['a compute limit above the cap', (o) => handMadePayment(devnet, o, devnet.keypairs.payer, { computeUnitLimit: 1_400_000 }), 'compute_limit_too_high'],
+    [
+      'a compute price above the cap',
+      (o) => handMadePayment(devnet, o, devnet.keypairs.payer, { computeUnitPrice: 5_000_001n }),
+      'compute_price_too_high',
+    ],
+    [
+      'a compute limit above the cap',
+      (o) => handMadePayment(devnet, o, devnet.keypairs.payer, { computeUnitLimit: 1_400_000 }),
+      'compute_limit_too_high',
+    ],
     ['insufficient funds', (o) => clientPayload(o, 'poor'), 'insufficient_funds'],
-    ['a missing payer signature', (o) => handMadePayment(devnet, o, devnet.keypairs.payer, { signers: [] }), 'missing_signature'],
-    ['a payer signature from another key', (o) => handMadePayment(devnet, o, devnet.keypairs.payer, { forgeWith: devnet.keypairs.payer2 }), 'invalid_signature'],
-    ['a transaction for another fee payer', (o) => clientPayload({ ...o, extra: { feePayer: devnet.keypairs.payer2.publicKey.toBase58() } }), 'fee_payer_mismatch'],
+    [
+      'a missing payer signature',
+      (o) => handMadePayment(devnet, o, devnet.keypairs.payer, { signers: [] }),
+      'missing_signature',
+    ],
+    [
+      'a payer signature from another key',
+      (o) => handMadePayment(devnet, o, devnet.keypairs.payer, { forgeWith: devnet.keypairs.payer2 }),
+      'invalid_signature',
+    ],
+    [
+      'a transaction for another fee payer',
+      (o) => clientPayload({ ...o, extra: { feePayer: devnet.keypairs.payer2.publicKey.toBase58() } }),
+      'fee_payer_mismatch',
+    ],
     ['a payload that is not base64', async () => ({ transaction: 'not base64!' }), 'invalid_payload'],
     ['a payload that is not a transaction', async () => ({ transaction: 'AAAA' }), 'invalid_payload'],
     ['a payload without a transaction', async () => ({ tx: 'AAAA' }), 'invalid_payload'],
@@ -241,7 +307,11 @@ describe('Solana rail on the litesvm devnet', () => {
     const offerRes = await first.fetch(`${BASE}/paid/sol`);
     const offer = decodePaymentRequiredHeader(offerRes.headers.get('PAYMENT-REQUIRED') ?? '').accepts[0];
     if (!offer) throw new Error('no offer');
-    const header = encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload: await clientPayload(offer) });
+    const header = encodePaymentSignatureHeader({
+      x402Version: 2,
+      accepted: offer,
+      payload: await clientPayload(offer),
+    });
     expect((await first.fetch(`${BASE}/paid/sol`, { headers: { 'PAYMENT-SIGNATURE': header } })).status).toBe(200);
     const before = await balances();
     const restarted = await solanaPaywall(devnet, { challengeSecret }); // same secret, fresh memory store
@@ -267,14 +337,26 @@ describe('Solana rail on the litesvm devnet', () => {
       return new Connection(devnet.rpcUrl, { commitment: 'confirmed', fetch: flaky });
     }
     const railOn = (connection: Connection) =>
-      solanaExactServer({ connection, network: devnet.network, feePayer: devnet.keypairs.feePayer, mints: [devnet.mint], payTo: devnet.keypairs.payee.publicKey, confirmTimeoutMs: 300, pollIntervalMs: 20 });
+      solanaExactServer({
+        connection,
+        network: devnet.network,
+        feePayer: devnet.keypairs.feePayer,
+        mints: [devnet.mint],
+        payTo: devnet.keypairs.payee.publicKey,
+        confirmTimeoutMs: 300,
+        pollIntervalMs: 20,
+      });
     const ctx = { request: { method: 'GET', url: `${BASE}/paid/sol`, bodyHash: '' }, now: Date.now(), paymentId: 'x' };
 
     it('settles when the reply to sendTransaction is lost after the node took it', async () => {
       const offer = await challenge('/paid/sol');
       const payload = await clientPayload(offer);
       const before = devnet.tokenBalance(devnet.keypairs.payer.publicKey);
-      const result = await railOn(flakyConnection((m) => (m === 'sendTransaction' ? 'drop_reply' : undefined))).settle(payload, offer, ctx);
+      const result = await railOn(flakyConnection((m) => (m === 'sendTransaction' ? 'drop_reply' : undefined))).settle(
+        payload,
+        offer,
+        ctx,
+      );
       expect(result.status).toBe('settled');
       expect(before - devnet.tokenBalance(devnet.keypairs.payer.publicKey)).toBe(SOL_PRICE);
     });
@@ -297,7 +379,8 @@ describe('Solana rail on the litesvm devnet', () => {
     const payload = await clientPayload(offer);
     const before = await balances();
     const ctx = { request: { method: 'GET', url: `${BASE}/paid/sol`, bodyHash: '' }, now: Date.now(), paymentId: 'x' };
-    for (let i = 0; i < 3; i += 1) expect(await rail.verify(payload, offer, ctx)).toMatchObject({ isValid: true, amount: SOL_PRICE.toString() });
+    for (let i = 0; i < 3; i += 1)
+      expect(await rail.verify(payload, offer, ctx)).toMatchObject({ isValid: true, amount: SOL_PRICE.toString() });
     expect(await balances()).toEqual(before);
   });
 
@@ -373,4 +456,3 @@ describe('cross-rail negotiation: EVM first, then Solana', () => {
     expect(await evm.balanceOf(evm.accounts.payer2.address)).toBe(evmBefore);
   });
 });
-

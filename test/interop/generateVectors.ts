@@ -19,10 +19,21 @@ import { startSolanaDevnet } from '../../fixtures/solana/index';
 import { PRICE, evmPaywall, walletFor } from '../support/evmHarness';
 import { SOL_PRICE, solanaPaywall, solanaWalletFor } from '../support/solanaHarness';
 import { officialEvmClient, officialEvmFacilitator, officialEvmHonoApp, OFFICIAL_PRICE } from './support/officialEvm';
-import { OFFICIAL_SOL_PRICE, SOLANA_DEVNET_REAL_GENESIS_HASH, officialSvmClient, officialSvmFacilitator, officialSvmHonoApp } from './support/officialSvm';
+import {
+  OFFICIAL_SOL_PRICE,
+  SOLANA_DEVNET_REAL_GENESIS_HASH,
+  officialSvmClient,
+  officialSvmFacilitator,
+  officialSvmHonoApp,
+} from './support/officialSvm';
 
 /** One wire object: the header value and what it decodes to. */
-export type Vector = { name: string; kind: 'PaymentRequired' | 'PaymentPayload' | 'SettleResponse'; header: string; decoded: unknown };
+export type Vector = {
+  name: string;
+  kind: 'PaymentRequired' | 'PaymentPayload' | 'SettleResponse';
+  header: string;
+  decoded: unknown;
+};
 /** A vector file. */
 export type VectorFile = {
   producer: string;
@@ -61,7 +72,12 @@ async function main(): Promise<void> {
   try {
     const common = {
       generatedAt,
-      evm: { network: evm.network, token: evm.token.address, payer: evm.accounts.payer.address, payee: evm.accounts.payee.address },
+      evm: {
+        network: evm.network,
+        token: evm.token.address,
+        payer: evm.accounts.payer.address,
+        payee: evm.accounts.payee.address,
+      },
       solana: {
         network: sol.network,
         mint: sol.mint.toBase58(),
@@ -78,7 +94,13 @@ async function main(): Promise<void> {
     const evmClient = officialEvmClient(evm, 'payer', { maxAmountPerPayment: OFFICIAL_PRICE.toString() });
     const evm402 = await evmAppFetch('http://official.test/weather');
     officialVectors.push(vector('evm-exact-eip3009', 'PaymentRequired', evm402.headers.get('PAYMENT-REQUIRED')));
-    officialVectors.push(vector('evm-exact-eip3009', 'PaymentPayload', await officialPayload(evmClient, evm402.headers.get('PAYMENT-REQUIRED'))));
+    officialVectors.push(
+      vector(
+        'evm-exact-eip3009',
+        'PaymentPayload',
+        await officialPayload(evmClient, evm402.headers.get('PAYMENT-REQUIRED')),
+      ),
+    );
     const evmPaid = await wrapFetchWithPayment(evmAppFetch, evmClient)('http://official.test/weather');
     officialVectors.push(vector('evm-exact-eip3009', 'SettleResponse', evmPaid.headers.get('PAYMENT-RESPONSE')));
 
@@ -87,7 +109,9 @@ async function main(): Promise<void> {
     const svmClient = await officialSvmClient(sol, sol.keypairs.payer, OFFICIAL_SOL_PRICE.toString());
     const svm402 = await svmAppFetch('http://official.test/sol-weather');
     officialVectors.push(vector('svm-exact', 'PaymentRequired', svm402.headers.get('PAYMENT-REQUIRED')));
-    officialVectors.push(vector('svm-exact', 'PaymentPayload', await officialPayload(svmClient, svm402.headers.get('PAYMENT-REQUIRED'))));
+    officialVectors.push(
+      vector('svm-exact', 'PaymentPayload', await officialPayload(svmClient, svm402.headers.get('PAYMENT-REQUIRED'))),
+    );
     const svmPaid = await wrapFetchWithPayment(svmAppFetch, svmClient)('http://official.test/sol-weather');
     officialVectors.push(vector('svm-exact', 'SettleResponse', svmPaid.headers.get('PAYMENT-RESPONSE')));
 
@@ -103,18 +127,47 @@ async function main(): Promise<void> {
       ourVectors.push(vector(name, 'PaymentPayload', sent[0] ?? null));
       ourVectors.push(vector(name, 'SettleResponse', paid.headers.get('PAYMENT-RESPONSE')));
     };
-    await ours('evm-exact-eip3009', evmPaywallFetch, 'http://shop.test/paid/3009', [evmEip3009Client()], walletFor(evm, 'payer'));
-    await ours('evm-exact-eip2612 (x402-rails extension)', evmPaywallFetch, 'http://shop.test/paid/2612', [evmEip2612Client()], walletFor(evm, 'payer'));
-    await ours('svm-exact', solPaywallFetch, 'http://shop.test/paid/sol', [solanaExactClient()], solanaWalletFor(sol, 'payer'));
+    await ours(
+      'evm-exact-eip3009',
+      evmPaywallFetch,
+      'http://shop.test/paid/3009',
+      [evmEip3009Client()],
+      walletFor(evm, 'payer'),
+    );
+    await ours(
+      'evm-exact-eip2612 (x402-rails extension)',
+      evmPaywallFetch,
+      'http://shop.test/paid/2612',
+      [evmEip2612Client()],
+      walletFor(evm, 'payer'),
+    );
+    await ours(
+      'svm-exact',
+      solPaywallFetch,
+      'http://shop.test/paid/sol',
+      [solanaExactClient()],
+      solanaWalletFor(sol, 'payer'),
+    );
     // A refusal: the 402 after a payment that failed verification carries `error` (and our reason under extensions).
-    const poor = await payingFetch(evmPaywallFetch, { adapters: [evmEip3009Client()], wallets: [walletFor(evm, 'poor')] })('http://shop.test/paid/3009');
-    ourVectors.push(vector('evm-exact-eip3009 refused (insufficient_funds)', 'PaymentRequired', poor.headers.get('PAYMENT-REQUIRED')));
+    const poor = await payingFetch(evmPaywallFetch, {
+      adapters: [evmEip3009Client()],
+      wallets: [walletFor(evm, 'poor')],
+    })('http://shop.test/paid/3009');
+    ourVectors.push(
+      vector('evm-exact-eip3009 refused (insufficient_funds)', 'PaymentRequired', poor.headers.get('PAYMENT-REQUIRED')),
+    );
 
     const dir = fileURLToPath(new URL('../../fixtures/vectors/', import.meta.url));
     const write = (file: string, body: VectorFile) => writeFile(`${dir}${file}`, `${JSON.stringify(body, null, 2)}\n`);
-    await write('official.json', { producer: '@x402/core, @x402/evm, @x402/svm, @x402/fetch, @x402/hono 2.27.0', ...common, vectors: officialVectors });
+    await write('official.json', {
+      producer: '@x402/core, @x402/evm, @x402/svm, @x402/fetch, @x402/hono 2.27.0',
+      ...common,
+      vectors: officialVectors,
+    });
     await write('ours.json', { producer: 'x402-rails', ...common, vectors: ourVectors });
-    console.log(`wrote ${officialVectors.length} official and ${ourVectors.length} x402-rails vectors (prices: ${PRICE}, ${SOL_PRICE}, ${OFFICIAL_PRICE}, ${OFFICIAL_SOL_PRICE})`);
+    console.log(
+      `wrote ${officialVectors.length} official and ${ourVectors.length} x402-rails vectors (prices: ${PRICE}, ${SOL_PRICE}, ${OFFICIAL_PRICE}, ${OFFICIAL_SOL_PRICE})`,
+    );
   } finally {
     await sol.stop();
     await evm.stop();

@@ -42,7 +42,10 @@ const balances = async () => ({
 
 function mppxClient() {
   const account = privateKeyToAccount(devnet.accounts.payer.privateKey as Hex);
-  return Mppx.create({ methods: [evm.charge({ account, authorization: { name: devnet.token.name, version: devnet.token.version } })], polyfill: false });
+  return Mppx.create({
+    methods: [evm.charge({ account, authorization: { name: devnet.token.name, version: devnet.token.version } })],
+    polyfill: false,
+  });
 }
 
 describe('mppx client → our paywall (MPP evm charge, anvil)', () => {
@@ -86,8 +89,17 @@ describe('mppx client → our paywall (MPP evm charge, anvil)', () => {
     expect(before.payer - after.payer).toBe(PRICE);
     expect(after.payee - before.payee).toBe(PRICE);
 
-    const signed = await verifyReceipt((receipt as Record<string, unknown>)[MPP_SIGNED_RECEIPT_KEY], pw.jwks(), { request: { method: 'GET', url: `${server.url}/paid/3009` } });
-    expect(signed).toMatchObject({ protocol: 'mpp', rail: 'evm-eip3009', amount: PRICE.toString(), reference: receipt.reference, payer: devnet.accounts.payer.address, status: 'settled' });
+    const signed = await verifyReceipt((receipt as Record<string, unknown>)[MPP_SIGNED_RECEIPT_KEY], pw.jwks(), {
+      request: { method: 'GET', url: `${server.url}/paid/3009` },
+    });
+    expect(signed).toMatchObject({
+      protocol: 'mpp',
+      rail: 'evm-eip3009',
+      amount: PRICE.toString(),
+      reference: receipt.reference,
+      payer: devnet.accounts.payer.address,
+      status: 'settled',
+    });
     // The x402 header carries the same receipt for x402-aware clients.
     expect(res.headers.get('PAYMENT-RESPONSE')).toBeTruthy();
   });

@@ -25,7 +25,8 @@ let runs = 0;
 beforeAll(async () => {
   devnet = await startEvmDevnet();
   facilitator = await startEvmFacilitator(devnet);
-  const withKey: typeof fetch = (input, init) => fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), ...bearer() } });
+  const withKey: typeof fetch = (input, init) =>
+    fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), ...bearer() } });
   const mppx = Mppx.create({
     methods: [
       evm.charge({
@@ -54,7 +55,11 @@ afterAll(async () => {
 });
 
 const client = (protocols?: readonly ('x402' | 'mpp')[]) =>
-  payingFetch(fetch, { adapters: [evmEip3009Client({ domains: [devnet.token] })], wallets: [walletFor(devnet, 'payer')], ...(protocols ? { protocols } : {}) });
+  payingFetch(fetch, {
+    adapters: [evmEip3009Client({ domains: [devnet.token] })],
+    wallets: [walletFor(devnet, 'payer')],
+    ...(protocols ? { protocols } : {}),
+  });
 
 describe('our payingFetch → mppx server (evm charge, settled by our facilitator, anvil)', () => {
   it('pays the MPP challenge once: 200, payer −PRICE, payee +PRICE, our receipt built from its Payment-Receipt and confirmed on chain', async () => {
@@ -66,9 +71,21 @@ describe('our payingFetch → mppx server (evm charge, settled by our facilitato
     expect(runs - runsBefore).toBe(1);
     const mppReceipt = Receipt.fromResponse(res);
     const outcome = receiptOf(res);
-    expect(outcome).toMatchObject({ protocol: 'mpp', rail: 'evm-eip3009', receiptSource: 'settle-response', receiptCheck: 'on_chain' });
+    expect(outcome).toMatchObject({
+      protocol: 'mpp',
+      rail: 'evm-eip3009',
+      receiptSource: 'settle-response',
+      receiptCheck: 'on_chain',
+    });
     expect(outcome?.receiptError).toBeUndefined();
-    expect(outcome?.receipt).toMatchObject({ reference: mppReceipt.reference, network: devnet.network, asset: devnet.token.address, payee: devnet.accounts.payee.address, amount: PRICE.toString(), status: 'settled' });
+    expect(outcome?.receipt).toMatchObject({
+      reference: mppReceipt.reference,
+      network: devnet.network,
+      asset: devnet.token.address,
+      payee: devnet.accounts.payee.address,
+      amount: PRICE.toString(),
+      status: 'settled',
+    });
     const after = await payerPayeeBalances(devnet);
     expect(before.payer - after.payer).toBe(PRICE);
     expect(after.payee - before.payee).toBe(PRICE);

@@ -20,7 +20,9 @@ beforeAll(async () => {
   const built = await evmPaywall(devnet);
   pw = built.pw;
   // A real node:http socket: the official client uses the platform fetch, as against any server.
-  server = await serveFetch(pw.wrap(async (request) => Response.json({ ok: true, path: new URL(request.url).pathname })));
+  server = await serveFetch(
+    pw.wrap(async (request) => Response.json({ ok: true, path: new URL(request.url).pathname })),
+  );
 });
 afterAll(async () => {
   await server?.close();
@@ -51,7 +53,10 @@ describe('official @x402/fetch client → our paywall (EVM, EIP-3009, anvil)', (
 
   it('pays, gets 200, moves exactly the price, and reads PAYMENT-RESPONSE (with our receipt under extensions) with the official decoder', async () => {
     const before = await balances();
-    const pay = wrapFetchWithPayment(fetch, officialEvmClient(devnet, 'payer', { maxAmountPerPayment: PRICE.toString() }));
+    const pay = wrapFetchWithPayment(
+      fetch,
+      officialEvmClient(devnet, 'payer', { maxAmountPerPayment: PRICE.toString() }),
+    );
     const res = await pay(`${server.url}/paid/3009`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ ok: true, path: '/paid/3009' });
@@ -67,8 +72,17 @@ describe('official @x402/fetch client → our paywall (EVM, EIP-3009, anvil)', (
     expect(before.payer - after.payer).toBe(PRICE);
     expect(after.payee - before.payee).toBe(PRICE);
 
-    const receipt = await verifyReceipt(settle.extensions?.[RECEIPT_EXTENSION_KEY], pw.jwks(), { request: { method: 'GET', url: `${server.url}/paid/3009` } });
-    expect(receipt).toMatchObject({ rail: 'evm-eip3009', scheme: 'exact', network: devnet.network, amount: PRICE.toString(), reference: settle.transaction, status: 'settled' });
+    const receipt = await verifyReceipt(settle.extensions?.[RECEIPT_EXTENSION_KEY], pw.jwks(), {
+      request: { method: 'GET', url: `${server.url}/paid/3009` },
+    });
+    expect(receipt).toMatchObject({
+      rail: 'evm-eip3009',
+      scheme: 'exact',
+      network: devnet.network,
+      amount: PRICE.toString(),
+      reference: settle.transaction,
+      status: 'settled',
+    });
   });
 
   it('refuses to pay our devnet token under the SDK default spend controls (not a default asset), and moves nothing', async () => {
@@ -80,7 +94,10 @@ describe('official @x402/fetch client → our paywall (EVM, EIP-3009, anvil)', (
 
   it('refuses a price above its per-asset atomic cap, and moves nothing', async () => {
     const before = await balances();
-    const pay = wrapFetchWithPayment(fetch, officialEvmClient(devnet, 'payer', { maxAmountPerPayment: (PRICE - 1n).toString() }));
+    const pay = wrapFetchWithPayment(
+      fetch,
+      officialEvmClient(devnet, 'payer', { maxAmountPerPayment: (PRICE - 1n).toString() }),
+    );
     await expect(pay(`${server.url}/paid/3009`)).rejects.toThrow(/maxAmountPerPayment/);
     expect(await balances()).toEqual(before);
   });
@@ -92,7 +109,10 @@ describe('official @x402/fetch client → our paywall (EVM, EIP-3009, anvil)', (
       captured = request.headers.get('PAYMENT-SIGNATURE') ?? captured;
       return fetch(request);
     };
-    const pay = wrapFetchWithPayment(spy, officialEvmClient(devnet, 'payer', { maxAmountPerPayment: PRICE.toString() }));
+    const pay = wrapFetchWithPayment(
+      spy,
+      officialEvmClient(devnet, 'payer', { maxAmountPerPayment: PRICE.toString() }),
+    );
     expect((await pay(`${server.url}/paid/3009`)).status).toBe(200);
     expect(captured).toBeTruthy();
     const before = await balances();
@@ -104,7 +124,10 @@ describe('official @x402/fetch client → our paywall (EVM, EIP-3009, anvil)', (
 
   it('pays a POST route offering EIP-3009 first and EIP-2612 second (it takes the first), with the body bound', async () => {
     const before = await balances();
-    const pay = wrapFetchWithPayment(fetch, officialEvmClient(devnet, 'payer', { maxAmountPerPayment: PRICE.toString() }));
+    const pay = wrapFetchWithPayment(
+      fetch,
+      officialEvmClient(devnet, 'payer', { maxAmountPerPayment: PRICE.toString() }),
+    );
     const res = await pay(`${server.url}/paid/both`, { method: 'POST', body: 'hello' });
     expect(res.status).toBe(200);
     const settle = decodePaymentResponseHeader(res.headers.get('PAYMENT-RESPONSE') ?? '');
@@ -118,7 +141,10 @@ describe('official @x402/fetch client → our paywall (EVM, EIP-3009, anvil)', (
     const unpaid = await fetch(`${server.url}/paid/2612-first`);
     const offers = officialDecodePaymentRequired(unpaid.headers.get('PAYMENT-REQUIRED') ?? '').accepts;
     expect(offers.map((o) => o.extra?.assetTransferMethod ?? 'eip3009')).toEqual(['eip3009', 'eip2612']);
-    const pay = wrapFetchWithPayment(fetch, officialEvmClient(devnet, 'payer', { maxAmountPerPayment: PRICE.toString() }));
+    const pay = wrapFetchWithPayment(
+      fetch,
+      officialEvmClient(devnet, 'payer', { maxAmountPerPayment: PRICE.toString() }),
+    );
     const res = await pay(`${server.url}/paid/2612-first`);
     expect(res.status).toBe(200);
     const settle = decodePaymentResponseHeader(res.headers.get('PAYMENT-RESPONSE') ?? '');
@@ -130,7 +156,10 @@ describe('official @x402/fetch client → our paywall (EVM, EIP-3009, anvil)', (
 
   it('cannot pay an EIP-2612-only offer (our extension: it signs EIP-3009 instead); we refuse with invalid_payload and nothing moves', async () => {
     const before = await balances();
-    const pay = wrapFetchWithPayment(fetch, officialEvmClient(devnet, 'payer', { maxAmountPerPayment: PRICE.toString() }));
+    const pay = wrapFetchWithPayment(
+      fetch,
+      officialEvmClient(devnet, 'payer', { maxAmountPerPayment: PRICE.toString() }),
+    );
     const res = await pay(`${server.url}/paid/2612`);
     expect(res.status).toBe(402);
     expect(officialDecodePaymentRequired(res.headers.get('PAYMENT-REQUIRED') ?? '').error).toBe('invalid_payload');

@@ -16,30 +16,48 @@ beforeAll(async () => {
   devnet = await startSolanaDevnet({ genesisHash: SOLANA_DEVNET_REAL_GENESIS_HASH, slotIntervalMs: 0 });
   const built = await solanaPaywall(devnet);
   pw = built.pw;
-  server = await serveFetch(pw.wrap(async (request) => Response.json({ ok: true, path: new URL(request.url).pathname })));
+  server = await serveFetch(
+    pw.wrap(async (request) => Response.json({ ok: true, path: new URL(request.url).pathname })),
+  );
 });
 afterAll(async () => {
   await server?.close();
   await devnet?.stop();
 });
 
-const balances = () => ({ payer: devnet.tokenBalance(devnet.keypairs.payer.publicKey), payee: devnet.tokenBalance(devnet.keypairs.payee.publicKey) });
+const balances = () => ({
+  payer: devnet.tokenBalance(devnet.keypairs.payer.publicKey),
+  payee: devnet.tokenBalance(devnet.keypairs.payee.publicKey),
+});
 
 describe('official @x402/fetch client → our paywall (Solana exact, litesvm devnet)', () => {
   it('pays, gets 200, moves exactly the price, and reads PAYMENT-RESPONSE with our receipt', async () => {
     expect(devnet.network).toBe('solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1');
     const before = balances();
-    const pay = wrapFetchWithPayment(fetch, await officialSvmClient(devnet, devnet.keypairs.payer, SOL_PRICE.toString()));
+    const pay = wrapFetchWithPayment(
+      fetch,
+      await officialSvmClient(devnet, devnet.keypairs.payer, SOL_PRICE.toString()),
+    );
     const res = await pay(`${server.url}/paid/sol`);
     expect(res.status).toBe(200);
     const settle = decodePaymentResponseHeader(res.headers.get('PAYMENT-RESPONSE') ?? '');
-    expect(settle).toMatchObject({ success: true, network: devnet.network, amount: SOL_PRICE.toString(), payer: devnet.keypairs.payer.publicKey.toBase58() });
+    expect(settle).toMatchObject({
+      success: true,
+      network: devnet.network,
+      amount: SOL_PRICE.toString(),
+      payer: devnet.keypairs.payer.publicKey.toBase58(),
+    });
     expect(devnet.ledger.history.get(settle.transaction)).toBeTruthy();
     const after = balances();
     expect(before.payer - after.payer).toBe(SOL_PRICE);
     expect(after.payee - before.payee).toBe(SOL_PRICE);
     const receipt = await verifyReceipt(settle.extensions?.[RECEIPT_EXTENSION_KEY], pw.jwks());
-    expect(receipt).toMatchObject({ rail: 'solana-spl', network: devnet.network, reference: settle.transaction, amount: SOL_PRICE.toString() });
+    expect(receipt).toMatchObject({
+      rail: 'solana-spl',
+      network: devnet.network,
+      reference: settle.transaction,
+      amount: SOL_PRICE.toString(),
+    });
   });
 
   it('refuses our devnet mint under the SDK default spend controls, and moves nothing', async () => {

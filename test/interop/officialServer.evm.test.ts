@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hono } from 'hono';
 import { decodePaymentResponseHeader as officialDecodePaymentResponse } from '@x402/core/http';
-import { NoAcceptableOfferError, ReceiptSchema, createBudgetLedger, payingFetch, receiptOf, type FetchLike } from '../../src/index';
+import {
+  NoAcceptableOfferError,
+  ReceiptSchema,
+  createBudgetLedger,
+  payingFetch,
+  receiptOf,
+  type FetchLike,
+} from '../../src/index';
 import { serveFetch, type StartedServer } from '../../src/server/node';
 import { evmClients } from '../../adapters/evm/index';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
@@ -40,7 +47,11 @@ describe('our payingFetch → official @x402/hono server + official facilitator 
     expect(await res.json()).toEqual({ weather: 'sunny' });
 
     const outcome = receiptOf(res);
-    expect(outcome).toMatchObject({ rail: 'evm-eip3009', x402Version: 2, offer: { amount: OFFICIAL_PRICE.toString(), asset: devnet.token.address } });
+    expect(outcome).toMatchObject({
+      rail: 'evm-eip3009',
+      x402Version: 2,
+      offer: { amount: OFFICIAL_PRICE.toString(), asset: devnet.token.address },
+    });
     // The official server sends no x402-rails receipt: the outcome holds its SettleResponse, decoded as the SDK
     // decodes it, and the same receipt format built from it (unsigned; the transaction is the proof).
     expect(outcome?.receiptError).toBeUndefined();
@@ -58,7 +69,11 @@ describe('our payingFetch → official @x402/hono server + official facilitator 
       status: 'settled',
     });
     expect(outcome?.receipt?.payer.toLowerCase()).toBe(devnet.accounts.payer.address.toLowerCase());
-    expect(outcome?.settleResponse).toMatchObject({ success: true, transaction: official.transaction, network: devnet.network });
+    expect(outcome?.settleResponse).toMatchObject({
+      success: true,
+      transaction: official.transaction,
+      network: devnet.network,
+    });
     expect(outcome?.settleResponse?.payer?.toLowerCase()).toBe(devnet.accounts.payer.address.toLowerCase());
 
     const tx = await devnet.publicClient.getTransactionReceipt({ hash: official.transaction as `0x${string}` });
@@ -115,20 +130,39 @@ describe('our payingFetch → official @x402/hono server + official facilitator 
     expect(await balances()).toEqual(before);
     // Before #12 the hold was released on a 402 (this test asserted it): but the server holds a signed
     // authorization it can still settle while it is valid, so a 402 proves nothing. The budget keeps it.
-    expect(receiptOf(res)?.refused).toMatchObject({ code: 'CLIENT__PAYMENT__REFUSED_BY_SERVER', refused: { status: 402, amount: OFFICIAL_PRICE.toString() } });
+    expect(receiptOf(res)?.refused).toMatchObject({
+      code: 'CLIENT__PAYMENT__REFUSED_BY_SERVER',
+      refused: { status: 402, amount: OFFICIAL_PRICE.toString() },
+    });
     expect(ledger.used(ledger.budgets[0]!, 'http://official.test')).toBe(OFFICIAL_PRICE);
   });
 
   it('reads the official server’s failed settlement (PAYMENT-RESPONSE success:false); the budget keeps the payment', async () => {
     const { client: real } = officialEvmFacilitator(devnet);
-    const failing = { ...real, settle: async () => ({ success: false, errorReason: 'unexpected_settle_error', transaction: '', network: devnet.network }) };
+    const failing = {
+      ...real,
+      settle: async () => ({
+        success: false,
+        errorReason: 'unexpected_settle_error',
+        transaction: '',
+        network: devnet.network,
+      }),
+    };
     const failingApp = officialEvmHonoApp(devnet, failing);
     const before = await balances();
     const ledger = createBudgetLedger([{ asset: devnet.token.address, limit: OFFICIAL_PRICE, window: 'hour' }]);
-    const pay = payingFetch(async (input, init) => failingApp.request(new Request(input, init)), { adapters: evmClients(), wallets: [walletFor(devnet, 'payer')], ledger });
+    const pay = payingFetch(async (input, init) => failingApp.request(new Request(input, init)), {
+      adapters: evmClients(),
+      wallets: [walletFor(devnet, 'payer')],
+      ledger,
+    });
     const res = await pay('http://official.test/weather');
     expect(res.status).toBe(402);
-    expect(receiptOf(res)?.settleResponse).toMatchObject({ success: false, errorReason: 'unexpected_settle_error', transaction: '' });
+    expect(receiptOf(res)?.settleResponse).toMatchObject({
+      success: false,
+      errorReason: 'unexpected_settle_error',
+      transaction: '',
+    });
     expect(await balances()).toEqual(before);
     // The server still holds the signed authorization (it may settle it later): kept, not released (the old
     // assertion, a release, was the bug of #12 finding 3).

@@ -8,10 +8,24 @@ import { paymentMiddleware } from '@x402/hono';
 import { declareEip2612GasSponsoringExtension } from '@x402/extensions';
 import { ExactEvmScheme as ExactEvmClientScheme } from '@x402/evm/exact/client';
 import { ExactEvmScheme as ExactEvmServerScheme } from '@x402/evm/exact/server';
-import { createReceiptSigner, paywall, payingFetch, receiptOf, RECEIPT_EXTENSION_KEY, verifyReceipt, type FetchLike, type Paywall } from '../../src/index';
+import {
+  createReceiptSigner,
+  paywall,
+  payingFetch,
+  receiptOf,
+  RECEIPT_EXTENSION_KEY,
+  verifyReceipt,
+  type FetchLike,
+  type Paywall,
+} from '../../src/index';
 import { serveFetch, type StartedServer } from '../../src/server/node';
 import { startFacilitator, type StartedFacilitator } from '../../src/facilitator/index';
-import { PERMIT2_ADDRESS, X402_EXACT_PERMIT2_PROXY_ADDRESS, evmPermit2Client, evmPermit2Server } from '../../adapters/evm/index';
+import {
+  PERMIT2_ADDRESS,
+  X402_EXACT_PERMIT2_PROXY_ADDRESS,
+  evmPermit2Client,
+  evmPermit2Server,
+} from '../../adapters/evm/index';
 import { railsTokenAbi, startEvmDevnet, type EvmDevnet, type EvmDevnetAccountName } from '../../fixtures/evm/index';
 import { walletFor } from '../support/evmHarness';
 import { officialEvmFacilitator } from './support/officialEvm';
@@ -33,13 +47,35 @@ const KEY = 'permit2-interop-key-0123456789abcdef';
 
 beforeAll(async () => {
   devnet = await startEvmDevnet();
-  const approve = await devnet.walletClientFor('payer2').writeContract({ address: devnet.token.address, abi: railsTokenAbi, functionName: 'approve', args: [PERMIT2_ADDRESS, maxUint256] });
+  const approve = await devnet.walletClientFor('payer2').writeContract({
+    address: devnet.token.address,
+    abi: railsTokenAbi,
+    functionName: 'approve',
+    args: [PERMIT2_ADDRESS, maxUint256],
+  });
   await devnet.publicClient.waitForTransactionReceipt({ hash: approve });
-  const settler = { publicClient: devnet.publicClient, walletClient: devnet.walletClientFor('facilitator'), confirmTimeoutMs: 10_000, pollingIntervalMs: 5 };
-  const rail = evmPermit2Server({ ...settler, chainId: devnet.chainId, token: devnet.token, payTo: devnet.accounts.payee.address });
-  pw = paywall({ 'GET /paid/permit2': { accepts: [{ rail: 'evm-permit2', amount: PRICE }] } }, { rails: [rail], signer: await createReceiptSigner() });
+  const settler = {
+    publicClient: devnet.publicClient,
+    walletClient: devnet.walletClientFor('facilitator'),
+    confirmTimeoutMs: 10_000,
+    pollingIntervalMs: 5,
+  };
+  const rail = evmPermit2Server({
+    ...settler,
+    chainId: devnet.chainId,
+    token: devnet.token,
+    payTo: devnet.accounts.payee.address,
+  });
+  pw = paywall(
+    { 'GET /paid/permit2': { accepts: [{ rail: 'evm-permit2', amount: PRICE }] } },
+    { rails: [rail], signer: await createReceiptSigner() },
+  );
   paywallServer = await serveFetch(pw.wrap(async () => Response.json({ ok: true })));
-  facilitator = await startFacilitator({ rails: [rail], apiKeys: [KEY], signers: { 'eip155:*': [devnet.accounts.facilitator.address] } });
+  facilitator = await startFacilitator({
+    rails: [rail],
+    apiKeys: [KEY],
+    signers: { 'eip155:*': [devnet.accounts.facilitator.address] },
+  });
 });
 afterAll(async () => {
   await paywallServer?.close();
@@ -51,14 +87,22 @@ const balances = async (payer: EvmDevnetAccountName) => ({
   payer: await devnet.balanceOf(devnet.accounts[payer].address),
   payee: await devnet.balanceOf(devnet.accounts.payee.address),
 });
-const allowance = (owner: EvmDevnetAccountName) => devnet.publicClient.readContract({ address: devnet.token.address, abi: railsTokenAbi, functionName: 'allowance', args: [devnet.accounts[owner].address, PERMIT2_ADDRESS] });
+const allowance = (owner: EvmDevnetAccountName) =>
+  devnet.publicClient.readContract({
+    address: devnet.token.address,
+    abi: railsTokenAbi,
+    functionName: 'allowance',
+    args: [devnet.accounts[owner].address, PERMIT2_ADDRESS],
+  });
 
 /** The official client paying from `name`, allowed the devnet token; RPC access lets it sign gas-sponsored permits. */
 function officialClient(name: EvmDevnetAccountName): x402Client {
   const account = privateKeyToAccount(devnet.accounts[name].privateKey as Hex);
   return new x402Client()
     .register(devnet.network, new ExactEvmClientScheme(account, { rpcUrl: devnet.rpcUrl }))
-    .setSpendControls({ allowedAssets: [{ network: devnet.network, asset: devnet.token.address, maxAmountPerPayment: PRICE.toString() }] });
+    .setSpendControls({
+      allowedAssets: [{ network: devnet.network, asset: devnet.token.address, maxAmountPerPayment: PRICE.toString() }],
+    });
 }
 
 /** An official `@x402/hono` app selling `GET /weather` for PRICE, exact + Permit2, declaring gas sponsoring. */
@@ -73,7 +117,11 @@ function officialApp(client: FacilitatorClient): FetchLike {
             scheme: 'exact',
             network: devnet.network,
             payTo: devnet.accounts.payee.address as Address,
-            price: { amount: PRICE.toString(), asset: devnet.token.address, extra: { name: devnet.token.name, version: devnet.token.version, assetTransferMethod: 'permit2' } },
+            price: {
+              amount: PRICE.toString(),
+              asset: devnet.token.address,
+              extra: { name: devnet.token.name, version: devnet.token.version, assetTransferMethod: 'permit2' },
+            },
             maxTimeoutSeconds: 120,
           },
           extensions: declareEip2612GasSponsoringExtension(),
@@ -87,7 +135,11 @@ function officialApp(client: FacilitatorClient): FetchLike {
 }
 
 /** The settlement went through the exact proxy and moved PRICE from `payer` to payee, from a facilitator-paid tx. */
-async function expectSettled(transaction: string, payer: EvmDevnetAccountName, before: { payer: bigint; payee: bigint }) {
+async function expectSettled(
+  transaction: string,
+  payer: EvmDevnetAccountName,
+  before: { payer: bigint; payee: bigint },
+) {
   const tx = await devnet.publicClient.getTransactionReceipt({ hash: transaction as Hex });
   expect(tx.status).toBe('success');
   expect(tx.to?.toLowerCase()).toBe(X402_EXACT_PERMIT2_PROXY_ADDRESS.toLowerCase());
@@ -102,7 +154,10 @@ describe('official @x402/fetch client → our paywall (exact + Permit2)', () => 
     const res = await fetch(`${paywallServer.url}/paid/permit2`);
     expect(res.status).toBe(402);
     const required = JSON.parse(Buffer.from(res.headers.get('PAYMENT-REQUIRED') ?? '', 'base64').toString('utf8'));
-    expect(required.accepts[0]).toMatchObject({ scheme: 'exact', extra: { assetTransferMethod: 'permit2', name: 'Rails USD', version: '2' } });
+    expect(required.accepts[0]).toMatchObject({
+      scheme: 'exact',
+      extra: { assetTransferMethod: 'permit2', name: 'Rails USD', version: '2' },
+    });
     expect(required.extensions).toHaveProperty('eip2612GasSponsoring.info.version', '1');
   });
 
@@ -114,7 +169,12 @@ describe('official @x402/fetch client → our paywall (exact + Permit2)', () => 
     expect(settle).toMatchObject({ success: true, network: devnet.network });
     await expectSettled(settle.transaction, 'payer2', before);
     const receipt = await verifyReceipt(settle.extensions?.[RECEIPT_EXTENSION_KEY], pw.jwks());
-    expect(receipt).toMatchObject({ rail: 'evm-permit2', scheme: 'exact', amount: PRICE.toString(), reference: settle.transaction });
+    expect(receipt).toMatchObject({
+      rail: 'evm-permit2',
+      scheme: 'exact',
+      amount: PRICE.toString(),
+      reference: settle.transaction,
+    });
   });
 
   it('pays without any approval: it signs an EIP-2612 permit to Permit2 and our server submits it', async () => {
@@ -136,7 +196,9 @@ describe('our payingFetch → official @x402/hono server + official facilitator 
 
   it('pays with an existing Permit2 approval', async () => {
     const before = await balances('payer2');
-    const res = await payingFetch(official, { adapters: [evmPermit2Client()], wallets: [walletFor(devnet, 'payer2')] })('http://official.test/weather');
+    const res = await payingFetch(official, { adapters: [evmPermit2Client()], wallets: [walletFor(devnet, 'payer2')] })(
+      'http://official.test/weather',
+    );
     expect(res.status).toBe(200);
     const outcome = receiptOf(res);
     expect(outcome).toMatchObject({ rail: 'evm-permit2', receiptCheck: 'on_chain' });
@@ -145,7 +207,9 @@ describe('our payingFetch → official @x402/hono server + official facilitator 
 
   it('pays without any approval through the gas-sponsored permit the official server declares', async () => {
     const before = await balances('payer');
-    const res = await payingFetch(official, { adapters: [evmPermit2Client()], wallets: [walletFor(devnet, 'payer')] })('http://official.test/weather');
+    const res = await payingFetch(official, { adapters: [evmPermit2Client()], wallets: [walletFor(devnet, 'payer')] })(
+      'http://official.test/weather',
+    );
     expect(res.status).toBe(200);
     await expectSettled(receiptOf(res)?.settleResponse?.transaction ?? '', 'payer', before);
   });
@@ -155,13 +219,26 @@ describe('official resource server → our facilitator (exact + Permit2)', () =>
   let official: FetchLike;
   beforeAll(() => {
     const auth = { Authorization: `Bearer ${KEY}` };
-    official = officialApp(new HTTPFacilitatorClient({ url: facilitator.url, createAuthHeaders: async () => ({ verify: auth, settle: auth, supported: auth }) }));
+    official = officialApp(
+      new HTTPFacilitatorClient({
+        url: facilitator.url,
+        createAuthHeaders: async () => ({ verify: auth, settle: auth, supported: auth }),
+      }),
+    );
   });
 
   it('/supported lists exact on the devnet and the eip2612GasSponsoring extension', async () => {
-    const supported = await (await fetch(`${facilitator.url}/supported`, { headers: { Authorization: `Bearer ${KEY}` } })).json();
+    const supported = await (
+      await fetch(`${facilitator.url}/supported`, { headers: { Authorization: `Bearer ${KEY}` } })
+    ).json();
     expect(supported.extensions).toContain('eip2612GasSponsoring');
-    expect(supported.kinds).toContainEqual(expect.objectContaining({ scheme: 'exact', network: devnet.network, extra: expect.objectContaining({ assetTransferMethod: 'permit2' }) }));
+    expect(supported.kinds).toContainEqual(
+      expect.objectContaining({
+        scheme: 'exact',
+        network: devnet.network,
+        extra: expect.objectContaining({ assetTransferMethod: 'permit2' }),
+      }),
+    );
   });
 
   it('the official client pays with an existing approval, and without one by gas-sponsored permit', async () => {
@@ -169,7 +246,11 @@ describe('official resource server → our facilitator (exact + Permit2)', () =>
       const before = await balances(payer);
       const res = await wrapFetchWithPayment(official, officialClient(payer))('http://official.test/weather');
       expect(res.status).toBe(200);
-      await expectSettled(decodePaymentResponseHeader(res.headers.get('PAYMENT-RESPONSE') ?? '').transaction, payer, before);
+      await expectSettled(
+        decodePaymentResponseHeader(res.headers.get('PAYMENT-RESPONSE') ?? '').transaction,
+        payer,
+        before,
+      );
     }
   });
 });

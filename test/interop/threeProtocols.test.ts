@@ -6,7 +6,14 @@ import { pay } from 'ln-service';
 import { wrapFetchWithPayment } from '@x402/fetch';
 import { Challenge, Receipt } from 'mppx';
 import { Mppx, evm } from 'mppx/client';
-import { createReceiptSigner, decodePaymentRequiredHeader, paywall, verifyReceipt, MPP_SIGNED_RECEIPT_KEY, type Paywall } from '../../src/index';
+import {
+  createReceiptSigner,
+  decodePaymentRequiredHeader,
+  paywall,
+  verifyReceipt,
+  MPP_SIGNED_RECEIPT_KEY,
+  type Paywall,
+} from '../../src/index';
 import { lightningServer, parseL402Challenges } from '../../adapters/lightning/index';
 import { serveFetch, type StartedServer } from '../../src/server/node';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
@@ -30,9 +37,21 @@ let runs = 0;
 
 beforeAll(async () => {
   [evmNet, lnNet] = await Promise.all([startEvmDevnet(), startLightningDevnet()]);
-  const ln = lightningServer({ lnd: lnNet.nodes.bob.lnd, network: lnNet.network, rootKey: new Uint8Array(randomBytes(32)) });
+  const ln = lightningServer({
+    lnd: lnNet.nodes.bob.lnd,
+    network: lnNet.network,
+    rootKey: new Uint8Array(randomBytes(32)),
+  });
   pw = paywall(
-    { 'GET /multi': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }, { rail: ln.id, amount: LN_PRICE }], description: 'one route, three protocols' } },
+    {
+      'GET /multi': {
+        accepts: [
+          { rail: 'evm-eip3009', amount: PRICE },
+          { rail: ln.id, amount: LN_PRICE },
+        ],
+        description: 'one route, three protocols',
+      },
+    },
     { rails: [eip3009Rail(evmNet), ln], signer: await createReceiptSigner() },
   );
   server = await serveFetch(
@@ -57,13 +76,19 @@ describe('one route, x402 + L402 + MPP, three real clients', () => {
     expect(accepts.map((a) => a.network)).toEqual([evmNet.network, lnNet.network]);
     const www = res.headers.get('WWW-Authenticate') ?? '';
     expect(parseL402Challenges(www)).toHaveLength(1);
-    expect(Challenge.fromResponseList(res).map((c) => `${c.method}/${c.intent}`)).toEqual(['evm/charge', 'lightning/charge']);
+    expect(Challenge.fromResponseList(res).map((c) => `${c.method}/${c.intent}`)).toEqual([
+      'evm/charge',
+      'lightning/charge',
+    ]);
   });
 
   it('the official x402 client pays x402 once', async () => {
     const before = await payerPayeeBalances(evmNet);
     const runsBefore = runs;
-    const res = await wrapFetchWithPayment(fetch, officialEvmClient(evmNet, 'payer', { maxAmountPerPayment: PRICE.toString() }))(`${server.url}/multi`);
+    const res = await wrapFetchWithPayment(
+      fetch,
+      officialEvmClient(evmNet, 'payer', { maxAmountPerPayment: PRICE.toString() }),
+    )(`${server.url}/multi`);
     expect(res.status).toBe(200);
     expect(runs - runsBefore).toBe(1);
     const after = await payerPayeeBalances(evmNet);
@@ -88,7 +113,10 @@ describe('one route, x402 + L402 + MPP, three real clients', () => {
     const before = await payerPayeeBalances(evmNet, 'payer2');
     const runsBefore = runs;
     const account = privateKeyToAccount(evmNet.accounts.payer2.privateKey as Hex);
-    const mppx = Mppx.create({ methods: [evm.charge({ account, authorization: { name: evmNet.token.name, version: evmNet.token.version } })], polyfill: false });
+    const mppx = Mppx.create({
+      methods: [evm.charge({ account, authorization: { name: evmNet.token.name, version: evmNet.token.version } })],
+      polyfill: false,
+    });
     const res = await mppx.fetch(`${server.url}/multi`);
     expect(res.status).toBe(200);
     expect(runs - runsBefore).toBe(1);

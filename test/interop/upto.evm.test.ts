@@ -10,10 +10,26 @@ import { declareEip2612GasSponsoringExtension } from '@x402/extensions';
 import { UptoEvmScheme as UptoClientScheme } from '@x402/evm/upto/client';
 import { UptoEvmScheme as UptoServerScheme } from '@x402/evm/upto/server';
 import { UptoEvmScheme as UptoFacilitatorScheme } from '@x402/evm/upto/facilitator';
-import { createReceiptSigner, isCaipNetwork, paywall, payingFetch, receiptOf, reportCharge, RECEIPT_EXTENSION_KEY, verifyReceipt, type FetchLike, type Paywall } from '../../src/index';
+import {
+  createReceiptSigner,
+  isCaipNetwork,
+  paywall,
+  payingFetch,
+  receiptOf,
+  reportCharge,
+  RECEIPT_EXTENSION_KEY,
+  verifyReceipt,
+  type FetchLike,
+  type Paywall,
+} from '../../src/index';
 import { serveFetch, type StartedServer } from '../../src/server/node';
 import { startFacilitator, type StartedFacilitator } from '../../src/facilitator/index';
-import { PERMIT2_ADDRESS, X402_UPTO_PERMIT2_PROXY_ADDRESS, evmUptoClient, evmUptoServer } from '../../adapters/evm/index';
+import {
+  PERMIT2_ADDRESS,
+  X402_UPTO_PERMIT2_PROXY_ADDRESS,
+  evmUptoClient,
+  evmUptoServer,
+} from '../../adapters/evm/index';
 import { railsTokenAbi, startEvmDevnet, type EvmDevnet, type EvmDevnetAccountName } from '../../fixtures/evm/index';
 import { walletFor } from '../support/evmHarness';
 import { officialFacilitatorSigner } from './support/officialEvm';
@@ -34,10 +50,25 @@ let facilitator: StartedFacilitator;
 
 beforeAll(async () => {
   devnet = await startEvmDevnet();
-  const approve = await devnet.walletClientFor('payer2').writeContract({ address: devnet.token.address, abi: railsTokenAbi, functionName: 'approve', args: [PERMIT2_ADDRESS, maxUint256] });
+  const approve = await devnet.walletClientFor('payer2').writeContract({
+    address: devnet.token.address,
+    abi: railsTokenAbi,
+    functionName: 'approve',
+    args: [PERMIT2_ADDRESS, maxUint256],
+  });
   await devnet.publicClient.waitForTransactionReceipt({ hash: approve });
-  const settler = { publicClient: devnet.publicClient, walletClient: devnet.walletClientFor('facilitator'), confirmTimeoutMs: 10_000, pollingIntervalMs: 5 };
-  const rail = evmUptoServer({ ...settler, chainId: devnet.chainId, token: devnet.token, payTo: devnet.accounts.payee.address });
+  const settler = {
+    publicClient: devnet.publicClient,
+    walletClient: devnet.walletClientFor('facilitator'),
+    confirmTimeoutMs: 10_000,
+    pollingIntervalMs: 5,
+  };
+  const rail = evmUptoServer({
+    ...settler,
+    chainId: devnet.chainId,
+    token: devnet.token,
+    payTo: devnet.accounts.payee.address,
+  });
   pw = paywall(
     {
       'GET /paid/upto': { accepts: [{ rail: 'evm-upto', amount: MAX }] },
@@ -51,7 +82,11 @@ beforeAll(async () => {
       return Response.json({ ok: true });
     }),
   );
-  facilitator = await startFacilitator({ rails: [rail], apiKeys: [KEY], signers: { 'eip155:*': [devnet.accounts.facilitator.address] } });
+  facilitator = await startFacilitator({
+    rails: [rail],
+    apiKeys: [KEY],
+    signers: { 'eip155:*': [devnet.accounts.facilitator.address] },
+  });
 });
 afterAll(async () => {
   await paywallServer?.close();
@@ -59,24 +94,37 @@ afterAll(async () => {
   await devnet?.stop();
 });
 
-const balances = async (payer: EvmDevnetAccountName) => ({ payer: await devnet.balanceOf(devnet.accounts[payer].address), payee: await devnet.balanceOf(devnet.accounts.payee.address) });
+const balances = async (payer: EvmDevnetAccountName) => ({
+  payer: await devnet.balanceOf(devnet.accounts[payer].address),
+  payee: await devnet.balanceOf(devnet.accounts.payee.address),
+});
 
 function officialClient(name: EvmDevnetAccountName): x402Client {
   const account = privateKeyToAccount(devnet.accounts[name].privateKey as Hex);
   return new x402Client()
     .register(devnet.network, new UptoClientScheme(account, { rpcUrl: devnet.rpcUrl }))
-    .setSpendControls({ allowedAssets: [{ network: devnet.network, asset: devnet.token.address, maxAmountPerPayment: MAX.toString() }] });
+    .setSpendControls({
+      allowedAssets: [{ network: devnet.network, asset: devnet.token.address, maxAmountPerPayment: MAX.toString() }],
+    });
 }
 
 /** The official upto facilitator, in-process, settling from the devnet's `facilitator` account. */
 function officialUptoFacilitator(): FacilitatorClient {
-  const f = new x402Facilitator().register(devnet.network, new UptoFacilitatorScheme(officialFacilitatorSigner(devnet)));
+  const f = new x402Facilitator().register(
+    devnet.network,
+    new UptoFacilitatorScheme(officialFacilitatorSigner(devnet)),
+  );
   return {
     verify: (payload, requirements) => f.verify(payload, requirements),
     settle: (payload, requirements) => f.settle(payload, requirements),
     getSupported: async () => {
       const supported = f.getSupported();
-      return { ...supported, kinds: supported.kinds.flatMap(({ network, ...kind }) => (isCaipNetwork(network) ? [{ ...kind, network }] : [])) };
+      return {
+        ...supported,
+        kinds: supported.kinds.flatMap(({ network, ...kind }) =>
+          isCaipNetwork(network) ? [{ ...kind, network }] : [],
+        ),
+      };
     },
   };
 }
@@ -93,7 +141,11 @@ function officialApp(client: FacilitatorClient): FetchLike {
             scheme: 'upto',
             network: devnet.network,
             payTo: devnet.accounts.payee.address as Address,
-            price: { amount: MAX.toString(), asset: devnet.token.address, extra: { name: devnet.token.name, version: devnet.token.version } },
+            price: {
+              amount: MAX.toString(),
+              asset: devnet.token.address,
+              extra: { name: devnet.token.name, version: devnet.token.version },
+            },
             maxTimeoutSeconds: 120,
           },
           extensions: declareEip2612GasSponsoringExtension(),
@@ -109,7 +161,11 @@ function officialApp(client: FacilitatorClient): FetchLike {
   return async (input, init) => app.fetch(new Request(input, init));
 }
 
-async function expectCharged(transaction: string, payer: EvmDevnetAccountName, before: { payer: bigint; payee: bigint }) {
+async function expectCharged(
+  transaction: string,
+  payer: EvmDevnetAccountName,
+  before: { payer: bigint; payee: bigint },
+) {
   const tx = await devnet.publicClient.getTransactionReceipt({ hash: transaction as Hex });
   expect(tx.status).toBe('success');
   expect(tx.to?.toLowerCase()).toBe(X402_UPTO_PERMIT2_PROXY_ADDRESS.toLowerCase());
@@ -128,7 +184,12 @@ describe('official @x402/fetch client → our paywall (upto)', () => {
       expect(settle).toMatchObject({ success: true, amount: CHARGE.toString() });
       await expectCharged(settle.transaction, payer, before);
       const receipt = await verifyReceipt(settle.extensions?.[RECEIPT_EXTENSION_KEY], pw.jwks());
-      expect(receipt).toMatchObject({ rail: 'evm-upto', scheme: 'upto', amount: CHARGE.toString(), maxAmount: MAX.toString() });
+      expect(receipt).toMatchObject({
+        rail: 'evm-upto',
+        scheme: 'upto',
+        amount: CHARGE.toString(),
+        maxAmount: MAX.toString(),
+      });
     }
   });
 
@@ -149,10 +210,16 @@ describe('our payingFetch → official @x402/hono server + official upto facilit
     const official = officialApp(officialUptoFacilitator());
     for (const payer of ['payer2', 'payer'] as const) {
       const before = await balances(payer);
-      const res = await payingFetch(official, { adapters: [evmUptoClient()], wallets: [walletFor(devnet, payer)] })('http://official.test/metered');
+      const res = await payingFetch(official, { adapters: [evmUptoClient()], wallets: [walletFor(devnet, payer)] })(
+        'http://official.test/metered',
+      );
       expect(res.status).toBe(200);
       const outcome = receiptOf(res);
-      expect(outcome).toMatchObject({ rail: 'evm-upto', receiptCheck: 'on_chain', receipt: { amount: CHARGE.toString(), maxAmount: MAX.toString() } });
+      expect(outcome).toMatchObject({
+        rail: 'evm-upto',
+        receiptCheck: 'on_chain',
+        receipt: { amount: CHARGE.toString(), maxAmount: MAX.toString() },
+      });
       await expectCharged(outcome?.settleResponse?.transaction ?? '', payer, before);
     }
   });
@@ -160,10 +227,22 @@ describe('our payingFetch → official @x402/hono server + official upto facilit
 
 describe('official resource server → our facilitator (upto)', () => {
   it('/supported lists upto with our facilitator address; the official client is charged CHARGE', async () => {
-    const supported = await (await fetch(`${facilitator.url}/supported`, { headers: { Authorization: `Bearer ${KEY}` } })).json();
-    expect(supported.kinds).toContainEqual(expect.objectContaining({ scheme: 'upto', extra: expect.objectContaining({ facilitatorAddress: devnet.accounts.facilitator.address }) }));
+    const supported = await (
+      await fetch(`${facilitator.url}/supported`, { headers: { Authorization: `Bearer ${KEY}` } })
+    ).json();
+    expect(supported.kinds).toContainEqual(
+      expect.objectContaining({
+        scheme: 'upto',
+        extra: expect.objectContaining({ facilitatorAddress: devnet.accounts.facilitator.address }),
+      }),
+    );
     const auth = { Authorization: `Bearer ${KEY}` };
-    const official = officialApp(new HTTPFacilitatorClient({ url: facilitator.url, createAuthHeaders: async () => ({ verify: auth, settle: auth, supported: auth }) }));
+    const official = officialApp(
+      new HTTPFacilitatorClient({
+        url: facilitator.url,
+        createAuthHeaders: async () => ({ verify: auth, settle: auth, supported: auth }),
+      }),
+    );
     for (const payer of ['payer2', 'payer'] as const) {
       const before = await balances(payer);
       const res = await wrapFetchWithPayment(official, officialClient(payer))('http://official.test/metered');

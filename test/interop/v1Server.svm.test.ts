@@ -30,13 +30,27 @@ describe('our payingFetch → a v1 server on Solana (official v1 SVM facilitator
     const payer = devnet.keypairs.payer.publicKey;
     const payee = devnet.keypairs.payee.publicKey;
     const before = { payer: devnet.tokenBalance(payer), payee: devnet.tokenBalance(payee) };
-    const pay = payingFetch(inProcess, { adapters: [solanaExactClient()], wallets: [solanaWalletFor(devnet, 'payer')] });
+    const pay = payingFetch(inProcess, {
+      adapters: [solanaExactClient()],
+      wallets: [solanaWalletFor(devnet, 'payer')],
+    });
     const res = await pay('http://v1.test/v1/sol-report');
     expect(res.status).toBe(200);
     expect(log.v2HeadersSeen).toBe(0);
-    const sent = PaymentPayloadV1Schema.parse(JSON.parse(Buffer.from(log.paymentHeaders[0] ?? '', 'base64').toString('utf8')));
-    expect(sent).toMatchObject({ x402Version: 1, scheme: 'exact', network: 'solana-devnet', payload: { transaction: expect.any(String) } });
-    expect(receiptOf(res)).toMatchObject({ x402Version: 1, rail: 'solana-spl', settleResponse: { success: true, transaction: log.settled[0], network: devnet.network } });
+    const sent = PaymentPayloadV1Schema.parse(
+      JSON.parse(Buffer.from(log.paymentHeaders[0] ?? '', 'base64').toString('utf8')),
+    );
+    expect(sent).toMatchObject({
+      x402Version: 1,
+      scheme: 'exact',
+      network: 'solana-devnet',
+      payload: { transaction: expect.any(String) },
+    });
+    expect(receiptOf(res)).toMatchObject({
+      x402Version: 1,
+      rail: 'solana-spl',
+      settleResponse: { success: true, transaction: log.settled[0], network: devnet.network },
+    });
     expect(before.payer - devnet.tokenBalance(payer)).toBe(V1_SOL_PRICE);
     expect(devnet.tokenBalance(payee) - before.payee).toBe(V1_SOL_PRICE);
   });

@@ -35,7 +35,10 @@ describe('our payingFetch → a v1 server (EIP-3009 on anvil as base-sepolia)', 
     const res = await inProcess('http://v1.test/v1/report');
     expect(res.status).toBe(402);
     expect(res.headers.get('PAYMENT-REQUIRED')).toBeNull();
-    expect(await res.json()).toMatchObject({ x402Version: 1, accepts: [{ network: V1_NETWORK, maxAmountRequired: V1_PRICE.toString() }] });
+    expect(await res.json()).toMatchObject({
+      x402Version: 1,
+      accepts: [{ network: V1_NETWORK, maxAmountRequired: V1_PRICE.toString() }],
+    });
   });
 
   it('pays with X-PAYMENT, gets 200, moves exactly maxAmountRequired, and normalizes X-PAYMENT-RESPONSE', async () => {
@@ -48,14 +51,38 @@ describe('our payingFetch → a v1 server (EIP-3009 on anvil as base-sepolia)', 
     // The wire: one X-PAYMENT in the v1 shape, never a v2 header.
     expect(log.v2HeadersSeen).toBe(0);
     expect(log.paymentHeaders).toHaveLength(1);
-    const sent = PaymentPayloadV1Schema.parse(JSON.parse(Buffer.from(log.paymentHeaders[0] ?? '', 'base64').toString('utf8')));
+    const sent = PaymentPayloadV1Schema.parse(
+      JSON.parse(Buffer.from(log.paymentHeaders[0] ?? '', 'base64').toString('utf8')),
+    );
     expect(sent).toMatchObject({ x402Version: 1, scheme: 'exact', network: V1_NETWORK });
-    expect(sent.payload).toMatchObject({ authorization: { from: devnet.accounts.payer.address, to: devnet.accounts.payee.address, value: V1_PRICE.toString() } });
+    expect(sent.payload).toMatchObject({
+      authorization: {
+        from: devnet.accounts.payer.address,
+        to: devnet.accounts.payee.address,
+        value: V1_PRICE.toString(),
+      },
+    });
 
     const outcome = receiptOf(res);
-    expect(outcome).toMatchObject({ rail: 'evm-eip3009', x402Version: 1, offer: { network: `eip155:${V1_CHAIN_ID}`, amount: V1_PRICE.toString() } });
-    expect(outcome?.settleResponse).toMatchObject({ success: true, transaction: log.settled[0], network: `eip155:${V1_CHAIN_ID}` });
-    expect(outcome).toMatchObject({ receiptSource: 'settle-response', receipt: { reference: log.settled[0], amount: V1_PRICE.toString(), network: `eip155:${V1_CHAIN_ID}`, status: 'settled' } });
+    expect(outcome).toMatchObject({
+      rail: 'evm-eip3009',
+      x402Version: 1,
+      offer: { network: `eip155:${V1_CHAIN_ID}`, amount: V1_PRICE.toString() },
+    });
+    expect(outcome?.settleResponse).toMatchObject({
+      success: true,
+      transaction: log.settled[0],
+      network: `eip155:${V1_CHAIN_ID}`,
+    });
+    expect(outcome).toMatchObject({
+      receiptSource: 'settle-response',
+      receipt: {
+        reference: log.settled[0],
+        amount: V1_PRICE.toString(),
+        network: `eip155:${V1_CHAIN_ID}`,
+        status: 'settled',
+      },
+    });
     expect(outcome?.settleResponse?.payer?.toLowerCase()).toBe(devnet.accounts.payer.address.toLowerCase());
 
     const after = await balances();
@@ -65,8 +92,14 @@ describe('our payingFetch → a v1 server (EIP-3009 on anvil as base-sepolia)', 
 
   it('respects our per-request cap against a v1 offer (maxAmountRequired is the amount), paying nothing', async () => {
     const before = await balances();
-    const pay = payingFetch(inProcess, { adapters: evmClients(), wallets: [walletFor(devnet, 'payer')], policy: { maxPerRequest: { [devnet.token.address]: V1_PRICE - 1n } } });
-    await expect(pay('http://v1.test/v1/report')).rejects.toMatchObject({ rejections: [{ reason: 'over_request_cap' }] });
+    const pay = payingFetch(inProcess, {
+      adapters: evmClients(),
+      wallets: [walletFor(devnet, 'payer')],
+      policy: { maxPerRequest: { [devnet.token.address]: V1_PRICE - 1n } },
+    });
+    await expect(pay('http://v1.test/v1/report')).rejects.toMatchObject({
+      rejections: [{ reason: 'over_request_cap' }],
+    });
     expect(await balances()).toEqual(before);
   });
 });

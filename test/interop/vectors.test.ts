@@ -20,7 +20,12 @@ import {
   SignedReceiptSchema,
 } from '../../src/index';
 import { Eip3009PayloadSchema, evmEip3009Client, verifyEip3009Signature } from '../../adapters/evm/index';
-import { checkSignerSignature, decodePaymentTransaction, inspectExactTransaction, solanaExactClient } from '../../adapters/solana/index';
+import {
+  checkSignerSignature,
+  decodePaymentTransaction,
+  inspectExactTransaction,
+  solanaExactClient,
+} from '../../adapters/solana/index';
 import { anvilDevPrivateKeys } from '../../fixtures/evm/index';
 import type { Vector, VectorFile } from './generateVectors';
 
@@ -30,7 +35,8 @@ import type { Vector, VectorFile } from './generateVectors';
  * `npx tsx test/interop/generateVectors.ts`.
  */
 
-const load = (file: string): VectorFile => JSON.parse(readFileSync(new URL(`../../fixtures/vectors/${file}`, import.meta.url), 'utf8')) as VectorFile;
+const load = (file: string): VectorFile =>
+  JSON.parse(readFileSync(new URL(`../../fixtures/vectors/${file}`, import.meta.url), 'utf8')) as VectorFile;
 const official = load('official.json');
 const ours = load('ours.json');
 const json = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
@@ -40,14 +46,24 @@ const one = (file: VectorFile, name: string, kind: Vector['kind']): Vector => {
   return found;
 };
 
-const ourDecoders = { PaymentRequired: decodePaymentRequiredHeader, PaymentPayload: decodePaymentSignatureHeader, SettleResponse: decodePaymentResponseHeader };
-const officialDecoders = { PaymentRequired: officialDecodePaymentRequired, PaymentPayload: officialDecodePaymentSignature, SettleResponse: officialDecodePaymentResponse };
+const ourDecoders = {
+  PaymentRequired: decodePaymentRequiredHeader,
+  PaymentPayload: decodePaymentSignatureHeader,
+  SettleResponse: decodePaymentResponseHeader,
+};
+const officialDecoders = {
+  PaymentRequired: officialDecodePaymentRequired,
+  PaymentPayload: officialDecodePaymentSignature,
+  SettleResponse: officialDecodePaymentResponse,
+};
 const devToken = { address: getAddress(official.evm.token), name: 'Rails USD', version: '2' };
 
 describe('official SDK vectors → our schemas and rails', () => {
   it('covers PaymentRequired, PaymentPayload and SettleResponse on EVM and SVM', () => {
     expect(official.vectors.map((v) => `${v.name}/${v.kind}`).sort()).toEqual(
-      ['evm-exact-eip3009', 'svm-exact'].flatMap((n) => ['PaymentPayload', 'PaymentRequired', 'SettleResponse'].map((k) => `${n}/${k}`)).sort(),
+      ['evm-exact-eip3009', 'svm-exact']
+        .flatMap((n) => ['PaymentPayload', 'PaymentRequired', 'SettleResponse'].map((k) => `${n}/${k}`))
+        .sort(),
     );
   });
 
@@ -58,7 +74,8 @@ describe('official SDK vectors → our schemas and rails', () => {
   }
 
   it('our client rails take the official offers (EVM EIP-3009, Solana exact)', () => {
-    const evmOffer = decodePaymentRequiredHeader(one(official, 'evm-exact-eip3009', 'PaymentRequired').header).accepts[0];
+    const evmOffer = decodePaymentRequiredHeader(one(official, 'evm-exact-eip3009', 'PaymentRequired').header)
+      .accepts[0];
     const svmOffer = decodePaymentRequiredHeader(one(official, 'svm-exact', 'PaymentRequired').header).accepts[0];
     expect(evmOffer && evmEip3009Client().supports(evmOffer)).toBe(true);
     expect(svmOffer && solanaExactClient().supports(svmOffer)).toBe(true);
@@ -69,10 +86,19 @@ describe('official SDK vectors → our schemas and rails', () => {
     const payment = decodePaymentSignatureHeader(one(official, 'evm-exact-eip3009', 'PaymentPayload').header);
     const parsed = Eip3009PayloadSchema.parse(payment.payload);
     const at = { network: official.evm.network, token: devToken, now: official.generatedAt };
-    await expect(verifyEip3009Signature(parsed, payment.accepted, at)).resolves.toMatchObject({ isValid: true, payer: getAddress(official.evm.payer) });
+    await expect(verifyEip3009Signature(parsed, payment.accepted, at)).resolves.toMatchObject({
+      isValid: true,
+      payer: getAddress(official.evm.payer),
+    });
     const altered = { ...parsed, authorization: { ...parsed.authorization, nonce: `0x${'00'.repeat(32)}` as Hex } };
-    await expect(verifyEip3009Signature(altered, payment.accepted, at)).resolves.toMatchObject({ isValid: false, reason: 'invalid_signature' });
-    await expect(verifyEip3009Signature(parsed, { ...payment.accepted, amount: '1' }, at)).resolves.toMatchObject({ isValid: false, reason: 'amount_mismatch' });
+    await expect(verifyEip3009Signature(altered, payment.accepted, at)).resolves.toMatchObject({
+      isValid: false,
+      reason: 'invalid_signature',
+    });
+    await expect(verifyEip3009Signature(parsed, { ...payment.accepted, amount: '1' }, at)).resolves.toMatchObject({
+      isValid: false,
+      reason: 'amount_mismatch',
+    });
   });
 
   it('our Solana inspection accepts the official client’s transaction layout and the payer’s signature', () => {
@@ -115,7 +141,14 @@ describe('our vectors → the official decoders and zod schemas', () => {
   it('the official HTTP client classifies our 402s and PAYMENT-RESPONSEs, and sees our refusal reason in `error`', () => {
     const http = new x402HTTPClient(new x402Client());
     const parse = (name: string, kind: Vector['kind'], status: number) =>
-      http.parsePaymentResult({ status, getHeader: (h) => (h === (kind === 'SettleResponse' ? 'PAYMENT-RESPONSE' : 'PAYMENT-REQUIRED') ? one(ours, name, kind).header : null), body: {} });
+      http.parsePaymentResult({
+        status,
+        getHeader: (h) =>
+          h === (kind === 'SettleResponse' ? 'PAYMENT-RESPONSE' : 'PAYMENT-REQUIRED')
+            ? one(ours, name, kind).header
+            : null,
+        body: {},
+      });
     expect(parse('evm-exact-eip3009', 'PaymentRequired', 402).paymentStatus).toBe('payment_required');
     expect(parse('evm-exact-eip3009', 'SettleResponse', 200).paymentStatus).toBe('settled');
     expect(parse('svm-exact', 'SettleResponse', 200).paymentStatus).toBe('settled');
@@ -126,7 +159,12 @@ describe('our vectors → the official decoders and zod schemas', () => {
   it('our receipt rides under `extensions` of the SettleResponse, beside the standard fields', () => {
     for (const name of ['evm-exact-eip3009', 'evm-exact-eip2612 (x402-rails extension)', 'svm-exact']) {
       const settle = officialDecodePaymentResponse(one(ours, name, 'SettleResponse').header);
-      expect(settle).toMatchObject({ success: true, amount: expect.any(String), payer: expect.any(String), network: expect.any(String) });
+      expect(settle).toMatchObject({
+        success: true,
+        amount: expect.any(String),
+        payer: expect.any(String),
+        network: expect.any(String),
+      });
       const receipt = SignedReceiptSchema.parse(settle.extensions?.[RECEIPT_EXTENSION_KEY]);
       expect(receipt).toBeTruthy();
     }
@@ -135,16 +173,22 @@ describe('our vectors → the official decoders and zod schemas', () => {
   it('the official client selects our EIP-3009 offer under its spend controls, and signs an EIP-3009 payload for it', async () => {
     const required = officialDecodePaymentRequired(one(ours, 'evm-exact-eip3009', 'PaymentRequired').header);
     const account = privateKeyToAccount(anvilDevPrivateKeys[1]);
-    const client = new x402Client()
-      .register('eip155:31337', new ExactEvmClientScheme(account))
-      .setSpendControls({ allowedAssets: [{ network: 'eip155:31337', asset: ours.evm.token, maxAmountPerPayment: '10000' }] });
+    const client = new x402Client().register('eip155:31337', new ExactEvmClientScheme(account)).setSpendControls({
+      allowedAssets: [{ network: 'eip155:31337', asset: ours.evm.token, maxAmountPerPayment: '10000' }],
+    });
     const payload = await client.createPaymentPayload(required);
     expect(payload.accepted).toEqual(required.accepts[0]);
     const signed = Eip3009PayloadSchema.parse(payload.payload);
     expect(signed.authorization.from).toBe(account.address);
     const accepted = decodePaymentRequiredHeader(one(ours, 'evm-exact-eip3009', 'PaymentRequired').header).accepts[0];
     if (!accepted) throw new Error('no offer');
-    await expect(verifyEip3009Signature(signed, accepted, { network: ours.evm.network, token: { ...devToken, address: getAddress(ours.evm.token) as Address }, now: Date.now() })).resolves.toMatchObject({
+    await expect(
+      verifyEip3009Signature(signed, accepted, {
+        network: ours.evm.network,
+        token: { ...devToken, address: getAddress(ours.evm.token) as Address },
+        now: Date.now(),
+      }),
+    ).resolves.toMatchObject({
       isValid: true,
     });
   });

@@ -29,7 +29,9 @@ let dir: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'x402-budget-load-'));
   evm = await startEvmDevnet();
-  servers = await startServerProcesses(await twoServerConfigs(evm, { kind: 'sqlite', path: join(dir, 'store.sqlite') }));
+  servers = await startServerProcesses(
+    await twoServerConfigs(evm, { kind: 'sqlite', path: join(dir, 'store.sqlite') }),
+  );
 });
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop()));
@@ -46,7 +48,9 @@ async function paymentHeadersSeen(): Promise<number> {
 async function spendStorm(ledgers: BudgetLedger[]): Promise<void> {
   const budget = ledgers[0]?.budgets[0];
   if (!budget) throw new Error('a budget');
-  const clients = ledgers.map((ledger) => payingFetch(fetch, { adapters: [evmEip3009Client()], wallets: [payerWallet(evm)], ledger }));
+  const clients = ledgers.map((ledger) =>
+    payingFetch(fetch, { adapters: [evmEip3009Client()], wallets: [payerWallet(evm)], ledger }),
+  );
   const before = await balances(evm);
   const headersBefore = await paymentHeadersSeen();
 
@@ -80,7 +84,9 @@ async function spendStorm(ledgers: BudgetLedger[]): Promise<void> {
   for (const ledger of ledgers) expect(ledger.used(budget, servers[0]?.url ?? '')).toBe(BigInt(budget.limit));
 }
 
-const budgetsFor = (evmDevnet: EvmDevnet): Budget[] => [{ asset: evmDevnet.token.address, limit: LOAD_PRICE * BigInt(N), window: 'total' }];
+const budgetsFor = (evmDevnet: EvmDevnet): Budget[] => [
+  { asset: evmDevnet.token.address, limit: LOAD_PRICE * BigInt(N), window: 'total' },
+];
 
 describe(`${CALLS} concurrent paying clients with a budget for ${N} payments never overspend`, () => {
   it('memory ledger: exactly N paid, the rest refused before paying, on-chain spend == budget', async () => {

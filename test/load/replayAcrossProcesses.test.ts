@@ -10,7 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RECEIPT_EXTENSION_KEY, SignedReceiptSchema, type SignedReceipt } from '../../src/core/receipt/receipt';
-import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader } from '../../src/protocol/headers';
+import {
+  decodePaymentRequiredHeader,
+  decodePaymentResponseHeader,
+  encodePaymentSignatureHeader,
+} from '../../src/protocol/headers';
 import { evmEip3009Client, exactTokenAbi } from '../../adapters/evm/index';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
 import { redisServerBinary, startRedisServer } from '../support/redisServer';
@@ -44,14 +48,22 @@ async function replayStorm(store: LoadServerConfig['store']): Promise<string> {
     expect(unpaid.status).toBe(402);
     const [offer] = decodePaymentRequiredHeader(unpaid.headers['payment-required'] ?? '').accepts;
     if (!offer) throw new Error('no offer');
-    const payload = await evmEip3009Client().createPayment(offer, payerWallet(evm), { resource: { url: `http://${LOAD_HOST}/paid` }, x402Version: 2, now: Date.now() });
+    const payload = await evmEip3009Client().createPayment(offer, payerWallet(evm), {
+      resource: { url: `http://${LOAD_HOST}/paid` },
+      x402Version: 2,
+      now: Date.now(),
+    });
     const header = encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload });
     const before = await balances(evm);
 
     // Every tenth copy is sent for another request (another URL): it must be refused, not served.
     const elsewhere = (i: number) => i % 10 === 9;
     const answers = await Promise.all(
-      Array.from({ length: REPLAYS }, (_, i) => getPinned((i % 2 === 0 ? a : b).url, elsewhere(i) ? '/paid?elsewhere' : '/paid', LOAD_HOST, { 'PAYMENT-SIGNATURE': header })),
+      Array.from({ length: REPLAYS }, (_, i) =>
+        getPinned((i % 2 === 0 ? a : b).url, elsewhere(i) ? '/paid?elsewhere' : '/paid', LOAD_HOST, {
+          'PAYMENT-SIGNATURE': header,
+        }),
+      ),
     );
 
     const receiptIds = new Set<string>();
@@ -117,12 +129,18 @@ describe(`two server processes, one store, ${REPLAYS} concurrent replays of one 
   }, 90_000);
 
   const binary = redisServerBinary();
-  it.skipIf(!binary)(`Redis: the same${binary ? '' : ' (SKIPPED: redis-server is not installed; apt-get install redis-server or set REDIS_SERVER_BIN)'}`, async () => {
-    const redis = await startRedisServer(binary);
-    try {
-      console.log(`redis replay answers: ${await replayStorm({ kind: 'redis', url: redis.url, keyPrefix: 'load:' })}`);
-    } finally {
-      await redis.stop();
-    }
-  }, 90_000);
+  it.skipIf(!binary)(
+    `Redis: the same${binary ? '' : ' (SKIPPED: redis-server is not installed; apt-get install redis-server or set REDIS_SERVER_BIN)'}`,
+    async () => {
+      const redis = await startRedisServer(binary);
+      try {
+        console.log(
+          `redis replay answers: ${await replayStorm({ kind: 'redis', url: redis.url, keyPrefix: 'load:' })}`,
+        );
+      } finally {
+        await redis.stop();
+      }
+    },
+    90_000,
+  );
 });

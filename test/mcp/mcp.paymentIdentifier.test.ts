@@ -12,7 +12,17 @@ import { paymentIdentifier } from '../../src/extensions/index';
 import { mcpMetaKeys, paymentRequiredOf, payingMcpClient, type McpPaywall } from '../../src/mcp/index';
 import { evmEip3009Client, evmWallet } from '../../adapters/evm/index';
 import { connectSharedDevnets, type SharedDevnets } from '../support/connectSharedDevnets';
-import { ISSUER, PRICE, connectInMemory, freshPayee, jwksFetchOf, offers, paidMcpServer, toolPaywall, type Runs } from './support';
+import {
+  ISSUER,
+  PRICE,
+  connectInMemory,
+  freshPayee,
+  jwksFetchOf,
+  offers,
+  paidMcpServer,
+  toolPaywall,
+  type Runs,
+} from './support';
 
 let net: SharedDevnets;
 let pw: McpPaywall;
@@ -22,7 +32,10 @@ const payee = freshPayee();
 
 beforeAll(async () => {
   net = connectSharedDevnets(inject('devnets'));
-  pw = await toolPaywall(net, { forecast: { accepts: [offers.evm] } }, payee, { replay: { max: 0 }, extensions: [paymentIdentifier()] });
+  pw = await toolPaywall(net, { forecast: { accepts: [offers.evm] } }, payee, {
+    replay: { max: 0 },
+    extensions: [paymentIdentifier()],
+  });
   client = await connectInMemory(paidMcpServer(pw, runs));
 });
 afterAll(async () => {
@@ -44,20 +57,39 @@ describe('payment-identifier over MCP', () => {
     };
     const wallet = evmWallet(net.evm.account('payer'), { publicClient: net.evm.publicClient });
     const before = await net.evm.balanceOf(payee);
-    const first = await payingMcpClient(recording, { adapters: [evmEip3009Client()], wallets: [wallet], origin: ISSUER, fetch: jwksFetchOf(pw) }).callTool({ name: 'forecast', arguments: { city: 'Nice' } });
+    const first = await payingMcpClient(recording, {
+      adapters: [evmEip3009Client()],
+      wallets: [wallet],
+      origin: ISSUER,
+      fetch: jwksFetchOf(pw),
+    }).callTool({ name: 'forecast', arguments: { city: 'Nice' } });
     expect(first.content).toEqual([{ type: 'text', text: 'Sunny in Nice' }]);
     const [payment] = sent;
-    expect(payment?.extensions?.['payment-identifier']).toMatchObject({ info: { id: expect.stringMatching(/^pay_[0-9a-f]{32}$/) } });
+    expect(payment?.extensions?.['payment-identifier']).toMatchObject({
+      info: { id: expect.stringMatching(/^pay_[0-9a-f]{32}$/) },
+    });
 
     for (let i = 0; i < 2; i++) {
-      const again = (await client.callTool({ name: 'forecast', arguments: { city: 'Nice' }, _meta: { [mcpMetaKeys.payment]: payment } })) as CallToolResult;
+      const again = (await client.callTool({
+        name: 'forecast',
+        arguments: { city: 'Nice' },
+        _meta: { [mcpMetaKeys.payment]: payment },
+      })) as CallToolResult;
       expect(again.content).toEqual([{ type: 'text', text: 'Sunny in Nice' }]);
       expect(again._meta?.[mcpMetaKeys.paymentResponse]).toEqual(first._meta?.[mcpMetaKeys.paymentResponse]);
     }
     const offer = paymentRequiredOf(unpaid)?.accepts[0];
     if (!offer || !payment) throw new Error('no offer');
-    const payload = await evmEip3009Client().createPayment(offer, wallet, { resource: { url: 'mcp://tool/forecast' }, x402Version: 2, now: Date.now() });
-    const other = (await client.callTool({ name: 'forecast', arguments: { city: 'Nice' }, _meta: { [mcpMetaKeys.payment]: { ...payment, accepted: offer, payload } } })) as CallToolResult;
+    const payload = await evmEip3009Client().createPayment(offer, wallet, {
+      resource: { url: 'mcp://tool/forecast' },
+      x402Version: 2,
+      now: Date.now(),
+    });
+    const other = (await client.callTool({
+      name: 'forecast',
+      arguments: { city: 'Nice' },
+      _meta: { [mcpMetaKeys.payment]: { ...payment, accepted: offer, payload } },
+    })) as CallToolResult;
     expect(other._meta?.[mcpMetaKeys.error]).toMatchObject({ status: 409, reason: 'payment_identifier_conflict' });
 
     expect(runs.forecast).toBe(1);

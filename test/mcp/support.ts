@@ -11,7 +11,13 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
 import type { Address } from 'viem';
 import { z } from 'zod';
-import { createReceiptSigner, RECEIPT_JWKS_PATH, type CaipNetwork, type PriceOffer, type ServerRail } from '../../src/index';
+import {
+  createReceiptSigner,
+  RECEIPT_JWKS_PATH,
+  type CaipNetwork,
+  type PriceOffer,
+  type ServerRail,
+} from '../../src/index';
 import { mcpPaywall, type McpPaywall, type McpPaywallOptions, type PaidToolsConfig } from '../../src/mcp/index';
 import { serveFetch, type StartedServer } from '../../src/server/node';
 import { evmEip3009Server } from '../../adapters/evm/index';
@@ -32,9 +38,27 @@ export function freshPayee(): Address {
 export function serverRails(net: SharedDevnets, evmPayTo: Address): ServerRail[] {
   const d = net.description;
   return [
-    evmEip3009Server({ publicClient: net.evm.publicClient, walletClient: net.evm.walletClient('facilitator'), pollingIntervalMs: 5, chainId: d.evm.chainId, token: net.evm.token, payTo: evmPayTo }),
-    solanaExactServer({ connection: net.solana.connection, network: d.solana.network as CaipNetwork, feePayer: net.solana.keypair('feePayer'), mints: [net.solana.mint], payTo: net.solana.keypair('payee').publicKey, pollIntervalMs: 20 }),
-    lightningServer({ lnd: net.lightning.lnd('bob'), rootKey: new Uint8Array(randomBytes(32)), network: d.lightning.network as CaipNetwork }),
+    evmEip3009Server({
+      publicClient: net.evm.publicClient,
+      walletClient: net.evm.walletClient('facilitator'),
+      pollingIntervalMs: 5,
+      chainId: d.evm.chainId,
+      token: net.evm.token,
+      payTo: evmPayTo,
+    }),
+    solanaExactServer({
+      connection: net.solana.connection,
+      network: d.solana.network as CaipNetwork,
+      feePayer: net.solana.keypair('feePayer'),
+      mints: [net.solana.mint],
+      payTo: net.solana.keypair('payee').publicKey,
+      pollIntervalMs: 20,
+    }),
+    lightningServer({
+      lnd: net.lightning.lnd('bob'),
+      rootKey: new Uint8Array(randomBytes(32)),
+      network: d.lightning.network as CaipNetwork,
+    }),
   ];
 }
 
@@ -88,8 +112,18 @@ export function paidMcpServer(pw: McpPaywall, runs: Runs): McpServer {
 }
 
 /** An MCP paywall over the devnet rails with `tools` priced. */
-export async function toolPaywall(net: SharedDevnets, tools: PaidToolsConfig, evmPayTo: Address, options: Partial<McpPaywallOptions> = {}): Promise<McpPaywall> {
-  return mcpPaywall(tools, { rails: serverRails(net, evmPayTo), signer: await createReceiptSigner(), issuer: ISSUER, ...options });
+export async function toolPaywall(
+  net: SharedDevnets,
+  tools: PaidToolsConfig,
+  evmPayTo: Address,
+  options: Partial<McpPaywallOptions> = {},
+): Promise<McpPaywall> {
+  return mcpPaywall(tools, {
+    rails: serverRails(net, evmPayTo),
+    signer: await createReceiptSigner(),
+    issuer: ISSUER,
+    ...options,
+  });
 }
 
 /** A real SDK client connected in memory to `server`; `jwksFetch` serves the issuer's JWKS from the paywall. */
@@ -114,14 +148,19 @@ export function jwksFetchOf(pw: McpPaywall): (input: Request | string | URL) => 
  * Serves MCP over Streamable HTTP (stateless: a server and transport per request) at `/mcp`, and the paywall's JWKS at
  * its well-known path, on an ephemeral port. `build(url)` makes the paywall knowing the server's URL (its issuer).
  */
-export async function serveStreamableHttp(build: (url: string) => Promise<{ pw: McpPaywall; makeServer: () => McpServer }>): Promise<StartedServer & { pw: McpPaywall }> {
+export async function serveStreamableHttp(
+  build: (url: string) => Promise<{ pw: McpPaywall; makeServer: () => McpServer }>,
+): Promise<StartedServer & { pw: McpPaywall }> {
   let built: { pw: McpPaywall; makeServer: () => McpServer } | undefined;
   const started = await serveFetch(async (request) => {
     if (!built) return new Response('starting', { status: 503 });
     const url = new URL(request.url);
     if (url.pathname === RECEIPT_JWKS_PATH) return Response.json(built.pw.paywall.jwks());
     if (url.pathname !== '/mcp') return new Response('not found', { status: 404 });
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
     await built.makeServer().connect(transport);
     return transport.handleRequest(request);
   });

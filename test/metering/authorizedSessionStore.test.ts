@@ -14,7 +14,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it('keeps the authorization and the in-progress settlement reference across store handles', async () => {
   const path = join(dir, 'metering.sqlite');
-  const authorization = JSON.stringify({ signature: '0xabc', permit: { owner: '0x1', spender: '0x2', value: '100', nonce: '0', deadline: '9' } });
+  const authorization = JSON.stringify({
+    signature: '0xabc',
+    permit: { owner: '0x1', spender: '0x2', value: '100', nonce: '0', deadline: '9' },
+  });
   const session: MeterSession = {
     id: '31337:0xtoken:permit:0xowner:0',
     route: 'POST /llm',
@@ -45,5 +48,9 @@ it('keeps the authorization and the in-progress settlement reference across stor
   expect((await first.setRefund(session.id, [undefined], { status: 'in_progress', amount: 40n })).applied).toBe(false); // one close claims it
   await first.setRefund(session.id, ['in_progress'], { status: 'in_progress', amount: 40n, reference: '0xfeed' });
   const restarted = createSqliteMeteringStore({ path });
-  expect(await restarted.get(session.id)).toMatchObject({ authorization, closed: true, refund: { status: 'in_progress', amount: 40n, reference: '0xfeed' } });
+  expect(await restarted.get(session.id)).toMatchObject({
+    authorization,
+    closed: true,
+    refund: { status: 'in_progress', amount: 40n, reference: '0xfeed' },
+  });
 });

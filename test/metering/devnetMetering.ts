@@ -18,7 +18,10 @@ export type DevnetMetering = {
   /** The server, in-process. */
   fetch: FetchLike;
   /** A metered client paying with `client` options; `refundDestination` for rails that need one. */
-  client(options: Pick<PayingFetchOptions, 'adapters' | 'wallets'> & Partial<PayingFetchOptions>, refundDestination?: MeteredFetchOptions['refundDestination']): ReturnType<typeof meteredFetch>;
+  client(
+    options: Pick<PayingFetchOptions, 'adapters' | 'wallets'> & Partial<PayingFetchOptions>,
+    refundDestination?: MeteredFetchOptions['refundDestination'],
+  ): ReturnType<typeof meteredFetch>;
 };
 
 /**
@@ -26,7 +29,14 @@ export type DevnetMetering = {
  * units at `unitPrice`, the handler reports the `x-units` request header as its usage, refunds by `refunder`;
  * session tokens in `token`'s format (default JWS).
  */
-export async function devnetMetering(p: { rail: ServerRail; deposit: bigint; maxUnitsPerCall: bigint; unitPrice: bigint; refunder: MeteringRefunder; token?: CapabilityToken }): Promise<DevnetMetering> {
+export async function devnetMetering(p: {
+  rail: ServerRail;
+  deposit: bigint;
+  maxUnitsPerCall: bigint;
+  unitPrice: bigint;
+  refunder: MeteringRefunder;
+  token?: CapabilityToken;
+}): Promise<DevnetMetering> {
   const signer = await createReceiptSigner();
   const meter = metering({
     token: p.token ?? (await jwsCapabilityToken()),
@@ -34,7 +44,10 @@ export async function devnetMetering(p: { rail: ServerRail; deposit: bigint; max
     routes: { 'POST /llm': { maxUnitsPerCall: p.maxUnitsPerCall, unitPrice: p.unitPrice } },
     refunds: { [p.rail.id]: p.refunder },
   });
-  const pw = paywall({ 'POST /llm': { accepts: [{ rail: p.rail.id, amount: p.deposit }] } }, { rails: [p.rail], signer, extensions: [meter] });
+  const pw = paywall(
+    { 'POST /llm': { accepts: [{ rail: p.rail.id, amount: p.deposit }] } },
+    { rails: [p.rail], signer, extensions: [meter] },
+  );
   const app = pw.wrap(usageHandler);
   const fetch: FetchLike = async (input, init) => app(new Request(input, init));
   return {
@@ -42,6 +55,10 @@ export async function devnetMetering(p: { rail: ServerRail; deposit: bigint; max
     meter,
     fetch,
     client: (options, refundDestination) =>
-      meteredFetch({ pay: payingFetch(fetch, { capabilities: false, ...options }), fetch, ...(refundDestination ? { refundDestination } : {}) }),
+      meteredFetch({
+        pay: payingFetch(fetch, { capabilities: false, ...options }),
+        fetch,
+        ...(refundDestination ? { refundDestination } : {}),
+      }),
   };
 }

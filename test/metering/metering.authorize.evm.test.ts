@@ -32,7 +32,12 @@ const clock = { offsetMs: 0, now: () => Date.now() + clock.offsetMs };
 
 beforeAll(async () => {
   devnet = await startEvmDevnet();
-  const settler = { publicClient: devnet.publicClient, walletClient: devnet.walletClientFor('facilitator'), confirmTimeoutMs: 10_000, pollingIntervalMs: 5 };
+  const settler = {
+    publicClient: devnet.publicClient,
+    walletClient: devnet.walletClientFor('facilitator'),
+    confirmTimeoutMs: 10_000,
+    pollingIntervalMs: 5,
+  };
   const common = { ...settler, chainId: devnet.chainId, token: devnet.token, payTo: devnet.accounts.payee.address };
   const signer = await createReceiptSigner();
   authorizer = evmPermitAuthorizer(common);
@@ -61,37 +66,80 @@ afterAll(async () => {
 });
 
 type Payer = 'payer' | 'payer2' | 'poor';
-const clientOf = (name: Payer) => meteredFetch({ pay: payingFetch(fetch, { adapters: [evmEip2612Client()], wallets: [walletFor(devnet, name)], capabilities: false }), fetch });
-const llm = (client: FetchLike, units: string, path = '/llm') => client(`${ORIGIN}${path}`, { method: 'POST', headers: { 'x-units': units }, body: 'prompt' });
+const clientOf = (name: Payer) =>
+  meteredFetch({
+    pay: payingFetch(fetch, {
+      adapters: [evmEip2612Client()],
+      wallets: [walletFor(devnet, name)],
+      capabilities: false,
+    }),
+    fetch,
+  });
+const llm = (client: FetchLike, units: string, path = '/llm') =>
+  client(`${ORIGIN}${path}`, { method: 'POST', headers: { 'x-units': units }, body: 'prompt' });
 const balance = (name: Payer | 'payee') => devnet.balanceOf(devnet.accounts[name].address);
 const read = (functionName: 'nonces' | 'allowance', name: Payer) =>
   functionName === 'nonces'
-    ? devnet.publicClient.readContract({ address: devnet.token.address, abi: exactTokenAbi, functionName, args: [devnet.accounts[name].address] })
-    : devnet.publicClient.readContract({ address: devnet.token.address, abi: exactTokenAbi, functionName, args: [devnet.accounts[name].address, devnet.accounts.facilitator.address] });
+    ? devnet.publicClient.readContract({
+        address: devnet.token.address,
+        abi: exactTokenAbi,
+        functionName,
+        args: [devnet.accounts[name].address],
+      })
+    : devnet.publicClient.readContract({
+        address: devnet.token.address,
+        abi: exactTokenAbi,
+        functionName,
+        args: [devnet.accounts[name].address, devnet.accounts.facilitator.address],
+      });
 /** Token Transfer events in blocks after `head`. */
 const transfersSince = async (head: bigint) =>
-  (await devnet.publicClient.getContractEvents({ address: devnet.token.address, abi: exactTokenAbi, eventName: 'Transfer', fromBlock: head }))
+  (
+    await devnet.publicClient.getContractEvents({
+      address: devnet.token.address,
+      abi: exactTokenAbi,
+      eventName: 'Transfer',
+      fromBlock: head,
+    })
+  )
     .filter((e) => e.blockNumber > head)
     .map((e) => ({
-    from: e.args.from,
-    to: e.args.to,
-    value: e.args.value,
-    hash: e.transactionHash,
-  }));
+      from: e.args.from,
+      to: e.args.to,
+      value: e.args.value,
+      hash: e.transactionHash,
+    }));
 /** The chain state a refused or zero session must leave untouched. */
-const chainState = async (name: Payer) => ({ payer: await balance(name), payee: await balance('payee'), nonce: await read('nonces', name), allowance: await read('allowance', name) });
+const chainState = async (name: Payer) => ({
+  payer: await balance(name),
+  payee: await balance('payee'),
+  nonce: await read('nonces', name),
+  allowance: await read('allowance', name),
+});
 
-  /** A permit signed for the route's real offer, with `tweak` applied to what the client signs. */
-  async function craftedCall(name: Payer, tweak: (extra: Record<string, unknown>) => { extra?: Record<string, unknown>; maxTimeoutSeconds?: number }, path = '/llm') {
-    const challenge = await fetch(`${ORIGIN}${path}`, { method: 'POST', body: 'prompt' });
-    const required = decodePaymentRequiredHeader(challenge.headers.get('PAYMENT-REQUIRED') ?? '');
-    const accepted = required.accepts[0];
-    if (!accepted) throw new Error('no offer');
-    const signed = { ...accepted, ...tweak(accepted.extra) };
-    const payload = await evmEip2612Client().createPayment(signed, walletFor(devnet, name), { resource: required.resource, x402Version: 2, now: Date.now() });
-    const header = encodePaymentSignatureHeader({ x402Version: 2, resource: required.resource, accepted, payload });
-    return fetch(`${ORIGIN}${path}`, { method: 'POST', headers: { 'PAYMENT-SIGNATURE': header, 'x-units': '10' }, body: 'prompt' });
-  }
+/** A permit signed for the route's real offer, with `tweak` applied to what the client signs. */
+async function craftedCall(
+  name: Payer,
+  tweak: (extra: Record<string, unknown>) => { extra?: Record<string, unknown>; maxTimeoutSeconds?: number },
+  path = '/llm',
+) {
+  const challenge = await fetch(`${ORIGIN}${path}`, { method: 'POST', body: 'prompt' });
+  const required = decodePaymentRequiredHeader(challenge.headers.get('PAYMENT-REQUIRED') ?? '');
+  const accepted = required.accepts[0];
+  if (!accepted) throw new Error('no offer');
+  const signed = { ...accepted, ...tweak(accepted.extra) };
+  const payload = await evmEip2612Client().createPayment(signed, walletFor(devnet, name), {
+    resource: required.resource,
+    x402Version: 2,
+    now: Date.now(),
+  });
+  const header = encodePaymentSignatureHeader({ x402Version: 2, resource: required.resource, accepted, payload });
+  return fetch(`${ORIGIN}${path}`, {
+    method: 'POST',
+    headers: { 'PAYMENT-SIGNATURE': header, 'x-units': '10' },
+    body: 'prompt',
+  });
+}
 
 describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devnet', () => {
   it('opens on a permit for the maximum without moving a token, meters calls, settles exactly the total in ONE transfer on close, once', async () => {
@@ -113,20 +161,39 @@ describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devn
     expect(closed?.settlement).toMatchObject({ status: 'sent', amount: '15800' });
     expect(closed?.refund).toEqual({ status: 'none', amount: '0' });
     const final = await verifyReceipt(closed?.receipt, pw.jwks());
-    expect(final.metering).toMatchObject({ final: true, used: '15800', settlement: { status: 'sent', amount: '15800', reference: closed?.settlement?.reference } });
+    expect(final.metering).toMatchObject({
+      final: true,
+      used: '15800',
+      settlement: { status: 'sent', amount: '15800', reference: closed?.settlement?.reference },
+    });
     expect(final.metering?.refund).toBeUndefined();
     expect(final.reference).toBe(closed?.settlement?.reference);
     expect(final.amount).toBe('15800');
     const transfers = await transfersSince(fromBlock);
-    expect(transfers).toEqual([{ from: devnet.accounts.payer.address, to: devnet.accounts.payee.address, value: 15_800n, hash: closed?.settlement?.reference }]);
+    expect(transfers).toEqual([
+      {
+        from: devnet.accounts.payer.address,
+        to: devnet.accounts.payee.address,
+        value: 15_800n,
+        hash: closed?.settlement?.reference,
+      },
+    ]);
     const after = await chainState('payer');
-    expect(after).toMatchObject({ payer: start.payer - 15_800n, payee: start.payee + 15_800n, nonce: start.nonce + 1n, allowance: MAX - 15_800n });
+    expect(after).toMatchObject({
+      payer: start.payer - 15_800n,
+      payee: start.payee + 15_800n,
+      nonce: start.nonce + 1n,
+      allowance: MAX - 15_800n,
+    });
 
     // Closing again (operator side, and the client's close request again) answers the recorded close; nothing moves.
     const again = await meter.close(closed?.session ?? '');
     expect(again?.receipt).toEqual(closed?.receipt);
     const session = await meter.store.get(closed?.session ?? '');
-    const replay = await fetch(`${ORIGIN}/llm`, { method: 'POST', headers: { 'X402-Metering-Session': session?.token ?? '', 'X402-Metering-Close': '1' } });
+    const replay = await fetch(`${ORIGIN}/llm`, {
+      method: 'POST',
+      headers: { 'X402-Metering-Session': session?.token ?? '', 'X402-Metering-Close': '1' },
+    });
     expect(replay.status).toBe(200);
     expect(((await replay.json()) as { receipt: unknown }).receipt).toEqual(closed?.receipt);
     expect(await transfersSince(fromBlock)).toHaveLength(1);
@@ -139,12 +206,15 @@ describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devn
     const first = await llm(client, '5500'); // capped at 1,000 units: 10,000
     expect(first.status).toBe(200);
     const session = first.headers.get('X402-Metering-Session') ?? '';
-    const call = (units: string) => fetch(`${ORIGIN}/llm`, { method: 'POST', headers: { 'X402-Metering-Session': session, 'x-units': units } });
+    const call = (units: string) =>
+      fetch(`${ORIGIN}/llm`, { method: 'POST', headers: { 'X402-Metering-Session': session, 'x-units': units } });
     for (let i = 0; i < 5; i++) expect((await call('1000')).status).toBe(200);
     // 60,000 used, 40,000 left: four reservations of 10,000 fit, 26 are refused.
     const answers = await Promise.all(Array.from({ length: 30 }, () => call('999')));
     expect(answers.filter((r) => r.status === 200)).toHaveLength(4);
-    expect(answers.filter((r) => r.status === 402 && r.headers.get('X402-Metering-Error') === 'metering_exhausted')).toHaveLength(26);
+    expect(
+      answers.filter((r) => r.status === 402 && r.headers.get('X402-Metering-Error') === 'metering_exhausted'),
+    ).toHaveLength(26);
     expect(await balance('payer2')).toBe(start);
     const [closed] = await client.close(ORIGIN);
     const total = 60_000n + 4n * 9_990n;
@@ -163,7 +233,9 @@ describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devn
     expect(await balance('payer')).toBe(start - MAX);
     const [held] = client.sessions(ORIGIN);
     expect(client.sessions(ORIGIN)).toHaveLength(1);
-    expect((await verifyReceipt(decodeMeteringReceipt(renewed.headers.get('X402-Metering-Receipt')), pw.jwks())).metering).toMatchObject({ session: held?.id, seq: 1, used: '50' });
+    expect(
+      (await verifyReceipt(decodeMeteringReceipt(renewed.headers.get('X402-Metering-Receipt')), pw.jwks())).metering,
+    ).toMatchObject({ session: held?.id, seq: 1, used: '50' });
     const [closed] = await client.close(ORIGIN);
     expect(closed?.settlement).toMatchObject({ status: 'sent', amount: '50' });
     expect(await balance('payer')).toBe(start - MAX - 50n);
@@ -182,11 +254,20 @@ describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devn
     const onBroadcast = async (reference: string) => {
       await meter.store.setRefund(id, ['in_progress'], { status: 'in_progress', amount: 770n, reference });
     };
-    const sent = await authorizer.settle({ session: id, authorization: JSON.parse(session?.authorization ?? '{}') as Record<string, unknown>, amount: 770n, onBroadcast });
+    const sent = await authorizer.settle({
+      session: id,
+      authorization: JSON.parse(session?.authorization ?? '{}') as Record<string, unknown>,
+      amount: 770n,
+      onBroadcast,
+    });
     expect(sent.status).toBe('sent');
     const head = await devnet.publicClient.getBlockNumber({ cacheTime: 0 });
     const [closed] = await client.close(ORIGIN); // waits closeWaitMs on the in-progress settlement, then finds it landed
-    expect(closed?.settlement).toEqual({ status: 'sent', amount: '770', reference: sent.status === 'sent' ? sent.reference : '' });
+    expect(closed?.settlement).toEqual({
+      status: 'sent',
+      amount: '770',
+      reference: sent.status === 'sent' ? sent.reference : '',
+    });
     expect((await verifyReceipt(closed?.receipt, pw.jwks())).reference).toBe(closed?.settlement?.reference);
     expect(await transfersSince(head)).toEqual([]);
     expect(await balance('payer2')).toBe(start - 770n);
@@ -198,7 +279,9 @@ describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devn
     const idB = heldB?.id ?? '';
     await meter.store.close(idB);
     await meter.store.setRefund(idB, [undefined], { status: 'in_progress', amount: 30n });
-    await expect(meter.close(idB)).rejects.toSatisfy((e: unknown) => e instanceof X402RailsError && e.status === 503 && e.code === 'METERING__CLOSE__PENDING');
+    await expect(meter.close(idB)).rejects.toSatisfy(
+      (e: unknown) => e instanceof X402RailsError && e.status === 503 && e.code === 'METERING__CLOSE__PENDING',
+    );
     expect(await balance('payer2')).toBe(start - 770n);
     await meter.resolveRefund(idB, { notSent: true });
     const [closedB] = await other.close(ORIGIN);
@@ -220,7 +303,9 @@ describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devn
 
   it('a route that settles by authorize without any authorizer is a configuration error (no silent full settlement)', async () => {
     const [token, signer] = await Promise.all([jwsCapabilityToken(), createReceiptSigner()]);
-    expect(() => metering({ token, signer, routes: { 'POST /llm': { maxUnitsPerCall: 1n, settle: 'authorize' } } })).toThrow(/no authorizers/);
+    expect(() =>
+      metering({ token, signer, routes: { 'POST /llm': { maxUnitsPerCall: 1n, settle: 'authorize' } } }),
+    ).toThrow(/no authorizers/);
   });
 
   it('a total of 0 sends nothing (no permit, no transfer), and the unused permit nonce can open the next session', async () => {
@@ -230,7 +315,11 @@ describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devn
     expect((await llm(client, '0')).status).toBe(200);
     const [closed] = await client.close(ORIGIN);
     expect(closed?.settlement).toEqual({ status: 'none', amount: '0' });
-    expect((await verifyReceipt(closed?.receipt, pw.jwks())).metering).toMatchObject({ final: true, used: '0', settlement: { status: 'none', amount: '0' } });
+    expect((await verifyReceipt(closed?.receipt, pw.jwks())).metering).toMatchObject({
+      final: true,
+      used: '0',
+      settlement: { status: 'none', amount: '0' },
+    });
     expect(await transfersSince(fromBlock)).toEqual([]);
     expect(await chainState('payer')).toEqual(start);
 
@@ -245,9 +334,24 @@ describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devn
 
   describe('refused at open (402, metering_unauthorized), nothing moved, no session', () => {
     const cases: Array<[string, Payer, () => Promise<Response>, string]> = [
-      ['a permit for another spender', 'payer', () => craftedCall('payer', (extra) => ({ extra: { ...extra, spender: devnet.accounts.payer2.address } })), 'spender_mismatch'],
-      ['an expired deadline', 'payer', () => craftedCall('payer', () => ({ maxTimeoutSeconds: -60 })), 'deadline_too_short'],
-      ['a deadline that ends before the session can be settled', 'payer', () => llm(clientOf('payer'), '10', '/short'), 'deadline_too_short'],
+      [
+        'a permit for another spender',
+        'payer',
+        () => craftedCall('payer', (extra) => ({ extra: { ...extra, spender: devnet.accounts.payer2.address } })),
+        'spender_mismatch',
+      ],
+      [
+        'an expired deadline',
+        'payer',
+        () => craftedCall('payer', () => ({ maxTimeoutSeconds: -60 })),
+        'deadline_too_short',
+      ],
+      [
+        'a deadline that ends before the session can be settled',
+        'payer',
+        () => llm(clientOf('payer'), '10', '/short'),
+        'deadline_too_short',
+      ],
       ['a payer without the balance', 'poor', () => llm(clientOf('poor'), '10'), 'insufficient_funds'],
     ];
     for (const [name, payer, send, reason] of cases) {
@@ -259,7 +363,9 @@ describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devn
         expect(res.headers.get('X402-Metering-Session')).toBeNull();
         const required = decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED') ?? '');
         expect(required.error).toBe('metering_unauthorized');
-        expect(required.extensions?.['x402-rails/rejection']).toMatchObject({ message: expect.stringContaining(reason) });
+        expect(required.extensions?.['x402-rails/rejection']).toMatchObject({
+          message: expect.stringContaining(reason),
+        });
         expect(await chainState(payer)).toEqual(start);
       });
     }
@@ -273,7 +379,9 @@ describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devn
     const pledged = await craftedCall('payer2', () => ({ maxTimeoutSeconds: TTL + 901 }));
     expect(pledged.status).toBe(402);
     expect(pledged.headers.get('X402-Metering-Error')).toBe('metering_pledged');
-    expect(decodePaymentRequiredHeader(pledged.headers.get('PAYMENT-REQUIRED') ?? '').extensions?.['x402-rails/rejection']).toMatchObject({ message: expect.stringContaining('authorization_pledged') });
+    expect(
+      decodePaymentRequiredHeader(pledged.headers.get('PAYMENT-REQUIRED') ?? '').extensions?.['x402-rails/rejection'],
+    ).toMatchObject({ message: expect.stringContaining('authorization_pledged') });
     clock.offsetMs = (TTL + 1) * 1000;
     try {
       const settled = await meter.settleExpired();
@@ -290,14 +398,18 @@ describe('metered usage: authorize max, settle actual (EIP-2612) on the EVM devn
     const closes = await client.close(ORIGIN);
     expect(closes.map((c) => c.settlement?.amount)).toEqual(['420', '10']);
     expect(await balance('payer2')).toBe(start - 430n);
-
   });
 });
 
 describe('authorize mode under the risk controls (metering admit)', () => {
   it('a denied payer cannot open a session (nothing moves); an admitted payer opens one', async () => {
     const { riskControls } = await import('../../src/risk/index');
-    const settler = { publicClient: devnet.publicClient, walletClient: devnet.walletClientFor('facilitator'), confirmTimeoutMs: 10_000, pollingIntervalMs: 5 };
+    const settler = {
+      publicClient: devnet.publicClient,
+      walletClient: devnet.walletClientFor('facilitator'),
+      confirmTimeoutMs: 10_000,
+      pollingIntervalMs: 5,
+    };
     const common = { ...settler, chainId: devnet.chainId, token: devnet.token, payTo: devnet.accounts.payee.address };
     const risk = riskControls({ denyPayers: [devnet.accounts.payer2.address.toLowerCase()], breaker: false });
     const signer = await createReceiptSigner();
@@ -308,16 +420,29 @@ describe('authorize mode under the risk controls (metering admit)', () => {
       authorizers: { 'evm-eip2612': evmPermitAuthorizer(common) },
       admit: (ctx) => risk.afterVerify?.(ctx) ?? Promise.resolve(undefined),
     });
-    const guardedPw = paywall({ 'POST /llm': { accepts: [{ rail: 'evm-eip2612', amount: MAX, maxTimeoutSeconds: TTL + 900 }] } }, { rails: [evmEip2612Server(common)], signer, extensions: [guarded] });
+    const guardedPw = paywall(
+      { 'POST /llm': { accepts: [{ rail: 'evm-eip2612', amount: MAX, maxTimeoutSeconds: TTL + 900 }] } },
+      { rails: [evmEip2612Server(common)], signer, extensions: [guarded] },
+    );
     const app = guardedPw.wrap(usageHandler);
     const guardedFetch: FetchLike = async (input, init) => app(new Request(input, init));
-    const client = (name: Payer) => meteredFetch({ pay: payingFetch(guardedFetch, { adapters: [evmEip2612Client()], wallets: [walletFor(devnet, name)], capabilities: false }), fetch: guardedFetch });
+    const client = (name: Payer) =>
+      meteredFetch({
+        pay: payingFetch(guardedFetch, {
+          adapters: [evmEip2612Client()],
+          wallets: [walletFor(devnet, name)],
+          capabilities: false,
+        }),
+        fetch: guardedFetch,
+      });
 
     const before = await chainState('payer2');
     const denied = await llm(client('payer2'), '10');
     expect(denied.status).toBe(402);
     expect(denied.headers.get('X402-Metering-Error')).toBe('metering_unauthorized');
-    expect(decodePaymentRequiredHeader(denied.headers.get('PAYMENT-REQUIRED') ?? '').extensions?.['x402-rails/rejection']).toMatchObject({ message: expect.stringContaining('payer_denied') });
+    expect(
+      decodePaymentRequiredHeader(denied.headers.get('PAYMENT-REQUIRED') ?? '').extensions?.['x402-rails/rejection'],
+    ).toMatchObject({ message: expect.stringContaining('payer_denied') });
     expect(await chainState('payer2')).toEqual(before);
 
     const admitted = await llm(client('payer'), '10');

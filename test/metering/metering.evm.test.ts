@@ -17,27 +17,49 @@ let server: DevnetMetering;
 
 beforeAll(async () => {
   devnet = await startEvmDevnet();
-  const settler = { publicClient: devnet.publicClient, walletClient: devnet.walletClientFor('facilitator'), confirmTimeoutMs: 10_000, pollingIntervalMs: 5 };
-  const rail = evmEip3009Server({ ...settler, chainId: devnet.chainId, token: devnet.token, payTo: devnet.accounts.payee.address });
-  const refunder = evmRefunder({ publicClient: devnet.publicClient, walletClient: devnet.walletClientFor('payee'), confirmTimeoutMs: 10_000, pollingIntervalMs: 5 });
+  const settler = {
+    publicClient: devnet.publicClient,
+    walletClient: devnet.walletClientFor('facilitator'),
+    confirmTimeoutMs: 10_000,
+    pollingIntervalMs: 5,
+  };
+  const rail = evmEip3009Server({
+    ...settler,
+    chainId: devnet.chainId,
+    token: devnet.token,
+    payTo: devnet.accounts.payee.address,
+  });
+  const refunder = evmRefunder({
+    publicClient: devnet.publicClient,
+    walletClient: devnet.walletClientFor('payee'),
+    confirmTimeoutMs: 10_000,
+    pollingIntervalMs: 5,
+  });
   server = await devnetMetering({ rail, deposit: DEPOSIT, maxUnitsPerCall: 1_000n, unitPrice: 10n, refunder });
 });
 afterAll(async () => {
   await devnet?.stop();
 });
 
-const balances = async () => ({ payer: await devnet.balanceOf(devnet.accounts.payer.address), payee: await devnet.balanceOf(devnet.accounts.payee.address) });
+const balances = async () => ({
+  payer: await devnet.balanceOf(devnet.accounts.payer.address),
+  payee: await devnet.balanceOf(devnet.accounts.payee.address),
+});
 
 describe('metered usage on the EVM devnet', () => {
   it('deposit once, meter calls off chain, refund exactly the unused amount on close, once', async () => {
     const client = server.client({ adapters: [evmEip3009Client()], wallets: [walletFor(devnet, 'payer')] });
     const start = await balances();
-    const llm = (units: string) => client(`${ORIGIN}/llm`, { method: 'POST', headers: { 'x-units': units }, body: 'prompt' });
+    const llm = (units: string) =>
+      client(`${ORIGIN}/llm`, { method: 'POST', headers: { 'x-units': units }, body: 'prompt' });
     const used: string[] = [];
     for (const units of ['123', '1000', '7', '450']) {
       const res = await llm(units);
       expect(res.status).toBe(200);
-      const receipt = await verifyReceipt(decodeMeteringReceipt(res.headers.get('X402-Metering-Receipt')), server.pw.jwks());
+      const receipt = await verifyReceipt(
+        decodeMeteringReceipt(res.headers.get('X402-Metering-Receipt')),
+        server.pw.jwks(),
+      );
       used.push(`${receipt.metering?.used}/${receipt.metering?.remaining}`);
     }
     expect(used).toEqual(['1230/98770', '11230/88770', '11300/88700', '15800/84200']);
@@ -65,15 +87,33 @@ describe('metered usage on the EVM devnet', () => {
     const first = await client(`${ORIGIN}/llm`, { method: 'POST', headers: { 'x-units': '5500' } }); // capped at 1,000 units: 10,000
     expect(first.status).toBe(200);
     const session = first.headers.get('X402-Metering-Session') ?? '';
-    for (let i = 0; i < 5; i++) expect((await server.fetch(`${ORIGIN}/llm`, { method: 'POST', headers: { 'X402-Metering-Session': session, 'x-units': '1000' } })).status).toBe(200);
+    for (let i = 0; i < 5; i++)
+      expect(
+        (
+          await server.fetch(`${ORIGIN}/llm`, {
+            method: 'POST',
+            headers: { 'X402-Metering-Session': session, 'x-units': '1000' },
+          })
+        ).status,
+      ).toBe(200);
     // 60,000 used, 40,000 left: four calls of 10,000 reserved fit, 26 are refused.
     const answers = await Promise.all(
-      Array.from({ length: 30 }, () => server.fetch(`${ORIGIN}/llm`, { method: 'POST', headers: { 'X402-Metering-Session': session, 'x-units': '999' } })),
+      Array.from({ length: 30 }, () =>
+        server.fetch(`${ORIGIN}/llm`, {
+          method: 'POST',
+          headers: { 'X402-Metering-Session': session, 'x-units': '999' },
+        }),
+      ),
     );
     expect(answers.filter((r) => r.status === 200)).toHaveLength(4);
     const refused = answers.filter((r) => r.status === 402);
     expect(refused).toHaveLength(26);
-    expect(refused.every((r) => r.headers.get('X402-Metering-Error') === 'metering_exhausted' && r.headers.get('PAYMENT-REQUIRED') !== null)).toBe(true);
+    expect(
+      refused.every(
+        (r) =>
+          r.headers.get('X402-Metering-Error') === 'metering_exhausted' && r.headers.get('PAYMENT-REQUIRED') !== null,
+      ),
+    ).toBe(true);
     const [closed] = await client.close(ORIGIN);
     const used = 60_000n + 4n * 9_990n;
     expect(closed?.refund).toMatchObject({ status: 'sent', amount: String(DEPOSIT - used) });
@@ -83,15 +123,20 @@ describe('metered usage on the EVM devnet', () => {
   it('two sessions closed at once: both ERC-20 refunds land (one gas account, one nonce each)', async () => {
     const a = server.client({ adapters: [evmEip3009Client()], wallets: [walletFor(devnet, 'payer')] });
     const b = server.client({ adapters: [evmEip3009Client()], wallets: [walletFor(devnet, 'payer2')] });
-    const start = await Promise.all([devnet.balanceOf(devnet.accounts.payer.address), devnet.balanceOf(devnet.accounts.payer2.address)]);
+    const start = await Promise.all([
+      devnet.balanceOf(devnet.accounts.payer.address),
+      devnet.balanceOf(devnet.accounts.payer2.address),
+    ]);
     await a(`${ORIGIN}/llm`, { method: 'POST', headers: { 'x-units': '100' } });
     await b(`${ORIGIN}/llm`, { method: 'POST', headers: { 'x-units': '200' } });
     const [[closedA], [closedB]] = await Promise.all([a.close(ORIGIN), b.close(ORIGIN)]);
     expect([closedA?.refund.amount, closedB?.refund.amount]).toEqual(['99000', '98000']);
     expect(closedA?.refund.reference).not.toBe(closedB?.refund.reference);
-    expect(await Promise.all([devnet.balanceOf(devnet.accounts.payer.address), devnet.balanceOf(devnet.accounts.payer2.address)])).toEqual([
-      (start[0] ?? 0n) - 1_000n,
-      (start[1] ?? 0n) - 2_000n,
-    ]);
+    expect(
+      await Promise.all([
+        devnet.balanceOf(devnet.accounts.payer.address),
+        devnet.balanceOf(devnet.accounts.payer2.address),
+      ]),
+    ).toEqual([(start[0] ?? 0n) - 1_000n, (start[1] ?? 0n) - 2_000n]);
   });
 });

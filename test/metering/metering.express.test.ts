@@ -27,9 +27,16 @@ describe('metered usage behind Express, over a socket', () => {
     });
     const { url, close } = await listenOnFreePort(app);
     closers.push(close);
-    const client = meteredFetch({ pay: payingFetch(fetch, { adapters: [s.rail], wallets: [s.alice], capabilities: false }), fetch });
+    const client = meteredFetch({
+      pay: payingFetch(fetch, { adapters: [s.rail], wallets: [s.alice], capabilities: false }),
+      fetch,
+    });
     for (const units of ['30', '70']) {
-      const res = await client(`${url}/llm`, { method: 'POST', headers: { 'x-units': units, 'content-type': 'application/json' }, body: '{"prompt":"hi"}' });
+      const res = await client(`${url}/llm`, {
+        method: 'POST',
+        headers: { 'x-units': units, 'content-type': 'application/json' },
+        body: '{"prompt":"hi"}',
+      });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ answer: 42 });
       expect(res.headers.get('X402-Usage')).toBeNull();

@@ -20,7 +20,15 @@ beforeAll(async () => {
   devnet = await startSolanaDevnet();
   const connection = new Connection(devnet.rpcUrl, { commitment: 'confirmed' });
   const { feePayer, payee } = devnet.keypairs;
-  const rail = solanaExactServer({ connection, network: devnet.network, feePayer, mints: [devnet.mint], payTo: payee.publicKey, confirmTimeoutMs: 10_000, pollIntervalMs: 20 });
+  const rail = solanaExactServer({
+    connection,
+    network: devnet.network,
+    feePayer,
+    mints: [devnet.mint],
+    payTo: payee.publicKey,
+    confirmTimeoutMs: 10_000,
+    pollIntervalMs: 20,
+  });
   const refunder = solanaRefunder({ connection, owner: payee, feePayer, confirmTimeoutMs: 10_000, pollIntervalMs: 20 });
   server = await devnetMetering({ rail, deposit: DEPOSIT, maxUnitsPerCall: 100n, unitPrice: 100n, refunder });
 });
@@ -28,7 +36,10 @@ afterAll(async () => {
   await devnet?.stop();
 });
 
-const balances = () => ({ payer: devnet.tokenBalance(devnet.keypairs.payer.publicKey), payee: devnet.tokenBalance(devnet.keypairs.payee.publicKey) });
+const balances = () => ({
+  payer: devnet.tokenBalance(devnet.keypairs.payer.publicKey),
+  payee: devnet.tokenBalance(devnet.keypairs.payee.publicKey),
+});
 
 describe('metered usage on the Solana devnet', () => {
   it('deposit once, meter calls off chain, refund exactly the unused amount on close, once', async () => {
@@ -39,7 +50,10 @@ describe('metered usage on the Solana devnet', () => {
     for (const units of ['12', '100', '3']) {
       const res = await llm(units);
       expect(res.status).toBe(200);
-      const receipt = await verifyReceipt(decodeMeteringReceipt(res.headers.get('X402-Metering-Receipt')), server.pw.jwks());
+      const receipt = await verifyReceipt(
+        decodeMeteringReceipt(res.headers.get('X402-Metering-Receipt')),
+        server.pw.jwks(),
+      );
       expect(receipt.payer).toBe(devnet.keypairs.payer.publicKey.toBase58());
       seen.push(`${receipt.metering?.charged}:${receipt.metering?.used}/${receipt.metering?.remaining}`);
     }
@@ -49,7 +63,11 @@ describe('metered usage on the Solana devnet', () => {
     const [closed] = await client.close(ORIGIN);
     expect(closed?.refund).toMatchObject({ status: 'sent', amount: '38500' });
     const final = await verifyReceipt(closed?.receipt, server.pw.jwks());
-    expect(final.metering).toMatchObject({ final: true, used: '11500', refund: { amount: '38500', status: 'sent', reference: closed?.refund.reference } });
+    expect(final.metering).toMatchObject({
+      final: true,
+      used: '11500',
+      refund: { amount: '38500', status: 'sent', reference: closed?.refund.reference },
+    });
     const afterClose = balances();
     expect(afterClose).toEqual({ payer: start.payer - 11_500n, payee: start.payee + 11_500n });
 
@@ -65,7 +83,10 @@ describe('metered usage on the Solana devnet', () => {
     const first = await client(`${ORIGIN}/llm`, { method: 'POST', headers: { 'x-units': '100' } });
     const session = first.headers.get('X402-Metering-Session') ?? '';
     for (let i = 0; i < 4; i++) await client(`${ORIGIN}/llm`, { method: 'POST', headers: { 'x-units': '100' } }); // 50,000: all used
-    const refused = await server.fetch(`${ORIGIN}/llm`, { method: 'POST', headers: { 'X402-Metering-Session': session } });
+    const refused = await server.fetch(`${ORIGIN}/llm`, {
+      method: 'POST',
+      headers: { 'X402-Metering-Session': session },
+    });
     expect(refused.status).toBe(402);
     expect(refused.headers.get('X402-Metering-Error')).toBe('metering_exhausted');
     expect(refused.headers.get('PAYMENT-REQUIRED')).not.toBeNull();

@@ -40,7 +40,15 @@ describe('metered usage (fake rail)', () => {
     expect(res.headers.get('X402-Usage')).toBeNull();
     expect(s.ledger.balanceOf('merchant')).toBe(DEPOSIT);
     const first = await verifyReceipt(receiptIn(res), s.pw.jwks());
-    expect(first.metering).toEqual({ session: depositReceipt?.id, deposit: depositReceipt?.id, seq: 1, authorized: '1000', charged: '20', used: '20', remaining: '980' });
+    expect(first.metering).toEqual({
+      session: depositReceipt?.id,
+      deposit: depositReceipt?.id,
+      seq: 1,
+      authorized: '1000',
+      charged: '20',
+      used: '20',
+      remaining: '980',
+    });
     expect(first.reference).toBe(depositReceipt?.reference);
 
     const totals: Array<[string, string, string]> = [];
@@ -49,7 +57,9 @@ describe('metered usage (fake rail)', () => {
       expect(call.status).toBe(200);
       expect(call.headers.get('X402-Usage')).toBeNull();
       expect(call.headers.get('PAYMENT-RESPONSE')).toBeNull();
-      const r = await verifyReceipt(receiptIn(call), s.pw.jwks(), { request: { method: 'POST', url: `${ORIGIN}/llm` } });
+      const r = await verifyReceipt(receiptIn(call), s.pw.jwks(), {
+        request: { method: 'POST', url: `${ORIGIN}/llm` },
+      });
       expect(r.metering?.deposit).toBe(depositReceipt?.id);
       expect(r.amount).toBe(r.metering?.charged);
       totals.push([r.metering?.charged ?? '', r.metering?.used ?? '', r.metering?.remaining ?? '']);
@@ -95,7 +105,12 @@ describe('metered usage (fake rail)', () => {
       expect(receipts.map((r) => r.metering?.used).sort()).toEqual(['300', '450', '600', '750']);
       const closed = await s.call(session, undefined, { 'X402-Metering-Close': '1' });
       const final = await verifyReceipt(receiptIn(closed), s.pw.jwks());
-      expect(final.metering).toMatchObject({ final: true, used: '750', remaining: '250', refund: { amount: '250', status: 'sent' } });
+      expect(final.metering).toMatchObject({
+        final: true,
+        used: '750',
+        remaining: '250',
+        refund: { amount: '250', status: 'sent' },
+      });
       expect(s.ledger.balanceOf('merchant')).toBe(750n);
       store?.closeDatabase();
     });
@@ -111,10 +126,16 @@ describe('metered usage (fake rail)', () => {
       s.call(session, undefined, { 'X402-Metering-Close': '1' }),
     ]);
     expect([first.status, second.status]).toEqual([200, 200]);
-    const body = (await first.json()) as { refund: { amount: string; status: string; reference: string }; receipt: SignedReceipt };
+    const body = (await first.json()) as {
+      refund: { amount: string; status: string; reference: string };
+      receipt: SignedReceipt;
+    };
     expect(body.refund).toEqual({ amount: '900', status: 'sent', reference: 'refund-1' });
     expect(((await second.json()) as { receipt: SignedReceipt }).receipt).toEqual(body.receipt);
-    expect(await verifyReceipt(body.receipt, s.pw.jwks())).toMatchObject({ amount: '100', metering: { final: true, charged: '0', used: '100', seq: 3 } });
+    expect(await verifyReceipt(body.receipt, s.pw.jwks())).toMatchObject({
+      amount: '100',
+      metering: { final: true, charged: '0', used: '100', seq: 3 },
+    });
     const third = await s.call(session, undefined, { 'X402-Metering-Close': '1' });
     expect(((await third.json()) as { receipt: SignedReceipt }).receipt).toEqual(body.receipt);
     expect(s.refunds).toEqual([{ to: 'alice', amount: 900n }]);
@@ -129,12 +150,25 @@ describe('metered usage (fake rail)', () => {
     const s = await meteringSetup({ needsDestination: true });
     const { session } = await deposit(s, '100');
     const asked = await s.call(session, undefined, { 'X402-Metering-Close': '1' });
-    expect(((await asked.json()) as { refund: unknown }).refund).toEqual({ amount: '800', status: 'awaiting_destination' });
-    const wrong = await s.call(session, undefined, { 'X402-Metering-Close': '1', 'X402-Metering-Refund-To': 'invoice:1' });
+    expect(((await asked.json()) as { refund: unknown }).refund).toEqual({
+      amount: '800',
+      status: 'awaiting_destination',
+    });
+    const wrong = await s.call(session, undefined, {
+      'X402-Metering-Close': '1',
+      'X402-Metering-Refund-To': 'invoice:1',
+    });
     expect(wrong.status).toBe(400);
     expect(((await wrong.json()) as { code: string }).code).toBe('METERING__SESSION__MALFORMED');
-    const paid = await s.call(session, undefined, { 'X402-Metering-Close': '1', 'X402-Metering-Refund-To': 'invoice:800' });
-    expect(((await paid.json()) as { refund: unknown }).refund).toEqual({ amount: '800', status: 'sent', reference: 'refund-1' });
+    const paid = await s.call(session, undefined, {
+      'X402-Metering-Close': '1',
+      'X402-Metering-Refund-To': 'invoice:800',
+    });
+    expect(((await paid.json()) as { refund: unknown }).refund).toEqual({
+      amount: '800',
+      status: 'sent',
+      reference: 'refund-1',
+    });
     await s.call(session, undefined, { 'X402-Metering-Close': '1', 'X402-Metering-Refund-To': 'invoice:800' });
     expect(s.refunds).toHaveLength(1);
   });
@@ -158,7 +192,8 @@ describe('metered usage (fake rail)', () => {
   it('the client keeps the session, pays a new deposit when it runs out, and closes both for their refunds', async () => {
     const s = await meteringSetup();
     const client = s.client();
-    const call = (units: string) => client(`${ORIGIN}/llm`, { method: 'POST', headers: { 'x-units': units }, body: 'prompt' });
+    const call = (units: string) =>
+      client(`${ORIGIN}/llm`, { method: 'POST', headers: { 'x-units': units }, body: 'prompt' });
     for (let i = 0; i < 5; i++) expect((await call('90')).status).toBe(200); // 5 × 180 = 900 of the first deposit
     expect(s.ledger.balanceOf('merchant')).toBe(DEPOSIT);
     const res = await call('90'); // 100 left < 200 reserved: a second deposit is paid by the paying fetch
@@ -183,12 +218,21 @@ describe('metered usage (fake rail)', () => {
     const path = join(dir, 'shared.sqlite');
     const token = await jwsCapabilityToken();
     const a = await meteringSetup({ store: createSqliteMeteringStore({ path }), token });
-    const b = await meteringSetup({ store: createSqliteMeteringStore({ path }), ledger: a.ledger, signer: a.signer, token });
+    const b = await meteringSetup({
+      store: createSqliteMeteringStore({ path }),
+      ledger: a.ledger,
+      signer: a.signer,
+      token,
+    });
     const { session } = await deposit(a, '75');
     const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? a : b).call(session, '75')));
     expect(answers.filter((r) => r.status === 200)).toHaveLength(4);
     const closed = await b.call(session, undefined, { 'X402-Metering-Close': '1' });
-    expect(((await closed.json()) as { refund: unknown }).refund).toEqual({ amount: '250', status: 'sent', reference: 'refund-1' });
+    expect(((await closed.json()) as { refund: unknown }).refund).toEqual({
+      amount: '250',
+      status: 'sent',
+      reference: 'refund-1',
+    });
     expect(a.refunds).toEqual([]);
     expect(b.refunds).toEqual([{ to: 'alice', amount: 250n }]);
   });
@@ -202,7 +246,11 @@ describe('metered usage (fake rail)', () => {
     const [served, closed] = await Promise.all([slow, closing]);
     expect(served.status).toBe(200);
     expect(receiptIn(served).metering).toMatchObject({ charged: '100', used: '100' });
-    expect(((await closed.json()) as { refund: unknown }).refund).toEqual({ amount: '900', status: 'sent', reference: 'refund-1' });
+    expect(((await closed.json()) as { refund: unknown }).refund).toEqual({
+      amount: '900',
+      status: 'sent',
+      reference: 'refund-1',
+    });
   });
 
   it('a close that cannot wait out the calls in flight answers 503 and refunds nothing until a later close', async () => {
@@ -216,11 +264,17 @@ describe('metered usage (fake rail)', () => {
     expect(s.refunds).toEqual([]);
     await slow;
     const later = await s.call(session, undefined, { 'X402-Metering-Close': '1' });
-    expect(((await later.json()) as { refund: unknown }).refund).toEqual({ amount: '900', status: 'sent', reference: 'refund-1' });
+    expect(((await later.json()) as { refund: unknown }).refund).toEqual({
+      amount: '900',
+      status: 'sent',
+      reference: 'refund-1',
+    });
   });
 
   it('an expired session is refused with a fresh challenge and can still be closed for its refund', async () => {
-    const s = await meteringSetup({ routes: { 'POST /llm': { maxUnitsPerCall: 100n, unitPrice: 2n, ttlSeconds: 60 } } });
+    const s = await meteringSetup({
+      routes: { 'POST /llm': { maxUnitsPerCall: 100n, unitPrice: 2n, ttlSeconds: 60 } },
+    });
     const { session } = await deposit(s, '10');
     s.clock.offsetMs = 61_000;
     const expired = await s.call(session, '1');
@@ -228,7 +282,11 @@ describe('metered usage (fake rail)', () => {
     expect(expired.headers.get('X402-Metering-Error')).toBe('metering_expired');
     expect(expired.headers.get('PAYMENT-REQUIRED')).not.toBeNull();
     const closed = await s.call(session, undefined, { 'X402-Metering-Close': '1' });
-    expect(((await closed.json()) as { refund: unknown }).refund).toEqual({ amount: '980', status: 'sent', reference: 'refund-1' });
+    expect(((await closed.json()) as { refund: unknown }).refund).toEqual({
+      amount: '980',
+      status: 'sent',
+      reference: 'refund-1',
+    });
   });
 
   it('with the SQLite store a session survives a restart: the restarted server meters and refunds it', async () => {
@@ -238,17 +296,32 @@ describe('metered usage (fake rail)', () => {
     const before = await meteringSetup({ store: first, token });
     const { session } = await deposit(before, '100');
     first.closeDatabase();
-    const after = await meteringSetup({ store: createSqliteMeteringStore({ path }), ledger: before.ledger, signer: before.signer, token });
-    expect(receiptIn(await after.call(session, '50')).metering).toMatchObject({ seq: 2, used: '300', remaining: '700' });
+    const after = await meteringSetup({
+      store: createSqliteMeteringStore({ path }),
+      ledger: before.ledger,
+      signer: before.signer,
+      token,
+    });
+    expect(receiptIn(await after.call(session, '50')).metering).toMatchObject({
+      seq: 2,
+      used: '300',
+      remaining: '700',
+    });
     const closed = await after.call(session, undefined, { 'X402-Metering-Close': '1' });
-    expect(((await closed.json()) as { refund: unknown }).refund).toEqual({ amount: '700', status: 'sent', reference: 'refund-1' });
+    expect(((await closed.json()) as { refund: unknown }).refund).toEqual({
+      amount: '700',
+      status: 'sent',
+      reference: 'refund-1',
+    });
   });
 
   it('the client takes no receipt that fails its issuer JWKS, and refuses a close whose final receipt does not verify', async () => {
     const s = await meteringSetup();
     const other = await createReceiptSigner();
     const wrongJwks: typeof s.fetch = async (input, init) =>
-      new URL(new Request(input, init).url).pathname === RECEIPT_JWKS_PATH ? Response.json(other.jwks()) : s.fetch(input, init);
+      new URL(new Request(input, init).url).pathname === RECEIPT_JWKS_PATH
+        ? Response.json(other.jwks())
+        : s.fetch(input, init);
     const client = meteredFetch({ pay: s.pay, fetch: wrongJwks });
     expect((await client(`${ORIGIN}/llm`, { method: 'POST', headers: { 'x-units': '1' } })).status).toBe(200);
     const [held] = client.sessions(ORIGIN);
@@ -268,7 +341,12 @@ describe('metered usage (fake rail)', () => {
         return { status: 'sent', reference: `tx-${attempts}` };
       },
     };
-    const s = await meteringSetup({ refunds: { 'fake-exact': flaky }, audit, closeWaitMs: 50, onError: (_e, during) => errors.push(during) });
+    const s = await meteringSetup({
+      refunds: { 'fake-exact': flaky },
+      audit,
+      closeWaitMs: 50,
+      onError: (_e, during) => errors.push(during),
+    });
     const { session, depositReceipt } = await deposit(s, '100');
     const close = () => s.call(session, undefined, { 'X402-Metering-Close': '1' });
     const first = await close();
@@ -279,18 +357,29 @@ describe('metered usage (fake rail)', () => {
     expect(errors).toEqual(['refund']);
     expect(await s.meter.resolveRefund(depositReceipt?.id ?? '', { notSent: true })).toBeUndefined();
     const third = await close();
-    expect(((await third.json()) as { refund: unknown }).refund).toEqual({ amount: '800', status: 'sent', reference: 'tx-2' });
+    expect(((await third.json()) as { refund: unknown }).refund).toEqual({
+      amount: '800',
+      status: 'sent',
+      reference: 'tx-2',
+    });
     expect(attempts).toBe(2);
     const entries = await audit.list({ kind: 'refund' });
     expect(entries.map((e) => [e.outcome, e.amount, e.paymentId])).toEqual([
       ['unknown', '800', depositReceipt?.id],
       ['sent', '800', depositReceipt?.id],
     ]);
-    expect(entries[1]?.evidence).toMatchObject({ session: depositReceipt?.id, reference: 'tx-2', receipt: { metering: { final: true } } });
+    expect(entries[1]?.evidence).toMatchObject({
+      session: depositReceipt?.id,
+      reference: 'tx-2',
+      receipt: { metering: { final: true } },
+    });
   });
 
   it('the operator records by hand a refund it found sent: final receipt, and no second transfer', async () => {
-    const s = await meteringSetup({ refunds: { 'fake-exact': { refund: async () => Promise.reject(new Error('lost')) } }, closeWaitMs: 50 });
+    const s = await meteringSetup({
+      refunds: { 'fake-exact': { refund: async () => Promise.reject(new Error('lost')) } },
+      closeWaitMs: 50,
+    });
     const { session, depositReceipt } = await deposit(s, '0');
     expect((await s.call(session, undefined, { 'X402-Metering-Close': '1' })).status).toBe(503);
     const resolved = await s.meter.resolveRefund(depositReceipt?.id ?? '', { sent: '0xfound' });

@@ -67,13 +67,27 @@ const kinds: Array<[string, () => [MeteringStore, MeteringStore]]> = [
   ['memory', memoryPair],
   ['sqlite', sqlitePair],
 ];
-if (redis) kinds.push(['redis', () => [createRedisMeteringStore({ redis: redis.connect() }), createRedisMeteringStore({ redis: redis.connect() })]]);
+if (redis)
+  kinds.push([
+    'redis',
+    () => [createRedisMeteringStore({ redis: redis.connect() }), createRedisMeteringStore({ redis: redis.connect() })],
+  ]);
 /** Two handles over one Postgres fixture (made before the tests: a pair is asked for synchronously). */
 const postgresPair = async (fixture: Promise<PostgresFixture>): Promise<() => [MeteringStore, MeteringStore]> => {
   const { source, peer, tablePrefix } = await fixture;
-  return () => [createPostgresMeteringStore({ ...source, tablePrefix }), createPostgresMeteringStore({ ...peer, tablePrefix })];
+  return () => [
+    createPostgresMeteringStore({ ...source, tablePrefix }),
+    createPostgresMeteringStore({ ...peer, tablePrefix }),
+  ];
 };
-if (cluster) kinds.push(['redis cluster (3 primaries)', () => [createRedisMeteringStore({ redis: cluster.connect() }), createRedisMeteringStore({ redis: cluster.connect() })]]);
+if (cluster)
+  kinds.push([
+    'redis cluster (3 primaries)',
+    () => [
+      createRedisMeteringStore({ redis: cluster.connect() }),
+      createRedisMeteringStore({ redis: cluster.connect() }),
+    ],
+  ]);
 if (pgs.server) kinds.push(['postgres (server)', await postgresPair(pgs.server.fresh())]);
 kinds.push(['postgres (embedded PGlite)', await postgresPair(pgs.pglite.fresh())]);
 
@@ -92,11 +106,17 @@ for (const [kind, make] of kinds) {
       const [a, b] = make();
       const s = session(200n);
       await a.open(s);
-      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).reserve(s.id, 10n, Date.now())));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).reserve(s.id, 10n, Date.now())),
+      );
       expect(results.filter((r) => r.ok)).toHaveLength(20);
       expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.reason === 'metering_exhausted')).toBe(true);
-      const commits = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).commit(s.id, 10n, i % 2 ? 4n : 50n)));
-      expect(commits.map((c) => c?.seq).sort((x, y) => (x ?? 0) - (y ?? 0))).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+      const commits = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).commit(s.id, 10n, i % 2 ? 4n : 50n)),
+      );
+      expect(commits.map((c) => c?.seq).sort((x, y) => (x ?? 0) - (y ?? 0))).toEqual(
+        Array.from({ length: 20 }, (_, i) => i + 2),
+      );
       expect(await a.get(s.id)).toMatchObject({ used: 10n * 10n + 10n * 4n, reserved: 0n, seq: 21 });
     });
 
@@ -117,7 +137,9 @@ for (const [kind, make] of kinds) {
       const [a, b] = make();
       const s = session();
       await a.open(s);
-      const claims = await Promise.all([a, b, a, b].map((store) => store.setRefund(s.id, [undefined], { status: 'in_progress', amount: 200n })));
+      const claims = await Promise.all(
+        [a, b, a, b].map((store) => store.setRefund(s.id, [undefined], { status: 'in_progress', amount: 200n })),
+      );
       expect(claims.filter((c) => c.applied)).toHaveLength(1);
       const sent = await b.setRefund(s.id, ['in_progress'], { status: 'sent', amount: 200n, reference: 'tx' });
       expect(sent.session?.refund).toEqual({ status: 'sent', amount: 200n, reference: 'tx' });
@@ -137,9 +159,20 @@ for (const [kind, make] of kinds) {
       const settled = { ...session(), authorization, expiresAt: now - 8_000 };
       for (const s of [dueLate, dueEarly, dueNow, notYet, deposit, settled]) await a.open(s);
       // One of them is settled (final receipt recorded, as a close does): it leaves the list.
-      const receipt = await signMeteringReceipt(await signer, settled, { method: 'DELETE', url: 'http://meter.test/x', bodyHash: '' }, now, { seq: 2, charged: 0n, used: 0n, final: true, refund: { status: 'none', amount: 0n } });
-      expect((await a.setRefund(settled.id, [undefined], { status: 'sent', amount: 10n, reference: 'tx' }, receipt)).applied).toBe(true);
-      const mine = (list: MeterSession[]) => list.map((s) => s.id).filter((id) => [dueLate, dueEarly, dueNow, notYet, deposit, settled].some((s) => s.id === id));
+      const receipt = await signMeteringReceipt(
+        await signer,
+        settled,
+        { method: 'DELETE', url: 'http://meter.test/x', bodyHash: '' },
+        now,
+        { seq: 2, charged: 0n, used: 0n, final: true, refund: { status: 'none', amount: 0n } },
+      );
+      expect(
+        (await a.setRefund(settled.id, [undefined], { status: 'sent', amount: 10n, reference: 'tx' }, receipt)).applied,
+      ).toBe(true);
+      const mine = (list: MeterSession[]) =>
+        list
+          .map((s) => s.id)
+          .filter((id) => [dueLate, dueEarly, dueNow, notYet, deposit, settled].some((s) => s.id === id));
       expect(mine(await b.dueForSettlement(now, 1_000))).toEqual([dueEarly.id, dueLate.id, dueNow.id]);
       expect((await b.dueForSettlement(now, 1_000)).find((s) => s.id === dueEarly.id)).toEqual(dueEarly);
       expect(mine(await b.dueForSettlement(now + 1, 1_000))).toEqual([dueEarly.id, dueLate.id, dueNow.id, notYet.id]);

@@ -30,7 +30,10 @@ export async function usageHandler(request: Request): Promise<Response> {
   if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
   const units = request.headers.get('x-units');
   const status = Number(request.headers.get('x-status') ?? 200);
-  return Response.json({ ok: status < 400, path: new URL(request.url).pathname }, { status, headers: units === null ? {} : { 'X402-Usage': units } });
+  return Response.json(
+    { ok: status < 400, path: new URL(request.url).pathname },
+    { status, headers: units === null ? {} : { 'X402-Usage': units } },
+  );
 }
 
 /**
@@ -38,20 +41,29 @@ export async function usageHandler(request: Request): Promise<Response> {
  * 100 units × 2 reserved per call) and `POST /embed` (same price, also metered), a refunder that moves fake money
  * back from the merchant, served in-process.
  */
-export async function meteringSetup(options: Partial<MeteringOptions> & { needsDestination?: boolean; ledger?: ReturnType<typeof createFakeLedger> } = {}) {
+export async function meteringSetup(
+  options: Partial<MeteringOptions> & { needsDestination?: boolean; ledger?: ReturnType<typeof createFakeLedger> } = {},
+) {
   const shared = options.ledger !== undefined;
   const ledger = options.ledger ?? createFakeLedger();
-  const alice = shared ? { kind: 'fake' as const, address: 'alice', key: ledger.keys.get('alice') ?? Buffer.alloc(32) } : ledger.open('alice', 100_000n);
+  const alice = shared
+    ? { kind: 'fake' as const, address: 'alice', key: ledger.keys.get('alice') ?? Buffer.alloc(32) }
+    : ledger.open('alice', 100_000n);
   if (!shared) ledger.open('merchant', 0n);
   const rail = fakeRail({ ledger, payTo: 'merchant' });
   const refunds: Array<{ to: string; amount: bigint; destination?: string }> = [];
   const refunder: MeteringRefunder = {
     needsDestination: options.needsDestination ?? false,
     async refund(r) {
-      if (options.needsDestination && r.destination !== `invoice:${r.amount}`) return { status: 'refused', reason: 'amount_mismatch', message: 'wrong invoice' };
+      if (options.needsDestination && r.destination !== `invoice:${r.amount}`)
+        return { status: 'refused', reason: 'amount_mismatch', message: 'wrong invoice' };
       ledger.balances.set('merchant', ledger.balanceOf('merchant') - r.amount);
       ledger.balances.set(r.payer, ledger.balanceOf(r.payer) + r.amount);
-      refunds.push({ to: r.payer, amount: r.amount, ...(r.destination !== undefined ? { destination: r.destination } : {}) });
+      refunds.push({
+        to: r.payer,
+        amount: r.amount,
+        ...(r.destination !== undefined ? { destination: r.destination } : {}),
+      });
       return { status: 'sent', reference: `refund-${refunds.length}` };
     },
   };
@@ -61,12 +73,18 @@ export async function meteringSetup(options: Partial<MeteringOptions> & { needsD
   const meter = metering({
     token: await jwsCapabilityToken(),
     signer,
-    routes: { 'POST /llm': { maxUnitsPerCall: 100n, unitPrice: 2n }, 'POST /embed': { maxUnitsPerCall: 100n, unitPrice: 2n } },
+    routes: {
+      'POST /llm': { maxUnitsPerCall: 100n, unitPrice: 2n },
+      'POST /embed': { maxUnitsPerCall: 100n, unitPrice: 2n },
+    },
     refunds: { 'fake-exact': refunder },
     ...meteringOptions,
   });
   const pw = paywall(
-    { 'POST /llm': { accepts: [{ rail: 'fake-exact', amount: DEPOSIT }] }, 'POST /embed': { accepts: [{ rail: 'fake-exact', amount: DEPOSIT }] } },
+    {
+      'POST /llm': { accepts: [{ rail: 'fake-exact', amount: DEPOSIT }] },
+      'POST /embed': { accepts: [{ rail: 'fake-exact', amount: DEPOSIT }] },
+    },
     { rails: [rail], signer, extensions: [meter], now: clock.now },
   );
   const app = pw.wrap(usageHandler);
@@ -75,6 +93,9 @@ export async function meteringSetup(options: Partial<MeteringOptions> & { needsD
   const client = () => meteredFetch({ pay, fetch, refundDestination: async ({ amount }) => `invoice:${amount}` });
   /** A call presenting `session` (no payment). */
   const call = (session: string, units: string | undefined, extra: Record<string, string> = {}, path = '/llm') =>
-    fetch(`${ORIGIN}${path}`, { method: 'POST', headers: { 'X402-Metering-Session': session, ...(units === undefined ? {} : { 'x-units': units }), ...extra } });
+    fetch(`${ORIGIN}${path}`, {
+      method: 'POST',
+      headers: { 'X402-Metering-Session': session, ...(units === undefined ? {} : { 'x-units': units }), ...extra },
+    });
   return { ledger, alice, rail, refunds, signer, meter, pw, fetch, pay, client, call, clock };
 }

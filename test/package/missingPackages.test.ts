@@ -21,7 +21,8 @@ function scratchProject(name: string, extra: string[]): string {
   const dir = join(root, name);
   const pkg = join(dir, 'node_modules', 'x402-rails');
   mkdirSync(pkg, { recursive: true });
-  for (const entry of ['bin', 'dist', 'package.json']) cpSync(join(repoRoot, entry), join(pkg, entry), { recursive: true });
+  for (const entry of ['bin', 'dist', 'package.json'])
+    cpSync(join(repoRoot, entry), join(pkg, entry), { recursive: true });
   for (const dep of [...dependencies, ...extra]) {
     mkdirSync(join(dir, 'node_modules', dep, '..'), { recursive: true });
     symlinkSync(join(shared, dep), join(dir, 'node_modules', dep));
@@ -29,10 +30,19 @@ function scratchProject(name: string, extra: string[]): string {
   return dir;
 }
 
-async function cli(dir: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string }> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('X402_') && k !== 'ANVIL_BINARY'));
+async function cli(
+  dir: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stderr: string }> {
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('X402_') && k !== 'ANVIL_BINARY'),
+  );
   try {
-    await promisify(execFile)(process.execPath, [join(dir, 'node_modules/x402-rails/bin/x402-rails.js'), ...args], { cwd: dir, env: { ...clean, ...env } });
+    await promisify(execFile)(process.execPath, [join(dir, 'node_modules/x402-rails/bin/x402-rails.js'), ...args], {
+      cwd: dir,
+      env: { ...clean, ...env },
+    });
     return { code: 0, stderr: '' };
   } catch (error) {
     const e = error as { code: number; stderr: string };
@@ -41,7 +51,8 @@ async function cli(dir: string, args: string[], env: Record<string, string> = {}
 }
 
 beforeAll(() => {
-  if (!existsSync(join(repoRoot, 'dist/cli.js'))) throw new Error('dist/ is missing: run `npm run build` first (CI builds before testing).');
+  if (!existsSync(join(repoRoot, 'dist/cli.js')))
+    throw new Error('dist/ is missing: run `npm run build` first (CI builds before testing).');
   root = mkdtempSync(join(tmpdir(), 'x402-rails-missing-'));
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -50,17 +61,46 @@ describe.concurrent('a plain install without the optional packages', () => {
   it('devnet up names all twelve devnet packages in one message, with one install line', async () => {
     const run = await cli(scratchProject('bare', []), ['devnet', 'up']);
     expect(run.code).toBe(1);
-    const all = ['@foundry-rs/anvil', 'viem', '@solana/web3.js', '@solana/spl-token', '@solana/kit', 'litesvm', 'ws', 'ln-service', 'bolt11', 'selfsigned', '@grpc/grpc-js', '@grpc/proto-loader'];
-    expect(run.stderr).toContain(`devnet up needs 12 packages that are not installed: ${all.join(', ')}. Install them with:`);
+    const all = [
+      '@foundry-rs/anvil',
+      'viem',
+      '@solana/web3.js',
+      '@solana/spl-token',
+      '@solana/kit',
+      'litesvm',
+      'ws',
+      'ln-service',
+      'bolt11',
+      'selfsigned',
+      '@grpc/grpc-js',
+      '@grpc/proto-loader',
+    ];
+    expect(run.stderr).toContain(
+      `devnet up needs 12 packages that are not installed: ${all.join(', ')}. Install them with:`,
+    );
     expect(run.stderr).toMatch(/npm install --save-dev '@foundry-rs\/anvil@[^']+' 'viem@\^2\.\d+\.\d+' /);
     expect(run.stderr).not.toContain('Cannot find');
   });
 
   it('devnet up with everything but @foundry-rs/anvil names it alone and does not blame --omit=optional', async () => {
-    const others = ['viem', '@solana/web3.js', '@solana/spl-token', '@solana/kit', 'litesvm', 'ws', 'ln-service', 'bolt11', 'selfsigned', '@grpc/grpc-js', '@grpc/proto-loader'];
+    const others = [
+      'viem',
+      '@solana/web3.js',
+      '@solana/spl-token',
+      '@solana/kit',
+      'litesvm',
+      'ws',
+      'ln-service',
+      'bolt11',
+      'selfsigned',
+      '@grpc/grpc-js',
+      '@grpc/proto-loader',
+    ];
     const run = await cli(scratchProject('no-anvil', others), ['devnet', 'up']);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/devnet up needs a package that is not installed: @foundry-rs\/anvil\. Install it with:\n {2}npm install --save-dev '@foundry-rs\/anvil@/);
+    expect(run.stderr).toMatch(
+      /devnet up needs a package that is not installed: @foundry-rs\/anvil\. Install it with:\n {2}npm install --save-dev '@foundry-rs\/anvil@/,
+    );
     expect(run.stderr).not.toContain('omit=optional');
   });
 
@@ -74,7 +114,9 @@ describe.concurrent('a plain install without the optional packages', () => {
     };
     const run = await cli(scratchProject('pay', []), ['pay', 'http://127.0.0.1:9/x'], env);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('Paying with the evm, lightning wallets set in the environment needs 2 packages that are not installed: viem, ln-service.');
+    expect(run.stderr).toContain(
+      'Paying with the evm, lightning wallets set in the environment needs 2 packages that are not installed: viem, ln-service.',
+    );
     expect(run.stderr).toMatch(/npm install 'viem@[^']+' 'ln-service@[^']+'/);
     expect(run.stderr).not.toContain(`${'11'.repeat(8)}`);
   });

@@ -3,7 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMemoryAuditLog, createRedisAuditLog, createSqliteAuditLog, evidenceDigest, redactSpendable, verifyAuditChain, type AuditLog, type AuditRecord } from '../../src/risk/index';
+import {
+  createMemoryAuditLog,
+  createRedisAuditLog,
+  createSqliteAuditLog,
+  evidenceDigest,
+  redactSpendable,
+  verifyAuditChain,
+  type AuditLog,
+  type AuditRecord,
+} from '../../src/risk/index';
 import { createPostgresAuditLog } from '../../src/risk/postgresAuditLog';
 import { postgresForTests, type PostgresFixture } from '../support/postgresForTests';
 import { redisClusterForTests } from '../support/redisCluster';
@@ -14,7 +23,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const DAY = 86_400_000;
 const T0 = 1_700_000_000_000;
 
-const record = (at: number, extra: Partial<AuditRecord> = {}): AuditRecord => ({ kind: 'payment', at, route: 'GET /paid', paymentId: `p${at}`, payer: '0xabc', amount: '1000', evidence: { payload: { sig: 'x', n: 1 } }, ...extra });
+const record = (at: number, extra: Partial<AuditRecord> = {}): AuditRecord => ({
+  kind: 'payment',
+  at,
+  route: 'GET /paid',
+  paymentId: `p${at}`,
+  payer: '0xabc',
+  amount: '1000',
+  evidence: { payload: { sig: 'x', n: 1 } },
+  ...extra,
+});
 
 const redis = await redisForTests('Redis audit log');
 let redisLogs = 0;
@@ -29,16 +47,45 @@ const postgresLog = (fresh: () => Promise<PostgresFixture>) => async (now: () =>
 const logs: Array<[string, (clock: () => number) => AuditLog | Promise<AuditLog>]> = [
   ['memory', (now) => createMemoryAuditLog({ retentionMs: 30 * DAY, now })],
   ['sqlite', (now) => createSqliteAuditLog({ path: join(dir, `${Math.random()}.sqlite`), retentionMs: 30 * DAY, now })],
-  ...(redis ? [['redis', (now: () => number) => createRedisAuditLog({ redis: redis.connect(), keyPrefix: `audit${redisLogs++}:`, retentionMs: 30 * DAY, now })] as [string, (clock: () => number) => AuditLog]] : []),
-  ...(pgs.server ? [['postgres (server)', postgresLog(pgs.server.fresh)] as [string, (clock: () => number) => Promise<AuditLog>]] : []),
+  ...(redis
+    ? [
+        [
+          'redis',
+          (now: () => number) =>
+            createRedisAuditLog({
+              redis: redis.connect(),
+              keyPrefix: `audit${redisLogs++}:`,
+              retentionMs: 30 * DAY,
+              now,
+            }),
+        ] as [string, (clock: () => number) => AuditLog],
+      ]
+    : []),
+  ...(pgs.server
+    ? [['postgres (server)', postgresLog(pgs.server.fresh)] as [string, (clock: () => number) => Promise<AuditLog>]]
+    : []),
   ['postgres (embedded PGlite)', postgresLog(pgs.pglite.fresh)],
-  ...(cluster ? [['redis cluster (3 primaries)', (now: () => number) => createRedisAuditLog({ redis: cluster.connect(), keyPrefix: `{audit${clusterLogs++}}:`, retentionMs: 30 * DAY, now })] as [string, (clock: () => number) => AuditLog]] : []),
+  ...(cluster
+    ? [
+        [
+          'redis cluster (3 primaries)',
+          (now: () => number) =>
+            createRedisAuditLog({
+              redis: cluster.connect(),
+              keyPrefix: `{audit${clusterLogs++}}:`,
+              retentionMs: 30 * DAY,
+              now,
+            }),
+        ] as [string, (clock: () => number) => AuditLog],
+      ]
+    : []),
 ];
 
 describe.each(logs)('%s audit log', (_name, make) => {
   it('appends in order, chains every entry, filters, and reads back exactly what was written', async () => {
     const log = await make(() => T0);
-    for (let i = 0; i < 5; i++) await log.append(record(T0 + i, i === 3 ? { kind: 'settlement', outcome: 'settled', reason: undefined } : {}));
+    for (let i = 0; i < 5; i++)
+      await log.append(record(T0 + i, i === 3 ? { kind: 'settlement', outcome: 'settled', reason: undefined } : {}));
     const all = await log.list();
     expect(all.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(all[0]?.prevHash).toBe('genesis');
@@ -53,12 +100,22 @@ describe.each(logs)('%s audit log', (_name, make) => {
 
   it('stores no spendable value at any depth: payloads, preimages, macaroons, proofs, tokens, hex signatures become digests', async () => {
     const log = await make(() => T0);
-    const secrets = { preimage: 'aa'.repeat(32), macaroon: 'AgEEbHNhdAJC', proof: 'bb'.repeat(32), token: 'eyJhbGciOi.x.y', sig: `0x${'cd'.repeat(65)}`, tx: 'AQAAAAAAAAAA' };
+    const secrets = {
+      preimage: 'aa'.repeat(32),
+      macaroon: 'AgEEbHNhdAJC',
+      proof: 'bb'.repeat(32),
+      token: 'eyJhbGciOi.x.y',
+      sig: `0x${'cd'.repeat(65)}`,
+      tx: 'AQAAAAAAAAAA',
+    };
     await log.append(
       record(T0, {
         evidence: {
           payload: { transaction: secrets.tx },
-          nested: { l402: { preimage: secrets.preimage, macaroon: secrets.macaroon }, list: [{ token: secrets.token }] },
+          nested: {
+            l402: { preimage: secrets.preimage, macaroon: secrets.macaroon },
+            list: [{ token: secrets.token }],
+          },
           receipt: { id: 'r1', proof: secrets.proof, signature: 'eyJ..jws' },
           permit: { signature: secrets.sig },
         },
@@ -69,7 +126,10 @@ describe.each(logs)('%s audit log', (_name, make) => {
     for (const secret of Object.values(secrets)) expect(text).not.toContain(secret);
     expect(entry?.evidence).toEqual({
       payloadSha256: evidenceDigest({ transaction: secrets.tx }),
-      nested: { l402: { preimageSha256: evidenceDigest(secrets.preimage), macaroonSha256: evidenceDigest(secrets.macaroon) }, list: [{ tokenSha256: evidenceDigest(secrets.token) }] },
+      nested: {
+        l402: { preimageSha256: evidenceDigest(secrets.preimage), macaroonSha256: evidenceDigest(secrets.macaroon) },
+        list: [{ tokenSha256: evidenceDigest(secrets.token) }],
+      },
       receipt: { id: 'r1', proofSha256: evidenceDigest(secrets.proof), signature: 'eyJ..jws' },
       permit: { signatureSha256: evidenceDigest(secrets.sig) },
     });
@@ -112,7 +172,9 @@ describe('sqlite audit log', () => {
 if (redis) {
   describe('redis audit log', () => {
     it('writers on several connections keep one unbroken chain', async () => {
-      const writers = Array.from({ length: 4 }, () => createRedisAuditLog({ redis: redis.connect(), keyPrefix: 'shared-audit:' }));
+      const writers = Array.from({ length: 4 }, () =>
+        createRedisAuditLog({ redis: redis.connect(), keyPrefix: 'shared-audit:' }),
+      );
       await Promise.all(Array.from({ length: 40 }, (_, i) => (writers[i % 4] as AuditLog).append(record(T0 + i))));
       const all = await writers[0]?.list();
       expect(all?.map((e) => e.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
@@ -131,6 +193,8 @@ describe.runIf(pgs.server)('postgres audit log', () => {
     const all = await writers[0]?.list();
     expect(all?.map((e) => e.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(verifyAuditChain(all ?? [])).toEqual({ ok: true, entries: 40 });
-    await expect(server.pool().query(`UPDATE ${tablePrefix}audit SET body = '{}' WHERE seq = 1`)).rejects.toThrow(/append-only/);
+    await expect(server.pool().query(`UPDATE ${tablePrefix}audit SET body = '{}' WHERE seq = 1`)).rejects.toThrow(
+      /append-only/,
+    );
   });
 });

@@ -3,7 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMemoryCapCounter, createRedisCapCounter, createSqliteCapCounter, type CapCounter } from '../../src/risk/index';
+import {
+  createMemoryCapCounter,
+  createRedisCapCounter,
+  createSqliteCapCounter,
+  type CapCounter,
+} from '../../src/risk/index';
 import { createPostgresCapCounter } from '../../src/risk/postgresCapCounter';
 import { postgresForTests, type PostgresFixture } from '../support/postgresForTests';
 import { redisClusterForTests } from '../support/redisCluster';
@@ -30,7 +35,10 @@ function describeCapCounter(name: string, make: Counters): void {
       expect(await c.tryReserve('r1', [payer, global], 60n)).toEqual({ ok: true });
       expect(await c.tryReserve('r2', [payer, global], 50n)).toEqual({ ok: false, limit: payer });
       expect(await c.total(payer.key)).toBe(60n);
-      expect(await c.tryReserve('r3', [{ key: `other${runs}`, max: 100n }, global], 91n)).toEqual({ ok: false, limit: global });
+      expect(await c.tryReserve('r3', [{ key: `other${runs}`, max: 100n }, global], 91n)).toEqual({
+        ok: false,
+        limit: global,
+      });
       expect(await c.total(`other${runs}`)).toBe(0n); // nothing added under the limit that passed
       await c.commit('r1');
       await c.release('r1'); // committed: stays
@@ -45,7 +53,11 @@ function describeCapCounter(name: string, make: Counters): void {
     it('counters racing 50 reservations over one state take exactly what the limit holds', async () => {
       const counters = fresh(3);
       const limit = { key: `race${runs}`, max: 20n };
-      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (counters[i % counters.length] as CapCounter).tryReserve(`race-${runs}-${i}`, [limit], 1n)));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          (counters[i % counters.length] as CapCounter).tryReserve(`race-${runs}-${i}`, [limit], 1n),
+        ),
+      );
       expect(results.filter((r) => r.ok)).toHaveLength(20);
       expect(await counters[0]?.total(limit.key)).toBe(20n);
     });
@@ -85,7 +97,8 @@ if (redis) {
 const pgs = await postgresForTests('Postgres cap counter');
 const postgresCounters = async (fixture: Promise<PostgresFixture>): Promise<Counters> => {
   const { source, peer, tablePrefix } = await fixture;
-  return (n) => Array.from({ length: n }, (_, i) => createPostgresCapCounter({ ...(i % 2 ? peer : source), tablePrefix }));
+  return (n) =>
+    Array.from({ length: n }, (_, i) => createPostgresCapCounter({ ...(i % 2 ? peer : source), tablePrefix }));
 };
 if (pgs.server) describeCapCounter('Postgres (server, two pools)', await postgresCounters(pgs.server.fresh()));
 describeCapCounter('Postgres (embedded PGlite, one connection)', await postgresCounters(pgs.pglite.fresh()));

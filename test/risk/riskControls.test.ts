@@ -3,7 +3,14 @@
  * screening and lists, caps, the circuit breaker, and the audit trail of it all.
  */
 import { describe, expect, it } from 'vitest';
-import { createReceiptSigner, paywall, payingFetch, receiptOf, RailUnavailableError, type SettleResult } from '../../src/index';
+import {
+  createReceiptSigner,
+  paywall,
+  payingFetch,
+  receiptOf,
+  RailUnavailableError,
+  type SettleResult,
+} from '../../src/index';
 import { createMemoryAuditLog, riskControls, verifyAuditChain, type RiskControlsOptions } from '../../src/risk/index';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,16 +21,32 @@ import { FAKE_ASSET, FAKE_NETWORK, createFakeLedger, fakeRail, type FakeLedger }
 const PRICE = 1_000n;
 const ORIGIN = 'https://shop.test';
 
-async function setup(options: RiskControlsOptions = {}, faults: { settle?: () => SettleResult | undefined } = {}, shared?: FakeLedger) {
+async function setup(
+  options: RiskControlsOptions = {},
+  faults: { settle?: () => SettleResult | undefined } = {},
+  shared?: FakeLedger,
+) {
   const ledger = shared ?? createFakeLedger();
   const calls = { quote: 0, verify: 0, settle: 0 };
-  const rail = fakeRail({ ledger, payTo: 'merchant', calls, ...(faults.settle ? { beforeSettle: faults.settle } : {}) });
-  const alice = shared ? { kind: 'fake' as const, address: 'alice', key: ledger.keys.get('alice') ?? Buffer.alloc(32) } : ledger.open('alice', 1_000_000n);
-  const mallory = shared ? { kind: 'fake' as const, address: 'mallory', key: ledger.keys.get('mallory') ?? Buffer.alloc(32) } : ledger.open('mallory', 1_000_000n);
+  const rail = fakeRail({
+    ledger,
+    payTo: 'merchant',
+    calls,
+    ...(faults.settle ? { beforeSettle: faults.settle } : {}),
+  });
+  const alice = shared
+    ? { kind: 'fake' as const, address: 'alice', key: ledger.keys.get('alice') ?? Buffer.alloc(32) }
+    : ledger.open('alice', 1_000_000n);
+  const mallory = shared
+    ? { kind: 'fake' as const, address: 'mallory', key: ledger.keys.get('mallory') ?? Buffer.alloc(32) }
+    : ledger.open('mallory', 1_000_000n);
   const audit = createMemoryAuditLog();
   const risk = riskControls({ audit, ...options });
   let served = 0;
-  const pw = paywall({ 'GET /paid': { accepts: [{ rail: 'fake-exact', amount: PRICE }] } }, { rails: [rail], signer: await createReceiptSigner(), extensions: [risk] });
+  const pw = paywall(
+    { 'GET /paid': { accepts: [{ rail: 'fake-exact', amount: PRICE }] } },
+    { rails: [rail], signer: await createReceiptSigner(), extensions: [risk] },
+  );
   const handler = pw.wrap(() => {
     served++;
     return new Response('the goods');
@@ -63,7 +86,9 @@ describe('risk controls: payers', () => {
     const screened = await setup({
       screen: async ({ payer }) => {
         if (screening === 'down') throw new Error('sanctions API timeout');
-        return screening === 'deny' && payer === 'alice' ? { allowed: false, reason: 'sanctions list' } : { allowed: true };
+        return screening === 'deny' && payer === 'alice'
+          ? { allowed: false, reason: 'sanctions list' }
+          : { allowed: true };
       },
     });
     const denied = await screened.client()(`${ORIGIN}/paid`);
@@ -86,7 +111,12 @@ describe('risk controls: caps', () => {
     const tx = await setup({ caps: { perTransaction: [{ asset: FAKE_ASSET, max: PRICE - 1n }] } });
     expect(await reasonOf(await tx.client()(`${ORIGIN}/paid`))).toBe('over_transaction_cap');
 
-    const s = await setup({ caps: { perPayerDaily: [{ asset: FAKE_ASSET, max: PRICE * 3n }], globalDaily: [{ asset: FAKE_ASSET, network: FAKE_NETWORK, max: PRICE * 5n }] } });
+    const s = await setup({
+      caps: {
+        perPayerDaily: [{ asset: FAKE_ASSET, max: PRICE * 3n }],
+        globalDaily: [{ asset: FAKE_ASSET, network: FAKE_NETWORK, max: PRICE * 5n }],
+      },
+    });
     const answers = await Promise.all(Array.from({ length: 10 }, () => s.client()(`${ORIGIN}/paid`)));
     expect(answers.filter((r) => r.status === 200)).toHaveLength(3);
     const reasons = await Promise.all(answers.filter((r) => r.status !== 200).map(reasonOf));
@@ -125,7 +155,9 @@ describe('risk controls: caps shared through SQLite', () => {
       const counters = [createSqliteCapCounter({ path }), createSqliteCapCounter({ path })];
       const [a, b] = await Promise.all(counters.map((capCounter) => setup({ caps, capCounter }, {}, ledger)));
       if (!a || !b) throw new Error('two paywalls');
-      const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 ? a : b).client()(`${ORIGIN}/paid`)));
+      const answers = await Promise.all(
+        Array.from({ length: 16 }, (_, i) => (i % 2 ? a : b).client()(`${ORIGIN}/paid`)),
+      );
       expect(answers.filter((r) => r.status === 200)).toHaveLength(5);
       expect(ledger.balanceOf('alice')).toBe(1_000_000n - PRICE * 5n);
       expect(await b.risk.spentToday(FAKE_ASSET, FAKE_NETWORK, 'alice')).toBe(PRICE * 5n);
@@ -142,7 +174,10 @@ describe('risk controls: circuit breaker', () => {
     let down = true;
     const changes: string[] = [];
     const s = await setup(
-      { now: () => clock, breaker: { failureThreshold: 3, cooldownMs: 10_000, onChange: (b) => changes.push(`${b.rail}:${b.state}`) } },
+      {
+        now: () => clock,
+        breaker: { failureThreshold: 3, cooldownMs: 10_000, onChange: (b) => changes.push(`${b.rail}:${b.state}`) },
+      },
       {
         settle: () => {
           if (down) throw new RailUnavailableError('node down', { rail: 'fake-exact' });
@@ -196,16 +231,31 @@ describe('risk controls: audit trail', () => {
     await s.client(s.mallory)(`${ORIGIN}/paid`);
     await new Promise((resolve) => setTimeout(resolve, 10));
     const entries = await s.audit.list();
-    expect(entries.map((e) => e.kind)).toEqual(['challenge', 'payment', 'settlement', 'challenge', 'refused', 'rejected']);
+    expect(entries.map((e) => e.kind)).toEqual([
+      'challenge',
+      'payment',
+      'settlement',
+      'challenge',
+      'refused',
+      'rejected',
+    ]);
     const settlement = entries.find((e) => e.kind === 'settlement');
     const receipt = receiptOf(paid)?.signedReceipt;
-    expect(settlement).toMatchObject({ outcome: 'settled', payer: 'alice', amount: PRICE.toString(), evidence: { receipt } });
+    expect(settlement).toMatchObject({
+      outcome: 'settled',
+      payer: 'alice',
+      amount: PRICE.toString(),
+      evidence: { receipt },
+    });
     expect(settlement?.requestHash).toBe(entries.find((e) => e.kind === 'payment')?.requestHash);
     expect(entries.find((e) => e.kind === 'refused')).toMatchObject({ payer: 'mallory', reason: 'payer_denied' });
     expect(verifyAuditChain(entries)).toEqual({ ok: true, entries: entries.length });
 
     const altered = entries.map((e) => (e.kind === 'settlement' ? { ...e, amount: '1' } : e));
     expect(verifyAuditChain(altered)).toMatchObject({ ok: false, problem: 'its content does not match its hash' });
-    expect(verifyAuditChain(entries.filter((e) => e.seq !== 3))).toMatchObject({ ok: false, problem: 'entry 3 is missing' });
+    expect(verifyAuditChain(entries.filter((e) => e.seq !== 3))).toMatchObject({
+      ok: false,
+      problem: 'entry 3 is missing',
+    });
   });
 });

@@ -26,7 +26,11 @@ import type { BudgetLedger, Reservation } from '../../src/client/budgetLedger';
 import { BudgetExceededError } from '../../src/core/errors';
 import { generateReceiptKey } from '../../src/core/receipt/signer';
 import { RECEIPT_EXTENSION_KEY, SignedReceiptSchema, type SignedReceipt } from '../../src/core/receipt/receipt';
-import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader } from '../../src/protocol/headers';
+import {
+  decodePaymentRequiredHeader,
+  decodePaymentResponseHeader,
+  encodePaymentSignatureHeader,
+} from '../../src/protocol/headers';
 import { createPostgresBudgetLedger } from '../../src/stores/postgresBudgetLedger';
 import { migratePostgres } from '../../src/stores/postgresSchema';
 import { createRedisBudgetLedger } from '../../src/stores/redisBudgetLedger';
@@ -68,7 +72,14 @@ async function mintPayers(n: number): Promise<Payer[]> {
 }
 
 async function configs(store: ScaleStoreConfig, n: number): Promise<ScaleServerConfig[]> {
-  const shared = { store, challengeSecret: randomBytes(32).toString('hex'), receiptJwk: await generateReceiptKey(), price: PRICE.toString(), perPayerDaily: PRICE.toString(), settleLeaseMs: 10_000 };
+  const shared = {
+    store,
+    challengeSecret: randomBytes(32).toString('hex'),
+    receiptJwk: await generateReceiptKey(),
+    price: PRICE.toString(),
+    perPayerDaily: PRICE.toString(),
+    settleLeaseMs: 10_000,
+  };
   return Array.from({ length: n }, (_, i) => ({
     ...shared,
     evm: {
@@ -91,7 +102,16 @@ function receiptOf(answer: Answer): SignedReceipt | undefined {
 }
 
 /** What became of one payment. */
-type Outcome = { tag: string; payer: string; nonce: string; ok: number; receipts: SignedReceipt[]; refused?: string; budget?: true; answers: string[] };
+type Outcome = {
+  tag: string;
+  payer: string;
+  nonce: string;
+  ok: number;
+  receipts: SignedReceipt[];
+  refused?: string;
+  budget?: true;
+  answers: string[];
+};
 
 /** Runs `work` over `items` with at most `limit` at a time. */
 async function pool<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
@@ -112,7 +132,14 @@ async function pool<T, R>(items: T[], limit: number, work: (item: T, index: numb
  * One payment: the 402 through the proxy, a hold on the shared client budget, the signed payment sent to two live
  * instances at once, then to a third, then on (every 300 ms) until one answer carries the receipt or a 402 refusal.
  */
-async function payOnce(payer: Payer, tag: string, proxyUrl: string, live: () => Instance[], ledger: BudgetLedger, round: number): Promise<Outcome> {
+async function payOnce(
+  payer: Payer,
+  tag: string,
+  proxyUrl: string,
+  live: () => Instance[],
+  ledger: BudgetLedger,
+  round: number,
+): Promise<Outcome> {
   const unpaid = await get(proxyUrl, '/paid');
   if (unpaid.status !== 402) throw new Error(`expected a 402, got ${unpaid.status}: ${unpaid.body}`);
   const [offer] = decodePaymentRequiredHeader(unpaid.headers['payment-required'] ?? '').accepts;
@@ -120,22 +147,36 @@ async function payOnce(payer: Payer, tag: string, proxyUrl: string, live: () => 
   const outcome: Outcome = { tag, payer: payer.address, nonce: '', ok: 0, receipts: [], answers: [] };
   let hold: Reservation;
   try {
-    hold = await ledger.reserve({ origin: ORIGIN, network: offer.network, asset: offer.asset, amount: PRICE, now: Date.now() });
+    hold = await ledger.reserve({
+      origin: ORIGIN,
+      network: offer.network,
+      asset: offer.asset,
+      amount: PRICE,
+      now: Date.now(),
+    });
   } catch (error) {
     if (!(error instanceof BudgetExceededError)) throw error;
     return { ...outcome, budget: true };
   }
   const wallet = evmWallet(privateKeyToAccount(payer.key), { publicClient: evm.publicClient });
-  const payload = await evmEip3009Client().createPayment(offer, wallet, { resource: { url: `${ORIGIN}/paid` }, x402Version: 2, now: Date.now() });
+  const payload = await evmEip3009Client().createPayment(offer, wallet, {
+    resource: { url: `${ORIGIN}/paid` },
+    x402Version: 2,
+    now: Date.now(),
+  });
   outcome.nonce = (payload.authorization as { nonce: string }).nonce;
-  const headers = { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload }), 'x-scale-payment': tag };
+  const headers = {
+    'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload }),
+    'x-scale-payment': tag,
+  };
   const record = (answer: Answer | undefined) => {
     if (!answer) return;
     outcome.answers.push(String(answer.status));
     if (answer.status === 200) outcome.ok++;
     const receipt = receiptOf(answer);
     if (receipt) outcome.receipts.push(receipt);
-    else if (answer.status === 402) outcome.refused = decodePaymentRequiredHeader(answer.headers['payment-required'] ?? '').error ?? 'refused';
+    else if (answer.status === 402)
+      outcome.refused = decodePaymentRequiredHeader(answer.headers['payment-required'] ?? '').error ?? 'refused';
   };
   const at = (k: number) => {
     const list = live();
@@ -157,7 +198,12 @@ async function payOnce(payer: Payer, tag: string, proxyUrl: string, live: () => 
 }
 
 /** Runs the scale scenario on one store; `disrupt` is called once a third of the payments are done. */
-async function scenario(name: string, store: ScaleStoreConfig, ledgers: BudgetLedger[], disrupt: (instances: Instance[]) => Promise<string>): Promise<void> {
+async function scenario(
+  name: string,
+  store: ScaleStoreConfig,
+  ledgers: BudgetLedger[],
+  disrupt: (instances: Instance[]) => Promise<string>,
+): Promise<void> {
   const payers = await mintPayers(PAYERS);
   const instances = await startInstances(await configs(store, INSTANCES));
   const live = () => instances.filter((i) => i.alive);
@@ -168,7 +214,14 @@ async function scenario(name: string, store: ScaleStoreConfig, ledgers: BudgetLe
     let disruption: Promise<string> | undefined;
     const started = Date.now();
     const outcomes = await pool(jobs, CONCURRENCY, async (job, i) => {
-      const outcome = await payOnce(job.payer, job.tag, proxy.url, live, ledgers[i % ledgers.length] as BudgetLedger, i);
+      const outcome = await payOnce(
+        job.payer,
+        job.tag,
+        proxy.url,
+        live,
+        ledgers[i % ledgers.length] as BudgetLedger,
+        i,
+      );
       if (++done === Math.ceil(jobs.length / 3)) disruption = disrupt(instances);
       return outcome;
     });
@@ -182,7 +235,12 @@ async function scenario(name: string, store: ScaleStoreConfig, ledgers: BudgetLe
     expect(reconciled.stillPending).toBe(0);
 
     // One settlement per payment: each used nonce is used once on chain, by the transaction its receipt names.
-    const used = await evm.publicClient.getContractEvents({ address: evm.token.address, abi: exactTokenAbi, eventName: 'AuthorizationUsed', fromBlock: 0n });
+    const used = await evm.publicClient.getContractEvents({
+      address: evm.token.address,
+      abi: exactTokenAbi,
+      eventName: 'AuthorizationUsed',
+      fromBlock: 0n,
+    });
     const mine = new Map(payers.map((p) => [p.address.toLowerCase(), p]));
     const settledOnChain = used.filter((log) => mine.has(String(log.args.authorizer).toLowerCase()));
     const paid = outcomes.filter((o) => o.receipts.length > 0);
@@ -191,8 +249,14 @@ async function scenario(name: string, store: ScaleStoreConfig, ledgers: BudgetLe
       const ids = new Set(o.receipts.map((r) => r.id));
       expect(ids.size, `${o.tag}: one receipt`).toBe(1);
       expect(references.size, `${o.tag}: one settlement reference`).toBe(1);
-      const onChain = settledOnChain.filter((log) => String(log.args.nonce) === o.nonce && String(log.args.authorizer).toLowerCase() === o.payer.toLowerCase());
-      expect(onChain.map((log) => log.transactionHash), `${o.tag}: settled once, by the receipt's transaction`).toEqual([...references]);
+      const onChain = settledOnChain.filter(
+        (log) =>
+          String(log.args.nonce) === o.nonce && String(log.args.authorizer).toLowerCase() === o.payer.toLowerCase(),
+      );
+      expect(
+        onChain.map((log) => log.transactionHash),
+        `${o.tag}: settled once, by the receipt's transaction`,
+      ).toEqual([...references]);
       // served once: exactly one 200 among every answer this payment got
       expect(o.ok, `${o.tag}: ${o.answers.join(',')}`).toBe(1);
     }
@@ -200,7 +264,8 @@ async function scenario(name: string, store: ScaleStoreConfig, ledgers: BudgetLe
     expect(settledOnChain).toHaveLength(paid.length);
     // The per-payer cap (one price), shared by every instance: at most one of each payer's two payments settled.
     const perPayer = new Map<string, number>();
-    for (const log of settledOnChain) perPayer.set(String(log.args.authorizer), (perPayer.get(String(log.args.authorizer)) ?? 0) + 1);
+    for (const log of settledOnChain)
+      perPayer.set(String(log.args.authorizer), (perPayer.get(String(log.args.authorizer)) ?? 0) + 1);
     expect(Math.max(...perPayer.values())).toBe(1);
     // The client budget shared by every payer: never passed, on chain nor in the ledger.
     const budget = { asset: evm.token.address, limit: FLEET_BUDGET, window: 'day' as const };
@@ -211,7 +276,8 @@ async function scenario(name: string, store: ScaleStoreConfig, ledgers: BudgetLe
     // and serves; the settler then answers 409 claim_lost): the client still gets one 200, counted above.
     const served = await Promise.all(live().map((i) => i.served()));
     const byTag = new Map<string, number>();
-    for (const counts of served) for (const [tag, n] of Object.entries(counts)) byTag.set(tag, (byTag.get(tag) ?? 0) + n);
+    for (const counts of served)
+      for (const [tag, n] of Object.entries(counts)) byTag.set(tag, (byTag.get(tag) ?? 0) + n);
     const handlerTwice = [...byTag.values()].filter((n) => n > 1).length;
     expect([...byTag.keys()].every((tag) => paid.some((o) => o.tag === tag))).toBe(true); // only paid requests reach a handler
 
@@ -229,7 +295,11 @@ async function scenario(name: string, store: ScaleStoreConfig, ledgers: BudgetLe
 }
 
 /** Paid requests per second through the proxy with 1, 2 and 4 instances (fresh payers, one payment each). */
-async function throughput(name: string, store: (run: number) => Promise<ScaleStoreConfig>, ledger: BudgetLedger): Promise<string> {
+async function throughput(
+  name: string,
+  store: (run: number) => Promise<ScaleStoreConfig>,
+  ledger: BudgetLedger,
+): Promise<string> {
   const figures: string[] = [];
   for (const n of [1, 2, 4]) {
     const payers = await mintPayers(THROUGHPUT);
@@ -238,10 +308,14 @@ async function throughput(name: string, store: (run: number) => Promise<ScaleSto
     const proxy = await roundRobinProxy(() => live().map((i) => i.url));
     try {
       const started = Date.now();
-      const outcomes = await pool(payers, CONCURRENCY, (payer, i) => payOnce(payer, `${name}-tp${n}-${i}`, proxy.url, live, ledger, i));
+      const outcomes = await pool(payers, CONCURRENCY, (payer, i) =>
+        payOnce(payer, `${name}-tp${n}-${i}`, proxy.url, live, ledger, i),
+      );
       const seconds = (Date.now() - started) / 1000;
       // Every payment settles once and is answered with one 200 (with its receipt), whatever instance took it.
-      const odd = outcomes.filter((o) => !(o.receipts.length > 0 && o.ok === 1 && new Set(o.receipts.map((r) => r.id)).size === 1));
+      const odd = outcomes.filter(
+        (o) => !(o.receipts.length > 0 && o.ok === 1 && new Set(o.receipts.map((r) => r.id)).size === 1),
+      );
       expect(odd.map((o) => `${o.tag}: ${o.answers.join(',')} ${o.refused ?? ''}`)).toEqual([]);
       figures.push(`${n} instance${n > 1 ? 's' : ''}: ${(THROUGHPUT / seconds).toFixed(1)} paid/s`);
     } finally {
@@ -255,61 +329,91 @@ async function throughput(name: string, store: (run: number) => Promise<ScaleSto
 }
 
 describe(`scale: ${INSTANCES} instances behind a round-robin proxy, ${PAYERS} payers paying twice each`, () => {
-  it('over Postgres: one settlement and one receipt per payment with an instance SIGKILLed mid-run; caps and budget hold', async () => {
-    const server: PostgresServer = await startPostgresServer();
-    const pools: pg.Pool[] = [];
-    const poolOf = () => {
-      const p = new pg.Pool({ connectionString: server.url, max: 10 });
-      p.on('error', () => {});
-      pools.push(p);
-      return p;
-    };
-    try {
-      await migratePostgres({ pool: poolOf() }, { tablePrefix: 'scale_' });
-      const budgets = [{ asset: evm.token.address, limit: FLEET_BUDGET, window: 'day' as const }];
-      const ledgers = [0, 1].map(() => createPostgresBudgetLedger({ pool: poolOf(), tablePrefix: 'scale_', budgets }));
-      await scenario('postgres', { kind: 'postgres', url: server.url, tablePrefix: 'scale_' }, ledgers, async (instances) => {
-        const victim = instances[0];
-        await victim?.kill();
-        return `instance ${victim?.pid} SIGKILLed mid-run`;
-      });
-      await migratePostgres({ pool: poolOf() }, { tablePrefix: 'tp_' });
-      const free = createPostgresBudgetLedger({ pool: poolOf(), tablePrefix: 'tp_', budgets: [] });
-      if (THROUGHPUT > 0)
-        await throughput(
-        'postgres',
-        async (run) => {
-          await migratePostgres({ pool: poolOf() }, { tablePrefix: `tp${run}_` });
-          return { kind: 'postgres', url: server.url, tablePrefix: `tp${run}_` };
-        },
-        free,
-      );
-    } finally {
-      await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
-      await server.stop();
-    }
-  }, TIMEOUT_MS);
+  it(
+    'over Postgres: one settlement and one receipt per payment with an instance SIGKILLed mid-run; caps and budget hold',
+    async () => {
+      const server: PostgresServer = await startPostgresServer();
+      const pools: pg.Pool[] = [];
+      const poolOf = () => {
+        const p = new pg.Pool({ connectionString: server.url, max: 10 });
+        p.on('error', () => {});
+        pools.push(p);
+        return p;
+      };
+      try {
+        await migratePostgres({ pool: poolOf() }, { tablePrefix: 'scale_' });
+        const budgets = [{ asset: evm.token.address, limit: FLEET_BUDGET, window: 'day' as const }];
+        const ledgers = [0, 1].map(() =>
+          createPostgresBudgetLedger({ pool: poolOf(), tablePrefix: 'scale_', budgets }),
+        );
+        await scenario(
+          'postgres',
+          { kind: 'postgres', url: server.url, tablePrefix: 'scale_' },
+          ledgers,
+          async (instances) => {
+            const victim = instances[0];
+            await victim?.kill();
+            return `instance ${victim?.pid} SIGKILLed mid-run`;
+          },
+        );
+        await migratePostgres({ pool: poolOf() }, { tablePrefix: 'tp_' });
+        const free = createPostgresBudgetLedger({ pool: poolOf(), tablePrefix: 'tp_', budgets: [] });
+        if (THROUGHPUT > 0)
+          await throughput(
+            'postgres',
+            async (run) => {
+              await migratePostgres({ pool: poolOf() }, { tablePrefix: `tp${run}_` });
+              return { kind: 'postgres', url: server.url, tablePrefix: `tp${run}_` };
+            },
+            free,
+          );
+      } finally {
+        await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
+        await server.stop();
+      }
+    },
+    TIMEOUT_MS,
+  );
 
-  it('over a Redis Cluster (3 primaries + replicas): the same with an instance SIGKILLed and the store primary failed over', async () => {
-    const cluster: RedisClusterServer = await startRedisCluster({ primaries: 3, replicasEach: 1 });
-    try {
-      const budgets = [{ asset: evm.token.address, limit: FLEET_BUDGET, window: 'day' as const }];
-      const ledgers = [0, 1].map(() => createRedisBudgetLedger({ redis: cluster.connect(), keyPrefix: '{fleet}:', budgets }));
-      await scenario('redis-cluster', { kind: 'redis-cluster', nodes: cluster.startupNodes, keyPrefix: '{shop}:' }, ledgers, async (instances) => {
-        const victim = instances[0];
-        await victim?.kill();
-        // A hard primary kill can lose the writes not yet replicated (Redis replicates asynchronously; the stores do
-        // not WAIT yet): a CI run lost two settlement records that way (8 settlements on chain, 6 receipts). Until the
-        // stores wait for a replica, the primary kill runs only under X402_SCALE_FAILOVER=1 (npm run scale sets it).
-        if (process.env.X402_SCALE_FAILOVER !== '1') return `instance ${victim?.pid} SIGKILLed mid-run`;
-        const { killed, promoted } = await cluster.failOver('{shop}:pending');
-        return `instance ${victim?.pid} SIGKILLed and the store's primary (port ${killed}) failed over to ${promoted} mid-run`;
-      });
-      const free = createRedisBudgetLedger({ redis: cluster.connect(), keyPrefix: '{tp}:', budgets: [] });
-      if (THROUGHPUT > 0)
-        await throughput('redis-cluster', async (run) => ({ kind: 'redis-cluster', nodes: cluster.startupNodes.filter((n) => cluster.nodes.find((x) => x.port === n.port && !x.exited)), keyPrefix: `{tp${run}}:` }), free);
-    } finally {
-      await cluster.stop();
-    }
-  }, TIMEOUT_MS);
+  it(
+    'over a Redis Cluster (3 primaries + replicas): the same with an instance SIGKILLed and the store primary failed over',
+    async () => {
+      const cluster: RedisClusterServer = await startRedisCluster({ primaries: 3, replicasEach: 1 });
+      try {
+        const budgets = [{ asset: evm.token.address, limit: FLEET_BUDGET, window: 'day' as const }];
+        const ledgers = [0, 1].map(() =>
+          createRedisBudgetLedger({ redis: cluster.connect(), keyPrefix: '{fleet}:', budgets }),
+        );
+        await scenario(
+          'redis-cluster',
+          { kind: 'redis-cluster', nodes: cluster.startupNodes, keyPrefix: '{shop}:' },
+          ledgers,
+          async (instances) => {
+            const victim = instances[0];
+            await victim?.kill();
+            // A hard primary kill can lose the writes not yet replicated (Redis replicates asynchronously; the stores do
+            // not WAIT yet): a CI run lost two settlement records that way (8 settlements on chain, 6 receipts). Until the
+            // stores wait for a replica, the primary kill runs only under X402_SCALE_FAILOVER=1 (npm run scale sets it).
+            if (process.env.X402_SCALE_FAILOVER !== '1') return `instance ${victim?.pid} SIGKILLed mid-run`;
+            const { killed, promoted } = await cluster.failOver('{shop}:pending');
+            return `instance ${victim?.pid} SIGKILLed and the store's primary (port ${killed}) failed over to ${promoted} mid-run`;
+          },
+        );
+        const free = createRedisBudgetLedger({ redis: cluster.connect(), keyPrefix: '{tp}:', budgets: [] });
+        if (THROUGHPUT > 0)
+          await throughput(
+            'redis-cluster',
+            async (run) => ({
+              kind: 'redis-cluster',
+              nodes: cluster.startupNodes.filter((n) => cluster.nodes.find((x) => x.port === n.port && !x.exited)),
+              keyPrefix: `{tp${run}}:`,
+            }),
+            free,
+          );
+      } finally {
+        await cluster.stop();
+      }
+    },
+    TIMEOUT_MS,
+  );
 });

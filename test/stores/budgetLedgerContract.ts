@@ -6,7 +6,13 @@ const A = 'https://a.example.com';
 const B = 'https://b.example.com';
 const LN = 'bip122:0f9188f13cb7b2c71f2a335e3a4fc328';
 const T0 = 1_700_000_000_000;
-const spend = (amount: bigint, now: number, origin = A, asset = 'msat', network = LN): SpendRequest => ({ origin, network, asset, amount, now });
+const spend = (amount: bigint, now: number, origin = A, asset = 'msat', network = LN): SpendRequest => ({
+  origin,
+  network,
+  asset,
+  amount,
+  now,
+});
 
 async function outcome(ledger: BudgetLedger, request: SpendRequest): Promise<'held' | BudgetExceededError> {
   try {
@@ -37,7 +43,12 @@ export function describeBudgetLedgerContract(name: string, shared: SharedLedgers
       expect(await outcome(ledger, spend(40n, T0))).toBe('held');
       const refused = await outcome(ledger, spend(1n, T0));
       expect(refused).toBeInstanceOf(BudgetExceededError);
-      expect(refused instanceof BudgetExceededError && refused.details).toMatchObject({ budget: 'total:msat', limit: '100', spent: '100', requested: '1' });
+      expect(refused instanceof BudgetExceededError && refused.details).toMatchObject({
+        budget: 'total:msat',
+        limit: '100',
+        spent: '100',
+        requested: '1',
+      });
       await first.release();
       expect(await ledger.used({ asset: 'msat', limit: 100n, window: 'total' }, A, T0)).toBe(40n);
       expect(await outcome(ledger, spend(60n, T0))).toBe('held');
@@ -67,14 +78,19 @@ export function describeBudgetLedgerContract(name: string, shared: SharedLedgers
       for (const step of steps) {
         const expected = await outcome(memory, step);
         const got = await outcome(sharedLedger, step);
-        expect(got === 'held' ? 'held' : 'refused', JSON.stringify(step, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).toBe(expected === 'held' ? 'held' : 'refused');
+        expect(
+          got === 'held' ? 'held' : 'refused',
+          JSON.stringify(step, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+        ).toBe(expected === 'held' ? 'held' : 'refused');
       }
     });
 
     it('clients on separate connections racing 100 reservations never overspend', async () => {
       const budgets: Budget[] = [{ asset: 'msat', limit: 7_000n, window: 'day' }];
       const ledgers = await shared(budgets, 4);
-      const results = await Promise.all(Array.from({ length: 100 }, (_, i) => outcome(ledgers[i % 4] as BudgetLedger, spend(1_000n, T0 + i))));
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => outcome(ledgers[i % 4] as BudgetLedger, spend(1_000n, T0 + i))),
+      );
       expect(results.filter((r) => r === 'held')).toHaveLength(7);
       expect(await ledgers[0]?.used(budgets[0] as Budget, A, T0 + 100)).toBe(7_000n);
     });

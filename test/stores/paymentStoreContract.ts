@@ -50,7 +50,10 @@ const freshId = (label: string) => `evm-eip3009:${label}:${process.pid}:${Date.n
  *
  * @example describePaymentStoreContract('sqlite', () => ({ store: createSqlitePaymentStore({ path }), close: … }))
  */
-export function describePaymentStoreContract(name: string, makeStore: () => Promise<StoreUnderTest> | StoreUnderTest): void {
+export function describePaymentStoreContract(
+  name: string,
+  makeStore: () => Promise<StoreUnderTest> | StoreUnderTest,
+): void {
   describe(`PaymentStore contract: ${name}`, () => {
     let sut: StoreUnderTest;
     let store: PaymentStore;
@@ -73,7 +76,13 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       const receipt = sampleReceipt();
       const before = Date.now();
       expect(await store.settle(id, receipt)).toEqual(receipt);
-      expect(await store.get(id)).toEqual({ state: 'settled', requestKey: 'req-1', receipt, settledAt: expect.any(Number), replays: 0 });
+      expect(await store.get(id)).toEqual({
+        state: 'settled',
+        requestKey: 'req-1',
+        receipt,
+        settledAt: expect.any(Number),
+        replays: 0,
+      });
       const settled = await store.get(id);
       if (settled?.state === 'settled') expect(settled.settledAt).toBeGreaterThanOrEqual(before);
     });
@@ -96,7 +105,12 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       await store.claim(live, 'req-old', 10_000);
       await sleep(60);
       // a take-over is flagged, so the claimer looks for a settlement of the attempt that died
-      expect(await store.claim(expired, 'req-new', 10_000)).toEqual({ claimed: true, owner: expect.any(String), takeover: true, takenFrom: 'req-old' });
+      expect(await store.claim(expired, 'req-new', 10_000)).toEqual({
+        claimed: true,
+        owner: expect.any(String),
+        takeover: true,
+        takenFrom: 'req-old',
+      });
       expect(await store.get(expired)).toMatchObject({ state: 'in_flight', requestKey: 'req-new' });
       expect((await store.claim(live, 'req-new', 10_000)).claimed).toBe(false);
       // the take-over holds a fresh lease
@@ -114,7 +128,11 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       // handed back to the request it was taken from: the next claimer sees that request key
       if (second.claimed) await store.expireClaim(id, second.owner, 'req-1');
       expect(await store.get(id)).toMatchObject({ state: 'in_flight', requestKey: 'req-1', leaseUntil: 0 });
-      expect(await store.claim(id, 'req-2', 60_000)).toMatchObject({ claimed: true, takeover: true, takenFrom: 'req-1' });
+      expect(await store.claim(id, 'req-2', 60_000)).toMatchObject({
+        claimed: true,
+        takeover: true,
+        takenFrom: 'req-1',
+      });
       await store.markPending(id, 'evm-eip3009', '0xp');
       await store.expireClaim(id);
       expect(await store.get(id)).toMatchObject({ state: 'pending', reference: '0xp' });
@@ -151,7 +169,12 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       await store.claim(id, 'req-intent', 10_000);
       const intent = JSON.stringify({ route: 'GET /x', payload: { a: 1 } });
       await store.markPending(id, 'evm-eip3009', '0xbroadcast', intent);
-      expect(await store.get(id)).toMatchObject({ state: 'pending', requestKey: 'req-intent', reference: '0xbroadcast', intent });
+      expect(await store.get(id)).toMatchObject({
+        state: 'pending',
+        requestKey: 'req-intent',
+        reference: '0xbroadcast',
+        intent,
+      });
       await store.markPending(id, 'evm-eip3009', '0xbroadcast');
       const listed = (await store.listPending()).find((p) => p.paymentId === id);
       expect(listed?.record.intent).toBe(intent);
@@ -172,7 +195,12 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       const listed = (await store.listPending()).filter((p) => [a, b, c].includes(p.paymentId));
       expect(listed.map((p) => p.paymentId).sort()).toEqual([a, b].sort());
       const first = listed.find((p) => p.paymentId === a);
-      expect(first?.record).toMatchObject({ state: 'pending', requestKey: `req-${a}`, rail: 'evm-eip3009', reference: '0xaaa' });
+      expect(first?.record).toMatchObject({
+        state: 'pending',
+        requestKey: `req-${a}`,
+        rail: 'evm-eip3009',
+        reference: '0xaaa',
+      });
       expect(typeof first?.record.updatedAt).toBe('number');
       expect(await store.claim(a, `req-${a}`, 10_000)).toMatchObject({ claimed: false, record: { state: 'pending' } });
 
@@ -189,7 +217,10 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       await store.settle(id, first);
       await sleep(10); // the lease of the claim has run out: the claim must still not win
       const again = await store.claim(id, 'req-1', 10_000);
-      expect(again).toMatchObject({ claimed: false, record: { state: 'settled', requestKey: 'req-1', receipt: first } });
+      expect(again).toMatchObject({
+        claimed: false,
+        record: { state: 'settled', requestKey: 'req-1', receipt: first },
+      });
       await store.markPending(id, 'evm-eip3009', '0xlate');
       await store.fail(id, 'late_failure');
       expect(await store.settle(id, sampleReceipt({ id: 'rcpt_second' }))).toEqual(first);
@@ -197,7 +228,7 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       expect((await store.listPending()).some((p) => p.paymentId === id)).toBe(false);
     });
 
-    it('renew extends only the current owner\'s claim; a claim taken over cannot be renewed by its old owner', async () => {
+    it("renew extends only the current owner's claim; a claim taken over cannot be renewed by its old owner", async () => {
       const id = freshId('renew');
       const first = await store.claim(id, 'req-1', 80);
       if (!first.claimed) throw new Error('not claimed');
@@ -237,14 +268,28 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       await store.markPending(id, 'evm-eip3009', '0xreverted', 'intent');
       await store.fail(id, 'transfer_reverted');
       const failed = await store.get(id);
-      expect(failed).toEqual({ state: 'failed', requestKey: 'req-1', reason: 'transfer_reverted', failedAt: expect.any(Number) });
+      expect(failed).toEqual({
+        state: 'failed',
+        requestKey: 'req-1',
+        reason: 'transfer_reverted',
+        failedAt: expect.any(Number),
+      });
       expect((await store.listPending()).some((p) => p.paymentId === id)).toBe(false);
       await sleep(5);
-      expect(await store.claim(id, 'req-1', 1)).toMatchObject({ claimed: false, record: { state: 'failed', reason: 'transfer_reverted' } });
+      expect(await store.claim(id, 'req-1', 1)).toMatchObject({
+        claimed: false,
+        record: { state: 'failed', reason: 'transfer_reverted' },
+      });
       await store.release(id);
       await store.expireClaim(id);
-      expect(await (sut.peer ?? store).claim(id, 'req-2', 10_000)).toMatchObject({ claimed: false, record: { state: 'failed' } });
-      expect(await store.replay(id, 'req-1', { windowMs: 60_000, max: 5 })).toEqual({ admitted: false, reason: 'not_replayable' });
+      expect(await (sut.peer ?? store).claim(id, 'req-2', 10_000)).toMatchObject({
+        claimed: false,
+        record: { state: 'failed' },
+      });
+      expect(await store.replay(id, 'req-1', { windowMs: 60_000, max: 5 })).toEqual({
+        admitted: false,
+        reason: 'not_replayable',
+      });
       const receipt = sampleReceipt({ reference: '0xreverted' });
       expect(await store.settle(id, receipt)).toEqual(receipt);
       expect(await store.get(id)).toMatchObject({ state: 'settled', receipt });
@@ -256,11 +301,21 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
     it('replay admits the identical request at most max times within the window, counted atomically across connections', async () => {
       const id = freshId('replay');
       await store.claim(id, 'req-1', 10_000);
-      expect(await store.replay(id, 'req-1', { windowMs: 60_000, max: 3 })).toEqual({ admitted: false, reason: 'not_replayable' });
+      expect(await store.replay(id, 'req-1', { windowMs: 60_000, max: 3 })).toEqual({
+        admitted: false,
+        reason: 'not_replayable',
+      });
       await store.settle(id, sampleReceipt());
-      expect(await store.replay(id, 'req-other', { windowMs: 60_000, max: 3 })).toEqual({ admitted: false, reason: 'not_replayable' });
+      expect(await store.replay(id, 'req-other', { windowMs: 60_000, max: 3 })).toEqual({
+        admitted: false,
+        reason: 'not_replayable',
+      });
       const other = sut.peer ?? store;
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).replay(id, 'req-1', { windowMs: 60_000, max: 3 })));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 === 0 ? store : other).replay(id, 'req-1', { windowMs: 60_000, max: 3 }),
+        ),
+      );
       expect(results.filter((r) => r.admitted)).toHaveLength(3);
       expect(results.filter((r) => !r.admitted && r.reason === 'replay_limit_reached')).toHaveLength(17);
       expect(await store.get(id)).toMatchObject({ state: 'settled', replays: 3 });
@@ -268,7 +323,10 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       await store.claim(late, 'req-1', 10_000);
       await store.settle(late, sampleReceipt());
       await sleep(40);
-      expect(await store.replay(late, 'req-1', { windowMs: 20, max: 3 })).toEqual({ admitted: false, reason: 'replay_window_closed' });
+      expect(await store.replay(late, 'req-1', { windowMs: 20, max: 3 })).toEqual({
+        admitted: false,
+        reason: 'replay_window_closed',
+      });
       expect(await store.replay(late, 'req-1', { windowMs: 60_000, max: 3 })).toEqual({ admitted: true });
     });
 
@@ -295,7 +353,9 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       const middle = mine[1]?.record.settledAt ?? 0;
       const after = (await store.listSettled({ since: middle })).filter((p) => ids.includes(p.paymentId));
       expect(after.map((p) => p.paymentId)).toEqual([ids[2], ids[1]]);
-      const before = (await store.listSettled({ since: start - 1, until: middle })).filter((p) => ids.includes(p.paymentId));
+      const before = (await store.listSettled({ since: start - 1, until: middle })).filter((p) =>
+        ids.includes(p.paymentId),
+      );
       expect(before.map((p) => p.paymentId)).toEqual([ids[0]]);
       expect(await store.listSettled({ since: start - 1, limit: 1 })).toHaveLength(1);
     });
@@ -305,7 +365,9 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       await store.claim(id, 'req-1', 10_000);
       const other = sut.peer ?? store;
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).settle(id, sampleReceipt({ id: `rcpt_${i}` }))),
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 === 0 ? store : other).settle(id, sampleReceipt({ id: `rcpt_${i}` })),
+        ),
       );
       const stored = await store.get(id);
       expect(stored?.state).toBe('settled');
@@ -318,7 +380,8 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       const winners = results.filter((r) => r.claimed);
       expect(winners).toHaveLength(1);
       const winner = results.findIndex((r) => r.claimed);
-      for (const r of results) if (!r.claimed) expect(r.record).toMatchObject({ state: 'in_flight', requestKey: `req-${winner}` });
+      for (const r of results)
+        if (!r.claimed) expect(r.record).toMatchObject({ state: 'in_flight', requestKey: `req-${winner}` });
     });
 
     it('200 concurrent take-overs of one expired lease: exactly one winner', async () => {
@@ -333,7 +396,9 @@ export function describePaymentStoreContract(name: string, makeStore: () => Prom
       const peer = sut.peer;
       if (!peer) return ctx.skip();
       const id = freshId('race-peer');
-      const results = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? store : peer).claim(id, `req-${i}`, 10_000)));
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? store : peer).claim(id, `req-${i}`, 10_000)),
+      );
       expect(results.filter((r) => r.claimed)).toHaveLength(1);
       expect(await peer.get(id)).toEqual(await store.get(id));
     });

@@ -6,7 +6,11 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { RECEIPT_EXTENSION_KEY, SignedReceiptSchema } from '../../src/core/receipt/receipt';
 import { createReceiptSigner } from '../../src/core/receipt/signer';
-import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader } from '../../src/protocol/headers';
+import {
+  decodePaymentRequiredHeader,
+  decodePaymentResponseHeader,
+  encodePaymentSignatureHeader,
+} from '../../src/protocol/headers';
 import { paywall } from '../../src/server/paywall';
 import type { RoutesConfig } from '../../src/server/routes';
 import type { PaymentStore } from '../../src/stores/paymentStore';
@@ -39,14 +43,22 @@ async function replayAcrossTwoServers(stores: [PaymentStore, PaymentStore]) {
   );
   const [a, b] = apps;
   if (!a || !b) throw new Error('two apps');
-  const challenge = decodePaymentRequiredHeader((await a(new Request(`${ORIGIN}/single`))).headers.get('PAYMENT-REQUIRED') ?? '');
+  const challenge = decodePaymentRequiredHeader(
+    (await a(new Request(`${ORIGIN}/single`))).headers.get('PAYMENT-REQUIRED') ?? '',
+  );
   const offer = challenge.accepts[0];
   if (!offer) throw new Error('no offer');
-  const payload = await rail.createPayment(offer, alice, { resource: { url: ORIGIN }, x402Version: 2, now: Date.now() });
+  const payload = await rail.createPayment(offer, alice, {
+    resource: { url: ORIGIN },
+    x402Version: 2,
+    now: Date.now(),
+  });
   const header = encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload });
 
   const responses = await Promise.all(
-    Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b)(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } }))),
+    Array.from({ length: 200 }, (_, i) =>
+      (i % 2 === 0 ? a : b)(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } })),
+    ),
   );
   const receiptIds = new Set<string>();
   let served = 0;
@@ -92,14 +104,20 @@ describe('two paywalls sharing one durable store', () => {
   });
 
   const binary = redisServerBinary();
-  it.skipIf(!binary)('Redis, two clients: 200 concurrent replays of one payment → one settlement, one receipt', async () => {
-    const server = await startRedisServer(binary);
-    const clients = [new Redis(server.url), new Redis(server.url)];
-    try {
-      await replayAcrossTwoServers([createRedisPaymentStore({ redis: clients[0]! }), createRedisPaymentStore({ redis: clients[1]! })]);
-    } finally {
-      await Promise.all(clients.map((c) => c.quit()));
-      await server.stop();
-    }
-  });
+  it.skipIf(!binary)(
+    'Redis, two clients: 200 concurrent replays of one payment → one settlement, one receipt',
+    async () => {
+      const server = await startRedisServer(binary);
+      const clients = [new Redis(server.url), new Redis(server.url)];
+      try {
+        await replayAcrossTwoServers([
+          createRedisPaymentStore({ redis: clients[0]! }),
+          createRedisPaymentStore({ redis: clients[1]! }),
+        ]);
+      } finally {
+        await Promise.all(clients.map((c) => c.quit()));
+        await server.stop();
+      }
+    },
+  );
 });

@@ -9,7 +9,9 @@ const ledgers =
   (fresh: () => Promise<PostgresFixture>): SharedLedgers =>
   async (budgets, n) => {
     const { source, peer, tablePrefix } = await fresh();
-    return Array.from({ length: n }, (_, i) => createPostgresBudgetLedger({ ...(i % 2 ? peer : source), tablePrefix, budgets }));
+    return Array.from({ length: n }, (_, i) =>
+      createPostgresBudgetLedger({ ...(i % 2 ? peer : source), tablePrefix, budgets }),
+    );
   };
 
 if (pgs.server) describeBudgetLedgerContract('postgres (server, two pools)', ledgers(pgs.server.fresh));

@@ -37,15 +37,20 @@ if (pgs.server) describePaymentStoreContract('postgres (server, two pools)', fix
 describePaymentStoreContract('postgres (embedded PGlite, one connection)', fixtureStores(pgs.pglite.fresh));
 
 describe('Postgres payment store', () => {
-  it.runIf(pgs.server)('eight pools racing on 50 payments (two claims each per pool): exactly one winner each', async () => {
-    const server = pgs.server;
-    if (!server) return;
-    const { tablePrefix } = await server.fresh();
-    const stores = Array.from({ length: 8 }, () => createPostgresPaymentStore({ pool: server.pool(), tablePrefix }));
-    const ids = Array.from({ length: 50 }, (_, i) => `p${i}`);
-    const results = await Promise.all(ids.flatMap((id) => stores.flatMap((s) => [s.claim(id, 'r', 10_000), s.claim(id, 'r', 10_000)])));
-    expect(results.filter((r) => r.claimed)).toHaveLength(ids.length);
-  });
+  it.runIf(pgs.server)(
+    'eight pools racing on 50 payments (two claims each per pool): exactly one winner each',
+    async () => {
+      const server = pgs.server;
+      if (!server) return;
+      const { tablePrefix } = await server.fresh();
+      const stores = Array.from({ length: 8 }, () => createPostgresPaymentStore({ pool: server.pool(), tablePrefix }));
+      const ids = Array.from({ length: 50 }, (_, i) => `p${i}`);
+      const results = await Promise.all(
+        ids.flatMap((id) => stores.flatMap((s) => [s.claim(id, 'r', 10_000), s.claim(id, 'r', 10_000)])),
+      );
+      expect(results.filter((r) => r.claimed)).toHaveLength(ids.length);
+    },
+  );
 
   it('a table prefix keeps two stores apart in one database; a prefix that is not a plain name is refused', async () => {
     const { source } = await pgs.pglite.fresh();
@@ -56,7 +61,9 @@ describe('Postgres payment store', () => {
     await b.migrate(); // idempotent
     await a.claim('same', 'req-a', 10_000);
     expect(await b.claim('same', 'req-b', 10_000)).toMatchObject({ claimed: true });
-    expect(() => createPostgresPaymentStore({ ...source, tablePrefix: 'x; DROP TABLE y; --' })).toThrow(ConfigurationError);
+    expect(() => createPostgresPaymentStore({ ...source, tablePrefix: 'x; DROP TABLE y; --' })).toThrow(
+      ConfigurationError,
+    );
   });
 
   it('before migrate(), a call is a StoreUnavailableError naming the missing table, not a crash', async () => {
@@ -76,22 +83,29 @@ describe('Postgres payment store', () => {
     await expect(store.listPending()).rejects.toBeInstanceOf(StoreCorruptError);
   });
 
-  it.runIf(pgs.server)('the server stopped is a StoreUnavailableError (503); records written before are there after a restart of the pool', async () => {
-    const own = await startPostgresServer();
-    const pool = new pg.Pool({ connectionString: own.url, connectionTimeoutMillis: 2_000 });
-    pool.on('error', () => {});
-    const store = createPostgresPaymentStore({ pool });
-    await store.migrate();
-    await store.claim('p', 'r', 10_000);
-    await store.settle('p', sampleReceipt());
-    const again = createPostgresPaymentStore({ pool });
-    expect(await again.get('p')).toMatchObject({ state: 'settled', requestKey: 'r', receipt: sampleReceipt() });
-    await own.stop();
-    for (const attempt of [() => store.claim('q', 'r', 1_000), () => store.get('p'), () => store.settle('p', sampleReceipt())]) {
-      const error = await attempt().catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(StoreUnavailableError);
-      expect(error instanceof StoreUnavailableError && error.status).toBe(503);
-    }
-    await pool.end().catch(() => undefined);
-  });
+  it.runIf(pgs.server)(
+    'the server stopped is a StoreUnavailableError (503); records written before are there after a restart of the pool',
+    async () => {
+      const own = await startPostgresServer();
+      const pool = new pg.Pool({ connectionString: own.url, connectionTimeoutMillis: 2_000 });
+      pool.on('error', () => {});
+      const store = createPostgresPaymentStore({ pool });
+      await store.migrate();
+      await store.claim('p', 'r', 10_000);
+      await store.settle('p', sampleReceipt());
+      const again = createPostgresPaymentStore({ pool });
+      expect(await again.get('p')).toMatchObject({ state: 'settled', requestKey: 'r', receipt: sampleReceipt() });
+      await own.stop();
+      for (const attempt of [
+        () => store.claim('q', 'r', 1_000),
+        () => store.get('p'),
+        () => store.settle('p', sampleReceipt()),
+      ]) {
+        const error = await attempt().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(StoreUnavailableError);
+        expect(error instanceof StoreUnavailableError && error.status).toBe(503);
+      }
+      await pool.end().catch(() => undefined);
+    },
+  );
 });

@@ -74,13 +74,22 @@ if (harness) {
 
     it('Redis unreachable is a StoreUnavailableError (503), not a crash', async () => {
       const own = await startRedisServer(binary);
-      const redis = new Redis(own.url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+      const redis = new Redis(own.url, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+        retryStrategy: () => null,
+      });
       redis.on('error', () => {});
       await redis.connect();
       const store = createRedisPaymentStore({ redis, keyPrefix: 'down:' });
       expect(await store.claim('p', 'r', 1_000)).toMatchObject({ claimed: true });
       await own.stop();
-      for (const attempt of [() => store.claim('q', 'r', 1_000), () => store.get('p'), () => store.settle('p', sampleReceipt())]) {
+      for (const attempt of [
+        () => store.claim('q', 'r', 1_000),
+        () => store.get('p'),
+        () => store.settle('p', sampleReceipt()),
+      ]) {
         const error = await attempt().catch((e: unknown) => e);
         expect(error).toBeInstanceOf(StoreUnavailableError);
         expect(error instanceof StoreUnavailableError && error.status).toBe(503);
@@ -91,7 +100,9 @@ if (harness) {
     it('several clients racing on many payments: exactly one winner each', async () => {
       const stores = Array.from({ length: 4 }, () => createRedisPaymentStore({ redis: connect(), keyPrefix: 'many:' }));
       const ids = Array.from({ length: 50 }, (_, i) => `p${i}`);
-      const results = await Promise.all(ids.flatMap((id) => stores.flatMap((s) => [s.claim(id, 'r', 10_000), s.claim(id, 'r', 10_000)])));
+      const results = await Promise.all(
+        ids.flatMap((id) => stores.flatMap((s) => [s.claim(id, 'r', 10_000), s.claim(id, 'r', 10_000)])),
+      );
       expect(results.filter((r) => r.claimed)).toHaveLength(ids.length);
     });
   });
@@ -111,7 +122,10 @@ if (cluster) {
         const value = await a.get(key);
         if (value === null) throw new Error('nothing to corrupt');
         const record = JSON.parse(value) as Record<string, unknown>;
-        const damaged = how === 'unknown-state' ? { ...record, state: 'refunded' } : { ...record, receipt: how === 'receipt-not-json' ? '{"v":1,' : '{"v":2,"amount":1.5}' };
+        const damaged =
+          how === 'unknown-state'
+            ? { ...record, state: 'refunded' }
+            : { ...record, receipt: how === 'receipt-not-json' ? '{"v":1,' : '{"v":2,"amount":1.5}' };
         await a.set(key, JSON.stringify(damaged));
       },
       close: () => {},

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createBudgetLedger, type Budget, type LocalBudgetLedger, type LocalReservation, type SpendRequest } from '../../src/client/budgetLedger';
+import {
+  createBudgetLedger,
+  type Budget,
+  type LocalBudgetLedger,
+  type LocalReservation,
+  type SpendRequest,
+} from '../../src/client/budgetLedger';
 import { BudgetExceededError } from '../../src/core/errors';
 import { createSqliteBudgetLedger } from '../../src/stores/sqliteBudgetLedger';
 import { raceInProcesses } from './support/forkWorkers';
@@ -14,7 +20,13 @@ const T0 = 1_700_000_000_000;
 const A = 'https://a.example.com';
 const B = 'https://b.example.com';
 const LN = 'bip122:0f9188f13cb7b2c71f2a335e3a4fc328';
-const spend = (amount: bigint, now: number, origin = A, asset = 'msat', network = LN): SpendRequest => ({ origin, network, asset, amount, now });
+const spend = (amount: bigint, now: number, origin = A, asset = 'msat', network = LN): SpendRequest => ({
+  origin,
+  network,
+  asset,
+  amount,
+  now,
+});
 
 const dir = mkdtempSync(join(tmpdir(), 'x402-sqlite-budget-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,7 +50,13 @@ describe('SQLite budget ledger', () => {
     const refused = tryReserve(ledger, spend(1n, T0));
     expect(refused).toBeInstanceOf(BudgetExceededError);
     if (refused instanceof BudgetExceededError) {
-      expect(refused.details).toEqual({ budget: 'total:msat', limit: '100', spent: '100', requested: '1', asset: 'msat' });
+      expect(refused.details).toEqual({
+        budget: 'total:msat',
+        limit: '100',
+        spent: '100',
+        requested: '1',
+        asset: 'msat',
+      });
     }
     expect(ledger.used({ asset: 'msat', limit: 100n, window: 'total' }, A, T0)).toBe(100n);
     ledger.close();
@@ -166,12 +184,15 @@ describe('SQLite budget ledger', () => {
           const request = spend(o.amount, now, o.origin, o.asset);
           const m = tryReserve(memory, request);
           const s = tryReserve(sqlite, request);
-          expect(s instanceof BudgetExceededError ? s.details : 'held').toEqual(m instanceof BudgetExceededError ? m.details : 'held');
+          expect(s instanceof BudgetExceededError ? s.details : 'held').toEqual(
+            m instanceof BudgetExceededError ? m.details : 'held',
+          );
           if (!(m instanceof BudgetExceededError) && !(s instanceof BudgetExceededError) && o.then !== 'hold') {
             m[o.then]();
             s[o.then]();
           }
-          for (const b of budgets) for (const origin of [A, B]) expect(sqlite.used(b, origin, now)).toBe(memory.used(b, origin, now));
+          for (const b of budgets)
+            for (const origin of [A, B]) expect(sqlite.used(b, origin, now)).toBe(memory.used(b, origin, now));
         }
         sqlite.close();
       }),

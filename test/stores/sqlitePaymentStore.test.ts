@@ -43,7 +43,12 @@ describe('SQLite payment store', () => {
     const path = freshPath();
     createSqlitePaymentStore({ path }).close(); // create the schema before the race
     for (let round = 0; round < 3; round++) {
-      const reports = await raceInProcesses<{ wins: number }>(2, ['claim', path, `evm-eip3009:proc-race-${round}`, '200']);
+      const reports = await raceInProcesses<{ wins: number }>(2, [
+        'claim',
+        path,
+        `evm-eip3009:proc-race-${round}`,
+        '200',
+      ]);
       expect(reports.reduce((sum, r) => sum + r.wins, 0)).toBe(1);
     }
   });
@@ -57,8 +62,16 @@ describe('SQLite payment store', () => {
     await first.markPending('p2', 'solana-spl', 'sig2');
     first.close();
     const second = createSqlitePaymentStore({ path });
-    expect(await second.get('p1')).toEqual({ state: 'settled', requestKey: 'req-1', receipt: sampleReceipt(), settledAt: expect.any(Number), replays: 0 });
-    expect(await second.listPending()).toEqual([{ paymentId: 'p2', record: expect.objectContaining({ state: 'pending', rail: 'solana-spl', reference: 'sig2' }) }]);
+    expect(await second.get('p1')).toEqual({
+      state: 'settled',
+      requestKey: 'req-1',
+      receipt: sampleReceipt(),
+      settledAt: expect.any(Number),
+      replays: 0,
+    });
+    expect(await second.listPending()).toEqual([
+      { paymentId: 'p2', record: expect.objectContaining({ state: 'pending', rail: 'solana-spl', reference: 'sig2' }) },
+    ]);
     second.close();
   });
 
@@ -67,15 +80,30 @@ describe('SQLite payment store', () => {
     const old = new Database(path);
     old.exec(`CREATE TABLE x402_payments (payment_id TEXT PRIMARY KEY NOT NULL, state TEXT NOT NULL, request_key TEXT NOT NULL,
       lease_until INTEGER, receipt TEXT, rail TEXT, reference TEXT, updated_at INTEGER NOT NULL) WITHOUT ROWID`);
-    old.prepare(`INSERT INTO x402_payments VALUES ('p1', 'settled', 'req-1', NULL, ?, 'evm-eip3009', '0xabc123', 1000)`).run(JSON.stringify(sampleReceipt()));
+    old
+      .prepare(`INSERT INTO x402_payments VALUES ('p1', 'settled', 'req-1', NULL, ?, 'evm-eip3009', '0xabc123', 1000)`)
+      .run(JSON.stringify(sampleReceipt()));
     old.prepare(`INSERT INTO x402_payments VALUES ('p2', 'in_flight', 'req-2', 1, NULL, NULL, NULL, 1)`).run();
     old.close();
     const store = createSqlitePaymentStore({ path });
-    expect(await store.get('p1')).toEqual({ state: 'settled', requestKey: 'req-1', receipt: sampleReceipt(), settledAt: 1000, replays: 0 });
-    expect(await store.replay('p1', 'req-1', { windowMs: 60_000, max: 3 })).toEqual({ admitted: false, reason: 'replay_window_closed' });
+    expect(await store.get('p1')).toEqual({
+      state: 'settled',
+      requestKey: 'req-1',
+      receipt: sampleReceipt(),
+      settledAt: 1000,
+      replays: 0,
+    });
+    expect(await store.replay('p1', 'req-1', { windowMs: 60_000, max: 3 })).toEqual({
+      admitted: false,
+      reason: 'replay_window_closed',
+    });
     // an old claim has no owner: it can only be taken over, never renewed
     expect(await store.renew('p2', 'anyone', 10_000)).toBe(false);
-    expect(await store.claim('p2', 'req-3', 10_000)).toMatchObject({ claimed: true, takeover: true, takenFrom: 'req-2' });
+    expect(await store.claim('p2', 'req-3', 10_000)).toMatchObject({
+      claimed: true,
+      takeover: true,
+      takenFrom: 'req-2',
+    });
     await store.fail('p2', 'settlement_reverted');
     expect(await store.get('p2')).toMatchObject({ state: 'failed', reason: 'settlement_reverted' });
     store.close();

@@ -26,7 +26,8 @@ export function connectSharedDevnets(d: DevnetsDescription) {
   const evmAccount = (name: string) => privateKeyToAccount(evmKey(name));
   const connection = new Connection(d.solana.rpcUrl, { commitment: 'confirmed' });
   const mint = new PublicKey(d.solana.mint);
-  const keypair = (name: string) => Keypair.fromSecretKey(base58Decode(need(d.solana.keypairs[name], `Solana keypair ${name}`).secretKey));
+  const keypair = (name: string) =>
+    Keypair.fromSecretKey(base58Decode(need(d.solana.keypairs[name], `Solana keypair ${name}`).secretKey));
   const lnds = new Map<string, ReturnType<typeof authenticatedLndGrpc>['lnd']>();
   const lnd = (name: string) => {
     let client = lnds.get(name);
@@ -44,17 +45,27 @@ export function connectSharedDevnets(d: DevnetsDescription) {
       account: evmAccount,
       walletClient: (name: string) => walletClient(evmKey(name)),
       token: { address: d.evm.token.address as Address, name: d.evm.token.name, version: d.evm.token.version },
-      balanceOf: (address: Address) => publicClient.readContract({ address: d.evm.token.address as Address, abi: exactTokenAbi, functionName: 'balanceOf', args: [address] }),
+      balanceOf: (address: Address) =>
+        publicClient.readContract({
+          address: d.evm.token.address as Address,
+          abi: exactTokenAbi,
+          functionName: 'balanceOf',
+          args: [address],
+        }),
     },
     solana: {
       connection,
       mint,
       keypair,
-      tokenBalance: async (owner: PublicKey) => BigInt((await connection.getTokenAccountBalance(getAssociatedTokenAddressSync(mint, owner, true))).value.amount),
+      tokenBalance: async (owner: PublicKey) =>
+        BigInt(
+          (await connection.getTokenAccountBalance(getAssociatedTokenAddressSync(mint, owner, true))).value.amount,
+        ),
     },
     lightning: {
       lnd,
-      channelBalanceMsat: async (name: string) => BigInt((await getChannelBalance({ lnd: lnd(name) })).channel_balance_mtokens ?? '0'),
+      channelBalanceMsat: async (name: string) =>
+        BigInt((await getChannelBalance({ lnd: lnd(name) })).channel_balance_mtokens ?? '0'),
     },
   };
 }

@@ -1,6 +1,13 @@
 import { privateKeyToAccount } from 'viem/accounts';
 import type { Hex } from 'viem';
-import { createReceiptSigner, paywall, type FetchLike, type Paywall, type PaywallOptions, type RoutesConfig } from '../../src/index';
+import {
+  createReceiptSigner,
+  paywall,
+  type FetchLike,
+  type Paywall,
+  type PaywallOptions,
+  type RoutesConfig,
+} from '../../src/index';
 import { evmEip2612Server, evmEip3009Server, evmWallet, type EvmWallet } from '../../adapters/evm/index';
 import type { EvmDevnet } from '../../fixtures/evm/index';
 
@@ -11,16 +18,34 @@ export const PRICE = 10_000n;
 export const evmRoutes: RoutesConfig = {
   'GET /paid/3009': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }], description: 'EIP-3009 paid' },
   'GET /paid/2612': { accepts: [{ rail: 'evm-eip2612', amount: PRICE }] },
-  'POST /paid/both': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }, { rail: 'evm-eip2612', amount: PRICE }] },
+  'POST /paid/both': {
+    accepts: [
+      { rail: 'evm-eip3009', amount: PRICE },
+      { rail: 'evm-eip2612', amount: PRICE },
+    ],
+  },
   'GET /paid/fails': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] },
   'GET /paid/other': { accepts: [{ rail: 'evm-eip3009', amount: PRICE }] },
   // Our EIP-2612 extension listed first: the 402 lists the standard EIP-3009 offer before it (offerOrder).
-  'GET /paid/2612-first': { accepts: [{ rail: 'evm-eip2612', amount: PRICE }, { rail: 'evm-eip3009', amount: PRICE }] },
+  'GET /paid/2612-first': {
+    accepts: [
+      { rail: 'evm-eip2612', amount: PRICE },
+      { rail: 'evm-eip3009', amount: PRICE },
+    ],
+  },
 };
 
 /** A paywall over the devnet's token with both EVM rails, served in-process. */
-export async function evmPaywall(devnet: EvmDevnet, options: Partial<PaywallOptions> = {}): Promise<{ pw: Paywall; fetch: FetchLike }> {
-  const settler = { publicClient: devnet.publicClient, walletClient: devnet.walletClientFor('facilitator'), confirmTimeoutMs: 10_000, pollingIntervalMs: 5 };
+export async function evmPaywall(
+  devnet: EvmDevnet,
+  options: Partial<PaywallOptions> = {},
+): Promise<{ pw: Paywall; fetch: FetchLike }> {
+  const settler = {
+    publicClient: devnet.publicClient,
+    walletClient: devnet.walletClientFor('facilitator'),
+    confirmTimeoutMs: 10_000,
+    pollingIntervalMs: 5,
+  };
   const common = { ...settler, chainId: devnet.chainId, token: devnet.token, payTo: devnet.accounts.payee.address };
   const pw = paywall(evmRoutes, {
     rails: [evmEip3009Server(common), evmEip2612Server(common)],

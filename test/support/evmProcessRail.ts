@@ -9,7 +9,13 @@ import type { EvmDevnet } from '../../fixtures/evm/index';
 import type { ServerRail } from '../../src/index';
 
 /** What a server process needs to settle on the test's anvil. */
-export type EvmProcessConfig = { rpcUrl: string; chainId: number; token: { address: Address; name: string; version: string }; payTo: Address; gasKey: Hex };
+export type EvmProcessConfig = {
+  rpcUrl: string;
+  chainId: number;
+  token: { address: Address; name: string; version: string };
+  payTo: Address;
+  gasKey: Hex;
+};
 
 /** The config of a process that settles with the devnet account `gas`. */
 export function evmProcessConfig(evm: EvmDevnet, gas: 'facilitator' | 'deployer' = 'facilitator'): EvmProcessConfig {
@@ -33,15 +39,27 @@ export function anvilClients(rpcUrl: string, chainId: number) {
   const transport = http(rpcUrl);
   return {
     publicClient: createPublicClient({ chain, transport, pollingInterval: 20 }),
-    walletClient: (key: Hex) => createWalletClient({ account: privateKeyToAccount(key), chain, transport, pollingInterval: 20 }),
+    walletClient: (key: Hex) =>
+      createWalletClient({ account: privateKeyToAccount(key), chain, transport, pollingInterval: 20 }),
   };
 }
 
 /** Builds the EIP-3009 rail (id `evm-eip3009`, default) or the EIP-2612 one (`evm-eip2612`) from a process config. */
-export function evmProcessRail(config: EvmProcessConfig, method: 'evm-eip3009' | 'evm-eip2612' = 'evm-eip3009'): ServerRail {
+export function evmProcessRail(
+  config: EvmProcessConfig,
+  method: 'evm-eip3009' | 'evm-eip2612' = 'evm-eip3009',
+): ServerRail {
   const clients = anvilClients(config.rpcUrl, config.chainId);
   const publicClient = clients.publicClient;
   const walletClient = clients.walletClient(config.gasKey);
-  const parameters = { publicClient, walletClient, pollingIntervalMs: 5, confirmTimeoutMs: 20_000, chainId: config.chainId, token: config.token, payTo: config.payTo };
+  const parameters = {
+    publicClient,
+    walletClient,
+    pollingIntervalMs: 5,
+    confirmTimeoutMs: 20_000,
+    chainId: config.chainId,
+    token: config.token,
+    payTo: config.payTo,
+  };
   return method === 'evm-eip2612' ? evmEip2612Server(parameters) : evmEip3009Server(parameters);
 }

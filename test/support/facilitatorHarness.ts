@@ -16,9 +16,19 @@ export const FACILITATOR_KEY = 'test-facilitator-key-0123456789abcdef';
 export const bearer = (key: string = FACILITATOR_KEY): Record<string, string> => ({ Authorization: `Bearer ${key}` });
 
 /** Both EVM server rails over the devnet token, settling from the `facilitator` gas account. */
-export function facilitatorRails(devnet: EvmDevnet, options: { confirmTimeoutMs?: number; rpcUrl?: string } = {}): ServerRail[] {
-  const publicClient = options.rpcUrl ? createPublicClient({ chain: devnet.chain, transport: http(options.rpcUrl, { retryCount: 0 }) }) : devnet.publicClient;
-  const settler = { publicClient, walletClient: devnet.walletClientFor('facilitator'), confirmTimeoutMs: options.confirmTimeoutMs ?? 10_000, pollingIntervalMs: 5 };
+export function facilitatorRails(
+  devnet: EvmDevnet,
+  options: { confirmTimeoutMs?: number; rpcUrl?: string } = {},
+): ServerRail[] {
+  const publicClient = options.rpcUrl
+    ? createPublicClient({ chain: devnet.chain, transport: http(options.rpcUrl, { retryCount: 0 }) })
+    : devnet.publicClient;
+  const settler = {
+    publicClient,
+    walletClient: devnet.walletClientFor('facilitator'),
+    confirmTimeoutMs: options.confirmTimeoutMs ?? 10_000,
+    pollingIntervalMs: 5,
+  };
   const common = { ...settler, chainId: devnet.chainId, token: devnet.token, payTo: devnet.accounts.payee.address };
   return [evmEip3009Server(common), evmEip2612Server(common)];
 }
@@ -30,7 +40,10 @@ export function startEvmFacilitator(
 ): Promise<StartedFacilitator> {
   const { confirmTimeoutMs, rpcUrl, ...rest } = options;
   return startFacilitator({
-    rails: facilitatorRails(devnet, { ...(confirmTimeoutMs !== undefined ? { confirmTimeoutMs } : {}), ...(rpcUrl !== undefined ? { rpcUrl } : {}) }),
+    rails: facilitatorRails(devnet, {
+      ...(confirmTimeoutMs !== undefined ? { confirmTimeoutMs } : {}),
+      ...(rpcUrl !== undefined ? { rpcUrl } : {}),
+    }),
     apiKeys: [FACILITATOR_KEY],
     signers: { 'eip155:*': [devnet.accounts.facilitator.address] },
     ...rest,
@@ -57,25 +70,38 @@ export async function signedPayment(
   requirements: PaymentRequirements,
   options: { wallet?: 'payer' | 'payer2' | 'poor'; signed?: PaymentRequirements } = {},
 ): Promise<PaymentPayload> {
-  const payload = await evmEip3009Client().createPayment(options.signed ?? requirements, walletFor(devnet, options.wallet ?? 'payer'), {
-    resource: { url: 'http://shop.test/paid' },
-    x402Version: 2,
-    now: Date.now(),
-  });
+  const payload = await evmEip3009Client().createPayment(
+    options.signed ?? requirements,
+    walletFor(devnet, options.wallet ?? 'payer'),
+    {
+      resource: { url: 'http://shop.test/paid' },
+      x402Version: 2,
+      now: Date.now(),
+    },
+  );
   return { x402Version: 2, resource: { url: 'http://shop.test/paid' }, accepted: requirements, payload };
 }
 
 /** The JSON body of `/verify` and `/settle`. */
-export const facilitatorBody = (payment: PaymentPayload, requirements: PaymentRequirements = payment.accepted): string =>
-  JSON.stringify({ x402Version: 2, paymentPayload: payment, paymentRequirements: requirements });
+export const facilitatorBody = (
+  payment: PaymentPayload,
+  requirements: PaymentRequirements = payment.accepted,
+): string => JSON.stringify({ x402Version: 2, paymentPayload: payment, paymentRequirements: requirements });
 
 /**
  * An official x402 resource server: Hono + `@x402/hono` paymentMiddleware + the official EVM exact server
  * scheme, whose facilitator (via the official HTTPFacilitatorClient) is ours. `GET /weather` costs {@link PRICE}.
  */
-export function officialHonoServer(devnet: EvmDevnet, facilitatorUrl: string, key: string = FACILITATOR_KEY): FetchLike {
+export function officialHonoServer(
+  devnet: EvmDevnet,
+  facilitatorUrl: string,
+  key: string = FACILITATOR_KEY,
+): FetchLike {
   const auth = bearer(key);
-  const client = new HTTPFacilitatorClient({ url: facilitatorUrl, createAuthHeaders: async () => ({ verify: auth, settle: auth, supported: auth }) });
+  const client = new HTTPFacilitatorClient({
+    url: facilitatorUrl,
+    createAuthHeaders: async () => ({ verify: auth, settle: auth, supported: auth }),
+  });
   const server = new x402ResourceServer(client).register(devnet.network, new ExactEvmScheme());
   const app = new Hono();
   app.use(
@@ -86,7 +112,11 @@ export function officialHonoServer(devnet: EvmDevnet, facilitatorUrl: string, ke
             scheme: 'exact',
             network: devnet.network,
             payTo: devnet.accounts.payee.address as Address,
-            price: { amount: PRICE.toString(), asset: devnet.token.address, extra: { name: devnet.token.name, version: devnet.token.version } },
+            price: {
+              amount: PRICE.toString(),
+              asset: devnet.token.address,
+              extra: { name: devnet.token.name, version: devnet.token.version },
+            },
           },
           description: 'Weather, paid through our facilitator',
         },

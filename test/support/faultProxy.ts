@@ -10,7 +10,13 @@
  * other call passes. When the upstream itself is down, the client's socket
  * is destroyed, as a dead node would leave it.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { Server as NetServer, Socket } from 'node:net';
 
 /** One fault, optionally limited to some JSON-RPC methods (e.g. `eth_sendRawTransaction`). */
@@ -94,13 +100,26 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     }
     const forward = httpRequest(
       target,
-      { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json', 'content-length': String(body.length) } },
+      {
+        method: req.method,
+        headers: {
+          'content-type': req.headers['content-type'] ?? 'application/json',
+          'content-length': String(body.length),
+        },
+      },
       (answer) => {
         for (const m of methods) counts.set(m, (counts.get(m) ?? 0) + 1);
-        readBody(answer).then((data) => {
-          if (active?.kind === 'hang-after-forward') return hold(res, answer, data, active.holdMs);
-          res.writeHead(answer.statusCode ?? 502, { 'content-type': answer.headers['content-type'] ?? 'application/json' }).end(data);
-        }, () => res.destroy());
+        readBody(answer).then(
+          (data) => {
+            if (active?.kind === 'hang-after-forward') return hold(res, answer, data, active.holdMs);
+            res
+              .writeHead(answer.statusCode ?? 502, {
+                'content-type': answer.headers['content-type'] ?? 'application/json',
+              })
+              .end(data);
+          },
+          () => res.destroy(),
+        );
       },
     );
     forward.on('error', () => res.destroy());
@@ -152,7 +171,9 @@ function methodsOf(body: Buffer): string[] {
   try {
     const parsed: unknown = JSON.parse(body.toString('utf8'));
     const calls: unknown[] = Array.isArray(parsed) ? parsed : [parsed];
-    return calls.flatMap((c) => (typeof c === 'object' && c !== null && 'method' in c && typeof c.method === 'string' ? [c.method] : []));
+    return calls.flatMap((c) =>
+      typeof c === 'object' && c !== null && 'method' in c && typeof c.method === 'string' ? [c.method] : [],
+    );
   } catch {
     return [];
   }

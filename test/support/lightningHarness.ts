@@ -1,6 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { createReceiptSigner, paywall, type FetchLike, type Paywall, type PaywallOptions, type RoutesConfig } from '../../src/index';
-import { lightningServer, type LightningServerParameters, type LightningServerRail } from '../../adapters/lightning/index';
+import {
+  createReceiptSigner,
+  paywall,
+  type FetchLike,
+  type Paywall,
+  type PaywallOptions,
+  type RoutesConfig,
+} from '../../src/index';
+import {
+  lightningServer,
+  type LightningServerParameters,
+  type LightningServerRail,
+} from '../../adapters/lightning/index';
 import type { LightningDevnet } from '../../fixtures/lightning/index';
 
 /** Price of the Lightning test routes: 21 sat. */
@@ -21,7 +32,13 @@ export const lightningRoutes: RoutesConfig = {
 export type TestClock = { offsetMs: number; now(): number };
 
 /** What {@link lightningPaywall} returns. */
-export type LightningPaywall = { pw: Paywall; fetch: FetchLike; rail: LightningServerRail; rootKey: Uint8Array; clock: TestClock };
+export type LightningPaywall = {
+  pw: Paywall;
+  fetch: FetchLike;
+  rail: LightningServerRail;
+  rootKey: Uint8Array;
+  clock: TestClock;
+};
 
 /**
  * A paywall over bob's node (the server) with the Lightning rail, served in-process through `pw.wrap`.
@@ -35,7 +52,12 @@ export async function lightningPaywall(
   const rootKey = options.rail?.rootKey ?? new Uint8Array(randomBytes(32));
   const clock: TestClock = { offsetMs: 0, now: () => Date.now() + clock.offsetMs };
   const rail = lightningServer({ lnd: devnet.nodes.bob.lnd, network: devnet.network, ...options.rail, rootKey });
-  const pw = paywall(lightningRoutes, { rails: [rail], signer: await createReceiptSigner(), now: clock.now, ...options.paywall });
+  const pw = paywall(lightningRoutes, {
+    rails: [rail],
+    signer: await createReceiptSigner(),
+    now: clock.now,
+    ...options.paywall,
+  });
   const handler = pw.wrap(async (request) => {
     const path = new URL(request.url).pathname;
     if (path === '/ln/fails') return new Response('boom', { status: 500 });

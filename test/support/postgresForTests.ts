@@ -31,8 +31,12 @@ export async function postgresForTests(suite: string): Promise<PostgresForTests>
   const binDir = postgresBinDir();
   let server: PostgresServer | undefined;
   if (binDir) server = await startPostgresServer(binDir);
-  else if (process.env.X402_REQUIRE_SERVERS === '1') throw new Error(`${suite}: PostgreSQL is not installed and X402_REQUIRE_SERVERS=1 (apt-get install postgresql).`);
-  else describe(suite, () => it.skip('SKIPPED: PostgreSQL server binaries are not installed (apt-get install postgresql, or set POSTGRES_BIN_DIR)', () => {}));
+  else if (process.env.X402_REQUIRE_SERVERS === '1')
+    throw new Error(`${suite}: PostgreSQL is not installed and X402_REQUIRE_SERVERS=1 (apt-get install postgresql).`);
+  else
+    describe(suite, () =>
+      it.skip('SKIPPED: PostgreSQL server binaries are not installed (apt-get install postgresql, or set POSTGRES_BIN_DIR)', () => {}),
+    );
   afterAll(async () => {
     await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
     await embedded?.close().catch(() => undefined);

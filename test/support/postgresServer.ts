@@ -10,8 +10,15 @@ export type PostgresServer = { port: number; url: string; stop(): Promise<void> 
 
 /** Where Debian's PostgreSQL server binaries are (`apt-get install postgresql`), or undefined. */
 export function postgresBinDir(): string | undefined {
-  const candidates = [process.env.POSTGRES_BIN_DIR, '/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin'];
-  return candidates.find((dir): dir is string => dir !== undefined && existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres')));
+  const candidates = [
+    process.env.POSTGRES_BIN_DIR,
+    '/usr/lib/postgresql/17/bin',
+    '/usr/lib/postgresql/16/bin',
+    '/usr/lib/postgresql/15/bin',
+  ];
+  return candidates.find(
+    (dir): dir is string => dir !== undefined && existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres')),
+  );
 }
 
 /** initdb and postgres refuse to run as root: run them as the `postgres` user then (uid/gid), else as ourselves. */
@@ -19,7 +26,8 @@ function unprivilegedUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
   const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
-  if (!Number.isInteger(uid) || !Number.isInteger(gid) || uid === 0) throw new Error('Running as root, and there is no `postgres` user to run the PostgreSQL server as.');
+  if (!Number.isInteger(uid) || !Number.isInteger(gid) || uid === 0)
+    throw new Error('Running as root, and there is no `postgres` user to run the PostgreSQL server as.');
   return { uid, gid };
 }
 
@@ -44,12 +52,19 @@ async function accepts(url: string): Promise<boolean> {
  * @example const server = await startPostgresServer(); const pool = new pg.Pool({ connectionString: server.url });
  */
 export async function startPostgresServer(binDir = postgresBinDir()): Promise<PostgresServer> {
-  if (!binDir) throw new Error('PostgreSQL server binaries are not installed (apt-get install postgresql, or set POSTGRES_BIN_DIR).');
+  if (!binDir)
+    throw new Error(
+      'PostgreSQL server binaries are not installed (apt-get install postgresql, or set POSTGRES_BIN_DIR).',
+    );
   const user = unprivilegedUser();
   const dir = mkdtempSync(join(tmpdir(), 'x402-pg-'));
   if (user) chownSync(dir, user.uid, user.gid);
   const data = join(dir, 'data');
-  const init = spawnSync(join(binDir, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C'], { ...(user ?? {}), encoding: 'utf8' });
+  const init = spawnSync(
+    join(binDir, 'initdb'),
+    ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C'],
+    { ...(user ?? {}), encoding: 'utf8' },
+  );
   if (init.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed: ${init.stderr}`);
@@ -57,8 +72,23 @@ export async function startPostgresServer(binDir = postgresBinDir()): Promise<Po
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-    const settings = ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'];
-    const child: ChildProcess = spawn(join(binDir, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, ...settings], { ...(user ?? {}), stdio: ['ignore', 'ignore', 'pipe'] });
+    const settings = [
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=300',
+      '-c',
+      'listen_addresses=127.0.0.1',
+    ];
+    const child: ChildProcess = spawn(
+      join(binDir, 'postgres'),
+      ['-D', data, '-p', String(port), '-k', dir, ...settings],
+      { ...(user ?? {}), stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let exited = false;
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {

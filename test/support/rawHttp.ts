@@ -9,7 +9,12 @@ import { connect } from 'node:net';
  *
  * @example requestHead('POST', '/paid', { 'Content-Length': 10 * 2 ** 20 })
  */
-export function requestHead(method: string, path: string, headers: Record<string, string | number>, host = '127.0.0.1'): string {
+export function requestHead(
+  method: string,
+  path: string,
+  headers: Record<string, string | number>,
+  host = '127.0.0.1',
+): string {
   const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
   return `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n${lines.join('')}\r\n`;
 }

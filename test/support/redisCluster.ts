@@ -27,7 +27,13 @@ export type RedisClusterServer = {
 };
 
 async function command(port: number, ...args: string[]): Promise<unknown> {
-  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on('error', () => {});
   try {
     await client.connect();
@@ -46,7 +52,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  *
  * @example const cluster = await startRedisCluster({ primaries: 3, replicasEach: 1 }); const client = cluster.connect();
  */
-export async function startRedisCluster(options: { primaries?: number; replicasEach?: number; binary?: string } = {}): Promise<RedisClusterServer> {
+export async function startRedisCluster(
+  options: { primaries?: number; replicasEach?: number; binary?: string } = {},
+): Promise<RedisClusterServer> {
   const binary = options.binary ?? redisServerBinary();
   if (!binary) throw new Error('redis-server is not installed (apt-get install redis-server).');
   const primaries = options.primaries ?? 3;
@@ -73,7 +81,24 @@ export async function startRedisCluster(options: { primaries?: number; replicasE
       const port = await freePort();
       const child = spawn(
         binary,
-        ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '1000', '--save', '', '--appendonly', 'no', '--dir', dir],
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--cluster-node-timeout',
+          '1000',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--dir',
+          dir,
+        ],
         { stdio: ['ignore', 'ignore', 'ignore'] },
       );
       const node: ClusterNode = { port, process: child, exited: false };
@@ -85,15 +110,28 @@ export async function startRedisCluster(options: { primaries?: number; replicasE
     for (const node of nodes) {
       const deadline = Date.now() + 10_000;
       while ((await command(node.port, 'PING').catch(() => undefined)) !== 'PONG') {
-        if (node.exited || Date.now() > deadline) throw new Error(`redis-server on port ${node.port} did not start in cluster mode`);
+        if (node.exited || Date.now() > deadline)
+          throw new Error(`redis-server on port ${node.port} did not start in cluster mode`);
         await sleep(50);
       }
     }
-    const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicasEach), '--cluster-yes'], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout.slice(-2_000)} ${create.stderr}`);
+    const create = spawnSync(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...nodes.map((n) => `127.0.0.1:${n.port}`),
+        '--cluster-replicas',
+        String(replicasEach),
+        '--cluster-yes',
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    if (create.status !== 0)
+      throw new Error(`redis-cli --cluster create failed: ${create.stdout.slice(-2_000)} ${create.stderr}`);
     const deadline = Date.now() + 30_000;
     for (const node of nodes) {
       while (!String(await command(node.port, 'CLUSTER', 'INFO').catch(() => '')).includes('cluster_state:ok')) {
@@ -110,7 +148,9 @@ export async function startRedisCluster(options: { primaries?: number; replicasE
 
   async function primaryOf(key: string): Promise<number> {
     const slot = Number(await command(live()[0]?.port ?? 0, 'CLUSTER', 'KEYSLOT', key));
-    const shards = (await command(live()[0]?.port ?? 0, 'CLUSTER', 'SLOTS')) as Array<[number, number, [string, number, ...unknown[]], ...unknown[]]>;
+    const shards = (await command(live()[0]?.port ?? 0, 'CLUSTER', 'SLOTS')) as Array<
+      [number, number, [string, number, ...unknown[]], ...unknown[]]
+    >;
     const range = shards.find(([from, to]) => slot >= from && slot <= to);
     if (!range) throw new Error(`no node serves slot ${slot}`);
     return range[2][1];
@@ -120,7 +160,10 @@ export async function startRedisCluster(options: { primaries?: number; replicasE
     nodes,
     startupNodes,
     connect() {
-      const client = new Cluster(startupNodes, { clusterRetryStrategy: (times) => Math.min(100 * times, 1_000), redisOptions: { maxRetriesPerRequest: 5 } });
+      const client = new Cluster(startupNodes, {
+        clusterRetryStrategy: (times) => Math.min(100 * times, 1_000),
+        redisOptions: { maxRetriesPerRequest: 5 },
+      });
       client.on('error', () => {});
       clients.push(client);
       return client;
@@ -135,7 +178,9 @@ export async function startRedisCluster(options: { primaries?: number; replicasE
       const deadline = Date.now() + 30_000;
       for (;;) {
         const promoted = await primaryOf(key).catch(() => killed);
-        const ok = String(await command(live()[0]?.port ?? 0, 'CLUSTER', 'INFO').catch(() => '')).includes('cluster_state:ok');
+        const ok = String(await command(live()[0]?.port ?? 0, 'CLUSTER', 'INFO').catch(() => '')).includes(
+          'cluster_state:ok',
+        );
         if (promoted !== killed && ok) return { killed, promoted };
         if (Date.now() > deadline) throw new Error(`no replica took over from the primary on port ${killed}`);
         await sleep(100);
@@ -151,11 +196,19 @@ export async function startRedisCluster(options: { primaries?: number; replicasE
  *
  * @example const cluster = await redisClusterForTests('Redis Cluster payment store'); if (cluster) createRedisPaymentStore({ redis: cluster.connect() });
  */
-export async function redisClusterForTests(suite: string, options: { replicasEach?: number } = {}): Promise<RedisClusterServer | undefined> {
+export async function redisClusterForTests(
+  suite: string,
+  options: { replicasEach?: number } = {},
+): Promise<RedisClusterServer | undefined> {
   const binary = redisServerBinary();
   if (!binary) {
-    if (process.env.X402_REQUIRE_SERVERS === '1') throw new Error(`${suite}: redis-server is not installed and X402_REQUIRE_SERVERS=1 (apt-get install redis-server).`);
-    describe(suite, () => it.skip('SKIPPED: redis-server is not installed (apt-get install redis-server, or set REDIS_SERVER_BIN)', () => {}));
+    if (process.env.X402_REQUIRE_SERVERS === '1')
+      throw new Error(
+        `${suite}: redis-server is not installed and X402_REQUIRE_SERVERS=1 (apt-get install redis-server).`,
+      );
+    describe(suite, () =>
+      it.skip('SKIPPED: redis-server is not installed (apt-get install redis-server, or set REDIS_SERVER_BIN)', () => {}),
+    );
     return undefined;
   }
   const cluster = await startRedisCluster({ primaries: 3, replicasEach: options.replicasEach ?? 0, binary });

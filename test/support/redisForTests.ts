@@ -17,7 +17,10 @@ export type RedisForTests = { binary: string; server: RedisServer; connect(): Re
 export async function redisForTests(suite: string): Promise<RedisForTests | undefined> {
   const binary = redisServerBinary();
   if (!binary) {
-    if (process.env.X402_REQUIRE_SERVERS === '1') throw new Error(`${suite}: redis-server is not installed and X402_REQUIRE_SERVERS=1 (apt-get install redis-server).`);
+    if (process.env.X402_REQUIRE_SERVERS === '1')
+      throw new Error(
+        `${suite}: redis-server is not installed and X402_REQUIRE_SERVERS=1 (apt-get install redis-server).`,
+      );
     describe(suite, () => {
       it.skip('SKIPPED: redis-server is not installed (apt-get install redis-server, or set REDIS_SERVER_BIN)', () => {});
     });

@@ -54,9 +54,13 @@ export async function startRedisServer(binary = redisServerBinary()): Promise<Re
   if (!binary) throw new Error('redis-server is not installed (apt-get install redis-server).');
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const child: ChildProcess = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child: ChildProcess = spawn(
+      binary,
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let exited = false;
     child.once('exit', () => {
       exited = true;

@@ -6,7 +6,11 @@
 import { createHash } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519';
 import { PublicKey, Transaction, VersionedTransaction, type Keypair } from '@solana/web3.js';
-import { createAssociatedTokenAccountIdempotentInstruction, createMintToCheckedInstruction, getAssociatedTokenAddressSync } from '@solana/spl-token';
+import {
+  createAssociatedTokenAccountIdempotentInstruction,
+  createMintToCheckedInstruction,
+  getAssociatedTokenAddressSync,
+} from '@solana/spl-token';
 import { buildExactTransaction, type BuildExactTransactionParameters } from '../../adapters/solana/index';
 import type { SolanaDevnet } from '../../fixtures/solana/index';
 
@@ -46,8 +50,15 @@ export function signWithNonce(keypair: Keypair, message: Uint8Array, nonce: bigi
 }
 
 /** A copy of `tx` whose `signer` slot holds `signature`. */
-export function withSignature(tx: VersionedTransaction, signer: PublicKey, signature: Uint8Array): VersionedTransaction {
-  const copy = new VersionedTransaction(tx.message, tx.signatures.map((s) => Uint8Array.from(s)));
+export function withSignature(
+  tx: VersionedTransaction,
+  signer: PublicKey,
+  signature: Uint8Array,
+): VersionedTransaction {
+  const copy = new VersionedTransaction(
+    tx.message,
+    tx.signatures.map((s) => Uint8Array.from(s)),
+  );
   copy.addSignature(signer, signature);
   return copy;
 }
@@ -71,7 +82,12 @@ export function forgedSmallOrderSignature(): Uint8Array {
 }
 
 /** Gives `owner` (any address, held by nobody or not) an associated token account holding `amount` of `mint`. */
-export async function fundTokenOwner(devnet: SolanaDevnet, owner: PublicKey, amount: bigint, mint: PublicKey = devnet.mint): Promise<void> {
+export async function fundTokenOwner(
+  devnet: SolanaDevnet,
+  owner: PublicKey,
+  amount: bigint,
+  mint: PublicKey = devnet.mint,
+): Promise<void> {
   const { mintAuthority } = devnet.keypairs;
   const account = await devnet.connection.getAccountInfo(mint);
   if (!account) throw new Error('no mint');
@@ -92,7 +108,12 @@ export type OfferKeys = { asset: string; payTo: string; amount: string; extra: R
  * The unsigned `exact` payment transaction for `offer` with `authority` as transfer authority, on a fresh
  * blockhash, with overrides (compute budget, memo…).
  */
-export async function unsignedPayment(devnet: SolanaDevnet, offer: OfferKeys, authority: PublicKey, o: Partial<BuildExactTransactionParameters> = {}): Promise<VersionedTransaction> {
+export async function unsignedPayment(
+  devnet: SolanaDevnet,
+  offer: OfferKeys,
+  authority: PublicKey,
+  o: Partial<BuildExactTransactionParameters> = {},
+): Promise<VersionedTransaction> {
   const mint = new PublicKey(offer.asset);
   const account = await devnet.connection.getAccountInfo(mint);
   if (!account) throw new Error('no mint');

@@ -1,9 +1,32 @@
-import { Connection, PublicKey, SystemProgram, TransactionInstruction, TransactionMessage, VersionedTransaction, type Keypair } from '@solana/web3.js';
+import {
+  Connection,
+  PublicKey,
+  SystemProgram,
+  TransactionInstruction,
+  TransactionMessage,
+  VersionedTransaction,
+  type Keypair,
+} from '@solana/web3.js';
 import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { createReceiptSigner, paywall, type FetchLike, type Paywall, type PaywallOptions, type PriceOffer, type RoutesConfig, type ServerRail } from '../../src/index';
+import {
+  createReceiptSigner,
+  paywall,
+  type FetchLike,
+  type Paywall,
+  type PaywallOptions,
+  type PriceOffer,
+  type RoutesConfig,
+  type ServerRail,
+} from '../../src/index';
 import { evmEip3009Server, evmWallet, type EvmWallet } from '../../adapters/evm/index';
-import { buildExactTransaction, solanaExactServer, solanaWallet, type BuildExactTransactionParameters, type SolanaWallet } from '../../adapters/solana/index';
+import {
+  buildExactTransaction,
+  solanaExactServer,
+  solanaWallet,
+  type BuildExactTransactionParameters,
+  type SolanaWallet,
+} from '../../adapters/solana/index';
 import { ed25519Sign } from '../../adapters/solana/ed25519';
 import type { EvmDevnet } from '../../fixtures/evm/index';
 import type { SolanaDevnet, SolanaWalletName } from '../../fixtures/solana/index';
@@ -24,7 +47,10 @@ export type SolanaPaywallOptions = Partial<PaywallOptions> & {
  * Routes: `GET /paid/sol` (Token mint), `GET /paid/sol2022` (Token-2022 mint), `GET /paid/memo` (extra.memo),
  * `GET /paid/multi` (EVM then Solana, only with `evm`).
  */
-export async function solanaPaywall(devnet: SolanaDevnet, options: SolanaPaywallOptions = {}): Promise<{ pw: Paywall; fetch: FetchLike; connection: Connection; rail: ServerRail }> {
+export async function solanaPaywall(
+  devnet: SolanaDevnet,
+  options: SolanaPaywallOptions = {},
+): Promise<{ pw: Paywall; fetch: FetchLike; connection: Connection; rail: ServerRail }> {
   const { evm, rail: railOptions, ...paywallOptions } = options;
   // The server's own connection (not the devnet's), as an app would make one.
   const connection = new Connection(devnet.rpcUrl, { commitment: 'confirmed' });
@@ -66,7 +92,9 @@ export async function solanaPaywall(devnet: SolanaDevnet, options: SolanaPaywall
 
 /** A Solana payment wallet for a devnet keypair, on its own connection. */
 export function solanaWalletFor(devnet: SolanaDevnet, name: SolanaWalletName): SolanaWallet {
-  return solanaWallet(devnet.keypairs[name], { connection: new Connection(devnet.rpcUrl, { commitment: 'confirmed' }) });
+  return solanaWallet(devnet.keypairs[name], {
+    connection: new Connection(devnet.rpcUrl, { commitment: 'confirmed' }),
+  });
 }
 
 /** An EVM payment wallet for an EVM devnet account. */
@@ -123,7 +151,9 @@ export async function handMadePayment(
     tx.addSignature(authority, ed25519Sign(o.forgeWith, tx.message.serialize()));
     return { transaction: Buffer.from(tx.serialize()).toString('base64') };
   }
-  const signers = (o.signers ?? [payer]).filter((k) => tx.message.staticAccountKeys.slice(0, tx.message.header.numRequiredSignatures).some((s) => s.equals(k.publicKey)));
+  const signers = (o.signers ?? [payer]).filter((k) =>
+    tx.message.staticAccountKeys.slice(0, tx.message.header.numRequiredSignatures).some((s) => s.equals(k.publicKey)),
+  );
   if (signers.length > 0) tx.sign(signers);
   return { transaction: Buffer.from(tx.serialize()).toString('base64') };
 }

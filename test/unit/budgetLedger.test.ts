@@ -7,7 +7,13 @@ const DAY = 24 * HOUR;
 const T0 = 1_700_000_000_000;
 const A = 'https://a.example.com';
 const B = 'https://b.example.com';
-const spend = (amount: bigint, now: number, origin = A, asset = 'msat', network = 'bip122:0f9188f13cb7b2c71f2a335e3a4fc328'): SpendRequest => ({
+const spend = (
+  amount: bigint,
+  now: number,
+  origin = A,
+  asset = 'msat',
+  network = 'bip122:0f9188f13cb7b2c71f2a335e3a4fc328',
+): SpendRequest => ({
   origin,
   network,
   asset,

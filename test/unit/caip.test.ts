@@ -86,7 +86,11 @@ describe('CAIP-2 networks', () => {
   });
 
   it('names well-known networks with valid CAIP-2 ids', () => {
-    for (const id of [...Object.values(solanaNetworks), ...Object.values(bitcoinNetworks), ...Object.values(v1NetworkNames)]) {
+    for (const id of [
+      ...Object.values(solanaNetworks),
+      ...Object.values(bitcoinNetworks),
+      ...Object.values(v1NetworkNames),
+    ]) {
       expect(isCaipNetwork(id)).toBe(true);
     }
     expect(bitcoinNetworks.regtest).toBe('bip122:0f9188f13cb7b2c71f2a335e3a4fc328');
@@ -124,27 +128,45 @@ describe('v1 short names → CAIP-2', () => {
 });
 
 describe('atomic amounts', () => {
-  it.each(['0', '1', '10000', '1000000000000000000', `1${'0'.repeat(77)}`])('accepts %s as a bigint, exactly', (text) => {
-    expect(isAtomicAmount(text)).toBe(true);
-    const value = parseAtomicAmount(text);
-    expect(typeof value).toBe('bigint');
-    expect(value.toString()).toBe(text);
-  });
+  it.each(['0', '1', '10000', '1000000000000000000', `1${'0'.repeat(77)}`])(
+    'accepts %s as a bigint, exactly',
+    (text) => {
+      expect(isAtomicAmount(text)).toBe(true);
+      const value = parseAtomicAmount(text);
+      expect(typeof value).toBe('bigint');
+      expect(value.toString()).toBe(text);
+    },
+  );
 
   it('keeps precision far past float range', () => {
     expect(parseAtomicAmount('9007199254740993')).toBe(9_007_199_254_740_993n);
     expect(parseAtomicAmount('123456789012345678901234567890')).toBe(123456789012345678901234567890n);
   });
 
-  it.each(['1.5', '1.0', '-1', '+1', '01', '00', '1e6', '1E6', '0x10', ' 1', '1 ', '', '1_000', '١', 'Infinity', 'NaN', `1${'0'.repeat(78)}`])(
-    'rejects %j with PROTOCOL__AMOUNT__INVALID',
-    (text) => {
-      expect(isAtomicAmount(text)).toBe(false);
-      const error = thrown(() => parseAtomicAmount(text));
-      expect(error.code).toBe(errorCodes.INVALID_AMOUNT);
-      expect(error.status).toBe(400);
-    },
-  );
+  it.each([
+    '1.5',
+    '1.0',
+    '-1',
+    '+1',
+    '01',
+    '00',
+    '1e6',
+    '1E6',
+    '0x10',
+    ' 1',
+    '1 ',
+    '',
+    '1_000',
+    '١',
+    'Infinity',
+    'NaN',
+    `1${'0'.repeat(78)}`,
+  ])('rejects %j with PROTOCOL__AMOUNT__INVALID', (text) => {
+    expect(isAtomicAmount(text)).toBe(false);
+    const error = thrown(() => parseAtomicAmount(text));
+    expect(error.code).toBe(errorCodes.INVALID_AMOUNT);
+    expect(error.status).toBe(400);
+  });
 
   it('property: every non-negative bigint round-trips, and nothing else parses', () => {
     fc.assert(fc.property(fc.bigInt({ min: 0n, max: 10n ** 78n - 1n }), (n) => parseAtomicAmount(n.toString()) === n));

@@ -29,20 +29,76 @@ async function setup(options: { auditLog?: AuditLog; reconcile?: boolean } = {})
     await store.claim(id, 'req', 10_000);
     await store.settle(id, receipt);
   };
-  await put('p1', await signed(signer, { id: 'r1', rail: 'evm-eip3009', amount: '1000', payer: '0xAAA', request: { method: 'GET', url: 'https://api.example.com/report', bodyHash: '' }, settledAt: '2026-01-01T10:00:00.000Z' }), '2026-01-01T10:00:00Z');
-  await put('p2', await signed(signer, { id: 'r2', rail: 'solana-spl', amount: '2000', payer: '=HYPERLINK("http://evil")', request: { method: 'POST', url: 'https://api.example.com/convert', bodyHash: 'h' }, settledAt: '2026-01-02T10:00:00.000Z' }), '2026-01-02T10:00:00Z');
-  const meter = (seq: number, charged: string, used: string, final = false) => ({ session: 'ms_1', deposit: 'r0', seq, authorized: '5000', charged, used, remaining: String(5000 - Number(used)), ...(final ? { final: true, refund: { amount: String(5000 - Number(used)), status: 'sent' as const, reference: '0xrefund' } } : {}) });
-  await put('p3', await signed(signer, { id: 'r3', rail: 'evm-eip3009', amount: '5000', metering: meter(1, '300', '300'), settledAt: '2026-01-02T11:00:00.000Z' }), '2026-01-02T11:00:00Z');
-  await put('p4', await signed(signer, { id: 'r4', rail: 'evm-eip3009', amount: '5000', metering: meter(2, '200', '500', true), settledAt: '2026-01-02T12:00:00.000Z' }), '2026-01-02T12:00:00Z');
+  await put(
+    'p1',
+    await signed(signer, {
+      id: 'r1',
+      rail: 'evm-eip3009',
+      amount: '1000',
+      payer: '0xAAA',
+      request: { method: 'GET', url: 'https://api.example.com/report', bodyHash: '' },
+      settledAt: '2026-01-01T10:00:00.000Z',
+    }),
+    '2026-01-01T10:00:00Z',
+  );
+  await put(
+    'p2',
+    await signed(signer, {
+      id: 'r2',
+      rail: 'solana-spl',
+      amount: '2000',
+      payer: '=HYPERLINK("http://evil")',
+      request: { method: 'POST', url: 'https://api.example.com/convert', bodyHash: 'h' },
+      settledAt: '2026-01-02T10:00:00.000Z',
+    }),
+    '2026-01-02T10:00:00Z',
+  );
+  const meter = (seq: number, charged: string, used: string, final = false) => ({
+    session: 'ms_1',
+    deposit: 'r0',
+    seq,
+    authorized: '5000',
+    charged,
+    used,
+    remaining: String(5000 - Number(used)),
+    ...(final
+      ? { final: true, refund: { amount: String(5000 - Number(used)), status: 'sent' as const, reference: '0xrefund' } }
+      : {}),
+  });
+  await put(
+    'p3',
+    await signed(signer, {
+      id: 'r3',
+      rail: 'evm-eip3009',
+      amount: '5000',
+      metering: meter(1, '300', '300'),
+      settledAt: '2026-01-02T11:00:00.000Z',
+    }),
+    '2026-01-02T11:00:00Z',
+  );
+  await put(
+    'p4',
+    await signed(signer, {
+      id: 'r4',
+      rail: 'evm-eip3009',
+      amount: '5000',
+      metering: meter(2, '200', '500', true),
+      settledAt: '2026-01-02T12:00:00.000Z',
+    }),
+    '2026-01-02T12:00:00Z',
+  );
   const reconciled: string[] = [];
   const handler = dashboardHandler({
     store,
     jwks: signer.jwks(),
     bearerKeys: [KEY],
     ...(options.auditLog ? { auditLog: options.auditLog } : {}),
-    ...(options.reconcile ? { reconcile: async () => (reconciled.push('run'), { settled: ['x'], failed: [], pending: [], skipped: [] }) } : {}),
+    ...(options.reconcile
+      ? { reconcile: async () => (reconciled.push('run'), { settled: ['x'], failed: [], pending: [], skipped: [] }) }
+      : {}),
   });
-  const get = (path: string, init: RequestInit = auth) => handler(new Request(`https://ops.example.com/dashboard${path}`, init));
+  const get = (path: string, init: RequestInit = auth) =>
+    handler(new Request(`https://ops.example.com/dashboard${path}`, init));
   const summary = async (query = '') => (await (await get(`/api/summary${query}`)).json()) as DashboardSummary;
   return { get, summary, reconciled };
 }
@@ -57,7 +113,9 @@ describe('dashboard API', () => {
     expect(page.headers.get('Content-Security-Policy')).toMatch(/^default-src 'none'; script-src 'sha256-/);
     expect(await page.text()).not.toContain('r1');
     expect((await get('/../elsewhere', auth)).status).toBe(404);
-    expect(() => dashboardHandler({ store: createMemoryPaymentStore(), jwks: { keys: [] }, bearerKeys: ['short'] })).toThrow(/16 characters/);
+    expect(() =>
+      dashboardHandler({ store: createMemoryPaymentStore(), jwks: { keys: [] }, bearerKeys: ['short'] }),
+    ).toThrow(/16 characters/);
   });
 
   it('filters by rail, route, payer and time; revenue per day counts metering charges, not deposits', async () => {
@@ -77,7 +135,18 @@ describe('dashboard API', () => {
         expect.objectContaining({ day: '2026-01-02', rail: 'evm-eip3009', amount: '500' }),
       ]),
     );
-    expect(all.sessions).toEqual([{ session: 'ms_1', rail: 'evm-eip3009', authorized: '5000', used: '500', remaining: '4500', calls: 2, final: true, refund: '4500 (sent)' }]);
+    expect(all.sessions).toEqual([
+      {
+        session: 'ms_1',
+        rail: 'evm-eip3009',
+        authorized: '5000',
+        used: '500',
+        remaining: '4500',
+        calls: 2,
+        final: true,
+        refund: '4500 (sent)',
+      },
+    ]);
     expect(all.rails).toEqual(['evm-eip3009', 'solana-spl']);
   });
 
@@ -88,8 +157,13 @@ describe('dashboard API', () => {
     await log.append({ kind: 'settlement', at: 3, paymentId: 'p2', outcome: 'settled', amount: '2000' });
     const intact = await (await setup({ auditLog: log })).summary();
     expect(intact.audit).toEqual({ configured: true, ok: true, entries: 3 });
-    expect(intact.refunds).toEqual([{ at: new Date(2).toISOString(), paymentId: 'p3', rail: 'evm-eip3009', amount: '4500', outcome: 'sent' }]);
-    const altered: AuditLog = { ...log, list: async (q) => (await log.list(q)).map((e) => (e.seq === 2 ? { ...e, amount: '1' } : e)) };
+    expect(intact.refunds).toEqual([
+      { at: new Date(2).toISOString(), paymentId: 'p3', rail: 'evm-eip3009', amount: '4500', outcome: 'sent' },
+    ]);
+    const altered: AuditLog = {
+      ...log,
+      list: async (q) => (await log.list(q)).map((e) => (e.seq === 2 ? { ...e, amount: '1' } : e)),
+    };
     const broken = await (await setup({ auditLog: altered })).summary();
     expect(broken.audit).toMatchObject({ configured: true, ok: false, problem: 'its content does not match its hash' });
   });

@@ -24,10 +24,14 @@ async function listen(app: Express): Promise<string> {
 }
 
 async function paywallFor(routes: RoutesConfig) {
-  return expressPaywall(routes, { rails: [fakeRail({ ledger: createFakeLedger() })], signer: await createReceiptSigner() });
+  return expressPaywall(routes, {
+    rails: [fakeRail({ ledger: createFakeLedger() })],
+    signer: await createReceiptSigner(),
+  });
 }
 
-const GET = (target: string, host = '127.0.0.1') => `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
+const GET = (target: string, host = '127.0.0.1') =>
+  `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
 
 describe('Express binding: the paywall sees the path Express routes', () => {
   it('an absolute-form request target is charged like the origin-form one, never served free', async () => {
@@ -35,7 +39,13 @@ describe('Express binding: the paywall sees the path Express routes', () => {
     app.use(await paywallFor({ 'GET /paid': { accepts: [{ rail: 'fake-exact', amount: 5n }] } }));
     app.get('/paid', (_req, res) => res.send('paid content'));
     const url = await listen(app);
-    for (const target of ['/paid', '/PAID/', 'http://other/paid', 'http://other:99999/paid?x=1', 'http://127.0.0.1/paid']) {
+    for (const target of [
+      '/paid',
+      '/PAID/',
+      'http://other/paid',
+      'http://other:99999/paid?x=1',
+      'http://127.0.0.1/paid',
+    ]) {
       expect(await statusOfHead(url, GET(target)), target).toBe(402);
     }
     // what Express does not route to /paid is not served by it either
@@ -56,9 +66,15 @@ describe('Express binding: the paywall sees the path Express routes', () => {
   it('free routes pass untouched: a 2 MiB upload is neither read nor refused by the paywall', async () => {
     const app = express();
     app.use(await paywallFor({ 'POST /paid': { accepts: [{ rail: 'fake-exact', amount: 5n }] } }));
-    app.post('/upload', express.raw({ type: '*/*', limit: '4mb' }), (req, res) => res.json({ bytes: Buffer.isBuffer(req.body) ? req.body.length : -1 }));
+    app.post('/upload', express.raw({ type: '*/*', limit: '4mb' }), (req, res) =>
+      res.json({ bytes: Buffer.isBuffer(req.body) ? req.body.length : -1 }),
+    );
     const url = await listen(app);
-    const res = await fetch(`${url}/upload`, { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: new Uint8Array(2 * 1024 * 1024) });
+    const res = await fetch(`${url}/upload`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body: new Uint8Array(2 * 1024 * 1024),
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ bytes: 2 * 1024 * 1024 });
     // while the paid route still refuses a body over the paywall's raw limit

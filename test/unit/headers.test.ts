@@ -11,7 +11,13 @@ import {
   exposedHeaders,
   headerNames,
 } from '../../src/protocol/headers';
-import { PaymentPayloadSchema, type PaymentPayload, type PaymentRequired, type PaymentRequirements, type SettleResponse } from '../../src/protocol/schemas';
+import {
+  PaymentPayloadSchema,
+  type PaymentPayload,
+  type PaymentRequired,
+  type PaymentRequirements,
+  type SettleResponse,
+} from '../../src/protocol/schemas';
 import { sampleOffer } from '../support/wireSamples';
 
 const offer: PaymentRequirements = sampleOffer;
@@ -20,7 +26,15 @@ const paymentRequired: PaymentRequired = {
   x402Version: 2,
   error: 'payment required',
   resource: { url: 'https://api.example.com/report', description: 'a report', mimeType: 'application/json' },
-  accepts: [offer, { ...offer, network: 'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1', asset: 'So11111111111111111111111111111111111111112', extra: {} }],
+  accepts: [
+    offer,
+    {
+      ...offer,
+      network: 'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1',
+      asset: 'So11111111111111111111111111111111111111112',
+      extra: {},
+    },
+  ],
   extensions: { bazaar: { discoverable: true } },
 };
 
@@ -28,7 +42,10 @@ const paymentPayload: PaymentPayload = {
   x402Version: 2,
   resource: { url: 'https://api.example.com/report' },
   accepted: offer,
-  payload: { signature: '0xabc', authorization: { from: '0x1', to: '0x2', value: '10000', validAfter: '0', validBefore: '99', nonce: '0x00' } },
+  payload: {
+    signature: '0xabc',
+    authorization: { from: '0x1', to: '0x2', value: '10000', validAfter: '0', validBefore: '99', nonce: '0x00' },
+  },
 };
 
 const settleResponse: SettleResponse = {
@@ -66,7 +83,11 @@ describe('x402 v2 header codecs', () => {
   });
 
   it('names the headers as x402 v2 does and exposes the response headers for CORS', () => {
-    expect(headerNames).toMatchObject({ paymentRequired: 'PAYMENT-REQUIRED', paymentSignature: 'PAYMENT-SIGNATURE', paymentResponse: 'PAYMENT-RESPONSE' });
+    expect(headerNames).toMatchObject({
+      paymentRequired: 'PAYMENT-REQUIRED',
+      paymentSignature: 'PAYMENT-SIGNATURE',
+      paymentResponse: 'PAYMENT-RESPONSE',
+    });
     expect(exposedHeaders).toEqual(expect.arrayContaining(['PAYMENT-REQUIRED', 'PAYMENT-RESPONSE']));
     expect(exposedHeaders).not.toContain('PAYMENT-SIGNATURE');
   });
@@ -87,7 +108,9 @@ describe('x402 v2 header codecs', () => {
     };
     const decoded = decodePaymentSignatureHeader(b64(withUnknown));
     expect(decoded).toEqual(withUnknown);
-    const pr = decodePaymentRequiredHeader(b64({ ...paymentRequired, futureField: true, accepts: [{ ...offer, futureOfferField: 'x' }] }));
+    const pr = decodePaymentRequiredHeader(
+      b64({ ...paymentRequired, futureField: true, accepts: [{ ...offer, futureOfferField: 'x' }] }),
+    );
     expect(pr).toMatchObject({ futureField: true, accepts: [{ futureOfferField: 'x' }] });
     const sr = decodePaymentResponseHeader(b64({ ...settleResponse, futureField: 'y' }));
     expect(sr).toMatchObject({ futureField: 'y' });
@@ -103,10 +126,26 @@ describe('x402 v2 header codecs', () => {
     ['a leading-zero amount', { ...paymentPayload, accepted: { ...offer, amount: '0100' } }, 'accepted.amount'],
     ['an exponent amount', { ...paymentPayload, accepted: { ...offer, amount: '1e6' } }, 'accepted.amount'],
     ['an empty amount', { ...paymentPayload, accepted: { ...offer, amount: '' } }, 'accepted.amount'],
-    ['a v1 short network name', { ...paymentPayload, accepted: { ...offer, network: 'base-sepolia' } }, 'accepted.network'],
-    ['an upper-case CAIP namespace', { ...paymentPayload, accepted: { ...offer, network: 'EIP155:1' } }, 'accepted.network'],
-    ['a negative timeout', { ...paymentPayload, accepted: { ...offer, maxTimeoutSeconds: -5 } }, 'accepted.maxTimeoutSeconds'],
-    ['a fractional timeout', { ...paymentPayload, accepted: { ...offer, maxTimeoutSeconds: 1.5 } }, 'accepted.maxTimeoutSeconds'],
+    [
+      'a v1 short network name',
+      { ...paymentPayload, accepted: { ...offer, network: 'base-sepolia' } },
+      'accepted.network',
+    ],
+    [
+      'an upper-case CAIP namespace',
+      { ...paymentPayload, accepted: { ...offer, network: 'EIP155:1' } },
+      'accepted.network',
+    ],
+    [
+      'a negative timeout',
+      { ...paymentPayload, accepted: { ...offer, maxTimeoutSeconds: -5 } },
+      'accepted.maxTimeoutSeconds',
+    ],
+    [
+      'a fractional timeout',
+      { ...paymentPayload, accepted: { ...offer, maxTimeoutSeconds: 1.5 } },
+      'accepted.maxTimeoutSeconds',
+    ],
     ['an empty payTo', { ...paymentPayload, accepted: { ...offer, payTo: '' } }, 'accepted.payTo'],
     ['payload as an array', { ...paymentPayload, payload: [1, 2] }, 'payload'],
     ['payload missing', { x402Version: 2, accepted: offer }, 'payload'],
@@ -138,15 +177,21 @@ describe('x402 v2 header codecs', () => {
   });
 
   it('PAYMENT-RESPONSE: refuses a non-CAIP network and a non-boolean success', () => {
-    expect(malformed(() => decodePaymentResponseHeader(b64({ ...settleResponse, network: 'base' }))).message).toContain('network:');
-    expect(malformed(() => decodePaymentResponseHeader(b64({ ...settleResponse, success: 'true' }))).message).toContain('success:');
+    expect(malformed(() => decodePaymentResponseHeader(b64({ ...settleResponse, network: 'base' }))).message).toContain(
+      'network:',
+    );
+    expect(malformed(() => decodePaymentResponseHeader(b64({ ...settleResponse, success: 'true' }))).message).toContain(
+      'success:',
+    );
   });
 
   it('each decoder maps transport faults to the protocol codes', () => {
     for (const decode of [decodePaymentRequiredHeader, decodePaymentSignatureHeader, decodePaymentResponseHeader]) {
       expect(malformed(() => decode('%%%')).code).toBe(errorCodes.HEADER_BAD_BASE64);
       expect(malformed(() => decode(Buffer.from('{nope').toString('base64'))).code).toBe(errorCodes.HEADER_BAD_JSON);
-      expect(malformed(() => decode(Buffer.from('['.repeat(40)).toString('base64'))).code).toBe(errorCodes.HEADER_TOO_DEEP);
+      expect(malformed(() => decode(Buffer.from('['.repeat(40)).toString('base64'))).code).toBe(
+        errorCodes.HEADER_TOO_DEEP,
+      );
       expect(malformed(() => decode('A'.repeat(200_000))).code).toBe(errorCodes.HEADER_TOO_LARGE);
     }
   });
@@ -175,7 +220,9 @@ describe('property: decodePaymentSignatureHeader never fails with anything but M
 
   it('for base64 (standard and url) of arbitrary bytes', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 600 }), fc.boolean(), (bytes, url) => check(Buffer.from(bytes).toString(url ? 'base64url' : 'base64'))),
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.boolean(), (bytes, url) =>
+        check(Buffer.from(bytes).toString(url ? 'base64url' : 'base64')),
+      ),
       { numRuns: 1000 },
     );
   });
@@ -201,7 +248,10 @@ describe('property: decodePaymentSignatureHeader never fails with anything but M
       },
       { requiredKeys: [] },
     );
-    fc.assert(fc.property(fc.oneof(fc.jsonValue(), nearMiss), (value) => check(b64(value))), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), nearMiss), (value) => check(b64(value))),
+      { numRuns: 2000 },
+    );
   });
 
   it('accepts every payload it itself encodes', () => {
@@ -209,7 +259,12 @@ describe('property: decodePaymentSignatureHeader never fails with anything but M
     const key = fc.string({ maxLength: 20 }).filter((k) => k !== '__proto__');
     const validOffer = fc.record({
       scheme: fc.string({ minLength: 1, maxLength: 64 }),
-      network: fc.constantFrom('eip155:1', 'eip155:84532', 'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1', 'bip122:0f9188f13cb7b2c71f2a335e3a4fc328'),
+      network: fc.constantFrom(
+        'eip155:1',
+        'eip155:84532',
+        'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1',
+        'bip122:0f9188f13cb7b2c71f2a335e3a4fc328',
+      ),
       amount: fc.bigInt({ min: 0n, max: 10n ** 77n }).map(String),
       asset: fc.string({ minLength: 1, maxLength: 256 }),
       payTo: fc.string({ minLength: 1, maxLength: 256 }),
@@ -217,11 +272,15 @@ describe('property: decodePaymentSignatureHeader never fails with anything but M
       extra: fc.dictionary(key, fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }),
     });
     fc.assert(
-      fc.property(validOffer, fc.dictionary(key, fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }), (accepted, payload) => {
-        const value: PaymentPayload = { x402Version: 2, accepted, payload };
-        const decoded = decodePaymentSignatureHeader(encodePaymentSignatureHeader(value));
-        expect(decoded).toEqual(JSON.parse(JSON.stringify(value)));
-      }),
+      fc.property(
+        validOffer,
+        fc.dictionary(key, fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }),
+        (accepted, payload) => {
+          const value: PaymentPayload = { x402Version: 2, accepted, payload };
+          const decoded = decodePaymentSignatureHeader(encodePaymentSignatureHeader(value));
+          expect(decoded).toEqual(JSON.parse(JSON.stringify(value)));
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -229,7 +288,8 @@ describe('property: decodePaymentSignatureHeader never fails with anything but M
 
 describe('prototype keys', () => {
   it('drops a "__proto__" key of extra instead of polluting the prototype', () => {
-    const json = '{"x402Version":2,"accepted":{"scheme":"exact","network":"eip155:1","amount":"1","asset":"a","payTo":"b","maxTimeoutSeconds":1,"extra":{"__proto__":{"polluted":true}}},"payload":{}}';
+    const json =
+      '{"x402Version":2,"accepted":{"scheme":"exact","network":"eip155:1","amount":"1","asset":"a","payTo":"b","maxTimeoutSeconds":1,"extra":{"__proto__":{"polluted":true}}},"payload":{}}';
     const decoded = decodePaymentSignatureHeader(Buffer.from(json).toString('base64'));
     expect(Object.keys(decoded.accepted.extra)).toEqual([]);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

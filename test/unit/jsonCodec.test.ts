@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MalformedInputError, errorCodes } from '../../src/core/errors';
-import { MAX_HEADER_BYTES, MAX_JSON_DEPTH, decodeBase64Json, encodeBase64Json, parseBoundedJson } from '../../src/protocol/jsonCodec';
+import {
+  MAX_HEADER_BYTES,
+  MAX_JSON_DEPTH,
+  decodeBase64Json,
+  encodeBase64Json,
+  parseBoundedJson,
+} from '../../src/protocol/jsonCodec';
 
 /** Runs `fn` and returns the MalformedInputError it throws (fails the test otherwise). */
 function malformed(fn: () => unknown): MalformedInputError {
@@ -55,7 +61,9 @@ describe('encodeBase64Json / decodeBase64Json', () => {
     const atLimit = encodeBase64Json({ pad: 'x'.repeat(Math.floor((MAX_HEADER_BYTES * 3) / 4) - 20) });
     expect(atLimit.length).toBeLessThanOrEqual(MAX_HEADER_BYTES);
     expect(() => decodeBase64Json(atLimit)).not.toThrow();
-    expect(malformed(() => decodeBase64Json(encodeBase64Json({ a: 'x'.repeat(100) }), { maxBytes: 50 })).code).toBe(errorCodes.HEADER_TOO_LARGE);
+    expect(malformed(() => decodeBase64Json(encodeBase64Json({ a: 'x'.repeat(100) }), { maxBytes: 50 })).code).toBe(
+      errorCodes.HEADER_TOO_LARGE,
+    );
   });
 
   it.each([
@@ -95,7 +103,9 @@ describe('encodeBase64Json / decodeBase64Json', () => {
     expect(header.length).toBeLessThan(MAX_HEADER_BYTES);
     expect(malformed(() => decodeBase64Json(header)).code).toBe('PROTOCOL__HEADER__TOO_DEEP');
     // and with a larger size limit, the closed form too
-    expect(malformed(() => decodeBase64Json(b64(arrays), { maxBytes: 1_000_000 })).code).toBe(errorCodes.HEADER_TOO_DEEP);
+    expect(malformed(() => decodeBase64Json(b64(arrays), { maxBytes: 1_000_000 })).code).toBe(
+      errorCodes.HEADER_TOO_DEEP,
+    );
   });
 
   it('counts depth exactly: the limit passes, one more fails', () => {

@@ -52,7 +52,9 @@ describe('L402 WWW-Authenticate challenge', () => {
 
   it('accepts the LSAT alias and finds L402 among other schemes', () => {
     expect(parseL402Challenge(`LSAT macaroon="${MAC}", invoice="${INVOICE}"`)?.scheme).toBe('LSAT');
-    const all = parseL402Challenges(`Bearer realm="x", error="invalid_token", Basic dXNlcjpw/YXNz, L402 macaroon="${MAC}", invoice="${INVOICE}", LSAT macaroon="${MAC2}", invoice="${INVOICE}"`);
+    const all = parseL402Challenges(
+      `Bearer realm="x", error="invalid_token", Basic dXNlcjpw/YXNz, L402 macaroon="${MAC}", invoice="${INVOICE}", LSAT macaroon="${MAC2}", invoice="${INVOICE}"`,
+    );
     expect(all.map((c) => [c.scheme, c.macaroon])).toEqual([
       ['L402', MAC],
       ['LSAT', MAC2],
@@ -80,7 +82,9 @@ describe('L402 WWW-Authenticate challenge', () => {
   });
 
   it('reports an oversized header as HEADER_TOO_LARGE', () => {
-    expect(thrown(() => parseL402Challenges('x'.repeat(L402_MAX_HEADER_LENGTH + 1)))).toMatchObject({ code: errorCodes.HEADER_TOO_LARGE });
+    expect(thrown(() => parseL402Challenges('x'.repeat(L402_MAX_HEADER_LENGTH + 1)))).toMatchObject({
+      code: errorCodes.HEADER_TOO_LARGE,
+    });
   });
 
   it('formats what it reads', () => {
@@ -88,18 +92,28 @@ describe('L402 WWW-Authenticate challenge', () => {
     expect(header).toBe(`L402 macaroon="${MAC}", invoice="${INVOICE}"`);
     expect(parseL402Challenge(header)).toMatchObject({ macaroon: MAC, invoice: INVOICE });
     expect(formatL402Challenge({ macaroon: MAC, invoice: INVOICE }, 'LSAT')).toMatch(/^LSAT /);
-    expect(thrown(() => formatL402Challenge({ macaroon: 'a"b', invoice: INVOICE }))).toBeInstanceOf(MalformedInputError);
+    expect(thrown(() => formatL402Challenge({ macaroon: 'a"b', invoice: INVOICE }))).toBeInstanceOf(
+      MalformedInputError,
+    );
   });
 });
 
 describe('L402 Authorization credential', () => {
   it('reads one or several macaroons and the preimage', () => {
-    expect(parseL402Authorization(`L402 ${MAC}:${PREIMAGE}`)).toEqual({ scheme: 'L402', macaroons: [MAC], preimage: PREIMAGE });
+    expect(parseL402Authorization(`L402 ${MAC}:${PREIMAGE}`)).toEqual({
+      scheme: 'L402',
+      macaroons: [MAC],
+      preimage: PREIMAGE,
+    });
     expect(parseL402Authorization(`L402 ${MAC},${MAC2}:${PREIMAGE}`).macaroons).toEqual([MAC, MAC2]);
   });
 
   it('is lenient about case, spacing and the LSAT alias', () => {
-    expect(parseL402Authorization(`  lsat   ${MAC} , ${MAC2} : ${PREIMAGE.toUpperCase()}  `)).toEqual({ scheme: 'LSAT', macaroons: [MAC, MAC2], preimage: PREIMAGE });
+    expect(parseL402Authorization(`  lsat   ${MAC} , ${MAC2} : ${PREIMAGE.toUpperCase()}  `)).toEqual({
+      scheme: 'LSAT',
+      macaroons: [MAC, MAC2],
+      preimage: PREIMAGE,
+    });
   });
 
   it.each([
@@ -123,8 +137,12 @@ describe('L402 Authorization credential', () => {
     const header = formatL402Authorization({ macaroons: [MAC, MAC2], preimage: PREIMAGE.toUpperCase() });
     expect(header).toBe(`L402 ${MAC},${MAC2}:${PREIMAGE}`);
     expect(parseL402Authorization(header)).toMatchObject({ macaroons: [MAC, MAC2], preimage: PREIMAGE });
-    expect(thrown(() => formatL402Authorization({ macaroons: [], preimage: PREIMAGE }))).toBeInstanceOf(MalformedInputError);
-    expect(thrown(() => formatL402Authorization({ macaroons: [MAC], preimage: 'x' }))).toBeInstanceOf(MalformedInputError);
+    expect(thrown(() => formatL402Authorization({ macaroons: [], preimage: PREIMAGE }))).toBeInstanceOf(
+      MalformedInputError,
+    );
+    expect(thrown(() => formatL402Authorization({ macaroons: [MAC], preimage: 'x' }))).toBeInstanceOf(
+      MalformedInputError,
+    );
   });
 });
 
@@ -156,7 +174,11 @@ describe('L402 codec on arbitrary input', () => {
     const hex32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex'));
     fc.assert(
       fc.property(fc.array(b64, { minLength: 1, maxLength: 8 }), hex32, (macaroons, preimage) => {
-        expect(parseL402Authorization(formatL402Authorization({ macaroons, preimage }))).toEqual({ scheme: 'L402', macaroons, preimage });
+        expect(parseL402Authorization(formatL402Authorization({ macaroons, preimage }))).toEqual({
+          scheme: 'L402',
+          macaroons,
+          preimage,
+        });
       }),
     );
   });

@@ -19,7 +19,12 @@ import {
 
 /** The slice of npm `macaroon@3.0.4` (ships no types) these tests use. */
 type MacaroonJs = {
-  newMacaroon(args: { identifier: Uint8Array | string; rootKey: Uint8Array | string; location?: string; version?: number }): MacaroonJsInstance;
+  newMacaroon(args: {
+    identifier: Uint8Array | string;
+    rootKey: Uint8Array | string;
+    location?: string;
+    version?: number;
+  }): MacaroonJsInstance;
   importMacaroon(input: Uint8Array | string): MacaroonJsInstance;
 };
 type MacaroonJsInstance = {
@@ -34,10 +39,20 @@ type MacaroonJsInstance = {
 const macaroonJs = createRequire(import.meta.url)('macaroon') as MacaroonJs;
 
 const rootKey = new Uint8Array(randomBytes(32));
-const caveats = ['services=api:0', 'api_capabilities=read,write', 'api_valid_until=1767225600', 'ip=127.0.0.1', 'tier=gold', 'api_capabilities=read'];
+const caveats = [
+  'services=api:0',
+  'api_capabilities=read,write',
+  'api_valid_until=1767225600',
+  'ip=127.0.0.1',
+  'tier=gold',
+  'api_capabilities=read',
+];
 
 function sixCaveats(): Macaroon {
-  return caveats.reduce(addFirstPartyCaveat, createMacaroon({ rootKey, identifier: randomBytes(66), location: 'x402-rails' }));
+  return caveats.reduce(
+    addFirstPartyCaveat,
+    createMacaroon({ rootKey, identifier: randomBytes(66), location: 'x402-rails' }),
+  );
 }
 
 function codeOf(action: () => unknown): string {
@@ -76,7 +91,12 @@ describe('V2 macaroons', () => {
   it('fails verification when any caveat, the identifier, the signature or the key is changed', () => {
     const m = sixCaveats();
     for (let i = 0; i < m.caveats.length; i += 1) {
-      const tampered: Macaroon = { ...m, caveats: m.caveats.map((c, j) => (j === i ? { identifier: Buffer.from(`${Buffer.from(c.identifier).toString()}x`) } : c)) };
+      const tampered: Macaroon = {
+        ...m,
+        caveats: m.caveats.map((c, j) =>
+          j === i ? { identifier: Buffer.from(`${Buffer.from(c.identifier).toString()}x`) } : c,
+        ),
+      };
       expect(verifyMacaroonSignature(tampered, rootKey)).toBe(false);
     }
     expect(verifyMacaroonSignature({ ...m, caveats: m.caveats.slice(0, 5) }, rootKey)).toBe(false);
@@ -115,17 +135,30 @@ describe('V2 macaroons', () => {
     expect(codeOf(() => parseMacaroonV2(Uint8Array.of(1, 2, 3)))).toBe(macaroonFormatErrorCodes.UNSUPPORTED_VERSION);
     expect(codeOf(() => parseMacaroonV2(Uint8Array.of(2, 3, 1, 0)))).toBe(macaroonFormatErrorCodes.UNKNOWN_FIELD);
     expect(codeOf(() => parseMacaroonV2(Uint8Array.of(2, 6, 1, 0)))).toBe(macaroonFormatErrorCodes.UNEXPECTED_FIELD);
-    expect(codeOf(() => parseMacaroonV2(Uint8Array.of(2, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01)))).toBe(macaroonFormatErrorCodes.BAD_VARINT);
-    expect(codeOf(() => parseMacaroonV2(Uint8Array.of(2, 2, 0xff, 0xff, 0xff, 0xff, 0x0f)))).toBe(macaroonFormatErrorCodes.TRUNCATED);
-    expect(codeOf(() => parseMacaroonV2(Uint8Array.of(2, 1, 1, 0xff, 2, 0, 0, 0, 6, 0)))).toBe(macaroonFormatErrorCodes.BAD_UTF8);
-    expect(codeOf(() => parseMacaroonV2(Uint8Array.of(2, 2, 0, 0, 0, 6, 1, 9)))).toBe(macaroonFormatErrorCodes.BAD_SIGNATURE_LENGTH);
-    expect(codeOf(() => parseMacaroonV2(bytes, { maxBytes: bytes.length - 1 }))).toBe(macaroonFormatErrorCodes.TOO_LARGE);
+    expect(codeOf(() => parseMacaroonV2(Uint8Array.of(2, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01)))).toBe(
+      macaroonFormatErrorCodes.BAD_VARINT,
+    );
+    expect(codeOf(() => parseMacaroonV2(Uint8Array.of(2, 2, 0xff, 0xff, 0xff, 0xff, 0x0f)))).toBe(
+      macaroonFormatErrorCodes.TRUNCATED,
+    );
+    expect(codeOf(() => parseMacaroonV2(Uint8Array.of(2, 1, 1, 0xff, 2, 0, 0, 0, 6, 0)))).toBe(
+      macaroonFormatErrorCodes.BAD_UTF8,
+    );
+    expect(codeOf(() => parseMacaroonV2(Uint8Array.of(2, 2, 0, 0, 0, 6, 1, 9)))).toBe(
+      macaroonFormatErrorCodes.BAD_SIGNATURE_LENGTH,
+    );
+    expect(codeOf(() => parseMacaroonV2(bytes, { maxBytes: bytes.length - 1 }))).toBe(
+      macaroonFormatErrorCodes.TOO_LARGE,
+    );
     expect(codeOf(() => parseMacaroonV2(bytes, { maxCaveats: 5 }))).toBe(macaroonFormatErrorCodes.TOO_MANY_CAVEATS);
     expect(codeOf(() => parseMacaroonV2(new Uint8Array(20_000)))).toBe(macaroonFormatErrorCodes.TOO_LARGE);
     expect(codeOf(() => macaroonFromBase64('not base64!'))).toBe(macaroonFormatErrorCodes.BAD_ENCODING);
     expect(codeOf(() => macaroonFromHex('abc'))).toBe(macaroonFormatErrorCodes.BAD_ENCODING);
     expect(codeOf(() => macaroonFromBase64('A'.repeat(100_000)))).toBe(macaroonFormatErrorCodes.TOO_LARGE);
-    const many = Array.from({ length: 65 }, (_, i) => `c${i}=1`).reduce(addFirstPartyCaveat, createMacaroon({ rootKey, identifier: 'x' }));
+    const many = Array.from({ length: 65 }, (_, i) => `c${i}=1`).reduce(
+      addFirstPartyCaveat,
+      createMacaroon({ rootKey, identifier: 'x' }),
+    );
     expect(codeOf(() => parseMacaroonV2(serializeMacaroonV2(many)))).toBe(macaroonFormatErrorCodes.TOO_MANY_CAVEATS);
     for (let seed = 0; seed < 200; seed += 1) {
       const garbage = new Uint8Array(randomBytes(1 + (seed % 90)));

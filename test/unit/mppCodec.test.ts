@@ -17,7 +17,15 @@ import {
 /** Issue 16, step 1: our `Payment` codec against mppx's own Challenge / Credential / Receipt helpers, both ways. */
 
 // Header values are byte strings without CR/LF; mppx escapes everything above Latin-1 as \uXXXX.
-const text = fc.string({ unit: fc.oneof(fc.constantFrom('"', '\\', ',', '=', ' ', 'é', '—', '€', '😀', 'u', '0'), fc.string({ minLength: 1, maxLength: 1 })), maxLength: 40 }).filter((s) => !/[\r\n\u0000-\u001f\u007f]/.test(s));
+const text = fc
+  .string({
+    unit: fc.oneof(
+      fc.constantFrom('"', '\\', ',', '=', ' ', 'é', '—', '€', '😀', 'u', '0'),
+      fc.string({ minLength: 1, maxLength: 1 }),
+    ),
+    maxLength: 40,
+  })
+  .filter((s) => !/[\r\n\u0000-\u001f\u007f]/.test(s));
 // Object keys: never `__proto__` — both mppx and our parser drop such a member (no prototype is ever set from the
 // wire), so a value carrying one cannot round-trip by design.
 const key = (maxLength: number) => fc.string({ minLength: 1, maxLength }).filter((k) => k !== '__proto__');
@@ -33,30 +41,31 @@ const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   ),
 })).value;
 const request = fc.dictionary(key(10), json, { maxKeys: 5 });
-const iso = fc.date({ min: new Date('2020-01-01T00:00:00Z'), max: new Date('2099-12-31T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString());
+const iso = fc
+  .date({ min: new Date('2020-01-01T00:00:00Z'), max: new Date('2099-12-31T00:00:00Z'), noInvalidDate: true })
+  .map((d) => d.toISOString());
 const b64u = fc.uint8Array({ minLength: 1, maxLength: 48 }).map((b) => Buffer.from(b).toString('base64url'));
 
-const challenge: fc.Arbitrary<MppChallenge> = fc
-  .record(
-    {
-      id: b64u,
-      realm: text,
-      method: fc.stringMatching(/^[a-z][a-z0-9:_-]{0,12}$/),
-      intent: fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/),
-      request,
-      expires: iso,
-      digest: b64u.map((h) => `sha-256=${h}`),
-      description: text.filter((s) => s.length > 0),
-      opaque: b64u,
-    },
-    { requiredKeys: ['id', 'realm', 'method', 'intent', 'request'] },
-  );
+const challenge: fc.Arbitrary<MppChallenge> = fc.record(
+  {
+    id: b64u,
+    realm: text,
+    method: fc.stringMatching(/^[a-z][a-z0-9:_-]{0,12}$/),
+    intent: fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/),
+    request,
+    expires: iso,
+    digest: b64u.map((h) => `sha-256=${h}`),
+    description: text.filter((s) => s.length > 0),
+    opaque: b64u,
+  },
+  { requiredKeys: ['id', 'realm', 'method', 'intent', 'request'] },
+);
 
 /** mppx's Challenge object, comparable with ours (it keeps undefined members off too). */
 const plain = (c: object) => JSON.parse(JSON.stringify(c)) as unknown;
 
 describe('MPP codec ↔ mppx', () => {
-  it('our WWW-Authenticate challenge reads back identically with mppx Challenge.deserialize, and mppx\'s with ours', () => {
+  it("our WWW-Authenticate challenge reads back identically with mppx Challenge.deserialize, and mppx's with ours", () => {
     fc.assert(
       fc.property(challenge, (c) => {
         const ours = serializeMppChallenge(c);
@@ -72,7 +81,11 @@ describe('MPP codec ↔ mppx', () => {
   it('several challenges in one value, among other schemes, read as mppx reads them', () => {
     fc.assert(
       fc.property(fc.array(challenge, { minLength: 1, maxLength: 3 }), (cs) => {
-        const header = ['L402 macaroon="AgEL", invoice="lnbcrt1xyz"', ...cs.map(serializeMppChallenge), 'Bearer realm="x"'].join(', ');
+        const header = [
+          'L402 macaroon="AgEL", invoice="lnbcrt1xyz"',
+          ...cs.map(serializeMppChallenge),
+          'Bearer realm="x"',
+        ].join(', ');
         expect(parseMppChallenges(header)).toEqual(cs);
         expect(plain(Challenge.deserializeList(header))).toEqual(plain(cs));
       }),
@@ -87,7 +100,9 @@ describe('MPP codec ↔ mppx', () => {
         const credential = { challenge: c, payload: p, ...(source ? { source } : {}) };
         const ours = serializeMppCredential(credential);
         expect(plain(Credential.deserialize(ours))).toEqual(plain(credential));
-        const theirs = Credential.serialize(Credential.from({ challenge: Challenge.from(c), payload: p, ...(source ? { source } : {}) }));
+        const theirs = Credential.serialize(
+          Credential.from({ challenge: Challenge.from(c), payload: p, ...(source ? { source } : {}) }),
+        );
         expect(parseMppCredential(theirs)).toEqual(credential);
       }),
       { numRuns: 300 },
@@ -96,11 +111,23 @@ describe('MPP codec ↔ mppx', () => {
 
   it('receipts round-trip both ways, unknown members kept', () => {
     fc.assert(
-      fc.property(text.filter((s) => s.length > 0), text.filter((s) => s.length > 0), iso, fc.option(json, { nil: undefined }), (method, reference, timestamp, extra) => {
-        const receipt = { method, reference, status: 'success' as const, timestamp, ...(extra === undefined ? {} : { 'x402-rails/receipt': extra }) };
-        expect(plain(Receipt.deserialize(serializeMppReceipt(receipt)))).toEqual(plain(receipt));
-        expect(parseMppReceipt(Receipt.serialize(Receipt.from(receipt)))).toEqual(plain(receipt));
-      }),
+      fc.property(
+        text.filter((s) => s.length > 0),
+        text.filter((s) => s.length > 0),
+        iso,
+        fc.option(json, { nil: undefined }),
+        (method, reference, timestamp, extra) => {
+          const receipt = {
+            method,
+            reference,
+            status: 'success' as const,
+            timestamp,
+            ...(extra === undefined ? {} : { 'x402-rails/receipt': extra }),
+          };
+          expect(plain(Receipt.deserialize(serializeMppReceipt(receipt)))).toEqual(plain(receipt));
+          expect(parseMppReceipt(Receipt.serialize(Receipt.from(receipt)))).toEqual(plain(receipt));
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -118,19 +145,52 @@ describe('MPP codec refuses malformed input with a 400, never a crash', () => {
     }
     throw new Error('not refused');
   };
-  const good = serializeMppChallenge({ id: 'abc', realm: 'api.test', method: 'evm', intent: 'charge', request: { amount: '1' } });
+  const good = serializeMppChallenge({
+    id: 'abc',
+    realm: 'api.test',
+    method: 'evm',
+    intent: 'charge',
+    request: { amount: '1' },
+  });
 
   it('challenges', () => {
     refused(() => parseMppChallenges('Payment id="a", realm="r", method="evm", intent="charge"'), 'missing_request');
-    refused(() => parseMppChallenges('Payment id="a", id="b", realm="r", method="evm", intent="charge", request="e30"'), 'duplicate_param');
-    refused(() => parseMppChallenges('Payment id="a", realm="r", method="EVM", intent="charge", request="e30"'), 'bad_challenge');
-    refused(() => parseMppChallenges('Payment id="a", realm="r", method="evm", intent="charge", request="!!"'), 'bad_base64url');
-    refused(() => parseMppChallenges(`Payment id="a", realm="r", method="evm", intent="charge", request="${Buffer.from('[1]').toString('base64url')}"`), 'not_an_object');
-    refused(() => parseMppChallenges(`Payment id="a", realm="r", method="evm", intent="charge", request="${Buffer.from('{"a":').toString('base64url')}"`), 'bad_json');
+    refused(
+      () => parseMppChallenges('Payment id="a", id="b", realm="r", method="evm", intent="charge", request="e30"'),
+      'duplicate_param',
+    );
+    refused(
+      () => parseMppChallenges('Payment id="a", realm="r", method="EVM", intent="charge", request="e30"'),
+      'bad_challenge',
+    );
+    refused(
+      () => parseMppChallenges('Payment id="a", realm="r", method="evm", intent="charge", request="!!"'),
+      'bad_base64url',
+    );
+    refused(
+      () =>
+        parseMppChallenges(
+          `Payment id="a", realm="r", method="evm", intent="charge", request="${Buffer.from('[1]').toString('base64url')}"`,
+        ),
+      'not_an_object',
+    );
+    refused(
+      () =>
+        parseMppChallenges(
+          `Payment id="a", realm="r", method="evm", intent="charge", request="${Buffer.from('{"a":').toString('base64url')}"`,
+        ),
+      'bad_json',
+    );
     refused(() => parseMppChallenges(`${good}, expires="tomorrow"`), 'bad_challenge');
     refused(() => parseMppChallenges('Payment id="a'), 'unterminated_quote');
     refused(() => parseMppChallenges(`Payment request="${'A'.repeat(40_000)}"`), 'too_large');
-    refused(() => parseMppChallenges(`Payment id="a", realm="r", method="evm", intent="charge", request="${Buffer.from('['.repeat(100)).toString('base64url')}"`), 'bad_json');
+    refused(
+      () =>
+        parseMppChallenges(
+          `Payment id="a", realm="r", method="evm", intent="charge", request="${Buffer.from('['.repeat(100)).toString('base64url')}"`,
+        ),
+      'bad_json',
+    );
     expect(parseMppChallenges('L402 macaroon="AgEL", invoice="lnbc1"')).toEqual([]);
   });
 
@@ -141,14 +201,38 @@ describe('MPP codec refuses malformed input with a 400, never a crash', () => {
     refused(() => parseMppCredential('Payment abcde'), 'bad_base64url');
     refused(() => parseMppCredential(wire({ payload: {} })), 'bad_credential');
     refused(() => parseMppCredential(wire({ challenge: { id: 'a' }, payload: {} })), 'bad_credential');
-    refused(() => parseMppCredential(wire({ challenge: { id: 'a', realm: 'r', method: 'evm', intent: 'charge', request: 'e30' }, payload: [] })), 'bad_credential');
-    refused(() => parseMppCredential(wire({ challenge: { id: '', realm: 'r', method: 'evm', intent: 'charge', request: 'e30' }, payload: {} })), 'bad_challenge');
-    expect(parseMppCredential(wire({ challenge: { id: 'a', realm: 'r', method: 'evm', intent: 'charge', request: 'e30' }, payload: {} })).challenge.request).toEqual({});
+    refused(
+      () =>
+        parseMppCredential(
+          wire({ challenge: { id: 'a', realm: 'r', method: 'evm', intent: 'charge', request: 'e30' }, payload: [] }),
+        ),
+      'bad_credential',
+    );
+    refused(
+      () =>
+        parseMppCredential(
+          wire({ challenge: { id: '', realm: 'r', method: 'evm', intent: 'charge', request: 'e30' }, payload: {} }),
+        ),
+      'bad_challenge',
+    );
+    expect(
+      parseMppCredential(
+        wire({ challenge: { id: 'a', realm: 'r', method: 'evm', intent: 'charge', request: 'e30' }, payload: {} }),
+      ).challenge.request,
+    ).toEqual({});
   });
 
   it('receipts', () => {
     refused(() => parseMppReceipt('???'), 'bad_base64url');
-    refused(() => parseMppReceipt(Buffer.from(JSON.stringify({ method: 'evm', reference: 'x', status: 'failed', timestamp: 't' })).toString('base64url')), 'bad_receipt');
+    refused(
+      () =>
+        parseMppReceipt(
+          Buffer.from(JSON.stringify({ method: 'evm', reference: 'x', status: 'failed', timestamp: 't' })).toString(
+            'base64url',
+          ),
+        ),
+      'bad_receipt',
+    );
   });
 });
 

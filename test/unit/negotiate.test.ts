@@ -6,10 +6,42 @@ import type { PaymentRequirements } from '../../src/protocol/schemas';
 
 const evmUsdc = '0x036CbD53842c5426634e7929541eC2318f3dCF7e';
 const offers: PaymentRequirements[] = [
-  { scheme: 'exact', network: 'eip155:84532', amount: '10000', asset: evmUsdc, payTo: '0xPayee', maxTimeoutSeconds: 60, extra: {} },
-  { scheme: 'exact', network: 'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1', amount: '10000', asset: 'Mint111', payTo: 'SolPayee', maxTimeoutSeconds: 60, extra: {} },
-  { scheme: 'exact', network: 'bip122:0f9188f13cb7b2c71f2a335e3a4fc328', amount: '50000', asset: 'msat', payTo: 'node', maxTimeoutSeconds: 60, extra: {} },
-  { scheme: 'upto', network: 'eip155:84532', amount: '1', asset: evmUsdc, payTo: '0xPayee', maxTimeoutSeconds: 60, extra: {} },
+  {
+    scheme: 'exact',
+    network: 'eip155:84532',
+    amount: '10000',
+    asset: evmUsdc,
+    payTo: '0xPayee',
+    maxTimeoutSeconds: 60,
+    extra: {},
+  },
+  {
+    scheme: 'exact',
+    network: 'solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1',
+    amount: '10000',
+    asset: 'Mint111',
+    payTo: 'SolPayee',
+    maxTimeoutSeconds: 60,
+    extra: {},
+  },
+  {
+    scheme: 'exact',
+    network: 'bip122:0f9188f13cb7b2c71f2a335e3a4fc328',
+    amount: '50000',
+    asset: 'msat',
+    payTo: 'node',
+    maxTimeoutSeconds: 60,
+    extra: {},
+  },
+  {
+    scheme: 'upto',
+    network: 'eip155:84532',
+    amount: '1',
+    asset: evmUsdc,
+    payTo: '0xPayee',
+    maxTimeoutSeconds: 60,
+    extra: {},
+  },
 ];
 
 function rail(id: string, walletKind: string, namespace: string, scheme = 'exact'): ClientRail {
@@ -36,7 +68,15 @@ describe('negotiate', () => {
     expect(candidates.map((c) => c.wallet.kind)).toEqual(['evm', 'solana', 'lightning']);
     expect(candidates[1]?.offer).toBe(offers[1]);
     expect(rejections).toEqual([
-      { index: 3, scheme: 'upto', network: 'eip155:84532', asset: evmUsdc, amount: '1', reason: 'no_adapter', message: expect.any(String) },
+      {
+        index: 3,
+        scheme: 'upto',
+        network: 'eip155:84532',
+        asset: evmUsdc,
+        amount: '1',
+        reason: 'no_adapter',
+        message: expect.any(String),
+      },
     ]);
   });
 
@@ -57,12 +97,20 @@ describe('negotiate', () => {
 
   it('uses the second rail supporting an offer when only its wallet is configured', () => {
     const evmAlt = { ...rail('evm-permit', 'evm-hw', 'eip155') };
-    const { candidates } = negotiate({ ...base, offers: [offers[0] as PaymentRequirements], rails: [evm, evmAlt], wallets: [{ kind: 'evm-hw' }] });
+    const { candidates } = negotiate({
+      ...base,
+      offers: [offers[0] as PaymentRequirements],
+      rails: [evm, evmAlt],
+      wallets: [{ kind: 'evm-hw' }],
+    });
     expect(candidates.map((c) => [c.rail.id, c.wallet.kind])).toEqual([['evm-permit', 'evm-hw']]);
   });
 
   it('applies the policy after adapter and wallet checks, reporting the policy reason', () => {
-    const { candidates, rejections } = negotiate({ ...base, policy: { networks: { deny: ['solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1'] } } });
+    const { candidates, rejections } = negotiate({
+      ...base,
+      policy: { networks: { deny: ['solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1'] } },
+    });
     expect(indexes(candidates)).toEqual([0, 2]);
     expect(rejections.map((r) => [r.index, r.reason])).toEqual([
       [1, 'network_denied'],
@@ -76,7 +124,9 @@ describe('negotiate', () => {
 
   it('orders by a preference list of network namespaces or exact networks', () => {
     expect(indexes(negotiate({ ...base, prefer: ['solana'] }).candidates)).toEqual([1, 0, 2]);
-    expect(indexes(negotiate({ ...base, prefer: ['bip122:0f9188f13cb7b2c71f2a335e3a4fc328', 'eip155'] }).candidates)).toEqual([2, 0, 1]);
+    expect(
+      indexes(negotiate({ ...base, prefer: ['bip122:0f9188f13cb7b2c71f2a335e3a4fc328', 'eip155'] }).candidates),
+    ).toEqual([2, 0, 1]);
     // a namespace must match whole: "eip" is not "eip155"
     expect(indexes(negotiate({ ...base, prefer: ['eip', 'bip'] }).candidates)).toEqual([0, 1, 2]);
   });
@@ -105,13 +155,17 @@ describe('negotiate', () => {
     };
     const offer = offers[0] as PaymentRequirements;
     const withSpender = { ...offer, extra: { spender: '0xSpender' } };
-    const run = (o: PaymentRequirements, payees: { allow?: string[]; deny?: string[] }) => negotiate({ ...base, offers: [o], rails: [permitRail], policy: { payees } });
+    const run = (o: PaymentRequirements, payees: { allow?: string[]; deny?: string[] }) =>
+      negotiate({ ...base, offers: [o], rails: [permitRail], policy: { payees } });
     expect(run(withSpender, { allow: ['0xPayee'] }).rejections.map((r) => r.reason)).toEqual(['spender_not_allowed']);
     expect(run(withSpender, { deny: ['0xspender'] }).rejections.map((r) => r.reason)).toEqual(['spender_denied']);
     expect(indexes(run(withSpender, { allow: ['0xPayee', '0xSpender'] }).candidates)).toEqual([0]);
     // a rail that cannot name what it authorizes refuses the offer instead of paying blind
     expect(run(offer, {}).rejections.map((r) => r.reason)).toEqual(['invalid_requirements']);
     // a rail without the power authorizes payTo alone
-    expect(negotiate({ ...base, offers: [withSpender], rails: [evm], policy: { payees: { allow: ['0xPayee'] } } }).candidates).toHaveLength(1);
+    expect(
+      negotiate({ ...base, offers: [withSpender], rails: [evm], policy: { payees: { allow: ['0xPayee'] } } })
+        .candidates,
+    ).toHaveLength(1);
   });
 });

@@ -20,8 +20,23 @@ async function setup(options: { store?: PaymentStore; checks?: Record<string, ()
   const rail = fakeRail({ ledger, payTo: 'merchant' });
   const store = options.store ?? createMemoryPaymentStore();
   const risk = riskControls();
-  const ops = paywallOperations({ store, breakers: () => risk.breakers(), checkTimeoutMs: 200, ...(options.checks ? { checks: options.checks } : {}) });
-  const pw = paywall({ 'GET /paid': { accepts: [{ rail: 'fake-exact', amount: 10n }] } }, { rails: [rail], signer: await createReceiptSigner(), store, issuer: ORIGIN, onEvent: ops.onEvent, extensions: [risk] });
+  const ops = paywallOperations({
+    store,
+    breakers: () => risk.breakers(),
+    checkTimeoutMs: 200,
+    ...(options.checks ? { checks: options.checks } : {}),
+  });
+  const pw = paywall(
+    { 'GET /paid': { accepts: [{ rail: 'fake-exact', amount: 10n }] } },
+    {
+      rails: [rail],
+      signer: await createReceiptSigner(),
+      store,
+      issuer: ORIGIN,
+      onEvent: ops.onEvent,
+      extensions: [risk],
+    },
+  );
   let release: () => void = () => undefined;
   let gate: Promise<void> | undefined;
   const app = ops.wrap(
@@ -31,10 +46,20 @@ async function setup(options: { store?: PaymentStore; checks?: Record<string, ()
     }),
   );
   const pay = async () => {
-    const offer = decodePaymentRequiredHeader((await app(new Request(`${ORIGIN}/paid`))).headers.get('PAYMENT-REQUIRED') ?? '').accepts[0];
+    const offer = decodePaymentRequiredHeader(
+      (await app(new Request(`${ORIGIN}/paid`))).headers.get('PAYMENT-REQUIRED') ?? '',
+    ).accepts[0];
     if (!offer) throw new Error('no offer');
-    const payload = await rail.createPayment(offer, alice, { resource: { url: `${ORIGIN}/paid` }, x402Version: 2, now: Date.now() });
-    return app(new Request(`${ORIGIN}/paid`, { headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload }) } }));
+    const payload = await rail.createPayment(offer, alice, {
+      resource: { url: `${ORIGIN}/paid` },
+      x402Version: 2,
+      now: Date.now(),
+    });
+    return app(
+      new Request(`${ORIGIN}/paid`, {
+        headers: { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload }) },
+      }),
+    );
   };
   const hold = () => {
     gate = new Promise((resolve) => (release = resolve));
@@ -51,13 +76,19 @@ describe('paywall operations', () => {
     expect(await ready.json()).toEqual({ status: 'ready' });
 
     const down = await setup({
-      checks: { rpc: () => Promise.reject(new Error('ECONNREFUSED 127.0.0.1:8545 key=secret')), slow: () => new Promise(() => undefined) },
+      checks: {
+        rpc: () => Promise.reject(new Error('ECONNREFUSED 127.0.0.1:8545 key=secret')),
+        slow: () => new Promise(() => undefined),
+      },
       store: { ...createMemoryPaymentStore(), get: () => Promise.reject(new Error('redis down')) },
     });
     const notReady = await down.app(new Request(`${ORIGIN}/readyz`));
     expect(notReady.status).toBe(503);
     const body = await notReady.text();
-    expect(JSON.parse(body)).toEqual({ status: 'unavailable', failed: { store: 'Error', rpc: 'Error', slow: 'Error' } });
+    expect(JSON.parse(body)).toEqual({
+      status: 'unavailable',
+      failed: { store: 'Error', rpc: 'Error', slow: 'Error' },
+    });
     expect(body).not.toContain('secret'); // an error's message stays out of the answer
   });
 

@@ -15,7 +15,10 @@ describe('createOriginStrikes', () => {
     try {
       strikes.assertPayable(A);
     } catch (error) {
-      expect(error).toMatchObject({ code: 'CLIENT__ORIGIN__SUSPENDED', details: { origin: A, strikes: 1, limit: 1, lastStatus: 402, lastReason: 'invalid_signature' } });
+      expect(error).toMatchObject({
+        code: 'CLIENT__ORIGIN__SUSPENDED',
+        details: { origin: A, strikes: 1, limit: 1, lastStatus: 402, lastReason: 'invalid_signature' },
+      });
       expect(String((error as Error).message)).toContain('strikes.reset(origin)');
     }
     strikes.reset(A);
@@ -34,6 +37,7 @@ describe('createOriginStrikes', () => {
   });
 
   it('refuses a limit that is not a positive integer', () => {
-    for (const limit of [0, -1, 1.5, Number.NaN]) expect(() => createOriginStrikes({ limit })).toThrow(ConfigurationError);
+    for (const limit of [0, -1, 1.5, Number.NaN])
+      expect(() => createOriginStrikes({ limit })).toThrow(ConfigurationError);
   });
 });

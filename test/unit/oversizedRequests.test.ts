@@ -34,19 +34,26 @@ async function oversizePaywall(): Promise<Paywall> {
     authorizationSchemes: ['Fake'],
     readAuthorization: async () => ({ reason: 'invalid_token', message: 'never valid' }),
   };
-  return paywall(routes, { rails: [fakeRail({ ledger }), tokenRail], signer: await createReceiptSigner(), maxBodyBytes: 64 * 1024 });
+  return paywall(routes, {
+    rails: [fakeRail({ ledger }), tokenRail],
+    signer: await createReceiptSigner(),
+    maxBodyBytes: 64 * 1024,
+  });
 }
 
 /** A request body that counts how many chunks anyone pulled from it. */
 function countedBody(): { body: ReadableStream<Uint8Array>; pulls: () => number } {
   let pulls = 0;
-  const body = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      pulls++;
-      controller.enqueue(new Uint8Array(1024));
-      if (pulls > 10) controller.close();
+  const body = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        pulls++;
+        controller.enqueue(new Uint8Array(1024));
+        if (pulls > 10) controller.close();
+      },
     },
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
   return { body, pulls: () => pulls };
 }
 
@@ -62,9 +69,15 @@ describe('the paywall refuses oversized payment headers before reading the body'
   it('PAYMENT-SIGNATURE over its bound → 400 PROTOCOL__HEADER__TOO_LARGE, body untouched', async () => {
     const pw = await oversizePaywall();
     const { body, pulls } = countedBody();
-    const res = await pw.handle(post('/paid', { 'PAYMENT-SIGNATURE': 'A'.repeat(MAX_HEADER_BYTES + 4) }, body), () => new Response('served'));
+    const res = await pw.handle(
+      post('/paid', { 'PAYMENT-SIGNATURE': 'A'.repeat(MAX_HEADER_BYTES + 4) }, body),
+      () => new Response('served'),
+    );
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ code: 'PROTOCOL__HEADER__TOO_LARGE', message: expect.stringContaining('PAYMENT-SIGNATURE') });
+    expect(await res.json()).toMatchObject({
+      code: 'PROTOCOL__HEADER__TOO_LARGE',
+      message: expect.stringContaining('PAYMENT-SIGNATURE'),
+    });
     expect(pulls()).toBe(0);
   });
 
@@ -72,23 +85,34 @@ describe('the paywall refuses oversized payment headers before reading the body'
     const pw = await oversizePaywall();
     const huge = 'x'.repeat(L402_MAX_HEADER_LENGTH + 1);
     const counted = countedBody();
-    const res = await pw.handle(post('/token', { Authorization: `Fake ${huge}` }, counted.body), () => new Response('served'));
+    const res = await pw.handle(
+      post('/token', { Authorization: `Fake ${huge}` }, counted.body),
+      () => new Response('served'),
+    );
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code: 'PROTOCOL__HEADER__TOO_LARGE' });
     expect(counted.pulls()).toBe(0);
-    const other = await pw.handle(post('/token', { Authorization: `Bearer ${huge}` }, countedBody().body), () => new Response('served'));
+    const other = await pw.handle(
+      post('/token', { Authorization: `Bearer ${huge}` }, countedBody().body),
+      () => new Response('served'),
+    );
     expect(other.status).toBe(402);
   });
 
   it('a declared body over maxBodyBytes → 413 before a byte is read; an undeclared one is cut at the limit', async () => {
     const pw = await oversizePaywall();
     const declared = countedBody();
-    const res = await pw.handle(post('/paid', { 'Content-Length': String(TEN_MIB) }, declared.body), () => new Response('served'));
+    const res = await pw.handle(
+      post('/paid', { 'Content-Length': String(TEN_MIB) }, declared.body),
+      () => new Response('served'),
+    );
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ code: 'PROTOCOL__BODY__TOO_LARGE' });
     expect(declared.pulls()).toBe(0);
     let chunks = 0;
-    const endless = new ReadableStream<Uint8Array>({ pull: (c) => void (chunks++, c.enqueue(new Uint8Array(16 * 1024))) });
+    const endless = new ReadableStream<Uint8Array>({
+      pull: (c) => void (chunks++, c.enqueue(new Uint8Array(16 * 1024))),
+    });
     expect((await pw.handle(post('/paid', {}, endless), () => new Response('served'))).status).toBe(413);
     expect(chunks).toBeLessThan(16);
   });
@@ -101,7 +125,9 @@ describe('the paywall refuses oversized payment headers before reading the body'
     expect((await app.fetch(post('/paid', { 'Content-Length': String(TEN_MIB) }, big.body))).status).toBe(413);
     expect(big.pulls()).toBe(0);
     const header = countedBody();
-    expect((await app.fetch(post('/paid', { 'PAYMENT-SIGNATURE': 'A'.repeat(MAX_HEADER_BYTES + 4) }, header.body))).status).toBe(400);
+    expect(
+      (await app.fetch(post('/paid', { 'PAYMENT-SIGNATURE': 'A'.repeat(MAX_HEADER_BYTES + 4) }, header.body))).status,
+    ).toBe(400);
     expect(header.pulls()).toBe(0);
   });
 });
@@ -112,7 +138,12 @@ describe('bindings on a real socket answer a huge declared body without waiting 
     const server = await serveFetch(pw.wrap(() => new Response('served')));
     closers.push(server.close);
     expect(await statusOfHead(server.url, requestHead('POST', '/paid', { 'Content-Length': TEN_MIB }))).toBe(413);
-    expect(await statusOfHead(server.url, requestHead('POST', '/paid', { 'Content-Length': 10, 'PAYMENT-SIGNATURE': 'A'.repeat(20_000) }))).toBe(431);
+    expect(
+      await statusOfHead(
+        server.url,
+        requestHead('POST', '/paid', { 'Content-Length': 10, 'PAYMENT-SIGNATURE': 'A'.repeat(20_000) }),
+      ),
+    ).toBe(431);
   });
 
   it('Express without a body parser: 413 for a 10 MiB Content-Length on a paid route, before reading', async () => {

@@ -27,7 +27,15 @@ async function setup(options: Partial<PaywallOptions> = {}) {
   const store = options.store ?? createMemoryPaymentStore();
   const pw = paywall(
     { 'GET /single': { accepts: [{ rail: 'fake-exact', amount: 10n }] } },
-    { rails: [rail], signer: await createReceiptSigner(), store, issuer: 'http://shop.test', now: () => Date.now() + runs.clockOffset, extensions: [{ name: 'observer', onSettlement: async (o) => void outcomes.push(o) }], ...options },
+    {
+      rails: [rail],
+      signer: await createReceiptSigner(),
+      store,
+      issuer: 'http://shop.test',
+      now: () => Date.now() + runs.clockOffset,
+      extensions: [{ name: 'observer', onSettlement: async (o) => void outcomes.push(o) }],
+      ...options,
+    },
   );
   const app = pw.wrap(() => {
     runs.count++;
@@ -37,7 +45,11 @@ async function setup(options: Partial<PaywallOptions> = {}) {
   const challenge = decodePaymentRequiredHeader((await app(new Request(URL_))).headers.get('PAYMENT-REQUIRED') ?? '');
   const offer = challenge.accepts[0];
   if (!offer) throw new Error('no offer');
-  const header = encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload: await rail.createPayment(offer, alice, { resource: { url: URL_ }, x402Version: 2, now: Date.now() }) });
+  const header = encodePaymentSignatureHeader({
+    x402Version: 2,
+    accepted: offer,
+    payload: await rail.createPayment(offer, alice, { resource: { url: URL_ }, x402Version: 2, now: Date.now() }),
+  });
   const send = () => app(new Request(URL_, { headers: { 'PAYMENT-SIGNATURE': header } }));
   const reason = (res: Response) => decodePaymentRequiredHeader(res.headers.get('PAYMENT-REQUIRED') ?? '').error;
   return { ledger, inject, runs, outcomes, pw, send, reason, store };
@@ -64,7 +76,10 @@ describe('payment flow: one payment, one service', () => {
     s.inject.settle = () => ({ status: 'failed', reason: 'settlement_reverted', message: 'reverted' });
     const report = await s.pw.reconcile();
     expect(report.failed).toHaveLength(1);
-    expect(await s.pw.store.get(report.failed[0] ?? '')).toMatchObject({ state: 'failed', reason: 'settlement_reverted' });
+    expect(await s.pw.store.get(report.failed[0] ?? '')).toMatchObject({
+      state: 'failed',
+      reason: 'settlement_reverted',
+    });
     s.inject.settle = undefined;
     expect(s.reason(await s.send())).toBe('payment_failed');
     expect(s.runs.count).toBe(1);
@@ -100,9 +115,11 @@ describe('payment flow: one payment, one service', () => {
     expect(s.outcomes.map((o) => [o.outcome, o.reason])).toEqual([['abandoned', 'claim_lost']]);
   });
 
-  it("beforeReplay runs before the handler on a replay and may refuse it; { max: 0 } never serves a payment twice", async () => {
+  it('beforeReplay runs before the handler on a replay and may refuse it; { max: 0 } never serves a payment twice', async () => {
     const refusing = await setup({
-      extensions: [{ name: 'revoker', beforeReplay: async (ctx) => ctx.challenge({ reason: 'revoked', message: 'revoked' }) }],
+      extensions: [
+        { name: 'revoker', beforeReplay: async (ctx) => ctx.challenge({ reason: 'revoked', message: 'revoked' }) },
+      ],
     });
     expect((await refusing.send()).status).toBe(200);
     expect(refusing.reason(await refusing.send())).toBe('revoked');

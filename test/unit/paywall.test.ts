@@ -4,10 +4,20 @@ import { payingFetch, type FetchLike, type PayingFetchOptions } from '../../src/
 import { receiptOf } from '../../src/client/paymentOutcome';
 import { createOriginStrikes } from '../../src/client/originStrikes';
 import { NoAcceptableOfferError, RailUnavailableError, errorCodes } from '../../src/core/errors';
-import { RECEIPT_EXTENSION_KEY, RECEIPT_JWKS_PATH, SignedReceiptSchema, type SignedReceipt } from '../../src/core/receipt/receipt';
+import {
+  RECEIPT_EXTENSION_KEY,
+  RECEIPT_JWKS_PATH,
+  SignedReceiptSchema,
+  type SignedReceipt,
+} from '../../src/core/receipt/receipt';
 import { createReceiptSigner } from '../../src/core/receipt/signer';
 import { verifyReceipt } from '../../src/core/receipt/verifyReceipt';
-import { decodePaymentRequiredHeader, decodePaymentResponseHeader, decodePaymentSignatureHeader, encodePaymentSignatureHeader } from '../../src/protocol/headers';
+import {
+  decodePaymentRequiredHeader,
+  decodePaymentResponseHeader,
+  decodePaymentSignatureHeader,
+  encodePaymentSignatureHeader,
+} from '../../src/protocol/headers';
 import type { PaymentRequired, PaymentRequirements } from '../../src/protocol/schemas';
 import { paywall, type PaywallEvent } from '../../src/server/paywall';
 import type { RoutesConfig } from '../../src/server/routes';
@@ -17,7 +27,13 @@ const ORIGIN = 'http://shop.test';
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('base64url');
 
 const routes: RoutesConfig = {
-  'GET /paid': { accepts: [{ rail: 'fake-exact', amount: 10n }, { rail: 'fake-b', amount: 20n, payTo: 'merchant-b' }], description: 'two rails' },
+  'GET /paid': {
+    accepts: [
+      { rail: 'fake-exact', amount: 10n },
+      { rail: 'fake-b', amount: 20n, payTo: 'merchant-b' },
+    ],
+    description: 'two rails',
+  },
   'GET /single': { accepts: [{ rail: 'fake-exact', amount: 10n }] },
   'GET /other': { accepts: [{ rail: 'fake-exact', amount: 10n }] },
   'POST /submit': { accepts: [{ rail: 'fake-exact', amount: 10n }] },
@@ -46,8 +62,10 @@ async function setup(options: { maxBodyBytes?: number; settleDelayMs?: number } 
     },
     beforeSettle: () => {
       if (inject.settle === 'throw') throw new RailUnavailableError('fake node unreachable', { rail: 'fake-exact' });
-      if (inject.settle === 'pending') return { status: 'pending', reference: 'fake-tx-pending', message: 'Broadcast, not confirmed yet.' };
-      if (inject.settle === 'failed') return { status: 'failed', reason: 'nonce_already_used_on_chain', message: 'The chain refused it.' };
+      if (inject.settle === 'pending')
+        return { status: 'pending', reference: 'fake-tx-pending', message: 'Broadcast, not confirmed yet.' };
+      if (inject.settle === 'failed')
+        return { status: 'failed', reason: 'nonce_already_used_on_chain', message: 'The chain refused it.' };
       return undefined;
     },
   });
@@ -64,10 +82,14 @@ async function setup(options: { maxBodyBytes?: number; settleDelayMs?: number } 
   const app = pw.wrap(async (request) => {
     state.handlerCalls++;
     const body = request.method === 'POST' ? await request.text() : '';
-    return Response.json({ ok: state.handlerStatus < 400, path: new URL(request.url).pathname, body }, { status: state.handlerStatus });
+    return Response.json(
+      { ok: state.handlerStatus < 400, path: new URL(request.url).pathname, body },
+      { status: state.handlerStatus },
+    );
   });
   const fetchImpl: FetchLike = async (input, init) => app(new Request(input, init));
-  const client = (extra: Partial<PayingFetchOptions> = {}) => payingFetch(fetchImpl, { adapters: [rail], wallets: [alice], ...extra });
+  const client = (extra: Partial<PayingFetchOptions> = {}) =>
+    payingFetch(fetchImpl, { adapters: [rail], wallets: [alice], ...extra });
   return { ledger, alice, broke, calls, state, inject, rail, railB, signer, events, pw, app, fetchImpl, client };
 }
 
@@ -80,7 +102,11 @@ async function challenge(s: Setup, path: string, init?: RequestInit): Promise<Pa
 }
 
 async function payHeader(s: Setup, offer: PaymentRequirements, wallet: FakeWallet = s.alice): Promise<string> {
-  const payload = await s.rail.createPayment(offer, wallet, { resource: { url: ORIGIN }, x402Version: 2, now: Date.now() });
+  const payload = await s.rail.createPayment(offer, wallet, {
+    resource: { url: ORIGIN },
+    x402Version: 2,
+    now: Date.now(),
+  });
   return encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload });
 }
 
@@ -140,12 +166,22 @@ describe('paywall with a fake rail', () => {
     const s = await setup();
     const pay = s.client();
     const body = JSON.stringify({ question: 'what is 402?', n: [1, 2, 3] });
-    const res = await pay(`${ORIGIN}/submit?lang=en`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const res = await pay(`${ORIGIN}/submit?lang=en`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ ok: true, path: '/submit', body });
     expect(res.headers.get('access-control-expose-headers')).toContain('PAYMENT-RESPONSE');
     const settle = decodePaymentResponseHeader(res.headers.get('PAYMENT-RESPONSE') ?? '');
-    expect(settle).toMatchObject({ success: true, network: FAKE_NETWORK, payer: 'alice', amount: '10', transaction: 'fake-tx-1' });
+    expect(settle).toMatchObject({
+      success: true,
+      network: FAKE_NETWORK,
+      payer: 'alice',
+      amount: '10',
+      transaction: 'fake-tx-1',
+    });
     const signed = await signedReceiptOf(res);
     const bound = { method: 'POST', url: `${ORIGIN}/submit?lang=en`, bodyHash: sha256(body) };
     const receipt = await verifyReceipt(signed, s.pw.jwks(), { request: bound, issuer: ORIGIN });
@@ -168,13 +204,23 @@ describe('paywall with a fake rail', () => {
     expect(outcome?.receiptError).toBeUndefined();
     expect(outcome?.rail).toBe('fake-exact');
     expect(String(outcome?.offer.extra.challenge).split('.')[0]).toBe(receipt.challenge);
-    expect(s.ledger.transfers).toEqual([{ paymentId: expect.stringMatching(/^alice:/), from: 'alice', to: 'merchant', amount: 10n, reference: 'fake-tx-1' }]);
+    expect(s.ledger.transfers).toEqual([
+      {
+        paymentId: expect.stringMatching(/^alice:/),
+        from: 'alice',
+        to: 'merchant',
+        amount: 10n,
+        reference: 'fake-tx-1',
+      },
+    ]);
     expect(s.ledger.balanceOf('alice')).toBe(990n);
     expect(s.ledger.balanceOf('merchant')).toBe(10n);
     expect(s.calls.settle).toBe(1);
     expect(s.state.handlerCalls).toBe(1);
     // another body gets another bodyHash; the receipt does not verify against the first request
-    await expect(verifyReceipt(signed, s.pw.jwks(), { request: { ...bound, bodyHash: sha256('other') } })).rejects.toThrow(/another request/);
+    await expect(
+      verifyReceipt(signed, s.pw.jwks(), { request: { ...bound, bodyHash: sha256('other') } }),
+    ).rejects.toThrow(/another request/);
   });
 
   it('receiptOf is undefined for a free request, and the GET receipt binds the empty body', async () => {
@@ -191,7 +237,11 @@ describe('paywall with a fake rail', () => {
   it.each<[string, string, string]>([
     ['not base64', '%%%not base64%%%', errorCodes.HEADER_BAD_BASE64],
     ['not JSON', Buffer.from('{oops').toString('base64'), errorCodes.HEADER_BAD_JSON],
-    ['wrong shape', Buffer.from(JSON.stringify({ x402Version: 2, accepted: { amount: 1.5 } })).toString('base64'), errorCodes.HEADER_SCHEMA],
+    [
+      'wrong shape',
+      Buffer.from(JSON.stringify({ x402Version: 2, accepted: { amount: 1.5 } })).toString('base64'),
+      errorCodes.HEADER_SCHEMA,
+    ],
     ['too deep', Buffer.from('['.repeat(5000)).toString('base64'), errorCodes.HEADER_TOO_DEEP],
     ['too large', 'A'.repeat(40_000), errorCodes.HEADER_TOO_LARGE],
   ])('answers a malformed PAYMENT-SIGNATURE (%s) with 400 JSON and its code', async (_label, header, code) => {
@@ -210,7 +260,13 @@ describe('paywall with a fake rail', () => {
     ['another payTo', (o) => ({ ...o, payTo: 'mallory' })],
     ['a longer timeout', (o) => ({ ...o, maxTimeoutSeconds: 3600 })],
     ['an extra field added', (o) => ({ ...o, extra: { ...o.extra, discount: true } })],
-    ['a forged challenge mac', (o) => ({ ...o, extra: { ...o.extra, challenge: String(o.extra.challenge).replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')) } })],
+    [
+      'a forged challenge mac',
+      (o) => ({
+        ...o,
+        extra: { ...o.extra, challenge: String(o.extra.challenge).replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')) },
+      }),
+    ],
   ])('refuses an echoed offer with %s: 402 challenge_invalid, no money moved', async (_label, alter) => {
     const s = await setup();
     const offer = first((await challenge(s, '/single')).accepts);
@@ -229,7 +285,9 @@ describe('paywall with a fake rail', () => {
     const s = await setup();
     const offer = first((await challenge(s, '/single')).accepts);
     const { challenge: _c, ...extra } = offer.extra;
-    const res = await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': await payHeader(s, { ...offer, extra }) } }));
+    const res = await s.app(
+      new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': await payHeader(s, { ...offer, extra }) } }),
+    );
     expect((await rejectionOf(res)).error).toBe('challenge_missing');
     untouched(s);
   });
@@ -240,7 +298,9 @@ describe('paywall with a fake rail', () => {
     const header = await payHeader(s, offer);
     const res = await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } }));
     expect((await rejectionOf(res)).error).toBe('challenge_invalid');
-    const res2 = await s.app(new Request(`${ORIGIN}/other?different=query`, { headers: { 'PAYMENT-SIGNATURE': header } }));
+    const res2 = await s.app(
+      new Request(`${ORIGIN}/other?different=query`, { headers: { 'PAYMENT-SIGNATURE': header } }),
+    );
     expect((await rejectionOf(res2)).error).toBe('challenge_invalid');
     untouched(s);
     // and it still works where it was made for
@@ -260,7 +320,9 @@ describe('paywall with a fake rail', () => {
     s.state.clockOffset = 0;
     const fresh = first((await challenge(s, '/single')).accepts);
     s.state.clockOffset = (fresh.maxTimeoutSeconds - 2) * 1000;
-    const ok = await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': await payHeader(s, fresh) } }));
+    const ok = await s.app(
+      new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': await payHeader(s, fresh) } }),
+    );
     expect(ok.status).toBe(200);
   });
 
@@ -304,7 +366,13 @@ describe('paywall with a fake rail', () => {
     const ok = await s.app(new Request(`${ORIGIN}/submit`, { ...init, headers: { 'PAYMENT-SIGNATURE': header } }));
     expect(ok.status).toBe(200);
     const handlerCalls = s.state.handlerCalls;
-    const reused = await s.app(new Request(`${ORIGIN}/submit`, { method: 'POST', body: 'second body', headers: { 'PAYMENT-SIGNATURE': header } }));
+    const reused = await s.app(
+      new Request(`${ORIGIN}/submit`, {
+        method: 'POST',
+        body: 'second body',
+        headers: { 'PAYMENT-SIGNATURE': header },
+      }),
+    );
     expect((await rejectionOf(reused)).error).toBe('payment_already_used');
     expect(s.state.handlerCalls).toBe(handlerCalls);
     expect(s.ledger.transfers).toHaveLength(1);
@@ -315,7 +383,9 @@ describe('paywall with a fake rail', () => {
     const offer = first((await challenge(s, '/single')).accepts);
     const header = await payHeader(s, offer);
     const responses = await Promise.all(
-      Array.from({ length: 20 }, () => s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } }))),
+      Array.from({ length: 20 }, () =>
+        s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } })),
+      ),
     );
     expect(s.ledger.transfers).toHaveLength(1);
     expect(s.ledger.balanceOf('alice')).toBe(990n);
@@ -365,7 +435,9 @@ describe('paywall with a fake rail', () => {
     expect(down.status).toBe(503);
     expect(s.state.handlerCalls).toBe(0);
     s.inject.verify = undefined;
-    expect((await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } }))).status).toBe(200);
+    expect((await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } }))).status).toBe(
+      200,
+    );
   });
 
   it('a pending settlement answers 503 settlement_pending, is recorded, and a retry reconciles it through the idempotent settle, paying once', async () => {
@@ -375,9 +447,16 @@ describe('paywall with a fake rail', () => {
     s.inject.settle = 'pending';
     const pending = await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } }));
     expect(pending.status).toBe(503);
-    expect(await pending.json()).toMatchObject({ code: errorCodes.SETTLEMENT_PENDING, reason: 'settlement_pending', details: { reference: 'fake-tx-pending' } });
+    expect(await pending.json()).toMatchObject({
+      code: errorCodes.SETTLEMENT_PENDING,
+      reason: 'settlement_pending',
+      details: { reference: 'fake-tx-pending' },
+    });
     expect(await s.pw.store.listPending()).toEqual([
-      { paymentId: expect.stringMatching(/^fake-exact:alice:/), record: expect.objectContaining({ state: 'pending', reference: 'fake-tx-pending', rail: 'fake-exact' }) },
+      {
+        paymentId: expect.stringMatching(/^fake-exact:alice:/),
+        record: expect.objectContaining({ state: 'pending', reference: 'fake-tx-pending', rail: 'fake-exact' }),
+      },
     ]);
     // Still unconfirmed on the next retry: still pending, the same reference.
     const still = await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': header } }));
@@ -418,17 +497,36 @@ describe('paywall with a fake rail', () => {
   it('surfaces the rail verification reason as PaymentRequired.error', async () => {
     const s = await setup();
     const offer = first((await challenge(s, '/single')).accepts);
-    const res = await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': await payHeader(s, offer, s.broke) } }));
+    const res = await s.app(
+      new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': await payHeader(s, offer, s.broke) } }),
+    );
     const pr = await rejectionOf(res);
     expect(pr.error).toBe('insufficient_funds');
-    expect(pr.extensions?.['x402-rails/rejection']).toMatchObject({ reason: 'insufficient_funds', message: expect.stringContaining('broke') });
+    expect(pr.extensions?.['x402-rails/rejection']).toMatchObject({
+      reason: 'insufficient_funds',
+      message: expect.stringContaining('broke'),
+    });
     // a forged signature
-    const payload = await s.rail.createPayment(offer, s.alice, { resource: { url: ORIGIN }, x402Version: 2, now: Date.now() });
-    const forged = encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload: { ...payload, sig: '00'.repeat(32) } });
-    expect((await rejectionOf(await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': forged } })))).error).toBe('invalid_signature');
+    const payload = await s.rail.createPayment(offer, s.alice, {
+      resource: { url: ORIGIN },
+      x402Version: 2,
+      now: Date.now(),
+    });
+    const forged = encodePaymentSignatureHeader({
+      x402Version: 2,
+      accepted: offer,
+      payload: { ...payload, sig: '00'.repeat(32) },
+    });
+    expect(
+      (await rejectionOf(await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': forged } }))))
+        .error,
+    ).toBe('invalid_signature');
     // a payload the rail cannot parse at all
     const garbage = encodePaymentSignatureHeader({ x402Version: 2, accepted: offer, payload: { nonsense: true } });
-    expect((await rejectionOf(await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': garbage } })))).error).toBe('invalid_payload');
+    expect(
+      (await rejectionOf(await s.app(new Request(`${ORIGIN}/single`, { headers: { 'PAYMENT-SIGNATURE': garbage } }))))
+        .error,
+    ).toBe('invalid_payload');
     expect(s.state.handlerCalls).toBe(0);
     untouched(s);
     // the failed verification released the claim: the payer can still use that nonce once funded
@@ -450,7 +548,9 @@ describe('paywall with a fake rail', () => {
   it('answers 413 to a body larger than maxBodyBytes, declared or streamed', async () => {
     const s = await setup({ maxBodyBytes: 1024 });
     const big = 'x'.repeat(2048);
-    const declared = await s.app(new Request(`${ORIGIN}/submit`, { method: 'POST', body: big, headers: { 'content-length': String(big.length) } }));
+    const declared = await s.app(
+      new Request(`${ORIGIN}/submit`, { method: 'POST', body: big, headers: { 'content-length': String(big.length) } }),
+    );
     expect(declared.status).toBe(413);
     expect(await declared.json()).toMatchObject({ code: errorCodes.BODY_TOO_LARGE });
     const stream = new ReadableStream<Uint8Array>({
@@ -459,7 +559,9 @@ describe('paywall with a fake rail', () => {
         controller.close();
       },
     });
-    const streamed = await s.app(new Request(`${ORIGIN}/submit`, { method: 'POST', body: stream, duplex: 'half' } as RequestInit));
+    const streamed = await s.app(
+      new Request(`${ORIGIN}/submit`, { method: 'POST', body: stream, duplex: 'half' } as RequestInit),
+    );
     expect(streamed.status).toBe(413);
     const small = await s.app(new Request(`${ORIGIN}/submit`, { method: 'POST', body: 'x'.repeat(1024) }));
     expect(small.status).toBe(402);
@@ -505,17 +607,23 @@ describe('paywall with a fake rail', () => {
     }
     expect(error).toBeInstanceOf(NoAcceptableOfferError);
     if (!(error instanceof NoAcceptableOfferError)) return;
-    expect(error.rejections).toEqual([expect.objectContaining({ index: 0, reason: 'network_denied', network: FAKE_NETWORK, amount: '10' })]);
+    expect(error.rejections).toEqual([
+      expect.objectContaining({ index: 0, reason: 'network_denied', network: FAKE_NETWORK, amount: '10' }),
+    ]);
     expect(error.message).toContain('network_denied');
     expect(error.message).toContain('nothing was paid');
     untouched(s);
     expect(s.state.handlerCalls).toBe(0);
     // per-request cap below the price
-    await expect(s.client({ policy: { maxPerRequest: { [FAKE_ASSET]: 9n } } })(`${ORIGIN}/single`)).rejects.toMatchObject({
+    await expect(
+      s.client({ policy: { maxPerRequest: { [FAKE_ASSET]: 9n } } })(`${ORIGIN}/single`),
+    ).rejects.toMatchObject({
       rejections: [expect.objectContaining({ reason: 'over_request_cap' })],
     });
     // a rail the client lacks
-    await expect(s.client()(`${ORIGIN}/b-only`)).rejects.toMatchObject({ rejections: [expect.objectContaining({ reason: 'no_adapter' })] });
+    await expect(s.client()(`${ORIGIN}/b-only`)).rejects.toMatchObject({
+      rejections: [expect.objectContaining({ reason: 'no_adapter' })],
+    });
     untouched(s);
   });
 
@@ -529,7 +637,9 @@ describe('paywall with a fake rail', () => {
     expect(refused).toHaveLength(7);
     for (const r of refused) {
       expect(r.status === 'rejected' && r.reason).toBeInstanceOf(NoAcceptableOfferError);
-      expect(r.status === 'rejected' && r.reason).toMatchObject({ rejections: [expect.objectContaining({ reason: 'budget_exceeded' })] });
+      expect(r.status === 'rejected' && r.reason).toMatchObject({
+        rejections: [expect.objectContaining({ reason: 'budget_exceeded' })],
+      });
     }
     expect(s.ledger.transfers).toHaveLength(3);
     expect(s.ledger.balanceOf('alice')).toBe(970n);
@@ -549,13 +659,22 @@ describe('paywall with a fake rail', () => {
     const res = await pay(`${ORIGIN}/single`);
     expect((await rejectionOf(res)).error).toBe('insufficient_funds');
     expect(receiptOf(res)?.receipt).toBeUndefined();
-    expect(receiptOf(res)?.refused).toMatchObject({ code: 'CLIENT__PAYMENT__REFUSED_BY_SERVER', refused: { status: 402, reason: 'insufficient_funds', amount: '10' } });
+    expect(receiptOf(res)?.refused).toMatchObject({
+      code: 'CLIENT__PAYMENT__REFUSED_BY_SERVER',
+      refused: { status: 402, reason: 'insufficient_funds', amount: '10' },
+    });
     // the origin is suspended: nothing is paid until the user resets it
     s.ledger.balances.set('broke', 10n);
-    await expect(pay(`${ORIGIN}/single`)).rejects.toMatchObject({ name: 'OriginSuspendedError', code: 'CLIENT__ORIGIN__SUSPENDED' });
+    await expect(pay(`${ORIGIN}/single`)).rejects.toMatchObject({
+      name: 'OriginSuspendedError',
+      code: 'CLIENT__ORIGIN__SUSPENDED',
+    });
     strikes.reset(ORIGIN);
     // the budget still counts the refused payment: the full limit is used
-    await expect(pay(`${ORIGIN}/single`)).rejects.toMatchObject({ name: 'NoAcceptableOfferError', rejections: [{ reason: 'budget_exceeded' }] });
+    await expect(pay(`${ORIGIN}/single`)).rejects.toMatchObject({
+      name: 'NoAcceptableOfferError',
+      rejections: [{ reason: 'budget_exceeded' }],
+    });
     expect(s.ledger.transfers).toHaveLength(0);
   });
 });

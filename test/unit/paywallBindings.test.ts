@@ -96,16 +96,27 @@ describe('Hono binding', () => {
     const res = await pay('http://hono.test/paid');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ secret: 'hono content' });
-    expect(decodePaymentResponseHeader(res.headers.get('PAYMENT-RESPONSE') ?? '')).toMatchObject({ success: true, amount: '25', payer: 'alice' });
+    expect(decodePaymentResponseHeader(res.headers.get('PAYMENT-RESPONSE') ?? '')).toMatchObject({
+      success: true,
+      amount: '25',
+      payer: 'alice',
+    });
     const outcome = receiptOf(res);
     expect(outcome?.receiptError).toBeUndefined();
-    expect(outcome?.receipt).toMatchObject({ amount: '25', request: { method: 'GET', url: 'http://hono.test/paid', bodyHash: sha256('') } });
+    expect(outcome?.receipt).toMatchObject({
+      amount: '25',
+      request: { method: 'GET', url: 'http://hono.test/paid', bodyHash: sha256('') },
+    });
 
     const body = '{"q":"hono"}';
     const post = await pay('http://hono.test/paid-post', { method: 'POST', body });
     expect(post.status).toBe(200);
     expect(await post.json()).toEqual({ echoed: body });
-    expect(receiptOf(post)?.receipt?.request).toEqual({ method: 'POST', url: 'http://hono.test/paid-post', bodyHash: sha256(body) });
+    expect(receiptOf(post)?.receipt?.request).toEqual({
+      method: 'POST',
+      url: 'http://hono.test/paid-post',
+      bodyHash: sha256(body),
+    });
     expect(ledger.balanceOf('alice')).toBe(50n);
     expect(ledger.transfers).toHaveLength(2);
   });
@@ -115,7 +126,10 @@ describe('Hono binding', () => {
     const app = new Hono();
     app.use(honoPaywall(routes, { rails: [s.rail], signer: s.signer }));
     app.get('/paid', (c) => c.json({ error: 'boom' }, 500));
-    const pay = payingFetch(async (input, init) => app.request(input, init), { adapters: [s.rail], wallets: [s.alice] });
+    const pay = payingFetch(async (input, init) => app.request(input, init), {
+      adapters: [s.rail],
+      wallets: [s.alice],
+    });
     const res = await pay('http://hono.test/paid');
     expect(res.status).toBe(500);
     expect(res.headers.get('PAYMENT-RESPONSE')).toBeNull();
@@ -176,13 +190,21 @@ describe('Express binding (real socket)', () => {
     expect(await res.json()).toEqual({ secret: 'express content' });
     const outcome = receiptOf(res);
     expect(outcome?.receiptError).toBeUndefined();
-    expect(outcome?.receipt).toMatchObject({ amount: '25', payer: 'alice', request: { method: 'GET', url: `${url}/paid` } });
+    expect(outcome?.receipt).toMatchObject({
+      amount: '25',
+      payer: 'alice',
+      request: { method: 'GET', url: `${url}/paid` },
+    });
 
     const body = 'plain text body';
     const post = await pay(`${url}/paid-post`, { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
     expect(post.status).toBe(200);
     expect(await post.json()).toEqual({ echoed: body });
-    expect(receiptOf(post)?.receipt?.request).toEqual({ method: 'POST', url: `${url}/paid-post`, bodyHash: sha256(body) });
+    expect(receiptOf(post)?.receipt?.request).toEqual({
+      method: 'POST',
+      url: `${url}/paid-post`,
+      bodyHash: sha256(body),
+    });
     expect(ledger.transfers).toHaveLength(2);
     expect(ledger.balanceOf('alice')).toBe(50n);
   });
@@ -201,9 +223,15 @@ describe('Express binding (real socket)', () => {
     const outcome = receiptOf(first);
     expect(outcome?.receipt?.request.bodyHash).toBe(sha256('first body'));
     // Replaying the same payment with another body is another request: refused, not served.
-    const replay = await fetch(`${url}/paid-post`, { method: 'POST', body: 'second body', headers: { 'PAYMENT-SIGNATURE': sent } });
+    const replay = await fetch(`${url}/paid-post`, {
+      method: 'POST',
+      body: 'second body',
+      headers: { 'PAYMENT-SIGNATURE': sent },
+    });
     expect(replay.status).toBe(402);
-    expect(decodePaymentRequiredHeader(replay.headers.get('PAYMENT-REQUIRED') ?? '').error).toBe('payment_already_used');
+    expect(decodePaymentRequiredHeader(replay.headers.get('PAYMENT-REQUIRED') ?? '').error).toBe(
+      'payment_already_used',
+    );
     expect(ledger.transfers).toHaveLength(1);
   });
 });

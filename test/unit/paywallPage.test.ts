@@ -21,7 +21,15 @@ const quotingRail = (id: string, network: string, asset: string, extra: Record<s
     id,
     supports: () => true,
     paymentId: () => 'id',
-    quote: async (offer) => ({ scheme: 'exact', network: network as `${string}:${string}`, amount: offer.amount.toString(), asset, payTo: 'payee', maxTimeoutSeconds: 60, extra }),
+    quote: async (offer) => ({
+      scheme: 'exact',
+      network: network as `${string}:${string}`,
+      amount: offer.amount.toString(),
+      asset,
+      payTo: 'payee',
+      maxTimeoutSeconds: 60,
+      extra,
+    }),
     verify: async () => ({ isValid: false, reason: 'invalid_payload', message: 'no', payer: '' }),
     settle: async () => ({ status: 'failed', reason: 'invalid_payload', message: 'no' }),
   });
@@ -38,7 +46,10 @@ async function demoPaywall(): Promise<Paywall> {
       },
     },
     {
-      rails: [quotingRail('evm', 'eip155:8453', TOKEN, { name: 'USD Coin', version: '2' }), quotingRail('ln', 'bip122:000000000019d6689c085ae165831e93', 'msat', { invoice: 'lnbc1', macaroon: 'AgE' })],
+      rails: [
+        quotingRail('evm', 'eip155:8453', TOKEN, { name: 'USD Coin', version: '2' }),
+        quotingRail('ln', 'bip122:000000000019d6689c085ae165831e93', 'msat', { invoice: 'lnbc1', macaroon: 'AgE' }),
+      ],
       signer: await createReceiptSigner(),
       issuer: 'https://api.example.com',
     },
@@ -64,20 +75,32 @@ describe('paywall page: negotiation', () => {
     const inner: Paywall = { ...(await demoPaywall()), handle: async () => sentinel, wrap: () => async () => sentinel };
     const page = withPaywallPage(inner);
     for (const accept of [undefined, '*/*', 'application/json', 'application/json, text/plain, */*']) {
-      const request = new Request('https://api.example.com/report', accept === undefined ? {} : { headers: { Accept: accept } });
+      const request = new Request(
+        'https://api.example.com/report',
+        accept === undefined ? {} : { headers: { Accept: accept } },
+      );
       expect(await page.handle(request, served)).toBe(sentinel);
       expect(await page.wrap(served)(request)).toBe(sentinel);
     }
   });
 
   it('on a real paywall, a JSON client’s 402 is the JSON challenge, identical to the header; a browser’s is the page with the same challenge headers', async () => {
-    const page = withPaywallPage(await demoPaywall(), { assets: { [TOKEN.toLowerCase()]: { symbol: 'USDC', decimals: 6 } }, theme: { title: 'Report <Pro>' } });
-    const json = await page.handle(new Request('https://api.example.com/report', { headers: { Accept: 'application/json' } }), served);
+    const page = withPaywallPage(await demoPaywall(), {
+      assets: { [TOKEN.toLowerCase()]: { symbol: 'USDC', decimals: 6 } },
+      theme: { title: 'Report <Pro>' },
+    });
+    const json = await page.handle(
+      new Request('https://api.example.com/report', { headers: { Accept: 'application/json' } }),
+      served,
+    );
     expect(json.status).toBe(402);
     expect(json.headers.get('Content-Type')).toBe('application/json');
     expect(await json.json()).toEqual(decodePaymentRequiredHeader(json.headers.get('PAYMENT-REQUIRED') ?? ''));
 
-    const html = await page.handle(new Request('https://api.example.com/report', { headers: { Accept: BROWSER_ACCEPT } }), served);
+    const html = await page.handle(
+      new Request('https://api.example.com/report', { headers: { Accept: BROWSER_ACCEPT } }),
+      served,
+    );
     expect(html.status).toBe(402);
     expect(html.headers.get('Content-Type')).toBe('text/html; charset=utf-8');
     expect(html.headers.get('Cache-Control')).toBe('no-store');
@@ -98,7 +121,9 @@ describe('paywall page: negotiation', () => {
 
   it('the page stays within its size budget (≤ 60 KB gzipped, everything inline)', async () => {
     const page = withPaywallPage(await demoPaywall());
-    const body = await (await page.handle(new Request('https://api.example.com/report', { headers: { Accept: BROWSER_ACCEPT } }), served)).text();
+    const body = await (
+      await page.handle(new Request('https://api.example.com/report', { headers: { Accept: BROWSER_ACCEPT } }), served)
+    ).text();
     const gzipped = gzipSync(body).length;
     expect(gzipped).toBeLessThanOrEqual(PAGE_BUDGET_GZIP_BYTES);
     expect(gzipped).toBeGreaterThan(5_000); // the bundle is in it
@@ -106,13 +131,38 @@ describe('paywall page: negotiation', () => {
 
   it('the invoice status endpoint: 404 without a source, 405 for GET, 400 for a malformed body', async () => {
     const bare = withPaywallPage(await demoPaywall());
-    expect((await bare.handle(new Request(`https://api.example.com${INVOICE_STATUS_PATH}`, { method: 'POST', body: '{}' }), served)).status).toBe(404);
-    const page = withPaywallPage(await demoPaywall(), { invoiceStatus: { invoiceStatus: async () => ({ state: 'open' }) } });
+    expect(
+      (
+        await bare.handle(
+          new Request(`https://api.example.com${INVOICE_STATUS_PATH}`, { method: 'POST', body: '{}' }),
+          served,
+        )
+      ).status,
+    ).toBe(404);
+    const page = withPaywallPage(await demoPaywall(), {
+      invoiceStatus: { invoiceStatus: async () => ({ state: 'open' }) },
+    });
     expect(page.covers('POST', INVOICE_STATUS_PATH)).toBe(true);
     expect((await page.handle(new Request(`https://api.example.com${INVOICE_STATUS_PATH}`), served)).status).toBe(405);
-    expect((await page.handle(new Request(`https://api.example.com${INVOICE_STATUS_PATH}`, { method: 'POST', body: 'nope' }), served)).status).toBe(400);
-    expect((await page.handle(new Request(`https://api.example.com${INVOICE_STATUS_PATH}`, { method: 'POST', body: '{"macaroon":5}' }), served)).status).toBe(400);
-    const open = await page.wrap(served)(new Request(`https://api.example.com${INVOICE_STATUS_PATH}`, { method: 'POST', body: '{"macaroon":"AgE"}' }));
+    expect(
+      (
+        await page.handle(
+          new Request(`https://api.example.com${INVOICE_STATUS_PATH}`, { method: 'POST', body: 'nope' }),
+          served,
+        )
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await page.handle(
+          new Request(`https://api.example.com${INVOICE_STATUS_PATH}`, { method: 'POST', body: '{"macaroon":5}' }),
+          served,
+        )
+      ).status,
+    ).toBe(400);
+    const open = await page.wrap(served)(
+      new Request(`https://api.example.com${INVOICE_STATUS_PATH}`, { method: 'POST', body: '{"macaroon":"AgE"}' }),
+    );
     expect(await open.json()).toEqual({ state: 'open' });
   });
 });
@@ -131,8 +181,24 @@ describe('paywall page: amounts and bundle', () => {
   it('names offers the page cannot pay and says why', () => {
     const views = offerViews(
       [
-        { scheme: 'exact', network: 'solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp', amount: '5', asset: 'Mint1', payTo: 'p', maxTimeoutSeconds: 60, extra: { feePayer: 'f' } },
-        { scheme: 'exact', network: 'eip155:1', amount: '5', asset: TOKEN, payTo: 'p', maxTimeoutSeconds: 60, extra: { assetTransferMethod: 'eip2612' } },
+        {
+          scheme: 'exact',
+          network: 'solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp',
+          amount: '5',
+          asset: 'Mint1',
+          payTo: 'p',
+          maxTimeoutSeconds: 60,
+          extra: { feePayer: 'f' },
+        },
+        {
+          scheme: 'exact',
+          network: 'eip155:1',
+          amount: '5',
+          asset: TOKEN,
+          payTo: 'p',
+          maxTimeoutSeconds: 60,
+          extra: { assetTransferMethod: 'eip2612' },
+        },
       ],
       { lightningStatus: false },
     );
@@ -143,6 +209,9 @@ describe('paywall page: amounts and bundle', () => {
   });
 
   it('the inlined page scripts are what `npm run build:pages` makes from the sources', async () => {
-    for (const b of pageBundles) expect(readFileSync(b.out, 'utf8'), `${b.out} is stale: run npm run build:pages`).toBe(await bundlePage(b.entry, b.name));
+    for (const b of pageBundles)
+      expect(readFileSync(b.out, 'utf8'), `${b.out} is stale: run npm run build:pages`).toBe(
+        await bundlePage(b.entry, b.name),
+      );
   });
 });

@@ -13,7 +13,8 @@ const offer: PaymentRequirements = {
   extra: {},
 };
 const origin = 'https://api.example.com';
-const reason = (policy: SpendingPolicy, o: PaymentRequirements = offer, from = origin) => policyRejection(policy, o, from)?.reason;
+const reason = (policy: SpendingPolicy, o: PaymentRequirements = offer, from = origin) =>
+  policyRejection(policy, o, from)?.reason;
 
 describe('policyRejection', () => {
   it('allows everything under an empty policy', () => {
@@ -30,13 +31,21 @@ describe('policyRejection', () => {
     ['asset on another network is not this one', { assets: { allow: [`eip155:8453/${asset}`] } }, 'asset_not_allowed'],
     ['asset denied', { assets: { deny: [asset] } }, 'asset_denied'],
     ['asset denied as network/asset', { assets: { deny: [`eip155:84532/${asset.toUpperCase()}`] } }, 'asset_denied'],
-    ['payee allowed, checksum case ignored', { payees: { allow: ['0xabcdef0000000000000000000000000000000001'] } }, undefined],
+    [
+      'payee allowed, checksum case ignored',
+      { payees: { allow: ['0xabcdef0000000000000000000000000000000001'] } },
+      undefined,
+    ],
     ['payee not allowed', { payees: { allow: ['0x0000000000000000000000000000000000000002'] } }, 'payee_not_allowed'],
     ['payee denied', { payees: { deny: ['0xABCDEF0000000000000000000000000000000001'] } }, 'payee_denied'],
     ['origin allowed', { origins: { allow: [origin] } }, undefined],
     ['origin not allowed', { origins: { allow: ['https://other.example.com'] } }, 'origin_not_allowed'],
     ['origin denied', { origins: { deny: [origin] } }, 'origin_denied'],
-    ['deny wins over allow (network)', { networks: { allow: ['eip155:84532'], deny: ['eip155:84532'] } }, 'network_denied'],
+    [
+      'deny wins over allow (network)',
+      { networks: { allow: ['eip155:84532'], deny: ['eip155:84532'] } },
+      'network_denied',
+    ],
     ['deny wins over allow (payee)', { payees: { allow: [offer.payTo], deny: [offer.payTo] } }, 'payee_denied'],
   ])('%s', (_label, policy, expected) => {
     expect(reason(policy)).toBe(expected);
@@ -83,7 +92,9 @@ describe('policyRejection', () => {
     expect(policyRejection({}, over, origin)?.message).toContain(`policy.maxPerRequest['eip155:84532/${asset}']`);
     expect(policyRejection({}, over, origin)?.message).toContain('--max');
     // Lightning msat and an asset of unknown decimals are capped the same atomic way.
-    expect(reason({}, { ...over, network: 'bip122:0f9188f13cb7b2c71f2a335e3a4fc328', asset: 'msat' })).toBe('over_request_cap');
+    expect(reason({}, { ...over, network: 'bip122:0f9188f13cb7b2c71f2a335e3a4fc328', asset: 'msat' })).toBe(
+      'over_request_cap',
+    );
     expect(reason({}, { ...over, asset: '0x0000000000000000000000000000000000000bad' })).toBe('over_request_cap');
     // raised per asset, or for every asset
     expect(reason({ maxPerRequest: { [asset]: 1_000_001n } }, over)).toBeUndefined();
@@ -99,9 +110,13 @@ describe('policyRejection', () => {
       { role: 'payee', address: offer.payTo },
       { role: 'spender', address: spender },
     ];
-    expect(policyRejection({ payees: { allow: [offer.payTo] } }, offer, origin, both)?.reason).toBe('spender_not_allowed');
+    expect(policyRejection({ payees: { allow: [offer.payTo] } }, offer, origin, both)?.reason).toBe(
+      'spender_not_allowed',
+    );
     expect(policyRejection({ payees: { allow: [offer.payTo] } }, offer, origin, both)?.message).toContain(spender);
-    expect(policyRejection({ payees: { deny: [spender.toLowerCase()] } }, offer, origin, both)?.reason).toBe('spender_denied');
+    expect(policyRejection({ payees: { deny: [spender.toLowerCase()] } }, offer, origin, both)?.reason).toBe(
+      'spender_denied',
+    );
     expect(policyRejection({ payees: { allow: [offer.payTo, spender] } }, offer, origin, both)).toBeUndefined();
   });
 });

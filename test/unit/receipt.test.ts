@@ -29,7 +29,11 @@ const receipt: Receipt = {
   payee: '0x2222222222222222222222222222222222222222',
   reference: '0xabababababababababababababababababababababababababababababababab',
   proof: 'cafe',
-  request: { method: 'POST', url: 'https://api.example.com/report?x=1', bodyHash: '47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU' },
+  request: {
+    method: 'POST',
+    url: 'https://api.example.com/report?x=1',
+    bodyHash: '47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU',
+  },
   requirementsHash: 'n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg',
   challenge: 'AAAAAAAAAAAAAAAA',
   protocol: 'mpp',
@@ -45,7 +49,11 @@ const receipt: Receipt = {
     used: '7500',
     remaining: '92500',
     final: true,
-    refund: { amount: '92500', status: 'sent', reference: '0xcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd' },
+    refund: {
+      amount: '92500',
+      status: 'sent',
+      reference: '0xcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd',
+    },
   },
 };
 
@@ -89,7 +97,9 @@ function altered(path: string, value: unknown): unknown {
 /** Every leaf path of the receipt except the signature. */
 function leafPaths(value: Record<string, unknown>, prefix = ''): string[] {
   return Object.entries(value).flatMap(([k, v]) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) ? leafPaths(v as Record<string, unknown>, `${prefix}${k}.`) : [`${prefix}${k}`],
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? leafPaths(v as Record<string, unknown>, `${prefix}${k}.`)
+      : [`${prefix}${k}`],
   );
 }
 
@@ -109,7 +119,12 @@ function withPath(signed: SignedReceipt, path: string, next: unknown | undefined
 }
 
 function getPath(value: Record<string, unknown>, path: string): unknown {
-  return path.split('.').reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), value);
+  return path
+    .split('.')
+    .reduce<unknown>(
+      (v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined),
+      value,
+    );
 }
 
 describe('receipt signing and verification', () => {
@@ -148,9 +163,21 @@ describe('receipt signing and verification', () => {
     const signed = await signer.sign(receipt);
     const jwks = signer.jwks();
     const paths = leafPaths(receipt);
-    expect(paths).toEqual(expect.arrayContaining(['request.method', 'request.url', 'request.bodyHash', 'proof', 'settledAt', 'amount', 'payee']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'request.method',
+        'request.url',
+        'request.bodyHash',
+        'proof',
+        'settledAt',
+        'amount',
+        'payee',
+      ]),
+    );
     // request and metering are objects (their leaves count instead); metering.refund has 3 leaves, metering.settlement (authorize mode) is absent here
-    expect(paths).toHaveLength(Object.keys(ReceiptSchema.shape).length - 2 + 3 + Object.keys(MeteringReceiptSchema.shape).length - 2 + 3);
+    expect(paths).toHaveLength(
+      Object.keys(ReceiptSchema.shape).length - 2 + 3 + Object.keys(MeteringReceiptSchema.shape).length - 2 + 3,
+    );
     for (const path of paths) {
       const changed = altered(path, getPath(receipt, path));
       const tampered = withPath(signed, path, changed);
@@ -210,7 +237,9 @@ describe('receipt signing and verification', () => {
   it('rejects a valid signature whose JWS type is not a receipt', async () => {
     const signer = await createReceiptSigner({ privateJwk: fixedJwk });
     const key = await importJWK({ ...fixedJwk, alg: 'EdDSA' }, 'EdDSA');
-    const jws = await new CompactSign(new TextEncoder().encode(canonicalJson(receipt))).setProtectedHeader({ alg: 'EdDSA', kid: signer.kid, typ: 'JWT' }).sign(key);
+    const jws = await new CompactSign(new TextEncoder().encode(canonicalJson(receipt)))
+      .setProtectedHeader({ alg: 'EdDSA', kid: signer.kid, typ: 'JWT' })
+      .sign(key);
     const [h, , s] = jws.split('.');
     const error = await rejection(verifyReceipt({ ...receipt, signature: `${h}..${s}` }, signer.jwks()));
     expect(error.message).toMatch(/wrong type/);
@@ -239,7 +268,10 @@ describe('receipt signing and verification', () => {
     const a = await createReceiptSigner({ privateJwk: fixedJwk });
     const b = await createReceiptSigner({ privateJwk: { ...fixedJwk } });
     expect(a.kid).toBe(b.kid);
-    const expected = createHash('sha256').update(JSON.stringify({ crv: 'Ed25519', kty: 'OKP', x: fixedJwk.x })).digest('base64url').slice(0, 16);
+    const expected = createHash('sha256')
+      .update(JSON.stringify({ crv: 'Ed25519', kty: 'OKP', x: fixedJwk.x }))
+      .digest('base64url')
+      .slice(0, 16);
     expect(a.kid).toBe(expected);
     expect(a.jwks()).toEqual(b.jwks());
     expect(a.jwks().keys[0]?.x).toBe(fixedJwk.x);

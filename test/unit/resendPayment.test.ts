@@ -64,7 +64,10 @@ describe('payingFetch with a fetch wrapper that clones responses', () => {
     const ledger = createFakeLedger();
     const rail = fakeRail({ ledger, payTo: 'merchant' });
     const wallet = ledger.open('alice', 10_000n);
-    const pw = paywall({ 'GET /x': { accepts: [{ rail: 'fake-exact', amount: 100n }] } }, { rails: [rail], signer: await createReceiptSigner() });
+    const pw = paywall(
+      { 'GET /x': { accepts: [{ rail: 'fake-exact', amount: 100n }] } },
+      { rails: [rail], signer: await createReceiptSigner() },
+    );
     const handler = pw.wrap(() => new Response('ok'));
     const clones: Response[] = [];
     const cloning = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {

@@ -95,8 +95,16 @@ describe('x402 v1 read side', () => {
   });
 
   it.each<[string, unknown, string]>([
-    ['a float maxAmountRequired', { ...v1Body, accepts: [{ ...v1Body.accepts[0], maxAmountRequired: '0.01' }] }, 'accepts.0.maxAmountRequired'],
-    ['a numeric maxAmountRequired', { ...v1Body, accepts: [{ ...v1Body.accepts[0], maxAmountRequired: 10000 }] }, 'accepts.0.maxAmountRequired'],
+    [
+      'a float maxAmountRequired',
+      { ...v1Body, accepts: [{ ...v1Body.accepts[0], maxAmountRequired: '0.01' }] },
+      'accepts.0.maxAmountRequired',
+    ],
+    [
+      'a numeric maxAmountRequired',
+      { ...v1Body, accepts: [{ ...v1Body.accepts[0], maxAmountRequired: 10000 }] },
+      'accepts.0.maxAmountRequired',
+    ],
     ['a missing payTo', { ...v1Body, accepts: [{ ...v1Body.accepts[0], payTo: undefined }] }, 'accepts.0.payTo'],
     ['version 2', { ...v1Body, x402Version: 2 }, 'x402Version'],
   ])('refuses a v1 body with %s, naming %s', (_label, body, path) => {
@@ -114,7 +122,10 @@ describe('x402 v1 read side', () => {
   });
 
   it('encodes X-PAYMENT as {x402Version:1, scheme, network (v1 name), payload}', () => {
-    const payload = { signature: '0xsig', authorization: { from: '0x1', to: payTo, value: '10000', validAfter: '0', validBefore: '9', nonce: '0x01' } };
+    const payload = {
+      signature: '0xsig',
+      authorization: { from: '0x1', to: payTo, value: '10000', validAfter: '0', validBefore: '9', nonce: '0x01' },
+    };
     const header = encodeV1PaymentHeader(firstOffer(), payload);
     expect(header).toMatch(/^[A-Za-z0-9+/]+={0,2}$/);
     const decoded = decodeBase64Json(header);
@@ -124,12 +135,20 @@ describe('x402 v1 read side', () => {
 
   it('decodes X-PAYMENT-RESPONSE and refuses a malformed one', () => {
     const header = encodeBase64Json({ success: true, transaction: '0xabc', network: 'base-sepolia', payer: '0x1' });
-    expect(decodeV1PaymentResponseHeader(header)).toEqual({ success: true, transaction: '0xabc', network: 'base-sepolia', payer: '0x1' });
+    expect(decodeV1PaymentResponseHeader(header)).toEqual({
+      success: true,
+      transaction: '0xabc',
+      network: 'base-sepolia',
+      payer: '0x1',
+    });
     expect(() => decodeV1PaymentResponseHeader(encodeBase64Json({ success: 'yes' }))).toThrow(MalformedInputError);
   });
 
   it('readChallenge turns a v1 402 body into v2 offers, dropping unknown networks and keeping the v1 originals aligned', async () => {
-    const response = new Response(JSON.stringify(v1Body), { status: 402, headers: { 'content-type': 'application/json' } });
+    const response = new Response(JSON.stringify(v1Body), {
+      status: 402,
+      headers: { 'content-type': 'application/json' },
+    });
     const challenge = await readChallenge(response);
     expect(challenge?.version).toBe(1);
     if (challenge?.version !== 1) return;
@@ -146,15 +165,25 @@ describe('x402 v1 read side', () => {
       x402Version: 1,
       accepts: ['constructor', '__proto__', 'toString', 'base'].map((network) => ({ ...v1Body.accepts[0], network })),
     };
-    const challenge = await readChallenge(new Response(JSON.stringify(hostile), { status: 402, headers: { 'content-type': 'application/json' } }));
+    const challenge = await readChallenge(
+      new Response(JSON.stringify(hostile), { status: 402, headers: { 'content-type': 'application/json' } }),
+    );
     expect(challenge?.offers.map((o) => o.network)).toEqual(['eip155:8453']);
     for (const offer of challenge?.offers ?? []) expect(typeof offer.network).toBe('string');
   });
 
   it('readChallenge ignores 402s that are not x402', async () => {
-    expect(await readChallenge(new Response('pay me', { status: 402, headers: { 'content-type': 'text/plain' } }))).toBeUndefined();
-    expect(await readChallenge(new Response('{"x402Version":3}', { status: 402, headers: { 'content-type': 'application/json' } }))).toBeUndefined();
-    expect(await readChallenge(new Response('{not json', { status: 402, headers: { 'content-type': 'application/json' } }))).toBeUndefined();
+    expect(
+      await readChallenge(new Response('pay me', { status: 402, headers: { 'content-type': 'text/plain' } })),
+    ).toBeUndefined();
+    expect(
+      await readChallenge(
+        new Response('{"x402Version":3}', { status: 402, headers: { 'content-type': 'application/json' } }),
+      ),
+    ).toBeUndefined();
+    expect(
+      await readChallenge(new Response('{not json', { status: 402, headers: { 'content-type': 'application/json' } })),
+    ).toBeUndefined();
   });
 });
 
@@ -172,7 +201,12 @@ describe('payingFetch against a v1 server', () => {
       if (header === null) return Response.json(body, { status: 402 });
       const decoded = decodeBase64Json(header);
       seen.push(decoded);
-      const response = encodeBase64Json({ success: true, transaction: '0xfeed', network: 'base-sepolia', payer: 'alice' });
+      const response = encodeBase64Json({
+        success: true,
+        transaction: '0xfeed',
+        network: 'base-sepolia',
+        payer: 'alice',
+      });
       return new Response('v1 content', { status: 200, headers: { 'X-PAYMENT-RESPONSE': response } });
     };
     const res = await payingFetch(server, { adapters: [rail], wallets: [alice] })('https://api.example.com/weather');
@@ -183,12 +217,28 @@ describe('payingFetch against a v1 server', () => {
       x402Version: 1,
       scheme: 'exact',
       network: 'base-sepolia',
-      payload: { from: 'alice', nonce: expect.stringMatching(/^[0-9a-f]{32}$/), sig: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      payload: {
+        from: 'alice',
+        nonce: expect.stringMatching(/^[0-9a-f]{32}$/),
+        sig: expect.stringMatching(/^[0-9a-f]{64}$/),
+      },
     });
     const outcome = receiptOf(res);
-    expect(outcome).toMatchObject({ x402Version: 1, rail: 'fake-exact', offer: { network: 'eip155:84532', amount: '7' } });
-    expect(outcome?.settleResponse).toEqual({ success: true, transaction: '0xfeed', network: 'eip155:84532', payer: 'alice' });
+    expect(outcome).toMatchObject({
+      x402Version: 1,
+      rail: 'fake-exact',
+      offer: { network: 'eip155:84532', amount: '7' },
+    });
+    expect(outcome?.settleResponse).toEqual({
+      success: true,
+      transaction: '0xfeed',
+      network: 'eip155:84532',
+      payer: 'alice',
+    });
     // no signed receipt from a v1 server: the same format, built by the client from its SettleResponse
-    expect(outcome).toMatchObject({ receiptSource: 'settle-response', receipt: { reference: '0xfeed', amount: '7', payer: 'alice', network: 'eip155:84532', status: 'settled' } });
+    expect(outcome).toMatchObject({
+      receiptSource: 'settle-response',
+      receipt: { reference: '0xfeed', amount: '7', payer: 'alice', network: 'eip155:84532', status: 'settled' },
+    });
   });
 });

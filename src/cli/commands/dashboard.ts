@@ -30,13 +30,30 @@ export const dashboard = defineCommand({
   name: 'dashboard',
   summary: 'serve the receipts dashboard over a payment store (bearer key)',
   help,
-  options: { sqlite: { type: 'string' }, redis: { type: 'string' }, prefix: { type: 'string' }, jwks: { type: 'string' }, issuer: { type: 'string' }, 'audit-sqlite': { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } },
+  options: {
+    sqlite: { type: 'string' },
+    redis: { type: 'string' },
+    prefix: { type: 'string' },
+    jwks: { type: 'string' },
+    issuer: { type: 'string' },
+    'audit-sqlite': { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+  },
   async run({ values, positionals }) {
     expectPositionals('dashboard', positionals, []);
-    if ((values.sqlite === undefined) === (values.redis === undefined)) throw new UsageError('Give the payment store: --sqlite <file> or --redis <url> (one of them).', 'dashboard');
-    if (values.jwks === undefined) throw new UsageError("Missing --jwks <url|file>: receipts are re-verified against the issuer's keys.", 'dashboard');
+    if ((values.sqlite === undefined) === (values.redis === undefined))
+      throw new UsageError('Give the payment store: --sqlite <file> or --redis <url> (one of them).', 'dashboard');
+    if (values.jwks === undefined)
+      throw new UsageError(
+        "Missing --jwks <url|file>: receipts are re-verified against the issuer's keys.",
+        'dashboard',
+      );
     const key = process.env['X402_DASHBOARD_KEY'] ?? '';
-    if (key.length < 16) throw new CliError('Set X402_DASHBOARD_KEY to a key of at least 16 characters: the dashboard shows nothing without it.');
+    if (key.length < 16)
+      throw new CliError(
+        'Set X402_DASHBOARD_KEY to a key of at least 16 characters: the dashboard shows nothing without it.',
+      );
     const port = values.port === undefined ? 4022 : parsePort('dashboard', values.port);
     const jwks = await readJwks(values.jwks, RECEIPT_JWKS_PATH);
     const start = async () => {
@@ -46,7 +63,10 @@ export const dashboard = defineCommand({
       let store;
       if (values.sqlite !== undefined) {
         const { createSqlitePaymentStore } = await import('../../stores/sqlitePaymentStore');
-        const sqlite = createSqlitePaymentStore({ path: values.sqlite, ...(values.prefix ? { tablePrefix: values.prefix } : {}) });
+        const sqlite = createSqlitePaymentStore({
+          path: values.sqlite,
+          ...(values.prefix ? { tablePrefix: values.prefix } : {}),
+        });
         closers.push(() => sqlite.close());
         store = sqlite;
       } else {
@@ -63,7 +83,13 @@ export const dashboard = defineCommand({
         closers.push(() => log.close());
         auditLog = log;
       }
-      const handler = dashboardHandler({ store, jwks, bearerKeys: [key], ...(values.issuer ? { issuer: values.issuer } : {}), ...(auditLog ? { auditLog } : {}) });
+      const handler = dashboardHandler({
+        store,
+        jwks,
+        bearerKeys: [key],
+        ...(values.issuer ? { issuer: values.issuer } : {}),
+        ...(auditLog ? { auditLog } : {}),
+      });
       const server = await serveFetch(handler, { port, hostname: values.host ?? '127.0.0.1' });
       return {
         url: `${server.url}/dashboard/`,

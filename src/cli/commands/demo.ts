@@ -2,7 +2,14 @@ import { RECEIPT_JWKS_PATH } from '../../core/receipt/receipt';
 import type { Demo } from '../../../fixtures/demo/demoServer';
 import { expectPositionals, parsePort } from '../args';
 import { defineCommand } from '../command';
-import { describeDevnets, devnetAmount, exportLines, formatDevnets, payerWalletEnv, type DevnetsDescription } from '../describeDevnets';
+import {
+  describeDevnets,
+  devnetAmount,
+  exportLines,
+  formatDevnets,
+  payerWalletEnv,
+  type DevnetsDescription,
+} from '../describeDevnets';
 import { UsageError } from '../errors';
 import { elapsed, print, printJson, progress, table } from '../output';
 import { devnetPackages, requirePackages, serverPackages } from '../requirePackages';
@@ -92,7 +99,12 @@ function describeDemo(running: Demo): DemoServeDescription {
     jwksUrl: `${running.url}${RECEIPT_JWKS_PATH}`,
     prices: running.accepts.map((a) => {
       const amount = BigInt(a.amount).toString();
-      return { rail: a.rail, amount, unit: priceUnits[a.rail] ?? 'atomic units', display: devnetAmount(a.rail, amount, devnets) };
+      return {
+        rail: a.rail,
+        amount,
+        unit: priceUnits[a.rail] ?? 'atomic units',
+        display: devnetAmount(a.rail, amount, devnets),
+      };
     }),
     curl: `curl -i ${running.reportUrl}`,
     walletEnv: payerWalletEnv(devnets),
@@ -105,7 +117,13 @@ export function formatServe(d: DemoServeDescription): string {
   return [
     `Paid demo server: ${d.url}`,
     `  GET ${d.reportUrl} accepts, in the server's order:`,
-    table(d.prices.map((p) => [p.rail, `${p.display} (${p.amount} atomic)${priceMethods[p.rail] ? `, ${priceMethods[p.rail]}` : ''}`]), '    '),
+    table(
+      d.prices.map((p) => [
+        p.rail,
+        `${p.display} (${p.amount} atomic)${priceMethods[p.rail] ? `, ${priceMethods[p.rail]}` : ''}`,
+      ]),
+      '    ',
+    ),
     `  Receipts are signed; the issuer's JWKS: ${d.jwksUrl}`,
     '',
     `Open ${d.reportUrl} in a browser for the paywall page, or see the 402 (PAYMENT-REQUIRED for x402,`,

@@ -36,11 +36,16 @@ export const devnetUp = defineCommand({
     return runUntilSignal('the devnets', start, (devnets) => {
       const t = devnets.timings;
       const readyMs = elapsed(started);
-      progress(`Devnets up in ${readyMs} ms (loading ${readyMs - t.totalMs} ms; in parallel: evm ${t.evmMs} ms, solana ${t.solanaMs} ms, lightning ${t.lightningMs} ms).`);
+      progress(
+        `Devnets up in ${readyMs} ms (loading ${readyMs - t.totalMs} ms; in parallel: evm ${t.evmMs} ms, solana ${t.solanaMs} ms, lightning ${t.lightningMs} ms).`,
+      );
       const description = describeDevnets(devnets);
       const walletEnv = payerWalletEnv(description);
       if (values.json) printJson({ ...description, walletEnv, timings: { ...t, readyMs } });
-      else print(`${formatDevnets(description)}\n\nPay with these wallets (npx x402-rails pay <url>):\n${exportLines(walletEnv).join('\n')}\n`);
+      else
+        print(
+          `${formatDevnets(description)}\n\nPay with these wallets (npx x402-rails pay <url>):\n${exportLines(walletEnv).join('\n')}\n`,
+        );
     });
   },
 });

@@ -24,28 +24,42 @@ export const discover = defineCommand({
   options: {},
   async run({ values, positionals }) {
     const [origin = ''] = expectPositionals('discover', positionals, ['origin']);
-    if (!URL.canParse(origin)) throw new CliError(`"${origin.slice(0, 100)}" is not a URL such as https://api.example.com.`);
+    if (!URL.canParse(origin))
+      throw new CliError(`"${origin.slice(0, 100)}" is not a URL such as https://api.example.com.`);
     let manifest: Awaited<ReturnType<typeof discoverOrigin>>;
     try {
       manifest = await discoverOrigin(origin);
     } catch (error) {
       if (error instanceof MalformedInputError) throw new CliError(error.message);
-      if (error instanceof TypeError) throw new CliError(`Could not reach ${new URL(origin).origin}: ${error.cause instanceof Error ? error.cause.message : error.message}`);
+      if (error instanceof TypeError)
+        throw new CliError(
+          `Could not reach ${new URL(origin).origin}: ${error.cause instanceof Error ? error.cause.message : error.message}`,
+        );
       throw error;
     }
     if (values.json) {
       printJson(manifest);
       return 0;
     }
-    print(manifest.items.length === 0 ? `${new URL(origin).origin} sells nothing.` : manifest.items.map(formatItem).join('\n\n'));
+    print(
+      manifest.items.length === 0
+        ? `${new URL(origin).origin} sells nothing.`
+        : manifest.items.map(formatItem).join('\n\n'),
+    );
     return 0;
   },
 });
 
 function formatItem(item: DiscoveryItem): string {
-  const call = item.type === 'mcp' ? `MCP tool ${item.input.toolName ?? ''}` : `${item.input.method ?? 'GET'} ${item.resource.url}`;
+  const call =
+    item.type === 'mcp'
+      ? `MCP tool ${item.input.toolName ?? ''}`
+      : `${item.input.method ?? 'GET'} ${item.resource.url}`;
   const about = [item.resource.serviceName, item.resource.description].filter(Boolean).join(' — ');
   const tags = item.resource.tags?.length ? ` [${item.resource.tags.join(', ')}]` : '';
   const offers = item.accepts.map((a) => `    ${a.scheme.padEnd(6)} ${a.network.padEnd(44)} ${a.amount} of ${a.asset}`);
-  return [`${call}${about ? `  ${about}` : ''}${tags}`, ...(offers.length > 0 ? offers : ['    (no rail can quote it right now)'])].join('\n');
+  return [
+    `${call}${about ? `  ${about}` : ''}${tags}`,
+    ...(offers.length > 0 ? offers : ['    (no rail can quote it right now)']),
+  ].join('\n');
 }

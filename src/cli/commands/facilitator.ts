@@ -42,10 +42,16 @@ export const facilitator = defineCommand({
   async run({ values, positionals }) {
     expectPositionals('facilitator', positionals, []);
     const port = values.port === undefined ? 4021 : parsePort('facilitator', values.port);
-    const apiKeys = (process.env['X402_FACILITATOR_KEYS'] ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
-    if (apiKeys.some((k) => k.length < 16)) throw new CliError('Every key in X402_FACILITATOR_KEYS must be at least 16 characters long.');
+    const apiKeys = (process.env['X402_FACILITATOR_KEYS'] ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter((k) => k !== '');
+    if (apiKeys.some((k) => k.length < 16))
+      throw new CliError('Every key in X402_FACILITATOR_KEYS must be at least 16 characters long.');
     if (apiKeys.length === 0 && values.host !== undefined && !isLoopback(values.host) && values.open !== true) {
-      throw new CliError(`Without X402_FACILITATOR_KEYS the facilitator listens only on loopback; --host ${values.host} would let anyone who reaches it settle through your gas account. Set X402_FACILITATOR_KEYS, or add --open to run it open on purpose.`);
+      throw new CliError(
+        `Without X402_FACILITATOR_KEYS the facilitator listens only on loopback; --host ${values.host} would let anyone who reaches it settle through your gas account. Set X402_FACILITATOR_KEYS, or add --open to run it open on purpose.`,
+      );
     }
     requirePackages('facilitator', [...railPackages.evm, ...serverPackages]);
     const { rails, signers, describe, notes } = await facilitatorRailsFromEnv(process.env);
@@ -60,7 +66,8 @@ export const facilitator = defineCommand({
         ...(values.host !== undefined ? { hostname: values.host } : {}),
         ...(values.open === true ? { allowOpen: true } : {}),
         onEvent: (e) => {
-          if (e.type === 'settled') progress(`settle ${e.network}: ${e.success ? 'ok' : `failed (${e.reason ?? 'unknown'})`} ${e.transaction}`);
+          if (e.type === 'settled')
+            progress(`settle ${e.network}: ${e.success ? 'ok' : `failed (${e.reason ?? 'unknown'})`} ${e.transaction}`);
           else if (e.type === 'error') progress(`${e.path}: ${e.status} ${e.code}`);
         },
       });
@@ -69,7 +76,10 @@ export const facilitator = defineCommand({
     return runUntilSignal('the facilitator', start, ({ url }) => {
       if (values.json) printJson({ url, rails: rails.map((r) => r.id), auth: apiKeys.length > 0 });
       else print(`Facilitator listening on ${url}\n${describe.map((d) => `  ${d}`).join('\n')}`);
-      if (apiKeys.length === 0) progress('Warning: X402_FACILITATOR_KEYS is unset — anyone who can reach this port may settle through your gas account.');
+      if (apiKeys.length === 0)
+        progress(
+          'Warning: X402_FACILITATOR_KEYS is unset — anyone who can reach this port may settle through your gas account.',
+        );
     });
   },
 });

@@ -94,16 +94,21 @@ export const pay = defineCommand({
     } catch {
       throw new UsageError(`"${url}" is not a URL: give an absolute http(s) URL.`, 'pay');
     }
-    if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new UsageError(`"${url}" is not an http(s) URL.`, 'pay');
+    if (target.protocol !== 'http:' && target.protocol !== 'https:')
+      throw new UsageError(`"${url}" is not an http(s) URL.`, 'pay');
     const maxFlags = (values.max ?? []).map((m) => parseMaxFlag(m, 'pay'));
     const prefer = values.prefer ?? [];
-    for (const p of prefer) if (!/^[a-z0-9][a-z0-9:_-]{0,127}$/i.test(p)) throw new UsageError(`--prefer "${p}" is not a rail id, network or namespace.`, 'pay');
+    for (const p of prefer)
+      if (!/^[a-z0-9][a-z0-9:_-]{0,127}$/i.test(p))
+        throw new UsageError(`--prefer "${p}" is not a rail id, network or namespace.`, 'pay');
     const init = await requestInit('pay', { method: values.method, header: values.header, data: values.data });
 
     const loaded = await loadWallets(await readWalletSettings(process.env, values.config));
     try {
       if (loaded.wallets.length === 0) {
-        progress(`No wallet is configured (set ${walletSettingNames.join(', ')}, or --config); a 402 will not be paid.`);
+        progress(
+          `No wallet is configured (set ${walletSettingNames.join(', ')}, or --config); a 402 will not be paid.`,
+        );
       }
       const policy: SpendingPolicy = applyMaxFlags({}, maxFlags);
       const pay = payingFetch(announce(fetch), {
@@ -139,17 +144,21 @@ function announce(fetchImpl: FetchLike): FetchLike {
       } catch {
         progress('Paying; waiting for settlement…');
       }
-    } else if (new Headers(init?.headers).has(headerNames.v1Payment)) progress('Paying (x402 v1); waiting for settlement…');
+    } else if (new Headers(init?.headers).has(headerNames.v1Payment))
+      progress('Paying (x402 v1); waiting for settlement…');
     const started = performance.now();
     const response = await fetchImpl(input, init);
     if (response.status === 402 && signature === null) progress('402 Payment Required: choosing a rail…');
-    else if (signature !== null) progress(`Server answered ${response.status} in ${Math.round(performance.now() - started)} ms.`);
+    else if (signature !== null)
+      progress(`Server answered ${response.status} in ${Math.round(performance.now() - started)} ms.`);
     return response;
   };
 }
 
 function refusal(error: NoAcceptableOfferError, kinds: string[]): string {
-  const lines = error.rejections.map((r) => `  - #${r.index} ${offerKind(r)} ${r.network} ${r.amount} ${r.asset}: ${r.reason} (${r.message})`);
+  const lines = error.rejections.map(
+    (r) => `  - #${r.index} ${offerKind(r)} ${r.network} ${r.amount} ${r.asset}: ${r.reason} (${r.message})`,
+  );
   const held = kinds.length === 0 ? 'no wallet' : `wallets: ${kinds.join(', ')}`;
   const capped = error.rejections.some((r) => r.reason === 'over_request_cap');
   const hint = capped ? '\nTo pay more, raise the cap: --max <amount> (every asset) or --max <asset>=<amount>.' : '';
@@ -164,7 +173,8 @@ function offerKind(r: NoAcceptableOfferError['rejections'][number]): string {
 async function report(url: string, response: Response, json: boolean, receiptOut: string | undefined): Promise<number> {
   const outcome = receiptOf(response);
   const body = await response.text();
-  if (receiptOut !== undefined && outcome?.signedReceipt) await writeFile(receiptOut, `${JSON.stringify(outcome.signedReceipt, null, 2)}\n`);
+  if (receiptOut !== undefined && outcome?.signedReceipt)
+    await writeFile(receiptOut, `${JSON.stringify(outcome.signedReceipt, null, 2)}\n`);
   const result: PayResult = {
     url,
     status: response.status,
@@ -183,10 +193,20 @@ async function report(url: string, response: Response, json: boolean, receiptOut
           ...(outcome.receiptSource ? { receiptSource: outcome.receiptSource } : {}),
           ...(outcome.receiptCheck ? { receiptCheck: outcome.receiptCheck } : {}),
           ...(outcome.receiptError ? { receiptError: outcome.receiptError.message } : {}),
-          ...(outcome.refused ? { refused: { status: outcome.refused.refused.status, ...(outcome.refused.refused.reason ? { reason: outcome.refused.refused.reason } : {}) } } : {}),
+          ...(outcome.refused
+            ? {
+                refused: {
+                  status: outcome.refused.refused.status,
+                  ...(outcome.refused.refused.reason ? { reason: outcome.refused.refused.reason } : {}),
+                },
+              }
+            : {}),
         }
       : {}),
-    receiptVerified: outcome?.receipt !== undefined && outcome.receiptError === undefined && (outcome.receiptCheck === 'signature' || outcome.receiptCheck === 'on_chain'),
+    receiptVerified:
+      outcome?.receipt !== undefined &&
+      outcome.receiptError === undefined &&
+      (outcome.receiptCheck === 'signature' || outcome.receiptCheck === 'on_chain'),
     contentType: response.headers.get('content-type'),
     body,
   };
@@ -201,7 +221,9 @@ async function report(url: string, response: Response, json: boolean, receiptOut
     return 1;
   }
   if (!response.ok) {
-    progress(`HTTP ${response.status}${response.status === 402 ? ': the server did not accept the payment (or no wallet could pay).' : '.'}`);
+    progress(
+      `HTTP ${response.status}${response.status === 402 ? ': the server did not accept the payment (or no wallet could pay).' : '.'}`,
+    );
     return 1;
   }
   return 0;
@@ -214,7 +236,9 @@ function describeOutcome(result: PayResult, outcome: PaymentOutcome | undefined)
   }
   const r = outcome.receipt;
   if (!r) {
-    progress(`Paid with ${outcome.rail} (${result.amount} ${result.asset} on ${result.network}) in ${outcome.elapsedMs} ms; the server sent no receipt.`);
+    progress(
+      `Paid with ${outcome.rail} (${result.amount} ${result.asset} on ${result.network}) in ${outcome.elapsedMs} ms; the server sent no receipt.`,
+    );
     return;
   }
   progress(`Receipt (${receiptProvenance(outcome)}):`);
@@ -239,9 +263,12 @@ function describeOutcome(result: PayResult, outcome: PaymentOutcome | undefined)
 /** Where a receipt came from and what was checked, in words: never claims a signature that does not exist. */
 function receiptProvenance(outcome: PaymentOutcome): string {
   if (outcome.receiptSource === 'server') {
-    return outcome.receiptCheck === 'signature' ? "signed by the server; signature verified against the issuer's JWKS, bound to this request and offer" : 'signed by the server; NOT verified';
+    return outcome.receiptCheck === 'signature'
+      ? "signed by the server; signature verified against the issuer's JWKS, bound to this request and offer"
+      : 'signed by the server; NOT verified';
   }
   const built = "built from the server's settlement answer; the server signed no receipt";
-  if (outcome.receiptCheck === 'on_chain') return `${built}; checked on chain: the transaction moved the amount from this wallet to the payee`;
+  if (outcome.receiptCheck === 'on_chain')
+    return `${built}; checked on chain: the transaction moved the amount from this wallet to the payee`;
   return `unchecked: ${built}, and the rail could not check it on chain`;
 }

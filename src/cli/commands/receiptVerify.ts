@@ -1,5 +1,11 @@
 import { ReceiptInvalidError } from '../../core/errors';
-import { RECEIPT_EXTENSION_KEY, RECEIPT_JWKS_PATH, verifyReceipt, type Receipt, type VerifyReceiptOptions } from '../../core/receipt';
+import {
+  RECEIPT_EXTENSION_KEY,
+  RECEIPT_JWKS_PATH,
+  verifyReceipt,
+  type Receipt,
+  type VerifyReceiptOptions,
+} from '../../core/receipt';
 import { expectPositionals } from '../args';
 import { defineCommand } from '../command';
 import { CliError, UsageError } from '../errors';
@@ -29,16 +35,30 @@ export const receiptVerify = defineCommand({
   name: 'receipt verify',
   summary: "verify a signed receipt offline against the issuer's JWKS",
   help,
-  options: { jwks: { type: 'string' }, issuer: { type: 'string' }, url: { type: 'string' }, method: { type: 'string' } },
+  options: {
+    jwks: { type: 'string' },
+    issuer: { type: 'string' },
+    url: { type: 'string' },
+    method: { type: 'string' },
+  },
   async run({ values, positionals }) {
     const [source = ''] = expectPositionals('receipt verify', positionals, ['receipt.json|-']);
-    if (values.jwks === undefined) throw new UsageError('Missing --jwks <url|file>: the issuer\'s public keys are needed to verify.', 'receipt verify');
+    if (values.jwks === undefined)
+      throw new UsageError(
+        "Missing --jwks <url|file>: the issuer's public keys are needed to verify.",
+        'receipt verify',
+      );
     const signed = extractReceipt(await readJsonInput(source, 'receipt'), source);
     const jwks = await readJwks(values.jwks, RECEIPT_JWKS_PATH);
     const options: VerifyReceiptOptions = {
       ...(values.issuer !== undefined ? { issuer: values.issuer } : {}),
       ...(values.url !== undefined || values.method !== undefined
-        ? { request: { ...(values.url !== undefined ? { url: values.url } : {}), ...(values.method !== undefined ? { method: values.method.toUpperCase() } : {}) } }
+        ? {
+            request: {
+              ...(values.url !== undefined ? { url: values.url } : {}),
+              ...(values.method !== undefined ? { method: values.method.toUpperCase() } : {}),
+            },
+          }
         : {}),
     };
     let receipt: Receipt;
@@ -58,9 +78,15 @@ export const receiptVerify = defineCommand({
 
 /** The signed receipt inside what was given: itself, `pay --json` output, or a SettleResponse. */
 function extractReceipt(json: unknown, source: string): unknown {
-  if (typeof json !== 'object' || json === null) throw new CliError(`${source === '-' ? 'stdin' : source} does not hold a receipt object.`);
+  if (typeof json !== 'object' || json === null)
+    throw new CliError(`${source === '-' ? 'stdin' : source} does not hold a receipt object.`);
   if ('signedReceipt' in json && typeof json.signedReceipt === 'object') return json.signedReceipt;
-  if ('extensions' in json && typeof json.extensions === 'object' && json.extensions !== null && RECEIPT_EXTENSION_KEY in json.extensions) {
+  if (
+    'extensions' in json &&
+    typeof json.extensions === 'object' &&
+    json.extensions !== null &&
+    RECEIPT_EXTENSION_KEY in json.extensions
+  ) {
     return (json.extensions as Record<string, unknown>)[RECEIPT_EXTENSION_KEY];
   }
   return json;
@@ -79,7 +105,10 @@ function formatReceipt(r: Receipt): string {
     ['payee', r.payee],
     ['reference', r.reference],
     ...(r.proof !== undefined ? [['proof', r.proof] as [string, string]] : []),
-    ['request', `${r.request.method} ${r.request.url}${r.request.bodyHash ? ` (body sha256 ${r.request.bodyHash})` : ''}`],
+    [
+      'request',
+      `${r.request.method} ${r.request.url}${r.request.bodyHash ? ` (body sha256 ${r.request.bodyHash})` : ''}`,
+    ],
     ['requirements', r.requirementsHash],
     ['challenge', r.challenge],
     ['issued', r.issuedAt],

@@ -84,7 +84,6 @@ export const ReceiptSchema = z.object({
   metering: MeteringReceiptSchema.optional(),
 });
 
-
 /** An unsigned receipt. */
 export type Receipt = z.infer<typeof ReceiptSchema>;
 

@@ -41,12 +41,20 @@ const JWS_TYPE = 'x402-receipt+jws';
  */
 export async function createReceiptSigner(parameters: CreateReceiptSignerParameters = {}): Promise<ReceiptSigner> {
   const privateJwk = parameters.privateJwk ?? (await generateReceiptKey());
-  if (privateJwk.kty !== 'OKP' || privateJwk.crv !== 'Ed25519' || typeof privateJwk.d !== 'string' || typeof privateJwk.x !== 'string') {
-    throw new ConfigurationError('The receipt key must be an Ed25519 private JWK (kty "OKP", crv "Ed25519", with "d" and "x").');
+  if (
+    privateJwk.kty !== 'OKP' ||
+    privateJwk.crv !== 'Ed25519' ||
+    typeof privateJwk.d !== 'string' ||
+    typeof privateJwk.x !== 'string'
+  ) {
+    throw new ConfigurationError(
+      'The receipt key must be an Ed25519 private JWK (kty "OKP", crv "Ed25519", with "d" and "x").',
+    );
   }
   const key = await importReceiptKey(privateJwk, privateJwk.d, privateJwk.x);
   const publicJwk: JWK = { kty: 'OKP', crv: 'Ed25519', x: privateJwk.x, alg: 'EdDSA', use: 'sig' };
-  const kid = privateJwk.kid ?? sha256Base64Url(canonicalJson({ crv: 'Ed25519', kty: 'OKP', x: privateJwk.x })).slice(0, 16);
+  const kid =
+    privateJwk.kid ?? sha256Base64Url(canonicalJson({ crv: 'Ed25519', kty: 'OKP', x: privateJwk.x })).slice(0, 16);
   publicJwk.kid = kid;
   return {
     kid,
@@ -58,7 +66,10 @@ export async function createReceiptSigner(parameters: CreateReceiptSignerParamet
       return { ...receipt, signature: `${header}..${signature}` };
     },
     jwks: () => ({ keys: [publicJwk] }),
-    signJws: (payload, header) => new CompactSign(new TextEncoder().encode(canonicalJson(payload))).setProtectedHeader({ alg: 'EdDSA', ...header }).sign(key),
+    signJws: (payload, header) =>
+      new CompactSign(new TextEncoder().encode(canonicalJson(payload)))
+        .setProtectedHeader({ alg: 'EdDSA', ...header })
+        .sign(key),
     publicJwk: { kty: 'OKP', crv: 'Ed25519', x: privateJwk.x },
   };
 }
@@ -71,12 +82,18 @@ export async function createReceiptSigner(parameters: CreateReceiptSignerParamet
 async function importReceiptKey(privateJwk: JWK, d: string, x: string): Promise<Awaited<ReturnType<typeof importJWK>>> {
   let derivedX: unknown;
   try {
-    derivedX = createPublicKey(createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d, x }, format: 'jwk' })).export({ format: 'jwk' }).x;
+    derivedX = createPublicKey(createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d, x }, format: 'jwk' })).export({
+      format: 'jwk',
+    }).x;
   } catch {
-    throw new ConfigurationError('The receipt key is not a valid Ed25519 private JWK ("d" is not a 32-byte base64url key).');
+    throw new ConfigurationError(
+      'The receipt key is not a valid Ed25519 private JWK ("d" is not a 32-byte base64url key).',
+    );
   }
   if (derivedX !== x) {
-    throw new ConfigurationError('The receipt key\'s "x" is not the public key of its "d"; export the JWK again from the private key.');
+    throw new ConfigurationError(
+      'The receipt key\'s "x" is not the public key of its "d"; export the JWK again from the private key.',
+    );
   }
   return importJWK({ ...privateJwk, alg: 'EdDSA' }, 'EdDSA');
 }

@@ -20,19 +20,29 @@ export type VerifyReceiptOptions = {
  * @example
  * const receipt = await verifyReceipt(signed, await (await fetch(origin + RECEIPT_JWKS_PATH)).json());
  */
-export async function verifyReceipt(signed: unknown, jwks: ReceiptJwks, options: VerifyReceiptOptions = {}): Promise<Receipt> {
+export async function verifyReceipt(
+  signed: unknown,
+  jwks: ReceiptJwks,
+  options: VerifyReceiptOptions = {},
+): Promise<Receipt> {
   const parsed = SignedReceiptSchema.safeParse(signed);
-  if (!parsed.success) throw new ReceiptInvalidError(`The receipt is malformed: ${malformedFields(signed, parsed.error.issues)}.`);
+  if (!parsed.success)
+    throw new ReceiptInvalidError(`The receipt is malformed: ${malformedFields(signed, parsed.error.issues)}.`);
   const { signature, ...receipt } = parsed.data;
   const parts = signature.split('.');
-  if (parts.length !== 3 || parts[1] !== '') throw new ReceiptInvalidError('The receipt signature is not a detached compact JWS.');
+  if (parts.length !== 3 || parts[1] !== '')
+    throw new ReceiptInvalidError('The receipt signature is not a detached compact JWS.');
   const payload = Buffer.from(canonicalJson(receipt), 'utf8').toString('base64url');
   try {
-    const { protectedHeader } = await compactVerify(`${parts[0]}.${payload}.${parts[2]}`, createLocalJWKSet(jwks), { algorithms: ['EdDSA'] });
-    if (protectedHeader.typ !== 'x402-receipt+jws') throw new ReceiptInvalidError('The receipt signature has the wrong type.');
+    const { protectedHeader } = await compactVerify(`${parts[0]}.${payload}.${parts[2]}`, createLocalJWKSet(jwks), {
+      algorithms: ['EdDSA'],
+    });
+    if (protectedHeader.typ !== 'x402-receipt+jws')
+      throw new ReceiptInvalidError('The receipt signature has the wrong type.');
   } catch (cause) {
     if (cause instanceof ReceiptInvalidError) throw cause;
-    const reason = cause instanceof joseErrors.JWKSNoMatchingKey ? 'no key of the JWKS matches it' : 'the signature does not verify';
+    const reason =
+      cause instanceof joseErrors.JWKSNoMatchingKey ? 'no key of the JWKS matches it' : 'the signature does not verify';
     throw new ReceiptInvalidError(`The receipt is not authentic: ${reason}.`, { cause });
   }
   const bound = options.request;
@@ -54,7 +64,8 @@ export async function verifyReceipt(signed: unknown, jwks: ReceiptJwks, options:
 
 /** Names the fields a malformed receipt lacks, then those it holds with a wrong value: `missing v, id, …; invalid amount`. */
 function malformedFields(signed: unknown, issues: ReadonlyArray<{ path: PropertyKey[] }>): string {
-  if (typeof signed !== 'object' || signed === null || Array.isArray(signed)) return 'not a JSON object (expected a signed receipt)';
+  if (typeof signed !== 'object' || signed === null || Array.isArray(signed))
+    return 'not a JSON object (expected a signed receipt)';
   const present = (path: PropertyKey[]): boolean => {
     let at: unknown = signed;
     for (const key of path) {
@@ -63,8 +74,11 @@ function malformedFields(signed: unknown, issues: ReadonlyArray<{ path: Property
     }
     return at !== undefined;
   };
-  const names = (list: Array<{ path: PropertyKey[] }>) => [...new Set(list.map((i) => i.path.map(String).join('.') || '(root)'))].join(', ');
+  const names = (list: Array<{ path: PropertyKey[] }>) =>
+    [...new Set(list.map((i) => i.path.map(String).join('.') || '(root)'))].join(', ');
   const missing = issues.filter((i) => i.path.length > 0 && !present(i.path));
   const invalid = issues.filter((i) => !missing.includes(i));
-  return [missing.length > 0 ? `missing ${names(missing)}` : '', invalid.length > 0 ? `invalid ${names(invalid)}` : ''].filter(Boolean).join('; ');
+  return [missing.length > 0 ? `missing ${names(missing)}` : '', invalid.length > 0 ? `invalid ${names(invalid)}` : '']
+    .filter(Boolean)
+    .join('; ');
 }

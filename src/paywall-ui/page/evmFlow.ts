@@ -4,7 +4,9 @@ import { toHex } from './bytes';
 import { describeWalletError, PageFailure } from './failures';
 
 /** An injected EIP-1193 provider (`window.ethereum`). */
-export type Eip1193Provider = { request(args: { method: string; params?: unknown[] | Record<string, unknown> }): Promise<unknown> };
+export type Eip1193Provider = {
+  request(args: { method: string; params?: unknown[] | Record<string, unknown> }): Promise<unknown>;
+};
 
 /** Seconds an authorization is valid before now: clock skew between the wallet's machine and the chain. */
 const VALIDITY_MARGIN_SECONDS = 600;
@@ -12,7 +14,11 @@ const VALIDITY_MARGIN_SECONDS = 600;
 /** The injected provider, if any. */
 export function injectedProvider(): Eip1193Provider | undefined {
   const candidate = (globalThis as { ethereum?: unknown }).ethereum;
-  return typeof candidate === 'object' && candidate !== null && typeof (candidate as Eip1193Provider).request === 'function' ? (candidate as Eip1193Provider) : undefined;
+  return typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof (candidate as Eip1193Provider).request === 'function'
+    ? (candidate as Eip1193Provider)
+    : undefined;
 }
 
 async function ask<T>(provider: Eip1193Provider, action: string, method: string, params?: unknown[]): Promise<T> {
@@ -28,9 +34,16 @@ async function ask<T>(provider: Eip1193Provider, action: string, method: string,
  * offer's chain when it is on another one, checks the token balance, and has the wallet sign the
  * `TransferWithAuthorization` typed data (eth_signTypedData_v4) for exactly the offer. Returns the x402 payload.
  */
-export async function payEvm(offer: PaymentRequirements, view: OfferView, progress: (text: string) => void): Promise<Record<string, unknown>> {
+export async function payEvm(
+  offer: PaymentRequirements,
+  view: OfferView,
+  progress: (text: string) => void,
+): Promise<Record<string, unknown>> {
   const provider = injectedProvider();
-  if (!provider) throw new PageFailure('No Ethereum wallet found in this browser. Install one (MetaMask, Rabby, Coinbase Wallet…) and reload, or choose another way to pay.');
+  if (!provider)
+    throw new PageFailure(
+      'No Ethereum wallet found in this browser. Install one (MetaMask, Rabby, Coinbase Wallet…) and reload, or choose another way to pay.',
+    );
   const chainId = view.chainId ?? 0;
   progress('Connecting to your wallet…');
   const accounts = await ask<string[]>(provider, 'connection', 'eth_requestAccounts');
@@ -38,15 +51,27 @@ export async function payEvm(offer: PaymentRequirements, view: OfferView, progre
   if (typeof from !== 'string') throw new PageFailure('Your wallet shared no account with this page.');
   const current = Number.parseInt(await ask<string>(provider, 'network check', 'eth_chainId'), 16);
   if (current !== chainId) {
-    progress(`Your wallet is on chain ${current}; this offer is on ${view.networkName} (chain ${chainId}). Asking your wallet to switch…`);
-    await ask(provider, `switch to ${view.networkName}`, 'wallet_switchEthereumChain', [{ chainId: `0x${chainId.toString(16)}` }]);
+    progress(
+      `Your wallet is on chain ${current}; this offer is on ${view.networkName} (chain ${chainId}). Asking your wallet to switch…`,
+    );
+    await ask(provider, `switch to ${view.networkName}`, 'wallet_switchEthereumChain', [
+      { chainId: `0x${chainId.toString(16)}` },
+    ]);
     const after = Number.parseInt(await ask<string>(provider, 'network check', 'eth_chainId'), 16);
-    if (after !== chainId) throw new PageFailure(`Your wallet is still on chain ${after}, not ${view.networkName} (chain ${chainId}). Switch it, then try again.`);
+    if (after !== chainId)
+      throw new PageFailure(
+        `Your wallet is still on chain ${after}, not ${view.networkName} (chain ${chainId}). Switch it, then try again.`,
+      );
   }
-  const balanceHex = await ask<string>(provider, 'balance check', 'eth_call', [{ to: offer.asset, data: `0x70a08231${from.slice(2).toLowerCase().padStart(64, '0')}` }, 'latest']);
+  const balanceHex = await ask<string>(provider, 'balance check', 'eth_call', [
+    { to: offer.asset, data: `0x70a08231${from.slice(2).toLowerCase().padStart(64, '0')}` },
+    'latest',
+  ]);
   const balance = BigInt(balanceHex === '0x' ? 0 : balanceHex);
   if (balance < BigInt(offer.amount)) {
-    throw new PageFailure(`Insufficient balance: your account ${short(from)} holds ${formatAtomic(balance, view)}, the price is ${view.amountText}. Nothing was charged.`);
+    throw new PageFailure(
+      `Insufficient balance: your account ${short(from)} holds ${formatAtomic(balance, view)}, the price is ${view.amountText}. Nothing was charged.`,
+    );
   }
   const now = Math.floor(Date.now() / 1000);
   const authorization = {
@@ -75,7 +100,12 @@ export async function payEvm(offer: PaymentRequirements, view: OfferView, progre
       ],
     },
     primaryType: 'TransferWithAuthorization',
-    domain: { name: String(offer.extra.name), version: String(offer.extra.version), chainId, verifyingContract: offer.asset },
+    domain: {
+      name: String(offer.extra.name),
+      version: String(offer.extra.version),
+      chainId,
+      verifyingContract: offer.asset,
+    },
     message: authorization,
   };
   progress(`Confirm the payment of ${view.amountText} in your wallet…`);

@@ -36,15 +36,31 @@ function deadlineOf(view: OfferView): number {
 async function pay(view: OfferView): Promise<void> {
   const offer = data.paymentRequired.accepts[view.index];
   if (!offer) return;
-  if (Date.now() > deadlineOf(view)) throw new PageFailure('This offer expired before it was paid. Nothing was charged: reload the page for a fresh offer.');
+  if (Date.now() > deadlineOf(view))
+    throw new PageFailure(
+      'This offer expired before it was paid. Nothing was charged: reload the page for a fresh offer.',
+    );
   let headers: Record<string, string>;
   if (view.flow === 'lightning') {
     if (!data.invoiceStatusUrl) throw new PageFailure('This server cannot tell the page when the invoice is paid.');
-    const panel = { panel: byId('lightning'), qr: byId('ln-qr'), invoice: byId<HTMLTextAreaElement>('ln-invoice'), copy: byId<HTMLButtonElement>('ln-copy'), wait: byId('ln-wait') };
+    const panel = {
+      panel: byId('lightning'),
+      qr: byId('ln-qr'),
+      invoice: byId<HTMLTextAreaElement>('ln-invoice'),
+      copy: byId<HTMLButtonElement>('ln-copy'),
+      wait: byId('ln-wait'),
+    };
     headers = { Authorization: await payLightning(offer, data.invoiceStatusUrl, panel, deadlineOf(view), say) };
   } else {
     const payload = view.flow === 'evm-eip3009' ? await payEvm(offer, view, say) : await paySolana(offer, view, say);
-    headers = { 'PAYMENT-SIGNATURE': jsonToBase64({ x402Version: 2, resource: data.paymentRequired.resource, accepted: offer, payload }) };
+    headers = {
+      'PAYMENT-SIGNATURE': jsonToBase64({
+        x402Version: 2,
+        resource: data.paymentRequired.resource,
+        accepted: offer,
+        payload,
+      }),
+    };
   }
   say('Payment signed. Sending it to the server…');
   const answer = await retryWithPayment(data.method, data.url, headers);
@@ -61,11 +77,18 @@ async function showPaid(view: OfferView, answer: PaidAnswer): Promise<void> {
     ['Network', view.networkName],
     ['Reference', answer.receipt?.reference ?? '(no receipt)'],
   ];
-  list.replaceChildren(...rows.flatMap(([k, v]) => [Object.assign(document.createElement('dt'), { textContent: k }), Object.assign(document.createElement('dd'), { textContent: v })]));
+  list.replaceChildren(
+    ...rows.flatMap(([k, v]) => [
+      Object.assign(document.createElement('dt'), { textContent: k }),
+      Object.assign(document.createElement('dd'), { textContent: v }),
+    ]),
+  );
   const check = byId('receipt-check');
   if (answer.receipt) {
     const verdict = await verifyReceiptInPage(answer.receipt, data.jwksUrl, { method: data.method, url: data.url });
-    check.textContent = verdict.ok ? `Receipt verified: signed by the server's key ${verdict.kid}.` : `Receipt NOT verified: ${verdict.reason}.`;
+    check.textContent = verdict.ok
+      ? `Receipt verified: signed by the server's key ${verdict.kid}.`
+      : `Receipt NOT verified: ${verdict.reason}.`;
     check.className = verdict.ok ? 'verified' : 'unverified';
   } else {
     check.textContent = 'The server sent no signed receipt.';
@@ -97,7 +120,12 @@ for (const button of buttons) {
     for (const b of buttons) b.disabled = true;
     pay(view)
       .catch((error: unknown) => {
-        say(error instanceof PageFailure ? error.message : `Something went wrong: ${error instanceof Error ? error.message : String(error)}. Nothing was charged.`, 'error');
+        say(
+          error instanceof PageFailure
+            ? error.message
+            : `Something went wrong: ${error instanceof Error ? error.message : String(error)}. Nothing was charged.`,
+          'error',
+        );
         for (const b of buttons) b.disabled = false;
       })
       .finally(() => {

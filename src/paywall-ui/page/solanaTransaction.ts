@@ -115,7 +115,9 @@ export async function buildExactPayment(p: BuildExactPaymentParameters): Promise
     { program: MEMO_PROGRAM, accounts: [], data: new TextEncoder().encode(p.memo) },
   ];
   // Keys in first-seen order with merged flags, then grouped as web3.js compiles them.
-  const keys = new Map<string, { signer: boolean; writable: boolean }>([[p.feePayer, { signer: true, writable: true }]]);
+  const keys = new Map<string, { signer: boolean; writable: boolean }>([
+    [p.feePayer, { signer: true, writable: true }],
+  ]);
   const see = (key: string, signer: boolean, writable: boolean) => {
     const known = keys.get(key);
     keys.set(key, { signer: (known?.signer ?? false) || signer, writable: (known?.writable ?? false) || writable });
@@ -125,16 +127,27 @@ export async function buildExactPayment(p: BuildExactPaymentParameters): Promise
     for (const a of ix.accounts) see(a.key, a.signer, a.writable);
   }
   const entries = [...keys.entries()];
-  const group = (signer: boolean, writable: boolean) => entries.filter(([, f]) => f.signer === signer && f.writable === writable).map(([k]) => k);
+  const group = (signer: boolean, writable: boolean) =>
+    entries.filter(([, f]) => f.signer === signer && f.writable === writable).map(([k]) => k);
   const ordered = [...group(true, true), ...group(true, false), ...group(false, true), ...group(false, false)];
   const signers = group(true, true).length + group(true, false).length;
   const index = new Map(ordered.map((k, i) => [k, i]));
-  const message: number[] = [0x80, signers, group(true, false).length, group(false, false).length, ...compactU16(ordered.length)];
+  const message: number[] = [
+    0x80,
+    signers,
+    group(true, false).length,
+    group(false, false).length,
+    ...compactU16(ordered.length),
+  ];
   for (const key of ordered) message.push(...base58Decode(key));
   message.push(...base58Decode(p.recentBlockhash));
   message.push(...compactU16(instructions.length));
   for (const ix of instructions) {
-    message.push(index.get(ix.program) ?? 0, ...compactU16(ix.accounts.length), ...ix.accounts.map((a) => index.get(a.key) ?? 0));
+    message.push(
+      index.get(ix.program) ?? 0,
+      ...compactU16(ix.accounts.length),
+      ...ix.accounts.map((a) => index.get(a.key) ?? 0),
+    );
     message.push(...compactU16(ix.data.length), ...ix.data);
   }
   message.push(0); // no address table lookups

@@ -18,7 +18,9 @@ export type StandardWallet = {
 
 type ConnectFeature = { connect(input?: { silent?: boolean }): Promise<{ accounts: readonly StandardAccount[] }> };
 type SignTransactionFeature = {
-  signTransaction(...inputs: { account: StandardAccount; transaction: Uint8Array; chain?: string }[]): Promise<readonly { signedTransaction: Uint8Array }[]>;
+  signTransaction(
+    ...inputs: { account: StandardAccount; transaction: Uint8Array; chain?: string }[]
+  ): Promise<readonly { signedTransaction: Uint8Array }[]>;
 };
 
 const registered: StandardWallet[] = [];
@@ -43,7 +45,10 @@ export function listenForWallets(): void {
 
 /** The registered wallets that can connect and sign Solana transactions. */
 export function solanaWallets(): StandardWallet[] {
-  return registered.filter((w) => typeof w.features['standard:connect'] === 'object' && typeof w.features['solana:signTransaction'] === 'object');
+  return registered.filter(
+    (w) =>
+      typeof w.features['standard:connect'] === 'object' && typeof w.features['solana:signTransaction'] === 'object',
+  );
 }
 
 /** Connects to a wallet; its first account. */
@@ -54,7 +59,12 @@ export async function connectWallet(wallet: StandardWallet): Promise<StandardAcc
 }
 
 /** Has the wallet sign a serialized transaction (partially: the fee payer signs later); the signed bytes. */
-export async function signTransaction(wallet: StandardWallet, account: StandardAccount, transaction: Uint8Array, chain: string): Promise<Uint8Array> {
+export async function signTransaction(
+  wallet: StandardWallet,
+  account: StandardAccount,
+  transaction: Uint8Array,
+  chain: string,
+): Promise<Uint8Array> {
   const feature = wallet.features['solana:signTransaction'] as SignTransactionFeature;
   const [output] = await feature.signTransaction({ account, transaction, chain });
   if (!output) throw new Error('the wallet returned no signed transaction');

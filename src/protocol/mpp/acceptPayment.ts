@@ -11,13 +11,19 @@ const TOKEN = /^(?:\*|[a-z0-9][a-z0-9:_-]*)$/i;
  * @example parseAcceptPayment('evm/charge;q=0.9, lightning/charge') // [{ method: 'evm', intent: 'charge', q: 0.9 }, …]
  */
 export function parseAcceptPayment(header: string): AcceptPaymentEntry[] {
-  if (header.length > 4096) throw mppMalformed('Accept-Payment', 'too_large', 'The Accept-Payment value is longer than 4096 characters.');
-  const parts = header.split(',').map((p) => p.trim()).filter(Boolean);
-  if (parts.length === 0 || parts.length > 64) throw mppMalformed('Accept-Payment', 'bad_entry', 'Accept-Payment lists 1 to 64 method/intent entries.');
+  if (header.length > 4096)
+    throw mppMalformed('Accept-Payment', 'too_large', 'The Accept-Payment value is longer than 4096 characters.');
+  const parts = header
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (parts.length === 0 || parts.length > 64)
+    throw mppMalformed('Accept-Payment', 'bad_entry', 'Accept-Payment lists 1 to 64 method/intent entries.');
   return parts.map((part) => {
     const [range = '', ...params] = part.split(';').map((s) => s.trim());
     const [method = '', intent = '', extra] = range.split('/').map((s) => s.trim());
-    if (extra !== undefined || !TOKEN.test(method) || !TOKEN.test(intent)) throw mppMalformed('Accept-Payment', 'bad_entry', `"${part.slice(0, 64)}" is not a method/intent entry.`);
+    if (extra !== undefined || !TOKEN.test(method) || !TOKEN.test(intent))
+      throw mppMalformed('Accept-Payment', 'bad_entry', `"${part.slice(0, 64)}" is not a method/intent entry.`);
     let q = 1;
     for (const param of params) {
       const m = /^q\s*=\s*(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/i.exec(param);
@@ -33,7 +39,10 @@ export function serializeAcceptPayment(entries: readonly AcceptPaymentEntry[]): 
 }
 
 /** The weight the preferences give `method/intent`: the most specific matching entry's q (1 when none are given; 0 when none match). */
-export function acceptPaymentWeight(entries: readonly AcceptPaymentEntry[], offer: { method: string; intent: string }): number {
+export function acceptPaymentWeight(
+  entries: readonly AcceptPaymentEntry[],
+  offer: { method: string; intent: string },
+): number {
   let best: { specificity: number; q: number } | undefined;
   for (const e of entries) {
     if ((e.method !== '*' && e.method !== offer.method) || (e.intent !== '*' && e.intent !== offer.intent)) continue;
@@ -47,7 +56,10 @@ export function acceptPaymentWeight(entries: readonly AcceptPaymentEntry[], offe
  * Orders offers by the client's preferences (highest weight first, the server's order among equals) and drops
  * those weighted 0. No or an unreadable header: the offers unchanged.
  */
-export function rankByAcceptPayment<T extends { method: string; intent: string }>(offers: readonly T[], header: string | null | undefined): T[] {
+export function rankByAcceptPayment<T extends { method: string; intent: string }>(
+  offers: readonly T[],
+  header: string | null | undefined,
+): T[] {
   if (!header) return [...offers];
   let entries: AcceptPaymentEntry[];
   try {

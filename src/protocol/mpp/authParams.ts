@@ -16,7 +16,11 @@ const MAX_PARAMS = 128;
 /** Reads every challenge of a `WWW-Authenticate` value. Throws MalformedInputError on an unterminated quote. */
 export function readAuthChallenges(text: string): AuthChallenge[] {
   if (text.length > MPP_MAX_HEADER_LENGTH) {
-    throw mppMalformed('WWW-Authenticate', 'too_large', `The WWW-Authenticate value is ${text.length} characters; at most ${MPP_MAX_HEADER_LENGTH} are read.`);
+    throw mppMalformed(
+      'WWW-Authenticate',
+      'too_large',
+      `The WWW-Authenticate value is ${text.length} characters; at most ${MPP_MAX_HEADER_LENGTH} are read.`,
+    );
   }
   const out: AuthChallenge[] = [];
   let i = 0;
@@ -50,7 +54,11 @@ export function readAuthChallenges(text: string): AuthChallenge[] {
       value += text.charAt(i);
       i += 1;
     }
-    throw mppMalformed('WWW-Authenticate', 'unterminated_quote', 'The WWW-Authenticate value has an unterminated quoted string.');
+    throw mppMalformed(
+      'WWW-Authenticate',
+      'unterminated_quote',
+      'The WWW-Authenticate value has an unterminated quoted string.',
+    );
   };
   const bare = (): string => {
     const start = i;
@@ -67,7 +75,12 @@ export function readAuthChallenges(text: string): AuthChallenge[] {
       bare();
       continue;
     }
-    if (out.length >= MAX_CHALLENGES) throw mppMalformed('WWW-Authenticate', 'too_many_challenges', `The WWW-Authenticate value holds more than ${MAX_CHALLENGES} challenges.`);
+    if (out.length >= MAX_CHALLENGES)
+      throw mppMalformed(
+        'WWW-Authenticate',
+        'too_many_challenges',
+        `The WWW-Authenticate value holds more than ${MAX_CHALLENGES} challenges.`,
+      );
     const challenge: AuthChallenge = { scheme, params: Object.create(null) as Record<string, string>, duplicates: [] };
     out.push(challenge);
     for (;;) {
@@ -89,7 +102,12 @@ export function readAuthChallenges(text: string): AuthChallenge[] {
       }
       const value = text.charAt(i) === '"' ? quoted() : bare();
       params += 1;
-      if (params > MAX_PARAMS) throw mppMalformed('WWW-Authenticate', 'too_many_params', `The WWW-Authenticate value has more than ${MAX_PARAMS} parameters.`);
+      if (params > MAX_PARAMS)
+        throw mppMalformed(
+          'WWW-Authenticate',
+          'too_many_params',
+          `The WWW-Authenticate value has more than ${MAX_PARAMS} parameters.`,
+        );
       const key = name.toLowerCase();
       if (key in challenge.params) challenge.duplicates.push(key);
       else challenge.params[key] = value;
@@ -100,7 +118,8 @@ export function readAuthChallenges(text: string): AuthChallenge[] {
 
 /** `name="value"` with `\` and `"` escaped and characters above Latin-1 as `\uXXXX`; refuses CR/LF. */
 export function formatAuthParam(name: string, value: string): string {
-  if (/[\r\n]/.test(value)) throw mppMalformed('WWW-Authenticate', 'bad_value', `The ${name} parameter may not hold a line break.`);
+  if (/[\r\n]/.test(value))
+    throw mppMalformed('WWW-Authenticate', 'bad_value', `The ${name} parameter may not hold a line break.`);
   const escaped = value
     .replace(/\\/g, '\\\\')
     .replace(/"/g, '\\"')

@@ -19,8 +19,16 @@ const BASE64URL = /^[A-Za-z0-9_-]*={0,2}$/;
 export type MppHeaderName = 'WWW-Authenticate' | 'Authorization' | 'Payment-Receipt' | 'Accept-Payment';
 
 /** A 400 error about a malformed Payment-scheme header, with a machine-readable `reason` in its details. */
-export function mppMalformed(header: MppHeaderName, reason: string, message: string, cause?: unknown): MalformedInputError {
-  return new MalformedInputError(errorCodes.HEADER_SCHEMA, message, { details: { header, reason }, ...(cause === undefined ? {} : { cause }) });
+export function mppMalformed(
+  header: MppHeaderName,
+  reason: string,
+  message: string,
+  cause?: unknown,
+): MalformedInputError {
+  return new MalformedInputError(errorCodes.HEADER_SCHEMA, message, {
+    details: { header, reason },
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 /** base64url (no padding) of the UTF-8 JSON of `value`. */
@@ -38,8 +46,17 @@ export function encodeCanonicalBase64Url(value: unknown): string {
  *
  * @example decodeBase64UrlJson(token, 'Authorization', 16 * 1024)
  */
-export function decodeBase64UrlJson(value: string, header: MppHeaderName, maxLength: number = MPP_MAX_HEADER_LENGTH): unknown {
-  if (value.length > maxLength) throw mppMalformed(header, 'too_large', `A ${header} value is ${value.length} characters; at most ${maxLength} are read.`);
+export function decodeBase64UrlJson(
+  value: string,
+  header: MppHeaderName,
+  maxLength: number = MPP_MAX_HEADER_LENGTH,
+): unknown {
+  if (value.length > maxLength)
+    throw mppMalformed(
+      header,
+      'too_large',
+      `A ${header} value is ${value.length} characters; at most ${maxLength} are read.`,
+    );
   if (!BASE64URL.test(value) || value.replace(/=+$/, '').length % 4 === 1) {
     throw mppMalformed(header, 'bad_base64url', `The ${header} value is not base64url.`);
   }
@@ -52,7 +69,12 @@ export function decodeBase64UrlJson(value: string, header: MppHeaderName, maxLen
 }
 
 /** Decodes base64url JSON that must be an object (`request`, a credential, a receipt). */
-export function decodeBase64UrlObject(value: string, header: MppHeaderName, what: string, maxLength?: number): Record<string, unknown> {
+export function decodeBase64UrlObject(
+  value: string,
+  header: MppHeaderName,
+  what: string,
+  maxLength?: number,
+): Record<string, unknown> {
   const decoded = decodeBase64UrlJson(value, header, maxLength);
   if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) {
     throw mppMalformed(header, 'not_an_object', `The ${what} of the ${header} value is not a JSON object.`);

@@ -21,15 +21,29 @@ const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{
 export const MppChallengeSchema = z.object({
   id: z.string().min(1).max(256),
   realm: z.string().max(512),
-  method: z.string().regex(/^[a-z][a-z0-9:_-]*$/, 'a lower-case method name').max(64),
+  method: z
+    .string()
+    .regex(/^[a-z][a-z0-9:_-]*$/, 'a lower-case method name')
+    .max(64),
   intent: z.string().min(1).max(64),
   request: z.record(z.string(), z.unknown()),
   expires: z.string().regex(ISO_DATETIME, 'an RFC 3339 date-time').optional(),
-  digest: z.string().regex(/^sha-256=/, 'sha-256=<base64>').max(256).optional(),
+  digest: z
+    .string()
+    .regex(/^sha-256=/, 'sha-256=<base64>')
+    .max(256)
+    .optional(),
   description: z.string().max(1024).optional(),
-  opaque: z.string().max(16 * 1024).optional(),
+  opaque: z
+    .string()
+    .max(16 * 1024)
+    .optional(),
   /** Another header the credential goes in (absent: `Authorization`). */
-  header: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/).max(64).optional(),
+  header: z
+    .string()
+    .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/)
+    .max(64)
+    .optional(),
 });
 
 /** A `Payment` challenge (see {@link MppChallengeSchema}). */
@@ -69,7 +83,8 @@ export function serializeMppChallenge(challenge: MppChallenge): string {
   if (challenge.description !== undefined) parts.push(formatAuthParam('description', challenge.description));
   if (challenge.digest !== undefined) parts.push(formatAuthParam('digest', challenge.digest));
   if (challenge.expires !== undefined) parts.push(formatAuthParam('expires', challenge.expires));
-  if (challenge.header !== undefined && challenge.header.toLowerCase() !== 'authorization') parts.push(formatAuthParam('header', challenge.header));
+  if (challenge.header !== undefined && challenge.header.toLowerCase() !== 'authorization')
+    parts.push(formatAuthParam('header', challenge.header));
   if (challenge.opaque !== undefined) parts.push(formatAuthParam('opaque', challenge.opaque));
   return `${MPP_SCHEME} ${parts.join(', ')}`;
 }
@@ -85,12 +100,40 @@ export function parseMppChallenges(header: string): MppChallenge[] {
   const out: MppChallenge[] = [];
   for (const raw of readAuthChallenges(header)) {
     if (raw.scheme.toLowerCase() !== MPP_SCHEME.toLowerCase()) continue;
-    if (raw.duplicates.length > 0) throw mppMalformed('WWW-Authenticate', 'duplicate_param', `The Payment challenge repeats ${raw.duplicates.join(', ')}.`);
-    const { request, id, realm, method, intent, expires, digest, description, opaque, header: credentialHeader } = raw.params;
-    if (request === undefined) throw mppMalformed('WWW-Authenticate', 'missing_request', 'The Payment challenge has no request parameter.');
+    if (raw.duplicates.length > 0)
+      throw mppMalformed(
+        'WWW-Authenticate',
+        'duplicate_param',
+        `The Payment challenge repeats ${raw.duplicates.join(', ')}.`,
+      );
+    const {
+      request,
+      id,
+      realm,
+      method,
+      intent,
+      expires,
+      digest,
+      description,
+      opaque,
+      header: credentialHeader,
+    } = raw.params;
+    if (request === undefined)
+      throw mppMalformed('WWW-Authenticate', 'missing_request', 'The Payment challenge has no request parameter.');
     out.push(
       parseMppChallengeObject(
-        stripUndefined({ id, realm, method, intent, request: decodeMppRequest(request, 'WWW-Authenticate'), expires, digest, description, opaque, header: credentialHeader }),
+        stripUndefined({
+          id,
+          realm,
+          method,
+          intent,
+          request: decodeMppRequest(request, 'WWW-Authenticate'),
+          expires,
+          digest,
+          description,
+          opaque,
+          header: credentialHeader,
+        }),
         'WWW-Authenticate',
       ),
     );

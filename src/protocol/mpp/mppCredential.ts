@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { MPP_SCHEME, decodeMppRequest, encodeMppRequest, parseMppChallengeObject, stripUndefined, type MppChallenge } from './mppChallenge';
+import {
+  MPP_SCHEME,
+  decodeMppRequest,
+  encodeMppRequest,
+  parseMppChallengeObject,
+  stripUndefined,
+  type MppChallenge,
+} from './mppChallenge';
 import { decodeBase64UrlObject, encodeBase64UrlJson, mppMalformed, MPP_MAX_HEADER_LENGTH } from './encoding';
 
 /**
@@ -42,13 +49,36 @@ export function isMppAuthorization(header: string): boolean {
  * @example const { challenge, payload } = parseMppCredential(request.headers.get('Authorization') ?? '')
  */
 export function parseMppCredential(header: string): MppCredential {
-  if (header.length > MPP_MAX_HEADER_LENGTH) throw mppMalformed('Authorization', 'too_large', `The Authorization value is ${header.length} characters; at most ${MPP_MAX_HEADER_LENGTH} are read.`);
+  if (header.length > MPP_MAX_HEADER_LENGTH)
+    throw mppMalformed(
+      'Authorization',
+      'too_large',
+      `The Authorization value is ${header.length} characters; at most ${MPP_MAX_HEADER_LENGTH} are read.`,
+    );
   const m = /^\s*payment\s+([A-Za-z0-9_\-=]+)\s*$/i.exec(header);
-  if (!m?.[1]) throw mppMalformed('Authorization', 'not_payment', 'The Authorization value is not a Payment credential ("Payment <base64url>").');
+  if (!m?.[1])
+    throw mppMalformed(
+      'Authorization',
+      'not_payment',
+      'The Authorization value is not a Payment credential ("Payment <base64url>").',
+    );
   const wire = WireCredentialSchema.safeParse(decodeBase64UrlObject(m[1], 'Authorization', 'credential'));
-  if (!wire.success) throw mppMalformed('Authorization', 'bad_credential', 'The Payment credential needs a challenge object, a payload object and at most a string source.');
+  if (!wire.success)
+    throw mppMalformed(
+      'Authorization',
+      'bad_credential',
+      'The Payment credential needs a challenge object, a payload object and at most a string source.',
+    );
   const { request, ...rest } = wire.data.challenge;
-  if (typeof request !== 'string') throw mppMalformed('Authorization', 'bad_credential', 'The echoed challenge of the Payment credential has no encoded request.');
-  const challenge = parseMppChallengeObject({ ...rest, request: decodeMppRequest(request, 'Authorization') }, 'Authorization');
+  if (typeof request !== 'string')
+    throw mppMalformed(
+      'Authorization',
+      'bad_credential',
+      'The echoed challenge of the Payment credential has no encoded request.',
+    );
+  const challenge = parseMppChallengeObject(
+    { ...rest, request: decodeMppRequest(request, 'Authorization') },
+    'Authorization',
+  );
   return stripUndefined({ challenge, payload: wire.data.payload, source: wire.data.source });
 }

@@ -31,7 +31,14 @@ export function serializeMppReceipt(receipt: MppReceipt): string {
  * @example parseMppReceipt(res.headers.get('Payment-Receipt') ?? '') // { method: 'evm', reference: '0x…', status: 'success', timestamp }
  */
 export function parseMppReceipt(value: string): MppReceipt {
-  const parsed = MppReceiptSchema.safeParse(decodeBase64UrlObject(value.trim(), 'Payment-Receipt', 'receipt', 64 * 1024));
-  if (!parsed.success) throw mppMalformed('Payment-Receipt', 'bad_receipt', 'The Payment-Receipt needs method, reference, status "success" and timestamp.');
+  const parsed = MppReceiptSchema.safeParse(
+    decodeBase64UrlObject(value.trim(), 'Payment-Receipt', 'receipt', 64 * 1024),
+  );
+  if (!parsed.success)
+    throw mppMalformed(
+      'Payment-Receipt',
+      'bad_receipt',
+      'The Payment-Receipt needs method, reference, status "success" and timestamp.',
+    );
   return parsed.data;
 }

@@ -14,7 +14,11 @@ import type { Scenario } from './types';
  * checks the refusal and that nothing moved. Balances are read before the payment is made, or — for rails that
  * pay while creating it — right after, so only the server's part is measured.
  */
-async function refuses(ctx: ConformanceContext, scenario: ConformanceScenarioId, make: (offer: PaymentRequirements) => Promise<RailPayload>): Promise<{ reason: string }> {
+async function refuses(
+  ctx: ConformanceContext,
+  scenario: ConformanceScenarioId,
+  make: (offer: PaymentRequirements) => Promise<RailPayload>,
+): Promise<{ reason: string }> {
   const body = ctx.nextBody(scenario);
   const offer = await ctx.challenge(PAID_PATH, body);
   const settledBefore = ctx.settled.length;
@@ -35,7 +39,12 @@ async function refuses(ctx: ConformanceContext, scenario: ConformanceScenarioId,
 }
 
 /** A bad payment built by the client rail for an altered copy of the offer (or by the setup's hook). */
-function altered(ctx: ConformanceContext, hook: BadPaymentHook | undefined, alter: ((offer: PaymentRequirements) => PaymentRequirements) | undefined, missing: string) {
+function altered(
+  ctx: ConformanceContext,
+  hook: BadPaymentHook | undefined,
+  alter: ((offer: PaymentRequirements) => PaymentRequirements) | undefined,
+  missing: string,
+) {
   return (offer: PaymentRequirements): Promise<RailPayload> => {
     if (hook) return hook(offer, ctx.hookKit(PAID_PATH));
     if (!alter) throw new ConformanceFailure(missing);
@@ -53,29 +62,61 @@ export function otherNetworkOf(network: string): `${string}:${string}` {
 
 export const wrongAmount: Scenario = (ctx) => {
   const amount = ctx.setup.variants?.amount ?? (ctx.price > 1n ? ctx.price - 1n : 2n).toString();
-  return refuses(ctx, 'wrongAmount', altered(ctx, ctx.setup.hooks?.payWrongAmount, (o) => ({ ...o, amount }), ''));
+  return refuses(
+    ctx,
+    'wrongAmount',
+    altered(ctx, ctx.setup.hooks?.payWrongAmount, (o) => ({ ...o, amount }), ''),
+  );
 };
 
 /** A payment for the offer with `field` set to the setup's variant (which has no default: another payee, another asset). */
-function paysOtherVariant(ctx: ConformanceContext, scenario: 'wrongPayee' | 'wrongAsset', field: 'payTo' | 'asset', hook: BadPaymentHook | undefined): Promise<{ reason: string }> {
+function paysOtherVariant(
+  ctx: ConformanceContext,
+  scenario: 'wrongPayee' | 'wrongAsset',
+  field: 'payTo' | 'asset',
+  hook: BadPaymentHook | undefined,
+): Promise<{ reason: string }> {
   const value = ctx.setup.variants?.[field];
   const alter = value === undefined ? undefined : (o: PaymentRequirements) => ({ ...o, [field]: value });
   const hookName = scenario === 'wrongPayee' ? 'payToOther' : 'payOtherAsset';
-  return refuses(ctx, scenario, altered(ctx, hook, alter, `${scenario} needs variants.${field} (another ${field === 'payTo' ? 'payee' : 'asset'} of this rail), hooks.${hookName}, or skip.${scenario} with a reason.`));
+  return refuses(
+    ctx,
+    scenario,
+    altered(
+      ctx,
+      hook,
+      alter,
+      `${scenario} needs variants.${field} (another ${field === 'payTo' ? 'payee' : 'asset'} of this rail), hooks.${hookName}, or skip.${scenario} with a reason.`,
+    ),
+  );
 }
 
 export const wrongPayee: Scenario = (ctx) => paysOtherVariant(ctx, 'wrongPayee', 'payTo', ctx.setup.hooks?.payToOther);
 
 export const wrongNetwork: Scenario = (ctx) => {
   const network = ctx.setup.variants?.network;
-  return refuses(ctx, 'wrongNetwork', altered(ctx, ctx.setup.hooks?.payOnOtherNetwork, (o) => ({ ...o, network: network ?? otherNetworkOf(o.network) }), ''));
+  return refuses(
+    ctx,
+    'wrongNetwork',
+    altered(
+      ctx,
+      ctx.setup.hooks?.payOnOtherNetwork,
+      (o) => ({ ...o, network: network ?? otherNetworkOf(o.network) }),
+      '',
+    ),
+  );
 };
 
-export const wrongAsset: Scenario = (ctx) => paysOtherVariant(ctx, 'wrongAsset', 'asset', ctx.setup.hooks?.payOtherAsset);
+export const wrongAsset: Scenario = (ctx) =>
+  paysOtherVariant(ctx, 'wrongAsset', 'asset', ctx.setup.hooks?.payOtherAsset);
 
 export const expired: Scenario = (ctx) => {
   const hook = ctx.setup.hooks?.payExpired;
-  return refuses(ctx, 'expired', (offer) => (hook ? hook(offer, ctx.hookKit(PAID_PATH)) : ctx.pay(offer, { now: Date.now() - (offer.maxTimeoutSeconds + 3600) * 1000 })));
+  return refuses(ctx, 'expired', (offer) =>
+    hook
+      ? hook(offer, ctx.hookKit(PAID_PATH))
+      : ctx.pay(offer, { now: Date.now() - (offer.maxTimeoutSeconds + 3600) * 1000 }),
+  );
 };
 
 export const tamperedPayload: Scenario = (ctx) => {
@@ -93,13 +134,25 @@ export const malformedPayment: Scenario = async (ctx) => {
   const before = await ctx.balances();
   const settledBefore = ctx.settled.length;
   const reasons: string[] = [];
-  const garbage = await ctx.fetch(ctx.url(PAID_PATH), { method: 'POST', body: ctx.nextBody('malformed'), headers: { [headerNames.paymentSignature]: '%%%not-base64%%%' } });
-  check(garbage.status === 400, 'A PAYMENT-SIGNATURE that is not base64 must be answered 400.', { status: garbage.status });
-  reasons.push(await expectRefused(garbage, { ...ctx.setup, expectReasons: {} }, 'malformedPayment', { allow400: true }));
+  const garbage = await ctx.fetch(ctx.url(PAID_PATH), {
+    method: 'POST',
+    body: ctx.nextBody('malformed'),
+    headers: { [headerNames.paymentSignature]: '%%%not-base64%%%' },
+  });
+  check(garbage.status === 400, 'A PAYMENT-SIGNATURE that is not base64 must be answered 400.', {
+    status: garbage.status,
+  });
+  reasons.push(
+    await expectRefused(garbage, { ...ctx.setup, expectReasons: {} }, 'malformedPayment', { allow400: true }),
+  );
   for (const payload of [{}, { unexpected: [1, { deep: true }] }]) {
     const body = ctx.nextBody('malformed');
     const offer = await ctx.challenge(PAID_PATH, body);
-    reasons.push(await expectRefused(await ctx.send(PAID_PATH, body, offer, payload), ctx.setup, 'malformedPayment', { allow400: true }));
+    reasons.push(
+      await expectRefused(await ctx.send(PAID_PATH, body, offer, payload), ctx.setup, 'malformedPayment', {
+        allow400: true,
+      }),
+    );
   }
   expectUnmoved(before, await ctx.balances());
   check(ctx.settled.length === settledBefore, 'A malformed payment must not settle.');

@@ -15,7 +15,7 @@ export const handlerFailure: Scenario = async (ctx) => {
   const payload = await ctx.pay(offer);
   const before = await ctx.balances();
   const failed = await ctx.send(PAID_PATH, body, offer, payload, { [FAIL_HEADER]: '1' });
-  check(failed.status === 500, 'The handler\'s own 500 must reach the client.', { status: failed.status });
+  check(failed.status === 500, "The handler's own 500 must reach the client.", { status: failed.status });
   check(failed.headers.get('PAYMENT-RESPONSE') === null, 'A failed handler must not be answered with a receipt.');
   await drain(failed);
   expectUnmoved(before, await ctx.balances());

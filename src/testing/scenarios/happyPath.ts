@@ -17,13 +17,18 @@ export const happyPath: Scenario = async (ctx) => {
   const res = await pay(url, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
   await expectStatus(res, 200, 'The paid request must be served (200).');
   const echoed: unknown = await res.json();
-  check(typeof echoed === 'object' && echoed !== null && (echoed as { body?: unknown }).body === body, 'The handler must see the request body that was paid for.');
+  check(
+    typeof echoed === 'object' && echoed !== null && (echoed as { body?: unknown }).body === body,
+    'The handler must see the request body that was paid for.',
+  );
   const outcome = receiptOf(res);
   check(outcome !== undefined, 'payingFetch must attach the payment outcome.');
   check(outcome.rail === setup.client.id, 'The outcome must name the client rail that paid.', { rail: outcome.rail });
   await checkReceipt(ctx, outcome, { method: 'POST', url, bodyHash: ctx.bodyHash(body) });
   expectMoved(before, await ctx.balances(), ctx.price, ctx.price);
-  check(ctx.settled.length === settledBefore + 1, 'Exactly one settlement must happen.', { settlements: ctx.settled.length - settledBefore });
+  check(ctx.settled.length === settledBefore + 1, 'Exactly one settlement must happen.', {
+    settlements: ctx.settled.length - settledBefore,
+  });
   return {};
 };
 
@@ -39,8 +44,14 @@ export const distinctPayments: Scenario = async (ctx) => {
   const answers = await Promise.all([first(url, { method: 'POST', body }), second(url, { method: 'POST', body })]);
   for (const res of answers) await expectStatus(res, 200, 'Both payers must be served (200).');
   const references = answers.map((res) => receiptOf(res)?.receipt?.reference);
-  check(references[0] !== undefined && references[1] !== undefined && references[0] !== references[1], 'Two payments must settle with two references.', { references });
+  check(
+    references[0] !== undefined && references[1] !== undefined && references[0] !== references[1],
+    'Two payments must settle with two references.',
+    { references },
+  );
   expectMoved(before, await ctx.balances(), ctx.price, 2n * ctx.price);
-  check(ctx.settled.length === settledBefore + 2, 'Each payment must settle once.', { settlements: ctx.settled.length - settledBefore });
+  check(ctx.settled.length === settledBefore + 2, 'Each payment must settle once.', {
+    settlements: ctx.settled.length - settledBefore,
+  });
   return {};
 };

@@ -5,7 +5,14 @@ import type { ConformanceContext } from '../conformanceContext';
 import { drain, expectStatus, settleResponseOf } from '../expectations';
 
 /** A payment made and presented by hand (not through payingFetch), and the paid answer. */
-export type PaidByHand = { path: string; body: string; offer: PaymentRequirements; payload: RailPayload; res: Response; settle: SettleResponse };
+export type PaidByHand = {
+  path: string;
+  body: string;
+  offer: PaymentRequirements;
+  payload: RailPayload;
+  res: Response;
+  settle: SettleResponse;
+};
 
 /** Challenges `path`, pays the offer with the setup's wallet, presents it and expects a 200 with a receipt. */
 export async function paidByHand(ctx: ConformanceContext, path: string, label: string): Promise<PaidByHand> {

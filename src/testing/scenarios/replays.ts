@@ -18,7 +18,10 @@ export const replayed: Scenario = async (ctx) => {
 
   const retry = await ctx.send(PAID_PATH, paid.body, paid.offer, paid.payload);
   await expectStatus(retry, 200, 'A retry of the identical paid request must be served again (idempotent).');
-  check(retry.headers.get('PAYMENT-RESPONSE') === receiptHeader, 'A retry of the identical paid request must get the same receipt.');
+  check(
+    retry.headers.get('PAYMENT-RESPONSE') === receiptHeader,
+    'A retry of the identical paid request must get the same receipt.',
+  );
   await drain(retry);
 
   const otherBody = ctx.nextBody('replayed-elsewhere');
@@ -28,7 +31,10 @@ export const replayed: Scenario = async (ctx) => {
   for (const accepted of [paid.offer, freshOffer]) {
     const res = await ctx.send(PAID_PATH, otherBody, accepted, paid.payload);
     if (allowsReuse(ctx.setup.server) && res.status === 200) {
-      check(settleResponseOf(res).transaction === paid.settle.transaction, 'A reused credential must be served with its original settlement.');
+      check(
+        settleResponseOf(res).transaction === paid.settle.transaction,
+        'A reused credential must be served with its original settlement.',
+      );
       await drain(res);
       note = 'reusable rail: reuse on its route is served with the original receipt, no second charge';
       reasons.push('reused');
@@ -46,9 +52,13 @@ export const crossRouteReplay: Scenario = async (ctx) => {
   const settledBefore = ctx.settled.length;
   const reasons: string[] = [];
   const body = ctx.nextBody('cross-route-other');
-  reasons.push(await expectRefused(await ctx.send(OTHER_PATH, body, paid.offer, paid.payload), ctx.setup, 'crossRouteReplay'));
+  reasons.push(
+    await expectRefused(await ctx.send(OTHER_PATH, body, paid.offer, paid.payload), ctx.setup, 'crossRouteReplay'),
+  );
   const otherOffer = await ctx.challenge(OTHER_PATH, body);
-  reasons.push(await expectRefused(await ctx.send(OTHER_PATH, body, otherOffer, paid.payload), ctx.setup, 'crossRouteReplay'));
+  reasons.push(
+    await expectRefused(await ctx.send(OTHER_PATH, body, otherOffer, paid.payload), ctx.setup, 'crossRouteReplay'),
+  );
   expectUnmoved(before, await ctx.balances());
   check(ctx.settled.length === settledBefore, 'A cross-route replay must not settle.');
   return { reason: reasons.join(', ') };
@@ -67,7 +77,9 @@ export const concurrentDoubleSubmit: Scenario = async (ctx) => {
   const before = await ctx.balances();
   const settledBefore = ctx.settled.length;
   const payload = await ctx.pay(offer);
-  const answers = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => ctx.send(PAID_PATH, i % 2 === 0 ? body : otherBody, offer, payload)));
+  const answers = await Promise.all(
+    Array.from({ length: CONCURRENT }, (_, i) => ctx.send(PAID_PATH, i % 2 === 0 ? body : otherBody, offer, payload)),
+  );
   const references = new Set<string>();
   const reasons = new Set<string>();
   for (const res of answers) {
@@ -76,8 +88,13 @@ export const concurrentDoubleSubmit: Scenario = async (ctx) => {
       await drain(res);
     } else reasons.add(await expectRefused(res, ctx.setup, 'concurrentDoubleSubmit'));
   }
-  check(references.size === 1, 'Concurrent submits of one payment must all carry the one settlement.', { references: [...references], statuses: answers.map((r) => r.status) });
-  check(ctx.settled.length === settledBefore + 1, 'One payment must settle exactly once.', { settlements: ctx.settled.length - settledBefore });
+  check(references.size === 1, 'Concurrent submits of one payment must all carry the one settlement.', {
+    references: [...references],
+    statuses: answers.map((r) => r.status),
+  });
+  check(ctx.settled.length === settledBefore + 1, 'One payment must settle exactly once.', {
+    settlements: ctx.settled.length - settledBefore,
+  });
   expectMoved(before, await ctx.balances(), ctx.price, ctx.price);
   return { reason: [...reasons].join(', ') || 'all served with the one receipt' };
 };

@@ -41,7 +41,12 @@ export async function flowPaywall(
   options: Partial<PaywallOptions> = {},
 ): Promise<{ pw: Paywall; fetch: FetchLike; rail: ServerRail }> {
   const rail = eip3009Rail(devnet);
-  const pw = paywall(routes, { rails: [rail], signer: await createReceiptSigner(), issuer: 'http://shop.test', ...options });
+  const pw = paywall(routes, {
+    rails: [rail],
+    signer: await createReceiptSigner(),
+    issuer: 'http://shop.test',
+    ...options,
+  });
   const wrapped = pw.wrap(handler);
   return { pw, rail, fetch: async (input, init) => wrapped(new Request(input, init)) };
 }
@@ -56,8 +61,17 @@ export async function offerOf(fetch: FetchLike, url: string, init?: RequestInit)
 }
 
 /** A PAYMENT-SIGNATURE header paying `offer` from a devnet account (EIP-3009). */
-export async function paymentHeader(devnet: EvmDevnet, offer: PaymentRequirements, url: string, from: 'payer' | 'payer2' | 'poor' = 'payer'): Promise<string> {
-  const payload = await evmEip3009Client().createPayment(offer, walletFor(devnet, from), { resource: { url }, x402Version: 2, now: Date.now() });
+export async function paymentHeader(
+  devnet: EvmDevnet,
+  offer: PaymentRequirements,
+  url: string,
+  from: 'payer' | 'payer2' | 'poor' = 'payer',
+): Promise<string> {
+  const payload = await evmEip3009Client().createPayment(offer, walletFor(devnet, from), {
+    resource: { url },
+    x402Version: 2,
+    now: Date.now(),
+  });
   return encodePaymentSignatureHeader({ x402Version: 2, resource: { url }, accepted: offer, payload });
 }
 
@@ -76,20 +90,38 @@ export async function reasonOf(res: Response): Promise<string | undefined> {
     return decodePaymentRequiredHeader(required).error;
   }
   const body: unknown = await res.json().catch(() => undefined);
-  return typeof body === 'object' && body !== null && 'reason' in body && typeof body.reason === 'string' ? body.reason : undefined;
+  return typeof body === 'object' && body !== null && 'reason' in body && typeof body.reason === 'string'
+    ? body.reason
+    : undefined;
 }
 
 const erc20 = parseAbi(['function transfer(address to, uint256 value) returns (bool)']);
 
 /** Moves `amount` rUSD from one devnet account to another and waits for it to be mined. */
-export async function moveTokens(devnet: EvmDevnet, from: EvmDevnetAccountName, to: EvmDevnetAccountName, amount: bigint): Promise<void> {
-  const hash = await devnet.walletClientFor(from).writeContract({ address: devnet.token.address, abi: erc20, functionName: 'transfer', args: [devnet.accounts[to].address, amount] });
+export async function moveTokens(
+  devnet: EvmDevnet,
+  from: EvmDevnetAccountName,
+  to: EvmDevnetAccountName,
+  amount: bigint,
+): Promise<void> {
+  const hash = await devnet.walletClientFor(from).writeContract({
+    address: devnet.token.address,
+    abi: erc20,
+    functionName: 'transfer',
+    args: [devnet.accounts[to].address, amount],
+  });
   const receipt = await devnet.publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== 'success') throw new Error('token transfer reverted');
 }
 
 /** rUSD balances of a devnet payer account and of the payee, read together. */
-export async function payerPayeeBalances(devnet: EvmDevnet, payer: 'payer' | 'payer2' = 'payer'): Promise<{ payer: bigint; payee: bigint }> {
-  const [payerBalance, payee] = await Promise.all([devnet.balanceOf(devnet.accounts[payer].address), devnet.balanceOf(devnet.accounts.payee.address)]);
+export async function payerPayeeBalances(
+  devnet: EvmDevnet,
+  payer: 'payer' | 'payer2' = 'payer',
+): Promise<{ payer: bigint; payee: bigint }> {
+  const [payerBalance, payee] = await Promise.all([
+    devnet.balanceOf(devnet.accounts[payer].address),
+    devnet.balanceOf(devnet.accounts.payee.address),
+  ]);
   return { payer: payerBalance, payee };
 }

@@ -15,7 +15,11 @@ export type SettlingRefuser = {
  * PAYMENT-SIGNATURE of the retry, SETTLES IT ITSELF on chain with the real server rail, and answers 402 again
  * (a fresh challenge), as if the payment had been refused. `dropAnswer` resets the connection instead.
  */
-export function settlingRefuser(honest: FetchLike, rail: ServerRail, options: { dropAnswer?: boolean } = {}): SettlingRefuser {
+export function settlingRefuser(
+  honest: FetchLike,
+  rail: ServerRail,
+  options: { dropAnswer?: boolean } = {},
+): SettlingRefuser {
   const state: SettlingRefuser = {
     received: 0,
     settled: [],
@@ -25,7 +29,11 @@ export function settlingRefuser(honest: FetchLike, rail: ServerRail, options: { 
       if (header !== null) {
         state.received += 1;
         const { accepted, payload } = decodePaymentSignatureHeader(header);
-        const ctx = { request: { method: request.method, url: request.url, bodyHash: EMPTY_BODY_HASH }, now: Date.now(), paymentId: rail.paymentId(payload, accepted) };
+        const ctx = {
+          request: { method: request.method, url: request.url, bodyHash: EMPTY_BODY_HASH },
+          now: Date.now(),
+          paymentId: rail.paymentId(payload, accepted),
+        };
         const settled = await rail.settle(payload, accepted, ctx);
         if (settled.status === 'settled') state.settled.push(settled.reference);
         if (options.dropAnswer) throw new TypeError('fetch failed: connection reset');

@@ -22,12 +22,19 @@ function isLedgerWallet(wallet: Wallet): wallet is LedgerWallet {
 /** What the payer signs: everything that decides where the money goes, a nonce and a deadline. */
 function signedBytes(req: PaymentRequirements, p: Omit<LedgerPayment, 'signature'>): Buffer {
   const { network, asset, amount, payTo } = req;
-  return Buffer.from(canonicalJson({ network, asset, amount, payTo, from: p.from, nonce: p.nonce, validBefore: p.validBefore }));
+  return Buffer.from(
+    canonicalJson({ network, asset, amount, payTo, from: p.from, nonce: p.nonce, validBefore: p.validBefore }),
+  );
 }
 
 function parse(payload: RailPayload): LedgerPayment {
   const { from, nonce, validBefore, signature } = payload;
-  if (typeof from !== 'string' || typeof nonce !== 'string' || typeof validBefore !== 'number' || typeof signature !== 'string') {
+  if (
+    typeof from !== 'string' ||
+    typeof nonce !== 'string' ||
+    typeof validBefore !== 'number' ||
+    typeof signature !== 'string'
+  ) {
     throw new PaymentInvalidError('invalid_payload', 'A ledger payment is { from, nonce, validBefore, signature }.');
   }
   return { from, nonce, validBefore, signature };
@@ -48,8 +55,10 @@ export function ledgerRail(ledger: Ledger, payTo: string): RailAdapter {
   const settled = new Map<string, string>(); // payment id → reference
   const check = (p: LedgerPayment, req: PaymentRequirements, now: number): VerifyResult => {
     if (now >= p.validBefore) return { isValid: false, reason: 'expired', message: 'The payment expired; pay again.' };
-    if (!signatureHolds(req, p)) return { isValid: false, reason: 'invalid_signature', message: 'The signature does not cover this offer.' };
-    if ((ledger.get(p.from) ?? 0n) < BigInt(req.amount)) return { isValid: false, reason: 'insufficient_funds', message: 'The payer cannot cover the price.' };
+    if (!signatureHolds(req, p))
+      return { isValid: false, reason: 'invalid_signature', message: 'The signature does not cover this offer.' };
+    if ((ledger.get(p.from) ?? 0n) < BigInt(req.amount))
+      return { isValid: false, reason: 'insufficient_funds', message: 'The payer cannot cover the price.' };
     return { isValid: true, payer: p.from, amount: req.amount };
   };
   return {
@@ -82,7 +91,11 @@ export function ledgerRail(ledger: Ledger, payTo: string): RailAdapter {
     },
     async createPayment(req, wallet, ctx) {
       if (!isLedgerWallet(wallet)) throw new ConfigurationError('ledger-exact pays from a ledgerWallet().');
-      const p = { from: wallet.account, nonce: randomBytes(16).toString('hex'), validBefore: ctx.now + req.maxTimeoutSeconds * 1000 };
+      const p = {
+        from: wallet.account,
+        nonce: randomBytes(16).toString('hex'),
+        validBefore: ctx.now + req.maxTimeoutSeconds * 1000,
+      };
       return { ...p, signature: sign(null, signedBytes(req, p), wallet.key).toString('base64url') };
     },
   };

@@ -9,7 +9,10 @@ const read = (path: string) => readFileSync(new URL(path, import.meta.url), 'utf
 
 /** A repository file as a package user would write it. */
 function asPublished(source: string): string {
-  return source.replaceAll("'../../../src/testing/index'", "'x402-rails/testing'").replaceAll("'../../../src/index'", "'x402-rails'").trim();
+  return source
+    .replaceAll("'../../../src/testing/index'", "'x402-rails/testing'")
+    .replaceAll("'../../../src/index'", "'x402-rails'")
+    .trim();
 }
 
 function guideBlocks(): string[] {
@@ -23,6 +26,9 @@ function guideBlocks(): string[] {
 
 describe('README: Writing a rail adapter', () => {
   it('shows ledgerRail.ts and its conformance test exactly as they are tested', () => {
-    expect(guideBlocks()).toEqual([asPublished(read('./ledgerRail.ts')), asPublished(read('./ledger.conformance.test.ts'))]);
+    expect(guideBlocks()).toEqual([
+      asPublished(read('./ledgerRail.ts')),
+      asPublished(read('./ledger.conformance.test.ts')),
+    ]);
   });
 });

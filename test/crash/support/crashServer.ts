@@ -32,7 +32,9 @@ export type CrashServerConfig = {
 };
 
 /** Messages of the server process. */
-export type CrashServerMessage = { type: 'ready'; url: string; port: number; report: ReconcileReport } | { type: 'broadcast'; reference: string };
+export type CrashServerMessage =
+  | { type: 'ready'; url: string; port: number; report: ReconcileReport }
+  | { type: 'broadcast'; reference: string };
 
 /** Wraps a rail so that its settlement stops at the broadcast, before or after the paywall writes the intent. */
 function hangingAtBroadcast(rail: ServerRail, at: 'before-intent' | 'after-intent', nth: number): ServerRail {
@@ -67,7 +69,10 @@ async function main(): Promise<void> {
     },
   );
   const report = await pw.reconcile();
-  const server = await serveFetch(pw.wrap(() => Response.json({ served: true, pid: process.pid })), { port: config.port });
+  const server = await serveFetch(
+    pw.wrap(() => Response.json({ served: true, pid: process.pid })),
+    { port: config.port },
+  );
   process.on('disconnect', () => process.exit(0));
   process.send?.({ type: 'ready', url: server.url, port: server.port, report } satisfies CrashServerMessage);
 }

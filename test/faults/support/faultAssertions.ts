@@ -36,19 +36,30 @@ export function countingHandler(): { runs: number; handler: (request: Request) =
 }
 
 /** One signed payment for `url`, kept so the test can send the very same payment again. */
-export type PreparedPayment = { offer: PaymentRequirements; headers: Record<string, string>; send(): Promise<Response> };
+export type PreparedPayment = {
+  offer: PaymentRequirements;
+  headers: Record<string, string>;
+  send(): Promise<Response>;
+};
 
 /**
  * Asks `url` for its challenge, pays its first offer with `rail` and `wallet`, and returns the payment
  * header (sent by `send()`, as many times as the test likes).
  */
-export async function preparePayment(fetch: FetchLike, url: string, rail: ClientRail, wallet: Wallet): Promise<PreparedPayment> {
+export async function preparePayment(
+  fetch: FetchLike,
+  url: string,
+  rail: ClientRail,
+  wallet: Wallet,
+): Promise<PreparedPayment> {
   const unpaid = await fetch(url);
   expect(unpaid.status).toBe(402);
   const [offer] = decodePaymentRequiredHeader(unpaid.headers.get('PAYMENT-REQUIRED') ?? '').accepts;
   if (!offer) throw new Error(`no offer from ${url}`);
   const payload = await rail.createPayment(offer, wallet, { resource: { url }, x402Version: 2, now: Date.now() });
-  const headers = { 'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, resource: { url }, accepted: offer, payload }) };
+  const headers = {
+    'PAYMENT-SIGNATURE': encodePaymentSignatureHeader({ x402Version: 2, resource: { url }, accepted: offer, payload }),
+  };
   return { offer, headers, send: () => fetch(url, { headers }) };
 }
 
@@ -59,7 +70,10 @@ type ErrorBody = { code?: string; reason?: string; details?: { reference?: strin
  * Asserts an infrastructure answer: 502 or 503, a stable code (`INFRA__RAIL__UNAVAILABLE` unless `code`
  * says otherwise), no receipt and not the handler's body. Answers the body.
  */
-export async function expectUnavailable(response: Response, code: string = errorCodes.RAIL_UNAVAILABLE): Promise<ErrorBody> {
+export async function expectUnavailable(
+  response: Response,
+  code: string = errorCodes.RAIL_UNAVAILABLE,
+): Promise<ErrorBody> {
   const text = await response.text();
   expect(text).not.toContain(SERVED);
   expect(response.headers.get('PAYMENT-RESPONSE')).toBeNull();

@@ -3,7 +3,13 @@
  * devnets, a memory store, and counters on every call that could move money (each rail's `settle`, the
  * store's `settle` and `markPending`), so a test can prove that nothing was settled.
  */
-import { createReceiptSigner, paywall, type PaymentStore, type RoutesConfig, type ServerRail } from '../../../src/index';
+import {
+  createReceiptSigner,
+  paywall,
+  type PaymentStore,
+  type RoutesConfig,
+  type ServerRail,
+} from '../../../src/index';
 import { createMemoryPaymentStore } from '../../../src/stores/memoryPaymentStore';
 import { devnetServerRails, type AllDevnets } from '../../../fixtures/demo/devnetRails';
 

@@ -22,13 +22,16 @@ export function asWireHeader(text: string): string {
     .trim();
 }
 
-const b64 = (bytes: Uint8Array | string, url = false): string => Buffer.from(bytes).toString(url ? 'base64url' : 'base64');
+const b64 = (bytes: Uint8Array | string, url = false): string =>
+  Buffer.from(bytes).toString(url ? 'base64url' : 'base64');
 
 /** Decodes a base64 header into its JSON object (for mutation), or undefined when it is not one. */
 function jsonOf(header: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(header, 'base64').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -67,7 +70,19 @@ export function deepJsonText(depth: number, open = '{"a":', close = '}'): string
 /** A value a field may be changed to: another JSON value, a near miss of money fields, or unicode. */
 const replacement = fc.oneof(
   json,
-  fc.constantFrom('', '0', '-1', '1e3', '0x10', ' 1', '99999999999999999999999999999999999999999999999999999999999999999999999999999999', null, true, [], {}),
+  fc.constantFrom(
+    '',
+    '0',
+    '-1',
+    '1e3',
+    '0x10',
+    ' 1',
+    '99999999999999999999999999999999999999999999999999999999999999999999999999999999',
+    null,
+    true,
+    [],
+    {},
+  ),
   fc.string({ unit: 'grapheme', maxLength: 40 }),
   fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }).map(String),
 );
@@ -84,35 +99,57 @@ export function mutatedBase64Json(valid: string): fc.Arbitrary<string> {
   const anyPath = paths.length > 0 ? fc.constantFrom(...paths) : fc.constant<string[]>([]);
   const mutations: Array<fc.Arbitrary<string>> = [
     // flip one or a few bits of the decoded bytes, re-encode
-    fc.array(fc.tuple(fc.nat({ max: bytes.length - 1 }), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 }).map((flips) => {
-      const copy = Buffer.from(bytes);
-      for (const [at, mask] of flips) copy[at] = (copy[at] ?? 0) ^ mask;
-      return b64(copy);
-    }),
+    fc
+      .array(fc.tuple(fc.nat({ max: bytes.length - 1 }), fc.integer({ min: 1, max: 255 })), {
+        minLength: 1,
+        maxLength: 4,
+      })
+      .map((flips) => {
+        const copy = Buffer.from(bytes);
+        for (const [at, mask] of flips) copy[at] = (copy[at] ?? 0) ^ mask;
+        return b64(copy);
+      }),
     // flip a character of the base64 text itself
-    fc.tuple(fc.nat({ max: valid.length - 1 }), fc.constantFrom('A', '/', '+', '-', '_', '=', '!', ' ', '%', 'é')).map(([at, c]) => valid.slice(0, at) + c + valid.slice(at + 1)),
+    fc
+      .tuple(fc.nat({ max: valid.length - 1 }), fc.constantFrom('A', '/', '+', '-', '_', '=', '!', ' ', '%', 'é'))
+      .map(([at, c]) => valid.slice(0, at) + c + valid.slice(at + 1)),
     // truncated text or truncated bytes
     fc.nat({ max: valid.length - 1 }).map((n) => valid.slice(0, n)),
     fc.nat({ max: bytes.length - 1 }).map((n) => b64(bytes.subarray(0, n))),
     // the same JSON, spelled differently: base64url, no padding, surrounding junk
-    fc.constantFrom(b64(bytes, true), valid.replace(/=+$/, ''), `${valid}==`, `  ${valid}\t`, `${valid},${valid}`, valid.toLowerCase()),
+    fc.constantFrom(
+      b64(bytes, true),
+      valid.replace(/=+$/, ''),
+      `${valid}==`,
+      `  ${valid}\t`,
+      `${valid},${valid}`,
+      valid.toLowerCase(),
+    ),
   ];
   if (object) {
     mutations.push(
       // one field changed, removed, or an unknown field added
       fc.tuple(anyPath, replacement).map(([path, value]) => b64(JSON.stringify(withPath(object, path, value)))),
       anyPath.map((path) => b64(JSON.stringify(withPath(object, path, undefined)))),
-      fc.tuple(anyPath, fc.string({ maxLength: 12 }), replacement).map(([path, key, value]) => b64(JSON.stringify(withPath(object, [...path, key], value)))),
+      fc
+        .tuple(anyPath, fc.string({ maxLength: 12 }), replacement)
+        .map(([path, key, value]) => b64(JSON.stringify(withPath(object, [...path, key], value)))),
       // unicode inside string fields
-      fc.tuple(anyPath, fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 })).map(([path, text]) => b64(JSON.stringify(withPath(object, path, text)))),
+      fc
+        .tuple(anyPath, fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }))
+        .map(([path, text]) => b64(JSON.stringify(withPath(object, path, text)))),
       // the payment wrapped in deep nesting, or a deep value planted in a field
-      fc.integer({ min: 17, max: 3000 }).map((depth) => b64(`${'['.repeat(depth)}${JSON.stringify(object)}${']'.repeat(depth)}`)),
+      fc
+        .integer({ min: 17, max: 3000 })
+        .map((depth) => b64(`${'['.repeat(depth)}${JSON.stringify(object)}${']'.repeat(depth)}`)),
       fc.tuple(anyPath, fc.integer({ min: 10, max: 2000 })).map(([path, depth]) => {
         const marker = '"__deep__"';
         return b64(JSON.stringify(withPath(object, path, '__deep__')).replace(marker, deepJsonText(depth)));
       }),
       // huge: a large field, or the whole header repeated
-      fc.tuple(anyPath, fc.integer({ min: 1_000, max: 40_000 })).map(([path, n]) => b64(JSON.stringify(withPath(object, path, 'x'.repeat(n))))),
+      fc
+        .tuple(anyPath, fc.integer({ min: 1_000, max: 40_000 }))
+        .map(([path, n]) => b64(JSON.stringify(withPath(object, path, 'x'.repeat(n))))),
       fc.integer({ min: 2, max: 20 }).map((n) => valid.repeat(n)),
       // not an object at the root
       fc.constantFrom(b64('null'), b64('[]'), b64('"x"'), b64('2'), b64(JSON.stringify([object]))),
@@ -147,7 +184,14 @@ export function mutatedL402Authorization(macaroon: string, preimage: string): fc
     }),
     fc.nat({ max: bytes.length - 1 }).map((n) => b64(bytes.subarray(0, n))),
     fc.uint8Array({ minLength: 1, maxLength: 16 }).map((extra) => b64(Buffer.concat([bytes, extra]))),
-    fc.constantFrom(b64(bytes, true), macaroon.replace(/=+$/, ''), '', '=', `${macaroon},${macaroon}`, `${macaroon},`.repeat(9)),
+    fc.constantFrom(
+      b64(bytes, true),
+      macaroon.replace(/=+$/, ''),
+      '',
+      '=',
+      `${macaroon},${macaroon}`,
+      `${macaroon},`.repeat(9),
+    ),
     fc.integer({ min: 1, max: 40_000 }).map((n) => 'A'.repeat(n)),
   );
   const preimageMutation = fc.oneof(
@@ -159,9 +203,17 @@ export function mutatedL402Authorization(macaroon: string, preimage: string): fc
   );
   return fc
     .oneof(
-      fc.tuple(fc.constantFrom('L402', 'LSAT', 'l402', 'Bearer', 'L402L402', ''), macaroonMutation, fc.constantFrom(':', '::', ' : ', ''), preimageMutation)
+      fc
+        .tuple(
+          fc.constantFrom('L402', 'LSAT', 'l402', 'Bearer', 'L402L402', ''),
+          macaroonMutation,
+          fc.constantFrom(':', '::', ' : ', ''),
+          preimageMutation,
+        )
         .map(([scheme, mac, colon, pre]) => `${scheme} ${mac}${colon}${pre}`),
-      fc.tuple(fc.constantFrom('L402', 'LSAT'), fc.string({ unit: 'grapheme', maxLength: 80 })).map(([scheme, text]) => `${scheme} ${text}`),
+      fc
+        .tuple(fc.constantFrom('L402', 'LSAT'), fc.string({ unit: 'grapheme', maxLength: 80 }))
+        .map(([scheme, text]) => `${scheme} ${text}`),
       fc.tuple(fc.nat({ max: 200 }), fc.string({ unit: 'binary', maxLength: 3 })).map(([at, c]) => {
         const valid = `L402 ${macaroon}:${preimage}`;
         const i = at % valid.length;

@@ -25,7 +25,11 @@ export type OfficialSpendControls = { maxAmountPerPayment?: string } | 'none';
  * An official x402 client paying from a devnet account. Without `spend` (the SDK's own default) it refuses
  * any asset outside its default-asset table, which is what the tests prove before configuring it.
  */
-export function officialEvmClient(devnet: EvmDevnet, name: EvmDevnetAccountName, spend?: OfficialSpendControls): x402Client {
+export function officialEvmClient(
+  devnet: EvmDevnet,
+  name: EvmDevnetAccountName,
+  spend?: OfficialSpendControls,
+): x402Client {
   const account = privateKeyToAccount(devnet.accounts[name].privateKey as Hex);
   const client = new x402Client().register(devnet.network, new ExactEvmClientScheme(account));
   if (spend !== undefined && spend !== 'none') {
@@ -57,7 +61,12 @@ export function officialEvmFacilitator(devnet: EvmDevnet): { facilitator: x402Fa
     settle: (payload, requirements) => facilitator.settle(payload, requirements),
     getSupported: async () => {
       const supported = facilitator.getSupported();
-      return { ...supported, kinds: supported.kinds.flatMap(({ network, ...kind }) => (isCaipNetwork(network) ? [{ ...kind, network }] : [])) };
+      return {
+        ...supported,
+        kinds: supported.kinds.flatMap(({ network, ...kind }) =>
+          isCaipNetwork(network) ? [{ ...kind, network }] : [],
+        ),
+      };
     },
   };
   return { facilitator, client };
@@ -81,7 +90,11 @@ export function officialEvmHonoApp(devnet: EvmDevnet, facilitator: FacilitatorCl
             scheme: 'exact',
             network: devnet.network,
             payTo: devnet.accounts.payee.address,
-            price: { amount: OFFICIAL_PRICE.toString(), asset: devnet.token.address, extra: { name: devnet.token.name, version: devnet.token.version } },
+            price: {
+              amount: OFFICIAL_PRICE.toString(),
+              asset: devnet.token.address,
+              extra: { name: devnet.token.name, version: devnet.token.version },
+            },
             maxTimeoutSeconds: 120,
           },
           description: 'Weather report',

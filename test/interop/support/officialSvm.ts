@@ -20,25 +20,38 @@ import type { SolanaDevnet } from '../../../fixtures/solana/index';
 export const SOLANA_DEVNET_REAL_GENESIS_HASH = 'EtWTRABZaYq6iMfeYKouRu166VU2xqa1wcaWoxPkrZBG';
 
 /** An official x402 client paying with the exact SVM scheme from `keypair`, allowed to pay `devnet.mint` up to `maxAmountPerPayment`. */
-export async function officialSvmClient(devnet: SolanaDevnet, keypair: Keypair, maxAmountPerPayment?: string): Promise<x402Client> {
+export async function officialSvmClient(
+  devnet: SolanaDevnet,
+  keypair: Keypair,
+  maxAmountPerPayment?: string,
+): Promise<x402Client> {
   const signer = await createKeyPairSignerFromBytes(keypair.secretKey);
   const client = new x402Client().register(devnet.network, new ExactSvmClientScheme(signer, { rpcUrl: devnet.rpcUrl }));
   if (maxAmountPerPayment !== undefined) {
-    client.setSpendControls({ allowedAssets: [{ network: devnet.network, asset: devnet.mint.toBase58(), maxAmountPerPayment }] });
+    client.setSpendControls({
+      allowedAssets: [{ network: devnet.network, asset: devnet.mint.toBase58(), maxAmountPerPayment }],
+    });
   }
   return client;
 }
 
 /** The official exact-SVM facilitator in-process, with the devnet's `feePayer` keypair as its signer and our front as its RPC. */
 export async function officialSvmFacilitator(devnet: SolanaDevnet): Promise<FacilitatorClient> {
-  const signer = toFacilitatorSvmSigner(await createKeyPairSignerFromBytes(devnet.keypairs.feePayer.secretKey), { defaultRpcUrl: devnet.rpcUrl });
+  const signer = toFacilitatorSvmSigner(await createKeyPairSignerFromBytes(devnet.keypairs.feePayer.secretKey), {
+    defaultRpcUrl: devnet.rpcUrl,
+  });
   const facilitator = new x402Facilitator().register(devnet.network, new ExactSvmFacilitatorScheme(signer));
   return {
     verify: (payload, requirements) => facilitator.verify(payload, requirements),
     settle: (payload, requirements) => facilitator.settle(payload, requirements),
     getSupported: async () => {
       const supported = facilitator.getSupported();
-      return { ...supported, kinds: supported.kinds.flatMap(({ network, ...kind }) => (isCaipNetwork(network) ? [{ ...kind, network }] : [])) };
+      return {
+        ...supported,
+        kinds: supported.kinds.flatMap(({ network, ...kind }) =>
+          isCaipNetwork(network) ? [{ ...kind, network }] : [],
+        ),
+      };
     },
   };
 }

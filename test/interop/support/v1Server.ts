@@ -31,7 +31,14 @@ const address = z.string().refine((v): v is Address => isAddress(v), 'address');
 /** The v1 `exact` EVM payload, as the v1 spec writes it. */
 const ExactEvmPayloadV1 = z.object({
   signature: z.string().refine(hex, 'hex'),
-  authorization: z.object({ from: address, to: address, value: z.string(), validAfter: z.string(), validBefore: z.string(), nonce: z.string().refine(hex, 'hex') }),
+  authorization: z.object({
+    from: address,
+    to: address,
+    value: z.string(),
+    validAfter: z.string(),
+    validBefore: z.string(),
+    nonce: z.string().refine(hex, 'hex'),
+  }),
 });
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64');
@@ -53,7 +60,8 @@ export function v1App(devnet: EvmDevnet, log: V1ServerLog): Hono {
       asset: devnet.token.address,
       extra: { name: devnet.token.name, version: devnet.token.version },
     };
-    const paymentRequired = (error: string) => c.json(PaymentRequiredV1Schema.parse({ x402Version: 1, error, accepts: [requirements] }), 402);
+    const paymentRequired = (error: string) =>
+      c.json(PaymentRequiredV1Schema.parse({ x402Version: 1, error, accepts: [requirements] }), 402);
     if (c.req.header('PAYMENT-SIGNATURE') !== undefined) log.v2HeadersSeen += 1;
     const header = c.req.header('X-PAYMENT');
     if (header === undefined) return paymentRequired('X-PAYMENT header is required');
@@ -62,17 +70,40 @@ export function v1App(devnet: EvmDevnet, log: V1ServerLog): Hono {
     const decoded = PaymentPayloadV1Schema.safeParse(JSON.parse(Buffer.from(header, 'base64').toString('utf8')));
     if (!decoded.success) return paymentRequired('invalid_payload');
     const payment = decoded.data;
-    if (payment.scheme !== requirements.scheme || payment.network !== requirements.network) return paymentRequired('invalid_scheme_or_network');
+    if (payment.scheme !== requirements.scheme || payment.network !== requirements.network)
+      return paymentRequired('invalid_scheme_or_network');
     const exact = ExactEvmPayloadV1.safeParse(payment.payload);
     if (!exact.success) return paymentRequired('invalid_exact_evm_payload');
     const { authorization: a, signature } = exact.data;
     const now = BigInt(Math.floor(Date.now() / 1000));
-    if (!isAddressEqual(a.to, requirements.payTo)) return paymentRequired('invalid_exact_evm_payload_recipient_mismatch');
-    if (a.value !== requirements.maxAmountRequired) return paymentRequired('invalid_exact_evm_payload_authorization_value');
-    if (BigInt(a.validBefore) < now + 6n || BigInt(a.validAfter) > now) return paymentRequired('invalid_exact_evm_payload_authorization_valid_window');
-    const message = { from: getAddress(a.from), to: getAddress(a.to), value: BigInt(a.value), validAfter: BigInt(a.validAfter), validBefore: BigInt(a.validBefore), nonce: a.nonce };
-    const domain = { name: devnet.token.name, version: devnet.token.version, chainId: V1_CHAIN_ID, verifyingContract: devnet.token.address };
-    const valid = await verifyTypedData({ address: message.from, domain, types: transferWithAuthorizationTypes, primaryType: 'TransferWithAuthorization', message, signature });
+    if (!isAddressEqual(a.to, requirements.payTo))
+      return paymentRequired('invalid_exact_evm_payload_recipient_mismatch');
+    if (a.value !== requirements.maxAmountRequired)
+      return paymentRequired('invalid_exact_evm_payload_authorization_value');
+    if (BigInt(a.validBefore) < now + 6n || BigInt(a.validAfter) > now)
+      return paymentRequired('invalid_exact_evm_payload_authorization_valid_window');
+    const message = {
+      from: getAddress(a.from),
+      to: getAddress(a.to),
+      value: BigInt(a.value),
+      validAfter: BigInt(a.validAfter),
+      validBefore: BigInt(a.validBefore),
+      nonce: a.nonce,
+    };
+    const domain = {
+      name: devnet.token.name,
+      version: devnet.token.version,
+      chainId: V1_CHAIN_ID,
+      verifyingContract: devnet.token.address,
+    };
+    const valid = await verifyTypedData({
+      address: message.from,
+      domain,
+      types: transferWithAuthorizationTypes,
+      primaryType: 'TransferWithAuthorization',
+      message,
+      signature,
+    });
     if (!valid) return paymentRequired('invalid_exact_evm_payload_signature');
 
     const { v, r, s, yParity } = parseSignature(signature);
@@ -80,7 +111,17 @@ export function v1App(devnet: EvmDevnet, log: V1ServerLog): Hono {
       address: devnet.token.address,
       abi: exactTokenAbi,
       functionName: 'transferWithAuthorization',
-      args: [message.from, message.to, message.value, message.validAfter, message.validBefore, message.nonce, Number(v ?? BigInt(yParity + 27)), r, s],
+      args: [
+        message.from,
+        message.to,
+        message.value,
+        message.validAfter,
+        message.validBefore,
+        message.nonce,
+        Number(v ?? BigInt(yParity + 27)),
+        r,
+        s,
+      ],
       account: wallet.account,
     });
     const transaction = await wallet.writeContract(request);
@@ -102,7 +143,9 @@ export const V1_SOL_PRICE = 15_000n;
  * must run under Solana devnet's genesis hash for the name to resolve.
  */
 export async function v1SolanaApp(devnet: SolanaDevnet, log: V1ServerLog): Promise<Hono> {
-  const signer = toFacilitatorSvmSigner(await createKeyPairSignerFromBytes(devnet.keypairs.feePayer.secretKey), { defaultRpcUrl: devnet.rpcUrl });
+  const signer = toFacilitatorSvmSigner(await createKeyPairSignerFromBytes(devnet.keypairs.feePayer.secretKey), {
+    defaultRpcUrl: devnet.rpcUrl,
+  });
   const facilitator = new ExactSvmSchemeV1(signer);
   const app = new Hono();
   app.get('/v1/sol-report', async (c) => {
@@ -118,7 +161,8 @@ export async function v1SolanaApp(devnet: SolanaDevnet, log: V1ServerLog): Promi
       asset: devnet.mint.toBase58(),
       extra: { feePayer: devnet.keypairs.feePayer.publicKey.toBase58() },
     });
-    const paymentRequired = (error: string) => c.json(PaymentRequiredV1Schema.parse({ x402Version: 1, error, accepts: [requirements] }), 402);
+    const paymentRequired = (error: string) =>
+      c.json(PaymentRequiredV1Schema.parse({ x402Version: 1, error, accepts: [requirements] }), 402);
     if (c.req.header('PAYMENT-SIGNATURE') !== undefined) log.v2HeadersSeen += 1;
     const header = c.req.header('X-PAYMENT');
     if (header === undefined) return paymentRequired('X-PAYMENT header is required');
@@ -135,7 +179,10 @@ export async function v1SolanaApp(devnet: SolanaDevnet, log: V1ServerLog): Promi
     const settled = await facilitator.settle(payment, required);
     if (!settled.success) return paymentRequired(settled.errorReason ?? 'settle_failed');
     log.settled.push(settled.transaction as Hex);
-    c.header('X-PAYMENT-RESPONSE', b64({ success: true, transaction: settled.transaction, network: settled.network, payer: settled.payer }));
+    c.header(
+      'X-PAYMENT-RESPONSE',
+      b64({ success: true, transaction: settled.transaction, network: settled.network, payer: settled.payer }),
+    );
     return c.json({ report: 'v1 paid on Solana' });
   });
   return app;

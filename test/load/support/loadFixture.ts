@@ -20,7 +20,10 @@ export const LOAD_HOST = 'shop.test';
  * Configs of two server processes on one store. Each has its own gas account (`facilitator`, `deployer`), as
  * separate instances would, and both share the challenge secret and the receipt key.
  */
-export async function twoServerConfigs(evm: EvmDevnet, store: LoadServerConfig['store']): Promise<[LoadServerConfig, LoadServerConfig]> {
+export async function twoServerConfigs(
+  evm: EvmDevnet,
+  store: LoadServerConfig['store'],
+): Promise<[LoadServerConfig, LoadServerConfig]> {
   const shared = {
     store,
     challengeSecret: randomBytes(32).toString('hex'),
@@ -47,6 +50,9 @@ export function payerWallet(evm: EvmDevnet): EvmWallet {
 
 /** Payer and payee token balances. */
 export async function balances(evm: EvmDevnet): Promise<{ payer: bigint; payee: bigint }> {
-  const [payer, payee] = await Promise.all([evm.balanceOf(evm.accounts.payer.address), evm.balanceOf(evm.accounts.payee.address)]);
+  const [payer, payee] = await Promise.all([
+    evm.balanceOf(evm.accounts.payer.address),
+    evm.balanceOf(evm.accounts.payee.address),
+  ]);
   return { payer, payee };
 }

@@ -47,7 +47,12 @@ async function main(): Promise<void> {
   const rail = evmProcessRail(config.evm);
   const pw = paywall(
     { 'GET /paid': { accepts: [{ rail: 'evm-eip3009', amount: BigInt(config.price) }] } },
-    { rails: [rail], store, signer: await createReceiptSigner({ privateJwk: config.receiptJwk }), challengeSecret: Buffer.from(config.challengeSecret, 'hex') },
+    {
+      rails: [rail],
+      store,
+      signer: await createReceiptSigner({ privateJwk: config.receiptJwk }),
+      challengeSecret: Buffer.from(config.challengeSecret, 'hex'),
+    },
   );
   const stats: LoadServerStats = { type: 'stats', pid: process.pid, paymentHeaders: 0, statuses: {} };
   const handler = pw.wrap(() => Response.json({ served: true, pid: process.pid }));

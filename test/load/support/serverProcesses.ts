@@ -19,7 +19,11 @@ export async function startServerProcesses(configs: LoadServerConfig[]): Promise
   try {
     return await Promise.all(
       configs.map((config) => {
-        const child = fork(SCRIPT, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, X402_LOAD_SERVER: JSON.stringify(config) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        const child = fork(SCRIPT, [], {
+          execArgv: ['--import', 'tsx'],
+          env: { ...process.env, X402_LOAD_SERVER: JSON.stringify(config) },
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        });
         children.push(child);
         return new Promise<ServerProcess>((resolve, reject) => {
           child.once('exit', (code) => reject(new Error(`load server exited with ${code} before it was ready`)));
@@ -73,19 +77,28 @@ const agent = new Agent({ keepAlive: true, maxSockets: 64 });
  *
  * @example await getPinned(server.url, '/paid', 'shop.test', { 'PAYMENT-SIGNATURE': header })
  */
-export function getPinned(url: string, path: string, host: string, headers: Record<string, string> = {}): Promise<RawAnswer> {
+export function getPinned(
+  url: string,
+  path: string,
+  host: string,
+  headers: Record<string, string> = {},
+): Promise<RawAnswer> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ hostname, port, path, method: 'GET', agent, headers: { ...headers, Host: host } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const flat: Record<string, string> = {};
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
-        resolve({ status: res.statusCode ?? 0, headers: flat, body: Buffer.concat(chunks).toString('utf8') });
-      });
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      { hostname, port, path, method: 'GET', agent, headers: { ...headers, Host: host } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const flat: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers))
+            if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
+          resolve({ status: res.statusCode ?? 0, headers: flat, body: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });

@@ -3,7 +3,13 @@ import type { ClientRail, FetchLike, Wallet } from '../../../src/index';
 import { payingMcpClient, toolPaymentOf } from '../../../src/mcp/index';
 
 /** An agent's paid tool call: pays on whichever rail it holds a wallet for, within a daily budget. */
-export async function askForecast(client: Client, adapters: ClientRail[], wallets: Wallet[], token: string, fetch?: FetchLike) {
+export async function askForecast(
+  client: Client,
+  adapters: ClientRail[],
+  wallets: Wallet[],
+  token: string,
+  fetch?: FetchLike,
+) {
   const paying = payingMcpClient(client, {
     adapters,
     wallets,

@@ -15,7 +15,10 @@ export function paidToolServer(rails: ServerRail[], signer: ReceiptSigner) {
           { rail: 'lightning-l402', amount: 20_000n }, // msat
         ],
         description: 'Weather forecast',
-        discovery: { serviceName: 'Weather', input: { inputSchema: { type: 'object', properties: { city: { type: 'string' } } } } },
+        discovery: {
+          serviceName: 'Weather',
+          input: { inputSchema: { type: 'object', properties: { city: { type: 'string' } } } },
+        },
       },
     },
     {

@@ -28,7 +28,9 @@ function sectionBlocks(): string[] {
   const start = readme.indexOf('## Agents');
   expect(start).toBeGreaterThan(0);
   const end = readme.indexOf('\n## ', start + 1);
-  return [...readme.slice(start, end === -1 ? undefined : end).matchAll(/```ts\n([\s\S]*?)\n```/g)].map((m) => (m[1] ?? '').trim());
+  return [...readme.slice(start, end === -1 ? undefined : end).matchAll(/```ts\n([\s\S]*?)\n```/g)].map((m) =>
+    (m[1] ?? '').trim(),
+  );
 }
 
 let net: SharedDevnets;
@@ -47,21 +49,42 @@ afterAll(async () => {
 });
 
 const jwksFetch = async (input: Request | string | URL) =>
-  new URL(input instanceof Request ? input.url : input.toString()).pathname === RECEIPT_JWKS_PATH ? Response.json(jwks()) : new Response(null, { status: 404 });
+  new URL(input instanceof Request ? input.url : input.toString()).pathname === RECEIPT_JWKS_PATH
+    ? Response.json(jwks())
+    : new Response(null, { status: 404 });
 
 describe('README: Agents', () => {
   it('shows paidToolServer.ts and askForecast.ts exactly as they are tested', () => {
-    expect(sectionBlocks().slice(0, 2)).toEqual([asPublished(read('./paidToolServer.ts')), asPublished(read('./askForecast.ts'))]);
+    expect(sectionBlocks().slice(0, 2)).toEqual([
+      asPublished(read('./paidToolServer.ts')),
+      asPublished(read('./askForecast.ts')),
+    ]);
   });
 
   it('the agent pays the tool on EVM, receipt bound to the tool', async () => {
-    const { answer, receipt } = await askForecast(client, [evmEip3009Client()], [evmWallet(net.evm.account('payer'), { publicClient: net.evm.publicClient })], net.evm.token.address, jwksFetch);
+    const { answer, receipt } = await askForecast(
+      client,
+      [evmEip3009Client()],
+      [evmWallet(net.evm.account('payer'), { publicClient: net.evm.publicClient })],
+      net.evm.token.address,
+      jwksFetch,
+    );
     expect(answer).toEqual([{ type: 'text', text: 'Sunny in Paris' }]);
-    expect(receipt).toMatchObject({ rail: 'evm-eip3009', issuer: 'https://tools.example.com', request: { url: 'mcp://tool/forecast' } });
+    expect(receipt).toMatchObject({
+      rail: 'evm-eip3009',
+      issuer: 'https://tools.example.com',
+      request: { url: 'mcp://tool/forecast' },
+    });
   });
 
   it('and over Lightning, with the preimage as proof', async () => {
-    const { receipt } = await askForecast(client, [lightningClient({ maxFeeMsat: 1_000n })], [lightningWallet(net.lightning.lnd('alice'))], 'msat', jwksFetch);
+    const { receipt } = await askForecast(
+      client,
+      [lightningClient({ maxFeeMsat: 1_000n })],
+      [lightningWallet(net.lightning.lnd('alice'))],
+      'msat',
+      jwksFetch,
+    );
     expect(receipt).toMatchObject({ rail: 'lightning-l402', amount: '20000' });
     expect(receipt?.proof).toMatch(/^[0-9a-f]{64}$/);
   });

@@ -23,7 +23,11 @@ export type Instance = {
   stop(): Promise<void>;
 };
 
-function ask<T extends ScaleServerMessage['type']>(child: ChildProcess, message: string, type: T): Promise<Extract<ScaleServerMessage, { type: T }>> {
+function ask<T extends ScaleServerMessage['type']>(
+  child: ChildProcess,
+  message: string,
+  type: T,
+): Promise<Extract<ScaleServerMessage, { type: T }>> {
   return new Promise((resolve) => {
     const onMessage = (reply: ScaleServerMessage) => {
       if (reply.type !== type) return;
@@ -41,7 +45,11 @@ export async function startInstances(configs: ScaleServerConfig[]): Promise<Inst
   try {
     return await Promise.all(
       configs.map((config) => {
-        const child = fork(SCRIPT, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, X402_SCALE_SERVER: JSON.stringify(config) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        const child = fork(SCRIPT, [], {
+          execArgv: ['--import', 'tsx'],
+          env: { ...process.env, X402_SCALE_SERVER: JSON.stringify(config) },
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        });
         children.push(child);
         return new Promise<Instance>((resolve, reject) => {
           child.once('exit', (code) => reject(new Error(`scale server exited with ${code} before it was ready`)));
@@ -58,7 +66,9 @@ export async function startInstances(configs: ScaleServerConfig[]): Promise<Inst
 }
 
 function instance(child: ChildProcess, url: string, pid: number): Instance {
-  const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  const exited = new Promise<void>((resolve) =>
+    child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
+  );
   return {
     url,
     pid,
@@ -102,10 +112,13 @@ export async function roundRobinProxy(targets: () => string[]): Promise<RoundRob
       return;
     }
     const { hostname, port } = new URL(target);
-    const upstream = httpRequest({ hostname, port, path: req.url, method: req.method, headers: req.headers, agent }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const upstream = httpRequest(
+      { hostname, port, path: req.url, method: req.method, headers: req.headers, agent },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     upstream.on('error', () => {
       if (!res.headersSent) forward(req, res, tries + 1);
       else res.destroy();
@@ -133,16 +146,20 @@ export type Answer = { status: number; headers: Record<string, string>; body: st
 export function get(url: string, path: string, headers: Record<string, string> = {}): Promise<Answer> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ hostname, port, path, method: 'GET', agent, headers: { ...headers, Host: 'shop.test' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const flat: Record<string, string> = {};
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
-        resolve({ status: res.statusCode ?? 0, headers: flat, body: Buffer.concat(chunks).toString('utf8') });
-      });
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      { hostname, port, path, method: 'GET', agent, headers: { ...headers, Host: 'shop.test' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const flat: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers))
+            if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
+          resolve({ status: res.statusCode ?? 0, headers: flat, body: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(60_000, () => req.destroy(new Error('timed out')));
     req.on('error', reject);
     req.end();

@@ -20,7 +20,9 @@ import { createRedisPaymentStore } from '../../../src/stores/redisPaymentStore';
 import { evmProcessRail, type EvmProcessConfig } from '../../support/evmProcessRail';
 
 /** Where the instances' shared state lives. */
-export type ScaleStoreConfig = { kind: 'postgres'; url: string; tablePrefix: string } | { kind: 'redis-cluster'; nodes: Array<{ host: string; port: number }>; keyPrefix: string };
+export type ScaleStoreConfig =
+  | { kind: 'postgres'; url: string; tablePrefix: string }
+  | { kind: 'redis-cluster'; nodes: Array<{ host: string; port: number }>; keyPrefix: string };
 
 /** What the parent passes to each instance. */
 export type ScaleServerConfig = {
@@ -56,7 +58,10 @@ async function main(): Promise<void> {
     capCounter = createPostgresCapCounter({ pool, tablePrefix: config.store.tablePrefix });
     close = () => pool.end();
   } else {
-    const cluster = new Cluster(config.store.nodes, { clusterRetryStrategy: (times) => Math.min(100 * times, 1_000), redisOptions: { maxRetriesPerRequest: 5 } });
+    const cluster = new Cluster(config.store.nodes, {
+      clusterRetryStrategy: (times) => Math.min(100 * times, 1_000),
+      redisOptions: { maxRetriesPerRequest: 5 },
+    });
     cluster.on('error', () => {});
     store = createRedisPaymentStore({ redis: cluster, keyPrefix: config.store.keyPrefix });
     capCounter = createRedisCapCounter({ redis: cluster, keyPrefix: config.store.keyPrefix });
@@ -65,7 +70,11 @@ async function main(): Promise<void> {
     };
   }
   const rail = evmProcessRail(config.evm);
-  const risk = riskControls({ caps: { perPayerDaily: [{ asset: config.evm.token.address, max: BigInt(config.perPayerDaily) }] }, capCounter, payerFailures: false });
+  const risk = riskControls({
+    caps: { perPayerDaily: [{ asset: config.evm.token.address, max: BigInt(config.perPayerDaily) }] },
+    capCounter,
+    payerFailures: false,
+  });
   const pw = paywall(
     { 'GET /paid': { accepts: [{ rail: 'evm-eip3009', amount: BigInt(config.price) }] } },
     {
@@ -99,7 +108,14 @@ async function main(): Promise<void> {
       void (async () => {
         const report = await pw.reconcile();
         const stillPending = (await store.listPending()).length;
-        process.send?.({ type: 'reconciled', settled: report.settled.length, failed: report.failed.length, pending: report.pending.length, skipped: report.skipped.length, stillPending } satisfies ScaleServerMessage);
+        process.send?.({
+          type: 'reconciled',
+          settled: report.settled.length,
+          failed: report.failed.length,
+          pending: report.pending.length,
+          skipped: report.skipped.length,
+          stillPending,
+        } satisfies ScaleServerMessage);
       })();
     }
     if (message === 'stop') void stop();

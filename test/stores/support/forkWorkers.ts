@@ -8,7 +8,9 @@ const WORKER = fileURLToPath(new URL('./sqliteWorker.ts', import.meta.url));
  * once, and returns each one's report.
  */
 export async function raceInProcesses<T>(count: number, args: string[]): Promise<T[]> {
-  const children: ChildProcess[] = Array.from({ length: count }, () => fork(WORKER, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const children: ChildProcess[] = Array.from({ length: count }, () =>
+    fork(WORKER, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  );
   try {
     const reports = children.map(
       (child) =>
@@ -19,7 +21,9 @@ export async function raceInProcesses<T>(count: number, args: string[]): Promise
           child.once('exit', (code) => reject(new Error(`worker exited with ${code} before reporting`)));
         }),
     );
-    await Promise.all(children.map((child) => new Promise<void>((resolve) => child.on('message', (m) => m === 'ready' && resolve()))));
+    await Promise.all(
+      children.map((child) => new Promise<void>((resolve) => child.on('message', (m) => m === 'ready' && resolve()))),
+    );
     for (const child of children) child.send('go');
     return await Promise.all(reports);
   } finally {

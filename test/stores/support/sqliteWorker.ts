@@ -16,7 +16,9 @@ async function main(): Promise<void> {
   if (mode === 'claim') {
     const store = createSqlitePaymentStore({ path });
     await waitForGo();
-    const results = await Promise.all(Array.from({ length: Number(b) }, (_, i) => store.claim(a ?? '', `req-${process.pid}-${i}`, 60_000)));
+    const results = await Promise.all(
+      Array.from({ length: Number(b) }, (_, i) => store.claim(a ?? '', `req-${process.pid}-${i}`, 60_000)),
+    );
     send({ wins: results.filter((r) => r.claimed).length });
     store.close();
   } else if (mode === 'reserve') {
@@ -25,7 +27,13 @@ async function main(): Promise<void> {
     let reserved = 0;
     for (let i = 0; i < Number(a); i++) {
       try {
-        const held = ledger.reserve({ origin: 'https://a.example', network: 'bip122:regtest', asset: 'msat', amount: 1n, now: Date.now() });
+        const held = ledger.reserve({
+          origin: 'https://a.example',
+          network: 'bip122:regtest',
+          asset: 'msat',
+          amount: 1n,
+          now: Date.now(),
+        });
         if (i % 3 === 0) held.commit();
         reserved++;
       } catch (error) {

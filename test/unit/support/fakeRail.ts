@@ -73,8 +73,16 @@ type FakePayload = { from: string; nonce: string; sig: string };
 
 function parsePayload(payload: RailPayload): FakePayload {
   const { from, nonce, sig } = payload;
-  if (typeof from !== 'string' || typeof nonce !== 'string' || typeof sig !== 'string' || !/^[0-9a-f]{32}$/.test(nonce)) {
-    throw new PaymentInvalidError('invalid_payload', 'The fake payload needs string from, sig and a 16-byte hex nonce.');
+  if (
+    typeof from !== 'string' ||
+    typeof nonce !== 'string' ||
+    typeof sig !== 'string' ||
+    !/^[0-9a-f]{32}$/.test(nonce)
+  ) {
+    throw new PaymentInvalidError(
+      'invalid_payload',
+      'The fake payload needs string from, sig and a 16-byte hex nonce.',
+    );
   }
   return { from, nonce, sig };
 }
@@ -84,7 +92,9 @@ function signedPart(req: PaymentRequirements, from: string, nonce: string): stri
 }
 
 function sign(key: Buffer, req: PaymentRequirements, from: string, nonce: string): string {
-  return createHmac('sha256', key).update(signedPart(req, from, nonce)).digest('hex');
+  return createHmac('sha256', key)
+    .update(signedPart(req, from, nonce))
+    .digest('hex');
 }
 
 export function isFakeWallet(wallet: Wallet): wallet is FakeWallet {
@@ -108,10 +118,20 @@ export function fakeRail(options: FakeRailOptions): RailAdapter {
     const expected = Buffer.from(sign(key, req, p.from, p.nonce), 'hex');
     const got = Buffer.from(p.sig, 'hex');
     if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
-      return { isValid: false, reason: 'invalid_signature', message: 'The signature does not cover this offer.', payer: p.from };
+      return {
+        isValid: false,
+        reason: 'invalid_signature',
+        message: 'The signature does not cover this offer.',
+        payer: p.from,
+      };
     }
     if (ledger.balanceOf(p.from) < BigInt(req.amount)) {
-      return { isValid: false, reason: 'insufficient_funds', message: `${p.from} cannot pay ${req.amount}.`, payer: p.from };
+      return {
+        isValid: false,
+        reason: 'insufficient_funds',
+        message: `${p.from} cannot pay ${req.amount}.`,
+        payer: p.from,
+      };
     }
     return { isValid: true, payer: p.from, amount: req.amount };
   };
