@@ -1,5 +1,5 @@
 import type { PaymentRequirements } from '../protocol/schemas';
-import { formatUnits, type AssetDisplay, type OfferView } from './pageData';
+import { formatUnits, type AssetDisplay, type OfferFlow, type OfferView } from './pageData';
 
 /** What {@link offerViews} needs to name assets and reach chains. */
 export type OfferViewOptions = {
@@ -50,6 +50,15 @@ function shortAsset(asset: string): string {
   return asset.length > 12 ? `${asset.slice(0, 6)}…${asset.slice(-4)}` : asset;
 }
 
+/** The page flow of an EVM offer: EIP-3009 and Permit2 `exact`, and `upto` naming its facilitator; else none. */
+function evmFlowOf(req: PaymentRequirements): OfferFlow {
+  const method = req.extra.assetTransferMethod;
+  if (req.scheme === 'exact' && (method === undefined || method === 'eip3009')) return 'evm-eip3009';
+  if (req.scheme === 'exact' && method === 'permit2') return 'evm-permit2';
+  if (req.scheme === 'upto' && typeof req.extra.facilitatorAddress === 'string') return 'evm-upto';
+  return 'none';
+}
+
 function offerView(req: PaymentRequirements, index: number, options: OfferViewOptions): OfferView {
   const named = options.networkNames?.[req.network];
   if (req.network.startsWith('bip122:') && req.asset === 'msat') {
@@ -78,16 +87,18 @@ function offerView(req: PaymentRequirements, index: number, options: OfferViewOp
     const chainId = Number(req.network.slice('eip155:'.length));
     const networkName = named ?? EVM_NAMES[req.network] ?? `EVM chain ${chainId}`;
     const method = req.extra.assetTransferMethod;
-    const eip3009 = req.scheme === 'exact' && (method === undefined || method === 'eip3009');
+    const flow = evmFlowOf(req);
+    const upto = req.scheme === 'upto';
     return {
       ...base,
-      flow: eip3009 ? 'evm-eip3009' : 'none',
-      title: `${base.symbol} on ${networkName}${method === 'eip2612' ? ' (permit)' : method === 'permit2' ? ' (Permit2)' : ''}`,
+      ...(upto ? { amountText: `up to ${base.amountText}` } : {}),
+      flow,
+      title: `${base.symbol} on ${networkName}${upto ? ' (charged by use, Permit2)' : method === 'eip2612' ? ' (permit)' : method === 'permit2' ? ' (Permit2)' : ''}`,
       networkName,
       chainId,
-      ...(eip3009
+      ...(flow !== 'none'
         ? {}
-        : { note: 'This offer is paid by an x402 client (the page pays the EIP-3009 offer of this token).' }),
+        : { note: 'This offer is paid by an x402 client (the page pays EIP-3009, Permit2 and upto offers).' }),
     };
   }
   if (req.network.startsWith('solana:')) {

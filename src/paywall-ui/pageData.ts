@@ -22,8 +22,12 @@ export type PaywallTheme = { title?: string; description?: string; logoUrl?: str
 /** How to show an asset: symbol and decimals (`USDC`, 6). */
 export type AssetDisplay = { symbol: string; decimals: number };
 
-/** Which payment flow of the page pays an offer. `none`: listed, but only an x402 client can pay it. */
-export type OfferFlow = 'evm-eip3009' | 'solana' | 'lightning' | 'none';
+/**
+ * Which payment flow of the page pays an offer: EVM EIP-3009, EVM Permit2 (`exact` with
+ * `assetTransferMethod: "permit2"`), EVM `upto` (Permit2, charged after serving), Solana, Lightning. `none`: listed,
+ * but only an x402 client can pay it.
+ */
+export type OfferFlow = 'evm-eip3009' | 'evm-permit2' | 'evm-upto' | 'solana' | 'lightning' | 'none';
 
 /** One offer as the page shows it, in the server's order (`index` into `paymentRequired.accepts`). */
 export type OfferView = {
@@ -31,7 +35,7 @@ export type OfferView = {
   flow: OfferFlow;
   /** "USDC on Base", "Lightning", … */
   title: string;
-  /** "0.01 USDC", "21 sat". */
+  /** "0.01 USDC", "21 sat", "up to 0.05 USDC" (`upto`: the maximum; the receipt says what was charged). */
   amountText: string;
   /** The network as a person reads it. */
   networkName: string;

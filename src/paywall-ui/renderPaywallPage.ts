@@ -67,7 +67,10 @@ export function renderPaywallPage(p: RenderPaywallPageParameters): RenderPaywall
 function flowName(o: OfferView): string {
   switch (o.flow) {
     case 'evm-eip3009':
+    case 'evm-upto':
       return 'an Ethereum wallet';
+    case 'evm-permit2':
+      return 'Permit2 (Ethereum wallet)';
     case 'solana':
       return 'a Solana wallet';
     case 'lightning':

@@ -65,10 +65,27 @@ export type EvmWalletControl = {
   rejectSignature: boolean;
   rejectSwitch: boolean;
   signatures: number;
+  /** The EIP-712 primary types signed, in order (when the test keeps the list). */
+  signedTypes?: string[];
 };
 
 /** How the test Solana wallet behaves. */
 export type SolanaWalletControl = { keypair: Keypair; rejectSignature: boolean; signatures: number };
+
+/**
+ * A typed-data value as JSON sent it (uints as decimal strings, nested structs) turned into what viem signs:
+ * `uint*` / `int*` fields as bigint, structs field by field, arrays element by element.
+ */
+function typedValue(types: Record<string, { name: string; type: string }[]>, type: string, value: unknown): unknown {
+  if (type.endsWith(']'))
+    return Array.isArray(value) ? value.map((v) => typedValue(types, type.replace(/\[\d*\]$/, ''), v)) : value;
+  const struct = types[type];
+  if (struct && typeof value === 'object' && value !== null)
+    return Object.fromEntries(
+      struct.map((f) => [f.name, typedValue(types, f.type, (value as Record<string, unknown>)[f.name])]),
+    );
+  return /^u?int\d*$/.test(type) ? BigInt(String(value)) : value;
+}
 
 type WalletAnswer = { result?: unknown; error?: { code: number; message: string } };
 
@@ -107,14 +124,9 @@ export async function injectTestWallets(
             message: Record<string, unknown>;
           };
           const { EIP712Domain: _domain, ...types } = typed.types;
-          const fields = types[typed.primaryType] ?? [];
-          const message = Object.fromEntries(
-            Object.entries(typed.message).map(([k, v]) => [
-              k,
-              fields.find((f) => f.name === k)?.type.startsWith('uint') ? BigInt(String(v)) : v,
-            ]),
-          );
+          const message = typedValue(types, typed.primaryType, typed.message) as Record<string, unknown>;
           c.signatures += 1;
+          c.signedTypes?.push(typed.primaryType);
           return {
             result: await c.account.signTypedData({
               domain: typed.domain,

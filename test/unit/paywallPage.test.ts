@@ -9,6 +9,16 @@ import { describe, expect, it } from 'vitest';
 import { bundlePage, pageBundles } from '../../scripts/buildPages';
 import { createReceiptSigner, defineServerRail, paywall, type Paywall, type ServerRail } from '../../src/index';
 import { decodePaymentRequiredHeader } from '../../src/protocol/headers';
+import {
+  PAGE_EXACT_PROXY_ADDRESS,
+  PAGE_PERMIT2_ADDRESS,
+  PAGE_UPTO_PROXY_ADDRESS,
+} from '../../src/paywall-ui/page/permit2Flow';
+import {
+  PERMIT2_ADDRESS,
+  X402_EXACT_PERMIT2_PROXY_ADDRESS,
+  X402_UPTO_PERMIT2_PROXY_ADDRESS,
+} from '../../adapters/evm/permit2Abi';
 import { formatUnits, offerViews, prefersHtml, withPaywallPage, INVOICE_STATUS_PATH } from '../../src/paywall-ui/index';
 
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
@@ -206,6 +216,27 @@ describe('paywall page: amounts and bundle', () => {
     expect(views[0]?.note).toMatch(/no Solana RPC endpoint/);
     expect(views[0]?.amountText).toBe('5 units of Mint1');
     expect(views[1]?.title).toMatch(/\(permit\)$/);
+  });
+
+  it('pays Permit2 and upto offers from the page (upto shown as "up to" the maximum); an upto offer naming no facilitator is not', () => {
+    const base = { network: 'eip155:1', amount: '50000', asset: TOKEN, payTo: 'p', maxTimeoutSeconds: 60 };
+    const views = offerViews(
+      [
+        { ...base, scheme: 'exact', extra: { assetTransferMethod: 'permit2', name: 'USD Coin', version: '2' } },
+        { ...base, scheme: 'upto', extra: { assetTransferMethod: 'permit2', facilitatorAddress: '0xf' } },
+        { ...base, scheme: 'upto', extra: { assetTransferMethod: 'permit2' } },
+      ],
+      { lightningStatus: false, assets: { [TOKEN]: { symbol: 'USDC', decimals: 6 } } },
+    );
+    expect(views.map((v) => v.flow)).toEqual(['evm-permit2', 'evm-upto', 'none']);
+    expect(views.map((v) => v.amountText)).toEqual(['0.05 USDC', 'up to 0.05 USDC', 'up to 0.05 USDC']);
+    expect(views[0]?.title).toMatch(/\(Permit2\)$/);
+  });
+
+  it('the page signs for the canonical Permit2 and x402 proxy addresses the EVM rails use', () => {
+    expect(PAGE_PERMIT2_ADDRESS).toBe(PERMIT2_ADDRESS);
+    expect(PAGE_EXACT_PROXY_ADDRESS).toBe(X402_EXACT_PERMIT2_PROXY_ADDRESS);
+    expect(PAGE_UPTO_PROXY_ADDRESS).toBe(X402_UPTO_PERMIT2_PROXY_ADDRESS);
   });
 
   it('the inlined page scripts are what `npm run build:pages` makes from the sources', async () => {

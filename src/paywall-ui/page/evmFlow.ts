@@ -29,16 +29,19 @@ async function ask<T>(provider: Eip1193Provider, action: string, method: string,
   }
 }
 
+/** A connected wallet on the offer's chain, holding at least the offer's amount. */
+export type ConnectedEvmWallet = { provider: Eip1193Provider; from: string; chainId: number };
+
 /**
- * Pays an EVM `exact` (EIP-3009) offer from an injected wallet: connects, asks the wallet to switch to the
- * offer's chain when it is on another one, checks the token balance, and has the wallet sign the
- * `TransferWithAuthorization` typed data (eth_signTypedData_v4) for exactly the offer. Returns the x402 payload.
+ * Connects the injected wallet for an EVM offer: asks for an account, asks the wallet to switch to the offer's
+ * chain when it is on another one, and checks the token balance covers the offer's amount (for `upto`, the
+ * maximum). Throws {@link PageFailure} in words.
  */
-export async function payEvm(
+export async function connectEvm(
   offer: PaymentRequirements,
   view: OfferView,
   progress: (text: string) => void,
-): Promise<Record<string, unknown>> {
+): Promise<ConnectedEvmWallet> {
   const provider = injectedProvider();
   if (!provider)
     throw new PageFailure(
@@ -63,16 +66,42 @@ export async function payEvm(
         `Your wallet is still on chain ${after}, not ${view.networkName} (chain ${chainId}). Switch it, then try again.`,
       );
   }
-  const balanceHex = await ask<string>(provider, 'balance check', 'eth_call', [
-    { to: offer.asset, data: `0x70a08231${from.slice(2).toLowerCase().padStart(64, '0')}` },
-    'latest',
-  ]);
-  const balance = BigInt(balanceHex === '0x' ? 0 : balanceHex);
+  const balance = await readUint(provider, offer.asset, `0x70a08231${word(from)}`, 'balance check');
   if (balance < BigInt(offer.amount)) {
     throw new PageFailure(
       `Insufficient balance: your account ${short(from)} holds ${formatAtomic(balance, view)}, the price is ${view.amountText}. Nothing was charged.`,
     );
   }
+  return { provider, from, chainId };
+}
+
+/** Reads a uint256 view function of `to` (`data`: selector and arguments) through the wallet's RPC. */
+export async function readUint(provider: Eip1193Provider, to: string, data: string, action: string): Promise<bigint> {
+  const hex = await ask<string>(provider, action, 'eth_call', [{ to, data }, 'latest']);
+  return BigInt(hex === '0x' ? 0 : hex);
+}
+
+/** An address as an ABI word (lowercase hex, no 0x, 64 digits). */
+export function word(address: string): string {
+  return address.slice(2).toLowerCase().padStart(64, '0');
+}
+
+/** Has the wallet sign EIP-712 typed data (`eth_signTypedData_v4`); a refusal becomes {@link PageFailure}. */
+export function signTypedData(wallet: ConnectedEvmWallet, typedData: unknown, action = 'signature'): Promise<string> {
+  return ask<string>(wallet.provider, action, 'eth_signTypedData_v4', [wallet.from, JSON.stringify(typedData)]);
+}
+
+/**
+ * Pays an EVM `exact` (EIP-3009) offer from an injected wallet ({@link connectEvm}), then has the wallet sign the
+ * `TransferWithAuthorization` typed data (eth_signTypedData_v4) for exactly the offer. Returns the x402 payload.
+ */
+export async function payEvm(
+  offer: PaymentRequirements,
+  view: OfferView,
+  progress: (text: string) => void,
+): Promise<Record<string, unknown>> {
+  const wallet = await connectEvm(offer, view, progress);
+  const { from, chainId } = wallet;
   const now = Math.floor(Date.now() / 1000);
   const authorization = {
     from,
@@ -109,14 +138,14 @@ export async function payEvm(
     message: authorization,
   };
   progress(`Confirm the payment of ${view.amountText} in your wallet…`);
-  const signature = await ask<string>(provider, 'signature', 'eth_signTypedData_v4', [from, JSON.stringify(typedData)]);
+  const signature = await signTypedData(wallet, typedData);
   return { signature, authorization };
 }
 
-function short(address: string): string {
+export function short(address: string): string {
   return `${address.slice(0, 6)}…${address.slice(-4)}`;
 }
 
-function formatAtomic(amount: bigint, view: OfferView): string {
+export function formatAtomic(amount: bigint, view: OfferView): string {
   return `${formatUnits(amount.toString(), view.decimals)} ${view.symbol}`;
 }

@@ -2,10 +2,11 @@
  * The paywall page script (bundled and inlined by `npm run build:pages`): wires each offer's button to its
  * flow, pays, loads the paid resource, and shows the receipt verified against the server's JWKS.
  */
-import { PAGE_DATA_ID, type OfferView, type PageData } from '../pageData';
+import { formatUnits, PAGE_DATA_ID, type OfferView, type PageData } from '../pageData';
 import { jsonToBase64 } from './bytes';
 import { payEvm } from './evmFlow';
 import { PageFailure } from './failures';
+import { payPermit2 } from './permit2Flow';
 import { payLightning } from './lightningFlow';
 import { retryWithPayment, type PaidAnswer } from './retryWithPayment';
 import { paySolana } from './solanaFlow';
@@ -52,13 +53,17 @@ async function pay(view: OfferView): Promise<void> {
     };
     headers = { Authorization: await payLightning(offer, data.invoiceStatusUrl, panel, deadlineOf(view), say) };
   } else {
-    const payload = view.flow === 'evm-eip3009' ? await payEvm(offer, view, say) : await paySolana(offer, view, say);
+    const { payload, extensions } =
+      view.flow === 'evm-permit2' || view.flow === 'evm-upto'
+        ? await payPermit2(offer, view, data.paymentRequired.extensions, say)
+        : { payload: view.flow === 'evm-eip3009' ? await payEvm(offer, view, say) : await paySolana(offer, view, say) };
     headers = {
       'PAYMENT-SIGNATURE': jsonToBase64({
         x402Version: 2,
         resource: data.paymentRequired.resource,
         accepted: offer,
         payload,
+        ...(extensions ? { extensions } : {}),
       }),
     };
   }
@@ -67,13 +72,21 @@ async function pay(view: OfferView): Promise<void> {
   await showPaid(view, answer);
 }
 
+/** What was paid: the offer's amount, or for `upto` the receipt's charge out of the authorized maximum. */
+function chargedText(view: OfferView, answer: PaidAnswer): string {
+  if (view.flow !== 'evm-upto') return view.amountText;
+  const charged = answer.receipt?.amount;
+  if (typeof charged !== 'string') return view.amountText;
+  return `${formatUnits(charged, view.decimals)} ${view.symbol} charged (authorized ${view.amountText})`;
+}
+
 async function showPaid(view: OfferView, answer: PaidAnswer): Promise<void> {
   byId('lightning').hidden = true;
   const result = byId('result');
   const list = byId('receipt');
   const rows: [string, string][] = [
     ['Rail', answer.receipt?.rail ?? view.flow],
-    ['Amount', view.amountText],
+    ['Amount', chargedText(view, answer)],
     ['Network', view.networkName],
     ['Reference', answer.receipt?.reference ?? '(no receipt)'],
   ];
@@ -105,7 +118,7 @@ async function showPaid(view: OfferView, answer: PaidAnswer): Promise<void> {
   byId('content').textContent = content;
   result.hidden = false;
   for (const b of buttons) b.disabled = true;
-  say(`Paid ${view.amountText}. Here is what you paid for.`, 'ok');
+  say(`Paid ${chargedText(view, answer)}. Here is what you paid for.`, 'ok');
   byId('result-title').focus();
 }
 
