@@ -47,5 +47,6 @@ export type { EvmTokenConfig } from './serverCommon';
 export type { EvmSettler } from './chain';
 export { evmRefunder, type EvmRefunderParameters } from './evmRefunder';
 export { evmPermitAuthorizer, type EvmPermitAuthorizerParameters } from './evmPermitAuthorizer';
+export { evmUptoAuthorizer, type EvmUptoAuthorizerParameters } from './uptoAuthorizer';
 export { assertEvmTokenDomain, type AssertEvmTokenDomainParameters } from './assertEvmTokenDomain';
 export { canonicalSignatureRefusal, type SignatureRefusal } from './recoverTypedDataSigner';

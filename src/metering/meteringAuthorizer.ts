@@ -32,13 +32,19 @@ export type SettleAuthorizedRequest = {
  * "Authorize max, settle actual" on one rail (`settle: 'authorize'` routes): `verify` checks an authorization
  * at session open without moving money; `settle` moves exactly the session's total once, at close. `settle`
  * answers `refused` only when nothing moved; it throws when the outcome is unknown (the session's settlement
- * stays `in_progress` and is never sent again on its own). The EVM adapter provides `evmPermitAuthorizer`.
+ * stays `in_progress` and is never sent again on its own). The EVM adapter provides `evmUptoAuthorizer` (x402 `upto`, what official
+ * clients pay) and `evmPermitAuthorizer` (this project's EIP-2612 permit).
  *
  * @example const meter = metering({ …, authorizers: { 'evm-eip2612': evmPermitAuthorizer({ chainId, publicClient, walletClient, token, payTo }) } });
  */
 export type MeteringAuthorizer = {
   /** Rail id of the route offer it takes (the offer's amount is the maximum). */
   readonly rail: string;
+  /**
+   * The PaymentPayload extensions its authorizations carry (e.g. `eip2612GasSponsoring` beside an x402 `upto`
+   * permit): folded into the payload under `extensions` before `verify`, and kept with the session for `settle`.
+   */
+  readonly payloadExtensionKeys?: readonly string[];
   /** Whether a payment made for these requirements is one of this authorizer's authorizations. */
   supports(accepted: PaymentRequirements): boolean;
   verify(payload: Record<string, unknown>, check: AuthorizationCheck): Promise<Authorized | AuthorizationRefused>;

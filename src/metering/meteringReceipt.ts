@@ -35,6 +35,8 @@ export function signMeteringReceipt(
     network: session.network,
     asset: session.asset,
     amount: (part.final ? part.used : part.charged).toString(),
+    // The final receipt of an authorized session states what was settled (`amount`) and the maximum authorized.
+    ...(settles && part.final && part.used !== session.authorized ? { maxAmount: session.authorized.toString() } : {}),
     payer: session.payer,
     payee: session.payee,
     reference: (settles ? part.refund?.reference : undefined) ?? session.depositReference,

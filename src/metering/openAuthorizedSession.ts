@@ -59,13 +59,14 @@ export async function authorizeSession(
   const offer = authorizer && ctx.route.config.accepts.find((o) => o.rail === authorizer.rail);
   if (!authorizer || !offer) return { kind: 'none' };
   const exp = Math.floor(ctx.now / 1000) + route.ttlSeconds;
-  const verdict = await authorizer.verify(payment.payload, {
+  const payload = withExtensions(payment.payload, payment.extensions, authorizer.payloadExtensionKeys ?? []);
+  const verdict = await authorizer.verify(payload, {
     max: BigInt(offer.amount),
     lastsUntil: exp + SETTLE_MARGIN_SECONDS,
     now: ctx.now,
   });
   if (!verdict.ok) return { kind: 'refused', reason: verdict.reason, message: verdict.message };
-  const authorization = JSON.stringify(payment.payload);
+  const authorization = JSON.stringify(payload);
   const pledged = {
     kind: 'refused',
     reason: 'authorization_pledged',
@@ -83,7 +84,7 @@ export async function authorizeSession(
         paymentId: id,
         rail: authorizer.rail,
         accepted,
-        payload: payment.payload,
+        payload,
         payer: verdict.payer,
         amount: verdict.amount.toString(),
       });
@@ -100,6 +101,19 @@ export async function authorizeSession(
 }
 
 const MAX_GENERATIONS = 1_000;
+
+/** The authorization as its authorizer reads it: the PaymentPayload extensions it takes folded in under `extensions`. */
+function withExtensions(
+  payload: Record<string, unknown>,
+  extensions: Record<string, unknown> | undefined,
+  keys: readonly string[],
+): Record<string, unknown> {
+  const { extensions: _smuggled, ...rest } = payload;
+  const picked = Object.fromEntries(
+    keys.filter((key) => extensions?.[key] !== undefined).map((key) => [key, extensions?.[key]]),
+  );
+  return Object.keys(picked).length > 0 ? { ...rest, extensions: picked } : keys.length > 0 ? rest : payload;
+}
 
 /** A new session for a verified authorization, under `id`, nothing used yet. */
 async function sessionOf(
