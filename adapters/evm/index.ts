@@ -18,7 +18,7 @@ export {
   exactPermit2WitnessTypes,
   uptoPermit2WitnessTypes,
 } from './permit2Abi';
-export { EIP2612_GAS_SPONSORING, declareEip2612GasSponsoring } from './permit2Common';
+export { EIP2612_GAS_SPONSORING, declareEip2612GasSponsoring, permit2SettlementBlocks } from './permit2Common';
 export { evmEip3009Client, evmEip2612Client, evmClients, VALIDITY_MARGIN_SECONDS } from './client';
 export { evmWallet, isEvmWallet, type EvmWallet } from './wallet';
 export {

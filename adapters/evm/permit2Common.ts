@@ -127,6 +127,12 @@ export async function checkPermit2Offline(
     };
   if (p.now !== null) {
     const now = BigInt(Math.floor(p.now / 1000));
+    // A permit outliving the offer would widen the window its settlement is searched in (findPermit2Settlement).
+    if (BigInt(a.deadline) > now + BigInt(req.maxTimeoutSeconds) + PERMIT2_CLOCK_SLACK_SECONDS)
+      return {
+        reason: 'permit2_deadline_too_far',
+        message: `The permit deadline is beyond the offer's maxTimeoutSeconds (${req.maxTimeoutSeconds} s); sign one that ends within it.`,
+      };
     if (BigInt(a.deadline) < now + requiredValiditySeconds(req, p.settleWindowSeconds))
       return {
         reason: 'expired',
@@ -268,10 +274,53 @@ export function refused(refusal: { reason: string; message: string }, payer: str
   return { isValid: false, reason: refusal.reason, message: refusal.message, payer };
 }
 
+/** Slack, seconds, allowed between the payer's clock and the chain's when a permit's lifetime is bounded by its offer. */
+export const PERMIT2_CLOCK_SLACK_SECONDS = 60n;
+
+/**
+ * The blocks a settlement of `a` can be in: mined at or after `validAfter` and after the permit was signed (its
+ * `deadline` less `lifetimeSeconds`, the offer's `maxTimeoutSeconds`, which verify holds it to), and at or before its
+ * `deadline` (Permit2 refuses it after). Found by binary search over block timestamps (about log2(head) header
+ * reads), so a lookup never scans the chain from block 0. Undefined when no block lies in the window yet.
+ *
+ * @example const blocks = await permit2SettlementBlocks('evm-upto', settler, a, req.maxTimeoutSeconds); // { fromBlock, toBlock }
+ */
+export async function permit2SettlementBlocks(
+  rail: string,
+  settler: EvmSettler,
+  a: Authorization,
+  lifetimeSeconds: number,
+): Promise<{ fromBlock: bigint; toBlock: bigint } | undefined> {
+  const deadline = BigInt(a.deadline);
+  const signedBy = deadline - BigInt(lifetimeSeconds) - PERMIT2_CLOCK_SLACK_SECONDS;
+  const validAfter = BigInt(a.witness.validAfter);
+  const notBefore = validAfter > signedBy ? validAfter : signedBy;
+  const timestampOf = (blockNumber: bigint) =>
+    read(rail, 'a block header', () => settler.publicClient.getBlock({ blockNumber })).then((b) => b.timestamp);
+  const head = await read(rail, 'the chain head', () => settler.publicClient.getBlock({ blockTag: 'latest' }));
+  /** The first block whose timestamp is ≥ `t` (head + 1 when none is). */
+  const firstAtOrAfter = async (t: bigint): Promise<bigint> => {
+    if (head.timestamp < t) return head.number + 1n;
+    let lo = 0n;
+    let hi = head.number;
+    while (lo < hi) {
+      const mid = (lo + hi) / 2n;
+      if ((await timestampOf(mid)) >= t) hi = mid;
+      else lo = mid + 1n;
+    }
+    return lo;
+  };
+  const fromBlock = await firstAtOrAfter(notBefore);
+  const toBlock = (await firstAtOrAfter(deadline + 1n)) - 1n;
+  return fromBlock <= toBlock ? { fromBlock, toBlock } : undefined;
+}
+
 /**
  * The transaction that settled this Permit2 payment through `proxy`, when its nonce is used: a token transfer from
- * the payer to the witness's `to` whose transaction called the proxy with this owner and nonce. `'used'` when the
- * nonce is spent by something else (another spender, an invalidation); undefined when it is unused.
+ * the payer to the witness's `to` whose transaction called the proxy with this owner and nonce, searched only in the
+ * blocks the payment could settle in ({@link permit2SettlementBlocks}; `lifetimeSeconds`: the offer's
+ * `maxTimeoutSeconds`). `'used'` when the nonce is spent by something else (another spender, an invalidation);
+ * undefined when it is unused.
  */
 export async function findPermit2Settlement(
   rail: string,
@@ -279,6 +328,7 @@ export async function findPermit2Settlement(
   token: Address,
   proxy: Address,
   a: Authorization,
+  lifetimeSeconds: number,
 ): Promise<Hash | 'used' | undefined> {
   const state = await read(rail, 'the Permit2 nonce', () =>
     settler.publicClient.readContract({
@@ -289,13 +339,15 @@ export async function findPermit2Settlement(
     }),
   );
   if (((state >> (BigInt(a.nonce) & 0xffn)) & 1n) === 0n) return undefined;
+  const blocks = await permit2SettlementBlocks(rail, settler, a, lifetimeSeconds);
+  if (!blocks) return 'used';
   const logs = await read(rail, 'transfer logs', () =>
     settler.publicClient.getContractEvents({
       address: token,
       abi: exactTokenAbi,
       eventName: 'Transfer',
       args: { from: a.from, to: a.witness.to },
-      fromBlock: 0n,
+      ...blocks,
     }),
   );
   for (const log of logs.reverse()) {

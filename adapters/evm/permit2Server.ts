@@ -153,12 +153,19 @@ export function evmPermit2Server(p: EvmPermit2ServerParameters): FindSettlementR
       // Only a payment signed for this offer may claim a transfer found on chain (its validity is not checked: a
       // payment that landed before its deadline is paid).
       if (await offline(payload, req, null)) return undefined;
-      const earlier = await findPermit2Settlement(ID, p, p.token.address, X402_EXACT_PERMIT2_PROXY_ADDRESS, a);
+      const earlier = await findPermit2Settlement(
+        ID,
+        p,
+        p.token.address,
+        X402_EXACT_PERMIT2_PROXY_ADDRESS,
+        a,
+        req.maxTimeoutSeconds,
+      );
       return earlier && earlier !== 'used'
         ? { reference: earlier, payer: getAddress(a.from), amount: a.permitted.amount }
         : undefined;
     },
-    async settle(raw, _req, ctx): Promise<SettleResult> {
+    async settle(raw, req, ctx): Promise<SettleResult> {
       const payload = parse(raw);
       const a = payload.permit2Authorization;
       await domainChecked();
@@ -183,7 +190,14 @@ export function evmPermit2Server(p: EvmPermit2ServerParameters): FindSettlementR
             message: `Settlement ${ctx.reference} is not mined yet.`,
           };
       }
-      const earlier = await findPermit2Settlement(ID, p, p.token.address, X402_EXACT_PERMIT2_PROXY_ADDRESS, a);
+      const earlier = await findPermit2Settlement(
+        ID,
+        p,
+        p.token.address,
+        X402_EXACT_PERMIT2_PROXY_ADDRESS,
+        a,
+        req.maxTimeoutSeconds,
+      );
       if (earlier === 'used')
         return {
           status: 'failed',

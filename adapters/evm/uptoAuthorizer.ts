@@ -14,7 +14,13 @@ import { transferState } from './transferState';
 import { evmUptoServer, type EvmUptoServerParameters } from './uptoServer';
 
 /** Parameters of {@link evmUptoAuthorizer}: those of the route's `evmUptoServer` rail (same gas account, same payee). */
-export type EvmUptoAuthorizerParameters = EvmUptoServerParameters;
+export type EvmUptoAuthorizerParameters = EvmUptoServerParameters & {
+  /**
+   * The longest a session's upto permit may run, seconds from its verification to its deadline (default 7 days):
+   * longer ones are refused (`permit2_deadline_too_far`), and a settlement is searched for on chain within it.
+   */
+  maxAuthorizationSeconds?: number;
+};
 
 const RAIL = 'evm-upto';
 
@@ -39,6 +45,7 @@ const RAIL = 'evm-upto';
  */
 export function evmUptoAuthorizer(p: EvmUptoAuthorizerParameters): MeteringAuthorizer {
   const rail = evmUptoServer(p);
+  const lifetime = p.maxAuthorizationSeconds ?? 7 * 24 * 3600;
   const binding = { method: 'POST', url: 'x402-rails:metering/authorize', bodyHash: '' };
   const requirements = (max: bigint, maxTimeoutSeconds: number): Promise<PaymentRequirements> =>
     rail.quote(
@@ -71,8 +78,7 @@ export function evmUptoAuthorizer(p: EvmUptoAuthorizerParameters): MeteringAutho
         'deadline_too_short',
         `The EIP-2612 permit deadline ${sponsoring.deadline} ends before the session can be settled (${check.lastsUntil}).`,
       );
-    const window = Math.max(1, check.lastsUntil - Math.floor(check.now / 1000));
-    const verdict = await rail.verify(raw, await requirements(check.max, window), context(payload, check.now));
+    const verdict = await rail.verify(raw, await requirements(check.max, lifetime), context(payload, check.now));
     if (!verdict.isValid) return refused(verdict.reason, verdict.message);
     return {
       ok: true,
@@ -95,7 +101,7 @@ export function evmUptoAuthorizer(p: EvmUptoAuthorizerParameters): MeteringAutho
     try {
       result = await rail.settle(
         r.authorization,
-        await requirements(max, 300),
+        await requirements(max, lifetime),
         context(payload, Date.now(), {
           charge: r.amount.toString(),
           ...(onBroadcast ? { onBroadcast } : {}),

@@ -175,7 +175,14 @@ export function evmUptoServer(p: EvmUptoServerParameters): FindSettlementRail & 
       const payload = parse(raw);
       const a = payload.permit2Authorization;
       if (await offline(payload, req, null)) return undefined;
-      const earlier = await findPermit2Settlement(ID, p, p.token.address, X402_UPTO_PERMIT2_PROXY_ADDRESS, a);
+      const earlier = await findPermit2Settlement(
+        ID,
+        p,
+        p.token.address,
+        X402_UPTO_PERMIT2_PROXY_ADDRESS,
+        a,
+        req.maxTimeoutSeconds,
+      );
       if (!earlier || earlier === 'used') return undefined;
       return {
         reference: earlier,
@@ -183,7 +190,7 @@ export function evmUptoServer(p: EvmUptoServerParameters): FindSettlementRail & 
         amount: (await movedBy(earlier, a)) ?? a.permitted.amount,
       };
     },
-    async settle(raw, _req, ctx): Promise<SettleResult> {
+    async settle(raw, req, ctx): Promise<SettleResult> {
       const payload = parse(raw);
       const a = payload.permit2Authorization;
       await domainChecked();
@@ -196,7 +203,14 @@ export function evmUptoServer(p: EvmUptoServerParameters): FindSettlementRail & 
           reason: UPTO_SETTLEMENT_EXCEEDS_AMOUNT,
           message: `The route charged ${charge}, more than the ${max} the payer authorized; nothing was paid.`,
         };
-      const earlier = await findPermit2Settlement(ID, p, p.token.address, X402_UPTO_PERMIT2_PROXY_ADDRESS, a);
+      const earlier = await findPermit2Settlement(
+        ID,
+        p,
+        p.token.address,
+        X402_UPTO_PERMIT2_PROXY_ADDRESS,
+        a,
+        req.maxTimeoutSeconds,
+      );
       if (earlier === 'used')
         return {
           status: 'failed',
