@@ -13,3 +13,8 @@ export {
 } from './payingMcpClient';
 export { paymentRequiredResult, paymentRequiredOf, paymentResponseOf, type ToolPaymentError } from './toolResults';
 export { mcpMetaKeys, toolResourceUrl, toolNameOf, toolCallBody, TOOL_NAME } from './toolResource';
+export {
+  toolCredentialsOf,
+  type ToolCapabilityResponse,
+  type ToolMeteringResponse,
+} from './toolCredentials';

@@ -11,6 +11,8 @@ import { PaymentPayloadSchema } from '../protocol/schemas';
 import type { DiscoveryManifest } from '../discovery/manifest';
 import { paywall, type Paywall, type PaywallOptions } from '../server/paywall';
 import type { RouteConfig, RoutesConfig } from '../server/routes';
+import { meteringHeaders } from '../metering/meteringHeaders';
+import { credentialHeadersOf, credentialMetaOf, takeUsage } from './toolCredentials';
 import { assertToolName, mcpMetaKeys, toolCallBody, toolResourceUrl } from './toolResource';
 import { paymentRequiredResult, type ToolPaymentError } from './toolResults';
 
@@ -66,7 +68,8 @@ export type McpPaywall = {
  * canonical JSON of its arguments as body, and goes through `paywall().handle` (claim → verify → tool → settle once →
  * receipt; stores, replay bound, extensions and crash recovery included). The payment travels in
  * `params._meta["x402/payment"]`, the settlement in `result._meta["x402/payment-response"]` (x402 MCP transport,
- * tool-result binding).
+ * tool-result binding). The `capabilities()` and `metering()` extensions work for tools as for routes (route key
+ * `POST /<tool name>`): their tokens, usage reports and answers travel in `_meta` (see `toolCredentials.ts`).
  *
  * @example
  * const tools = mcpPaywall({ get_weather: { accepts: [{ rail: 'evm-eip3009', amount: 10_000n }] } }, { rails: [evm], signer, issuer: 'https://tools.example.com' });
@@ -88,7 +91,9 @@ export function mcpPaywall(tools: PaidToolsConfig, options: McpPaywallOptions): 
   ): Promise<CallToolResult> {
     const args = toolCall.arguments ?? {};
     if (!pw.covers('POST', `/${toolCall.name}`)) return run(args);
-    const headers = new Headers({ 'Content-Type': 'application/json' });
+    const credentials = credentialHeadersOf(toolCall._meta);
+    if ('error' in credentials) return errorResult(credentials.error);
+    const headers = new Headers({ 'Content-Type': 'application/json', ...credentials.headers });
     const payment = toolCall._meta?.[mcpMetaKeys.payment];
     if (payment !== undefined) {
       const parsed = PaymentPayloadSchema.safeParse(payment);
@@ -105,33 +110,41 @@ export function mcpPaywall(tools: PaidToolsConfig, options: McpPaywallOptions): 
     let ran: CallToolResult | undefined;
     let handlerResponse: Response | undefined;
     const response = await pw.handle(request, async () => {
-      ran = await run(args);
+      // A metered tool reports its usage in its result's _meta (removed here), as a route does in X402-Usage.
+      const { result, usage } = takeUsage(await run(args));
+      ran = result;
       // A tool's own error is the handler answering ≥ 400: nothing is settled and the claim is freed.
       // The result is the body too, so an answer kept for a payment id (payment-identifier) carries it.
-      handlerResponse = new Response(JSON.stringify(ran), {
-        status: ran.isError === true ? 500 : 200,
-        headers: { 'Content-Type': 'application/json' },
+      handlerResponse = new Response(JSON.stringify(result), {
+        status: result.isError === true ? 500 : 200,
+        headers: {
+          'Content-Type': 'application/json',
+          ...(usage !== undefined ? { [meteringHeaders.usage]: usage } : {}),
+        },
       });
       return handlerResponse;
     });
-    if (response === handlerResponse && ran) return ran;
+    const credentialMeta = credentialMetaOf(response);
+    if (response === handlerResponse && ran) return withMeta(ran, credentialMeta);
     const required = response.headers.get(headerNames.paymentRequired);
     if (response.status === 402 && required !== null) {
       await response.body?.cancel();
-      return paymentRequiredResult(decodePaymentRequiredHeader(required));
+      return withMeta(paymentRequiredResult(decodePaymentRequiredHeader(required)), credentialMeta);
     }
+    if (response.status === 200 && ran === undefined && headers.has(meteringHeaders.close))
+      return withMeta(await closedSessionResult(response), credentialMeta);
     const settled = response.headers.get(headerNames.paymentResponse);
     const paymentResponse = settled === null ? undefined : decodePaymentResponseHeader(settled);
     const served = response.status < 400 ? (ran ?? (await keptResult(response))) : undefined;
     if (served) {
       await response.body?.cancel().catch(() => undefined);
-      return {
-        ...served,
-        _meta: { ...served._meta, ...(paymentResponse ? { [mcpMetaKeys.paymentResponse]: paymentResponse } : {}) },
-      };
+      return withMeta(served, {
+        ...credentialMeta,
+        ...(paymentResponse ? { [mcpMetaKeys.paymentResponse]: paymentResponse } : {}),
+      });
     }
     const body = await readErrorBody(response);
-    return errorResult(body, paymentResponse);
+    return withMeta(errorResult(body, paymentResponse), credentialMeta);
   }
 
   return {
@@ -151,6 +164,27 @@ export function mcpPaywall(tools: PaidToolsConfig, options: McpPaywallOptions): 
     manifest: () => pw.manifest(options.issuer, 'mcp'),
     paywall: pw,
   };
+}
+
+/** `result` with `meta` merged into its `_meta` (unchanged when there is none). */
+function withMeta(result: CallToolResult, meta: Record<string, unknown>): CallToolResult {
+  return Object.keys(meta).length === 0 ? result : { ...result, _meta: { ...result._meta, ...meta } };
+}
+
+/**
+ * The answer to a metering close (`_meta["x402-rails/metering"].close`): the tool does not run; the close answer
+ * (`{ session, receipt, refund, settlement? }`: final receipt and refund) is the result's `structuredContent` and text.
+ */
+async function closedSessionResult(response: Response): Promise<CallToolResult> {
+  const text = await response.text();
+  let closed: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) closed = { ...parsed };
+  } catch {
+    closed = {};
+  }
+  return { structuredContent: closed, content: [{ type: 'text', text }] };
 }
 
 /** The tool result an answer given again carries in its body (see payment-identifier), when it is one. */

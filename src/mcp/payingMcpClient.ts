@@ -4,6 +4,7 @@ import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.j
 import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { MalformedInputError, errorCodes } from '../core/errors';
 import { createBudgetLedger } from '../client/budgetLedger';
+import { createCapabilityWallet, type CapabilityWallet } from '../client/capabilityWallet';
 import { createOriginStrikes } from '../client/originStrikes';
 import { payingFetch, type FetchLike, type PayingFetchOptions } from '../client/payingFetch';
 import { receiptOf, type PaymentOutcome } from '../client/paymentOutcome';
@@ -13,6 +14,7 @@ import {
   encodePaymentResponseHeader,
   headerNames,
 } from '../protocol/headers';
+import { credentialHeadersOfResult, credentialMetaOfHeaders } from './toolCredentials';
 import { mcpMetaKeys, toolCallBody, toolNameOf, toolResourceUrl } from './toolResource';
 import { paymentRequiredOf, paymentResponseOf, type ToolPaymentError } from './toolResults';
 
@@ -25,6 +27,13 @@ export type PayingMcpClientOptions = Omit<PayingFetchOptions, 'origin' | 'capabi
   origin: string;
   /** Fetches the issuer's JWKS (default `globalThis.fetch`). */
   fetch?: FetchLike;
+  /**
+   * Capabilities bought from this server (`_meta["x402-rails/capability-response"].token`), presented instead of
+   * paying on the next calls of the tools they cover until it says they ran out (default: a wallet of this client's
+   * own; `false` never presents one). Give each MCP server its own wallet: tool resources are `mcp://tool/<name>`
+   * on every server.
+   */
+  capabilities?: CapabilityWallet | false;
 };
 
 /** One `tools/call`, as `Client.callTool` takes it. */
@@ -77,6 +86,7 @@ export function payingMcpClient(client: Pick<Client, 'callTool'>, options: Payin
     const signature = request.headers.get(headerNames.paymentSignature);
     const meta = {
       ...call.params._meta,
+      ...credentialMetaOfHeaders(request.headers),
       ...(signature === null ? {} : { [mcpMetaKeys.payment]: decodePaymentSignatureHeader(signature) }),
     };
     const result = await client.callTool(
@@ -89,7 +99,7 @@ export function payingMcpClient(client: Pick<Client, 'callTool'>, options: Payin
   const pay = payingFetch(transport, {
     ...options,
     origin: options.origin,
-    capabilities: false,
+    capabilities: options.capabilities ?? createCapabilityWallet(),
     ledger: options.ledger ?? createBudgetLedger(options.policy?.budgets ?? []),
     strikes: options.strikes ?? createOriginStrikes(),
   });
@@ -127,10 +137,12 @@ function responseOf(result: CallToolResult): Response {
   const required = paymentRequiredOf(result);
   if (required) {
     headers.set(headerNames.paymentRequired, encodePaymentRequiredHeader(required));
+    credentialHeadersOfResult(result, headers);
     return new Response(body, { status: 402, headers });
   }
   const settled = paymentResponseOf(result);
   if (settled) headers.set(headerNames.paymentResponse, encodePaymentResponseHeader(settled));
+  credentialHeadersOfResult(result, headers);
   const error = result._meta?.[mcpMetaKeys.error];
   const status = isToolPaymentError(error) && error.status >= 400 && error.status <= 599 ? error.status : 200;
   return new Response(body, { status, headers });

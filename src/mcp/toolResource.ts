@@ -20,6 +20,16 @@ export const mcpMetaKeys = {
   paymentResponse: 'x402/payment-response',
   /** An x402-rails answer that is neither a payment request nor the tool's: `{ status, code, reason?, message }`. */
   error: 'x402-rails/error',
+  /** A capability token presented on a `tools/call` (pay once, call N times); see `toolCredentials.ts`. */
+  capability: 'x402-rails/capability',
+  /** On a result: the capability bought, calls or amount left, or why the one presented was refused. */
+  capabilityResponse: 'x402-rails/capability-response',
+  /** A metering session presented on a `tools/call`: `{ session, close?, refundTo? }`. */
+  metering: 'x402-rails/metering',
+  /** On a result: the metering session opened, this call's signed metering receipt, or why the session was refused. */
+  meteringResponse: 'x402-rails/metering-response',
+  /** On a metered tool's own result: the units it used (removed before the result leaves the server). */
+  usage: 'x402-rails/usage',
 } as const;
 
 /** Throws ConfigurationError for a tool name that is not one URL segment. */

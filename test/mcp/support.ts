@@ -18,7 +18,13 @@ import {
   type PriceOffer,
   type ServerRail,
 } from '../../src/index';
-import { mcpPaywall, type McpPaywall, type McpPaywallOptions, type PaidToolsConfig } from '../../src/mcp/index';
+import {
+  mcpMetaKeys,
+  mcpPaywall,
+  type McpPaywall,
+  type McpPaywallOptions,
+  type PaidToolsConfig,
+} from '../../src/mcp/index';
 import { serveFetch, type StartedServer } from '../../src/server/node';
 import { evmEip3009Server } from '../../adapters/evm/index';
 import { solanaExactServer } from '../../adapters/solana/index';
@@ -73,7 +79,8 @@ export type Runs = Record<string, number>;
 
 /**
  * A McpServer whose tools are priced by `tools`: `forecast({ city })` (paid), `echo({ text })` (paid when priced),
- * `free()`, and `flaky()` which answers a tool error.
+ * `summarize({ text })` (reports one usage unit per word, for metering), `free()`, and `flaky()` which answers a tool
+ * error.
  */
 export function paidMcpServer(pw: McpPaywall, runs: Runs): McpServer {
   const server = new McpServer({ name: 'paid-tools', version: '1.0.0' });
@@ -94,6 +101,15 @@ export function paidMcpServer(pw: McpPaywall, runs: Runs): McpServer {
     pw.tool('echo', async ({ text }) => {
       count('echo');
       return { content: [{ type: 'text', text }] };
+    }),
+  );
+  server.registerTool(
+    'summarize',
+    { description: 'Summarize (metered: one unit per word)', inputSchema: { text: z.string() } },
+    pw.tool('summarize', async ({ text }) => {
+      count('summarize');
+      const words = text.split(/\s+/).filter((w) => w.length > 0).length;
+      return { content: [{ type: 'text', text: `${words} words` }], _meta: { [mcpMetaKeys.usage]: words } };
     }),
   );
   server.registerTool('free', { description: 'Free' }, async () => {

@@ -201,6 +201,7 @@ describe('entry point exports', () => {
         "paymentRequiredResult",
         "paymentResponseOf",
         "toolCallBody",
+        "toolCredentialsOf",
         "toolNameOf",
         "toolPaymentOf",
         "toolResourceUrl",
