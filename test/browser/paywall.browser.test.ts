@@ -6,6 +6,9 @@
  * refused chain switch, insufficient balance, expired offer) are shown in words and charge nothing. Then the
  * operator's dashboard (same SQLite store) lists those payments, filters them, re-verifies each receipt against
  * the JWKS, flags a receipt altered in the database, checks the audit chain, and exports them.
+ * Accessibility: axe-core runs in Chromium on every state (offers, an error, the Lightning invoice, the receipt,
+ * the dashboard, a flagged receipt) with no serious or critical violation allowed; Solana and Lightning are paid
+ * with the keyboard only (Tab, Enter).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +35,7 @@ import {
   type SolanaWalletControl,
   type TestBrowser,
 } from '../support/browser';
+import { seriousA11yViolations } from '../support/axe';
 
 const PRICE = 10_000n;
 const PRICE_MSAT = 21_000n;
@@ -137,6 +141,23 @@ async function openPaywall(url = `${server.url}/report`): Promise<Page> {
   return page;
 }
 
+/** No serious or critical axe-core violation in the page as it is now (`state` names it in the failure). */
+async function expectAccessible(page: Page, state: string): Promise<void> {
+  expect(await seriousA11yViolations(page), `axe-core, ${state}`).toEqual([]);
+}
+
+/** Presses Tab (from wherever the focus is) until the focused element reads `label`; fails after 20 presses. */
+async function tabTo(page: Page, label: string): Promise<void> {
+  const seen: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    await page.keyboard.press('Tab');
+    const focused = (await page.evaluate(() => document.activeElement?.textContent ?? '')).trim();
+    if (focused === label) return;
+    seen.push(focused);
+  }
+  throw new Error(`Tab never reached "${label}"; focus went through: ${seen.join(' | ')}`);
+}
+
 async function payWith(page: Page, label: RegExp): Promise<void> {
   await page.getByRole('button', { name: label }).click();
 }
@@ -151,7 +172,7 @@ async function expectPaid(page: Page, rail: string): Promise<void> {
 }
 
 describe('paywall page in Chromium, on the devnets', BROWSER_TEST, () => {
-  it('lists every offer in the server’s order with human amounts, themed, keyboard-reachable', async () => {
+  it('lists every offer in the server’s order with human amounts, themed, keyboard-reachable; axe-core finds no serious violation (and does find planted ones)', async () => {
     const page = await openPaywall();
     expect(await page.title()).toBe('Weather Pro');
     const offers = await page.locator('li.offer').allTextContents();
@@ -167,6 +188,18 @@ describe('paywall page in Chromium, on the devnets', BROWSER_TEST, () => {
       'Pay 0.01 rUSD with an Ethereum wallet',
     );
     await screenshot(page, 'paywall');
+    await expectAccessible(page, 'the offers');
+    // The check can fail: a nameless button and grey-on-white text planted in the page are reported.
+    await page.evaluate(() => {
+      const faint = Object.assign(document.createElement('p'), { textContent: 'faint' });
+      // Through the CSSOM: the page's CSP refuses inline style attributes.
+      faint.style.color = '#cccccc';
+      faint.style.background = '#ffffff';
+      document
+        .querySelector('main')
+        ?.append(Object.assign(document.createElement('button'), { type: 'button' }), faint);
+    });
+    expect((await seriousA11yViolations(page)).map((v) => v.id).sort()).toEqual(['button-name', 'color-contrast']);
     await page.close();
   });
 
@@ -179,6 +212,7 @@ describe('paywall page in Chromium, on the devnets', BROWSER_TEST, () => {
     await poll(() => page.locator('#status').textContent()).toMatch(
       /You rejected the switch to local chain 31337 in your wallet\. Nothing was charged\./,
     );
+    await expectAccessible(page, 'an error shown');
     evmWallet.rejectSwitch = false;
     evmWallet.rejectSignature = true;
     await payWith(page, /rUSD with an Ethereum wallet/);
@@ -193,6 +227,7 @@ describe('paywall page in Chromium, on the devnets', BROWSER_TEST, () => {
     expect(before[0]! - after[0]!).toBe(PRICE);
     expect(after[1]! - before[1]!).toBe(PRICE);
     await screenshot(page, 'paywall-paid-evm');
+    await expectAccessible(page, 'the receipt');
     await page.close();
   });
 
@@ -213,7 +248,7 @@ describe('paywall page in Chromium, on the devnets', BROWSER_TEST, () => {
     }
   });
 
-  it('Solana: a Wallet Standard wallet signs the partially signed transfer; paid once (payer −price, payee +price), receipt verified', async () => {
+  it('Solana, keyboard only (Tab, Enter): a Wallet Standard wallet signs the partially signed transfer; paid once (payer −price, payee +price), receipt verified', async () => {
     const { solana } = devnets;
     const before = [
       solana.tokenBalance(solana.keypairs.payer.publicKey),
@@ -226,8 +261,11 @@ describe('paywall page in Chromium, on the devnets', BROWSER_TEST, () => {
       /You rejected the signature in your wallet\. Nothing was charged\./,
     );
     solanaWallet.rejectSignature = false;
-    await payWith(page, /dUSD with a Solana wallet/);
+    // Keyboard only: Tab to the offer's button, Enter; the page then moves the focus to the result.
+    await tabTo(page, 'Pay 0.01 dUSD with a Solana wallet');
+    await page.keyboard.press('Enter');
     await expectPaid(page, 'solana-spl');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('result-title');
     const after = [
       solana.tokenBalance(solana.keypairs.payer.publicKey),
       solana.tokenBalance(solana.keypairs.payee.publicKey),
@@ -253,16 +291,24 @@ describe('paywall page in Chromium, on the devnets', BROWSER_TEST, () => {
     }
   });
 
-  it('Lightning: invoice shown as text and QR; paid from the payer node while the page polls; L402 retry served; bob +price; receipt verified', async () => {
+  it('Lightning, keyboard only: invoice shown as text and QR; paid from the payer node while the page polls; L402 retry served; bob +price; receipt verified', async () => {
     const { lightning } = devnets;
     const balance = async (name: 'alice' | 'bob') => lightning.channelBalance(name);
     const before = [await balance('alice'), await balance('bob')];
     const page = await openPaywall();
-    await payWith(page, /21 sat with Lightning/);
+    // Keyboard only: Tab to the offer, Enter; the focus lands on the invoice, Tab reaches Copy.
+    await tabTo(page, 'Pay 21 sat with Lightning');
+    await page.keyboard.press('Enter');
     const invoice = page.locator('#ln-invoice');
     await poll(() => invoice.inputValue()).toMatch(/^lnbcrt/);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('ln-invoice');
     expect(await page.locator('#ln-qr svg').count()).toBe(1);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('ln-copy');
+    await page.keyboard.press('Enter');
+    await poll(() => page.locator('#status').textContent()).toMatch(/^(Invoice copied|Select the invoice text)/);
     await screenshot(page, 'paywall-lightning');
+    await expectAccessible(page, 'the Lightning invoice');
     await pay({ lnd: lightning.nodes.alice.lnd, request: await invoice.inputValue(), max_fee: 10 });
     await expectPaid(page, 'lightning-l402');
     const after = [await balance('alice'), await balance('bob')];
@@ -325,6 +371,7 @@ describe('receipts dashboard in Chromium, over the same store', BROWSER_TEST, ()
       /^Audit log chain intact: \d+ entries checked end to end\.$/,
     );
     await screenshot(page, 'dashboard');
+    await expectAccessible(page, 'the dashboard');
     await page.locator('#f-rail').selectOption('solana-spl');
     await page.getByRole('button', { name: 'Apply' }).click();
     await poll(() => page.locator('#count').textContent()).toBe('1 receipts');
@@ -344,6 +391,7 @@ describe('receipts dashboard in Chromium, over the same store', BROWSER_TEST, ()
     const flagged = page.locator(`tr.tampered[data-payment="${victim.paymentId}"]`);
     expect(await flagged.textContent()).toContain('✗ The receipt is not authentic: the signature does not verify.');
     await screenshot(page, 'dashboard-tampered');
+    await expectAccessible(page, 'the dashboard with a flagged receipt');
     await page.close();
 
     const auth = { headers: { Authorization: `Bearer ${DASHBOARD_KEY}` } };

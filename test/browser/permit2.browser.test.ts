@@ -25,6 +25,7 @@ import {
   type EvmWalletControl,
   type TestBrowser,
 } from '../support/browser';
+import { seriousA11yViolations } from '../support/axe';
 
 const PRICE = 10_000n;
 const MAX = 50_000n;
@@ -169,6 +170,7 @@ describe('paywall page: Permit2 and upto in Chromium, on anvil', { timeout: 120_
     expect(before.payer - after.payer).toBe(CHARGE);
     expect(after.payee - before.payee).toBe(CHARGE);
     await screenshot(page, 'paywall-upto');
+    expect(await seriousA11yViolations(page), 'axe-core, the upto receipt').toEqual([]);
     await page.close();
   });
 
@@ -184,6 +186,7 @@ describe('paywall page: Permit2 and upto in Chromium, on anvil', { timeout: 120_
     );
     expect(wallet.signatures).toBe(signatures);
     expect(await evm.balanceOf(payer)).toBe(before);
+    expect(await seriousA11yViolations(page), 'axe-core, the approval error').toEqual([]);
     await page.close();
   });
 });
