@@ -1,8 +1,16 @@
 import type { PaymentStore } from '../stores/paymentStore';
+import {
+  breakerLines,
+  inFlightTracker,
+  promCounter,
+  promGauge,
+  promHistogram,
+  readinessResponse,
+  type OperationsBreaker,
+} from './operationsParts';
 import type { FetchHandler, PaywallEvent } from './paywall';
 
-/** A breaker as {@link paywallOperations} reports it (what `riskControls().breakers()` answers). */
-export type OperationsBreaker = { rail: string; state: 'closed' | 'open' | 'half-open' };
+export type { OperationsBreaker } from './operationsParts';
 
 /** Options of {@link paywallOperations}. */
 export type PaywallOperationsParameters = {
@@ -33,12 +41,6 @@ export type PaywallOperations = {
   metrics(): Promise<string>;
 };
 
-/** Upper bounds of the paid-request latency histogram, seconds. */
-const BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
-const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
-
-const label = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-
 /**
  * Operations for a paywall behind a load balancer: `GET /healthz` (the process answers), `GET /readyz` (the store
  * and each named check answer within the timeout, and the server is not draining: 200, else 503 with what failed),
@@ -57,113 +59,45 @@ const label = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"
 export function paywallOperations(parameters: PaywallOperationsParameters): PaywallOperations {
   const paths = { health: '/healthz', ready: '/readyz', metrics: '/metrics', ...parameters.paths };
   const timeoutMs = parameters.checkTimeoutMs ?? 2_000;
-  const payments = new Map<string, number>();
-  const durations = new Map<string, { buckets: number[]; sum: number; count: number }>();
-  let inFlight = 0;
-  let draining = false;
-  let idle: Array<() => void> = [];
+  const payments = promCounter('x402_payments_total', 'Payments answered, by rail and outcome.', ['rail', 'outcome']);
+  const durations = promHistogram(
+    'x402_paid_request_duration_seconds',
+    'Paid requests from arrival to answer (verify, handler, settlement).',
+    'outcome',
+  );
+  const requests = inFlightTracker();
 
-  const count = (rail: string, outcome: string) => {
-    const key = `${rail}\u0000${outcome}`;
-    payments.set(key, (payments.get(key) ?? 0) + 1);
-  };
-  const observe = (outcome: string, seconds: number) => {
-    const h = durations.get(outcome) ?? { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 };
-    BUCKETS.forEach((bound, i) => {
-      if (seconds <= bound) h.buckets[i] = (h.buckets[i] ?? 0) + 1;
-    });
-    h.sum += seconds;
-    h.count++;
-    durations.set(outcome, h);
-  };
-
-  async function readiness(): Promise<Response> {
-    const checks: Record<string, () => Promise<unknown>> = {
-      store: () => parameters.store.get('x402-readiness-probe'),
-      ...parameters.checks,
-    };
-    const failed: Record<string, string> = {};
-    await Promise.all(
-      Object.entries(checks).map(async ([name, check]) => {
-        let timer: NodeJS.Timeout | undefined;
-        try {
-          await Promise.race([
-            check(),
-            new Promise(
-              (_, reject) =>
-                (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)),
-            ),
-          ]);
-        } catch (error) {
-          // The name and a short cause only: a check's error never carries secrets into the answer by design of its message.
-          failed[name] = error instanceof Error ? error.name : 'failed';
-        } finally {
-          clearTimeout(timer);
-        }
-      }),
+  const readiness = () =>
+    readinessResponse(
+      { store: () => parameters.store.get('x402-readiness-probe'), ...parameters.checks },
+      timeoutMs,
+      requests.draining,
     );
-    if (draining) failed.server = 'draining';
-    const ok = Object.keys(failed).length === 0;
-    return Response.json(
-      { status: ok ? 'ready' : 'unavailable', ...(ok ? {} : { failed }) },
-      { status: ok ? 200 : 503, headers: { 'Cache-Control': 'no-store' } },
-    );
-  }
 
   async function metrics(): Promise<string> {
-    const lines: string[] = [];
-    lines.push(
-      '# HELP x402_payments_total Payments answered, by rail and outcome.',
-      '# TYPE x402_payments_total counter',
-    );
-    for (const [key, n] of payments) {
-      const [rail = '', outcome = ''] = key.split('\u0000');
-      lines.push(`x402_payments_total{rail="${label(rail)}",outcome="${label(outcome)}"} ${n}`);
-    }
-    lines.push(
-      '# HELP x402_paid_request_duration_seconds Paid requests from arrival to answer (verify, handler, settlement).',
-      '# TYPE x402_paid_request_duration_seconds histogram',
-    );
-    for (const [outcome, h] of durations) {
-      BUCKETS.forEach((bound, i) =>
-        lines.push(
-          `x402_paid_request_duration_seconds_bucket{outcome="${label(outcome)}",le="${bound}"} ${h.buckets[i] ?? 0}`,
-        ),
-      );
-      lines.push(`x402_paid_request_duration_seconds_bucket{outcome="${label(outcome)}",le="+Inf"} ${h.count}`);
-      lines.push(
-        `x402_paid_request_duration_seconds_sum{outcome="${label(outcome)}"} ${h.sum}`,
-        `x402_paid_request_duration_seconds_count{outcome="${label(outcome)}"} ${h.count}`,
-      );
-    }
     const pending = await parameters.store.listPending().then(
       (list) => list.length,
       () => Number.NaN,
     );
-    lines.push(
-      '# HELP x402_pending_payments Payments broadcast whose outcome is not known yet (NaN: store unreachable).',
-      '# TYPE x402_pending_payments gauge',
-      `x402_pending_payments ${pending}`,
-    );
-    lines.push(
-      '# HELP x402_in_flight_requests Requests being answered by this instance.',
-      '# TYPE x402_in_flight_requests gauge',
-      `x402_in_flight_requests ${inFlight}`,
-    );
-    lines.push(
-      '# HELP x402_breaker_state Circuit breaker per rail: 0 closed, 1 half-open, 2 open.',
-      '# TYPE x402_breaker_state gauge',
-    );
-    for (const b of parameters.breakers?.() ?? [])
-      lines.push(`x402_breaker_state{rail="${label(b.rail)}"} ${BREAKER_VALUE[b.state]}`);
+    const lines = [
+      ...payments.lines(),
+      ...durations.lines(),
+      ...promGauge(
+        'x402_pending_payments',
+        'Payments broadcast whose outcome is not known yet (NaN: store unreachable).',
+        pending,
+      ),
+      ...promGauge('x402_in_flight_requests', 'Requests being answered by this instance.', requests.inFlight),
+      ...breakerLines(parameters.breakers?.() ?? []),
+    ];
     return `${lines.join('\n')}\n`;
   }
 
   return {
     onEvent(event) {
-      if (event.type === 'settled') count(event.receipt.rail, 'settled');
-      else if (event.type === 'replayed') count('', 'replayed');
-      else if (event.type === 'rejected') count('', `rejected:${event.reason}`);
+      if (event.type === 'settled') payments.inc(event.receipt.rail, 'settled');
+      else if (event.type === 'replayed') payments.inc('', 'replayed');
+      else if (event.type === 'rejected') payments.inc('', `rejected:${event.reason}`);
     },
     wrap(handler) {
       return async (request) => {
@@ -175,34 +109,18 @@ export function paywallOperations(parameters: PaywallOperationsParameters): Payw
           return new Response(await metrics(), { headers: { 'Content-Type': 'text/plain; version=0.0.4' } });
         const paid = ['payment-signature', 'x-payment', 'authorization'].some((h) => request.headers.has(h));
         const started = performance.now();
-        inFlight++;
-        try {
+        return requests.track(async () => {
           const response = await handler(request);
           if (paid)
-            observe(
+            durations.observe(
               response.headers.has('PAYMENT-RESPONSE') && response.status < 400 ? 'paid' : String(response.status),
               (performance.now() - started) / 1000,
             );
           return response;
-        } finally {
-          inFlight--;
-          if (inFlight === 0) for (const wake of idle.splice(0)) wake();
-        }
+        });
       };
     },
-    async drain(timeout = 30_000) {
-      draining = true;
-      if (inFlight > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          new Promise<void>((resolve) => idle.push(resolve)),
-          new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout))),
-        ]);
-        clearTimeout(timer);
-        idle = [];
-      }
-      return { drained: inFlight === 0, inFlight };
-    },
+    drain: (timeout) => requests.drain(timeout),
     metrics,
   };
 }

@@ -87,6 +87,12 @@ type MatchedPayment = {
 const WAIT_STEP_MS = 20;
 
 /**
+ * Verification reasons that say the chain already spent this very payment (EVM: its nonce was used; Solana: its
+ * transaction landed). On a fresh claim they mean the store lost the record: the rail is asked for the settlement.
+ */
+const SPENT_REASONS: ReadonlySet<string> = new Set(['nonce_used', 'already_settled']);
+
+/**
  * The paid path: decode → match the echoed offer → claim the payment id → verify → handler → settle only
  * when the handler answered below 400 → receipt. A payment settles at most once; a retry of the same paid
  * request gets the stored receipt; the same payment for another request is refused.
@@ -164,6 +170,10 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
       onBroadcast: markPending,
     };
     const verification = await matched.rail.verify(matched.payload, matched.accepted, ctx);
+    if (!verification.isValid && !claim.takeover && SPENT_REASONS.has(verification.reason)) {
+      const lost = await recoverLostSettlement(paid, deps, matched, owner, lease, verification);
+      if (lost) return lost;
+    }
     if (!verification.isValid) {
       // A claim taken over from a dead attempt is not freed but left for the next claimer to take over at once:
       // that attempt may have paid (its payer's own retry then finds the settlement); freeing it would make the
@@ -249,6 +259,38 @@ export async function processPayment(paid: PaidRequest, deps: PaymentFlowDeps): 
     lease.stop();
     deps.settling.delete(matched.paymentId);
   }
+}
+
+/**
+ * A fresh claim on a payment the chain already spent: the store has no record of it. Either the payment was
+ * settled where this store never knew it (spent at another shop, or by the payer directly), or the store lost the
+ * record (a Redis primary failed over before its replica had it; a wiped store). The rail is asked for the
+ * settlement: a payment this payer signed for this offer that landed gets its receipt recorded (without a request,
+ * so it is never served again: one payment, one service, even when the store forgot it served it) and attached to
+ * the refusal, so the receipt of money that moved is never lost. Undefined when the rail finds nothing.
+ */
+async function recoverLostSettlement(
+  paid: PaidRequest,
+  deps: PaymentFlowDeps,
+  matched: MatchedPayment,
+  owner: string,
+  lease: ClaimLease,
+  refusal: { reason: string; message: string },
+): Promise<Response | undefined> {
+  if (!canFindSettlement(matched.rail)) return undefined;
+  const found = await matched.rail.findSettlement(matched.payload, matched.accepted);
+  if (!found) return undefined;
+  lease.stop();
+  // Freed first, so the record settles with no request key: no request is ever served on it (nor replayed).
+  await deps.store.release(matched.paymentId, 'in_flight', owner);
+  const { receipt } = await recordSettlement(
+    deps,
+    subjectOf(paid, matched, { payer: found.payer, amount: found.amount }),
+    matched.challengeId,
+    { status: 'settled', ...found },
+    protocolOf(paid.source),
+  );
+  return withReceipt(await reject(paid, deps, refusal.reason, refusal.message), receipt);
 }
 
 /** 409 `claim_lost`: this attempt's claim was taken over; nothing is served (the receipt, when it settled). */

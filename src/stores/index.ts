@@ -14,6 +14,7 @@ export {
 export { createRedisPaymentStore, type RedisPaymentStoreParameters } from './redisPaymentStore';
 export { createRedisBudgetLedger, type RedisBudgetLedgerParameters } from './redisBudgetLedger';
 export type { RedisClient } from './redisScript';
+export type { RedisReplicationParameters } from './redisReplication';
 export {
   createSqliteBudgetLedger,
   type SqliteBudgetLedger,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
   selectSettled,
@@ -9,7 +9,15 @@ import {
   type SettledListingStore,
   type SettledPayment,
 } from './paymentStore';
-import { redisKeyPrefix, redisScript, runRedisScript, type RedisClient } from './redisScript';
+import { redisReplication, type RedisReplicationParameters } from './redisReplication';
+import {
+  isRedisCluster,
+  redisKeyPrefix,
+  redisScript,
+  runRedisScript,
+  type RedisClient,
+  type RedisScript,
+} from './redisScript';
 import { guardStore, StoreCorruptError } from './storeErrors';
 import { parseStoredReceipt } from './storedReceipt';
 
@@ -29,6 +37,13 @@ export type RedisPaymentStoreParameters = {
   abandonedClaimTtlMs?: number;
   /** Clock, for tests (default `Date.now`); all instances sharing one Redis need roughly the same time. */
   now?: () => number;
+  /**
+   * Replicas that must hold each decisive write (settled, pending, failed) before the store answers: Redis
+   * replicates asynchronously, so a primary killed before its replica got a receipt loses it on failover. Default
+   * `{ replicas: 'auto', timeoutMs: 1000 }`: `WAIT 1 1000` after each of those writes when the primary has a replica
+   * connected, nothing on a primary without one. See {@link RedisReplicationParameters} for the trade-off.
+   */
+  replication?: RedisReplicationParameters;
 };
 
 /** Record layout in Redis: JSON, with the receipt as its own JSON text (parsed by the receipt schema). */
@@ -168,6 +183,13 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
   const abandonedTtl = parameters.abandonedClaimTtlMs ?? 3_600_000;
   const recordKey = (paymentId: string) => `${prefix}payment:${paymentId}`;
   const pendingKey = `${prefix}pending`;
+  const replication = redisReplication(parameters.replication);
+  /** Runs a decisive transition, then waits for the replicas the policy asks for (every key shares the slot of the pending set). */
+  const decisive = async (script: RedisScript, keys: string[], args: Array<string | number>) => {
+    const reply = await runRedisScript(redis, script, keys, args);
+    await replication.wait(redis, pendingKey);
+    return reply;
+  };
 
   async function claimOnce(paymentId: string, requestKey: string, leaseMs: number): Promise<ClaimResult> {
     const key = recordKey(paymentId);
@@ -189,8 +211,7 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
       guardStore('redis', 'claim', () => claimOnce(paymentId, requestKey, leaseMs)),
     settle: (paymentId, receipt) =>
       guardStore('redis', 'settle', async () => {
-        const reply = await runRedisScript(
-          redis,
+        const reply = await decisive(
           SETTLE,
           [recordKey(paymentId), pendingKey],
           [JSON.stringify(receipt), paymentId, now()],
@@ -203,8 +224,7 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
       }),
     markPending: (paymentId, rail, reference, intent) =>
       guardStore('redis', 'markPending', async () => {
-        await runRedisScript(
-          redis,
+        await decisive(
           MARK_PENDING,
           [recordKey(paymentId), pendingKey],
           [rail, reference, now(), paymentId, intent ?? ''],
@@ -218,7 +238,7 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
       }),
     fail: (paymentId, reason) =>
       guardStore('redis', 'fail', async () => {
-        await runRedisScript(redis, FAIL, [recordKey(paymentId), pendingKey], [reason, now(), paymentId]);
+        await decisive(FAIL, [recordKey(paymentId), pendingKey], [reason, now(), paymentId]);
       }),
     release: (paymentId, state = 'in_flight', owner) =>
       guardStore('redis', 'release', async () => {
@@ -252,7 +272,7 @@ export function createRedisPaymentStore(parameters: RedisPaymentStoreParameters)
       guardStore('redis', 'listSettled', async () => {
         const settled: SettledPayment[] = [];
         const keyOffset = recordKey('').length;
-        const nodes: Redis[] = isCluster(redis) ? redis.nodes('master') : [redis];
+        const nodes: Redis[] = isRedisCluster(redis) ? redis.nodes('master') : [redis];
         for (const node of nodes) {
           let cursor = '0';
           do {
@@ -318,9 +338,4 @@ function decode(paymentId: string, value: string): PaymentRecord {
     settledAt: stored.settledAt,
     replays: stored.replays,
   };
-}
-
-/** A Cluster client (told apart without importing ioredis, an optional peer). */
-function isCluster(redis: RedisClient): redis is Cluster {
-  return 'isCluster' in redis && redis.isCluster === true;
 }

@@ -18,7 +18,7 @@ export type RedisClient = Redis | Cluster;
  * @example redisKeyPrefix(new Cluster(nodes)) // '{x402}:'
  */
 export function redisKeyPrefix(redis: RedisClient, keyPrefix?: string): string {
-  const cluster = 'isCluster' in redis && redis.isCluster === true;
+  const cluster = isRedisCluster(redis);
   if (keyPrefix === undefined) return cluster ? '{x402}:' : 'x402:';
   if (cluster && !/\{[^{}]+\}/.test(keyPrefix)) {
     throw new ConfigurationError(
@@ -26,6 +26,11 @@ export function redisKeyPrefix(redis: RedisClient, keyPrefix?: string): string {
     );
   }
   return keyPrefix;
+}
+
+/** True for a Cluster client (told apart without importing ioredis, an optional peer). */
+export function isRedisCluster(redis: RedisClient): redis is Cluster {
+  return 'isCluster' in redis && redis.isCluster === true;
 }
 
 /** A Lua script run by its SHA-1 (EVALSHA), loaded on first use or after a server restart (NOSCRIPT). */
