@@ -41,8 +41,9 @@ export async function checkReceipt(
   field('scheme', receipt.scheme, offer.scheme);
   field('network', receipt.network, offer.network);
   field('asset', receipt.asset, offer.asset);
-  field('amount', receipt.amount, ctx.price.toString());
-  field('amount (of the offer)', receipt.amount, offer.amount);
+  field('amount', receipt.amount, ctx.charged.toString());
+  if (setup.charge === undefined) field('amount (of the offer)', receipt.amount, offer.amount);
+  else if (ctx.charged !== ctx.price) field('maxAmount (the offer)', receipt.maxAmount, offer.amount);
   check(same(receipt.payee, offer.payTo), "receipt.payee must be the offer's payTo.", {
     payee: receipt.payee,
     payTo: offer.payTo,

@@ -5,6 +5,8 @@ import { createReceiptSigner } from '../core/receipt/signer';
 import { decodePaymentRequiredHeader, encodePaymentSignatureHeader, headerNames } from '../protocol/headers';
 import type { PaymentRequirements } from '../protocol/schemas';
 import type { FetchLike } from '../client/payingFetch';
+import { splitPayloadExtensions } from '../core/rail';
+import { reportCharge } from '../server/reportCharge';
 import { paywall, type Paywall } from '../server/paywall';
 import { check } from './conformanceFailure';
 import { drain } from './expectations';
@@ -24,6 +26,8 @@ export type ConformanceContext = {
   setup: RailConformanceSetup;
   offer: PriceOffer;
   price: bigint;
+  /** What a paid request moves: the setup's `charge` (upto), else the price. */
+  charged: bigint;
   pw: Paywall;
   /** In-process fetch into the paywall. */
   fetch: FetchLike;
@@ -75,22 +79,27 @@ export async function createConformanceContext(setup: RailConformanceSetup): Pro
   );
   const handler = pw.wrap(async (request) => {
     if (request.headers.get(FAIL_HEADER) !== null) return new Response('handler failed on purpose', { status: 500 });
+    if (setup.charge !== undefined) reportCharge(request, setup.charge);
     return Response.json({ ok: true, path: new URL(request.url).pathname, body: await request.text() });
   });
   const fetch: FetchLike = async (input, init) => handler(new Request(input, init));
   let counter = 0;
+  // The PaymentRequired extensions of the last 402 (e.g. `eip2612GasSponsoring`): client rails read them to pay.
+  let declared: Record<string, unknown> | undefined;
   const url = (path: string) => `${CONFORMANCE_ORIGIN}${path}`;
   const pay = (req: PaymentRequirements, options: ConformancePayOptions = {}) =>
     setup.client.createPayment(req, options.wallet ?? setup.wallet, {
       resource: { url: CONFORMANCE_ORIGIN },
       x402Version: 2,
       now: options.now ?? Date.now(),
+      ...(declared ? { extensions: declared } : {}),
     });
 
   const context: ConformanceContext = {
     setup,
     offer,
     price: BigInt(offer.amount),
+    charged: setup.charge ?? BigInt(offer.amount),
     pw,
     fetch,
     settled,
@@ -104,7 +113,9 @@ export async function createConformanceContext(setup: RailConformanceSetup): Pro
       const header = res.headers.get(headerNames.paymentRequired);
       check(header !== null, 'The 402 carries no PAYMENT-REQUIRED header.');
       await drain(res);
-      const first = decodePaymentRequiredHeader(header).accepts[0];
+      const required = decodePaymentRequiredHeader(header);
+      declared = required.extensions;
+      const first = required.accepts[0];
       check(first !== undefined, 'The 402 offers nothing: the rail could not quote the price.');
       check(setup.client.supports(first), "The client rail does not support the server rail's quote.", {
         offer: first,
@@ -112,12 +123,15 @@ export async function createConformanceContext(setup: RailConformanceSetup): Pro
       return first;
     },
     pay,
-    send(path, body, accepted, payload, headers = {}) {
+    send(path, body, accepted, railPayload, headers = {}) {
+      // Extensions a client rail returned with its payload travel at the PaymentPayload's top, as payingFetch sends them.
+      const { payload, extensions } = splitPayloadExtensions(railPayload);
       const signature = encodePaymentSignatureHeader({
         x402Version: 2,
         resource: { url: url(path) },
         accepted,
         payload,
+        ...(extensions ? { extensions } : {}),
       });
       return fetch(url(path), {
         method: 'POST',

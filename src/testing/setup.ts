@@ -114,6 +114,12 @@ export type RailConformanceSetup = {
   skip?: Partial<Record<ConformanceScenarioId, string>>;
   /** Exact reason codes this rail must answer, per scenario (otherwise any non-empty snake_case reason passes). */
   expectReasons?: Partial<Record<ConformanceScenarioId, string | readonly string[]>>;
+  /**
+   * For rails that authorize the offer's amount as a maximum and settle what the route reports (x402 `upto`): the
+   * charge the kit's handler reports (`reportCharge`). The paid scenarios then expect exactly this to move and the
+   * receipt to state it as `amount`, with the price as `maxAmount`.
+   */
+  charge?: bigint;
   /** Stops what the setup started (devnets, clients). */
   teardown?(): Promise<void>;
 };

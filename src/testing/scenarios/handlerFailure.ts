@@ -26,6 +26,6 @@ export const handlerFailure: Scenario = async (ctx) => {
   settleResponseOf(retried);
   await drain(retried);
   check(ctx.settled.length === settledBefore + 1, 'The retry must settle exactly once.');
-  expectMoved(start, await ctx.balances(), ctx.price, ctx.price);
+  expectMoved(start, await ctx.balances(), ctx.charged, ctx.charged);
   return {};
 };

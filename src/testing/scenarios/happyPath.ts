@@ -25,7 +25,7 @@ export const happyPath: Scenario = async (ctx) => {
   check(outcome !== undefined, 'payingFetch must attach the payment outcome.');
   check(outcome.rail === setup.client.id, 'The outcome must name the client rail that paid.', { rail: outcome.rail });
   await checkReceipt(ctx, outcome, { method: 'POST', url, bodyHash: ctx.bodyHash(body) });
-  expectMoved(before, await ctx.balances(), ctx.price, ctx.price);
+  expectMoved(before, await ctx.balances(), ctx.charged, ctx.charged);
   check(ctx.settled.length === settledBefore + 1, 'Exactly one settlement must happen.', {
     settlements: ctx.settled.length - settledBefore,
   });
@@ -49,7 +49,7 @@ export const distinctPayments: Scenario = async (ctx) => {
     'Two payments must settle with two references.',
     { references },
   );
-  expectMoved(before, await ctx.balances(), ctx.price, 2n * ctx.price);
+  expectMoved(before, await ctx.balances(), ctx.charged, 2n * ctx.charged);
   check(ctx.settled.length === settledBefore + 2, 'Each payment must settle once.', {
     settlements: ctx.settled.length - settledBefore,
   });

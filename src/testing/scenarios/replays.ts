@@ -95,6 +95,6 @@ export const concurrentDoubleSubmit: Scenario = async (ctx) => {
   check(ctx.settled.length === settledBefore + 1, 'One payment must settle exactly once.', {
     settlements: ctx.settled.length - settledBefore,
   });
-  expectMoved(before, await ctx.balances(), ctx.price, ctx.price);
+  expectMoved(before, await ctx.balances(), ctx.charged, ctx.charged);
   return { reason: [...reasons].join(', ') || 'all served with the one receipt' };
 };
