@@ -5,7 +5,7 @@ import type { PaymentRequired, PaymentRequirements } from '../protocol/schemas';
 import { sealOffers } from './challenge';
 import { mppChallengesFor } from './mppChallenges';
 import { offerOrder } from './offerOrder';
-import type { PaymentFlowDeps } from './processPayment';
+import type { PaymentFlowDeps } from './paymentFlow';
 import { jsonResponse } from './responses';
 import type { CompiledRoute } from './routes';
 

@@ -2,7 +2,7 @@ import { MalformedInputError, errorCodes } from '../core/errors';
 import { MAX_HEADER_BYTES } from '../protocol/jsonCodec';
 import { L402_MAX_HEADER_LENGTH } from '../protocol/l402';
 import { MPP_MAX_HEADER_LENGTH } from '../protocol/mpp/encoding';
-import type { PaymentSource } from './processPayment';
+import type { PaymentSource } from './paymentFlow';
 
 /** The most characters read of a payment header, by where it came from: the decoders' own bounds. */
 export const PAYMENT_HEADER_LIMITS = {

@@ -1,5 +1,6 @@
 import { X402RailsError } from '../core/errors';
-import { recordSettlement, type PaymentFlowDeps } from './processPayment';
+import type { PaymentFlowDeps } from './paymentFlow';
+import { recordSettlement } from './recordSettlement';
 import { decodeSettlementIntent } from './settlementIntent';
 
 /** What {@link reconcilePayments} did, by payment id. */
