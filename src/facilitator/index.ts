@@ -28,3 +28,8 @@ export {
   type SupportedResponse,
 } from './wire';
 export { remoteRail, type RemoteRailParameters } from '../server/remoteRail';
+export {
+  facilitatorOperations,
+  type FacilitatorOperations,
+  type FacilitatorOperationsParameters,
+} from './facilitatorOperations';

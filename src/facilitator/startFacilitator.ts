@@ -2,6 +2,11 @@ import { serveFetch, type StartedServer } from '../server/node';
 import { ConfigurationError, errorCodes } from '../core/errors';
 import { isLoopback } from './isLoopback';
 import { createFacilitator, type Facilitator, type FacilitatorOptions } from './createFacilitator';
+import {
+  facilitatorOperations,
+  type FacilitatorOperations,
+  type FacilitatorOperationsParameters,
+} from './facilitatorOperations';
 
 /** Options of {@link startFacilitator}: the facilitator's, plus where to listen. */
 export type StartFacilitatorOptions = FacilitatorOptions & {
@@ -14,10 +19,20 @@ export type StartFacilitatorOptions = FacilitatorOptions & {
    * through the gas account. Without keys and without this, a non-loopback `hostname` is a ConfigurationError.
    */
   allowOpen?: boolean;
+  /**
+   * Serve `/healthz`, `/readyz` and `/metrics` beside the facilitator ({@link facilitatorOperations}, on the same
+   * store; its `onEvent` is chained after yours), and make `close()` graceful: readiness turns 503, the settlements in
+   * flight finish (at most `drainTimeoutMs`, default 30 s), then the server closes. Off by default.
+   */
+  operations?: Omit<FacilitatorOperationsParameters, 'store'> & { drainTimeoutMs?: number };
 };
 
 /** A running facilitator: its URL (give it to `HTTPFacilitatorClient` or `remoteRail`) and how to stop it. */
-export type StartedFacilitator = StartedServer & { facilitator: Facilitator };
+export type StartedFacilitator = StartedServer & {
+  facilitator: Facilitator;
+  /** The operations, when {@link StartFacilitatorOptions.operations} asked for them. */
+  operations?: FacilitatorOperations;
+};
 
 /**
  * Serves {@link createFacilitator} on node:http. Without API keys it binds only to loopback (127.0.0.1 by default)
@@ -28,7 +43,7 @@ export type StartedFacilitator = StartedServer & { facilitator: Facilitator };
  * const client = new HTTPFacilitatorClient({ url, createAuthHeaders: async () => ({ verify: h, settle: h, supported: h }) });
  */
 export async function startFacilitator(options: StartFacilitatorOptions): Promise<StartedFacilitator> {
-  const { port, hostname, allowOpen, ...rest } = options;
+  const { port, hostname, allowOpen, operations: opsOptions, ...rest } = options;
   const open = !rest.apiKeys || rest.apiKeys.length === 0;
   if (open && hostname !== undefined && !isLoopback(hostname) && allowOpen !== true) {
     throw new ConfigurationError(
@@ -36,10 +51,39 @@ export async function startFacilitator(options: StartFacilitatorOptions): Promis
       { code: errorCodes.CONFIG_OPEN_FACILITATOR, details: { hostname } },
     );
   }
-  const facilitator = createFacilitator(rest);
-  const started = await serveFetch(facilitator.fetch, {
-    ...(port !== undefined ? { port } : {}),
-    ...(hostname !== undefined ? { hostname } : {}),
+  if (!opsOptions) {
+    const facilitator = createFacilitator(rest);
+    const started = await serveFetch(facilitator.fetch, listenOn(port, hostname));
+    return { ...started, facilitator };
+  }
+  const { drainTimeoutMs, ...opsParameters } = opsOptions;
+  // The store is created here when the caller gave none, so the operations read the facilitator's own.
+  const facilitator = createFacilitator({
+    ...rest,
+    onEvent: (event) => {
+      rest.onEvent?.(event);
+      operations.onEvent(event);
+    },
   });
-  return { ...started, facilitator };
+  const operations = facilitatorOperations({ ...opsParameters, store: facilitator.store });
+  const started = await serveFetch(operations.wrap(facilitator.fetch), listenOn(port, hostname));
+  return {
+    ...started,
+    facilitator,
+    operations,
+    close: async () => {
+      await operations.drain(drainTimeoutMs ?? 30_000);
+      // The answers just handed back may still be on their way to the socket: close gently (idle connections now,
+      // busy ones once their answer is written), and cut what is left after 5 s.
+      await new Promise<void>((resolve) => {
+        started.server.close(() => resolve());
+        started.server.closeIdleConnections();
+        setTimeout(() => started.server.closeAllConnections(), 5_000).unref();
+      });
+    },
+  };
+}
+
+function listenOn(port: number | undefined, hostname: string | undefined) {
+  return { ...(port !== undefined ? { port } : {}), ...(hostname !== undefined ? { hostname } : {}) };
 }

@@ -65,6 +65,8 @@ export const facilitator = defineCommand({
         port,
         ...(values.host !== undefined ? { hostname: values.host } : {}),
         ...(values.open === true ? { allowOpen: true } : {}),
+        // /healthz, /readyz, /metrics; Ctrl-C or SIGTERM lets the settlements in flight finish before it stops.
+        operations: {},
         onEvent: (e) => {
           if (e.type === 'settled')
             progress(`settle ${e.network}: ${e.success ? 'ok' : `failed (${e.reason ?? 'unknown'})`} ${e.transaction}`);
