@@ -2,6 +2,10 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPublicClient, erc20Abi, http, type Address, type Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { evmEip3009Client, evmWallet } from '../../adapters/evm/index';
+import { describeToolReceipt, payDemoTool } from '../../fixtures/demo/demoMcp';
 import { formatServe, type DemoServeDescription } from '../../src/cli/commands/demo';
 import { answers, processesMatching } from './processes';
 import { jsonOf, runCli, startCli, type RunningCli } from './runCli';
@@ -233,6 +237,36 @@ describe('x402-rails demo --serve, paid with x402-rails pay', () => {
     expect(exit.stderr).toContain(
       "Deprecated: X402_EVM_PRIVATE_KEY as the facilitator's gas account; set X402_FACILITATOR_EVM_PRIVATE_KEY",
     );
+  });
+
+  it("an agent pays the demo's MCP tool (tools/call over Streamable HTTP) on EVM: tool answers, receipt verified and bound to the tool, payer −0.01 rUSD, and the demo's receipt line names it", async () => {
+    const { url, walletEnv, devnets } = demo.ready;
+    const publicClient = createPublicClient({ transport: http(devnets.evm.rpcUrl) });
+    const payer = privateKeyToAccount(walletEnv['X402_EVM_PRIVATE_KEY'] as Hex);
+    const balance = () =>
+      publicClient.readContract({
+        address: devnets.evm.token.address as Address,
+        abi: erc20Abi,
+        functionName: 'balanceOf',
+        args: [payer.address],
+      });
+    const before = await balance();
+    const called = await payDemoTool(url, [evmEip3009Client()], [evmWallet(payer, { publicClient })]);
+    expect(called.text).toBe('Sunny in Paris');
+    expect(called.receiptCheck).toBe('signature');
+    expect(called.receipt).toMatchObject({
+      rail: 'evm-eip3009',
+      amount: '10000',
+      issuer: url,
+      status: 'settled',
+      request: { method: 'POST', url: 'mcp://tool/forecast' },
+    });
+    expect(await balance()).toBe(before - 10_000n);
+    const line = describeToolReceipt(called.receipt!);
+    expect(line).toContain(
+      `: POST mcp://tool/forecast (arguments sha-256 ${called.receipt?.request.bodyHash}), evm-eip3009 0x`,
+    );
+    expect(line).toContain(`signed by ${url}`);
   });
 
   it('stops the server and every devnet on Ctrl-C (SIGINT) with exit 0', async () => {

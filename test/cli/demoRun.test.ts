@@ -24,6 +24,13 @@ describe('x402-rails demo', () => {
     expect(row('EVM exact + Permit2, gas-sponsored')).toContain('0x3C44C');
     const upto = cells('EVM upto (max 0.01, charged 0.004)');
     expect(upto).toEqual(expect.arrayContaining(['evm-upto', '0.004 rUSD', 'verified']));
+    // Issue 15: an agent pays the demo's MCP tool (tools/call over Streamable HTTP) and the receipt is printed.
+    expect(cells('MCP agent: tools/call forecast')).toEqual(
+      expect.arrayContaining(['evm-eip3009', 'x402 over MCP', '0.01 rUSD', 'verified']),
+    );
+    expect(run.stdout).toMatch(
+      /MCP tool call receipt \S+: POST mcp:\/\/tool\/forecast \(arguments sha-256 [\w-]{43}\), evm-eip3009 0x[0-9a-f]{64}, signed by http:\/\/127\.0\.0\.1:\d+/,
+    );
     expect(run.stdout).toContain('Every payment settled and every receipt verified');
   }, 120_000); // three devnets start in a child process: ~15 s on an idle 2-core machine
 });

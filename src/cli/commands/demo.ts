@@ -68,7 +68,7 @@ export const demo = defineCommand({
   options: { serve: { type: 'boolean' }, port: { type: 'string' } },
   async run({ values, positionals }) {
     expectPositionals('demo', positionals, []);
-    requirePackages('demo', [...devnetPackages, ...serverPackages], { dev: true });
+    requirePackages('demo', [...devnetPackages, ...serverPackages, '@modelcontextprotocol/sdk'], { dev: true });
     if (!values.serve) {
       if (values.port !== undefined) throw new UsageError('--port needs --serve.', 'demo');
       if (values.json) throw new UsageError('--json needs --serve (the demo run prints a table).', 'demo');
