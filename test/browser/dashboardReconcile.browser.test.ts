@@ -136,7 +136,7 @@ async function openDashboard(): Promise<Page> {
 const pendingRows = (page: Page) => page.locator('table:has(th:text("Since")) tbody tr');
 
 describe('dashboard Reconcile on a settlement left pending by a killed server', { timeout: 120_000 }, () => {
-  it('the pending row becomes a settled receipt, verified, naming the broadcast transaction; paid once; a second pass moves nothing', async () => {
+  it('the pending row becomes a settled receipt, verified, naming the broadcast transaction; paid once; a second pass (keyboard) moves nothing and keeps the focus', async () => {
     // The money moved before the process died, and the store knows only that it is pending.
     const moved = await balances();
     expect(before.payer - moved.payer).toBe(PRICE);
@@ -168,9 +168,12 @@ describe('dashboard Reconcile on a settlement left pending by a killed server', 
     await verifyReceipt(receipt, (await createReceiptSigner({ privateJwk: config.receiptJwk })).jwks());
     expect(receipt).toMatchObject({ reference: broadcast, amount: PRICE.toString(), status: 'settled' });
 
-    // Again: nothing left to do, nothing moves.
-    await page.getByRole('button', { name: 'Reconcile pending settlements' }).click();
+    // Again, from the keyboard: nothing left to do, nothing moves, and the focus stays on the button after the
+    // dashboard re-renders.
+    await page.locator('#reconcile').focus();
+    await page.keyboard.press('Enter');
     await poll(() => page.locator('#status').textContent()).toBe('Reconciled: 0 settled, 0 failed, 0 still pending.');
+    await poll(() => page.evaluate(() => document.activeElement?.id)).toBe('reconcile');
     const after = await balances();
     expect(before.payer - after.payer).toBe(PRICE);
     expect(after.payee - before.payee).toBe(PRICE);

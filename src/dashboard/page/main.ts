@@ -151,7 +151,7 @@ function filterForm(s: DashboardSummary): HTMLElement {
     el('label', {}, 'Payer', input('payer', 'text')),
     el('label', {}, 'From', input('from', 'date')),
     el('label', {}, 'To (exclusive)', input('to', 'date')),
-    el('button', { type: 'submit' }, 'Apply'),
+    el('button', { type: 'submit', id: 'apply' }, 'Apply'),
   ) as HTMLFormElement;
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -195,6 +195,9 @@ function render(s: DashboardSummary): void {
       })
       .catch((error: unknown) => (statusLine.textContent = String(error instanceof Error ? error.message : error)));
   });
+  // A re-render must not drop a keyboard user's focus (Apply, Reconcile): it goes back to the same control.
+  const focused = document.activeElement;
+  const focusedId = focused instanceof HTMLElement && app.contains(focused) ? focused.id : '';
   app.replaceChildren(
     filterForm(s),
     el(
@@ -262,6 +265,7 @@ function render(s: DashboardSummary): void {
       s.refunds.map((r) => [r.at, r.paymentId, r.rail, r.amount, `${r.outcome}${r.reason ? ` (${r.reason})` : ''}`]),
     ),
   );
+  if (focusedId) document.getElementById(focusedId)?.focus();
 }
 
 async function load(announce = true): Promise<void> {
