@@ -166,6 +166,25 @@ export function payerWalletEnv(d: DevnetsDescription): WalletSettings {
 }
 
 /**
+ * The environment the server examples of `examples/` settle with on the devnet's chain: its RPC, a gas account
+ * (`deployer`, so a facilitator started with the `facilitator` account never races it for nonces), the token and the
+ * payee.
+ *
+ * @example spawn('npx', ['tsx', 'examples/hono-server.ts'], { env: { ...process.env, ...exampleServerEnv(d) } });
+ */
+export function exampleServerEnv(d: DevnetsDescription): Record<string, string> {
+  const gas = d.evm.accounts['deployer'];
+  const payee = d.evm.accounts['payee'];
+  if (!gas || !payee) return {};
+  return {
+    X402_EVM_RPC_URL: d.evm.rpcUrl,
+    X402_EVM_GAS_PRIVATE_KEY: gas.privateKey,
+    X402_EVM_TOKEN_ADDRESS: d.evm.token.address,
+    X402_EVM_PAY_TO: payee.address,
+  };
+}
+
+/**
  * {@link payerWalletEnv} as shell lines, one `export` per rail.
  *
  * @example print(exportLines(payerWalletEnv(description)).join('\n'));

@@ -22,6 +22,7 @@ type DevnetUpJson = {
     nodes: Record<string, { socket: string; publicKey: string; cert: string; macaroon: string }>;
   };
   walletEnv: Record<string, string>;
+  serverEnv: Record<string, string>;
   timings: { readyMs: number; totalMs: number };
 };
 
@@ -47,7 +48,7 @@ const tcpOpen = (socket: string): Promise<boolean> =>
 describe('x402-rails devnet up', () => {
   it('--json prints live endpoints and funded keys of every rail, then stops on SIGTERM with exit 0 and no anvil left', async () => {
     const devnets = await startCli<DevnetUpJson>(['devnet', 'up', '--json']);
-    const { evm, solana, lightning, walletEnv } = devnets.ready;
+    const { evm, solana, lightning, walletEnv, serverEnv } = devnets.ready;
     const anvilPort = new URL(evm.rpcUrl).port;
     let stopped = false;
     try {
@@ -71,6 +72,13 @@ describe('x402-rails devnet up', () => {
         X402_EVM_RPC_URL: evm.rpcUrl,
         X402_SOLANA_RPC_URL: solana.rpcUrl,
         X402_LND_SOCKET: lightning.nodes['alice']?.socket,
+      });
+      // And the settings of the server examples (examples/evmSettings.ts): the deployer pays gas, the payee is paid.
+      expect(serverEnv).toEqual({
+        X402_EVM_RPC_URL: evm.rpcUrl,
+        X402_EVM_GAS_PRIVATE_KEY: evm.accounts['deployer']?.privateKey,
+        X402_EVM_TOKEN_ADDRESS: evm.token.address,
+        X402_EVM_PAY_TO: evm.accounts['payee']?.address,
       });
 
       const exit = await devnets.stop('SIGTERM');

@@ -1,6 +1,6 @@
 import { expectPositionals } from '../args';
 import { defineCommand } from '../command';
-import { describeDevnets, exportLines, formatDevnets, payerWalletEnv } from '../describeDevnets';
+import { describeDevnets, exampleServerEnv, exportLines, formatDevnets, payerWalletEnv } from '../describeDevnets';
 import { elapsed, print, printJson, progress } from '../output';
 import { devnetPackages, requirePackages } from '../requirePackages';
 import { runUntilSignal } from '../waitForShutdown';
@@ -41,10 +41,22 @@ export const devnetUp = defineCommand({
       );
       const description = describeDevnets(devnets);
       const walletEnv = payerWalletEnv(description);
-      if (values.json) printJson({ ...description, walletEnv, timings: { ...t, readyMs } });
+      const serverEnv = exampleServerEnv(description);
+      if (values.json) printJson({ ...description, walletEnv, serverEnv, timings: { ...t, readyMs } });
       else
         print(
-          `${formatDevnets(description)}\n\nPay with these wallets (npx x402-rails pay <url>):\n${exportLines(walletEnv).join('\n')}\n`,
+          [
+            formatDevnets(description),
+            '',
+            'Pay with these wallets (npx x402-rails pay <url>, or npx tsx examples/client.ts <url> in a clone):',
+            ...exportLines(walletEnv),
+            '',
+            'Serve the examples of a clone on this chain (npx tsx examples/hono-server.ts):',
+            `export ${Object.entries(serverEnv)
+              .map(([name, value]) => `${name}=${value}`)
+              .join(' ')}`,
+            '',
+          ].join('\n'),
         );
     });
   },
