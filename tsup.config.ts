@@ -26,6 +26,7 @@ export default defineConfig([
       node: 'src/server/node.ts',
       evm: 'adapters/evm/index.ts',
       solana: 'adapters/solana/index.ts',
+      'solana-client': 'adapters/solana/clientIndex.ts',
       lightning: 'adapters/lightning/index.ts',
       facilitator: 'src/facilitator/index.ts',
       devnet: 'fixtures/index.ts',

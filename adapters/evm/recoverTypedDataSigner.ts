@@ -19,9 +19,15 @@ type NativeSecp256k1 = {
 
 let native: Promise<NativeSecp256k1 | undefined> | undefined;
 
+/**
+ * The native binding's module name, held in a variable: bundlers for the browser then leave it out (it is a Node
+ * addon; in a browser the import fails and viem's pure-JS recovery is used).
+ */
+const NATIVE_BINDING = 'secp256k1/bindings.js';
+
 /** Loads the native binding of the optional `secp256k1` peer once; undefined when it is not installed or does not load. */
 function loadNative(): Promise<NativeSecp256k1 | undefined> {
-  native ??= import('secp256k1/bindings.js').then(
+  native ??= import(/* @vite-ignore */ /* webpackIgnore: true */ NATIVE_BINDING).then(
     (mod: { default?: unknown }) => {
       const binding = (mod.default ?? mod) as Partial<NativeSecp256k1>;
       return typeof binding.ecdsaRecover === 'function' ? (binding as NativeSecp256k1) : undefined;

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   ComputeBudgetProgram,
   PublicKey,
@@ -7,6 +6,7 @@ import {
   VersionedTransaction,
 } from '@solana/web3.js';
 import { createTransferCheckedInstruction, getAssociatedTokenAddressSync } from '@solana/spl-token';
+import { randomBytes, toHex } from '../../src/core/cryptoPrimitives';
 import { DEFAULT_COMPUTE_UNIT_LIMIT, DEFAULT_COMPUTE_UNIT_PRICE, MEMO_PROGRAM_ID } from './constants';
 
 /** Parameters of {@link buildExactTransaction}. */
@@ -44,7 +44,7 @@ export type BuildExactTransactionParameters = {
 export function buildExactTransaction(p: BuildExactTransactionParameters): VersionedTransaction {
   const source = getAssociatedTokenAddressSync(p.mint, p.payer, true, p.tokenProgram);
   const destination = getAssociatedTokenAddressSync(p.mint, p.payTo, true, p.tokenProgram);
-  const memo = p.memo ?? randomBytes(16).toString('hex');
+  const memo = p.memo ?? toHex(randomBytes(16));
   const instructions = [
     ComputeBudgetProgram.setComputeUnitLimit({ units: p.computeUnitLimit ?? DEFAULT_COMPUTE_UNIT_LIMIT }),
     ComputeBudgetProgram.setComputeUnitPrice({ microLamports: p.computeUnitPrice ?? DEFAULT_COMPUTE_UNIT_PRICE }),

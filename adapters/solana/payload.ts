@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { VersionedTransaction } from '@solana/web3.js';
 import { z } from 'zod';
+import { sha256 } from '../../src/core/cryptoPrimitives';
 import { PaymentInvalidError, type RailPayload } from '../../src/index';
 import { base58Encode } from './base58';
 import { MAX_TRANSACTION_BASE64, MAX_TRANSACTION_BYTES } from './constants';
@@ -80,5 +80,5 @@ export function paymentIdOf(tx: VersionedTransaction): string {
  * @example messageHashOf(tx.message.serialize()).length; // 32
  */
 export function messageHashOf(message: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(message).digest());
+  return sha256(message);
 }

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { hmacSha256 } from '../core/cryptoPrimitives';
 import { ConfigurationError } from '../core/errors';
 import {
   addFirstPartyCaveat,
@@ -49,7 +49,7 @@ export function macaroonCapabilityToken(parameters: MacaroonCapabilityTokenParam
   if (parameters.rootKey.length < 32)
     throw new ConfigurationError('The capability macaroon root key must be at least 32 bytes.');
   const rootKey = new Uint8Array(parameters.rootKey);
-  const keyOf = (identifier: Uint8Array) => new Uint8Array(createHmac('sha256', rootKey).update(identifier).digest());
+  const keyOf = (identifier: Uint8Array) => hmacSha256(rootKey, identifier);
   const verified = createVerifiedTokenCache(parameters.cacheSize ?? 100_000);
   const recognizes = isCapabilityMacaroon;
 

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, toHex } from '../core/cryptoPrimitives';
 import { z } from 'zod';
 import type { PaymentPayload, PaymentRequired } from '../protocol/schemas';
 
@@ -59,7 +59,7 @@ export function paymentIdentifierOf(payment: PaymentPayload): { id: string | und
  */
 export function paymentIdentifierFor(
   paymentRequired: PaymentRequired,
-  id = `pay_${randomBytes(16).toString('hex')}`,
+  id = `pay_${toHex(randomBytes(16))}`,
 ): Record<string, unknown> {
   const declared = ExtensionSchema.safeParse(paymentRequired.extensions?.[PAYMENT_IDENTIFIER]);
   if (!declared.success) return {};

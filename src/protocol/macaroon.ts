@@ -1,5 +1,5 @@
 /**
- * Macaroons (V2 binary format, as libmacaroons and lnd's gopkg.in/macaroon.v2 write them), on node:crypto alone.
+ * Macaroons (V2 binary format, as libmacaroons and lnd's gopkg.in/macaroon.v2 write them), on HMAC-SHA-256 alone.
  *
  * Why our own: npm `macaroon@3.0.4` (ln-service's dependency) cannot export a macaroon with four or more
  * caveats. Importing and verifying with it work, and the tests prove both directions interoperate.
@@ -12,7 +12,7 @@
  * ([location], identifier, [verification id], EOS), then EOS, then the signature field.
  * A field is `type byte ‖ uvarint length ‖ bytes`; EOS is the single byte `0x00`.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { constantTimeEqual, hmacSha256 } from '../core/cryptoPrimitives';
 import { MalformedInputError, errorCodes } from '../core/errors';
 
 /** One caveat. First-party caveats carry only `identifier` (usually a `condition=value` string in UTF-8). */
@@ -104,8 +104,7 @@ export class MacaroonFormatError extends MalformedInputError {
 }
 
 const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
-const hmac = (key: Uint8Array, data: Uint8Array): Uint8Array =>
-  new Uint8Array(createHmac('sha256', key).update(data).digest());
+const hmac = (key: Uint8Array, data: Uint8Array): Uint8Array => hmacSha256(key, data);
 const copy = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
 
 /**
@@ -159,7 +158,7 @@ export function verifyMacaroonSignature(macaroon: Macaroon, rootKey: Uint8Array)
     if (caveat.verificationId !== undefined) return false;
     signature = hmac(signature, caveat.identifier);
   }
-  return timingSafeEqual(signature, macaroon.signature);
+  return constantTimeEqual(signature, macaroon.signature);
 }
 
 function uvarint(value: number): number[] {

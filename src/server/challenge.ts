@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { bytesOf, constantTimeEqual, hmacSha256, randomBytes, toBase64url } from '../core/cryptoPrimitives';
 import { canonicalJson } from '../core/canonical';
 import type { PaymentRequirements } from '../protocol/schemas';
 
@@ -22,7 +22,7 @@ export function sealOffers(
   binding: ChallengeBinding,
   now: number,
 ): { challengeId: string; offers: PaymentRequirements[] } {
-  const challengeId = randomBytes(12).toString('base64url');
+  const challengeId = toBase64url(randomBytes(12));
   const sealed = offers.map((offer) => {
     const expiry = Math.floor(now / 1000) + offer.maxTimeoutSeconds;
     const mac = macOf(secret, challengeId, expiry, offer, binding);
@@ -58,7 +58,7 @@ export function openChallenge(
   const expiry = Number(expiryText);
   const { [CHALLENGE_FIELD]: _omit, ...extra } = accepted.extra;
   const expected = macOf(secret, challengeId, expiry, { ...accepted, extra }, binding);
-  if (!timingSafeEqual(Buffer.from(mac), Buffer.from(expected))) {
+  if (!constantTimeEqual(bytesOf(mac), bytesOf(expected))) {
     return {
       ok: false,
       reason: 'challenge_invalid',
@@ -82,7 +82,7 @@ function macOf(
   offer: PaymentRequirements,
   binding: ChallengeBinding,
 ): string {
-  return createHmac('sha256', secret)
-    .update(canonicalJson({ challengeId, expiry, offer, method: binding.method, url: binding.url }))
-    .digest('base64url');
+  return toBase64url(
+    hmacSha256(secret, canonicalJson({ challengeId, expiry, offer, method: binding.method, url: binding.url })),
+  );
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID } from '../core/cryptoPrimitives';
 import { hashCanonical } from '../core/canonical';
 import type { RequestBinding, SettleResult } from '../core/rail';
 import { RECEIPT_EXTENSION_KEY, type Receipt, type SignedReceipt } from '../core/receipt/receipt';

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { bytesOf, constantTimeEqual, hmacSha256, toBase64url } from '../core/cryptoPrimitives';
 import { canonicalJson } from '../core/canonical';
 import { MalformedInputError } from '../core/errors';
 import { speaksMppServer, type MppServerRail } from '../core/mppRail';
@@ -47,7 +47,7 @@ function idOf(secret: Uint8Array, c: Omit<MppChallenge, 'id'>, binding: Binding)
     httpMethod: binding.method,
     url: binding.url,
   };
-  return createHmac('sha256', secret).update(canonicalJson(bound)).digest('base64url');
+  return toBase64url(hmacSha256(secret, canonicalJson(bound)));
 }
 
 /**
@@ -115,7 +115,7 @@ export function openMppCredential(p: {
   const credential = parseMppCredential(p.header);
   const { id, ...rest } = credential.challenge;
   const expected = idOf(p.secret, rest, p.binding);
-  if (id.length !== expected.length || !timingSafeEqual(Buffer.from(id), Buffer.from(expected))) {
+  if (!constantTimeEqual(bytesOf(id), bytesOf(expected))) {
     return {
       reason: 'challenge_invalid',
       message:

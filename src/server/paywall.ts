@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../core/cryptoPrimitives';
 import { z } from 'zod';
 import { ConfigurationError, X402RailsError } from '../core/errors';
 import { hasAuthorizationScheme, type RequestBinding, type ServerRail } from '../core/rail';

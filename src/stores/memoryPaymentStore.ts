@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID } from '../core/cryptoPrimitives';
 import {
   selectSettled,
   type ClaimResult,

@@ -170,6 +170,29 @@ describe('entry point exports', () => {
     `);
   });
 
+  it('x402-rails/solana/client (adapters/solana/clientIndex.ts)', async () => {
+    const client = await import('../../adapters/solana/clientIndex');
+    const solana = exportsOf(await import('../../adapters/solana/index'));
+    // The paying side only, each export the one of x402-rails/solana.
+    expect(exportsOf(client).filter((name) => !solana.includes(name))).toEqual([]);
+    expect(exportsOf(client)).toMatchInlineSnapshot(`
+      [
+        "SOLANA_RAIL_ID",
+        "SOLANA_WALLET_KIND",
+        "SolanaExactPayloadSchema",
+        "buildExactTransaction",
+        "decodePaymentTransaction",
+        "encodePaymentTransaction",
+        "isSolanaNetwork",
+        "isSolanaWallet",
+        "memoOf",
+        "solanaExactClient",
+        "solanaNetworkOf",
+        "solanaWallet",
+      ]
+    `);
+  });
+
   // Larger entry points: file snapshots (test/unit/__snapshots__/exports.test.ts.snap).
   const fileSnapshots: Array<[string, () => Promise<Record<string, unknown>>]> = [
     ['x402-rails/evm (adapters/evm/index.ts)', () => import('../../adapters/evm/index')],

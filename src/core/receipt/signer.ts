@@ -1,4 +1,5 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519';
+import { base64url } from 'jose';
 import { CompactSign, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import { ConfigurationError } from '../errors';
 import { canonicalJson, sha256Base64Url } from '../canonical';
@@ -82,9 +83,9 @@ export async function createReceiptSigner(parameters: CreateReceiptSignerParamet
 async function importReceiptKey(privateJwk: JWK, d: string, x: string): Promise<Awaited<ReturnType<typeof importJWK>>> {
   let derivedX: unknown;
   try {
-    derivedX = createPublicKey(createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d, x }, format: 'jwk' })).export({
-      format: 'jwk',
-    }).x;
+    const secret = base64url.decode(d);
+    if (secret.length !== 32) throw new RangeError('not 32 bytes');
+    derivedX = base64url.encode(ed25519.getPublicKey(secret));
   } catch {
     throw new ConfigurationError(
       'The receipt key is not a valid Ed25519 private JWK ("d" is not a 32-byte base64url key).',
