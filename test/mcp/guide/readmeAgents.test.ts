@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
 import { createReceiptSigner, RECEIPT_JWKS_PATH } from '../../../src/index';
 import { evmEip3009Client, evmWallet } from '../../../adapters/evm/index';
 import { lightningClient, lightningWallet } from '../../../adapters/lightning/index';
@@ -12,6 +14,7 @@ import { connectSharedDevnets, type SharedDevnets } from '../../support/connectS
 import { connectInMemory, freshPayee, serverRails } from '../support';
 import { paidToolServer } from './paidToolServer';
 import { askForecast } from './askForecast';
+import { forecastTwice, forecastWithCapabilities } from './capabilityTools';
 
 const read = (path: string) => readFileSync(new URL(path, import.meta.url), 'utf8');
 
@@ -20,6 +23,7 @@ function asPublished(source: string): string {
     .replaceAll("'../../../src/index'", "'x402-rails'")
     .replaceAll("'../../../src/extensions/index'", "'x402-rails/extensions'")
     .replaceAll("'../../../src/mcp/index'", "'x402-rails/mcp'")
+    .replaceAll("'../../../src/capabilities/index'", "'x402-rails/capabilities'")
     .trim();
 }
 
@@ -55,9 +59,10 @@ const jwksFetch = async (input: Request | string | URL) =>
 
 describe('README: Agents', () => {
   it('shows paidToolServer.ts and askForecast.ts exactly as they are tested', () => {
-    expect(sectionBlocks().slice(0, 2)).toEqual([
+    expect(sectionBlocks().slice(0, 3)).toEqual([
       asPublished(read('./paidToolServer.ts')),
       asPublished(read('./askForecast.ts')),
+      asPublished(read('./capabilityTools.ts')),
     ]);
   });
 
@@ -87,5 +92,35 @@ describe('README: Agents', () => {
     );
     expect(receipt).toMatchObject({ rail: 'lightning-l402', amount: '20000' });
     expect(receipt?.proof).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('capabilities over MCP: the first call pays, the second is served by the capability it bought (99 left); payee paid once', async () => {
+    const signer = await createReceiptSigner();
+    const payee = freshPayee();
+    const tools = await forecastWithCapabilities(serverRails(net, payee), signer);
+    const server = new McpServer({ name: 'weather', version: '1.0.0' });
+    server.registerTool(
+      'forecast',
+      { inputSchema: { city: z.string() } },
+      tools.tool('forecast', async ({ city }) => ({ content: [{ type: 'text', text: `Sunny in ${city}` }] })),
+    );
+    const capClient = await connectInMemory(server);
+    try {
+      const before = await net.evm.balanceOf(payee);
+      const jwksOf = async (input: Request | string | URL) =>
+        new URL(input instanceof Request ? input.url : input.toString()).pathname === RECEIPT_JWKS_PATH
+          ? Response.json(signer.jwks())
+          : new Response(null, { status: 404 });
+      const out = await forecastTwice(
+        capClient,
+        [evmEip3009Client()],
+        [evmWallet(net.evm.account('payer'), { publicClient: net.evm.publicClient })],
+        jwksOf,
+      );
+      expect(out).toMatchObject({ paid: { rail: 'evm-eip3009', amount: '10000' }, secondPaid: false, callsLeft: 99 });
+      expect(await net.evm.balanceOf(payee)).toBe(before + 10_000n);
+    } finally {
+      await capClient.close();
+    }
   });
 });
