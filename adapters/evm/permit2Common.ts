@@ -1,7 +1,16 @@
-import { decodeFunctionData, parseSignature, type Address, type Hash, type Hex } from 'viem';
+import {
+  decodeFunctionData,
+  hashTypedData,
+  parseAbi,
+  parseSignature,
+  type Address,
+  type Hash,
+  type Hex,
+  type TypedDataDefinition,
+} from 'viem';
 import type { PaymentRequirements, VerifyResult } from '../../src/index';
 import { exactTokenAbi, permitTypes } from './abi';
-import { read, type EvmSettler } from './chain';
+import { read, rpcUnreachable, type EvmSettler } from './chain';
 import type { Eip2612GasSponsoringInfo, Permit2Payload, UptoPermit2Payload } from './payloads';
 import {
   PERMIT2_ADDRESS,
@@ -142,6 +151,40 @@ export async function checkPermit2Offline(
       return { reason: 'not_yet_valid', message: 'The permit is not valid yet (witness.validAfter is in the future).' };
   }
   return typedDataSignedBy({ ...permit2TypedData(a, p.chainId), signature }, a.from);
+}
+
+const erc1271Abi = parseAbi(['function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)']);
+
+/**
+ * The signature check as Permit2 makes it, after {@link checkPermit2Offline}: an owner without code is checked by
+ * ECDSA (the offline refusal stands); an owner with code (a smart wallet, an EIP-7702 delegated account) is asked
+ * with ERC-1271 `isValidSignature(digest, signature)`, the signature exactly as signed, whatever its form, and its
+ * answer alone decides (Permit2 does not try ECDSA for it). Refusals other than the signature's stand either way.
+ *
+ * @example const refusal = await checkPermit2Signer('evm-permit2', settler, payload, chainId, await checkPermit2Offline(…));
+ */
+export async function checkPermit2Signer(
+  rail: string,
+  settler: EvmSettler,
+  { permit2Authorization: a, signature }: AnyPermit2Payload,
+  chainId: number,
+  offline: { reason: string; message: string } | undefined,
+): Promise<{ reason: string; message: string } | undefined> {
+  if (offline && offline.reason !== 'invalid_signature' && offline.reason !== 'non_canonical_signature') return offline;
+  const code = await read(rail, "the payer's code", () => settler.publicClient.getCode({ address: a.from }));
+  if (code === undefined || code === '0x') return offline;
+  const typed: TypedDataDefinition = permit2TypedData(a, chainId);
+  const digest = hashTypedData(typed);
+  const answer = await read(rail, "the payer account's ERC-1271 answer", () =>
+    settler.publicClient
+      .readContract({ address: a.from, abi: erc1271Abi, functionName: 'isValidSignature', args: [digest, signature] })
+      .catch((error: unknown) => (rpcUnreachable(error) ? Promise.reject(error) : undefined)),
+  );
+  if (answer?.toLowerCase() === '0x1626ba7e') return undefined;
+  return {
+    reason: 'invalid_signature',
+    message: `The payer ${a.from} is a contract account; Permit2 asks it to approve the signature (ERC-1271) and it does not.`,
+  };
 }
 
 /** The payer's Permit2 state: nonce used, token balance, allowance to Permit2, EIP-2612 nonce. */

@@ -15,6 +15,7 @@ import { exactTokenAbi } from './abi';
 import {
   EIP2612_GAS_SPONSORING,
   checkPermit2Offline,
+  checkPermit2Signer,
   checkPermit2State,
   declareEip2612GasSponsoring,
   eip2612PermitArgument,
@@ -132,7 +133,7 @@ export function evmPermit2Server(p: EvmPermit2ServerParameters): FindSettlementR
       const payload = parse(raw);
       const a = payload.permit2Authorization;
       await domainChecked();
-      const refusal = await offline(payload, req, ctx.now);
+      const refusal = await checkPermit2Signer(ID, p, payload, p.chainId, await offline(payload, req, ctx.now));
       if (refusal) return refused(refusal, a.from);
       const withPermit = sponsoring && payload.extensions?.eip2612GasSponsoring?.info !== undefined;
       const state = await readPermit2State(ID, p, p.token.address, a, withPermit);

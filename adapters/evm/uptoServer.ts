@@ -15,6 +15,7 @@ import { PERMIT2_ADDRESS, X402_UPTO_PERMIT2_PROXY_ADDRESS, x402UptoPermit2ProxyA
 import {
   EIP2612_GAS_SPONSORING,
   checkPermit2Offline,
+  checkPermit2Signer,
   checkPermit2State,
   declareEip2612GasSponsoring,
   eip2612PermitArgument,
@@ -150,7 +151,7 @@ export function evmUptoServer(p: EvmUptoServerParameters): FindSettlementRail & 
       const payload = parse(raw);
       const a = payload.permit2Authorization;
       await domainChecked();
-      const refusal = await offline(payload, req, ctx.now);
+      const refusal = await checkPermit2Signer(ID, p, payload, p.chainId, await offline(payload, req, ctx.now));
       if (refusal) return refused(refusal, a.from);
       const state = await readPermit2State(
         ID,
