@@ -7,10 +7,14 @@ import { createReceiptSigner, paywall, verifyReceipt, type FetchLike, type Paywa
 import { jwsCapabilityToken } from '../../src/capabilities/jwsCapabilityToken';
 import { metering, type Metering } from '../../src/metering/metering';
 import { decodeMeteringReceipt } from '../../src/metering/meteringReceipt';
+import { meteredFetch } from '../../src/client/meteredFetch';
+import { payingFetch } from '../../src/client/payingFetch';
+import { walletFor } from '../support/evmHarness';
 import {
   PERMIT2_ADDRESS,
   X402_UPTO_PERMIT2_PROXY_ADDRESS,
   evmUptoAuthorizer,
+  evmUptoClient,
   evmUptoServer,
 } from '../../adapters/evm/index';
 import { railsTokenAbi, startEvmDevnet, type EvmDevnet, type EvmDevnetAccountName } from '../../fixtures/evm/index';
@@ -22,7 +26,7 @@ import { ORIGIN, usageHandler } from '../metering/support';
  * then calls on the session it was handed (plain requests with `X402-Metering-Session`: the wrapped fetch passes
  * them through), and the close settles the metered total (≤ max) in ONE `x402UptoPermit2Proxy` transaction, with one
  * final receipt stating the charge and the maximum. `payer2` approved Permit2 by transaction; `payer` pays by
- * gas-sponsored EIP-2612 permit (no approval, no gas).
+ * gas-sponsored EIP-2612 permit (no approval, no gas). Our own `meteredFetch` with `evmUptoClient` runs the same flow.
  */
 
 const MAX = 100_000n;
@@ -135,4 +139,25 @@ describe('official @x402/fetch (upto) → metered route (authorize max, settle a
       expect(await devnet.publicClient.getBlockNumber({ cacheTime: 0 })).toBe(head + 1n);
     });
   }
+
+  it('our meteredFetch with evmUptoClient: the same session flow, settled once for the metered total', async () => {
+    const client = meteredFetch({
+      pay: payingFetch(app, {
+        adapters: [evmUptoClient()],
+        wallets: [walletFor(devnet, 'payer2')],
+        capabilities: false,
+      }),
+      fetch: app,
+    });
+    const before = { payer: await balance('payer2'), payee: await balance('payee') };
+    for (const units of ['5', '60']) {
+      const res = await client(`${ORIGIN}/llm`, { method: 'POST', headers: { 'x-units': units }, body: 'prompt' });
+      expect(res.status).toBe(200);
+    }
+    expect(client.sessions(ORIGIN)).toHaveLength(1);
+    const [closed] = await client.close(ORIGIN);
+    expect(closed?.settlement).toMatchObject({ status: 'sent', amount: '650' });
+    expect(await balance('payer2')).toBe(before.payer - 650n);
+    expect(await balance('payee')).toBe(before.payee + 650n);
+  });
 });
