@@ -33,6 +33,10 @@ export function lightningMppChargeServer(): MppServerMethod {
   return {
     method: 'lightning',
     intent: 'charge',
+    // The draft: the server "MUST atomically mark the challenge as consumed" on success; "a challenge that has been
+    // marked consumed MUST NOT be accepted again", and concurrent presentations of one preimage get exactly one
+    // success. (The preimage is a bearer secret: a consumed credential must not buy anything more.)
+    consumeOnce: true,
     request(offer: PaymentRequirements) {
       const { invoice, paymentHash } = offer.extra;
       const network = nameOf(offer.network);

@@ -26,6 +26,13 @@ export type MppServerMethod = {
    * EIP-3009 nonce is keccak256(id ‖ realm)). The rail's `verify` checks the rest (amount, payee, signature).
    */
   payload(credential: MppCredential, offer: PaymentRequirements): { payload: RailPayload } | MppRejection;
+  /**
+   * True when the method's specification makes a credential single-use (Lightning charge: the challenge is consumed
+   * on first success): once it settled, any second presentation — the identical request included — is refused, and
+   * concurrent presentations get one success. Otherwise a retry of the identical request is answered again with the
+   * same receipt (never a second charge).
+   */
+  readonly consumeOnce?: boolean;
 };
 
 /** A server rail that speaks MPP. */

@@ -11,6 +11,7 @@ import {
   type PaymentFlowDeps,
 } from './paymentFlow';
 import { serveAgain, serveReplay, serveSettled } from './serveSettled';
+import { consumedOnce, consumesOnce } from './consumeOnce';
 
 const WAIT_STEP_MS = 20;
 
@@ -30,6 +31,17 @@ export async function answerClaimedPayment(
   requestKey: string,
   record: PaymentRecord,
 ): Promise<Response | typeof CLAIM_AGAIN> {
+  // A consume-once credential (MPP Lightning charge) is refused on any second presentation, at once (concurrent
+  // presentations: one success, the rest refused), unless its first attempt failed or died without settling.
+  const dead = record.state === 'in_flight' && record.leaseUntil <= deps.now();
+  if (consumesOnce(paid, matched.rail) && record.state !== 'failed' && !dead) {
+    return reject(
+      paid,
+      deps,
+      'challenge_consumed',
+      'This Payment credential was already used: a Lightning charge credential is accepted once. Pay a fresh challenge.',
+    );
+  }
   let current: PaymentRecord | undefined = record;
   const deadline = deps.now() + deps.settleLeaseMs;
   // Wait while another attempt for this same request holds the claim, or while this process is still confirming
@@ -56,6 +68,16 @@ export async function answerClaimedPayment(
       deps,
       'payment_failed',
       'The settlement of this payment failed after it was served once; it is not served again. Pay a fresh challenge.',
+    );
+  }
+  // A payment first settled for a consume-once MPP credential buys nothing more through any protocol (L402 reuse,
+  // an identical-request replay): its preimage is a bearer secret.
+  if (current.state === 'settled' && consumedOnce(current.receipt, matched.rail)) {
+    return reject(
+      paid,
+      deps,
+      'challenge_consumed',
+      'This payment was made for a Payment credential, which is accepted once. Pay a fresh challenge.',
     );
   }
   // A reusable credential (L402) is re-checked on every use, the identical request included: its caveats

@@ -60,13 +60,31 @@ export async function checkReceipt(
   field('request.method', receipt.request.method, request.method);
   field('request.url', receipt.request.url, request.url);
   field('request.bodyHash', receipt.request.bodyHash, request.bodyHash);
-  field('requirementsHash', receipt.requirementsHash, hashCanonical(offer));
-  const token = offer.extra[CHALLENGE_FIELD];
-  check(
-    typeof token === 'string' && receipt.challenge === token.split('.')[0],
-    'receipt.challenge must be the id of the challenge paid.',
-    { challenge: receipt.challenge },
-  );
+  field('protocol', receipt.protocol, ctx.protocol);
+  if (ctx.protocol === 'mpp') {
+    check(ctx.mppChallenges.has(receipt.challenge), 'receipt.challenge must be the id of the Payment challenge paid.', {
+      challenge: receipt.challenge,
+    });
+    // The receipt binds the offer the challenge sealed (the client paid its reading of the challenge's request).
+    const sealed = ctx.mppChallenges.get(receipt.challenge);
+    check(
+      sealed !== undefined && sealed.amount === offer.amount && same(sealed.payTo, offer.payTo),
+      'The Payment challenge paid must seal an offer of the same payment.',
+    );
+    field('requirementsHash', receipt.requirementsHash, hashCanonical(sealed));
+  } else if (ctx.protocol === 'l402') {
+    // An L402 token carries no x402 offer: the receipt binds the offer the rail reads from the macaroon.
+    check(receipt.requirementsHash.length > 0, 'receipt.requirementsHash must not be empty.');
+    check(receipt.challenge.length > 0, 'receipt.challenge must name the token paid.');
+  } else {
+    field('requirementsHash', receipt.requirementsHash, hashCanonical(offer));
+    const token = offer.extra[CHALLENGE_FIELD];
+    check(
+      typeof token === 'string' && receipt.challenge === token.split('.')[0],
+      'receipt.challenge must be the id of the challenge paid.',
+      { challenge: receipt.challenge },
+    );
+  }
   field('status', receipt.status, 'settled');
   field('issuer', receipt.issuer, new URL(request.url).origin);
   check(!Number.isNaN(Date.parse(receipt.issuedAt)), 'receipt.issuedAt must be an ISO time.', {

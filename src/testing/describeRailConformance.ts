@@ -7,6 +7,7 @@ import {
   type ConformanceSession,
 } from './runRailConformance';
 import { conformanceScenarios, type ConformanceScenarioId } from './scenarios';
+import { conformanceProtocols, type ConformanceProtocol } from './protocols/index';
 import type { RailConformanceSetupFn } from './setup';
 
 /** Options of {@link describeRailConformance}. */
@@ -19,6 +20,11 @@ export type DescribeRailConformanceOptions = {
   printReport?: boolean;
   /** Run only these scenarios. */
   only?: readonly ConformanceScenarioId[];
+  /**
+   * The protocols to register tests for (default all three: x402, l402, mpp); one the setup does not claim is
+   * reported skipped. Name the claimed ones to keep the report short.
+   */
+  protocols?: readonly ConformanceProtocol[];
 };
 
 /**
@@ -62,18 +68,22 @@ export async function describeRailConformance(
           ),
         );
     });
-    for (const id of options.only ?? conformanceScenarios) {
-      it(
-        id,
-        async (context) => {
-          if (!session) throw new Error('The conformance setup did not complete.');
-          const result = await session.run(id);
-          results.push(result);
-          if (result.status === 'skipped') context.skip(`${id} skipped: ${result.skipReason ?? ''}`);
-          if (result.error) throw result.error;
-        },
-        options.scenarioTimeoutMs ?? 60_000,
-      );
+    for (const protocol of options.protocols ?? conformanceProtocols) {
+      describe(protocol, () => {
+        for (const id of options.only ?? conformanceScenarios) {
+          it(
+            id,
+            async (context) => {
+              if (!session) throw new Error('The conformance setup did not complete.');
+              const result = await session.run(id, protocol);
+              results.push(result);
+              if (result.status === 'skipped') context.skip(`${protocol} ${id} skipped: ${result.skipReason ?? ''}`);
+              if (result.error) throw result.error;
+            },
+            options.scenarioTimeoutMs ?? 60_000,
+          );
+        }
+      });
     }
   });
 }

@@ -17,7 +17,10 @@ export {
   type RunRailConformanceOptions,
 } from './runRailConformance';
 export { conformanceScenarios, scenarioTitles, type ConformanceScenarioId } from './scenarios';
+export { conformanceProtocols, type ConformanceProtocol } from './protocols/index';
+export { setupUnder } from './conformanceContext';
 export type {
+  ConformanceProtocolSetup,
   RailConformanceSetup,
   RailConformanceSetupFn,
   ConformanceBalances,

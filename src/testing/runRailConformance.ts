@@ -14,6 +14,7 @@ import {
 import { concurrentDoubleSubmit, crossRouteReplay, replayed } from './scenarios/replays';
 import { handlerFailure } from './scenarios/handlerFailure';
 import type { Scenario } from './scenarios/types';
+import { conformanceProtocols, type ConformanceProtocol } from './protocols/index';
 import type { RailConformanceSetup, RailConformanceSetupFn } from './setup';
 
 const scenarios: Record<ConformanceScenarioId, Scenario> = {
@@ -35,6 +36,8 @@ const scenarios: Record<ConformanceScenarioId, Scenario> = {
 /** The outcome of one scenario. */
 export type ConformanceResult = {
   id: ConformanceScenarioId;
+  /** The protocol the scenario ran in. */
+  protocol: ConformanceProtocol;
   title: string;
   status: 'passed' | 'failed' | 'skipped';
   /** Why the scenario was skipped (the setup's words). */
@@ -64,11 +67,15 @@ export type ConformanceReport = {
 /** An opened conformance run: the setup done and the kit's paywall built; run scenarios one by one. */
 export type ConformanceSession = {
   setup: RailConformanceSetup;
-  context: ConformanceContext;
+  /** The protocols the setup claims: x402, then those it names in `protocols`. */
+  protocols: ConformanceProtocol[];
   /** How long the setup function took, ms. */
   setupMs: number;
-  /** Runs one scenario (or reports it skipped). Never throws for a failing rail; see `status`. */
-  run(id: ConformanceScenarioId): Promise<ConformanceResult>;
+  /**
+   * Runs one scenario in one protocol (default x402), or reports it skipped (a skipped scenario, or a protocol the
+   * setup does not claim). Never throws for a failing rail; see `status`.
+   */
+  run(id: ConformanceScenarioId, protocol?: ConformanceProtocol): Promise<ConformanceResult>;
   /** Runs the setup's teardown. */
   close(): Promise<void>;
 };
@@ -77,6 +84,8 @@ export type ConformanceSession = {
 export type RunRailConformanceOptions = {
   /** Run only these scenarios (default: all, in order). */
   only?: readonly ConformanceScenarioId[];
+  /** Run only these protocols (default: every protocol the setup claims). */
+  protocols?: readonly ConformanceProtocol[];
 };
 
 /**
@@ -99,22 +108,58 @@ export async function openRailConformance(setupFn: RailConformanceSetupFn): Prom
         throw new ConformanceFailure(`skip.${id} must give a reason.`);
     }
     if (setup.skip?.happyPath !== undefined) throw new ConformanceFailure('happyPath cannot be skipped.');
-    const context = await createConformanceContext(setup);
+    for (const id of Object.keys(setup.protocols ?? {}))
+      if (!(conformanceProtocols as readonly string[]).includes(id) || id === 'x402')
+        throw new ConformanceFailure(`protocols names an unknown protocol "${id}" (l402 or mpp; x402 is always run).`);
+    const protocols = conformanceProtocols.filter((p) => p === 'x402' || setup.protocols?.[p] !== undefined);
+    const contexts = new Map<ConformanceProtocol, Promise<ConformanceContext>>();
+    const contextFor = (protocol: ConformanceProtocol) => {
+      let context = contexts.get(protocol);
+      if (!context) {
+        context = createConformanceContext(setup, protocol);
+        contexts.set(protocol, context);
+      }
+      return context;
+    };
+    await contextFor('x402');
     return {
       setup,
-      context,
+      protocols,
       setupMs,
-      async run(id) {
+      async run(id, protocol = 'x402') {
         const title = scenarioTitles[id];
-        const skipReason = setup.skip?.[id];
-        if (skipReason !== undefined) return { id, title, status: 'skipped', skipReason, durationMs: 0 };
+        if (!protocols.includes(protocol))
+          return {
+            id,
+            protocol,
+            title,
+            status: 'skipped',
+            skipReason: `the setup claims no ${protocol}`,
+            durationMs: 0,
+          };
         const started = performance.now();
+        let context: ConformanceContext;
         try {
-          const observed = await scenarios[id](context);
-          return { id, title, status: 'passed', ...observed, durationMs: Math.round(performance.now() - started) };
+          context = await contextFor(protocol);
         } catch (cause) {
           const error = cause instanceof Error ? cause : new Error(String(cause));
-          return { id, title, status: 'failed', error, durationMs: Math.round(performance.now() - started) };
+          return { id, protocol, title, status: 'failed', error, durationMs: Math.round(performance.now() - started) };
+        }
+        const skipReason = context.setup.skip?.[id];
+        if (skipReason !== undefined) return { id, protocol, title, status: 'skipped', skipReason, durationMs: 0 };
+        try {
+          const observed = await scenarios[id](context);
+          return {
+            id,
+            protocol,
+            title,
+            status: 'passed',
+            ...observed,
+            durationMs: Math.round(performance.now() - started),
+          };
+        } catch (cause) {
+          const error = cause instanceof Error ? cause : new Error(String(cause));
+          return { id, protocol, title, status: 'failed', error, durationMs: Math.round(performance.now() - started) };
         }
       },
       close: async () => {
@@ -143,7 +188,8 @@ export async function runRailConformance(
   const session = await openRailConformance(setupFn);
   const results: ConformanceResult[] = [];
   try {
-    for (const id of options.only ?? conformanceScenarios) results.push(await session.run(id));
+    for (const protocol of options.protocols ?? session.protocols)
+      for (const id of options.only ?? conformanceScenarios) results.push(await session.run(id, protocol));
   } finally {
     await session.close();
   }
@@ -177,7 +223,7 @@ export function formatConformanceReport(report: ConformanceReport): string {
         : r.status === 'failed'
           ? `FAILED: ${r.error?.message}`
           : [r.reason, r.note].filter(Boolean).join(' — ');
-    return `  ${r.status === 'passed' ? '✓' : r.status === 'skipped' ? '-' : '✗'} ${r.id.padEnd(24)} ${String(r.durationMs).padStart(6)} ms  ${detail}`;
+    return `  ${r.status === 'passed' ? '✓' : r.status === 'skipped' ? '-' : '✗'} ${r.protocol.padEnd(5)} ${r.id.padEnd(24)} ${String(r.durationMs).padStart(6)} ms  ${detail}`;
   });
   const scenariosMs = report.results.reduce((sum, r) => sum + r.durationMs, 0);
   const head = `conformance ${report.rail}: ${report.passed} passed, ${report.skipped} skipped, ${report.failed} failed (setup ${report.setupMs} ms, scenarios ${scenariosMs} ms, total ${report.durationMs} ms)`;

@@ -2,6 +2,7 @@ import type { ClientRail, PriceOffer, RailPayload, ServerRail, Wallet } from '..
 import type { Receipt } from '../core/receipt/receipt';
 import type { PaymentRequirements } from '../protocol/schemas';
 import type { ConformanceScenarioId } from './scenarios';
+import type { ConformanceProtocol } from './protocols/types';
 
 /** Balances the kit watches, in atomic units of the offer's asset. */
 export type ConformanceBalances = { payer: bigint; payee: bigint };
@@ -120,8 +121,24 @@ export type RailConformanceSetup = {
    * receipt to state it as `amount`, with the price as `maxAmount`.
    */
   charge?: bigint;
+  /**
+   * The protocols the rail claims besides x402 (which every rail speaks): `l402` (`Authorization: L402`), `mpp`
+   * (`Authorization: Payment`). The kit runs every scenario once per claimed protocol, against the same devnet, and
+   * fails a claimed protocol the rails do not speak.
+   */
+  protocols?: Partial<Record<Exclude<ConformanceProtocol, 'x402'>, ConformanceProtocolSetup>>;
   /** Stops what the setup started (devnets, clients). */
   teardown?(): Promise<void>;
+};
+
+/**
+ * What differs when the kit checks the rail under another protocol than x402: hooks, skips and pinned reasons
+ * (each merged over the setup's own, which stay in force where this does not name the scenario).
+ */
+export type ConformanceProtocolSetup = {
+  hooks?: ConformanceHooks;
+  skip?: Partial<Record<ConformanceScenarioId, string>>;
+  expectReasons?: Partial<Record<ConformanceScenarioId, string | readonly string[]>>;
 };
 
 /** What the kit calls to get a {@link RailConformanceSetup}. */

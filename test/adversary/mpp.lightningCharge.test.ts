@@ -83,6 +83,7 @@ describe('MPP lightning charge', () => {
     const receipt = parseMppReceipt(res.headers.get('Payment-Receipt') ?? '');
     expect(receipt).toMatchObject({
       method: 'lightning',
+      challengeId: challenge.id,
       status: 'success',
       reference: createHash('sha256').update(Buffer.from(preimage, 'hex')).digest('hex'),
     });
@@ -94,11 +95,12 @@ describe('MPP lightning charge', () => {
     expect(runs - runsBefore).toBe(1);
     const after = balances();
     expect([before.alice - after.alice, after.bob - before.bob]).toEqual([LN_PRICE, LN_PRICE]);
-    // As an L402 token (the rail's reusable credential): presented again on its route before it expires, it is
-    // served again with the original receipt, and nothing more is charged.
+    // Consumed once (draft-lightning-charge-00): presented again, it is refused and buys nothing more (see
+    // mpp.lightningConsumeOnce.test.ts for the concurrent and cross-protocol cases).
     const again = await present('/ln/report', challenge, preimage);
-    expect(again.status).toBe(200);
-    expect(parseMppReceipt(again.headers.get('Payment-Receipt') ?? '').reference).toBe(receipt.reference);
+    expect(again.status).toBe(402);
+    expect(decodePaymentRequiredHeader(again.headers.get('PAYMENT-REQUIRED') ?? '').error).toBe('challenge_consumed');
+    expect(runs - runsBefore).toBe(1);
     expect(balances()).toEqual(after);
   });
 

@@ -28,6 +28,8 @@ type EvmMethod = {
   payToOther?: (other: Address) => BadPaymentHook;
   /** The method's own wrong-asset payment. */
   payOtherAsset?: (devnet: EvmDevnet) => BadPaymentHook;
+  /** The protocols the method speaks besides x402. */
+  protocols?: RailConformanceSetup['protocols'];
 };
 
 /** Where each bad payment must fail, in the rail's own codes (adapters/evm/serverCommon.ts, eip3009Server.ts, eip2612Server.ts). */
@@ -45,7 +47,24 @@ const common = {
 } as const;
 
 const methods: EvmMethod[] = [
-  { name: 'EIP-3009 transferWithAuthorization', server: evmEip3009Server, client: evmEip3009Client, reasons: common },
+  {
+    name: 'EIP-3009 transferWithAuthorization',
+    server: evmEip3009Server,
+    client: evmEip3009Client,
+    reasons: common,
+    // MPP `evm`/`charge`: the credential echoes the Payment challenge, whose id binds the route (so a credential
+    // replayed on the other route echoes a challenge that route never made), and its nonce is keccak256(id ‖ realm)
+    // (so under the other route's fresh challenge it answers another challenge).
+    protocols: {
+      mpp: {
+        expectReasons: {
+          expired: 'challenge_expired',
+          malformedPayment: 'invalid_payload',
+          crossRouteReplay: ['challenge_invalid', 'challenge_mismatch'],
+        },
+      },
+    },
+  },
   {
     name: 'EIP-2612 permit',
     server: evmEip2612Server,
@@ -148,6 +167,7 @@ for (const method of methods) {
         ...(method.payOtherAsset ? { payOtherAsset: method.payOtherAsset(devnet) } : {}),
       },
       expectReasons: method.reasons,
+      ...(method.protocols ? { protocols: method.protocols } : {}),
       teardown: () => devnets.stop(),
     };
   });

@@ -92,6 +92,30 @@ await describeRailConformance('Lightning L402 on the LND-protocol devnet', async
       // names another invoice than that offer.
       crossRouteReplay: ['challenge_invalid', 'invalid_macaroon'],
     },
+    protocols: {
+      // Plain L402: the same token (macaroon + preimage) in `Authorization: L402`; the hooks' payments are tokens too.
+      l402: {
+        skip: {
+          // Through x402 the echoed offer names the network; an L402 token names none (no caveat for it): a token of
+          // this root key for an invoice this node issued was paid on this node's own network.
+          wrongNetwork:
+            'An L402 token names no network: a token signed with this root key for an invoice of this node was paid on its network.',
+        },
+        // The token's route caveat names the first route.
+        expectReasons: { crossRouteReplay: 'caveat_failed' },
+      },
+      // MPP `lightning`/`charge`: the credential is the preimage for the challenge's invoice (any macaroon a hook
+      // returns is ignored); the challenge's expiry is judged by the paywall's clock.
+      mpp: {
+        expectReasons: {
+          wrongNetwork: 'invalid_preimage',
+          expired: 'challenge_expired',
+          tamperedPayload: 'invalid_preimage',
+          replayed: ['challenge_consumed', 'invalid_preimage'],
+          crossRouteReplay: ['challenge_invalid', 'invalid_preimage'],
+        },
+      },
+    },
     teardown: () => devnets.stop(),
   };
 });

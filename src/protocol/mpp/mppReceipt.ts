@@ -12,6 +12,8 @@ export const MppReceiptSchema = z.looseObject({
   status: z.literal('success'),
   timestamp: z.string().max(40),
   externalId: z.string().max(256).optional(),
+  /** The id of the challenge the credential answered. */
+  challengeId: z.string().max(256).optional(),
 });
 
 /** A `Payment-Receipt` (see {@link MppReceiptSchema}). */

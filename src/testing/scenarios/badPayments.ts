@@ -1,6 +1,5 @@
 import type { RailPayload } from '../../core/rail';
 import type { PaymentRequirements } from '../../protocol/schemas';
-import { headerNames } from '../../protocol/headers';
 import { check, ConformanceFailure } from '../conformanceFailure';
 import { PAID_PATH, type ConformanceContext } from '../conformanceContext';
 import { drain, expectRefused, expectUnmoved } from '../expectations';
@@ -111,6 +110,7 @@ export const wrongAsset: Scenario = (ctx) =>
   paysOtherVariant(ctx, 'wrongAsset', 'asset', ctx.setup.hooks?.payOtherAsset);
 
 export const expired: Scenario = (ctx) => {
+  if (ctx.protocol === 'mpp') return expiredChallenge(ctx);
   const hook = ctx.setup.hooks?.payExpired;
   return refuses(ctx, 'expired', (offer) =>
     hook
@@ -118,6 +118,30 @@ export const expired: Scenario = (ctx) => {
       : ctx.pay(offer, { now: Date.now() - (offer.maxTimeoutSeconds + 3600) * 1000 }),
   );
 };
+
+/**
+ * MPP: what expires is the challenge (its `expires`, HMAC-bound, so no client can push it back). A credential made
+ * in time is presented once the paywall's clock has passed the expiry by a minute.
+ */
+async function expiredChallenge(ctx: ConformanceContext): Promise<{ reason: string }> {
+  const body = ctx.nextBody('expired');
+  const offer = await ctx.challenge(PAID_PATH, body);
+  const settledBefore = ctx.settled.length;
+  let before = ctx.paysOnCreate ? undefined : await ctx.balances();
+  const payload = await ctx.pay(offer);
+  before ??= await ctx.balances();
+  ctx.skewClock((offer.maxTimeoutSeconds + 60) * 1000);
+  let res: Response;
+  try {
+    res = await ctx.send(PAID_PATH, body, offer, payload);
+  } finally {
+    ctx.skewClock(0);
+  }
+  const reason = await expectRefused(res, ctx.setup, 'expired');
+  expectUnmoved(before, await ctx.balances());
+  check(ctx.settled.length === settledBefore, 'A payment for an expired challenge must not settle.');
+  return { reason };
+}
 
 export const tamperedPayload: Scenario = (ctx) => {
   const hook = ctx.setup.hooks?.tamper;
@@ -137,10 +161,11 @@ export const malformedPayment: Scenario = async (ctx) => {
   const garbage = await ctx.fetch(ctx.url(PAID_PATH), {
     method: 'POST',
     body: ctx.nextBody('malformed'),
-    headers: { [headerNames.paymentSignature]: '%%%not-base64%%%' },
+    headers: ctx.driver.garbage,
   });
-  check(garbage.status === 400, 'A PAYMENT-SIGNATURE that is not base64 must be answered 400.', {
+  check(garbage.status === 400, `An unreadable ${ctx.protocol} credential must be answered 400.`, {
     status: garbage.status,
+    headers: ctx.driver.garbage,
   });
   reasons.push(
     await expectRefused(garbage, { ...ctx.setup, expectReasons: {} }, 'malformedPayment', { allow400: true }),

@@ -1,4 +1,3 @@
-import { allowsReuse } from '../../core/rail';
 import { check } from '../conformanceFailure';
 import { OTHER_PATH, PAID_PATH } from '../conformanceContext';
 import { drain, expectMoved, expectRefused, expectUnmoved, expectStatus, settleResponseOf } from '../expectations';
@@ -6,9 +5,10 @@ import { paidByHand } from './paidByHand';
 import type { Scenario } from './types';
 
 /**
- * A settled payment presented again: for the identical request it is idempotent (200, the same receipt); for
- * another request (another body, under the old offer and under a fresh one) it is refused — or, on a rail whose
- * credentials are reusable by design (L402), served with the original receipt. Never a second settlement.
+ * A settled payment presented again: for the identical request it is idempotent (200, the same receipt) — or, in
+ * a protocol whose credentials are consumed once (MPP Lightning charge), refused; for another request (another
+ * body, under the old offer and under a fresh one) it is refused — or, on a rail whose credentials are reusable by
+ * design (L402), served with the original receipt. Never a second settlement.
  */
 export const replayed: Scenario = async (ctx) => {
   const paid = await paidByHand(ctx, PAID_PATH, 'replayed');
@@ -17,20 +17,24 @@ export const replayed: Scenario = async (ctx) => {
   const receiptHeader = paid.res.headers.get('PAYMENT-RESPONSE');
 
   const retry = await ctx.send(PAID_PATH, paid.body, paid.offer, paid.payload);
-  await expectStatus(retry, 200, 'A retry of the identical paid request must be served again (idempotent).');
-  check(
-    retry.headers.get('PAYMENT-RESPONSE') === receiptHeader,
-    'A retry of the identical paid request must get the same receipt.',
-  );
-  await drain(retry);
+  const reasons: string[] = [];
+  if (ctx.driver.consumeOnce()) {
+    reasons.push(await expectRefused(retry, ctx.setup, 'replayed'));
+  } else {
+    await expectStatus(retry, 200, 'A retry of the identical paid request must be served again (idempotent).');
+    check(
+      retry.headers.get('PAYMENT-RESPONSE') === receiptHeader,
+      'A retry of the identical paid request must get the same receipt.',
+    );
+    await drain(retry);
+  }
 
   const otherBody = ctx.nextBody('replayed-elsewhere');
   const freshOffer = await ctx.challenge(PAID_PATH, otherBody);
-  const reasons: string[] = [];
   let note: string | undefined;
   for (const accepted of [paid.offer, freshOffer]) {
     const res = await ctx.send(PAID_PATH, otherBody, accepted, paid.payload);
-    if (allowsReuse(ctx.setup.server) && res.status === 200) {
+    if (ctx.driver.reusable() && res.status === 200) {
       check(
         settleResponseOf(res).transaction === paid.settle.transaction,
         'A reused credential must be served with its original settlement.',
