@@ -28,15 +28,24 @@ export function x402Driver({ setup, origin }: ProtocolDriverParameters): Protoco
       return first;
     },
     pay: (offer, wallet, now) =>
-      setup.client.createPayment(offer, wallet, { resource: { url: origin }, x402Version: 2, now }),
-    present: (accepted, payload, url) => ({
-      [headerNames.paymentSignature]: encodePaymentSignatureHeader({
+      setup.client.createPayment(offer, wallet, {
+        resource: { url: origin },
         x402Version: 2,
-        resource: { url },
-        accepted,
-        payload,
+        now,
+        ...(declared ? { extensions: declared } : {}),
       }),
-    }),
+    present(accepted, railPayload, url) {
+      const { payload, extensions } = splitPayloadExtensions(railPayload);
+      return {
+        [headerNames.paymentSignature]: encodePaymentSignatureHeader({
+          x402Version: 2,
+          resource: { url },
+          accepted,
+          payload,
+          ...(extensions ? { extensions } : {}),
+        }),
+      };
+    },
     garbage: { [headerNames.paymentSignature]: '%%%not-base64%%%' },
     async payRequest(fetch, wallet, url, body) {
       const pay = payingFetch(fetch, { adapters: [setup.client], wallets: [wallet], protocols: ['x402'] });
