@@ -1,4 +1,4 @@
-import { MalformedInputError, errorCodes } from '../core/errors';
+import { MalformedInputError, errorCodes } from './errors';
 
 /** CAIP-2 chain id: `namespace:reference`, e.g. `eip155:8453`, `solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp`. */
 export type CaipNetwork = `${string}:${string}`;

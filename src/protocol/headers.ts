@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { MalformedInputError, errorCodes } from '../core/errors';
+import { MalformedInputError, errorCodes } from './errors';
 import { decodeBase64Json, encodeBase64Json } from './jsonCodec';
 import {
   PaymentPayloadSchema,

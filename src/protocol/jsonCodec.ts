@@ -1,4 +1,4 @@
-import { MalformedInputError, errorCodes } from '../core/errors';
+import { MalformedInputError, errorCodes } from './errors';
 
 /** Largest header value x402-rails decodes (bytes of base64). Larger values are refused before decoding. */
 export const MAX_HEADER_BYTES = 16 * 1024;

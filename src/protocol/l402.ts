@@ -8,7 +8,7 @@
  *   WWW-Authenticate: L402 macaroon="<base64 V2 macaroon>", invoice="<bolt11>"
  *   Authorization:    L402 <macaroon base64>[,<macaroon base64>…]:<preimage, 64 hex>
  */
-import { MalformedInputError, errorCodes } from '../core/errors';
+import { MalformedInputError, errorCodes } from './errors';
 
 /** Largest `WWW-Authenticate` / `Authorization` value read, in characters. */
 export const L402_MAX_HEADER_LENGTH = 32 * 1024;

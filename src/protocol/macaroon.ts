@@ -13,7 +13,7 @@
  * A field is `type byte ‖ uvarint length ‖ bytes`; EOS is the single byte `0x00`.
  */
 import { constantTimeEqual, hmacSha256 } from '../core/cryptoPrimitives';
-import { MalformedInputError, errorCodes } from '../core/errors';
+import { MalformedInputError, errorCodes } from './errors';
 
 /** One caveat. First-party caveats carry only `identifier` (usually a `condition=value` string in UTF-8). */
 export type MacaroonCaveat = {

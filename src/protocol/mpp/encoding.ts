@@ -1,5 +1,5 @@
 import { canonicalJson } from '../../core/canonical';
-import { MalformedInputError, errorCodes } from '../../core/errors';
+import { MalformedInputError, errorCodes } from '../errors';
 import { parseBoundedJson } from '../jsonCodec';
 
 /**
