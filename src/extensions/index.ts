@@ -11,6 +11,17 @@ export {
   type CachedResponse,
 } from './idempotencyStore';
 export {
+  createSqliteIdempotencyStore,
+  type SqliteIdempotencyStore,
+  type SqliteIdempotencyStoreParameters,
+} from './sqliteIdempotencyStore';
+export { createRedisIdempotencyStore, type RedisIdempotencyStoreParameters } from './redisIdempotencyStore';
+export {
+  createPostgresIdempotencyStore,
+  type PostgresIdempotencyStore,
+  type PostgresIdempotencyStoreParameters,
+} from './postgresIdempotencyStore';
+export {
   PAYMENT_IDENTIFIER,
   PAYMENT_ID,
   paymentIdentifierSchema,
