@@ -6,6 +6,10 @@
  * payment is sent to two instances at once, then retried on a third (and on, until it has an answer). Mid-run one
  * instance is SIGKILLed and (cluster) the primary holding the store's slot is failed over.
  *
+ * Lightning payments (one per payer, `SCALE_LN_PAYERS`) run in the same pool through the same kills: every instance
+ * takes L402 on bob's node of the LND stand-in; alice pays each invoice once and the credential goes to two instances at
+ * once, then a third: one receipt per payment, its invoice settled for the price, alice down one price per payment.
+ *
  * Checked on the chain and in the store: one settlement per payment (its nonce used once, by the transaction its
  * receipt names), one receipt per payment whatever instance answered, every payment served once (one 200), no
  * payer past the cap, the client budget never passed, nothing pending after a reconcile pass. Then the throughput of
@@ -16,12 +20,15 @@
  * starts seven more instances per store; `npm run scale`: 200).
  */
 import { randomBytes } from 'node:crypto';
+import { getInvoice, pay } from 'ln-service';
 import pg from 'pg';
 import type { Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evmEip3009Client, evmWallet, exactTokenAbi } from '../../adapters/evm/index';
 import { startEvmDevnet, type EvmDevnet } from '../../fixtures/evm/index';
+import { startLightningDevnet, type LightningDevnet } from '../../fixtures/lightning/index';
+import { formatL402Authorization, parseL402Challenge } from '../../src/protocol/l402';
 import type { BudgetLedger, Reservation } from '../../src/client/budgetLedger';
 import { BudgetExceededError } from '../../src/core/errors';
 import { generateReceiptKey } from '../../src/core/receipt/signer';
@@ -51,12 +58,17 @@ const ORIGIN = 'http://shop.test';
 /** Generous: a loaded 2-core machine settles a few payments a second on one anvil. */
 const TIMEOUT_MS = Math.max(600_000, (PAYERS * 2 + THROUGHPUT * 3) * 3_000);
 
+/** Lightning payments per scenario (`SCALE_LN_PAYERS`, default as many as the EVM payers), 21 sat each. */
+const LN_PAYERS = Number(process.env.SCALE_LN_PAYERS ?? PAYERS);
+const LN_PRICE = 21_000n;
+
 let evm: EvmDevnet;
+let ln: LightningDevnet;
 beforeAll(async () => {
-  evm = await startEvmDevnet();
+  [evm, ln] = await Promise.all([startEvmDevnet(), startLightningDevnet()]);
 }, 120_000);
 afterAll(async () => {
-  await evm?.stop();
+  await Promise.all([evm?.stop(), ln?.stop()]);
 });
 
 type Payer = { key: Hex; address: `0x${string}` };
@@ -79,6 +91,15 @@ async function configs(store: ScaleStoreConfig, n: number): Promise<ScaleServerC
     price: PRICE.toString(),
     perPayerDaily: PRICE.toString(),
     settleLeaseMs: 10_000,
+    // Every instance takes Lightning on bob's node, with one macaroon root key (as behind one load balancer).
+    lightning: {
+      socket: ln.nodes.bob.socket,
+      cert: ln.nodes.bob.cert,
+      macaroon: ln.nodes.bob.macaroon,
+      network: ln.network,
+      rootKeyHex: randomBytes(32).toString('hex'),
+      price: LN_PRICE.toString(),
+    },
   };
   return Array.from({ length: n }, (_, i) => ({
     ...shared,
@@ -197,6 +218,75 @@ async function payOnce(
   return outcome;
 }
 
+/** What became of one Lightning payment. */
+type LnOutcome = { tag: string; ok: number; receipts: SignedReceipt[]; answers: string[] };
+
+/**
+ * One Lightning payment: the 402 through the proxy (an L402 challenge: macaroon + invoice of bob's node), alice pays the
+ * invoice once, then the L402 credential is sent to two live instances at once, then to a third, then on (every
+ * 300 ms) until an answer carries the receipt.
+ */
+async function payLightning(tag: string, proxyUrl: string, live: () => Instance[], round: number): Promise<LnOutcome> {
+  // A 503 (the node slow to make an invoice on a loaded machine) is retried, as a client honouring Retry-After would.
+  let unpaid = await get(proxyUrl, '/ln');
+  for (let tries = 0; unpaid.status === 503 && tries < 10; tries++) {
+    await sleep(500);
+    unpaid = await get(proxyUrl, '/ln');
+  }
+  if (unpaid.status !== 402) throw new Error(`expected a 402, got ${unpaid.status}: ${unpaid.body}`);
+  const challenge = parseL402Challenge(unpaid.headers['www-authenticate'] ?? '');
+  if (!challenge) throw new Error('no L402 challenge');
+  const { secret } = await pay({ lnd: ln.nodes.alice.lnd, request: challenge.invoice, max_fee_mtokens: '1000' });
+  const headers = {
+    Authorization: formatL402Authorization({ macaroons: [challenge.macaroon], preimage: secret }),
+    'x-scale-payment': tag,
+  };
+  const outcome: LnOutcome = { tag, ok: 0, receipts: [], answers: [] };
+  const record = (answer: Answer | undefined) => {
+    if (!answer) return;
+    outcome.answers.push(String(answer.status));
+    if (answer.status === 200) outcome.ok++;
+    const receipt = receiptOf(answer);
+    if (receipt) outcome.receipts.push(receipt);
+  };
+  const at = (k: number) => {
+    const list = live();
+    return list[(round + k) % list.length]?.url ?? '';
+  };
+  const send = (k: number) => get(at(k), '/ln', headers).catch(() => undefined);
+  (await Promise.all([send(0), send(1)])).forEach(record);
+  record(await send(2));
+  for (let k = 3; outcome.receipts.length === 0; k++) {
+    if (k > 200) throw new Error(`Lightning payment ${tag} got no receipt: ${outcome.answers.join(',')}`);
+    await sleep(300);
+    record(await send(k));
+  }
+  return outcome;
+}
+
+/**
+ * Checks the Lightning payments: each paid once by alice (her channel balance fell by exactly one price each), one
+ * receipt each whatever instance answered (every answer that carried one carried the same), naming an invoice of
+ * bob's that is settled for the price, and no two payments sharing a settlement.
+ */
+async function checkLightning(outcomes: LnOutcome[], aliceBefore: bigint): Promise<void> {
+  expect(aliceBefore - ln.channelBalance('alice')).toBe(LN_PRICE * BigInt(outcomes.length));
+  const references = new Set<string>();
+  for (const o of outcomes) {
+    expect(new Set(o.receipts.map((r) => r.id)).size, `${o.tag}: one receipt`).toBe(1);
+    const [receipt] = o.receipts;
+    if (!receipt) throw new Error(`${o.tag}: no receipt`);
+    expect(receipt.status).toBe('settled');
+    expect(receipt.amount).toBe(LN_PRICE.toString());
+    expect(o.ok, `${o.tag}: served (${o.answers.join(',')})`).toBeGreaterThanOrEqual(1);
+    references.add(receipt.reference);
+    const invoice = await getInvoice({ lnd: ln.nodes.bob.lnd, id: receipt.reference });
+    expect(invoice.is_confirmed, `${o.tag}: invoice settled`).toBe(true);
+    expect(BigInt(invoice.received_mtokens)).toBe(LN_PRICE);
+  }
+  expect(references.size).toBe(outcomes.length);
+}
+
 /** Runs the scale scenario on one store; `disrupt` is called once a third of the payments are done. */
 async function scenario(
   name: string,
@@ -209,22 +299,36 @@ async function scenario(
   const live = () => instances.filter((i) => i.alive);
   const proxy = await roundRobinProxy(() => live().map((i) => i.url));
   try {
-    const jobs = payers.flatMap((payer, p) => [0, 1].map((second) => ({ payer, tag: `${name}-${p}-${second}` })));
+    // Each payer's two EVM payments, then (for the first LN_PAYERS) one Lightning payment, interleaved.
+    type Job = { kind: 'evm'; payer: Payer; tag: string } | { kind: 'ln'; tag: string };
+    const jobs: Job[] = payers.flatMap((payer, p): Job[] => [
+      ...[0, 1].map((second): Job => ({ kind: 'evm', payer, tag: `${name}-${p}-${second}` })),
+      ...(p < LN_PAYERS ? [{ kind: 'ln', tag: `${name}-ln-${p}` } as const] : []),
+    ]);
+    const aliceBefore = ln.channelBalance('alice');
     let done = 0;
     let disruption: Promise<string> | undefined;
     const started = Date.now();
-    const outcomes = await pool(jobs, CONCURRENCY, async (job, i) => {
-      const outcome = await payOnce(
-        job.payer,
-        job.tag,
-        proxy.url,
-        live,
-        ledgers[i % ledgers.length] as BudgetLedger,
-        i,
-      );
+    const results = await pool(jobs, CONCURRENCY, async (job, i) => {
+      const result =
+        job.kind === 'evm'
+          ? ({
+              kind: 'evm',
+              outcome: await payOnce(
+                job.payer,
+                job.tag,
+                proxy.url,
+                live,
+                ledgers[i % ledgers.length] as BudgetLedger,
+                i,
+              ),
+            } as const)
+          : ({ kind: 'ln', outcome: await payLightning(job.tag, proxy.url, live, i) } as const);
       if (++done === Math.ceil(jobs.length / 3)) disruption = disrupt(instances);
-      return outcome;
+      return result;
     });
+    const outcomes = results.flatMap((r) => (r.kind === 'evm' ? [r.outcome] : []));
+    const lnOutcomes = results.flatMap((r) => (r.kind === 'ln' ? [r.outcome] : []));
     const seconds = (Date.now() - started) / 1000;
     const what = await disruption;
 
@@ -278,14 +382,22 @@ async function scenario(
     const byTag = new Map<string, number>();
     for (const counts of served)
       for (const [tag, n] of Object.entries(counts)) byTag.set(tag, (byTag.get(tag) ?? 0) + n);
-    const handlerTwice = [...byTag.values()].filter((n) => n > 1).length;
-    expect([...byTag.keys()].every((tag) => paid.some((o) => o.tag === tag))).toBe(true); // only paid requests reach a handler
+    const handlerTwice = [...byTag].filter(([tag, n]) => n > 1 && !tag.includes('-ln-')).length;
+    // only paid requests reach a handler
+    expect(
+      [...byTag.keys()].every((tag) => paid.some((o) => o.tag === tag) || lnOutcomes.some((o) => o.tag === tag)),
+    ).toBe(true);
+
+    // Lightning: one settlement and one receipt per payment, whatever instances answered.
+    await checkLightning(lnOutcomes, aliceBefore);
+    const lnServed = lnOutcomes.reduce((n, o) => n + o.ok, 0);
 
     const refused = outcomes.filter((o) => o.refused !== undefined).length;
     const overBudget = outcomes.filter((o) => o.budget).length;
     console.log(
-      `[scale] ${name}: ${jobs.length} payments by ${PAYERS} payers over ${INSTANCES} instances in ${seconds.toFixed(1)} s (${(jobs.length / seconds).toFixed(1)}/s): ` +
-        `${paid.length} settled once each (handler run twice for ${handlerTwice}), ${refused} refused by the shared per-payer cap, ${overBudget} stopped by the shared client budget; ${what}; ` +
+      `[scale] ${name}: ${jobs.length} payments (${outcomes.length} EVM, ${lnOutcomes.length} Lightning) by ${PAYERS} payers over ${INSTANCES} instances in ${seconds.toFixed(1)} s (${(jobs.length / seconds).toFixed(1)}/s): ` +
+        `${lnOutcomes.length} Lightning payments settled once each with one receipt (the reusable L402 credential served ${lnServed} of their ${lnOutcomes.reduce((n, o) => n + o.answers.length, 0)} sends), ` +
+        `${paid.length} EVM payments settled once each (handler run twice for ${handlerTwice}), ${refused} refused by the shared per-payer cap, ${overBudget} stopped by the shared client budget; ${what}; ` +
         `reconcile: ${JSON.stringify(reconciled)}`,
     );
   } finally {

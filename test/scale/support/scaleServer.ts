@@ -7,9 +7,17 @@
  * to 'served', the reconcile report to 'reconcile', and exits on 'stop' or when its parent goes.
  */
 import { Cluster } from 'ioredis';
+import { authenticatedLndGrpc } from 'ln-service';
+import { lightningServer } from '../../../adapters/lightning/index';
 import type { JWK } from 'jose';
 import pg from 'pg';
-import { createReceiptSigner, paywall, type PaymentStore } from '../../../src/index';
+import {
+  createReceiptSigner,
+  paywall,
+  type PaymentStore,
+  type RoutesConfig,
+  type ServerRail,
+} from '../../../src/index';
 import { createPostgresCapCounter } from '../../../src/risk/postgresCapCounter';
 import { createRedisCapCounter } from '../../../src/risk/redisCapCounter';
 import type { CapCounter } from '../../../src/risk/capCounter';
@@ -38,6 +46,11 @@ export type ScaleServerConfig = {
   perPayerDaily: string;
   /** Claim lease while a payment settles, ms (short, so a killed instance's claims are taken over soon). */
   settleLeaseMs: number;
+  /**
+   * The Lightning node every instance takes payments on (the LND stand-in of the test, over its gRPC port), and the
+   * macaroon root key they share: `GET /ln` is then paid over L402 / x402 Lightning, at `price` msat.
+   */
+  lightning?: { socket: string; cert: string; macaroon: string; network: string; rootKeyHex: string; price: string };
 };
 
 /** Messages an instance sends. */
@@ -70,25 +83,34 @@ async function main(): Promise<void> {
     };
   }
   const rail = evmProcessRail(config.evm);
+  const rails: ServerRail[] = [rail];
+  const routes: RoutesConfig = { 'GET /paid': { accepts: [{ rail: 'evm-eip3009', amount: BigInt(config.price) }] } };
+  if (config.lightning) {
+    const { socket, cert, macaroon, network, rootKeyHex, price } = config.lightning;
+    const ln = lightningServer({
+      lnd: authenticatedLndGrpc({ socket, cert, macaroon }).lnd,
+      network,
+      rootKey: new Uint8Array(Buffer.from(rootKeyHex, 'hex')),
+    });
+    rails.push(ln);
+    routes['GET /ln'] = { accepts: [{ rail: ln.id, amount: BigInt(price) }] };
+  }
   const risk = riskControls({
     caps: { perPayerDaily: [{ asset: config.evm.token.address, max: BigInt(config.perPayerDaily) }] },
     capCounter,
     payerFailures: false,
   });
-  const pw = paywall(
-    { 'GET /paid': { accepts: [{ rail: 'evm-eip3009', amount: BigInt(config.price) }] } },
-    {
-      rails: [rail],
-      store,
-      signer: await createReceiptSigner({ privateJwk: config.receiptJwk }),
-      challengeSecret: Buffer.from(config.challengeSecret, 'hex'),
-      issuer: 'http://shop.test',
-      // a settled payment is never served again: the retry on a third instance gets the receipt with a 409
-      replay: { max: 0 },
-      settleLeaseMs: config.settleLeaseMs,
-      extensions: [risk],
-    },
-  );
+  const pw = paywall(routes, {
+    rails,
+    store,
+    signer: await createReceiptSigner({ privateJwk: config.receiptJwk }),
+    challengeSecret: Buffer.from(config.challengeSecret, 'hex'),
+    issuer: 'http://shop.test',
+    // a settled payment is never served again: the retry on a third instance gets the receipt with a 409
+    replay: { max: 0 },
+    settleLeaseMs: config.settleLeaseMs,
+    extensions: [risk],
+  });
   // Which payment (by the request's x-scale-payment tag) this instance's handler served, and how often.
   const served: Record<string, number> = {};
   const handler = pw.wrap((request) => {
