@@ -62,7 +62,9 @@ export type FacilitatorEvent =
   | { type: 'unauthorized'; path: string }
   | { type: 'verified'; network: string; isValid: boolean; reason?: string }
   | { type: 'settled'; network: string; success: boolean; reason?: string; transaction: string }
-  | { type: 'error'; path: string; code: string; status: number };
+  | { type: 'error'; path: string; code: string; status: number }
+  /** A settlement's resource could not be recorded in the discovery catalog (the settlement itself stands). */
+  | { type: 'catalog_error'; message: string };
 
 /** A facilitator as a Fetch-API handler. */
 export type Facilitator = {
@@ -169,7 +171,14 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
   app.post('/settle', limit, async (c) => {
     const body = await readRequest(c);
     const answer: SettleResponse = await settlePayment(deps, body);
-    if (answer.success) catalog.record(body, now());
+    if (answer.success) {
+      // The settlement stands whatever the catalog does: a catalog failure only leaves the resource unlisted.
+      try {
+        await catalog.record(body, now());
+      } catch (error) {
+        emit({ type: 'catalog_error', message: error instanceof Error ? error.message : String(error) });
+      }
+    }
     emit({
       type: 'settled',
       network: answer.network,
@@ -179,7 +188,7 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
     });
     return c.json(answer);
   });
-  app.get('/discovery/resources', (c) => {
+  app.get('/discovery/resources', async (c) => {
     const number = (name: string) => {
       const value = Number(c.req.query(name));
       return Number.isSafeInteger(value) ? value : undefined;
@@ -188,7 +197,7 @@ export function createFacilitator(options: FacilitatorOptions): Facilitator {
     const limit = number('limit');
     const offset = number('offset');
     return c.json(
-      catalog.list({
+      await catalog.list({
         ...(type ? { type } : {}),
         ...(limit !== undefined ? { limit } : {}),
         ...(offset !== undefined ? { offset } : {}),

@@ -14,7 +14,14 @@ export { settlePayment, type SettleDeps } from './settlePayment';
 export { supportedKinds, type KindSource } from './supportedKinds';
 export { bearerCheck, type BearerCheck } from './bearerAuth';
 export {
+  createSqliteResourceCatalog,
+  type SqliteResourceCatalog,
+  type SqliteResourceCatalogParameters,
+} from './sqliteResourceCatalog';
+export {
   createResourceCatalog,
+  mergeDiscoveryResource,
+  type CatalogQuery,
   type ResourceCatalog,
   type DiscoveryResource,
   type DiscoveryResourcesResponse,
