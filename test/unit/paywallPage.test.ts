@@ -219,7 +219,7 @@ describe('paywall page: amounts and bundle', () => {
   });
 
   it('pays Permit2 and upto offers from the page (upto shown as "up to" the maximum); an upto offer naming no facilitator is not', () => {
-    const base = { network: 'eip155:1', amount: '50000', asset: TOKEN, payTo: 'p', maxTimeoutSeconds: 60 };
+    const base = { network: 'eip155:1' as const, amount: '50000', asset: TOKEN, payTo: 'p', maxTimeoutSeconds: 60 };
     const views = offerViews(
       [
         { ...base, scheme: 'exact', extra: { assetTransferMethod: 'permit2', name: 'USD Coin', version: '2' } },
