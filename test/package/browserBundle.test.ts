@@ -2,7 +2,7 @@
  * The client runs in a browser: `x402-rails` (client, protocol, receipts, paywall core), `x402-rails/evm` and
  * `x402-rails/solana/client` bundle with esbuild for `platform: 'browser'` without a single Node built-in (no
  * `node:crypto`, no native secp256k1 loader) — the way Vite or webpack would see them, through the package's import
- * names (tsconfig `paths` to the sources). And `x402-rails/solana` does need one (its server side signs with
+ * names (tsconfig `paths` to the sources), and without hono, better-sqlite3, ioredis or pg. And `x402-rails/solana` does need one (its server side signs with
  * node:crypto), which is why the client has its own subpath.
  */
 import { builtinModules } from 'node:module';
@@ -50,19 +50,23 @@ async function bundle(source: string) {
     logLevel: 'silent',
     tsconfig: `${root}tsconfig.json`,
     plugins: [nodeImports(found)],
+    metafile: true,
   });
-  return { found, bytes: result.outputFiles[0]?.contents.length ?? 0 };
+  const inputs = Object.keys(result.metafile.inputs);
+  return { found, inputs, bytes: result.outputFiles[0]?.contents.length ?? 0 };
 }
 
 describe('browser bundle', () => {
   it('x402-rails, x402-rails/evm and x402-rails/solana/client import no Node built-in', async () => {
-    const { found, bytes } = await bundle(`
+    const { found, inputs, bytes } = await bundle(`
       export { payingFetch, receiptOf, verifyReceipt, paywall, createReceiptSigner } from 'x402-rails';
       export { evmClients, evmWallet, evmEip3009Server } from 'x402-rails/evm';
       export { solanaExactClient, solanaWallet } from 'x402-rails/solana/client';
     `);
     expect(found).toEqual([]);
     expect(bytes).toBeGreaterThan(100_000);
+    // A client-only install needs none of the server's optional peers.
+    expect(inputs.filter((path) => /node_modules\/(hono|@hono|better-sqlite3|ioredis|pg)\//.test(path))).toEqual([]);
   }, 60_000);
 
   it('x402-rails/solana (server side included) does, through its Ed25519 signing', async () => {
