@@ -14,6 +14,7 @@ export * from './protocol/schemas';
 export * from './protocol/headers';
 export * from './protocol/jsonCodec';
 export * from './protocol/v1';
+export * from './protocol/reasons';
 export * from './protocol/mpp/index';
 export * from './stores/paymentStore';
 export * from './stores/memoryPaymentStore';

@@ -12,6 +12,7 @@ import {
 } from './paymentFlow';
 import { serveAgain, serveReplay, serveSettled } from './serveSettled';
 import { consumedOnce, consumesOnce } from './consumeOnce';
+import { paymentReasons } from '../protocol/reasons';
 
 const WAIT_STEP_MS = 20;
 
@@ -38,7 +39,7 @@ export async function answerClaimedPayment(
     return reject(
       paid,
       deps,
-      'challenge_consumed',
+      paymentReasons.CHALLENGE_CONSUMED,
       'This Payment credential was already used: a Lightning charge credential is accepted once. Pay a fresh challenge.',
     );
   }
@@ -66,7 +67,7 @@ export async function answerClaimedPayment(
     return reject(
       paid,
       deps,
-      'payment_failed',
+      paymentReasons.PAYMENT_FAILED,
       'The settlement of this payment failed after it was served once; it is not served again. Pay a fresh challenge.',
     );
   }
@@ -76,7 +77,7 @@ export async function answerClaimedPayment(
     return reject(
       paid,
       deps,
-      'challenge_consumed',
+      paymentReasons.CHALLENGE_CONSUMED,
       'This payment was made for a Payment credential, which is accepted once. Pay a fresh challenge.',
     );
   }
@@ -87,7 +88,7 @@ export async function answerClaimedPayment(
     return reject(
       paid,
       deps,
-      'payment_already_used',
+      paymentReasons.PAYMENT_ALREADY_USED,
       'This payment was already used for another request. Pay a fresh challenge.',
     );
   }
@@ -97,7 +98,7 @@ export async function answerClaimedPayment(
   return reject(
     paid,
     deps,
-    'payment_in_progress',
+    paymentReasons.PAYMENT_IN_PROGRESS,
     'This payment is still being settled by another request. Retry shortly.',
   );
 }

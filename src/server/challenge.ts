@@ -1,6 +1,7 @@
 import { bytesOf, constantTimeEqual, hmacSha256, randomBytes, toBase64url } from '../core/cryptoPrimitives';
 import { canonicalJson } from '../core/canonical';
 import type { PaymentRequirements } from '../protocol/schemas';
+import { paymentReasons } from '../protocol/reasons';
 
 /**
  * Stateless challenge tokens. Each offer of a 402 carries `extra.challenge = <id>.<expiry>.<mac>`, an HMAC
@@ -47,13 +48,18 @@ export function openChallenge(
   if (typeof token !== 'string') {
     return {
       ok: false,
-      reason: 'challenge_missing',
+      reason: paymentReasons.CHALLENGE_MISSING,
       message:
         'The payment does not echo an offer of this server (no challenge). Pay one of the offers of a fresh 402.',
     };
   }
   const m = /^([A-Za-z0-9_-]{16})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
-  if (!m) return { ok: false, reason: 'challenge_invalid', message: 'The echoed offer carries a malformed challenge.' };
+  if (!m)
+    return {
+      ok: false,
+      reason: paymentReasons.CHALLENGE_INVALID,
+      message: 'The echoed offer carries a malformed challenge.',
+    };
   const [, challengeId = '', expiryText = '', mac = ''] = m;
   const expiry = Number(expiryText);
   const { [CHALLENGE_FIELD]: _omit, ...extra } = accepted.extra;
@@ -61,7 +67,7 @@ export function openChallenge(
   if (!constantTimeEqual(bytesOf(mac), bytesOf(expected))) {
     return {
       ok: false,
-      reason: 'challenge_invalid',
+      reason: paymentReasons.CHALLENGE_INVALID,
       message:
         'The echoed offer differs from what this server offered for this request (altered, or made for another route).',
     };
@@ -69,7 +75,7 @@ export function openChallenge(
   if (expiry * 1000 < now)
     return {
       ok: false,
-      reason: 'challenge_expired',
+      reason: paymentReasons.CHALLENGE_EXPIRED,
       message: 'The offer expired. Pay one of the offers of a fresh 402.',
     };
   return { ok: true, challengeId, expiresAt: expiry * 1000 };

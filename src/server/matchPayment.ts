@@ -5,6 +5,7 @@ import type { PaymentRequirements } from '../protocol/schemas';
 import { openChallenge } from './challenge';
 import { openMppCredential } from './mppChallenges';
 import type { MatchedPayment, PaidRequest, PaymentFlowDeps, Rejection } from './paymentFlow';
+import { paymentReasons } from '../protocol/reasons';
 
 /**
  * Decodes the payment in whichever protocol it came (x402 PAYMENT-SIGNATURE, a rail's Authorization scheme,
@@ -36,7 +37,8 @@ export async function matchPayment(paid: PaidRequest, deps: PaymentFlowDeps): Pr
   const rail = paid.route.config.accepts
     .map((o) => deps.railsById.get(o.rail))
     .find((r) => r?.supports(payment.accepted));
-  if (!rail) return { reason: 'unsupported_offer', message: 'No rail of this route takes the echoed offer.' };
+  if (!rail)
+    return { reason: paymentReasons.UNSUPPORTED_OFFER, message: 'No rail of this route takes the echoed offer.' };
   return keyPayment(
     rail,
     payment.accepted,

@@ -15,6 +15,7 @@ import { parseMppCredential } from '../protocol/mpp/mppCredential';
 import { parseWire } from '../protocol/headers';
 import { PaymentRequirementsSchema, type PaymentRequirements } from '../protocol/schemas';
 import { CHALLENGE_FIELD, openChallenge } from './challenge';
+import { paymentReasons } from '../protocol/reasons';
 
 /**
  * MPP challenges of a 402, stateless and bound as the x402 offers are. Each sealed offer whose rail speaks MPP
@@ -117,16 +118,22 @@ export function openMppCredential(p: {
   const expected = idOf(p.secret, rest, p.binding);
   if (!constantTimeEqual(bytesOf(id), bytesOf(expected))) {
     return {
-      reason: 'challenge_invalid',
+      reason: paymentReasons.CHALLENGE_INVALID,
       message:
         'The Payment credential echoes a challenge this server did not make for this request (altered, or made for another route). Pay a fresh challenge.',
     };
   }
   if (rest.expires !== undefined && Date.parse(rest.expires) <= p.now) {
-    return { reason: 'challenge_expired', message: 'The Payment challenge expired. Pay a fresh challenge.' };
+    return {
+      reason: paymentReasons.CHALLENGE_EXPIRED,
+      message: 'The Payment challenge expired. Pay a fresh challenge.',
+    };
   }
   if (rest.opaque === undefined)
-    return { reason: 'challenge_invalid', message: 'The Payment challenge carries no offer of this server.' };
+    return {
+      reason: paymentReasons.CHALLENGE_INVALID,
+      message: 'The Payment challenge carries no offer of this server.',
+    };
   let offer: PaymentRequirements;
   try {
     offer = parseWire(
@@ -137,7 +144,7 @@ export function openMppCredential(p: {
   } catch (error) {
     if (error instanceof MalformedInputError)
       return {
-        reason: 'challenge_invalid',
+        reason: paymentReasons.CHALLENGE_INVALID,
         message: 'The Payment challenge carries no readable offer of this server.',
       };
     throw error;
@@ -151,13 +158,13 @@ export function openMppCredential(p: {
   );
   if (!rail)
     return {
-      reason: 'unsupported_offer',
+      reason: paymentReasons.UNSUPPORTED_OFFER,
       message: `No rail of this route takes ${rest.method}/${rest.intent} payments for this offer.`,
     };
   const request = rail.mpp.request(offer);
   if (request === undefined || canonicalJson(request) !== canonicalJson(rest.request)) {
     return {
-      reason: 'challenge_invalid',
+      reason: paymentReasons.CHALLENGE_INVALID,
       message: 'The Payment challenge request differs from the offer it was made for.',
     };
   }

@@ -10,6 +10,7 @@ import { withReceipt } from './issueReceipt';
 import type { FetchHandler, PaywallEvent } from './paywall';
 import { errorResponse } from './responses';
 import type { CompiledRoute } from './routes';
+import { paymentReasons } from '../protocol/reasons';
 
 /*
  * The pieces every stage of the paid path shares: what the flow needs from the paywall, the request and payment
@@ -126,7 +127,7 @@ export async function reject(
 /** 409 `claim_lost`: this attempt's claim was taken over; nothing is served (the receipt, when it settled). */
 export function claimLost(paid: PaidRequest, deps: PaymentFlowDeps, receipt: SignedReceipt | undefined): Response {
   const error = new PaymentConflictError(
-    'claim_lost',
+    paymentReasons.CLAIM_LOST,
     'This payment was taken over by another attempt while this request ran; it is not served twice. Retry the same request to get its answer.',
   );
   deps.emit({ type: 'rejected', route: paid.route.key, reason: error.reason, status: error.status });

@@ -19,6 +19,7 @@ import { recordSettlement } from './recordSettlement';
 import { reportedCharge } from './reportCharge';
 import { deliver, serveSettled } from './serveSettled';
 import { encodeSettlementIntent } from './settlementIntent';
+import { paymentReasons } from '../protocol/reasons';
 
 /** A claim this attempt holds (see {@link PaymentStore.claim}). */
 export type HeldClaim = Extract<ClaimResult, { claimed: true }>;
@@ -34,7 +35,7 @@ type AttemptStage = 'verifying' | 'admitted' | 'settling';
  * Verification reasons that say the chain already spent this very payment (EVM: its nonce was used; Solana: its
  * transaction landed). On a fresh claim they mean the store lost the record: the rail is asked for the settlement.
  */
-const SPENT_REASONS: ReadonlySet<string> = new Set(['nonce_used', 'already_settled']);
+const SPENT_REASONS: ReadonlySet<string> = new Set([paymentReasons.NONCE_USED, paymentReasons.ALREADY_SETTLED]);
 
 /** A claimed attempt's state, carried through its stages. */
 type Attempt = {
@@ -135,7 +136,7 @@ export async function settlePaidRequest(
       // Another attempt holds the payment now: settling here would settle behind its back, delivering would
       // serve one payment twice.
       await response.body?.cancel();
-      await notifySettlement(deps, attempt.subject, { outcome: 'abandoned', reason: 'claim_lost' });
+      await notifySettlement(deps, attempt.subject, { outcome: 'abandoned', reason: paymentReasons.CLAIM_LOST });
       return claimLost(paid, deps, undefined);
     }
     attempt.stage = 'settling';
@@ -220,7 +221,7 @@ async function findLeftSettlement(
     return reject(
       paid,
       deps,
-      'payment_already_used',
+      paymentReasons.PAYMENT_ALREADY_USED,
       'This payment was already used for another request. Pay a fresh challenge.',
     );
   }

@@ -115,6 +115,7 @@ describe('entry point exports', () => {
         "parsePaymentRequiredV1",
         "parseWire",
         "payingFetch",
+        "paymentReasons",
         "paywall",
         "paywallOperations",
         "policyRejection",
