@@ -19,8 +19,14 @@ export {
   type SqliteResourceCatalogParameters,
 } from './sqliteResourceCatalog';
 export {
+  createPostgresResourceCatalog,
+  type PostgresResourceCatalog,
+  type PostgresResourceCatalogParameters,
+} from './postgresResourceCatalog';
+export {
   createResourceCatalog,
   mergeDiscoveryResource,
+  parseDiscoveryResource,
   type CatalogQuery,
   type ResourceCatalog,
   type DiscoveryResource,

@@ -1,4 +1,5 @@
-import type { PaymentRequirements } from '../protocol/schemas';
+import { z } from 'zod';
+import { PaymentRequirementsSchema, type PaymentRequirements } from '../protocol/schemas';
 import type { FacilitatorRequest } from './wire';
 
 /** One resource a facilitator has settled for (bazaar `DiscoveryResource`). */
@@ -26,6 +27,27 @@ export type ResourceCatalog = {
   record(request: FacilitatorRequest, now: number): void | Promise<void>;
   list(query: CatalogQuery): DiscoveryResourcesResponse | Promise<DiscoveryResourcesResponse>;
 };
+
+const DiscoveryResourceSchema = z.object({
+  resource: z.string(),
+  type: z.enum(['http', 'mcp']),
+  x402Version: z.literal(2),
+  accepts: z.array(PaymentRequirementsSchema),
+  lastUpdated: z.string(),
+  description: z.string().optional(),
+  mimeType: z.string().optional(),
+  extensions: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** A catalog entry read back from its stored JSON; undefined when the text is not one (a corrupt record). */
+export function parseDiscoveryResource(text: string): DiscoveryResource | undefined {
+  try {
+    const parsed = DiscoveryResourceSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** What `GET /discovery/resources` asks: a type filter and a page. */
 export type CatalogQuery = { type?: string; limit?: number; offset?: number };

@@ -1,11 +1,11 @@
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
-import { PaymentRequirementsSchema } from '../protocol/schemas';
 import { openSqlite, tableName, type SqliteSource } from '../stores/openSqlite';
 import { guardStore, StoreCorruptError } from '../stores/storeErrors';
 import {
   mergeDiscoveryResource,
   pageOf,
+  parseDiscoveryResource,
   type DiscoveryResource,
   type DiscoveryResourcesResponse,
   type ResourceCatalog,
@@ -27,16 +27,6 @@ export type SqliteResourceCatalog = ResourceCatalog & {
 };
 
 const RowSchema = z.object({ entry: z.string() });
-const EntrySchema = z.object({
-  resource: z.string(),
-  type: z.enum(['http', 'mcp']),
-  x402Version: z.literal(2),
-  accepts: z.array(PaymentRequirementsSchema),
-  lastUpdated: z.string(),
-  description: z.string().optional(),
-  mimeType: z.string().optional(),
-  extensions: z.record(z.string(), z.unknown()).optional(),
-});
 
 /**
  * The facilitator's discovery catalog in SQLite: the resources settled through it survive a restart, and several
@@ -72,8 +62,8 @@ export function createSqliteResourceCatalog(parameters: SqliteResourceCatalogPar
   const parse = (raw: unknown, url: string): DiscoveryResource => {
     const row = RowSchema.safeParse(raw);
     try {
-      const entry = row.success ? EntrySchema.safeParse(JSON.parse(row.data.entry)) : undefined;
-      if (entry?.success) return entry.data;
+      const entry = row.success ? parseDiscoveryResource(row.data.entry) : undefined;
+      if (entry) return entry;
     } catch {
       // reported below
     }

@@ -8,11 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  createPostgresResourceCatalog,
   createResourceCatalog,
   createSqliteResourceCatalog,
   type ResourceCatalog,
 } from '../../../src/facilitator/index';
 import type { FacilitatorRequest } from '../../../src/facilitator/wire';
+import { postgresForTests, type PostgresFixture } from '../../support/postgresForTests';
 
 const dir = mkdtempSync(join(tmpdir(), 'x402-catalog-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,10 +49,10 @@ const settled = (url: string, network: `${string}:${string}`, bazaar?: unknown):
 
 type Pair = { store: ResourceCatalog; peer: ResourceCatalog; close(): void };
 
-function describeCatalog(name: string, make: () => Pair): void {
-  describe(`discovery catalog: ${name}`, () => {
+function describeCatalog(name: string, make: () => Pair | Promise<Pair>): void {
+  describe(`discovery catalog: ${name}`, { timeout: 90_000 }, () => {
     it('records through one handle and lists through the other: merged accepts, bazaar kept, no challenge token, newest first, type and pages', async () => {
-      const { store, peer, close } = make();
+      const { store, peer, close } = await make();
       try {
         const t0 = Date.parse('2026-12-03T10:00:00Z');
         await store.record(settled('https://api.test/a', 'eip155:1', { info: { input: { type: 'http' } } }), t0);
@@ -118,3 +120,13 @@ describe('SQLite discovery catalog', () => {
     second.close();
   });
 });
+
+const pgs = await postgresForTests('Postgres discovery catalog');
+const postgresPair = (make: () => Promise<PostgresFixture>) => async (): Promise<Pair> => {
+  const { source, peer, tablePrefix } = await make();
+  const store = createPostgresResourceCatalog({ ...source, tablePrefix });
+  await store.migrate();
+  return { store, peer: createPostgresResourceCatalog({ ...peer, tablePrefix }), close: () => {} };
+};
+if (pgs.server) describeCatalog('postgres (server, two pools)', postgresPair(pgs.server.fresh));
+describeCatalog('postgres (embedded PGlite, one connection)', postgresPair(pgs.pglite.fresh));
