@@ -29,8 +29,12 @@ import type { BenchContext } from './setup';
 
 const ORIGIN = 'http://caps.bench';
 const CONCURRENCY = 16;
-const ROUNDS = 7;
-const ROUND_MS = 400;
+
+/** How long the capability suite measures: alternating rounds of `roundMs`, `cpuCalls` sequential calls for CPU time. */
+export type CapabilityPlan = { rounds: number; roundMs: number; cpuCalls: number };
+
+/** The full run's plan. */
+export const fullCapabilityPlan: CapabilityPlan = { rounds: 7, roundMs: 400, cpuCalls: 3000 };
 
 /** A Hono app with one paid route whose payment buys a capability, and a bare route; backed by `store`. */
 async function capabilityApp(devnets: AllDevnets, store: CapabilityStore): Promise<FetchLike> {
@@ -106,21 +110,33 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function paired(
   measure: (path: string, headers: Record<string, string>) => Promise<number>,
   token: string,
+  rounds: number,
 ): Promise<{ bare: number; authorized: number }> {
   const bare: number[] = [];
   const authorized: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < rounds; round++) {
     bare.push(await measure('/free/:n', {}));
     authorized.push(await measure('/api/:n', { 'X402-Capability': token }));
   }
   return { bare: median(bare), authorized: median(authorized) };
 }
 
-/** Capability rows on an EVM devnet: memory and SQLite stores, each against the bare route of its own app. */
-export async function capabilityRows(devnets: AllDevnets): Promise<BenchRow[]> {
+/** Medians of one store: wall-clock calls/s and CPU µs per call, bare route and capability route. */
+export type CapabilityMeasure = {
+  store: 'memory' | 'sqlite';
+  wall: { bare: number; authorized: number };
+  cpu: { bare: number; authorized: number };
+};
+
+/** Capability figures on an EVM devnet: memory and SQLite stores, each against the bare route of its own app. */
+export async function measureCapabilities(
+  devnets: AllDevnets,
+  plan: CapabilityPlan = fullCapabilityPlan,
+): Promise<{ rows: BenchRow[]; measures: CapabilityMeasure[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'x402-caps-bench-'));
   const sqlite = createSqliteCapabilityStore({ path: join(dir, 'caps.sqlite') });
   const rows: BenchRow[] = [];
+  const measures: CapabilityMeasure[] = [];
   try {
     for (const [what, store, payer] of [
       ['memory store', createMemoryCapabilityStore(), 'payer'],
@@ -129,12 +145,17 @@ export async function capabilityRows(devnets: AllDevnets): Promise<BenchRow[]> {
       const fetch = await capabilityApp(devnets, store);
       const token = await buyCapability(devnets.evm, fetch, payer);
       await perSecond(fetch, '/api/:n', { 'X402-Capability': token }, 500);
-      const wall = await paired((path, headers) => perSecond(fetch, path, headers, ROUND_MS), token);
-      const cpu = await paired((path, headers) => cpuMicrosPerRequest(fetch, path, headers, 3000), token);
+      const wall = await paired((path, headers) => perSecond(fetch, path, headers, plan.roundMs), token, plan.rounds);
+      const cpu = await paired(
+        (path, headers) => cpuMicrosPerRequest(fetch, path, headers, plan.cpuCalls),
+        token,
+        plan.rounds,
+      );
+      measures.push({ store: store === sqlite ? 'sqlite' : 'memory', wall, cpu });
       rows.push(
         {
           rail: 'capabilities',
-          metric: `capability-authorized calls, wall clock (JWS, ${what}, Hono in-process, ${CONCURRENCY} in flight, median of ${ROUNDS})`,
+          metric: `capability-authorized calls, wall clock (JWS, ${what}, Hono in-process, ${CONCURRENCY} in flight, median of ${plan.rounds})`,
           value: rate(wall.authorized),
           baseline: `${rate(wall.bare)} bare route (same app, alternating rounds)`,
           ratio: ratio(wall.authorized, wall.bare),
@@ -152,7 +173,12 @@ export async function capabilityRows(devnets: AllDevnets): Promise<BenchRow[]> {
     sqlite.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  return rows;
+  return { rows, measures };
+}
+
+/** Capability rows of the full plan (see {@link measureCapabilities}). */
+export async function capabilityRows(devnets: AllDevnets): Promise<BenchRow[]> {
+  return (await measureCapabilities(devnets)).rows;
 }
 
 /** The capability suite of `npm run bench`. */

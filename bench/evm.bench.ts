@@ -11,13 +11,13 @@ import { paidRows, rate, ratio, throughput, type BenchRow } from './measure';
 /** Distinct signed payloads cycled through by the verification loop. */
 const PAYLOADS = 64;
 
-/** EVM rows: EIP-3009 verifications without RPC, then paid requests/s and latency for both EVM rails. */
-export async function benchEvm(ctx: BenchContext): Promise<BenchRow[]> {
+/**
+ * Offline EIP-3009 verifications per second on one core: schema parse, checks and EIP-712 signature recovery of
+ * {@link PAYLOADS} distinct signed payloads, no RPC.
+ */
+export async function eip3009VerifyRate(ctx: BenchContext, ms = 1500): Promise<number> {
   const { evm } = ctx.devnets;
-  const [payer, payer2] = ctx.evmPayers;
-  const rows: BenchRow[] = [];
-
-  // Offline EIP-3009 verification: schema parse, checks and EIP-712 signature recovery, no RPC.
+  const [payer] = ctx.evmPayers;
   const [offer] = await ctx.offersOf(benchPaths.evm3009);
   if (!offer) throw new Error('no EIP-3009 offer');
   const client = evmEip3009Client();
@@ -26,15 +26,27 @@ export async function benchEvm(ctx: BenchContext): Promise<BenchRow[]> {
     Array.from({ length: PAYLOADS }, () => client.createPayment(offer, payer, createCtx)),
   );
   let i = 0;
-  const verifyRate = await throughput(async () => {
-    const parsed = Eip3009PayloadSchema.parse(payloads[i++ % payloads.length]);
-    const result = await verifyEip3009Signature(parsed, offer, {
-      network: evm.network,
-      token: evm.token,
-      now: Date.now(),
-    });
-    if (!result.isValid) throw new Error(result.reason);
-  });
+  return throughput(
+    async () => {
+      const parsed = Eip3009PayloadSchema.parse(payloads[i++ % payloads.length]);
+      const result = await verifyEip3009Signature(parsed, offer, {
+        network: evm.network,
+        token: evm.token,
+        now: Date.now(),
+      });
+      if (!result.isValid) throw new Error(result.reason);
+    },
+    { ms },
+  );
+}
+
+/** EVM rows: EIP-3009 verifications without RPC, then paid requests/s and latency for both EVM rails. */
+export async function benchEvm(ctx: BenchContext): Promise<BenchRow[]> {
+  const [payer, payer2] = ctx.evmPayers;
+  const rows: BenchRow[] = [];
+
+  const verifyRate = await eip3009VerifyRate(ctx);
+  const client = evmEip3009Client();
   const sha = ctx.baselines.sha256PerSecond;
   rows.push({
     rail: 'evm',

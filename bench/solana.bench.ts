@@ -31,9 +31,8 @@ function expectationsOf(offer: PaymentRequirements): ExactExpectations {
   };
 }
 
-/** Solana rows: verifications without RPC (the server's static half of verify), then paid requests/s and latency. */
-export async function benchSolana(ctx: BenchContext): Promise<BenchRow[]> {
-  const rows: BenchRow[] = [];
+/** Offline Solana verifications per second on one core: decode, static inspection and the payer's Ed25519 check, no RPC. */
+export async function solanaVerifyRate(ctx: BenchContext, ms = 1500): Promise<number> {
   const [offer] = await ctx.offersOf(benchPaths.solana);
   if (!offer) throw new Error('no Solana offer');
   const client = solanaExactClient();
@@ -46,15 +45,25 @@ export async function benchSolana(ctx: BenchContext): Promise<BenchRow[]> {
   const mint = await createMintCache(ctx.devnets.solana.connection).get(want.asset);
 
   let i = 0;
-  const verifyRate = await throughput(async () => {
-    const tx = decodePaymentTransaction(payloads[i++ % payloads.length] ?? {});
-    const inspected = inspectExactTransaction(tx, want);
-    if (!inspected.ok) throw new Error(inspected.reason);
-    const { transfer } = inspected;
-    if (!transfer.programId.equals(mint.programId) || transfer.decimals !== mint.decimals)
-      throw new Error('mint mismatch');
-    if (checkSignerSignature(tx, transfer.authority) !== 'valid') throw new Error('bad payer signature');
-  });
+  return throughput(
+    async () => {
+      const tx = decodePaymentTransaction(payloads[i++ % payloads.length] ?? {});
+      const inspected = inspectExactTransaction(tx, want);
+      if (!inspected.ok) throw new Error(inspected.reason);
+      const { transfer } = inspected;
+      if (!transfer.programId.equals(mint.programId) || transfer.decimals !== mint.decimals)
+        throw new Error('mint mismatch');
+      if (checkSignerSignature(tx, transfer.authority) !== 'valid') throw new Error('bad payer signature');
+    },
+    { ms },
+  );
+}
+
+/** Solana rows: verifications without RPC (the server's static half of verify), then paid requests/s and latency. */
+export async function benchSolana(ctx: BenchContext): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const verifyRate = await solanaVerifyRate(ctx);
+  const client = solanaExactClient();
   const sha = ctx.baselines.sha256PerSecond;
   rows.push({
     rail: 'solana',
