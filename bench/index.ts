@@ -103,7 +103,7 @@ function writeResults(results: unknown, startedAt: Date): string {
   const path =
     process.env.BENCH_RESULTS ??
     join(
-      import.meta.dirname,
+      dirname(fileURLToPath(import.meta.url)),
       'results',
       `${startedAt.toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`,
     );
