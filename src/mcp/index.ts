@@ -18,3 +18,12 @@ export {
   type ToolCapabilityResponse,
   type ToolMeteringResponse,
 } from './toolCredentials';
+export {
+  mppMcpMetaKeys,
+  mppCredentialHeaderOf,
+  mppCredentialHeadersOf,
+  mppMetaOf,
+  mppPaymentRequiredOf,
+  mppReceiptOf,
+  type MppPaymentRequiredMeta,
+} from './mppMeta';

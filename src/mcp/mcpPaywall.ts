@@ -15,6 +15,7 @@ import { meteringHeaders } from '../metering/meteringHeaders';
 import { credentialHeadersOf, credentialMetaOf, takeUsage } from './toolCredentials';
 import { assertToolName, mcpMetaKeys, toolCallBody, toolResourceUrl } from './toolResource';
 import { paymentRequiredResult, type ToolPaymentError } from './toolResults';
+import { mppCredentialHeadersOf, mppMetaOf } from './mppMeta';
 
 /** Paid tools keyed by tool name, each priced like an HTTP route (`accepts` per rail, best first). */
 export type PaidToolsConfig = Record<string, RouteConfig>;
@@ -93,7 +94,9 @@ export function mcpPaywall(tools: PaidToolsConfig, options: McpPaywallOptions): 
     if (!pw.covers('POST', `/${toolCall.name}`)) return run(args);
     const credentials = credentialHeadersOf(toolCall._meta);
     if ('error' in credentials) return errorResult(credentials.error);
-    const headers = new Headers({ 'Content-Type': 'application/json', ...credentials.headers });
+    const mpp = mppCredentialHeadersOf(toolCall._meta);
+    if ('error' in mpp) return errorResult(mpp.error);
+    const headers = new Headers({ 'Content-Type': 'application/json', ...credentials.headers, ...mpp.headers });
     const payment = toolCall._meta?.[mcpMetaKeys.payment];
     if (payment !== undefined) {
       const parsed = PaymentPayloadSchema.safeParse(payment);
@@ -124,7 +127,7 @@ export function mcpPaywall(tools: PaidToolsConfig, options: McpPaywallOptions): 
       });
       return handlerResponse;
     });
-    const credentialMeta = credentialMetaOf(response);
+    const credentialMeta = { ...credentialMetaOf(response), ...mppMetaOf(response) };
     if (response === handlerResponse && ran) return withMeta(ran, credentialMeta);
     const required = response.headers.get(headerNames.paymentRequired);
     if (response.status === 402 && required !== null) {
