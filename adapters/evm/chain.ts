@@ -2,22 +2,22 @@ import {
   BaseError,
   ContractFunctionRevertedError,
   RpcRequestError,
-  MethodNotFoundRpcError,
-  MethodNotSupportedRpcError,
-  UnsupportedProviderMethodError,
   HttpRequestError,
   TimeoutError,
-  keccak256,
+  ExecutionRevertedError,
   type Account,
   type Address,
   type Chain,
   type Hash,
   type Hex,
   type PublicClient,
+  type TransactionReceipt,
   type Transport,
   type WalletClient,
 } from 'viem';
 import { RailUnavailableError, type SettleResult } from '../../src/index';
+import { prepareCall, resyncGasAccount, signNext, staleNonceOrFee } from './gasAccount';
+import { receiptWatcherFor } from './receiptWatcher';
 
 /** The settling side's chain access: reads, and a gas account that submits settlements. */
 export type EvmSettler = {
@@ -79,11 +79,16 @@ export function revertName(error: unknown): string | undefined {
 /** One contract call to submit: the token and the encoded call data. */
 export type ContractCall = { to: Address; data: Hex };
 
+/** How many times a settlement whose transaction was replaced (its nonce taken by another) is sent again. */
+const MAX_RESENDS = 2;
+
 /**
- * Submits one contract call through the queue (`prepare` should simulate first, so a payment that would
- * revert is refused without gas) and waits for its receipt. Outcomes: settled-ready tx hash, `failed` for a
- * revert, `pending` when the transaction was (or may have been) broadcast but not confirmed in time;
- * RailUnavailableError when nothing was broadcast.
+ * Submits one contract call and waits for its receipt, pipelined: `prepare` (which should simulate, so a payment
+ * that would revert is refused without gas) and gas estimation run outside the account's queue, concurrently with
+ * other settlements; the queue holds only "next local nonce, sign, send" (`gasAccount.ts`); the receipt comes from
+ * the one watcher of the node (`receiptWatcher.ts`), never from a poll of this settlement's own. Outcomes:
+ * settled-ready tx hash, `failed` for a revert, `pending` when the transaction was (or may have been) broadcast but
+ * not confirmed in time; RailUnavailableError when nothing was broadcast.
  *
  * The transaction is signed first (by a local gas account, or by the node with `eth_signTransaction`), so
  * its hash is known before it is sent: a send whose answer is lost (timeout, reset, 5xx) is `pending` with
@@ -91,6 +96,10 @@ export type ContractCall = { to: Address; data: Hex };
  * taken it. Only a refused connection or the node's own refusal counts as not broadcast. A node that cannot
  * sign without sending gets `eth_sendTransaction`, whose lost answer leaves no hash: RailUnavailableError
  * that says the outcome is unknown (use a local gas account there).
+ *
+ * A transaction dropped from the node's pool is rebroadcast from its signed bytes (same hash). One whose nonce was
+ * taken by another transaction (replaced) can never be mined: the call is prepared, signed and sent again with a
+ * fresh nonce (each hash goes on record through `onBroadcast`), so a later settlement never waits behind a gap.
  */
 export async function submitAndWait(
   rail: string,
@@ -98,37 +107,116 @@ export async function submitAndWait(
   queue: SubmitQueue,
   prepare: () => Promise<ContractCall>,
   onBroadcast?: (reference: string) => Promise<void>,
-): Promise<{ status: 'mined'; hash: Hash } | Extract<SettleResult, { status: 'failed' | 'pending' }>> {
+): Promise<
+  { status: 'mined'; hash: Hash; receipt: TransactionReceipt } | Extract<SettleResult, { status: 'failed' | 'pending' }>
+> {
   const record = (hash: Hash) => onBroadcast?.(hash).catch(() => undefined);
-  let hash: Hash;
+  const watcher = receiptWatcherFor(settler.publicClient, settler.pollingIntervalMs ?? 250);
+  for (let attempt = 0; ; attempt++) {
+    const sent = await sendPipelined(rail, settler, queue, prepare);
+    if (sent.status !== 'sent') {
+      if (sent.status === 'pending' && sent.reference) await record(sent.reference as Hash);
+      return sent;
+    }
+    // Record the intent before waiting; a failing record must not lose the settlement itself.
+    await record(sent.hash);
+    const outcome = await watcher.wait(
+      {
+        hash: sent.hash,
+        from: settler.walletClient.account.address,
+        ...(sent.nonce !== undefined ? { nonce: sent.nonce } : {}),
+        ...(sent.serialized ? { serialized: sent.serialized } : {}),
+      },
+      settler.confirmTimeoutMs ?? 30_000,
+    );
+    if (outcome.status === 'receipt') {
+      if (outcome.receipt.status !== 'success')
+        return {
+          status: 'failed',
+          reason: 'settlement_reverted',
+          message: 'The settlement transaction reverted; nothing was paid.',
+          reference: sent.hash,
+        };
+      return { status: 'mined', hash: sent.hash, receipt: outcome.receipt };
+    }
+    if (outcome.status === 'replaced' && attempt < MAX_RESENDS) {
+      resyncGasAccount(settler.walletClient);
+      continue;
+    }
+    return {
+      status: 'pending',
+      reference: sent.hash,
+      message:
+        outcome.status === 'replaced'
+          ? `Settlement ${sent.hash} was replaced by another transaction of the gas account.`
+          : `Settlement ${sent.hash} was broadcast but not confirmed in time.`,
+    };
+  }
+}
+
+/** A transaction the node took: its hash, and (when signed here) its nonce and bytes for the watcher. */
+type Sent = { status: 'sent'; hash: Hash; nonce?: number; serialized?: Hex };
+
+/** Prepares `prepare()`'s call outside the queue, then takes a nonce, signs and sends it inside. */
+async function sendPipelined(
+  rail: string,
+  settler: EvmSettler,
+  queue: SubmitQueue,
+  prepare: () => Promise<ContractCall>,
+): Promise<Sent | Extract<SettleResult, { status: 'failed' | 'pending' }>> {
+  const { publicClient, walletClient } = settler;
+  const account = walletClient.account;
   try {
-    hash = await queue(async () => {
-      const call = await prepare();
-      const signed = await signFirst(settler, call);
-      try {
-        if (!signed)
-          return await settler.walletClient.sendTransaction({
-            ...call,
-            account: settler.walletClient.account,
-            chain: settler.walletClient.chain ?? null,
+    let unsigned = await prepareCall(publicClient, walletClient, await prepare());
+    return await queue(async (): Promise<Sent> => {
+      for (let retry = 0; ; retry++) {
+        const next = await signNext(publicClient, walletClient, unsigned);
+        try {
+          if (!next.signed) {
+            const fees = 'gasPrice' in unsigned.fees ? { gasPrice: unsigned.fees.gasPrice } : unsigned.fees;
+            const hash = await walletClient.sendTransaction({
+              to: unsigned.to,
+              data: unsigned.data,
+              gas: unsigned.gas,
+              nonce: next.nonce,
+              ...fees,
+              account,
+              chain: walletClient.chain ?? null,
+            });
+            next.commit();
+            return { status: 'sent', hash };
+          }
+          await walletClient.sendRawTransaction({ serializedTransaction: next.signed.serialized }).catch((e) => {
+            if (!alreadyKnown(e)) throw e;
           });
-        await settler.walletClient.sendRawTransaction({ serializedTransaction: signed.serialized });
-        return signed.hash;
-      } catch (cause) {
-        if (notBroadcast(cause) || revertName(cause)) throw cause;
-        throw new AmbiguousSendError(signed?.hash, cause);
+          next.commit();
+          return { status: 'sent', ...next.signed };
+        } catch (cause) {
+          if (staleNonceOrFee(cause) && retry < 3) {
+            resyncGasAccount(walletClient);
+            unsigned = await prepareCall(publicClient, walletClient, unsigned);
+            continue;
+          }
+          if (notBroadcast(cause) || revertName(cause)) {
+            resyncGasAccount(walletClient, true);
+            throw cause;
+          }
+          // It may or may not have reached the node: read the nonce again rather than assume either (a wrong
+          // guess would leave a gap that stalls every later settlement, or reuse a taken nonce).
+          resyncGasAccount(walletClient, true);
+          throw new AmbiguousSendError(next.signed?.hash, cause);
+        }
       }
     });
   } catch (cause) {
     if (cause instanceof AmbiguousSendError && cause.hash !== undefined) {
-      await record(cause.hash);
       return {
         status: 'pending',
         reference: cause.hash,
         message: `Settlement ${cause.hash} was sent but the node's answer was lost; it may have landed.`,
       };
     }
-    const reason = revertName(cause);
+    const reason = revertName(cause) ?? (executionReverted(cause) ? 'reverted' : undefined);
     if (reason)
       return {
         status: 'failed',
@@ -146,29 +234,6 @@ export async function submitAndWait(
       { cause, rail },
     );
   }
-  // Record the intent before waiting; a failing record must not lose the settlement itself.
-  await record(hash);
-  try {
-    const receipt = await settler.publicClient.waitForTransactionReceipt({
-      hash,
-      timeout: settler.confirmTimeoutMs ?? 30_000,
-      pollingInterval: settler.pollingIntervalMs ?? 250,
-    });
-    if (receipt.status !== 'success')
-      return {
-        status: 'failed',
-        reason: 'settlement_reverted',
-        message: 'The settlement transaction reverted; nothing was paid.',
-        reference: hash,
-      };
-    return { status: 'mined', hash };
-  } catch {
-    return {
-      status: 'pending',
-      reference: hash,
-      message: `Settlement ${hash} was broadcast but not confirmed in time.`,
-    };
-  }
 }
 
 /** A send whose answer was lost: the transaction (`hash`, when it was signed first) may have been broadcast. */
@@ -181,39 +246,14 @@ class AmbiguousSendError extends Error {
   }
 }
 
-/**
- * The call signed before it is sent, and its hash: by a local gas account, or by the node for an account it
- * holds (`eth_signTransaction`). Undefined when the node cannot sign without sending.
- */
-async function signFirst(
-  settler: EvmSettler,
-  call: ContractCall,
-): Promise<{ serialized: Hex; hash: Hash } | undefined> {
-  const { walletClient } = settler;
-  const account = walletClient.account;
-  const chain = walletClient.chain ?? null;
-  const request = await walletClient.prepareTransactionRequest({ ...call, account, chain });
-  let serialized: Hex;
-  try {
-    serialized = await walletClient.signTransaction({ ...request, account, chain });
-  } catch (error) {
-    if (account.type !== 'local' && unsupportedMethod(error)) return undefined;
-    throw error;
-  }
-  return { serialized, hash: keccak256(serialized) };
+/** True when the node refused the send because it already holds that very transaction (so it was taken). */
+function alreadyKnown(error: unknown): boolean {
+  return error instanceof BaseError && /already known|known transaction/i.test(error.message + ' ' + error.details);
 }
 
-/** True when the node said it does not offer the method called. */
-function unsupportedMethod(error: unknown): boolean {
-  if (!(error instanceof BaseError)) return false;
-  return (
-    error.walk(
-      (e) =>
-        e instanceof MethodNotFoundRpcError ||
-        e instanceof MethodNotSupportedRpcError ||
-        e instanceof UnsupportedProviderMethodError,
-    ) !== null
-  );
+/** True when gas estimation found that the call reverts (a race with a simulation that passed). */
+function executionReverted(error: unknown): boolean {
+  return error instanceof BaseError && error.walk((e) => e instanceof ExecutionRevertedError) !== null;
 }
 
 /** True when a failed send certainly did not broadcast: the connection was refused, or the node itself refused it. */

@@ -1,4 +1,4 @@
-import { encodeFunctionData, getAddress, parseSignature } from 'viem';
+import { encodeFunctionData, getAddress, parseEventLogs, parseSignature } from 'viem';
 import {
   defineServerRail,
   evmNetwork,
@@ -24,9 +24,18 @@ import {
 import { typedDataSignedBy } from './recoverTypedDataSigner';
 import { tokenDomainCheck } from './assertEvmTokenDomain';
 import { contractPayerRefusal } from './contractPayerRefusal';
+import { createEip3009Batcher, type Eip3009BatchParameters } from './eip3009Batcher';
 
 /** Parameters of {@link evmEip3009Server}. */
-export type EvmEip3009ServerParameters = EvmServerParameters;
+export type EvmEip3009ServerParameters = EvmServerParameters & {
+  /**
+   * Batched settlement (opt-in): concurrent settlements within `windowMs` (or `maxSize` of them) go out as one
+   * transaction through a Multicall3-compatible `aggregate3` contract at `multicall`, each payment's outcome read
+   * back exactly from the token's logs (see `eip3009Batcher.ts`). Costs each payment up to `windowMs` of latency;
+   * saves gas and nonces under load. Default: off, one transaction per settlement.
+   */
+  batch?: Eip3009BatchParameters;
+};
 
 const ID = 'evm-eip3009';
 
@@ -42,6 +51,7 @@ const ID = 'evm-eip3009';
 export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementRail & MppServerRail {
   const network = evmNetwork(p.chainId);
   const queue = submitQueueFor(p.walletClient.account.address);
+  const batcher = p.batch && createEip3009Batcher(ID, p, p.token.address, queue, p.batch);
   const parse = (payload: Record<string, unknown>): Eip3009Payload =>
     parsePayload(Eip3009PayloadSchema, payload, 'EIP-3009');
   const domainChecked = tokenDomainCheck({
@@ -146,22 +156,31 @@ export function evmEip3009Server(p: EvmEip3009ServerParameters): FindSettlementR
         r,
         s,
       ] as const;
-      const outcome = await submitAndWait(
-        ID,
-        p,
-        queue,
-        async () => {
-          const { request } = await p.publicClient.simulateContract({
-            address: p.token.address,
-            abi: exactTokenAbi,
-            functionName: 'transferWithAuthorization',
-            args,
-            account: p.walletClient.account,
-          });
-          return { to: request.address, data: encodeFunctionData(request) };
-        },
-        ctx.onBroadcast,
-      );
+      const outcome = batcher
+        ? await batcher.settle(args, ctx.onBroadcast)
+        : await submitAndWait(
+            ID,
+            p,
+            queue,
+            async () => {
+              const { request } = await p.publicClient.simulateContract({
+                address: p.token.address,
+                abi: exactTokenAbi,
+                functionName: 'transferWithAuthorization',
+                args,
+                account: p.walletClient.account,
+              });
+              return { to: request.address, data: encodeFunctionData(request) };
+            },
+            ctx.onBroadcast,
+          );
+      if (outcome.status === 'failed') {
+        // Refused because another transaction used the authorization meanwhile (a replaced transaction of ours,
+        // or anyone who submitted it: it can only pay the payee it names): that transaction is the settlement.
+        const landed = await findEarlierSettlement(p, a).catch(() => undefined);
+        if (landed && landed !== 'canceled')
+          return { status: 'settled', reference: landed, payer: getAddress(a.from), amount: a.value };
+      }
       if (outcome.status !== 'mined') return outcome;
       return { status: 'settled', reference: outcome.hash, payer: getAddress(a.from), amount: req.amount };
     },
@@ -207,7 +226,12 @@ export async function verifyEip3009Signature(
   return { isValid: true, payer: getAddress(a.from), amount: a.value };
 }
 
-/** When the nonce is already used, the transaction that used it (our own earlier settlement of this same payment). */
+/**
+ * When the nonce is already used, the transaction that used it for THIS authorization (our own earlier settlement
+ * of this same payment, possibly inside a batch): its `AuthorizationUsed(from, nonce)` log, in a transaction that
+ * also moved `value` from `from` to `to`. A nonce used by another authorization (same nonce, other terms) or
+ * canceled is `'canceled'`: this payment can never settle.
+ */
 async function findEarlierSettlement(
   p: EvmEip3009ServerParameters,
   a: Eip3009Payload['authorization'],
@@ -230,7 +254,17 @@ async function findEarlierSettlement(
       fromBlock: 0n,
     }),
   );
-  return logs[0]?.transactionHash ?? 'canceled';
+  const hash = logs[0]?.transactionHash;
+  if (!hash) return 'canceled';
+  const receipt = await read(ID, 'the settlement receipt', () => p.publicClient.getTransactionReceipt({ hash }));
+  const moved = parseEventLogs({ abi: exactTokenAbi, eventName: 'Transfer', logs: receipt.logs }).some(
+    (log) =>
+      sameAddress(log.address, p.token.address) &&
+      sameAddress(log.args.from, a.from) &&
+      sameAddress(log.args.to, a.to) &&
+      log.args.value === BigInt(a.value),
+  );
+  return moved ? hash : 'canceled';
 }
 
 /** The EIP-712 typed data an EIP-3009 payload signs, over the offer's domain (undefined when the offer has none). */

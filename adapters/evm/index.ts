@@ -50,3 +50,5 @@ export { evmPermitAuthorizer, type EvmPermitAuthorizerParameters } from './evmPe
 export { evmUptoAuthorizer, type EvmUptoAuthorizerParameters } from './uptoAuthorizer';
 export { assertEvmTokenDomain, type AssertEvmTokenDomainParameters } from './assertEvmTokenDomain';
 export { canonicalSignatureRefusal, type SignatureRefusal } from './recoverTypedDataSigner';
+export { batchCallAbi, MULTICALL3_ADDRESS } from './batchCallAbi';
+export type { Eip3009BatchParameters } from './eip3009Batcher';

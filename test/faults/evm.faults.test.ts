@@ -35,6 +35,8 @@ import {
 } from './support/faultAssertions';
 
 const PRICE = 10_000n;
+/** Where a settlement's receipt comes from: one transaction's, or a whole block's (the receipt watcher). */
+const RECEIPT_METHODS = ['eth_getTransactionReceipt', 'eth_getBlockReceipts'];
 const URL_PAID = 'http://faults.test/paid';
 /** The server's RPC timeout and confirmation wait: small, so each fault resolves in well under a second. */
 const RPC_TIMEOUT_MS = 400;
@@ -233,7 +235,7 @@ describe('EVM faults (EIP-3009 on anvil behind a fault proxy)', () => {
     const { pw, fetch } = await server();
     const payment = await prepare(fetch);
     const before = await balances();
-    await proxy.set({ kind: 'hang-after-forward', methods: ['eth_getTransactionReceipt'] });
+    await proxy.set({ kind: 'hang-after-forward', methods: RECEIPT_METHODS });
 
     const reference = await expectPending(await payment.send());
     expect(await movedSince(before)).toBe(PRICE);
@@ -318,7 +320,7 @@ describe('EVM faults (EIP-3009 on anvil behind a fault proxy)', () => {
     const payment = await prepare(fetch);
     const fresh = await prepare(fetch);
     const before = await balances();
-    await proxy.set({ kind: 'hang-after-forward', methods: ['eth_getTransactionReceipt'] });
+    await proxy.set({ kind: 'hang-after-forward', methods: RECEIPT_METHODS });
     const reference = await expectPending(await payment.send());
     await proxy.set({ kind: 'pass' });
     const state = await evm.testClient.dumpState();
