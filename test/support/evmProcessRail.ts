@@ -4,7 +4,7 @@
  */
 import { createPublicClient, createWalletClient, defineChain, http, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { evmEip2612Server, evmEip3009Server } from '../../adapters/evm/index';
+import { evmEip2612Server, evmEip3009Server, MULTICALL3_ADDRESS } from '../../adapters/evm/index';
 import type { EvmDevnet } from '../../fixtures/evm/index';
 import type { ServerRail } from '../../src/index';
 
@@ -15,6 +15,8 @@ export type EvmProcessConfig = {
   token: { address: Address; name: string; version: string };
   payTo: Address;
   gasKey: Hex;
+  /** Batched EIP-3009 settlement through the devnet's batch-call contract, flushed at `maxSize` payments. */
+  batch?: { maxSize: number; windowMs: number };
 };
 
 /** The config of a process that settles with the devnet account `gas`. */
@@ -61,5 +63,7 @@ export function evmProcessRail(
     token: config.token,
     payTo: config.payTo,
   };
-  return method === 'evm-eip2612' ? evmEip2612Server(parameters) : evmEip3009Server(parameters);
+  if (method === 'evm-eip2612') return evmEip2612Server(parameters);
+  const batch = config.batch && { multicall: MULTICALL3_ADDRESS, ...config.batch };
+  return evmEip3009Server({ ...parameters, ...(batch ? { batch } : {}) });
 }
