@@ -143,6 +143,7 @@ export async function measureTargets(
       bareFree: () => socketLoad(at(ours.bare.url, oursPaths.free), { seconds }),
       ours402: () => socketLoad(at(ours.server.url, oursPaths.evmSolana), { seconds, status: 402 }),
       theirs402: () => socketLoad(at(theirs.server.url, '/weather'), { seconds, status: 402 }),
+      oursEvm402: () => socketLoad(at(ours.server.url, oursPaths.weather), { seconds, status: 402 }),
       // An invoice per challenge can take over a second each at 32 connections on a busy machine: at least 3 s.
       oursLightning402: () =>
         socketLoad(at(ours.server.url, oursPaths.withLightning), { seconds: Math.max(seconds, 3), status: 402 }),
@@ -171,6 +172,16 @@ export async function measureTargets(
         unpaid.theirs402,
         'official @x402/hono 402 (EVM offer)',
         1.5,
+      ),
+      // Like for like: theirs offers EVM only (the official SVM scheme needs a devnet reporting Solana devnet's real
+      // genesis hash, which the bench's does not), so 2b is conservative against us; 2c compares one EVM offer each.
+      rateRow(
+        '2c',
+        'unpaid 402, one EIP-3009 offer (32 conns)',
+        unpaid.oursEvm402,
+        unpaid.theirs402,
+        'official @x402/hono 402 (EVM offer)',
+        null,
       ),
       rateRow(
         '3',
