@@ -29,6 +29,8 @@ export type TargetPlan = {
   capabilities: CapabilityPlan;
   /** Receipt polling interval of both facilitators (ms). */
   pollMs: number;
+  /** Run every socket comparison once, unrecorded, before its rounds (JIT, connection pools, page cache). */
+  warmRound: boolean;
 };
 
 /** One target: what was measured, both sides, their ratio, the target, and whether it holds. */
@@ -56,8 +58,10 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 async function alternate<K extends string, T>(
   rounds: number,
   sides: Record<K, () => Promise<T>>,
+  warm = false,
 ): Promise<Record<K, T[]>> {
   const names = Object.keys(sides) as K[];
+  if (warm) for (const name of names) await sides[name]();
   const out = Object.fromEntries(names.map((k) => [k, [] as T[]])) as Record<K, T[]>;
   for (let round = 0; round < rounds; round++) {
     for (const name of round % 2 === 0 ? names : [...names].reverse()) out[name].push(await sides[name]());
@@ -138,16 +142,20 @@ export async function measureTargets(
 
     // Targets 1–3: unpaid traffic, autocannon at 32 connections, five sides alternated.
     log('targets 1–3: unpaid routes over sockets');
-    const unpaid = await alternate(plan.rounds, {
-      oursFree: () => socketLoad(at(ours.server.url, oursPaths.free), { seconds }),
-      bareFree: () => socketLoad(at(ours.bare.url, oursPaths.free), { seconds }),
-      ours402: () => socketLoad(at(ours.server.url, oursPaths.evmSolana), { seconds, status: 402 }),
-      theirs402: () => socketLoad(at(theirs.server.url, '/weather'), { seconds, status: 402 }),
-      oursEvm402: () => socketLoad(at(ours.server.url, oursPaths.weather), { seconds, status: 402 }),
-      // An invoice per challenge can take over a second each at 32 connections on a busy machine: at least 3 s.
-      oursLightning402: () =>
-        socketLoad(at(ours.server.url, oursPaths.withLightning), { seconds: Math.max(seconds, 3), status: 402 }),
-    });
+    const unpaid = await alternate(
+      plan.rounds,
+      {
+        oursFree: () => socketLoad(at(ours.server.url, oursPaths.free), { seconds }),
+        bareFree: () => socketLoad(at(ours.bare.url, oursPaths.free), { seconds }),
+        ours402: () => socketLoad(at(ours.server.url, oursPaths.evmSolana), { seconds, status: 402 }),
+        theirs402: () => socketLoad(at(theirs.server.url, '/weather'), { seconds, status: 402 }),
+        oursEvm402: () => socketLoad(at(ours.server.url, oursPaths.weather), { seconds, status: 402 }),
+        // An invoice per challenge can take over a second each at 32 connections on a busy machine: at least 3 s.
+        oursLightning402: () =>
+          socketLoad(at(ours.server.url, oursPaths.withLightning), { seconds: Math.max(seconds, 3), status: 402 }),
+      },
+      plan.warmRound,
+    );
     rows.push(
       rateRow(
         '1',
@@ -250,24 +258,28 @@ export async function measureTargets(
       if (answer.isValid !== true)
         throw new Error(`${url} does not accept the bench payment: ${JSON.stringify(answer)}`);
     }
-    const verify = await alternate(plan.rounds, {
-      ours: () =>
-        socketLoad(`${ours.facilitator.url}/verify`, {
-          seconds,
-          connections: 16,
-          method: 'POST',
-          headers: oursHeaders,
-          body,
-        }),
-      theirs: () =>
-        socketLoad(`${theirs.facilitator.url}/verify`, {
-          seconds,
-          connections: 16,
-          method: 'POST',
-          headers: jsonHeaders,
-          body,
-        }),
-    });
+    const verify = await alternate(
+      plan.rounds,
+      {
+        ours: () =>
+          socketLoad(`${ours.facilitator.url}/verify`, {
+            seconds,
+            connections: 16,
+            method: 'POST',
+            headers: oursHeaders,
+            body,
+          }),
+        theirs: () =>
+          socketLoad(`${theirs.facilitator.url}/verify`, {
+            seconds,
+            connections: 16,
+            method: 'POST',
+            headers: jsonHeaders,
+            body,
+          }),
+      },
+      plan.warmRound,
+    );
     rows.push(
       rateRow(
         '7',
