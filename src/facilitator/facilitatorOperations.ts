@@ -5,24 +5,12 @@ import {
   promGauge,
   promHistogram,
   readinessResponse,
-  type OperationsBreaker,
+  type OperationsCommonParameters,
 } from '../server/operationsParts';
-import type { PaymentStore } from '../stores/paymentStore';
 import type { FacilitatorEvent } from './createFacilitator';
 
 /** Options of {@link facilitatorOperations}. */
-export type FacilitatorOperationsParameters = {
-  /** The facilitator's store: readiness reads it, the metrics count its pending settlements. */
-  store: PaymentStore;
-  /** The rails' nodes by name, e.g. `{ anvil: () => publicClient.getBlockNumber() }`: readiness calls each. */
-  checks?: Record<string, () => Promise<unknown>>;
-  /** The circuit breakers to report, when the operator runs some in front of the rails. */
-  breakers?: () => OperationsBreaker[];
-  /** How long one readiness check may take, ms (default 2 s). */
-  checkTimeoutMs?: number;
-  /** Paths (default `/healthz`, `/readyz`, `/metrics`). */
-  paths?: { health?: string; ready?: string; metrics?: string };
-};
+export type FacilitatorOperationsParameters = OperationsCommonParameters;
 
 /** What {@link facilitatorOperations} gives a facilitator. */
 export type FacilitatorOperations = {

@@ -1,4 +1,3 @@
-import type { PaymentStore } from '../stores/paymentStore';
 import {
   breakerLines,
   inFlightTracker,
@@ -6,25 +5,14 @@ import {
   promGauge,
   promHistogram,
   readinessResponse,
-  type OperationsBreaker,
+  type OperationsCommonParameters,
 } from './operationsParts';
 import type { FetchHandler, PaywallEvent } from './paywall';
 
 export type { OperationsBreaker } from './operationsParts';
 
 /** Options of {@link paywallOperations}. */
-export type PaywallOperationsParameters = {
-  /** The paywall's store: readiness reads it, the metrics count its pending payments. */
-  store: PaymentStore;
-  /** More readiness checks by name, e.g. `{ anvil: () => publicClient.getBlockNumber() }`: a rail's node reachable. */
-  checks?: Record<string, () => Promise<unknown>>;
-  /** The circuit breakers to report (`risk.breakers`). */
-  breakers?: () => OperationsBreaker[];
-  /** How long one readiness check may take, ms (default 2 s). */
-  checkTimeoutMs?: number;
-  /** Paths (default `/healthz`, `/readyz`, `/metrics`). */
-  paths?: { health?: string; ready?: string; metrics?: string };
-};
+export type PaywallOperationsParameters = OperationsCommonParameters;
 
 /** What {@link paywallOperations} gives a server. */
 export type PaywallOperations = {

@@ -4,8 +4,24 @@
  * escaping, and the in-flight count a graceful shutdown drains.
  */
 
+import type { PaymentStore } from '../stores/paymentStore';
+
 /** A circuit breaker as the operations wrappers report it (what `riskControls().breakers()` answers). */
 export type OperationsBreaker = { rail: string; state: 'closed' | 'open' | 'half-open' };
+
+/** What every operations wrapper is configured with: its store, readiness checks, breakers and paths. */
+export type OperationsCommonParameters = {
+  /** The service's store: readiness reads it, the metrics count its pending settlements. */
+  store: PaymentStore;
+  /** Readiness checks by name, e.g. `{ anvil: () => publicClient.getBlockNumber() }`: a rail's node reachable. */
+  checks?: Record<string, () => Promise<unknown>>;
+  /** The circuit breakers to report (`risk.breakers`, or those the operator runs in front of the rails). */
+  breakers?: () => OperationsBreaker[];
+  /** How long one readiness check may take, ms (default 2 s). */
+  checkTimeoutMs?: number;
+  /** Paths (default `/healthz`, `/readyz`, `/metrics`). */
+  paths?: { health?: string; ready?: string; metrics?: string };
+};
 
 /** Prometheus value of each breaker state. */
 export const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
