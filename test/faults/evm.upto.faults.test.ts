@@ -136,7 +136,7 @@ describe('upto faults (Permit2 on anvil behind a fault proxy)', () => {
     const { pw, fetch } = await server();
     const payment = await prepare(fetch);
     const before = await balances();
-    await proxy.set({ kind: 'hang-after-forward', methods: ['eth_getTransactionReceipt'] });
+    await proxy.set({ kind: 'hang-after-forward', methods: ['eth_getTransactionReceipt', 'eth_getBlockReceipts'] });
     const reference = await expectPending(await payment.send());
     expect(await movedSince(before)).toBe(CHARGE);
 
