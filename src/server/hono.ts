@@ -18,7 +18,9 @@ export function honoPaywall(routes: RoutesConfig | Paywall, options?: PaywallOpt
       await next();
       return c.res;
     });
-    c.res = response;
+    // Hono's `c.res` setter wraps the response in a new one and copies headers: skip it when the route's own
+    // response passes through untouched (every unpriced route), which costs nothing then.
+    if (response !== c.res) c.res = response;
     return response;
   };
 }
