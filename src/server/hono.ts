@@ -14,13 +14,16 @@ export function honoPaywall(routes: RoutesConfig | Paywall, options?: PaywallOpt
   const pw = paywallFrom(routes, options);
   return async (c, next) => {
     if (c.req.method === 'GET' && c.req.path === RECEIPT_JWKS_PATH) return c.json(pw.jwks());
+    let passed: Response | undefined;
     const response = await pw.handle(c.req.raw, async () => {
       await next();
-      return c.res;
+      passed = c.res;
+      return passed;
     });
-    // Hono's `c.res` setter wraps the response in a new one and copies headers: skip it when the route's own
-    // response passes through untouched (every unpriced route), which costs nothing then.
-    if (response !== c.res) c.res = response;
+    // Hono's `c.res` setter wraps a response in a new one and copies the old one's headers, and its getter makes a
+    // default response when none was set: an unpriced route's own response passes through untouched, and a 402
+    // (the route never ran) is set once, without reading `c.res` first.
+    if (response !== passed) c.res = response;
     return response;
   };
 }
